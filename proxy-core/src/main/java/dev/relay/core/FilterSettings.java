@@ -1,0 +1,61 @@
+package dev.relay.core;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The settings of one configured filter, as a {@link FilterProvider} receives them: typed getters
+ * over the filter's block in the configuration, independent of the configuration library.
+ * A getter that finds a value of the wrong type throws {@link InvalidSettingException} naming the key.
+ */
+public interface FilterSettings {
+
+    /** Settings over a plain map (values: String, Number, Boolean, List, Map), for tests and code. */
+    static FilterSettings of(Map<String, ?> values) {
+        return new dev.relay.core.internal.MapFilterSettings(values);
+    }
+
+    /** The keys present. */
+    Set<String> keys();
+
+    /** A text setting. */
+    Optional<String> getString(String key);
+
+    /** An integer setting. */
+    Optional<Long> getLong(String key);
+
+    /** A boolean setting. */
+    Optional<Boolean> getBoolean(String key);
+
+    /** A duration setting ({@code 10s}, {@code 250ms} ...). */
+    Optional<Duration> getDuration(String key);
+
+    /** A list of texts. */
+    Optional<List<String>> getStringList(String key);
+
+    /** A nested block. */
+    Optional<FilterSettings> getSettings(String key);
+
+    /** Where {@code key} was set (file and line when known), for error messages. */
+    String origin(String key);
+
+    /** Thrown for a missing or malformed setting; the server reports it with file, line and key. */
+    final class InvalidSettingException extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+        private final String key;
+
+        /** A problem with {@code key}, explained by {@code message}. */
+        public InvalidSettingException(String key, String message) {
+            super(key + ": " + message);
+            this.key = key;
+        }
+
+        /** The key at fault. */
+        public String key() {
+            return key;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package dev.relay.core;
+
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * A mutable, multi-valued HTTP header map. Lookup ignores case; iteration keeps the order in
+ * which fields arrived and the case in which their names were written, so a proxy forwards a
+ * message the way it received it.
+ *
+ * <p>Implementations are not thread-safe: a header belongs to one request, used on its event loop.
+ */
+public interface HttpHeaders extends Iterable<Map.Entry<String, String>> {
+
+    /** Creates an empty header map (the plain implementation, for tests and non-Netty use). */
+    static HttpHeaders create() {
+        return new dev.relay.core.internal.SimpleHttpHeaders();
+    }
+
+    /** The first value of {@code name}, or {@code null} when the field is absent. */
+    String get(CharSequence name);
+
+    /** Every value of {@code name} in arrival order; empty when the field is absent. */
+    List<String> getAll(CharSequence name);
+
+    /** Whether at least one field named {@code name} is present. */
+    boolean contains(CharSequence name);
+
+    /** Replaces every field named {@code name} by one field with {@code value}. */
+    HttpHeaders set(CharSequence name, CharSequence value);
+
+    /** Appends a field, keeping existing fields of the same name. */
+    HttpHeaders add(CharSequence name, CharSequence value);
+
+    /** Removes every field named {@code name}; returns whether one was present. */
+    boolean remove(CharSequence name);
+
+    /** Removes every field. */
+    void clear();
+
+    /** The number of fields (a multi-valued name counts once per value). */
+    int size();
+
+    /** Whether there are no fields. */
+    default boolean isEmpty() {
+        return size() == 0;
+    }
+
+    /** Calls {@code action} for each field in order, with the name as written. */
+    void forEach(BiConsumer<String, String> action);
+}

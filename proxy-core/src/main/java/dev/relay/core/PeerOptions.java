@@ -1,0 +1,226 @@
+package dev.relay.core;
+
+import java.time.Duration;
+import java.util.Objects;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * How to connect to and talk with an upstream: timeouts, TLS verification, ALPN, pooling.
+ * Immutable; build with {@link #builder()} or copy with {@link #toBuilder()}.
+ *
+ * <p>Defaults follow Pingora: no timer unless set (the operating system's connect timeout, no read
+ * or write deadline), certificate and hostname verification on, HTTP/1.1. A {@code null} duration
+ * means "no timer"; {@link #idleTimeout()} of zero disables pooling for the peer.
+ */
+public final class PeerOptions {
+    private static final PeerOptions DEFAULTS = new Builder().build();
+
+    private final Duration connectTimeout;
+    private final Duration totalConnectionTimeout;
+    private final Duration readTimeout;
+    private final Duration writeTimeout;
+    private final Duration idleTimeout;
+    private final boolean verifyCert;
+    private final boolean verifyHostname;
+    private final Alpn alpn;
+    private final boolean tcpKeepAlive;
+
+    private PeerOptions(Builder b) {
+        this.connectTimeout = b.connectTimeout;
+        this.totalConnectionTimeout = b.totalConnectionTimeout;
+        this.readTimeout = b.readTimeout;
+        this.writeTimeout = b.writeTimeout;
+        this.idleTimeout = b.idleTimeout;
+        this.verifyCert = b.verifyCert;
+        // A hostname check means nothing on a certificate that is not verified.
+        this.verifyHostname = b.verifyHostname && b.verifyCert;
+        this.alpn = b.alpn;
+        this.tcpKeepAlive = b.tcpKeepAlive;
+    }
+
+    /** The defaults described in the class comment. */
+    public static PeerOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.connectTimeout = connectTimeout;
+        b.totalConnectionTimeout = totalConnectionTimeout;
+        b.readTimeout = readTimeout;
+        b.writeTimeout = writeTimeout;
+        b.idleTimeout = idleTimeout;
+        b.verifyCert = verifyCert;
+        b.verifyHostname = verifyHostname;
+        b.alpn = alpn;
+        b.tcpKeepAlive = tcpKeepAlive;
+        return b;
+    }
+
+    /** TCP connect timeout; nullable (no timer: the operating system decides). */
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    /** TCP connect plus TLS handshake; nullable (no timer). */
+    public Duration totalConnectionTimeout() {
+        return totalConnectionTimeout;
+    }
+
+    /** Longest wait for each read from the upstream, reset on every read; nullable (no timer). */
+    public Duration readTimeout() {
+        return readTimeout;
+    }
+
+    /** Longest wait for each write to the upstream to be flushed; nullable (no timer). */
+    public Duration writeTimeout() {
+        return writeTimeout;
+    }
+
+    /**
+     * How long an idle pooled connection waits to be reused; nullable (kept until the upstream or
+     * the pool's global idle cap closes it); zero disables pooling.
+     */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
+    /** Whether the upstream certificate chain must verify against the trusted roots. */
+    public boolean verifyCert() {
+        return verifyCert;
+    }
+
+    /** Whether the certificate must name the SNI host (or the address's host when SNI is empty). */
+    public boolean verifyHostname() {
+        return verifyHostname;
+    }
+
+    /** Which HTTP versions to offer over TLS. */
+    public Alpn alpn() {
+        return alpn;
+    }
+
+    /** Whether to enable TCP keep-alive probes on upstream sockets. */
+    public boolean tcpKeepAlive() {
+        return tcpKeepAlive;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof PeerOptions other
+                && verifyCert == other.verifyCert
+                && verifyHostname == other.verifyHostname
+                && tcpKeepAlive == other.tcpKeepAlive
+                && alpn == other.alpn
+                && Objects.equals(connectTimeout, other.connectTimeout)
+                && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
+                && Objects.equals(readTimeout, other.readTimeout)
+                && Objects.equals(writeTimeout, other.writeTimeout)
+                && Objects.equals(idleTimeout, other.idleTimeout);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
+                verifyCert, verifyHostname, alpn, tcpKeepAlive);
+    }
+
+    @Override
+    public String toString() {
+        return "PeerOptions{connectTimeout=" + connectTimeout + ", totalConnectionTimeout=" + totalConnectionTimeout
+                + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout + ", idleTimeout=" + idleTimeout
+                + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname + ", alpn=" + alpn
+                + ", tcpKeepAlive=" + tcpKeepAlive + '}';
+    }
+
+    /** Builds {@link PeerOptions}. Not thread-safe. */
+    public static final class Builder {
+        private Duration connectTimeout;
+        private Duration totalConnectionTimeout;
+        private Duration readTimeout;
+        private Duration writeTimeout;
+        private Duration idleTimeout;
+        private boolean verifyCert = true;
+        private boolean verifyHostname = true;
+        private Alpn alpn = Alpn.H1;
+        private boolean tcpKeepAlive;
+
+        private Builder() {}
+
+        /** See {@link PeerOptions#connectTimeout()}; null for none. */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positiveOrNull("connectTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link PeerOptions#totalConnectionTimeout()}; null for none. */
+        public Builder totalConnectionTimeout(Duration timeout) {
+            this.totalConnectionTimeout = positiveOrNull("totalConnectionTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link PeerOptions#readTimeout()}; null for none. */
+        public Builder readTimeout(Duration timeout) {
+            this.readTimeout = positiveOrNull("readTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link PeerOptions#writeTimeout()}; null for none. */
+        public Builder writeTimeout(Duration timeout) {
+            this.writeTimeout = positiveOrNull("writeTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link PeerOptions#idleTimeout()}; null for none, zero to disable pooling. */
+        public Builder idleTimeout(Duration timeout) {
+            if (timeout != null && timeout.isNegative()) {
+                throw new IllegalArgumentException("idleTimeout: " + timeout + " (expected: >= 0)");
+            }
+            this.idleTimeout = timeout;
+            return this;
+        }
+
+        /** See {@link PeerOptions#verifyCert()}. */
+        public Builder verifyCert(boolean verify) {
+            this.verifyCert = verify;
+            return this;
+        }
+
+        /** See {@link PeerOptions#verifyHostname()}. */
+        public Builder verifyHostname(boolean verify) {
+            this.verifyHostname = verify;
+            return this;
+        }
+
+        /** See {@link PeerOptions#alpn()}. */
+        public Builder alpn(Alpn alpn) {
+            this.alpn = requireNonNull(alpn, "alpn");
+            return this;
+        }
+
+        /** See {@link PeerOptions#tcpKeepAlive()}. */
+        public Builder tcpKeepAlive(boolean enabled) {
+            this.tcpKeepAlive = enabled;
+            return this;
+        }
+
+        /** The options. */
+        public PeerOptions build() {
+            return new PeerOptions(this);
+        }
+
+        private static Duration positiveOrNull(String name, Duration value) {
+            if (value != null && (value.isNegative() || value.isZero())) {
+                throw new IllegalArgumentException(name + ": " + value + " (expected: > 0, or null for none)");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,187 @@
+package dev.relay.core;
+
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The user's proxy logic: a set of phase callbacks around each request, with a per-request context
+ * {@code C} created by {@link #newCtx()}. Only {@link #newCtx()} and {@link #upstreamPeer} are
+ * required; every other phase has a default that does what a plain reverse proxy does.
+ *
+ * <h2>Phase order (Pingora's)</h2>
+ * <ol>
+ *   <li>{@link #earlyRequestFilter}, before the downstream {@link HttpModule}s</li>
+ *   <li>the modules' {@link HttpModule#requestHeaderFilter}</li>
+ *   <li>{@link #requestFilter}: {@code true} means a response was sent; the engine only logs</li>
+ *   <li>{@link #proxyUpstreamFilter}: {@code false} means 502 unless a response was written</li>
+ *   <li>the attempt loop, up to the configured maximum:
+ *     {@link #upstreamPeer} → connect → {@link #connectedToUpstream} or {@link #failToConnect}
+ *     → {@link #upstreamRequestFilter} → {@link #requestBodyFilter} (per chunk)
+ *     → {@link #upstreamResponseFilter} → {@link #responseFilter}
+ *     → {@link #upstreamResponseBodyFilter} → {@link #responseBodyFilter} (per chunk)
+ *     → trailer filters; any failure after connect goes to {@link #errorWhileProxy}; the loop goes
+ *     round again when the error says retry</li>
+ *   <li>on failure: {@link #failToProxy}, then {@link #suppressErrorLog} / {@link #requestSummary}
+ *     for the one error-log line</li>
+ *   <li>{@link #logging}: always, exactly once per request, with the error if any</li>
+ * </ol>
+ *
+ * <h2>Threads</h2>
+ * Every phase runs on the session's event loop, so a context needs no locking. Phases that may wait
+ * return a {@link CompletionStage}; complete it on any thread and the engine resumes on the event
+ * loop. The usual synchronous answer is one of the shared {@link Stages}, which costs nothing.
+ * A phase that throws, or whose stage fails, fails the request with a {@link ProxyError} (other
+ * exceptions become {@link ErrorType#INTERNAL}).
+ *
+ * @param <C> the per-request context type
+ */
+public interface ProxyHttp<C> {
+
+    /** Creates the context of a new request. Called on the event loop, once per request. */
+    C newCtx();
+
+    /**
+     * Registers the downstream {@link HttpModule}s that run for every request of this proxy.
+     * Called once, when the service starts.
+     */
+    default void initDownstreamModules(HttpModules modules) {}
+
+    /** Runs first, before any module: configure modules or the session for this request. */
+    default CompletionStage<Void> earlyRequestFilter(Session session, C ctx) {
+        return Stages.done();
+    }
+
+    /**
+     * Validation, authentication, rate limiting, context set-up. Complete with {@code true} after
+     * writing a response yourself (for example {@code session.respondError(403)}): the request ends
+     * there and only {@link #logging} follows. {@code false} continues to the upstream.
+     */
+    default CompletionStage<Boolean> requestFilter(Session session, C ctx) {
+        return Stages.completedFalse();
+    }
+
+    /**
+     * The last gate before going upstream. {@code false} stops the request: the client gets 502 unless
+     * this phase wrote a response itself.
+     */
+    default CompletionStage<Boolean> proxyUpstreamFilter(Session session, C ctx) {
+        return Stages.completedTrue();
+    }
+
+    /**
+     * Where to send this attempt. Called once per attempt, so after a failure it may pick another
+     * backend (remember the failed one in {@code ctx}). Required.
+     */
+    CompletionStage<HttpPeer> upstreamPeer(Session session, C ctx);
+
+    /** Called once the upstream connection is ready; {@code reused} tells whether it came from the pool. */
+    default void connectedToUpstream(Session session, boolean reused, HttpPeer peer, C ctx) {}
+
+    /**
+     * Called when connecting to {@code peer} failed; nothing was sent upstream. Return the error to
+     * report, typically {@code error} itself; call {@link ProxyError#setRetry} to decide whether the
+     * attempt loop goes round again (connect errors are retryable by default).
+     */
+    default ProxyError failToConnect(Session session, HttpPeer peer, C ctx, ProxyError error) {
+        return error;
+    }
+
+    /**
+     * Changes the request header about to be sent upstream (a copy of the downstream one, without its
+     * hop-by-hop fields): rewrite {@code Host}, add {@code X-Forwarded-For}, sign.
+     */
+    default CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader upstreamRequest, C ctx) {
+        return Stages.done();
+    }
+
+    /**
+     * Sees, and may change, each chunk of the request body on its way upstream. The header has been
+     * sent already, so a filter that changes the length must make sure the request is chunked. The
+     * chunk is valid until the returned stage completes; delaying completion throttles the upload.
+     */
+    default CompletionStage<Void> requestBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+        return Stages.done();
+    }
+
+    /** Changes the upstream response header before anything else sees it (Pingora: pre-cache). */
+    default void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, C ctx) {}
+
+    /** Changes the response header about to be sent to the client. */
+    default CompletionStage<Void> responseFilter(Session session, ResponseHeader upstreamResponse, C ctx) {
+        return Stages.done();
+    }
+
+    /**
+     * Sees, and may change, each chunk of the upstream's response body (before caching, in Pingora's
+     * terms). Return a duration to pause before the chunk goes on (download throttling), or null.
+     */
+    default Duration upstreamResponseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+        return null;
+    }
+
+    /**
+     * Sees, and may change, each chunk of the response body about to be written to the client.
+     * Return a duration to pause before it is written, or null.
+     */
+    default Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+        return null;
+    }
+
+    /** Sees the upstream's trailer fields, when it sends any (chunked HTTP/1.1 trailers). */
+    default void upstreamResponseTrailerFilter(Session session, HttpHeaders trailers, C ctx) {}
+
+    /** Sees the trailer fields about to be written to the client. */
+    default void responseTrailerFilter(Session session, HttpHeaders trailers, C ctx) {}
+
+    /**
+     * Called when the request failed after the upstream connection was made. Return the error to
+     * report. The default, like Pingora's, records the peer and turns
+     * {@link RetryType#REUSED_ONLY} into a retry only when the connection came from the pool and the
+     * request body can still be replayed.
+     *
+     * @param upstreamReused whether the upstream connection came from the pool
+     */
+    default ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError error, C ctx,
+                                       boolean upstreamReused) {
+        if (error.peer() == null) {
+            error.setPeer(peer);
+        }
+        if (error.retryType() == RetryType.REUSED_ONLY) {
+            error.setRetry(upstreamReused && session.isRequestBodyReplayable());
+        }
+        return error;
+    }
+
+    /**
+     * Answers the client for a request that failed. The default sends
+     * {@link ProxyError#defaultStatus()} as a short error page (unless a response has already started
+     * or the status is 0, when the client is gone) and does not reuse the connection.
+     */
+    default CompletionStage<FailToProxy> failToProxy(Session session, ProxyError error, C ctx) {
+        int status = error.defaultStatus();
+        if (status > 0 && !session.responseWritten()) {
+            return session.respondError(status).handle((ignored, writeError) -> new FailToProxy(status, false));
+        }
+        return java.util.concurrent.CompletableFuture.completedFuture(new FailToProxy(0, false));
+    }
+
+    /** Whether to skip the automatic error-log line for this failed request. */
+    default boolean suppressErrorLog(Session session, C ctx, ProxyError error) {
+        return false;
+    }
+
+    /**
+     * Runs last for every request, exactly once, whether it succeeded or not: access logs and
+     * metrics. {@code error} is null on success.
+     */
+    default CompletionStage<Void> logging(Session session, ProxyError error, C ctx) {
+        return Stages.done();
+    }
+
+    /** The text of the error-log line that describes the request (method, URI, host). */
+    default String requestSummary(Session session, C ctx) {
+        RequestHeader request = session.requestHeader();
+        String host = request.headers().get("Host");
+        return request.method() + " " + request.uri() + ", Host: " + (host == null ? "" : host);
+    }
+}

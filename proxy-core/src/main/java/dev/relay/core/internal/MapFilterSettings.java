@@ -1,0 +1,137 @@
+package dev.relay.core.internal;
+
+import dev.relay.core.FilterSettings;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/** {@link FilterSettings} over a map of plain values. */
+public final class MapFilterSettings implements FilterSettings {
+    private final Map<String, Object> values;
+
+    public MapFilterSettings(Map<String, ?> values) {
+        this.values = new LinkedHashMap<>(values);
+    }
+
+    @Override
+    public Set<String> keys() {
+        return values.keySet();
+    }
+
+    @Override
+    public Optional<String> getString(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Map || v instanceof List) {
+            throw new InvalidSettingException(key, "expected a text value, got " + v);
+        }
+        return Optional.of(v.toString());
+    }
+
+    @Override
+    public Optional<Long> getLong(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Number n) {
+            return Optional.of(n.longValue());
+        }
+        try {
+            return Optional.of(Long.parseLong(v.toString().trim()));
+        } catch (NumberFormatException e) {
+            throw new InvalidSettingException(key, "expected an integer, got '" + v + "'");
+        }
+    }
+
+    @Override
+    public Optional<Boolean> getBoolean(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Boolean b) {
+            return Optional.of(b);
+        }
+        String s = v.toString().trim();
+        if (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("yes") || s.equalsIgnoreCase("on")) {
+            return Optional.of(true);
+        }
+        if (s.equalsIgnoreCase("false") || s.equalsIgnoreCase("no") || s.equalsIgnoreCase("off")) {
+            return Optional.of(false);
+        }
+        throw new InvalidSettingException(key, "expected true or false, got '" + v + "'");
+    }
+
+    @Override
+    public Optional<Duration> getDuration(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Duration d) {
+            return Optional.of(d);
+        }
+        if (v instanceof Number n) {
+            return Optional.of(Duration.ofMillis(n.longValue()));
+        }
+        String s = v.toString().trim().toLowerCase(java.util.Locale.ROOT);
+        try {
+            if (s.endsWith("ms")) {
+                return Optional.of(Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2).trim())));
+            }
+            if (s.endsWith("s")) {
+                return Optional.of(Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1).trim())));
+            }
+            if (s.endsWith("m")) {
+                return Optional.of(Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1).trim())));
+            }
+            return Optional.of(Duration.parse(v.toString().trim()));
+        } catch (NumberFormatException | DateTimeParseException e) {
+            throw new InvalidSettingException(key, "expected a duration such as 250ms, 10s or 5m, got '" + v + "'");
+        }
+    }
+
+    @Override
+    public Optional<List<String>> getStringList(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (!(v instanceof List<?> list)) {
+            throw new InvalidSettingException(key, "expected a list, got " + v);
+        }
+        List<String> out = new ArrayList<>(list.size());
+        for (Object o : list) {
+            out.add(String.valueOf(o));
+        }
+        return Optional.of(List.copyOf(out));
+    }
+
+    @Override
+    public Optional<FilterSettings> getSettings(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (!(v instanceof Map<?, ?> map)) {
+            throw new InvalidSettingException(key, "expected a block { ... }, got " + v);
+        }
+        Map<String, Object> nested = new LinkedHashMap<>();
+        map.forEach((k, val) -> nested.put(String.valueOf(k), val));
+        return Optional.of(new MapFilterSettings(nested));
+    }
+
+    @Override
+    public String origin(String key) {
+        return "setting '" + key + "'";
+    }
+}
