@@ -31,7 +31,8 @@ public final class HttpPeer {
         this.groupKey = groupKey;
         this.options = requireNonNull(options, "options");
         this.reuseKey = new PoolKey(Addresses.format(address), tls, sni, groupKey,
-                options.verifyCert(), options.verifyHostname(), options.alpn());
+                options.verifyCert(), options.verifyHostname(), options.alpn(),
+                options.trustedCertificates());
     }
 
     /**
@@ -123,7 +124,9 @@ public final class HttpPeer {
      * @param verifyCert whether the certificate was verified
      * @param verifyHostname whether the hostname was verified
      * @param alpn the protocols offered
+     * @param trustedCertificates the roots the certificate was verified against (empty: the JDK's)
      */
     public record PoolKey(String address, boolean tls, String sni, long groupKey,
-                          boolean verifyCert, boolean verifyHostname, Alpn alpn) {}
+                          boolean verifyCert, boolean verifyHostname, Alpn alpn,
+                          java.util.List<java.security.cert.X509Certificate> trustedCertificates) {}
 }

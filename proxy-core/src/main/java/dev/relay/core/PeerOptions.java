@@ -1,6 +1,8 @@
 package dev.relay.core;
 
+import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 import static java.util.Objects.requireNonNull;
@@ -25,8 +27,10 @@ public final class PeerOptions {
     private final boolean verifyHostname;
     private final Alpn alpn;
     private final boolean tcpKeepAlive;
+    private final List<X509Certificate> trustedCertificates;
 
     private PeerOptions(Builder b) {
+        this.trustedCertificates = b.trustedCertificates;
         this.connectTimeout = b.connectTimeout;
         this.totalConnectionTimeout = b.totalConnectionTimeout;
         this.readTimeout = b.readTimeout;
@@ -61,6 +65,7 @@ public final class PeerOptions {
         b.verifyHostname = verifyHostname;
         b.alpn = alpn;
         b.tcpKeepAlive = tcpKeepAlive;
+        b.trustedCertificates = trustedCertificates;
         return b;
     }
 
@@ -112,6 +117,14 @@ public final class PeerOptions {
         return tcpKeepAlive;
     }
 
+    /**
+     * The roots that upstream certificates must chain to; empty means the JDK's default trust store.
+     * Pingora's {@code ca}.
+     */
+    public List<X509Certificate> trustedCertificates() {
+        return trustedCertificates;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof PeerOptions other
@@ -119,6 +132,7 @@ public final class PeerOptions {
                 && verifyHostname == other.verifyHostname
                 && tcpKeepAlive == other.tcpKeepAlive
                 && alpn == other.alpn
+                && trustedCertificates.equals(other.trustedCertificates)
                 && Objects.equals(connectTimeout, other.connectTimeout)
                 && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
                 && Objects.equals(readTimeout, other.readTimeout)
@@ -129,7 +143,7 @@ public final class PeerOptions {
     @Override
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
-                verifyCert, verifyHostname, alpn, tcpKeepAlive);
+                verifyCert, verifyHostname, alpn, tcpKeepAlive, trustedCertificates);
     }
 
     @Override
@@ -151,8 +165,15 @@ public final class PeerOptions {
         private boolean verifyHostname = true;
         private Alpn alpn = Alpn.H1;
         private boolean tcpKeepAlive;
+        private List<X509Certificate> trustedCertificates = List.of();
 
         private Builder() {}
+
+        /** See {@link PeerOptions#trustedCertificates()}; empty for the JDK's default roots. */
+        public Builder trustedCertificates(List<X509Certificate> roots) {
+            this.trustedCertificates = List.copyOf(requireNonNull(roots, "roots"));
+            return this;
+        }
 
         /** See {@link PeerOptions#connectTimeout()}; null for none. */
         public Builder connectTimeout(Duration timeout) {

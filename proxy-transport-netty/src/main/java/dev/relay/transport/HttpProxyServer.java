@@ -1,0 +1,208 @@
+package dev.relay.transport;
+
+import dev.relay.core.Addresses;
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.ProxyHttp;
+import dev.relay.transport.internal.DownstreamHandler;
+import dev.relay.transport.internal.ProxyEngine;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import io.netty.resolver.dns.DnsNameResolverBuilder;
+import io.netty.util.concurrent.GlobalEventExecutor;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Runs one {@link ProxyHttp} on one or more listening sockets: every accepted HTTP/1.1 connection
+ * goes through the phase engine. Thread-safe.
+ *
+ * <pre>{@code
+ * try (TransportRuntime runtime = TransportRuntime.create();
+ *      HttpProxyServer server = HttpProxyServer.create(new MyProxy(), ProxyOptions.defaults(), runtime)) {
+ *     server.bind("0.0.0.0:6188");
+ *     ...
+ * }
+ * }</pre>
+ */
+public final class HttpProxyServer implements AutoCloseable {
+    private final TransportRuntime runtime;
+    private final ProxyEngine<?> engine;
+    private final ChannelGroup connections = new DefaultChannelGroup("relay-downstream", GlobalEventExecutor.INSTANCE);
+    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final DnsAddressResolverGroup resolver;
+
+    private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
+                            List<HttpModuleFactory> modules) {
+        this.runtime = requireNonNull(runtime, "runtime");
+        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
+                .datagramChannelType(runtime.datagramChannelType())
+                .socketChannelType(runtime.socketChannelType()));
+        this.engine = new ProxyEngine<>(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
+                List.copyOf(modules), runtime.socketChannelType(), resolver);
+    }
+
+    /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */
+    public static HttpProxyServer create(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime) {
+        return new HttpProxyServer(proxy, options, runtime, List.of());
+    }
+
+    /**
+     * A server for {@code proxy} that also runs {@code modules} (for example filters from the
+     * configuration) before the ones the proxy registers in {@code initDownstreamModules}.
+     */
+    public static HttpProxyServer create(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
+                                         List<HttpModuleFactory> modules) {
+        return new HttpProxyServer(proxy, options, runtime, modules);
+    }
+
+    /**
+     * Listens on {@code address} ({@code host:port}; port 0 picks a free one) and returns the address
+     * actually bound. Blocks until the socket is bound.
+     *
+     * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
+     */
+    public InetSocketAddress bind(String address) {
+        InetSocketAddress requested = Addresses.parseHostPort(address);
+        if (requested.isUnresolved()) {
+            requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
+        }
+        ProxyOptions options = engine.options();
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(runtime.acceptors(), runtime.workers())
+                .channel(runtime.serverChannelType())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        DownstreamHandler handler = engine.newDownstreamHandler();
+                        ch.pipeline()
+                                .addLast("bytes", handler.byteWatcher())
+                                .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(options.maxRequestLineBytes())
+                                        .setMaxHeaderSize(options.maxHeaderBytes())
+                                        .setMaxChunkSize(64 * 1024)))
+                                .addLast("proxy", handler);
+                        connections.add(ch);
+                    }
+                });
+        Channel listener;
+        try {
+            listener = bootstrap.bind(requested).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+        }
+        listeners.add(listener);
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /** The addresses listened on. */
+    public List<InetSocketAddress> boundAddresses() {
+        List<InetSocketAddress> out = new ArrayList<>();
+        for (Channel ch : listeners) {
+            if (ch.isActive()) {
+                out.add((InetSocketAddress) ch.localAddress());
+            }
+        }
+        return out;
+    }
+
+    /** Closes the listening sockets; open connections carry on. */
+    public void stopAccepting() {
+        for (Channel ch : listeners) {
+            ch.close().syncUninterruptibly();
+        }
+        listeners.clear();
+    }
+
+    /**
+     * Graceful shutdown: stops accepting, closes idle keep-alive connections, lets requests in flight
+     * finish (their responses close their connections), and after {@code gracePeriod} closes whatever
+     * is left. Completes when every connection is closed.
+     */
+    public CompletionStage<Void> shutdownGracefully(Duration gracePeriod) {
+        stopAccepting();
+        engine.startDraining();
+        for (Channel ch : connections) {
+            DownstreamHandler handler = ch.pipeline().get(DownstreamHandler.class);
+            if (handler != null) {
+                ch.eventLoop().execute(handler::closeIfIdle);
+            }
+        }
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        long deadline = System.nanoTime() + gracePeriod.toNanos();
+        pollDrained(done, deadline);
+        return done;
+    }
+
+    private void pollDrained(CompletableFuture<Void> done, long deadline) {
+        if (connections.isEmpty()) {
+            done.complete(null);
+            return;
+        }
+        if (System.nanoTime() - deadline >= 0) {
+            connections.close().addListener(f -> done.complete(null));
+            return;
+        }
+        GlobalEventExecutor.INSTANCE.schedule(() -> pollDrained(done, deadline), 20, TimeUnit.MILLISECONDS);
+    }
+
+    /** Requests in flight. */
+    public int activeRequests() {
+        return engine.activeRequests();
+    }
+
+    /** Open client connections. */
+    public int openConnections() {
+        return engine.openConnections();
+    }
+
+    /** Requests received since start. */
+    public long requestsServed() {
+        return engine.requestsServed();
+    }
+
+    /** Upstream connections opened since start. */
+    public long upstreamConnectionsOpened() {
+        return engine.upstreamConnectionsOpened();
+    }
+
+    /** Requests sent on a reused (pooled) upstream connection since start. */
+    public long upstreamConnectionsReused() {
+        return engine.upstreamConnectionsReused();
+    }
+
+    /** Idle upstream connections in the pool now. */
+    public int idleUpstreamConnections() {
+        return engine.idleUpstreamConnections();
+    }
+
+    /** Closes the listeners and every connection at once. */
+    @Override
+    public void close() {
+        stopAccepting();
+        engine.startDraining();
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        resolver.close();
+    }
+}

@@ -1,0 +1,172 @@
+package dev.relay.transport;
+
+import java.time.Duration;
+
+/**
+ * The engine's settings for one proxy service: downstream limits and timeouts, the attempt loop,
+ * the request-body replay buffer and the upstream connection pool. Immutable; defaults follow
+ * Pingora where it has one (documented per setting).
+ */
+public final class ProxyOptions {
+    private static final ProxyOptions DEFAULTS = new Builder().build();
+
+    private final int maxAttempts;
+    private final int retryBufferBytes;
+    private final int maxRequestLineBytes;
+    private final int maxHeaderBytes;
+    private final Duration headerReadTimeout;
+    private final Duration keepAliveTimeout;
+    private final int maxIdleUpstreamConnections;
+    private final Duration upstreamIdleTimeout;
+
+    private ProxyOptions(Builder b) {
+        this.maxAttempts = b.maxAttempts;
+        this.retryBufferBytes = b.retryBufferBytes;
+        this.maxRequestLineBytes = b.maxRequestLineBytes;
+        this.maxHeaderBytes = b.maxHeaderBytes;
+        this.headerReadTimeout = b.headerReadTimeout;
+        this.keepAliveTimeout = b.keepAliveTimeout;
+        this.maxIdleUpstreamConnections = b.maxIdleUpstreamConnections;
+        this.upstreamIdleTimeout = b.upstreamIdleTimeout;
+    }
+
+    /** The defaults. */
+    public static ProxyOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Upstream attempts per request, the first included (default 16, Pingora's {@code max_retries}). */
+    public int maxAttempts() {
+        return maxAttempts;
+    }
+
+    /** Bytes of request body kept for replay on a retry (default 64 KiB, Pingora's {@code BODY_BUF_LIMIT}). */
+    public int retryBufferBytes() {
+        return retryBufferBytes;
+    }
+
+    /** Longest request line accepted; longer gets 414 (default 8 KiB). */
+    public int maxRequestLineBytes() {
+        return maxRequestLineBytes;
+    }
+
+    /** Largest header section accepted; larger gets 431 (default 32 KiB). */
+    public int maxHeaderBytes() {
+        return maxHeaderBytes;
+    }
+
+    /** Time allowed to receive a whole request header once its first byte arrived (default 60 s). */
+    public Duration headerReadTimeout() {
+        return headerReadTimeout;
+    }
+
+    /** How long an idle keep-alive client connection is kept open (default 60 s). */
+    public Duration keepAliveTimeout() {
+        return keepAliveTimeout;
+    }
+
+    /** Cap on idle pooled upstream connections across the process (default 1024). */
+    public int maxIdleUpstreamConnections() {
+        return maxIdleUpstreamConnections;
+    }
+
+    /** Idle timeout of pooled upstream connections whose peer sets none (default 60 s). */
+    public Duration upstreamIdleTimeout() {
+        return upstreamIdleTimeout;
+    }
+
+    @Override
+    public String toString() {
+        return "ProxyOptions{maxAttempts=" + maxAttempts + ", retryBufferBytes=" + retryBufferBytes
+                + ", maxRequestLineBytes=" + maxRequestLineBytes + ", maxHeaderBytes=" + maxHeaderBytes
+                + ", headerReadTimeout=" + headerReadTimeout + ", keepAliveTimeout=" + keepAliveTimeout
+                + ", maxIdleUpstreamConnections=" + maxIdleUpstreamConnections
+                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + '}';
+    }
+
+    /** Builds {@link ProxyOptions}; each setter validates its argument. */
+    public static final class Builder {
+        private int maxAttempts = 16;
+        private int retryBufferBytes = 64 * 1024;
+        private int maxRequestLineBytes = 8 * 1024;
+        private int maxHeaderBytes = 32 * 1024;
+        private Duration headerReadTimeout = Duration.ofSeconds(60);
+        private Duration keepAliveTimeout = Duration.ofSeconds(60);
+        private int maxIdleUpstreamConnections = 1024;
+        private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
+
+        private Builder() {}
+
+        /** See {@link ProxyOptions#maxAttempts()}; at least 1. */
+        public Builder maxAttempts(int attempts) {
+            this.maxAttempts = atLeast("maxAttempts", attempts, 1);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#retryBufferBytes()}; 0 disables replay of request bodies. */
+        public Builder retryBufferBytes(int bytes) {
+            this.retryBufferBytes = atLeast("retryBufferBytes", bytes, 0);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#maxRequestLineBytes()}. */
+        public Builder maxRequestLineBytes(int bytes) {
+            this.maxRequestLineBytes = atLeast("maxRequestLineBytes", bytes, 64);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#maxHeaderBytes()}. */
+        public Builder maxHeaderBytes(int bytes) {
+            this.maxHeaderBytes = atLeast("maxHeaderBytes", bytes, 256);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#headerReadTimeout()}. */
+        public Builder headerReadTimeout(Duration timeout) {
+            this.headerReadTimeout = positive("headerReadTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#keepAliveTimeout()}. */
+        public Builder keepAliveTimeout(Duration timeout) {
+            this.keepAliveTimeout = positive("keepAliveTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#maxIdleUpstreamConnections()}; 0 disables pooling. */
+        public Builder maxIdleUpstreamConnections(int connections) {
+            this.maxIdleUpstreamConnections = atLeast("maxIdleUpstreamConnections", connections, 0);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#upstreamIdleTimeout()}. */
+        public Builder upstreamIdleTimeout(Duration timeout) {
+            this.upstreamIdleTimeout = positive("upstreamIdleTimeout", timeout);
+            return this;
+        }
+
+        /** The options. */
+        public ProxyOptions build() {
+            return new ProxyOptions(this);
+        }
+
+        private static int atLeast(String name, int value, int min) {
+            if (value < min) {
+                throw new IllegalArgumentException(name + ": " + value + " (expected: >= " + min + ")");
+            }
+            return value;
+        }
+
+        private static Duration positive(String name, Duration value) {
+            if (value == null || value.isNegative() || value.isZero()) {
+                throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,171 @@
+package dev.relay.transport;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
+
+import java.time.Duration;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The event loops shared by every listener and upstream connection of a process, on the best native
+ * transport this machine offers: io_uring where the kernel has it, then epoll, then NIO.
+ * One runtime per process is the norm; close it last.
+ */
+public final class TransportRuntime implements AutoCloseable {
+
+    /** Which socket implementation to use. */
+    public enum Kind {
+        /** io_uring if available, else epoll if available, else NIO. */
+        AUTO,
+        /** Linux io_uring. */
+        IO_URING,
+        /** Linux epoll. */
+        EPOLL,
+        /** The JDK's selector-based NIO (portable). */
+        NIO;
+
+        /** Parses {@code auto}, {@code io_uring} (or {@code io-uring}), {@code epoll}, {@code nio}. */
+        public static Kind parse(String text) {
+            String t = text.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+            try {
+                return Kind.valueOf(t);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("transport: '" + text + "' (expected: auto, io_uring, epoll or nio)");
+            }
+        }
+    }
+
+    private final Kind kind;
+    private final EventLoopGroup acceptors;
+    private final EventLoopGroup workers;
+    private final Class<? extends ServerChannel> serverChannelType;
+    private final Class<? extends SocketChannel> socketChannelType;
+    private final Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelType;
+
+    private TransportRuntime(Kind requested, int workerThreads) {
+        this.kind = resolve(requested);
+        IoHandlerFactory ioFactory = switch (kind) {
+            case IO_URING -> IoUringIoHandler.newFactory();
+            case EPOLL -> EpollIoHandler.newFactory();
+            default -> NioIoHandler.newFactory();
+        };
+        this.serverChannelType = switch (kind) {
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case EPOLL -> EpollServerSocketChannel.class;
+            default -> NioServerSocketChannel.class;
+        };
+        this.socketChannelType = switch (kind) {
+            case IO_URING -> IoUringSocketChannel.class;
+            case EPOLL -> EpollSocketChannel.class;
+            default -> NioSocketChannel.class;
+        };
+        this.datagramChannelType = switch (kind) {
+            case IO_URING -> io.netty.channel.uring.IoUringDatagramChannel.class;
+            case EPOLL -> io.netty.channel.epoll.EpollDatagramChannel.class;
+            default -> io.netty.channel.socket.nio.NioDatagramChannel.class;
+        };
+        this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true), ioFactory);
+        this.workers = new MultiThreadIoEventLoopGroup(workerThreads,
+                new DefaultThreadFactory("relay-worker", true), ioFactory);
+    }
+
+    /** A runtime of {@code kind} with {@code workerThreads} event loops (0: one per available core). */
+    public static TransportRuntime create(Kind kind, int workerThreads) {
+        if (workerThreads < 0) {
+            throw new IllegalArgumentException("workerThreads: " + workerThreads + " (expected: >= 0)");
+        }
+        int threads = workerThreads == 0 ? Runtime.getRuntime().availableProcessors() : workerThreads;
+        return new TransportRuntime(kind, threads);
+    }
+
+    /** The default runtime: best transport, one event loop per core. */
+    public static TransportRuntime create() {
+        return create(Kind.AUTO, 0);
+    }
+
+    private static Kind resolve(Kind requested) {
+        return switch (requested) {
+            case AUTO -> IoUring.isAvailable() ? Kind.IO_URING : Epoll.isAvailable() ? Kind.EPOLL : Kind.NIO;
+            case IO_URING -> {
+                if (!IoUring.isAvailable()) {
+                    throw new IllegalStateException("transport: io_uring is not available here: "
+                            + IoUring.unavailabilityCause());
+                }
+                yield Kind.IO_URING;
+            }
+            case EPOLL -> {
+                if (!Epoll.isAvailable()) {
+                    throw new IllegalStateException("transport: epoll is not available here: "
+                            + Epoll.unavailabilityCause());
+                }
+                yield Kind.EPOLL;
+            }
+            case NIO -> Kind.NIO;
+        };
+    }
+
+    /** The transport actually in use (never {@link Kind#AUTO}). */
+    public Kind kind() {
+        return kind;
+    }
+
+    EventLoopGroup acceptors() {
+        return acceptors;
+    }
+
+    EventLoopGroup workers() {
+        return workers;
+    }
+
+    Class<? extends ServerChannel> serverChannelType() {
+        return serverChannelType;
+    }
+
+    Class<? extends SocketChannel> socketChannelType() {
+        return socketChannelType;
+    }
+
+    Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelType() {
+        return datagramChannelType;
+    }
+
+    /** Stops the event loops, letting queued tasks run for up to {@code timeout}. */
+    public CompletionStage<Void> shutdown(Duration timeout) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Future<?> a = acceptors.shutdownGracefully(0, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        Future<?> w = workers.shutdownGracefully(0, timeout.toMillis(), TimeUnit.MILLISECONDS);
+        a.addListener(fa -> w.addListener(fw -> done.complete(null)));
+        return done;
+    }
+
+    /** Stops the event loops and waits up to five seconds for them to end. */
+    @Override
+    public void close() {
+        shutdown(Duration.ofSeconds(2)).toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
+                .exceptionally(e -> null).join();
+    }
+
+    @Override
+    public String toString() {
+        return "TransportRuntime{" + kind.name().toLowerCase(Locale.ROOT) + '}';
+    }
+}

@@ -1,0 +1,232 @@
+package dev.relay.transport.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyExchange} at a time,
+ * holds back pipelined requests until the current response is done, drains the unread rest of a
+ * request body to keep the connection reusable, and enforces the keep-alive idle and request-header
+ * timeouts.
+ */
+public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
+    private final ProxyEngine<?> engine;
+    private final ArrayDeque<Object> queued = new ArrayDeque<>(2);
+    private final ChannelHandler byteWatcher = new ByteWatcher();
+    private Channel channel;
+    private ProxyExchange<?> current;
+    private boolean currentRequestComplete;
+    private boolean discardingBody;
+    private boolean awaitingRequest = true;
+    private boolean headerStarted;
+    private boolean reading = true;
+    private int requestsOnConnection;
+    private ScheduledFuture<?> timer;
+
+    DownstreamHandler(ProxyEngine<?> engine) {
+        this.engine = engine;
+    }
+
+    /** The handler to place before the HTTP codec: it notices the first byte of each request header. */
+    public ChannelHandler byteWatcher() {
+        return byteWatcher;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        engine.openConnections.incrementAndGet();
+        armTimer(engine.options.keepAliveTimeout().toNanos());
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        engine.openConnections.decrementAndGet();
+        cancelTimer();
+        Object m;
+        while ((m = queued.poll()) != null) {
+            ReferenceCountUtil.release(m);
+        }
+        ProxyExchange<?> exchange = current;
+        if (exchange != null) {
+            exchange.onDownstreamFailure(null);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ProxyExchange<?> exchange = current;
+        if (exchange != null) {
+            exchange.onDownstreamFailure(cause);
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ProxyExchange<?> exchange = current;
+        if (exchange != null) {
+            exchange.onDownstreamWritabilityChanged();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (current != null) {
+            if (!currentRequestComplete && msg instanceof HttpContent content && !(msg instanceof HttpRequest)) {
+                currentRequestComplete = msg instanceof LastHttpContent;
+                current.onRequestContent(content);
+            } else {
+                // A pipelined request: it waits until the current response is complete.
+                queued.add(msg);
+                setReading(false);
+            }
+            return;
+        }
+        if (!queued.isEmpty()) {
+            queued.add(msg);
+            return;
+        }
+        handle(msg);
+    }
+
+    private void handle(Object msg) {
+        if (discardingBody) {
+            if (msg instanceof HttpContent && !(msg instanceof HttpRequest)) {
+                discardingBody = !(msg instanceof LastHttpContent);
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            discardingBody = false;
+        }
+        if (!(msg instanceof HttpRequest request)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        cancelTimer();
+        awaitingRequest = false;
+        headerStarted = false;
+        requestsOnConnection++;
+        ProxyExchange<?> exchange = new ProxyExchange<>(engine, this, channel, request, requestsOnConnection > 1);
+        current = exchange;
+        currentRequestComplete = msg instanceof LastHttpContent;
+        if (request.decoderResult().isFailure()) {
+            // The decoder discards everything after a malformed request; so do we.
+            setReading(false);
+            ReferenceCountUtil.release(msg);
+            exchange.rejectMalformed(request.decoderResult().cause());
+            return;
+        }
+        exchange.start();
+        if (msg instanceof HttpContent content && current == exchange) {
+            exchange.onRequestContent(content);
+        }
+    }
+
+    /** Called by the exchange once its response is done and {@code logging} has run. */
+    void exchangeFinished(ProxyExchange<?> exchange, boolean reusable, boolean requestComplete) {
+        if (current != exchange) {
+            return;
+        }
+        current = null;
+        if (!reusable || engine.isDraining() || !channel.isActive()) {
+            channel.close();
+            return;
+        }
+        discardingBody = !requestComplete;
+        awaitingRequest = true;
+        headerStarted = false;
+        armTimer(engine.options.keepAliveTimeout().toNanos());
+        Object m;
+        while (current == null && (m = queued.poll()) != null) {
+            handle(m);
+        }
+        if (current == null) {
+            setReading(true);
+        }
+    }
+
+    /** Turns reading from the client on or off (backpressure and pipelining). */
+    void setReading(boolean on) {
+        if (on != reading) {
+            reading = on;
+            channel.config().setAutoRead(on);
+        }
+    }
+
+    /** Closes the connection if no request is in progress (graceful shutdown). Call on the event loop. */
+    public void closeIfIdle() {
+        if (current == null && channel != null) {
+            channel.close();
+        }
+    }
+
+    private void onRequestBytes() {
+        if (awaitingRequest && !headerStarted && current == null) {
+            headerStarted = true;
+            cancelTimer();
+            armTimer(engine.options.headerReadTimeout().toNanos());
+        }
+    }
+
+    private void armTimer(long nanos) {
+        cancelTimer();
+        timer = channel.eventLoop().schedule(this::onTimeout, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void onTimeout() {
+        timer = null;
+        if (current != null || !channel.isActive()) {
+            return;
+        }
+        if (headerStarted) {
+            // Slowloris defence: a request header that does not arrive in time gets 408 and the door.
+            DefaultFullHttpResponse timeout = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.REQUEST_TIMEOUT, Unpooled.EMPTY_BUFFER);
+            timeout.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            timeout.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
+            channel.writeAndFlush(timeout).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    /** Sees raw bytes before the codec, only to start the header timer. */
+    private final class ByteWatcher extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (awaitingRequest && !headerStarted && msg instanceof ByteBuf buf && buf.isReadable()) {
+                onRequestBytes();
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+}

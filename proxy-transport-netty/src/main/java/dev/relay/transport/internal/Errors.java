@@ -1,0 +1,112 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.ErrorSource;
+import dev.relay.core.ErrorType;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RetryType;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.handler.timeout.WriteTimeoutException;
+
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
+import java.net.UnknownHostException;
+import java.nio.channels.ClosedChannelException;
+import java.security.cert.CertificateException;
+import java.util.Locale;
+
+/** Turns transport exceptions into {@link ProxyError}s with the most precise {@link ErrorType}. */
+final class Errors {
+    private Errors() {}
+
+    /** A failure to establish an upstream connection (TCP or TLS). Always retryable: nothing was sent. */
+    static ProxyError connectFailure(Throwable cause, String context) {
+        if (cause instanceof ProxyError e) {
+            return e;
+        }
+        ErrorType type = connectType(cause);
+        return ProxyError.upstream(type, context, cause).setRetry(true);
+    }
+
+    private static ErrorType connectType(Throwable cause) {
+        if (cause instanceof ConnectTimeoutException) {
+            return ErrorType.CONNECT_TIMEDOUT;
+        }
+        if (cause instanceof SslHandshakeTimeoutException) {
+            return ErrorType.TLS_HANDSHAKE_TIMEDOUT;
+        }
+        if (isCertificateFailure(cause)) {
+            return ErrorType.INVALID_CERT;
+        }
+        if (cause instanceof SSLException) {
+            return ErrorType.TLS_HANDSHAKE_FAILURE;
+        }
+        if (cause instanceof NoRouteToHostException) {
+            return ErrorType.CONNECT_NO_ROUTE;
+        }
+        String message = String.valueOf(cause.getMessage()).toLowerCase(Locale.ROOT);
+        if (message.contains("refused")) {
+            return ErrorType.CONNECT_REFUSED;
+        }
+        if (message.contains("no route") || message.contains("unreachable")) {
+            return ErrorType.CONNECT_NO_ROUTE;
+        }
+        if (message.contains("timed out")) {
+            return ErrorType.CONNECT_TIMEDOUT;
+        }
+        if (cause instanceof ConnectException || cause instanceof UnknownHostException) {
+            return ErrorType.CONNECT_ERROR;
+        }
+        return ErrorType.CONNECT_ERROR;
+    }
+
+    private static boolean isCertificateFailure(Throwable cause) {
+        for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (t instanceof CertificateException) {
+                return true;
+            }
+            if (t instanceof SSLHandshakeException) {
+                String m = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+                if (m.contains("certificate") || m.contains("pkix") || m.contains("hostname")
+                        || m.contains("subject alternative")) {
+                    return true;
+                }
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return false;
+    }
+
+    /** An I/O failure on an established connection of {@code source}. */
+    static ProxyError io(Throwable cause, ErrorSource source, String context) {
+        if (cause instanceof ProxyError e) {
+            return e;
+        }
+        ErrorType type;
+        if (cause instanceof ReadTimeoutException) {
+            type = ErrorType.READ_TIMEDOUT;
+        } else if (cause instanceof WriteTimeoutException) {
+            type = ErrorType.WRITE_TIMEDOUT;
+        } else if (cause instanceof ClosedChannelException) {
+            type = ErrorType.CONNECTION_CLOSED;
+        } else if (cause instanceof SSLException) {
+            type = ErrorType.TLS_HANDSHAKE_FAILURE;
+        } else if (cause instanceof IOException) {
+            type = ErrorType.READ_ERROR;
+        } else {
+            type = ErrorType.INTERNAL;
+        }
+        ProxyError error = ProxyError.of(type, source, context, cause);
+        if (source == ErrorSource.UPSTREAM && (type == ErrorType.READ_ERROR || type == ErrorType.CONNECTION_CLOSED)) {
+            // Pingora's ReusedOnly: a pooled connection the origin already closed is worth another go.
+            error.setRetryType(RetryType.REUSED_ONLY);
+        }
+        return error;
+    }
+}

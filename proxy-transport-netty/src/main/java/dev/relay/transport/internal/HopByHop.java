@@ -1,0 +1,38 @@
+package dev.relay.transport.internal;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
+
+import java.util.List;
+
+/**
+ * Removes the connection-specific fields of RFC 9110 §7.6.1 before a message crosses the proxy:
+ * every field named in {@code Connection}, and {@code Connection}, {@code Proxy-Connection},
+ * {@code Keep-Alive}, {@code TE}, {@code Transfer-Encoding}, {@code Upgrade} (the proxy re-frames
+ * the body itself and does not pass protocol upgrades through).
+ */
+final class HopByHop {
+    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    private static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
+
+    private HopByHop() {}
+
+    static void strip(HttpHeaders headers) {
+        List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
+        for (int i = 0; i < connection.size(); i++) {
+            for (String token : connection.get(i).split(",")) {
+                String name = token.trim();
+                if (!name.isEmpty()) {
+                    headers.remove(name);
+                }
+            }
+        }
+        headers.remove(HttpHeaderNames.CONNECTION);
+        headers.remove(PROXY_CONNECTION);
+        headers.remove(KEEP_ALIVE);
+        headers.remove(HttpHeaderNames.TE);
+        headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+        headers.remove(HttpHeaderNames.UPGRADE);
+    }
+}

@@ -1,0 +1,41 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.ResponseHeader;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/** The core response view over a Netty {@link HttpResponse}, without copying. */
+final class NettyResponseHeader implements ResponseHeader {
+    private final HttpResponse response;
+    private final NettyHttpHeaders headers;
+
+    NettyResponseHeader(HttpResponse response) {
+        this.response = response;
+        this.headers = new NettyHttpHeaders(response.headers());
+    }
+
+    HttpResponse unwrap() {
+        return response;
+    }
+
+    @Override
+    public int status() {
+        return response.status().code();
+    }
+
+    @Override
+    public void setStatus(int status) {
+        response.setStatus(HttpResponseStatus.valueOf(status));
+    }
+
+    @Override
+    public HttpHeaders headers() {
+        return headers;
+    }
+
+    @Override
+    public String toString() {
+        return response.status() + " " + response.headers();
+    }
+}

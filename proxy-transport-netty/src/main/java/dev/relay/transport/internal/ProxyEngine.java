@@ -1,0 +1,94 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.HttpModules;
+import dev.relay.core.ProxyHttp;
+import dev.relay.transport.ProxyOptions;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.resolver.AddressResolverGroup;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * What every connection of one proxy service shares: the user's {@link ProxyHttp}, its modules,
+ * the options, the upstream pool and connector, and the counters the server reports.
+ *
+ * @param <C> the proxy's context type
+ */
+public final class ProxyEngine<C> {
+    static final System.Logger LOG = System.getLogger("dev.relay.proxy");
+
+    final ProxyHttp<C> proxy;
+    final ProxyOptions options;
+    final HttpModuleFactory[] moduleFactories;
+    final UpstreamConnectionPool pool;
+    final UpstreamConnector connector;
+    final AtomicInteger activeRequests = new AtomicInteger();
+    final AtomicInteger openConnections = new AtomicInteger();
+    final LongAdder requests = new LongAdder();
+    private volatile boolean draining;
+
+    public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
+                       Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver) {
+        this.proxy = proxy;
+        this.options = options;
+        HttpModules modules = new HttpModules();
+        extraModules.forEach(modules::add);
+        proxy.initDownstreamModules(modules);
+        this.moduleFactories = modules.ordered().toArray(new HttpModuleFactory[0]);
+        this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
+        this.connector = new UpstreamConnector(channelType, resolver, pool, options.maxHeaderBytes());
+    }
+
+    /** Creates the handler of a newly accepted downstream connection. */
+    public DownstreamHandler newDownstreamHandler() {
+        return new DownstreamHandler(this);
+    }
+
+    /** Requests in flight. */
+    public int activeRequests() {
+        return activeRequests.get();
+    }
+
+    /** Open downstream connections. */
+    public int openConnections() {
+        return openConnections.get();
+    }
+
+    /** Requests received since start. */
+    public long requestsServed() {
+        return requests.sum();
+    }
+
+    /** Upstream connections opened since start. */
+    public long upstreamConnectionsOpened() {
+        return pool.opened.sum();
+    }
+
+    /** Upstream requests sent on a pooled connection since start. */
+    public long upstreamConnectionsReused() {
+        return pool.reused.sum();
+    }
+
+    /** Idle pooled upstream connections now. */
+    public int idleUpstreamConnections() {
+        return pool.idleConnections();
+    }
+
+    /** From now on, responses close their connections and idle connections close at once. */
+    public void startDraining() {
+        draining = true;
+    }
+
+    boolean isDraining() {
+        return draining;
+    }
+
+    /** The options. */
+    public ProxyOptions options() {
+        return options;
+    }
+}

@@ -1,0 +1,120 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpPeer;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+
+/**
+ * One upstream connection and the last handler of its pipeline. While an exchange uses it, everything
+ * the connection reports goes to that exchange; while it idles in the pool, any byte or close makes
+ * it stale and it leaves the pool at once (stale-connection detection).
+ */
+final class UpstreamConnection extends ChannelInboundHandlerAdapter {
+    final Channel channel;
+    final HttpPeer.PoolKey key;
+    private final UpstreamConnectionPool pool;
+    private UpstreamListener listener;
+    private boolean idle;
+    private boolean broken;
+    private int requests;
+    ScheduledFuture<?> idleTimer;
+
+    UpstreamConnection(Channel channel, HttpPeer.PoolKey key, UpstreamConnectionPool pool) {
+        this.channel = channel;
+        this.key = key;
+        this.pool = pool;
+    }
+
+    /** Hands the connection to {@code listener} for one request. */
+    void attach(UpstreamListener listener) {
+        this.listener = listener;
+        this.idle = false;
+        this.requests++;
+    }
+
+    /** Stops reporting to the current listener. */
+    void detach() {
+        this.listener = null;
+    }
+
+    /** How many requests this connection has carried, the current one included. */
+    int requests() {
+        return requests;
+    }
+
+    boolean isUsable() {
+        return !broken && channel.isActive();
+    }
+
+    void markIdle() {
+        idle = true;
+        listener = null;
+    }
+
+    boolean isIdle() {
+        return idle;
+    }
+
+    /** Closes the connection for good (it never returns to the pool). */
+    void close() {
+        broken = true;
+        listener = null;
+        channel.close();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        UpstreamListener l = listener;
+        if (l != null) {
+            l.onUpstreamMessage(msg);
+            return;
+        }
+        // Bytes on an idle connection: the origin said something we did not ask for. Unusable.
+        ReferenceCountUtil.release(msg);
+        broken = true;
+        pool.evict(this);
+        ctx.close();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        broken = true;
+        UpstreamListener l = listener;
+        listener = null;
+        if (l != null) {
+            l.onUpstreamInactive();
+        } else {
+            pool.evict(this);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        broken = true;
+        UpstreamListener l = listener;
+        listener = null;
+        if (l != null) {
+            l.onUpstreamException(cause);
+        } else {
+            pool.evict(this);
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        UpstreamListener l = listener;
+        if (l != null) {
+            l.onUpstreamWritabilityChanged(ctx.channel().isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public String toString() {
+        return "UpstreamConnection{" + key.address() + ", " + channel.id().asShortText() + ", requests=" + requests + '}';
+    }
+}

@@ -1,0 +1,103 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpPeer;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.FastThreadLocal;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Idle upstream connections, keyed by {@link HttpPeer#reuseKey()}. Each event loop has its own
+ * partition, touched only by that loop's thread (no locks); a connection is reused by the loop it
+ * was opened on, which is also the loop of the downstream connections that use it. The newest idle
+ * connection is reused first (it is the least likely to have been closed by the origin).
+ * A process-wide cap bounds the idle connections of all partitions together.
+ */
+final class UpstreamConnectionPool {
+    private final FastThreadLocal<Map<HttpPeer.PoolKey, ArrayDeque<UpstreamConnection>>> partitions =
+            new FastThreadLocal<>() {
+                @Override
+                protected Map<HttpPeer.PoolKey, ArrayDeque<UpstreamConnection>> initialValue() {
+                    return new HashMap<>();
+                }
+            };
+    private final AtomicInteger idleCount = new AtomicInteger();
+    private final int maxIdle;
+    private final Duration defaultIdleTimeout;
+    final LongAdder opened = new LongAdder();
+    final LongAdder reused = new LongAdder();
+
+    UpstreamConnectionPool(int maxIdle, Duration defaultIdleTimeout) {
+        this.maxIdle = maxIdle;
+        this.defaultIdleTimeout = defaultIdleTimeout;
+    }
+
+    /** An idle, usable connection for {@code key} on the calling event loop, or null. */
+    UpstreamConnection checkout(HttpPeer.PoolKey key) {
+        ArrayDeque<UpstreamConnection> idle = partitions.get().get(key);
+        if (idle == null) {
+            return null;
+        }
+        UpstreamConnection conn;
+        while ((conn = idle.pollLast()) != null) {
+            idleCount.decrementAndGet();
+            if (conn.idleTimer != null) {
+                conn.idleTimer.cancel(false);
+                conn.idleTimer = null;
+            }
+            if (conn.isUsable()) {
+                reused.increment();
+                return conn;
+            }
+            conn.close();
+        }
+        return null;
+    }
+
+    /** Keeps {@code conn} for reuse, or closes it when pooling is off or the pool is full. */
+    void release(UpstreamConnection conn, HttpPeer peer) {
+        Duration idleTimeout = peer.options().idleTimeout() != null ? peer.options().idleTimeout() : defaultIdleTimeout;
+        if (!conn.isUsable() || idleTimeout.isZero()) {
+            conn.close();
+            return;
+        }
+        if (idleCount.incrementAndGet() > maxIdle) {
+            idleCount.decrementAndGet();
+            conn.close();
+            return;
+        }
+        conn.markIdle();
+        partitions.get().computeIfAbsent(conn.key, k -> new ArrayDeque<>()).addLast(conn);
+        EventLoop loop = conn.channel.eventLoop();
+        conn.idleTimer = loop.schedule(() -> {
+            conn.idleTimer = null;
+            if (conn.isIdle()) {
+                evict(conn);
+                conn.close();
+            }
+        }, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    /** Removes an idle connection that went stale (called on its event loop). */
+    void evict(UpstreamConnection conn) {
+        ArrayDeque<UpstreamConnection> idle = partitions.get().get(conn.key);
+        if (idle != null && idle.remove(conn)) {
+            idleCount.decrementAndGet();
+            if (conn.idleTimer != null) {
+                conn.idleTimer.cancel(false);
+                conn.idleTimer = null;
+            }
+        }
+    }
+
+    /** Idle connections across all partitions. */
+    int idleConnections() {
+        return idleCount.get();
+    }
+}

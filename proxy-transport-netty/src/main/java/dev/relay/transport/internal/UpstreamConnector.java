@@ -1,0 +1,147 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.Alpn;
+import dev.relay.core.ErrorType;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.PeerOptions;
+import dev.relay.core.ProxyError;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Opens upstream connections on the event loop of the downstream connection that needs them:
+ * TCP, then TLS (SNI, certificate and hostname verification per the peer's options), then the
+ * HTTP/1.1 client codec. Completes with a ready {@link UpstreamConnection} or fails with a connect
+ * {@link ProxyError}.
+ */
+final class UpstreamConnector {
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+    private final Class<? extends SocketChannel> channelType;
+    private final AddressResolverGroup<InetSocketAddress> resolver;
+    private final UpstreamTlsContexts tls = new UpstreamTlsContexts();
+    private final UpstreamConnectionPool pool;
+    private final int maxResponseHeaderBytes;
+
+    UpstreamConnector(Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver,
+                      UpstreamConnectionPool pool, int maxResponseHeaderBytes) {
+        this.channelType = channelType;
+        this.resolver = resolver;
+        this.pool = pool;
+        this.maxResponseHeaderBytes = maxResponseHeaderBytes;
+    }
+
+    Future<UpstreamConnection> connect(HttpPeer peer, EventLoop loop) {
+        Promise<UpstreamConnection> promise = loop.newPromise();
+        PeerOptions options = peer.options();
+        if (peer.isTls() && options.alpn() == Alpn.H2) {
+            promise.setFailure(ProxyError.upstream(ErrorType.CONNECT_ERROR,
+                    "peer " + peer + " requires HTTP/2 (alpn=H2); upstream connections speak HTTP/1.1", null)
+                    .setRetry(false));
+            return promise;
+        }
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(channelType)
+                .resolver(resolver)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive())
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ChannelPipeline p = ch.pipeline();
+                        if (peer.isTls()) {
+                            String host = !peer.sni().isEmpty() ? peer.sni() : peer.address().getHostString();
+                            SslHandler ssl = tls.forOptions(options)
+                                    .newHandler(ch.alloc(), host, peer.address().getPort());
+                            if (options.totalConnectionTimeout() != null) {
+                                ssl.setHandshakeTimeoutMillis(options.totalConnectionTimeout().toMillis());
+                            }
+                            p.addLast("tls", ssl);
+                        }
+                        p.addLast("http", new HttpClientCodec(new HttpDecoderConfig()
+                                .setMaxInitialLineLength(8192)
+                                .setMaxHeaderSize(maxResponseHeaderBytes)
+                                .setMaxChunkSize(64 * 1024), false, false));
+                    }
+                });
+        if (options.connectTimeout() != null) {
+            bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                    options.connectTimeout().toMillis()));
+        }
+        String context = "connect " + peer;
+        ChannelFuture connect = bootstrap.connect(peer.address());
+        Channel channel = connect.channel();
+        ScheduledFuture<?> totalTimer = null;
+        if (options.totalConnectionTimeout() != null) {
+            totalTimer = loop.schedule(() -> {
+                if (!promise.isDone()) {
+                    ErrorType type = channel.isActive() ? ErrorType.TLS_HANDSHAKE_TIMEDOUT : ErrorType.CONNECT_TIMEDOUT;
+                    promise.tryFailure(ProxyError.upstream(type, context + " (total connection timeout "
+                            + options.totalConnectionTimeout().toMillis() + " ms)", null).setRetry(true));
+                    channel.close();
+                }
+            }, options.totalConnectionTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        }
+        ScheduledFuture<?> timer = totalTimer;
+        connect.addListener((ChannelFuture f) -> {
+            if (!f.isSuccess()) {
+                fail(promise, timer, f.cause(), context);
+                return;
+            }
+            SslHandler ssl = f.channel().pipeline().get(SslHandler.class);
+            if (ssl == null) {
+                ready(promise, timer, f.channel(), peer);
+                return;
+            }
+            ssl.handshakeFuture().addListener(h -> {
+                if (h.isSuccess()) {
+                    ready(promise, timer, f.channel(), peer);
+                } else {
+                    f.channel().close();
+                    fail(promise, timer, h.cause(), context);
+                }
+            });
+        });
+        return promise;
+    }
+
+    private void ready(Promise<UpstreamConnection> promise, ScheduledFuture<?> timer, Channel channel, HttpPeer peer) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        UpstreamConnection conn = new UpstreamConnection(channel, peer.reuseKey(), pool);
+        channel.pipeline().addLast("proxy", conn);
+        if (!promise.trySuccess(conn)) {
+            conn.close();
+            return;
+        }
+        pool.opened.increment();
+    }
+
+    private static void fail(Promise<UpstreamConnection> promise, ScheduledFuture<?> timer, Throwable cause,
+                             String context) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+        promise.tryFailure(Errors.connectFailure(cause, context));
+    }
+}

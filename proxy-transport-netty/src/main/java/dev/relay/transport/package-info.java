@@ -1,0 +1,8 @@
+/**
+ * The Netty transport of Relay: {@link dev.relay.transport.TransportRuntime} (event loops, native
+ * transport choice), {@link dev.relay.transport.ProxyOptions} (limits, timeouts, retries, pooling)
+ * and {@link dev.relay.transport.HttpProxyServer}, which runs a {@link dev.relay.core.ProxyHttp} on
+ * listening sockets. Netty types never appear in these signatures; the engine and codecs live in
+ * {@code dev.relay.transport.internal}.
+ */
+package dev.relay.transport;
