@@ -34,6 +34,8 @@ import java.util.concurrent.TimeUnit;
 final class UpstreamConnector {
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
+    private static final io.netty.channel.ChannelHandler CONNECTING = new ConnectingHandler();
+
     private final Class<? extends SocketChannel> channelType;
     private final AddressResolverGroup<InetSocketAddress> resolver;
     private final UpstreamTlsContexts tls = new UpstreamTlsContexts();
@@ -81,6 +83,10 @@ final class UpstreamConnector {
                                 .setMaxInitialLineLength(8192)
                                 .setMaxHeaderSize(maxResponseHeaderBytes)
                                 .setMaxChunkSize(64 * 1024), false, false));
+                        // Until the connection is ready, failures are reported through the connect
+                        // and handshake futures; this placeholder keeps them out of Netty's
+                        // "unhandled exception" log.
+                        p.addLast("proxy", CONNECTING);
                     }
                 });
         if (options.connectTimeout() != null) {
@@ -129,7 +135,7 @@ final class UpstreamConnector {
             timer.cancel(false);
         }
         UpstreamConnection conn = new UpstreamConnection(channel, peer.reuseKey(), pool);
-        channel.pipeline().addLast("proxy", conn);
+        channel.pipeline().replace("proxy", "proxy", conn);
         if (!promise.trySuccess(conn)) {
             conn.close();
             return;
@@ -143,5 +149,18 @@ final class UpstreamConnector {
             timer.cancel(false);
         }
         promise.tryFailure(Errors.connectFailure(cause, context));
+    }
+
+    @io.netty.channel.ChannelHandler.Sharable
+    private static final class ConnectingHandler extends io.netty.channel.ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+
+        @Override
+        public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+            io.netty.util.ReferenceCountUtil.release(msg);
+        }
     }
 }
