@@ -2,7 +2,6 @@ package dev.relay.core;
 
 import java.net.InetSocketAddress;
 import java.util.Map;
-import java.util.Objects;
 
 import static java.util.Objects.requireNonNull;
 
@@ -84,7 +83,7 @@ public final class Backend {
 
     @Override
     public int hashCode() {
-        return Objects.hash(address, weight);
+        return 31 * address.hashCode() + weight;
     }
 
     @Override

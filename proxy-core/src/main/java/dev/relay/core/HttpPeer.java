@@ -23,8 +23,11 @@ public final class HttpPeer {
     private final long groupKey;
     private final PeerOptions options;
     private final PoolKey reuseKey;
+    private final Backend backend;
 
-    private HttpPeer(InetSocketAddress address, boolean tls, String sni, long groupKey, PeerOptions options) {
+    private HttpPeer(InetSocketAddress address, boolean tls, String sni, long groupKey, PeerOptions options,
+                     Backend backend) {
+        this.backend = backend;
         this.address = requireNonNull(address, "address");
         this.tls = tls;
         this.sni = requireNonNull(sni, "sni");
@@ -40,17 +43,17 @@ public final class HttpPeer {
      * is the TLS server name (empty for none; ignored without TLS).
      */
     public static HttpPeer of(String address, boolean tls, String sni) {
-        return new HttpPeer(Addresses.parseHostPort(address), tls, sni, 0, PeerOptions.defaults());
+        return new HttpPeer(Addresses.parseHostPort(address), tls, sni, 0, PeerOptions.defaults(), null);
     }
 
     /** A peer for the address of {@code backend}. */
     public static HttpPeer of(Backend backend, boolean tls, String sni) {
-        return new HttpPeer(backend.address(), tls, sni, 0, PeerOptions.defaults());
+        return new HttpPeer(backend.address(), tls, sni, 0, PeerOptions.defaults(), backend);
     }
 
     /** A peer for {@code address}. */
     public static HttpPeer of(InetSocketAddress address, boolean tls, String sni) {
-        return new HttpPeer(address, tls, sni, 0, PeerOptions.defaults());
+        return new HttpPeer(address, tls, sni, 0, PeerOptions.defaults(), null);
     }
 
     /** The address to connect to (unresolved when it names a host: resolved at connect time). */
@@ -78,14 +81,22 @@ public final class HttpPeer {
         return options;
     }
 
+    /**
+     * The backend this peer was made from ({@link #of(Backend, boolean, String)}), so that load
+     * balancers can attribute attempt outcomes to it; nullable. Not part of equality.
+     */
+    public Backend backend() {
+        return backend;
+    }
+
     /** A copy with other options. */
     public HttpPeer withOptions(PeerOptions options) {
-        return new HttpPeer(address, tls, sni, groupKey, options);
+        return new HttpPeer(address, tls, sni, groupKey, options, backend);
     }
 
     /** A copy in a separate pool group. */
     public HttpPeer withGroupKey(long groupKey) {
-        return new HttpPeer(address, tls, sni, groupKey, options);
+        return new HttpPeer(address, tls, sni, groupKey, options, backend);
     }
 
     /** The connection-pool key: peers with equal keys may share an idle connection. */

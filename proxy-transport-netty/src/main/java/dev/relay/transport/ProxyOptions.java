@@ -1,6 +1,10 @@
 package dev.relay.transport;
 
+import dev.relay.core.UpstreamObserver;
+
 import java.time.Duration;
+
+import static java.util.Objects.requireNonNull;
 
 /**
  * The engine's settings for one proxy service: downstream limits and timeouts, the attempt loop,
@@ -18,8 +22,10 @@ public final class ProxyOptions {
     private final Duration keepAliveTimeout;
     private final int maxIdleUpstreamConnections;
     private final Duration upstreamIdleTimeout;
+    private final UpstreamObserver upstreamObserver;
 
     private ProxyOptions(Builder b) {
+        this.upstreamObserver = b.upstreamObserver;
         this.maxAttempts = b.maxAttempts;
         this.retryBufferBytes = b.retryBufferBytes;
         this.maxRequestLineBytes = b.maxRequestLineBytes;
@@ -80,6 +86,11 @@ public final class ProxyOptions {
         return upstreamIdleTimeout;
     }
 
+    /** Sees every upstream attempt (passive health, load signals); {@link UpstreamObserver#NONE} by default. */
+    public UpstreamObserver upstreamObserver() {
+        return upstreamObserver;
+    }
+
     @Override
     public String toString() {
         return "ProxyOptions{maxAttempts=" + maxAttempts + ", retryBufferBytes=" + retryBufferBytes
@@ -99,8 +110,15 @@ public final class ProxyOptions {
         private Duration keepAliveTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreamConnections = 1024;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
+        private UpstreamObserver upstreamObserver = UpstreamObserver.NONE;
 
         private Builder() {}
+
+        /** See {@link ProxyOptions#upstreamObserver()}. */
+        public Builder upstreamObserver(UpstreamObserver observer) {
+            this.upstreamObserver = requireNonNull(observer, "observer");
+            return this;
+        }
 
         /** See {@link ProxyOptions#maxAttempts()}; at least 1. */
         public Builder maxAttempts(int attempts) {

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.AttemptOutcome;
 import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.FailToProxy;
@@ -102,6 +103,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private HttpPeer peer;
     private UpstreamConnection upstream;
     private boolean upstreamReused;
+    private boolean attemptOpen;
+    private long attemptStartNanos;
     private boolean upstreamHeaderSent;
     private boolean upstreamRequestComplete;
     private boolean upstreamResponseStarted;
@@ -262,6 +265,9 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         this.peer = selected;
+        attemptOpen = true;
+        attemptStartNanos = System.nanoTime();
+        engine.options.upstreamObserver().onAttemptStart(selected);
         UpstreamConnection pooled = engine.pool.checkout(selected.reuseKey());
         if (pooled != null) {
             onConnected(pooled, true);
@@ -293,6 +299,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (e.peer() == null) {
             e.setPeer(peer);
         }
+        endAttempt(AttemptOutcome.CONNECT_FAILURE);
         ProxyError decided;
         try {
             decided = proxy.failToConnect(this, peer, ctx, e);
@@ -685,6 +692,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             }
             responseComplete = true;
             lastWrite = channel.writeAndFlush(lastContent);
+            endAttempt(upstreamResponse != null && upstreamResponse.status().code() >= 500
+                    ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
             if (upstreamRequestComplete) {
                 releaseUpstream();
             } else {
@@ -786,6 +795,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (e.peer() == null && peer != null) {
             e.setPeer(peer);
         }
+        endAttempt(e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
+                : e.type().isTimeout() ? AttemptOutcome.TIMEOUT : AttemptOutcome.FAILURE);
         ProxyError decided;
         try {
             decided = proxy.errorWhileProxy(peer, this, e, ctx, upstreamReused);
@@ -824,6 +835,18 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         releaseAll(pendingResponseBody);
     }
 
+    /** Reports the end of the current attempt to the observer, once. */
+    private void endAttempt(AttemptOutcome outcome) {
+        if (attemptOpen) {
+            attemptOpen = false;
+            try {
+                engine.options.upstreamObserver().onAttemptEnd(peer, outcome, System.nanoTime() - attemptStartNanos);
+            } catch (Throwable t) {
+                ProxyEngine.LOG.log(System.Logger.Level.WARNING, "upstream observer failed", t);
+            }
+        }
+    }
+
     private void logRetry(ProxyError e) {
         ProxyEngine.LOG.log(System.Logger.Level.WARNING, "retrying after attempt {0}: {1} ({2})",
                 attempts, e.getMessage(), requestSummarySafe());
@@ -847,6 +870,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         }
         failing = true;
         error = e;
+        endAttempt(AttemptOutcome.CANCELLED);
         closeUpstream();
         releaseAll(pendingResponseBody);
         if (!requestComplete) {
