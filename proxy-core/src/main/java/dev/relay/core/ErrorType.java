@@ -20,6 +20,8 @@ public enum ErrorType {
     READ_TIMEDOUT,
     /** A write was not flushed within the write timeout. */
     WRITE_TIMEDOUT,
+    /** The request's total deadline passed before it was done. */
+    DEADLINE_EXCEEDED,
     /** A socket read failed. */
     READ_ERROR,
     /** A socket write failed. */
@@ -49,7 +51,7 @@ public enum ErrorType {
     /** Whether a timer expired. */
     public boolean isTimeout() {
         return switch (this) {
-            case CONNECT_TIMEDOUT, TLS_HANDSHAKE_TIMEDOUT, READ_TIMEDOUT, WRITE_TIMEDOUT -> true;
+            case CONNECT_TIMEDOUT, TLS_HANDSHAKE_TIMEDOUT, READ_TIMEDOUT, WRITE_TIMEDOUT, DEADLINE_EXCEEDED -> true;
             default -> false;
         };
     }

@@ -140,8 +140,9 @@ public final class ProxyError extends RuntimeException {
     /**
      * The status that {@link ProxyHttp#failToProxy}'s default sends for this error: Pingora's mapping
      * ({@code HTTP_STATUS} → its status, upstream → 502, client read/write/close → 0 meaning no
-     * response, other downstream → 400, internal → 500) with one improvement: an upstream timeout
-     * answers 504 Gateway Timeout, as nginx does.
+     * response, other downstream → 400, internal → 500) with nginx's improvements: an upstream
+     * timeout or a passed request deadline answers 504 Gateway Timeout, a client too slow to send
+     * its request body gets 408 Request Timeout.
      */
     public int defaultStatus() {
         if (type == ErrorType.HTTP_STATUS) {
@@ -150,10 +151,11 @@ public final class ProxyError extends RuntimeException {
         return switch (source) {
             case UPSTREAM -> type.isTimeout() ? 504 : 502;
             case DOWNSTREAM -> switch (type) {
-                case READ_ERROR, WRITE_ERROR, CONNECTION_CLOSED, READ_TIMEDOUT, WRITE_TIMEDOUT -> 0;
+                case READ_TIMEDOUT -> 408;
+                case READ_ERROR, WRITE_ERROR, CONNECTION_CLOSED, WRITE_TIMEDOUT -> 0;
                 default -> 400;
             };
-            case INTERNAL -> type == ErrorType.NO_PEER ? 502 : 500;
+            case INTERNAL -> type == ErrorType.NO_PEER ? 502 : type == ErrorType.DEADLINE_EXCEEDED ? 504 : 500;
         };
     }
 

@@ -60,6 +60,16 @@ public interface Session {
         return respond(header, body);
     }
 
+    /**
+     * Reads the whole request body into memory, up to {@code maxBytes}, so that a filter can route or
+     * authenticate on it (call it from {@link ProxyHttp#requestFilter} or earlier). The body is then
+     * sent upstream unchanged, with a {@code Content-Length}, and stays replayable for retries
+     * whatever the replay-buffer size. A body longer than {@code maxBytes} fails the stage with
+     * {@link ProxyError#httpStatus(int) 413}: nothing is forwarded and the client gets 413.
+     * Completes with an empty array for a request without a body.
+     */
+    CompletionStage<byte[]> readRequestBody(int maxBytes);
+
     /** Whether a response header has already been written to the client for this request. */
     boolean responseWritten();
 

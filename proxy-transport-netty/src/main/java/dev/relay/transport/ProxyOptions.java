@@ -23,8 +23,14 @@ public final class ProxyOptions {
     private final int maxIdleUpstreamConnections;
     private final Duration upstreamIdleTimeout;
     private final UpstreamObserver upstreamObserver;
+    private final Duration bodyReadTimeout;
+    private final Duration requestDeadline;
+    private final Duration retryBackoff;
 
     private ProxyOptions(Builder b) {
+        this.bodyReadTimeout = b.bodyReadTimeout;
+        this.requestDeadline = b.requestDeadline;
+        this.retryBackoff = b.retryBackoff;
         this.upstreamObserver = b.upstreamObserver;
         this.maxAttempts = b.maxAttempts;
         this.retryBufferBytes = b.retryBufferBytes;
@@ -86,6 +92,24 @@ public final class ProxyOptions {
         return upstreamIdleTimeout;
     }
 
+    /** Longest wait for each read of a request body from the client (default 60 s, nginx's client_body_timeout). */
+    public Duration bodyReadTimeout() {
+        return bodyReadTimeout;
+    }
+
+    /** The most a whole request may take, from its header to the end of its response; nullable (none, the default). */
+    public Duration requestDeadline() {
+        return requestDeadline;
+    }
+
+    /**
+     * Pause before each retry, doubled on every further retry (capped at 32 times); nullable (retry at
+     * once, the default, like Pingora).
+     */
+    public Duration retryBackoff() {
+        return retryBackoff;
+    }
+
     /** Sees every upstream attempt (passive health, load signals); {@link UpstreamObserver#NONE} by default. */
     public UpstreamObserver upstreamObserver() {
         return upstreamObserver;
@@ -111,8 +135,29 @@ public final class ProxyOptions {
         private int maxIdleUpstreamConnections = 1024;
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private UpstreamObserver upstreamObserver = UpstreamObserver.NONE;
+        private Duration bodyReadTimeout = Duration.ofSeconds(60);
+        private Duration requestDeadline;
+        private Duration retryBackoff;
 
         private Builder() {}
+
+        /** See {@link ProxyOptions#bodyReadTimeout()}. */
+        public Builder bodyReadTimeout(Duration timeout) {
+            this.bodyReadTimeout = positive("bodyReadTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#requestDeadline()}; null for none. */
+        public Builder requestDeadline(Duration deadline) {
+            this.requestDeadline = deadline == null ? null : positive("requestDeadline", deadline);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#retryBackoff()}; null for none. */
+        public Builder retryBackoff(Duration backoff) {
+            this.retryBackoff = backoff == null ? null : positive("retryBackoff", backoff);
+            return this;
+        }
 
         /** See {@link ProxyOptions#upstreamObserver()}. */
         public Builder upstreamObserver(UpstreamObserver observer) {

@@ -127,6 +127,20 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private boolean shortCircuited;
     private ChannelFuture lastWrite;
 
+    // Timers (each null when not running) and the progress they watch.
+    private io.netty.util.concurrent.ScheduledFuture<?> upstreamReadTimer;
+    private io.netty.util.concurrent.ScheduledFuture<?> upstreamWriteTimer;
+    private io.netty.util.concurrent.ScheduledFuture<?> bodyReadTimer;
+    private io.netty.util.concurrent.ScheduledFuture<?> deadlineTimer;
+    private long lastUpstreamProgress;
+    private long lastDownstreamProgress;
+
+    // Whole-body buffering (Session.readRequestBody).
+    private CompletableFuture<byte[]> bodyBufferPromise;
+    private int bodyBufferLimit;
+    private boolean bodyBuffered;
+    private long bufferedBodyLength;
+
     // End.
     private ProxyError error;
     private boolean failing;
@@ -157,6 +171,12 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     void start() {
         engine.activeRequests.incrementAndGet();
         engine.requests.increment();
+        Duration deadline = engine.options.requestDeadline();
+        if (deadline != null) {
+            deadlineTimer = loop.schedule(this::onDeadline, deadline.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        lastDownstreamProgress = startNanos;
+        armBodyReadTimer();
         try {
             for (int i = 0; i < modules.length; i++) {
                 modules[i] = engine.moduleFactories[i].newModule();
@@ -309,7 +329,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         }
         if (decided.isRetry() && attempts < engine.options.maxAttempts()) {
             logRetry(decided);
-            beginAttempt();
+            retry();
         } else {
             failRequest(decided);
         }
@@ -334,7 +354,10 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (!headers.contains(HttpHeaderNames.HOST)) {
             headers.set(HttpHeaderNames.HOST, peer.hostAndPort());
         }
-        if (HttpUtil.isTransferEncodingChunked(request)) {
+        if (bodyBuffered) {
+            // The whole body is here: announce its exact length, whatever framing the client used.
+            headers.set(HttpHeaderNames.CONTENT_LENGTH, bufferedBodyLength);
+        } else if (HttpUtil.isTransferEncodingChunked(request)) {
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         upstreamRequestView = new NettyRequestHeader(upstreamRequest);
@@ -365,6 +388,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             upstreamRequestComplete = true;
         }
         conn.channel.flush();
+        lastUpstreamProgress = System.nanoTime();
+        armUpstreamReadTimer();
         if (expectContinue && !continueSent && !requestComplete && !responseHeaderWritten) {
             continueSent = true;
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
@@ -403,6 +428,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         requestBodyBytes += content.content().readableBytes();
+        lastDownstreamProgress = System.nanoTime();
         if (content instanceof LastHttpContent) {
             requestComplete = true;
         }
@@ -411,7 +437,67 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         pendingRequestBody.add(content);
+        if (bodyBufferPromise != null && !bodyBuffered) {
+            checkBufferedBody();
+            updateDownstreamReading();
+            return;
+        }
         pumpRequestBody();
+    }
+
+    @Override
+    public CompletionStage<byte[]> readRequestBody(int maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 0)");
+        }
+        CompletableFuture<byte[]> result = new CompletableFuture<>();
+        onLoop(() -> {
+            if (attempts > 0 || bodyBufferPromise != null) {
+                throw new IllegalStateException("readRequestBody: call it once, before upstreamPeer");
+            }
+            bodyBufferLimit = maxBytes;
+            bodyBufferPromise = result;
+            if (expectContinue && !continueSent && !requestComplete && !responseHeaderWritten) {
+                continueSent = true;
+                channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                        Unpooled.EMPTY_BUFFER));
+            }
+            checkBufferedBody();
+            updateDownstreamReading();
+        }).whenComplete((v, t) -> {
+            if (t != null) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result;
+    }
+
+    /** Completes readRequestBody once the body is all here, or fails it with 413 once it is too long. */
+    private void checkBufferedBody() {
+        long held = 0;
+        for (HttpContent c : pendingRequestBody) {
+            held += c.content().readableBytes();
+        }
+        if (held > bodyBufferLimit) {
+            keepAlive = false;
+            bodyBufferPromise.completeExceptionally(ProxyError.httpStatus(413)
+                    .setContext("request body longer than " + bodyBufferLimit + " bytes"));
+            return;
+        }
+        if (!requestComplete) {
+            return;
+        }
+        byte[] body = new byte[(int) held];
+        int offset = 0;
+        for (HttpContent c : pendingRequestBody) {
+            ByteBuf buf = c.content();
+            int n = buf.readableBytes();
+            buf.getBytes(buf.readerIndex(), body, offset, n);
+            offset += n;
+        }
+        bodyBuffered = true;
+        bufferedBodyLength = held;
+        bodyBufferPromise.complete(body);
     }
 
     private void pumpRequestBody() {
@@ -427,8 +513,13 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     void updateDownstreamReading() {
         // Before an upstream is ready at most one part is held back; after, the upstream's
         // writability decides. A complete request needs no more reads until its response is done.
-        boolean read = !requestComplete && pendingRequestBody.isEmpty() && !requestBodyFilterBusy
-                && (upstream == null || upstream.channel.isWritable());
+        boolean read;
+        if (bodyBufferPromise != null && !bodyBuffered && !bodyBufferPromise.isDone()) {
+            read = !requestComplete;
+        } else {
+            read = !requestComplete && pendingRequestBody.isEmpty() && !requestBodyFilterBusy
+                    && (upstream == null || upstream.channel.isWritable());
+        }
         downstream.setReading(read);
     }
 
@@ -466,6 +557,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     }
 
     private void sendRequestChunk(boolean last, io.netty.handler.codec.http.HttpHeaders trailers) {
+        lastUpstreamProgress = System.nanoTime();
         ByteBuf out = chunk.take();
         UpstreamConnection conn = upstream;
         if (conn == null) {
@@ -502,7 +594,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         int n = sent.readableBytes();
-        if (replayBytes + n > engine.options.retryBufferBytes()) {
+        if (!bodyBuffered && replayBytes + n > engine.options.retryBufferBytes()) {
             replayTruncated = true;
             releaseReplay();
             return;
@@ -532,6 +624,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             ReferenceCountUtil.release(msg);
             return;
         }
+        lastUpstreamProgress = System.nanoTime();
         if (msg instanceof HttpResponse response) {
             if (response.decoderResult().isFailure()) {
                 ReferenceCountUtil.release(msg);
@@ -729,9 +822,16 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
 
     @Override
     public void onUpstreamWritabilityChanged(boolean writable) {
-        if (!failing && !finishing && !released) {
-            updateDownstreamReading();
+        if (failing || finishing || released) {
+            return;
         }
+        Duration writeTimeout = peer == null ? null : peer.options().writeTimeout();
+        if (writeTimeout != null) {
+            cancel(upstreamWriteTimer);
+            upstreamWriteTimer = writable ? null
+                    : loop.schedule(this::onUpstreamWriteTimeout, writeTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        }
+        updateDownstreamReading();
     }
 
     @Override
@@ -784,6 +884,104 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Timeouts. One timer per kind, re-armed only when it fires early (progress moved the deadline),
+    // so a fast request costs one schedule and one cancel per configured timeout.
+
+    private void armUpstreamReadTimer() {
+        Duration timeout = peer.options().readTimeout();
+        cancel(upstreamReadTimer);
+        upstreamReadTimer = timeout == null ? null
+                : loop.schedule(this::onUpstreamReadTimer, timeout.toNanos(), TimeUnit.NANOSECONDS);
+    }
+
+    private void onUpstreamReadTimer() {
+        upstreamReadTimer = null;
+        UpstreamConnection conn = upstream;
+        if (conn == null || upstreamLastReceived || failing || finishing || released) {
+            return;
+        }
+        long timeout = peer.options().readTimeout().toNanos();
+        long now = System.nanoTime();
+        if (!conn.channel.config().isAutoRead()) {
+            // Reading is paused because the client is slow: that is not the upstream's fault.
+            lastUpstreamProgress = now;
+        }
+        long idle = now - lastUpstreamProgress;
+        if (idle < timeout) {
+            upstreamReadTimer = loop.schedule(this::onUpstreamReadTimer, timeout - idle, TimeUnit.NANOSECONDS);
+            return;
+        }
+        upstreamFailure(ProxyError.upstream(ErrorType.READ_TIMEDOUT, "no data from upstream for "
+                + peer.options().readTimeout().toMillis() + " ms", null));
+    }
+
+    private void onUpstreamWriteTimeout() {
+        upstreamWriteTimer = null;
+        UpstreamConnection conn = upstream;
+        if (conn == null || conn.channel.isWritable() || failing || finishing || released) {
+            return;
+        }
+        upstreamFailure(ProxyError.upstream(ErrorType.WRITE_TIMEDOUT, "upstream did not take the request for "
+                + peer.options().writeTimeout().toMillis() + " ms", null));
+    }
+
+    private void armBodyReadTimer() {
+        boolean expectsBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+        if (!requestComplete && expectsBody) {
+            bodyReadTimer = loop.schedule(this::onBodyReadTimer, engine.options.bodyReadTimeout().toNanos(),
+                    TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private void onBodyReadTimer() {
+        bodyReadTimer = null;
+        if (requestComplete || failing || finishing || released) {
+            return;
+        }
+        long timeout = engine.options.bodyReadTimeout().toNanos();
+        long now = System.nanoTime();
+        if (!channel.config().isAutoRead()) {
+            // The proxy itself stopped reading (backpressure): the client is not late.
+            lastDownstreamProgress = now;
+        }
+        long idle = now - lastDownstreamProgress;
+        if (idle < timeout) {
+            bodyReadTimer = loop.schedule(this::onBodyReadTimer, timeout - idle, TimeUnit.NANOSECONDS);
+            return;
+        }
+        keepAlive = false;
+        failRequest(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "client sent no request body for "
+                + engine.options.bodyReadTimeout().toMillis() + " ms", null));
+    }
+
+    private void onDeadline() {
+        deadlineTimer = null;
+        if (failing || finishing || released) {
+            return;
+        }
+        endAttempt(AttemptOutcome.TIMEOUT);
+        failRequest(ProxyError.of(ErrorType.DEADLINE_EXCEEDED, ErrorSource.INTERNAL, "request deadline of "
+                + engine.options.requestDeadline().toMillis() + " ms passed", null));
+    }
+
+    private static void cancel(io.netty.util.concurrent.ScheduledFuture<?> timer) {
+        if (timer != null) {
+            timer.cancel(false);
+        }
+    }
+
+    private void cancelTimers() {
+        cancel(upstreamReadTimer);
+        cancel(upstreamWriteTimer);
+        cancel(bodyReadTimer);
+        cancel(deadlineTimer);
+        upstreamReadTimer = null;
+        upstreamWriteTimer = null;
+        bodyReadTimer = null;
+        deadlineTimer = null;
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Failure and end
 
     /** A failure after the upstream connection was made: errorWhileProxy decides on a retry. */
@@ -808,7 +1006,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
                 && isRequestBodyReplayable()) {
             logRetry(decided);
             resetAttempt();
-            beginAttempt();
+            retry();
         } else {
             failRequest(decided);
         }
@@ -833,6 +1031,25 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         upstreamResponse = null;
         upstreamResponseView = null;
         releaseAll(pendingResponseBody);
+    }
+
+    /** Starts the next attempt, at once or after the configured back-off. */
+    private void retry() {
+        cancel(upstreamReadTimer);
+        cancel(upstreamWriteTimer);
+        upstreamReadTimer = null;
+        upstreamWriteTimer = null;
+        Duration backoff = engine.options.retryBackoff();
+        if (backoff == null) {
+            beginAttempt();
+            return;
+        }
+        long nanos = backoff.toNanos() << Math.min(5, attempts - 1);
+        loop.schedule(() -> {
+            if (!failing && !finishing && !released) {
+                beginAttempt();
+            }
+        }, nanos, TimeUnit.NANOSECONDS);
     }
 
     /** Reports the end of the current attempt to the observer, once. */
@@ -975,6 +1192,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         released = true;
+        cancelTimers();
         closeUpstream();
         releaseReplay();
         releaseAll(pendingResponseBody);
