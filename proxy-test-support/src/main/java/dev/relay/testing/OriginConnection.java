@@ -1,0 +1,234 @@
+package dev.relay.testing;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SniCompletionEvent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+
+/**
+ * The server side of one accepted connection of a {@link TestOrigin}, after {@code HttpServerCodec}:
+ * runs one {@link Exchange} at a time, in order.
+ *
+ * <p>Backpressure: the connection reads from the client only while it can use what it reads. It stops
+ * reading while the socket is not writable (so {@code /echo} never buffers more than a write-buffer's
+ * worth) and while a complete request is waiting for its response (so pipelined requests queue in the
+ * socket, not in memory). Messages already decoded when reading stops wait in {@link #pending}.
+ *
+ * <p>Buffer ownership: every message that reaches {@link #channelRead} is released here exactly once,
+ * after its {@link Route} has seen it (routes retain what they keep).
+ */
+final class OriginConnection extends ChannelInboundHandlerAdapter {
+    private final TestOrigin origin;
+    private final long id;
+    private final boolean tls;
+    private final InetSocketAddress remoteAddress;
+    private final ArrayDeque<Object> pending = new ArrayDeque<>();
+    private ChannelHandlerContext ctx;
+    private String sniHostName;
+    private Exchange current;
+    private boolean closing;
+    private boolean draining;
+
+    OriginConnection(TestOrigin origin, long id, boolean tls, InetSocketAddress remoteAddress) {
+        this.origin = origin;
+        this.id = id;
+        this.tls = tls;
+        this.remoteAddress = remoteAddress;
+    }
+
+    TestOrigin origin() {
+        return origin;
+    }
+
+    long id() {
+        return id;
+    }
+
+    boolean tls() {
+        return tls;
+    }
+
+    InetSocketAddress remoteAddress() {
+        return remoteAddress;
+    }
+
+    /** Nullable: no TLS, no SNI sent, or the handshake has not got that far. */
+    String sniHostName() {
+        return sniHostName;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof SniCompletionEvent) {
+            sniHostName = ((SniCompletionEvent) evt).hostname();
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!pending.isEmpty() || waitingForResponse()) {
+            pending.add(msg);
+        } else {
+            dispatch(msg);
+        }
+        updateReadInterest();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (current != null) {
+            current.onWritabilityChanged();
+        }
+        updateReadInterest();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        if (current != null) {
+            current.onConnectionClosed();
+            current = null;
+        }
+        releasePending();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releasePending();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // Resets, TLS failures, a route's bug: the client sees the connection close. A test origin
+        // has nobody to log to; the client under test is what reports.
+        closing = true;
+        releasePending();
+        ctx.close();
+    }
+
+    /** Called by the exchange whenever its request or its response completes. */
+    void exchangeProgressed(Exchange exchange) {
+        if (exchange != current || !exchange.requestComplete() || !exchange.responseComplete()) {
+            return;
+        }
+        current = null;
+        if (exchange.closesConnection()) {
+            stopServing();
+            return;
+        }
+        drainPending();
+        updateReadInterest();
+    }
+
+    /** No further requests on this connection: it is closing. */
+    void stopServing() {
+        closing = true;
+        releasePending();
+        updateReadInterest();
+    }
+
+    private boolean waitingForResponse() {
+        return current != null && current.requestComplete();
+    }
+
+    private void dispatch(Object msg) {
+        try {
+            if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
+                rejectMalformed(((HttpObject) msg).decoderResult().cause());
+                return;
+            }
+            if (msg instanceof HttpRequest) {
+                HttpRequest request = (HttpRequest) msg;
+                String path = TestOrigin.pathOf(request.uri());
+                current = new Exchange(this, ctx, request, path, origin.route(path));
+                current.start();
+            }
+            if (msg instanceof HttpContent && current != null && !current.requestComplete()) {
+                current.onRequestBody(((HttpContent) msg).content(), msg instanceof LastHttpContent);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void drainPending() {
+        // A drained request can complete synchronously and call back here: the outer loop carries on.
+        if (draining) {
+            return;
+        }
+        draining = true;
+        try {
+            while (!closing && !waitingForResponse() && !pending.isEmpty()) {
+                dispatch(pending.poll());
+            }
+        } finally {
+            draining = false;
+        }
+    }
+
+    private void rejectMalformed(Throwable cause) {
+        boolean canAnswer = current == null || !current.responseStarted();
+        if (current != null) {
+            current.onConnectionClosed();
+            current = null;
+        }
+        stopServing();
+        if (!canAnswer) {
+            ctx.close();
+            return;
+        }
+        byte[] body = ("malformed request: " + cause + '\n').getBytes(StandardCharsets.UTF_8);
+        ByteBuf content = ctx.alloc().buffer(body.length).writeBytes(body);
+        DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.BAD_REQUEST, content);
+        response.headers()
+                .set("X-Origin", origin.name())
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+                .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void updateReadInterest() {
+        boolean read = !closing && pending.isEmpty() && !waitingForResponse() && ctx.channel().isWritable();
+        ChannelConfig config = ctx.channel().config();
+        if (config.isAutoRead() != read) {
+            config.setAutoRead(read);
+        }
+    }
+
+    private void releasePending() {
+        Object msg;
+        while ((msg = pending.poll()) != null) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+}

@@ -1,0 +1,494 @@
+package dev.relay.testing;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.util.Mapping;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import javax.net.ssl.SSLException;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A real HTTP/1.1 origin server for integration tests of a proxy: Netty on its own event loops, bound to
+ * {@code 127.0.0.1} on an ephemeral port, plain or TLS. It records every connection and every request
+ * (headers exactly as sent, body size and SHA-256 computed while streaming), and serves these routes,
+ * all with an {@code X-Origin: <name>} header (and {@code X-Origin-Connection: <connection id>}):
+ *
+ * <table>
+ *   <caption>Default routes</caption>
+ *   <tr><th>Path</th><th>Response</th></tr>
+ *   <tr><td>{@code /} and any unknown path</td><td>200, {@code origin <name>\n}</td></tr>
+ *   <tr><td>{@code /small}, {@code /64k}</td><td>200, 100 or 65536 pattern bytes, {@code Content-Length}</td></tr>
+ *   <tr><td>{@code /bytes/{n}}</td><td>200, {@code n} pattern bytes with {@code Content-Length}, generated
+ *       chunk by chunk as the socket drains (any {@code n}, 1 GiB included)</td></tr>
+ *   <tr><td>{@code /chunked/{n}}</td><td>the same with {@code Transfer-Encoding: chunked}</td></tr>
+ *   <tr><td>{@code /echo} (any method)</td><td>200, the request body streamed back as it arrives, with the
+ *       request's {@code Content-Length} or else chunked; reading pauses while the socket is not
+ *       writable</td></tr>
+ *   <tr><td>{@code /sink}</td><td>200, {@code {"bytes":N,"sha256":"hex"}} of the request body</td></tr>
+ *   <tr><td>{@code /status/{code}}</td><td>that status (200..599) and a short body</td></tr>
+ *   <tr><td>{@code /headers}</td><td>200, the request's header fields as {@code Name: value} lines</td></tr>
+ *   <tr><td>{@code /close-after-headers}</td><td>a head with {@code Content-Length: 100}, then the
+ *       connection closes with no body</td></tr>
+ * </table>
+ *
+ * <p>Pattern byte {@code i} is {@code i % 251} ({@link #patternByte(long)}). A path registered with
+ * {@link Builder#handler(String, RequestHandler)} takes precedence over a default route.
+ *
+ * <p>HTTP: persistent connections per HTTP/1.1 (HTTP/1.0 keep-alive when asked for), {@code Connection:
+ * close} honoured, {@code Expect: 100-continue} answered before the body is read, pipelined requests
+ * answered in order, HEAD answered without a body, malformed requests answered {@code 400} and closed.
+ *
+ * <p>Ordering guarantee: a request is recorded when its last byte arrives, before its response is
+ * finished, so a client that has read a whole response can assert on {@link #requests()} without waiting.
+ *
+ * <pre>{@code
+ * try (TestOrigin origin = TestOrigin.builder().name("a").build().start()) {
+ *     // point the proxy at origin.address() ("127.0.0.1:PORT"), send a request through it, then:
+ *     RecordedRequest seen = origin.awaitRequests(1, Duration.ofSeconds(5)).get(0);
+ *     assertEquals("proxy.example", seen.header("Host"));
+ *     assertEquals(1, origin.connectionsAccepted());
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe. Usually started per test class by {@link OriginExtension}.
+ */
+public final class TestOrigin implements AutoCloseable {
+    private static final String LOOPBACK = "127.0.0.1";
+
+    private final String name;
+    private final TestCertificates.Server certificate;
+    private final Map<String, RequestHandler> handlers;
+
+    private final AtomicBoolean started = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong connectionIds = new AtomicLong();
+    private final AtomicInteger connectionsAccepted = new AtomicInteger();
+    private final Set<Channel> openChannels = ConcurrentHashMap.newKeySet();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition requestRecorded = lock.newCondition();
+    private final List<RecordedRequest> requests = new ArrayList<>();
+    private final List<Throwable> handlerFailures = new ArrayList<>();
+
+    private volatile EventLoopGroup group;
+    private volatile Channel serverChannel;
+    private volatile int port;
+
+    private TestOrigin(Builder builder) {
+        this.name = builder.name;
+        this.certificate = builder.certificate;
+        this.handlers = Map.copyOf(builder.handlers);
+    }
+
+    /** A builder for an origin named {@code "origin"}, plain HTTP, with the default routes only. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * A loopback port that nothing listens on (bound, then released), for "connection refused" tests.
+     * Another process could take it in between; in practice the kernel does not hand it out again soon.
+     */
+    public static int closedPort() {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
+            return socket.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot bind an ephemeral loopback port", e);
+        }
+    }
+
+    /** Byte {@code offset} of the pattern that {@code /bytes/}, {@code /chunked/}, {@code /small}, {@code /64k} send. */
+    public static byte patternByte(long offset) {
+        return BytePattern.at(offset);
+    }
+
+    /** {@code length} pattern bytes starting at {@code offset}. */
+    public static byte[] patternBytes(long offset, int length) {
+        return BytePattern.bytes(offset, length);
+    }
+
+    /** Lower-case hex SHA-256 of {@code data}, to compare with {@link RecordedRequest#bodySha256()}. */
+    public static String sha256Hex(byte[] data) {
+        return BodyDigest.sha256Hex(requireNonNull(data, "data"));
+    }
+
+    /**
+     * Binds the origin and starts serving.
+     *
+     * @return this origin
+     * @throws IllegalStateException if already started
+     */
+    public TestOrigin start() {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("origin " + name + " already started");
+        }
+        SslContext sslContext = newSslContext();
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2,
+                new DefaultThreadFactory("test-origin-" + name, true), NioIoHandler.newFactory());
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(loops)
+                .channel(NioServerSocketChannel.class)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 512 * 1024))
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        accepted(ch, sslContext);
+                    }
+                });
+        group = loops;
+        try {
+            ChannelFuture bind = bootstrap.bind(LOOPBACK, 0).syncUninterruptibly();
+            serverChannel = bind.channel();
+            port = ((InetSocketAddress) serverChannel.localAddress()).getPort();
+        } catch (RuntimeException e) {
+            loops.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+            throw e;
+        }
+        return this;
+    }
+
+    private SslContext newSslContext() {
+        if (certificate == null) {
+            return null;
+        }
+        try {
+            // The JDK provider keeps the origin independent of native libraries on the test classpath.
+            return certificate.nettyServerContextBuilder().sslProvider(SslProvider.JDK).build();
+        } catch (SSLException e) {
+            throw new IllegalStateException("cannot create the TLS context of origin " + name, e);
+        }
+    }
+
+    private void accepted(SocketChannel ch, SslContext sslContext) {
+        long id = connectionIds.incrementAndGet();
+        connectionsAccepted.incrementAndGet();
+        openChannels.add(ch);
+        ch.closeFuture().addListener(f -> openChannels.remove(ch));
+        ChannelPipeline pipeline = ch.pipeline();
+        if (sslContext != null) {
+            pipeline.addLast(new SniHandler((Mapping<String, SslContext>) hostname -> sslContext));
+        }
+        HttpDecoderConfig decoder = new HttpDecoderConfig()
+                .setMaxInitialLineLength(16 * 1024)
+                .setMaxHeaderSize(64 * 1024)
+                .setMaxChunkSize(BytePattern.CHUNK_SIZE);
+        pipeline.addLast(new HttpServerCodec(decoder));
+        pipeline.addLast(new OriginConnection(this, id, sslContext != null, ch.remoteAddress()));
+    }
+
+    /** The name given to the builder; every response carries it in {@code X-Origin}. */
+    public String name() {
+        return name;
+    }
+
+    /** Whether the origin serves TLS. */
+    public boolean tls() {
+        return certificate != null;
+    }
+
+    /** The bound port. */
+    public int port() {
+        requireStarted();
+        return port;
+    }
+
+    /** {@code "127.0.0.1:PORT"}. */
+    public String address() {
+        return LOOPBACK + ':' + port();
+    }
+
+    /** The bound address. */
+    public InetSocketAddress socketAddress() {
+        return new InetSocketAddress(LOOPBACK, port());
+    }
+
+    /**
+     * {@code http://127.0.0.1:PORT} (or {@code https://}) followed by {@code pathAndQuery}.
+     *
+     * @param pathAndQuery starts with {@code /}
+     */
+    public URI uri(String pathAndQuery) {
+        requireNonNull(pathAndQuery, "pathAndQuery");
+        if (!pathAndQuery.startsWith("/")) {
+            throw new IllegalArgumentException("pathAndQuery: " + pathAndQuery + " (expected: starts with /)");
+        }
+        return URI.create((tls() ? "https://" : "http://") + address() + pathAndQuery);
+    }
+
+    /** Connections accepted since start or the last {@link #reset()}. */
+    public int connectionsAccepted() {
+        return connectionsAccepted.get();
+    }
+
+    /** Connections open right now. */
+    public int openConnections() {
+        return openChannels.size();
+    }
+
+    /** A snapshot of the requests recorded since start or the last {@link #reset()}, in arrival order. */
+    public List<RecordedRequest> requests() {
+        lock.lock();
+        try {
+            return List.copyOf(requests);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until at least {@code count} requests have been recorded, and returns them. Call it from a test
+     * thread, never from an event loop.
+     *
+     * @throws AssertionError if they have not all arrived within {@code timeout}, naming what did arrive
+     */
+    public List<RecordedRequest> awaitRequests(int count, Duration timeout) {
+        requireNonNull(timeout, "timeout");
+        if (count < 0) {
+            throw new IllegalArgumentException("count: " + count + " (expected: >= 0)");
+        }
+        requireNotOnEventLoop("awaitRequests");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (requests.size() < count) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("origin " + name + ": expected " + count + " requests within "
+                            + timeout + " but got " + requests.size() + ": " + requests);
+                }
+                requestRecorded.awaitNanos(left);
+            }
+            return List.copyOf(requests);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for " + count + " requests to origin " + name, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * What the test's {@link RequestHandler}s threw (each was answered {@code 500}), since start or the
+     * last {@link #reset()}. A handler runs on the origin's event loop, so an assertion in it cannot fail
+     * the test by itself: assert that this is empty.
+     */
+    public List<Throwable> handlerFailures() {
+        lock.lock();
+        try {
+            return List.copyOf(handlerFailures);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Forgets recorded requests, handler failures and the connection count. Open connections stay open
+     * (a proxy's pooled connection remains usable); connection ids keep increasing.
+     */
+    public void reset() {
+        connectionsAccepted.set(0);
+        lock.lock();
+        try {
+            requests.clear();
+            handlerFailures.clear();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes every open connection (as an origin restart would) and waits until they are closed. */
+    public void closeConnections() {
+        requireNotOnEventLoop("closeConnections");
+        for (Channel channel : List.copyOf(openChannels)) {
+            channel.close().awaitUninterruptibly();
+        }
+    }
+
+    /** Stops listening, closes every connection and stops the event loops; waits until all are done. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        EventLoopGroup loops = group;
+        if (loops == null) {
+            return;
+        }
+        requireNotOnEventLoop("close");
+        Channel server = serverChannel;
+        if (server != null) {
+            server.close().awaitUninterruptibly();
+        }
+        // Termination waits for every connection's handlers to release what they hold.
+        loops.shutdownGracefully(0, 5, TimeUnit.SECONDS).awaitUninterruptibly();
+    }
+
+    @Override
+    public String toString() {
+        return "TestOrigin{" + name + (tls() ? ", tls" : "") + (started.get() && port != 0 ? ", " + address() : "")
+                + '}';
+    }
+
+    // ---- called from connections ----
+
+    Route route(String path) {
+        return OriginRoutes.resolve(path, handlers);
+    }
+
+    void record(RecordedRequest request) {
+        lock.lock();
+        try {
+            requests.add(request);
+            requestRecorded.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void handlerFailed(Throwable failure) {
+        lock.lock();
+        try {
+            handlerFailures.add(failure);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The decoded path of a request target, without the query; handles absolute-form targets. */
+    static String pathOf(String uri) {
+        String target = uri;
+        if (uri.startsWith("http://") || uri.startsWith("https://")) {
+            try {
+                String raw = new URI(uri).getRawPath();
+                target = raw == null || raw.isEmpty() ? "/" : raw;
+            } catch (URISyntaxException e) {
+                return uri;
+            }
+        }
+        try {
+            String path = new QueryStringDecoder(target).path();
+            return path.isEmpty() ? "/" : path;
+        } catch (IllegalArgumentException e) {
+            return target;
+        }
+    }
+
+    private void requireStarted() {
+        if (!started.get() || port == 0) {
+            throw new IllegalStateException("origin " + name + " is not started (call start())");
+        }
+    }
+
+    private void requireNotOnEventLoop(String method) {
+        EventLoopGroup loops = group;
+        if (loops == null) {
+            return;
+        }
+        for (EventExecutor executor : loops) {
+            if (executor.inEventLoop()) {
+                throw new IllegalStateException(method + "() called on an event loop of origin " + name
+                        + " (expected: a test thread)");
+            }
+        }
+    }
+
+    /**
+     * Configures a {@link TestOrigin}. Later behaviours (stalls, resets, malformed responses) will be
+     * further options or routes here.
+     *
+     * <pre>{@code
+     * TestOrigin origin = TestOrigin.builder()
+     *         .name("a")
+     *         .tls(TestCertificates.localhost())
+     *         .handler("/hello", (request, response) -> response.body("hi\n"))
+     *         .build()
+     *         .start();
+     * }</pre>
+     */
+    public static final class Builder {
+        private String name = "origin";
+        private TestCertificates.Server certificate;
+        private final Map<String, RequestHandler> handlers = new LinkedHashMap<>();
+
+        private Builder() {
+        }
+
+        /** The name sent in {@code X-Origin} and used for thread names; default {@code "origin"}. */
+        public Builder name(String name) {
+            requireNonNull(name, "name");
+            if (name.isEmpty() || !name.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new IllegalArgumentException("name: \"" + name + "\" (expected: visible ASCII, no spaces)");
+            }
+            this.name = name;
+            return this;
+        }
+
+        /** Serve TLS with {@code certificate} (the SNI each client presents is recorded). */
+        public Builder tls(TestCertificates.Server certificate) {
+            this.certificate = requireNonNull(certificate, "certificate");
+            return this;
+        }
+
+        /**
+         * Answer requests for exactly {@code path} (compared without the query string) with {@code handler},
+         * instead of any default route.
+         *
+         * @throws IllegalArgumentException if {@code path} does not start with {@code /} or already has one
+         */
+        public Builder handler(String path, RequestHandler handler) {
+            requireNonNull(path, "path");
+            requireNonNull(handler, "handler");
+            if (!path.startsWith("/")) {
+                throw new IllegalArgumentException("path: " + path + " (expected: starts with /)");
+            }
+            if (handlers.putIfAbsent(path, handler) != null) {
+                throw new IllegalArgumentException("path: " + path + " (expected: one handler per path)");
+            }
+            return this;
+        }
+
+        /** A new origin, not yet started. */
+        public TestOrigin build() {
+            return new TestOrigin(this);
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/**
+ * Shared test infrastructure for every Relay module: a real HTTP/1.1 origin server that records what it
+ * receives ({@link dev.relay.testing.TestOrigin}, started per test class by
+ * {@link dev.relay.testing.OriginExtension}), a throw-away PKI for TLS tests
+ * ({@link dev.relay.testing.TestCertificates}), and leak detection that fails tests on any leaked
+ * {@code ByteBuf} ({@link dev.relay.testing.LeakDetection}, {@link dev.relay.testing.LeakDetectionExtension}).
+ *
+ * <p>This module is a test-scoped dependency of the other modules. Leak detection needs no set-up in a
+ * module that depends on it: see {@link dev.relay.testing.LeakDetection} for how it is wired.
+ *
+ * <p>Everything here is non-null unless a parameter or return value is documented as nullable.
+ */
+package dev.relay.testing;

@@ -1,0 +1,205 @@
+package dev.relay.testing;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * A deliberately dumb HTTP/1.x client over a blocking socket, for tests that must control the bytes on
+ * the wire (header case, HTTP/1.0, pipelining, half-sent bodies). Every read is bounded by a socket
+ * timeout.
+ */
+final class RawHttpConnection implements AutoCloseable {
+    private static final int READ_TIMEOUT_MILLIS = 10_000;
+
+    private final Socket socket;
+    private final InputStream in;
+    private final OutputStream out;
+
+    RawHttpConnection(int port) throws IOException {
+        this(connect(port));
+    }
+
+    RawHttpConnection(Socket socket) throws IOException {
+        this.socket = socket;
+        socket.setSoTimeout(READ_TIMEOUT_MILLIS);
+        this.in = new BufferedInputStream(socket.getInputStream());
+        this.out = socket.getOutputStream();
+    }
+
+    private static Socket connect(int port) throws IOException {
+        Socket socket = new Socket();
+        socket.connect(new InetSocketAddress("127.0.0.1", port), READ_TIMEOUT_MILLIS);
+        return socket;
+    }
+
+    void send(String text) throws IOException {
+        send(text.getBytes(StandardCharsets.ISO_8859_1));
+    }
+
+    void send(byte[] bytes) throws IOException {
+        out.write(bytes);
+        out.flush();
+    }
+
+    Response readResponse() throws IOException {
+        return readResponse(false);
+    }
+
+    /** Reads one response; {@code toHead} means it answers a HEAD request (no body whatever the headers). */
+    Response readResponse(boolean toHead) throws IOException {
+        Response head = readHead();
+        int status = head.status();
+        if (toHead || status / 100 == 1 || status == 204 || status == 304) {
+            return head;
+        }
+        String contentLength = head.header("Content-Length");
+        String transferEncoding = head.header("Transfer-Encoding");
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        boolean complete;
+        if (transferEncoding != null && transferEncoding.toLowerCase(Locale.ROOT).contains("chunked")) {
+            complete = readChunked(body);
+        } else if (contentLength != null) {
+            complete = readFully(body, Long.parseLong(contentLength));
+        } else {
+            in.transferTo(body);
+            complete = true;
+        }
+        return new Response(head.statusLine(), status, head.headers(), body.toByteArray(), complete);
+    }
+
+    /** The next {@code length} bytes as a stream, for bodies too big to hold; read it before anything else. */
+    InputStream body(long length) {
+        return new InputStream() {
+            private long left = length;
+
+            @Override
+            public int read() throws IOException {
+                byte[] one = new byte[1];
+                return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (left == 0) {
+                    return -1;
+                }
+                int n = in.read(b, off, (int) Math.min(len, left));
+                if (n > 0) {
+                    left -= n;
+                }
+                return n;
+            }
+        };
+    }
+
+    /** Reads a status line and header fields, leaving the body unread. */
+    Response readHead() throws IOException {
+        String statusLine = readLine();
+        if (statusLine == null) {
+            throw new EOFException("connection closed before a status line");
+        }
+        String[] parts = statusLine.split(" ", 3);
+        int status = Integer.parseInt(parts[1]);
+        List<RecordedRequest.Header> headers = new ArrayList<>();
+        for (String line = readLine(); line != null && !line.isEmpty(); line = readLine()) {
+            int colon = line.indexOf(':');
+            headers.add(new RecordedRequest.Header(line.substring(0, colon), line.substring(colon + 1).trim()));
+        }
+        return new Response(statusLine, status, headers, new byte[0], true);
+    }
+
+    /** Whether the server closed the connection (as opposed to sending more bytes or staying open). */
+    boolean closedByPeer() throws IOException {
+        try {
+            return in.read() == -1;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (IOException e) {
+            return true; // reset
+        }
+    }
+
+    private boolean readChunked(ByteArrayOutputStream body) throws IOException {
+        while (true) {
+            String sizeLine = readLine();
+            if (sizeLine == null) {
+                return false;
+            }
+            int semicolon = sizeLine.indexOf(';');
+            long size = Long.parseLong((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
+            if (size == 0) {
+                for (String trailer = readLine(); trailer != null && !trailer.isEmpty(); trailer = readLine()) {
+                    // trailers ignored
+                }
+                return true;
+            }
+            if (!readFully(body, size)) {
+                return false;
+            }
+            readLine();
+        }
+    }
+
+    private boolean readFully(ByteArrayOutputStream body, long length) throws IOException {
+        byte[] buffer = new byte[8192];
+        long left = length;
+        while (left > 0) {
+            int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
+            if (n < 0) {
+                return false;
+            }
+            body.write(buffer, 0, n);
+            left -= n;
+        }
+        return true;
+    }
+
+    private String readLine() throws IOException {
+        StringBuilder line = new StringBuilder();
+        int b;
+        while ((b = in.read()) != -1) {
+            if (b == '\n') {
+                int end = line.length();
+                if (end > 0 && line.charAt(end - 1) == '\r') {
+                    line.setLength(end - 1);
+                }
+                return line.toString();
+            }
+            line.append((char) b);
+        }
+        return line.length() == 0 ? null : line.toString();
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+
+    /** A parsed response; {@code complete} is false when the connection ended inside the body. */
+    record Response(String statusLine, int status, List<RecordedRequest.Header> headers, byte[] body,
+                    boolean complete) {
+        String header(String name) {
+            for (RecordedRequest.Header h : headers) {
+                if (h.name().equalsIgnoreCase(name)) {
+                    return h.value();
+                }
+            }
+            return null;
+        }
+
+        String bodyText() {
+            return new String(body, StandardCharsets.UTF_8);
+        }
+    }
+}
