@@ -16,10 +16,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyExchange} at a time,
@@ -39,7 +37,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     private boolean headerStarted;
     private boolean reading = true;
     private int requestsOnConnection;
-    private ScheduledFuture<?> timer;
+    private LazyTimer timer;
 
     DownstreamHandler(ProxyEngine<?> engine) {
         this.engine = engine;
@@ -53,6 +51,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        timer = new LazyTimer(channel.eventLoop(), this::onTimeout);
         engine.openConnections.incrementAndGet();
         armTimer(engine.options.keepAliveTimeout().toNanos());
         ctx.fireChannelActive();
@@ -61,7 +60,9 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         engine.openConnections.decrementAndGet();
-        cancelTimer();
+        if (timer != null) {
+            timer.cancel();
+        }
         Object m;
         while ((m = queued.poll()) != null) {
             ReferenceCountUtil.release(m);
@@ -191,19 +192,14 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void armTimer(long nanos) {
-        cancelTimer();
-        timer = channel.eventLoop().schedule(this::onTimeout, nanos, TimeUnit.NANOSECONDS);
+        timer.arm(nanos);
     }
 
     private void cancelTimer() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        timer.disarm();
     }
 
     private void onTimeout() {
-        timer = null;
         if (current != null || !channel.isActive()) {
             return;
         }

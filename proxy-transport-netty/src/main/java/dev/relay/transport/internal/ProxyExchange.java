@@ -69,6 +69,10 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private static final int AFTER_LOGGING = 10;
     private static final int AFTER_UPSTREAM_REFUSED_RESPONSE = 11;
 
+    private static final io.netty.handler.codec.http.DefaultHttpHeadersFactory TRUSTED_HEADERS =
+            io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory()
+                    .withNameValidation(false).withValueValidation(false);
+
     private final ProxyEngine<C> engine;
     private final ProxyHttp<C> proxy;
     private final DownstreamHandler downstream;
@@ -128,11 +132,10 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private ChannelFuture lastWrite;
 
     // Timers (each null when not running) and the progress they watch.
-    private io.netty.util.concurrent.ScheduledFuture<?> upstreamReadTimer;
+    private long readTimeoutNanos;
     private io.netty.util.concurrent.ScheduledFuture<?> upstreamWriteTimer;
     private io.netty.util.concurrent.ScheduledFuture<?> bodyReadTimer;
     private io.netty.util.concurrent.ScheduledFuture<?> deadlineTimer;
-    private long lastUpstreamProgress;
     private long lastDownstreamProgress;
 
     // Whole-body buffering (Session.readRequestBody).
@@ -346,8 +349,11 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         upstreamResponse = null;
+        // The client's fields were validated by the decoder; copying them need not validate again.
+        io.netty.handler.codec.http.HttpHeaders copied = TRUSTED_HEADERS.newHeaders();
+        copied.set(request.headers());
         HttpRequest upstreamRequest = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
-                request.headers().copy());
+                copied);
         io.netty.handler.codec.http.HttpHeaders headers = upstreamRequest.headers();
         HopByHop.strip(headers);
         headers.remove(HttpHeaderNames.EXPECT);
@@ -388,7 +394,6 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             upstreamRequestComplete = true;
         }
         conn.channel.flush();
-        lastUpstreamProgress = System.nanoTime();
         armUpstreamReadTimer();
         if (expectContinue && !continueSent && !requestComplete && !responseHeaderWritten) {
             continueSent = true;
@@ -557,7 +562,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     }
 
     private void sendRequestChunk(boolean last, io.netty.handler.codec.http.HttpHeaders trailers) {
-        lastUpstreamProgress = System.nanoTime();
+        upstreamProgress();
         ByteBuf out = chunk.take();
         UpstreamConnection conn = upstream;
         if (conn == null) {
@@ -624,7 +629,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             ReferenceCountUtil.release(msg);
             return;
         }
-        lastUpstreamProgress = System.nanoTime();
+        upstreamProgress();
         if (msg instanceof HttpResponse response) {
             if (response.decoderResult().isFailure()) {
                 ReferenceCountUtil.release(msg);
@@ -889,26 +894,27 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
 
     private void armUpstreamReadTimer() {
         Duration timeout = peer.options().readTimeout();
-        cancel(upstreamReadTimer);
-        upstreamReadTimer = timeout == null ? null
-                : loop.schedule(this::onUpstreamReadTimer, timeout.toNanos(), TimeUnit.NANOSECONDS);
+        readTimeoutNanos = timeout == null ? 0 : timeout.toNanos();
+        upstreamProgress();
     }
 
-    private void onUpstreamReadTimer() {
-        upstreamReadTimer = null;
+    /** Bytes moved to or from the upstream: the read timeout starts over. */
+    private void upstreamProgress() {
+        UpstreamConnection conn = upstream;
+        if (readTimeoutNanos > 0 && conn != null && !upstreamLastReceived) {
+            conn.readTimer.arm(readTimeoutNanos);
+        }
+    }
+
+    @Override
+    public void onUpstreamReadTimeout() {
         UpstreamConnection conn = upstream;
         if (conn == null || upstreamLastReceived || failing || finishing || released) {
             return;
         }
-        long timeout = peer.options().readTimeout().toNanos();
-        long now = System.nanoTime();
         if (!conn.channel.config().isAutoRead()) {
             // Reading is paused because the client is slow: that is not the upstream's fault.
-            lastUpstreamProgress = now;
-        }
-        long idle = now - lastUpstreamProgress;
-        if (idle < timeout) {
-            upstreamReadTimer = loop.schedule(this::onUpstreamReadTimer, timeout - idle, TimeUnit.NANOSECONDS);
+            conn.readTimer.arm(readTimeoutNanos);
             return;
         }
         upstreamFailure(ProxyError.upstream(ErrorType.READ_TIMEDOUT, "no data from upstream for "
@@ -971,11 +977,9 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     }
 
     private void cancelTimers() {
-        cancel(upstreamReadTimer);
         cancel(upstreamWriteTimer);
         cancel(bodyReadTimer);
         cancel(deadlineTimer);
-        upstreamReadTimer = null;
         upstreamWriteTimer = null;
         bodyReadTimer = null;
         deadlineTimer = null;
@@ -1035,9 +1039,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
 
     /** Starts the next attempt, at once or after the configured back-off. */
     private void retry() {
-        cancel(upstreamReadTimer);
         cancel(upstreamWriteTimer);
-        upstreamReadTimer = null;
         upstreamWriteTimer = null;
         Duration backoff = engine.options.retryBackoff();
         if (backoff == null) {

@@ -5,7 +5,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 
 /**
  * One upstream connection and the last handler of its pipeline. While an exchange uses it, everything
@@ -20,12 +19,31 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private boolean idle;
     private boolean broken;
     private int requests;
-    ScheduledFuture<?> idleTimer;
+    /** Closes the connection when it idled in the pool for too long. */
+    final LazyTimer idleTimer;
+    /** The read timeout of the request in progress (re-armed on every bit of progress). */
+    final LazyTimer readTimer;
 
     UpstreamConnection(Channel channel, HttpPeer.PoolKey key, UpstreamConnectionPool pool) {
         this.channel = channel;
         this.key = key;
         this.pool = pool;
+        this.idleTimer = new LazyTimer(channel.eventLoop(), this::onIdleTimeout);
+        this.readTimer = new LazyTimer(channel.eventLoop(), this::onReadTimeout);
+    }
+
+    private void onIdleTimeout() {
+        if (idle) {
+            pool.evict(this);
+            close();
+        }
+    }
+
+    private void onReadTimeout() {
+        UpstreamListener l = listener;
+        if (l != null) {
+            l.onUpstreamReadTimeout();
+        }
     }
 
     /** Hands the connection to {@code listener} for one request. */
@@ -38,6 +56,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     /** Stops reporting to the current listener. */
     void detach() {
         this.listener = null;
+        readTimer.disarm();
     }
 
     /** How many requests this connection has carried, the current one included. */
@@ -52,6 +71,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     void markIdle() {
         idle = true;
         listener = null;
+        readTimer.disarm();
     }
 
     boolean isIdle() {
@@ -62,6 +82,8 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     void close() {
         broken = true;
         listener = null;
+        idleTimer.cancel();
+        readTimer.cancel();
         channel.close();
     }
 
@@ -82,6 +104,8 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         broken = true;
+        idleTimer.cancel();
+        readTimer.cancel();
         UpstreamListener l = listener;
         listener = null;
         if (l != null) {

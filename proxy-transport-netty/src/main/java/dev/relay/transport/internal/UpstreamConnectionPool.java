@@ -1,14 +1,12 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpPeer;
-import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -47,10 +45,7 @@ final class UpstreamConnectionPool {
         UpstreamConnection conn;
         while ((conn = idle.pollLast()) != null) {
             idleCount.decrementAndGet();
-            if (conn.idleTimer != null) {
-                conn.idleTimer.cancel(false);
-                conn.idleTimer = null;
-            }
+            conn.idleTimer.disarm();
             if (conn.isUsable()) {
                 reused.increment();
                 return conn;
@@ -74,14 +69,7 @@ final class UpstreamConnectionPool {
         }
         conn.markIdle();
         partitions.get().computeIfAbsent(conn.key, k -> new ArrayDeque<>()).addLast(conn);
-        EventLoop loop = conn.channel.eventLoop();
-        conn.idleTimer = loop.schedule(() -> {
-            conn.idleTimer = null;
-            if (conn.isIdle()) {
-                evict(conn);
-                conn.close();
-            }
-        }, idleTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        conn.idleTimer.arm(idleTimeout.toNanos());
     }
 
     /** Removes an idle connection that went stale (called on its event loop). */
@@ -89,10 +77,7 @@ final class UpstreamConnectionPool {
         ArrayDeque<UpstreamConnection> idle = partitions.get().get(conn.key);
         if (idle != null && idle.remove(conn)) {
             idleCount.decrementAndGet();
-            if (conn.idleTimer != null) {
-                conn.idleTimer.cancel(false);
-                conn.idleTimer = null;
-            }
+            conn.idleTimer.disarm();
         }
     }
 

@@ -12,6 +12,9 @@ interface UpstreamListener {
     /** The connection failed. */
     void onUpstreamException(Throwable cause);
 
+    /** The read timeout armed on the connection expired. */
+    void onUpstreamReadTimeout();
+
     /** The connection's outbound buffer crossed a water mark. */
     void onUpstreamWritabilityChanged(boolean writable);
 }
