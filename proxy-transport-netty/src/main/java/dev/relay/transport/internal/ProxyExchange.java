@@ -1373,16 +1373,17 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             if (responseHeaderWritten) {
                 throw new IllegalStateException("a response header was already written for this request");
             }
+            // Modules see (and may change) the header first; only then is it turned into Netty's.
+            for (HttpModule module : modules) {
+                if (module != null) {
+                    module.responseHeaderFilter(this, header, endOfStream);
+                }
+            }
             HttpResponse response = header instanceof NettyResponseHeader n ? n.unwrap() : toNetty(header);
             int code = response.status().code();
             boolean bodiless = headRequest || code == 204 || code == 304;
             if (endOfStream && !bodiless && !HttpUtil.isContentLengthSet(response)) {
                 HttpUtil.setContentLength(response, 0);
-            }
-            for (HttpModule module : modules) {
-                if (module != null) {
-                    module.responseHeaderFilter(this, header, endOfStream);
-                }
             }
             writeResponseHeaderInternal(response, bodiless);
             if (endOfStream) {

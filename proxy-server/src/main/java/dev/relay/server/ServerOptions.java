@@ -1,0 +1,101 @@
+package dev.relay.server;
+
+import dev.relay.transport.TransportRuntime;
+
+import java.time.Duration;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * The process-wide settings of a {@link Server}: its event loops and its shutdown grace period.
+ * Immutable; build with {@link #builder()}.
+ *
+ * <pre>{@code
+ * Server server = new Server(ServerOptions.builder().threads(4).gracePeriod(Duration.ofSeconds(10)).build());
+ * }</pre>
+ */
+public final class ServerOptions {
+    private static final ServerOptions DEFAULTS = new Builder().build();
+
+    private final int threads;
+    private final TransportRuntime.Kind transport;
+    private final Duration gracePeriod;
+
+    private ServerOptions(Builder b) {
+        this.threads = b.threads;
+        this.transport = b.transport;
+        this.gracePeriod = b.gracePeriod;
+    }
+
+    /** The defaults: one event loop per core, the best native transport, a 30 second grace period. */
+    public static ServerOptions defaults() {
+        return DEFAULTS;
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Worker event loops; 0 means one per available core. */
+    public int threads() {
+        return threads;
+    }
+
+    /** The socket implementation to ask for ({@link TransportRuntime.Kind#AUTO}: the best available). */
+    public TransportRuntime.Kind transport() {
+        return transport;
+    }
+
+    /**
+     * How long a graceful shutdown (SIGTERM, {@link Server#shutdown(Duration)} from the signal path)
+     * lets requests in flight finish before their connections are closed.
+     */
+    public Duration gracePeriod() {
+        return gracePeriod;
+    }
+
+    @Override
+    public String toString() {
+        return "ServerOptions{threads=" + threads + ", transport=" + transport + ", gracePeriod=" + gracePeriod + '}';
+    }
+
+    /** Builds {@link ServerOptions}; each setter validates its argument. Not thread-safe. */
+    public static final class Builder {
+        private int threads;
+        private TransportRuntime.Kind transport = TransportRuntime.Kind.AUTO;
+        private Duration gracePeriod = Duration.ofSeconds(30);
+
+        private Builder() {}
+
+        /** See {@link ServerOptions#threads()}; at least 0. */
+        public Builder threads(int threads) {
+            if (threads < 0) {
+                throw new IllegalArgumentException("threads: " + threads + " (expected: >= 0, 0 for one per core)");
+            }
+            this.threads = threads;
+            return this;
+        }
+
+        /** See {@link ServerOptions#transport()}. */
+        public Builder transport(TransportRuntime.Kind transport) {
+            this.transport = requireNonNull(transport, "transport");
+            return this;
+        }
+
+        /** See {@link ServerOptions#gracePeriod()}; zero or more. */
+        public Builder gracePeriod(Duration gracePeriod) {
+            requireNonNull(gracePeriod, "gracePeriod");
+            if (gracePeriod.isNegative()) {
+                throw new IllegalArgumentException("gracePeriod: " + gracePeriod + " (expected: >= 0)");
+            }
+            this.gracePeriod = gracePeriod;
+            return this;
+        }
+
+        /** The options. */
+        public ServerOptions build() {
+            return new ServerOptions(this);
+        }
+    }
+}

@@ -1,0 +1,260 @@
+package dev.relay.server.internal.config;
+
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigList;
+import com.typesafe.config.ConfigObject;
+import com.typesafe.config.ConfigOrigin;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * One value of the configuration tree with its display path ({@code proxy.routes[0].upstream}), read
+ * with typed getters that fail with a {@link ConfigProblem} naming the file, line and key.
+ *
+ * <p>Navigation goes through {@link ConfigObject} keys, never typesafe path expressions, so names
+ * with dots or other special characters (a quoted upstream name) need no escaping.
+ */
+final class ConfigNode {
+    private final String path;
+    /** The value in the merged tree (the user's file over reference.conf); null when missing. */
+    private final ConfigValue value;
+    /**
+     * The same value in the user's own file, when it has it. A block that both files define has a
+     * merged origin ("merge of relay.conf: 1, reference.conf: 5"), which names no single line;
+     * the user's version of it does, so errors about it point there.
+     */
+    private final ConfigValue userValue;
+    /** Where to point when neither has the value: the nearest enclosing block of the user's file. */
+    private final ConfigOrigin enclosingOrigin;
+
+    private ConfigNode(String path, ConfigValue value, ConfigValue userValue, ConfigOrigin enclosingOrigin) {
+        this.path = path;
+        this.value = value;
+        this.userValue = userValue;
+        this.enclosingOrigin = enclosingOrigin;
+    }
+
+    /** The node of {@code value} named {@code path}. */
+    static ConfigNode of(String path, ConfigValue value) {
+        return new ConfigNode(path, value, null, value == null ? null : value.origin());
+    }
+
+    /** The node of {@code value} named {@code path}, whose version in the user's file is {@code userValue}. */
+    static ConfigNode of(String path, ConfigValue value, ConfigValue userValue) {
+        ConfigOrigin enclosing = userValue != null ? userValue.origin() : value == null ? null : value.origin();
+        return new ConfigNode(path, value, userValue, enclosing);
+    }
+
+    private ConfigNode child(String childPath, ConfigValue childValue, ConfigValue childUserValue) {
+        ConfigOrigin enclosing = userValue != null ? userValue.origin() : origin();
+        return new ConfigNode(childPath, childValue, childUserValue, enclosing);
+    }
+
+    /** The display path. */
+    String path() {
+        return path;
+    }
+
+    /** The raw value; null when missing. */
+    ConfigValue value() {
+        return value;
+    }
+
+    /** Whether the key is absent (or set to {@code null}, which HOCON treats as "unset"). */
+    boolean isMissing() {
+        return value == null || value.valueType() == ConfigValueType.NULL;
+    }
+
+    /** Where the value is, or its enclosing block when it is missing. */
+    ConfigOrigin origin() {
+        if (value != null && !isMerged(value.origin())) {
+            return value.origin();
+        }
+        if (userValue != null) {
+            return userValue.origin();
+        }
+        return value != null ? value.origin() : enclosingOrigin;
+    }
+
+    private static boolean isMerged(ConfigOrigin origin) {
+        return origin.filename() == null && origin.resource() == null && origin.url() == null
+                && origin.description().startsWith("merge of ");
+    }
+
+    /** {@code file:line} of {@link #origin()}. */
+    String where() {
+        return ConfigProblem.describe(origin());
+    }
+
+    /** A problem with this key. */
+    ConfigProblem problem(String detail) {
+        return new ConfigProblem(origin(), path, detail);
+    }
+
+    /** The child {@code key} of this object (missing when absent). */
+    ConfigNode get(String key) {
+        ConfigObject object = object();
+        return child(path + "." + key, object.get(key), userChild(key));
+    }
+
+    private ConfigValue userChild(String key) {
+        return userValue instanceof ConfigObject userObject ? userObject.get(key) : null;
+    }
+
+    /** Whether this object has {@code key} with a non-null value. */
+    boolean has(String key) {
+        return !get(key).isMissing();
+    }
+
+    /** This value as an object; a problem when it is missing or something else. */
+    ConfigObject object() {
+        requirePresent("a block { ... }");
+        if (value.valueType() != ConfigValueType.OBJECT) {
+            throw problem(describeValue() + " (expected: a block { ... })");
+        }
+        return (ConfigObject) value;
+    }
+
+    /** The entries of this object, in the order of their lines in the file. */
+    Map<String, ConfigNode> entries() {
+        ConfigObject object = object();
+        Map<String, ConfigNode> out = new LinkedHashMap<>();
+        // typesafe-config's objects do not keep the file order; order them by line so that
+        // "first declared" means what the user sees.
+        List<String> keys = new ArrayList<>(object.keySet());
+        keys.sort((a, b) -> {
+            int la = object.get(a).origin().lineNumber();
+            int lb = object.get(b).origin().lineNumber();
+            return la != lb ? Integer.compare(la, lb) : a.compareTo(b);
+        });
+        for (String key : keys) {
+            out.put(key, child(path + "." + key, object.get(key), userChild(key)));
+        }
+        return out;
+    }
+
+    /** The elements of this list. */
+    List<ConfigNode> list() {
+        requirePresent("a list [ ... ]");
+        if (value.valueType() != ConfigValueType.LIST) {
+            throw problem(describeValue() + " (expected: a list [ ... ])");
+        }
+        ConfigList list = (ConfigList) value;
+        // Lists are never merged: the user's list, when there is one, is this one.
+        List<ConfigNode> out = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            out.add(child(path + "[" + i + "]", list.get(i), null));
+        }
+        return out;
+    }
+
+    /** Whether this value is a list. */
+    boolean isList() {
+        return value != null && value.valueType() == ConfigValueType.LIST;
+    }
+
+    /** Whether this value is an object. */
+    boolean isObject() {
+        return value != null && value.valueType() == ConfigValueType.OBJECT;
+    }
+
+    /** A text value; numbers and booleans are taken as their text (HOCON does the same). */
+    String string() {
+        requirePresent("a value");
+        return switch (value.valueType()) {
+            case STRING, NUMBER, BOOLEAN -> String.valueOf(value.unwrapped());
+            default -> throw problem(describeValue() + " (expected: a text value)");
+        };
+    }
+
+    /** A whole number in {@code [min, max]}. */
+    int integer(int min, int max) {
+        requirePresent("a number");
+        long n;
+        try {
+            n = value.atKey("v").getLong("v");
+        } catch (ConfigException.WrongType | ConfigException.BadValue e) {
+            throw problem(describeValue() + " (expected: a whole number)");
+        }
+        if (n < min || n > max) {
+            throw problem(n + " (expected: " + range(min, max) + ")");
+        }
+        return (int) n;
+    }
+
+    /** {@code true} or {@code false} ({@code yes}/{@code no}, {@code on}/{@code off} as HOCON allows). */
+    boolean bool() {
+        requirePresent("true or false");
+        try {
+            return value.atKey("v").getBoolean("v");
+        } catch (ConfigException.WrongType | ConfigException.BadValue e) {
+            throw problem(describeValue() + " (expected: true or false)");
+        }
+    }
+
+    /** A duration ({@code 10s}, {@code 250ms}, {@code 2m}; a bare number is milliseconds). */
+    Duration duration() {
+        requirePresent("a duration");
+        try {
+            return value.atKey("v").getDuration("v");
+        } catch (ConfigException.WrongType | ConfigException.BadValue e) {
+            throw problem(describeValue() + " (expected: a duration such as 250ms, 10s or 2m)");
+        }
+    }
+
+    /** Fails when this object has a key outside {@code allowed}, naming the key and the allowed ones. */
+    void checkKeys(Collection<String> allowed) {
+        for (Map.Entry<String, ConfigNode> e : entries().entrySet()) {
+            if (!allowed.contains(e.getKey())) {
+                throw e.getValue().problem("unknown key (expected one of: " + String.join(", ", new TreeSet<>(allowed)) + ")");
+            }
+        }
+    }
+
+    /** "text 'foo'", "a list", "a block" ...: the value as an error message shows it. */
+    String describeValue() {
+        if (value == null) {
+            return "missing";
+        }
+        return switch (value.valueType()) {
+            case STRING, NUMBER, BOOLEAN -> "'" + value.unwrapped() + "'";
+            case LIST -> "a list";
+            case OBJECT -> "a block";
+            case NULL -> "null";
+        };
+    }
+
+    private void requirePresent(String expected) {
+        if (isMissing()) {
+            throw problem("missing (expected: " + expected + ")");
+        }
+    }
+
+    private static String range(int min, int max) {
+        if (max == Integer.MAX_VALUE) {
+            return ">= " + min;
+        }
+        return min + ".." + max;
+    }
+
+    /** The keys of {@code set} joined for messages ({@code a, b or c}). */
+    static String oneOf(Set<String> set) {
+        List<String> names = new ArrayList<>(new TreeSet<>(set));
+        if (names.isEmpty()) {
+            return "none defined";
+        }
+        if (names.size() == 1) {
+            return names.get(0);
+        }
+        return String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.get(names.size() - 1);
+    }
+}

@@ -1,0 +1,141 @@
+package dev.relay.server.internal.config;
+
+import dev.relay.core.Backend;
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.PeerOptions;
+import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.TransportRuntime;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A validated configuration, immutable: what {@link ConfigLoader} produces and the server is
+ * assembled from. Every part is checked (addresses parsed, names resolved, filters created), so a
+ * {@code ProxyConfig} that exists can be run.
+ *
+ * @param source      the file it came from (or the bundled resource), for logs
+ * @param server      the process settings ({@code proxy.server})
+ * @param listeners   where to listen, at least one
+ * @param upstreams   the upstream groups by name, in file order; empty in demo mode
+ * @param routes      the routes in file order (first match wins)
+ * @param filters     the filters of every request ({@code proxy.filters})
+ * @param demoOrigins how many in-process demo origins to start (demo mode, {@code proxy.demo.origins}),
+ *                    0 when the file has its own {@code proxy.upstreams}
+ */
+public record ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
+                          Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
+                          List<FilterConfig> filters, int demoOrigins) {
+
+    /** The name of the upstream group that demo mode creates over the demo origins. */
+    public static final String DEMO_UPSTREAM = "demo";
+
+    public ProxyConfig {
+        requireNonNull(source, "source");
+        requireNonNull(server, "server");
+        listeners = List.copyOf(listeners);
+        upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
+        routes = List.copyOf(routes);
+        filters = List.copyOf(filters);
+    }
+
+    /** A copy with {@code upstream} added (or replacing the one of the same name): demo mode's group. */
+    public ProxyConfig withUpstream(UpstreamConfig upstream) {
+        Map<String, UpstreamConfig> map = new LinkedHashMap<>(upstreams);
+        map.put(upstream.name(), upstream);
+        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins);
+    }
+
+    /**
+     * {@code proxy.server}.
+     *
+     * @param threads     worker event loops, 0 = one per core
+     * @param gracePeriod how long SIGTERM lets requests in flight finish
+     * @param maxAttempts upstream attempts per request, the first included
+     * @param transport   the socket implementation
+     * @param accessLog   whether to log one line per request
+     */
+    public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
+                                 TransportRuntime.Kind transport, boolean accessLog) {
+        /** The engine options these settings imply. */
+        public ProxyOptions proxyOptions() {
+            return ProxyOptions.builder().maxAttempts(maxAttempts).build();
+        }
+    }
+
+    /**
+     * One listener.
+     *
+     * @param address {@code host:port} as written
+     * @param origin  {@code file:line}, for start-up errors
+     */
+    public record ListenerConfig(String address, String origin) {}
+
+    /** The selection algorithms a group may use, by their configuration names. */
+    public enum Selection {
+        /** Smooth weighted round robin. */
+        ROUND_ROBIN,
+        /** Weighted random. */
+        RANDOM;
+
+        /** The name in the configuration: {@code round-robin}, {@code random}. */
+        public String configName() {
+            return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+    }
+
+    /**
+     * One upstream group ({@code proxy.upstreams.NAME}).
+     *
+     * @param name       the group's name
+     * @param backends   its backends, at least one, with their weights
+     * @param selection  how a backend is picked
+     * @param tls        whether to speak TLS to the backends
+     * @param sni        the SNI to present; null: each backend's host
+     * @param verify     whether to verify the backends' certificates and host names
+     * @param hostHeader the {@code Host} to send upstream; null keeps the client's
+     * @param options    timeouts and TLS verification, as the transport takes them
+     */
+    public record UpstreamConfig(String name, List<Backend> backends, Selection selection, boolean tls, String sni,
+                                 boolean verify, String hostHeader, PeerOptions options) {
+        public UpstreamConfig {
+            requireNonNull(name, "name");
+            backends = List.copyOf(backends);
+            requireNonNull(selection, "selection");
+            requireNonNull(options, "options");
+        }
+    }
+
+    /**
+     * One route ({@code proxy.routes[i]}). A route without {@code match} takes every request.
+     *
+     * @param index      its position in the list
+     * @param hosts      host patterns ({@code example.com}, {@code *.example.com}); empty: any host
+     * @param pathPrefix the path prefix, matched on segment boundaries; null: any path
+     * @param upstream   the name of the upstream group
+     * @param filters    the filters of requests on this route
+     * @param origin     {@code file:line}
+     */
+    public record RouteConfig(int index, List<String> hosts, String pathPrefix, String upstream,
+                              List<FilterConfig> filters, String origin) {
+        public RouteConfig {
+            hosts = List.copyOf(hosts);
+            requireNonNull(upstream, "upstream");
+            filters = List.copyOf(filters);
+        }
+    }
+
+    /**
+     * One configured filter, already created by its provider.
+     *
+     * @param name    the provider's name
+     * @param factory the module factory the provider built from the settings
+     * @param origin  {@code file:line}
+     */
+    public record FilterConfig(String name, HttpModuleFactory factory, String origin) {}
+}

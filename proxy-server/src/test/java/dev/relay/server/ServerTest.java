@@ -1,0 +1,261 @@
+package dev.relay.server;
+
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyHttp;
+import dev.relay.core.Session;
+import dev.relay.server.testing.RawHttp;
+import dev.relay.server.testing.RawHttp.Response;
+import dev.relay.server.testing.TestOrigin;
+import dev.relay.transport.TransportRuntime;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/** The server lifecycle, in process: start, graceful and immediate stops, service order. */
+@Timeout(60)
+class ServerTest {
+    private final List<AutoCloseable> cleanup = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() throws Exception {
+        for (int i = cleanup.size() - 1; i >= 0; i--) {
+            cleanup.get(i).close();
+        }
+    }
+
+    /** Sends everything to one origin. */
+    private static ProxyHttp<Void> toOrigin(TestOrigin origin) {
+        HttpPeer peer = HttpPeer.of(origin.address(), false, "");
+        return new ProxyHttp<>() {
+            @Override
+            public Void newCtx() {
+                return null;
+            }
+
+            @Override
+            public CompletionStage<HttpPeer> upstreamPeer(Session session, Void ctx) {
+                return CompletableFuture.completedFuture(peer);
+            }
+        };
+    }
+
+    private Server newServer() {
+        Server server = new Server(ServerOptions.builder().threads(2).build());
+        cleanup.add(server::shutdownNow);
+        return server;
+    }
+
+    private TestOrigin origin() throws IOException {
+        TestOrigin origin = TestOrigin.start("origin");
+        cleanup.add(origin);
+        return origin;
+    }
+
+    /** Tries to connect until the listener refuses, for at most {@code seconds}; no sleeping. */
+    private static void awaitRefused(InetSocketAddress address, long seconds) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline) {
+            try (Socket s = new Socket()) {
+                s.connect(address, 1_000);
+            } catch (ConnectException refused) {
+                return;
+            } catch (IOException other) {
+                // A reset or timeout while the listener closes: try again.
+            }
+            Thread.onSpinWait();
+        }
+        fail("still accepting connections on " + address);
+    }
+
+    @Test
+    void gracefulShutdownLetsARequestInFlightFinishAndRefusesNewConnections() throws Exception {
+        TestOrigin origin = origin();
+        Server server = newServer();
+        HttpProxyService service = server.addService(Services.httpProxy(toOrigin(origin)));
+        service.addTcp("127.0.0.1:0");
+        server.start();
+        InetSocketAddress address = service.boundAddresses().get(0);
+
+        origin.holdResponses();
+        CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return RawHttp.get(address, "site.test", "/slow");
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(origin.awaitHeldRequest(10), "the request reached the origin");
+
+        CompletionStage<Void> terminated = server.shutdown(Duration.ofSeconds(20));
+        awaitRefused(address, 10);
+        assertFalse(inFlight.isDone(), "the request in flight is still running");
+
+        origin.releaseResponses();
+        Response response = inFlight.get(10, TimeUnit.SECONDS);
+        assertEquals(200, response.status());
+        assertEquals("origin /slow", response.body());
+        terminated.toCompletableFuture().get(10, TimeUnit.SECONDS);
+        assertSame(terminated, server.shutdown(Duration.ZERO), "a second shutdown returns the same stage");
+    }
+
+    @Test
+    void theGracePeriodEndsRequestsThatTakeLonger() throws Exception {
+        TestOrigin origin = origin();
+        Server server = newServer();
+        HttpProxyService service = server.addService(Services.httpProxy(toOrigin(origin)));
+        service.addTcp("127.0.0.1:0");
+        server.start();
+        InetSocketAddress address = service.boundAddresses().get(0);
+
+        origin.holdResponses();
+        CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return RawHttp.get(address, "site.test", "/stuck");
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(origin.awaitHeldRequest(10));
+
+        server.shutdown(Duration.ofMillis(200)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+        // The client connection was closed at the end of the grace period, without a response.
+        ExecutionException e = assertThrows(ExecutionException.class, () -> inFlight.get(10, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getCause() instanceof IOException, e.toString());
+    }
+
+    @Test
+    void shutdownNowClosesEverythingAtOnce() throws Exception {
+        TestOrigin origin = origin();
+        Server server = newServer();
+        HttpProxyService service = server.addService(Services.httpProxy(toOrigin(origin)));
+        service.addTcp("127.0.0.1:0");
+        server.start();
+        InetSocketAddress address = service.boundAddresses().get(0);
+        origin.holdResponses();
+        CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return RawHttp.get(address, "site.test", "/stuck");
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        assertTrue(origin.awaitHeldRequest(10));
+
+        server.shutdownNow();
+
+        assertTrue(server.terminationFuture().toCompletableFuture().isDone());
+        assertThrows(ExecutionException.class, () -> inFlight.get(10, TimeUnit.SECONDS));
+        assertThrows(ConnectException.class, () -> new Socket(address.getAddress(), address.getPort()).close());
+    }
+
+    @Test
+    void servicesStartInOrderAndStopInReverseOrder() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        Server server = newServer();
+        server.addService(new RecordingService("first", events));
+        server.addService(new RecordingService("second", events));
+
+        server.start();
+        server.shutdown(Duration.ofSeconds(5)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertEquals(List.of("start first", "start second", "stop second", "stop first"), events);
+    }
+
+    @Test
+    void aServiceThatCannotStartStopsThoseStartedAndFailsTheStart() throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        Server server = newServer();
+        server.addService(new RecordingService("first", events));
+        HttpProxyService proxy = server.addService(Services.httpProxy(toOrigin(origin())));
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            proxy.addTcp("127.0.0.1:" + taken.getLocalPort());
+
+            IllegalStateException e = assertThrows(IllegalStateException.class, server::start);
+            assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + taken.getLocalPort()), e.getMessage());
+        }
+        assertEquals(List.of("start first", "stopNow first"), events);
+        assertTrue(server.terminationFuture().toCompletableFuture().isDone());
+    }
+
+    @Test
+    void servicesCannotBeAddedOnceStarted() {
+        Server server = newServer();
+        server.start();
+
+        assertThrows(IllegalStateException.class, () -> server.addService(new RecordingService("late", new ArrayList<>())));
+        assertThrows(IllegalStateException.class, server::start);
+    }
+
+    @Test
+    void bootstrapCreatesTheRuntimeFromTheOptions() {
+        Server server = new Server(ServerOptions.builder().threads(1).transport(TransportRuntime.Kind.NIO).build());
+        cleanup.add(server::shutdownNow);
+
+        assertThrows(IllegalStateException.class, server::runtime);
+        server.bootstrap();
+        assertEquals(TransportRuntime.Kind.NIO, server.runtime().kind());
+    }
+
+    @Test
+    void optionsRejectBadValues() throws IOException {
+        assertThrows(IllegalArgumentException.class, () -> ServerOptions.builder().threads(-1));
+        assertThrows(IllegalArgumentException.class, () -> ServerOptions.builder().gracePeriod(Duration.ofSeconds(-1)));
+        assertEquals(Duration.ofSeconds(30), ServerOptions.defaults().gracePeriod());
+        HttpProxyService service = Services.httpProxy(toOrigin(origin()));
+        assertThrows(IllegalArgumentException.class, () -> service.addTcp("no-port"));
+    }
+
+    /** Records its lifecycle calls. */
+    private static final class RecordingService implements Service {
+        private final String name;
+        private final List<String> events;
+
+        RecordingService(String name, List<String> events) {
+            this.name = name;
+            this.events = events;
+        }
+
+        @Override
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public void start(TransportRuntime runtime) {
+            events.add("start " + name);
+        }
+
+        @Override
+        public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+            events.add("stop " + name);
+            return CompletableFuture.completedFuture(null);
+        }
+
+        @Override
+        public void stopNow() {
+            events.add("stopNow " + name);
+        }
+    }
+}
