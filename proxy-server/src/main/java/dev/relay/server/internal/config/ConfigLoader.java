@@ -42,7 +42,7 @@ import static java.util.Objects.requireNonNull;
 /**
  * Reads the HOCON configuration of the proxy server and validates all of it into a
  * {@link ProxyConfig}; the first problem found is thrown as a {@link ConfigProblem} naming the file,
- * the line and the key. The format is documented in {@code proxy-server/README-config.md}; the
+ * the line and the key. The format is documented in {@code the README (section "Running the proxy server and its configuration")}; the
  * defaults live in this module's {@code reference.conf}.
  *
  * <pre>{@code
