@@ -97,6 +97,15 @@ public interface Session {
     /** How many upstream attempts this request has started (1 on the first). */
     int attempts();
 
+    /**
+     * How long the last upstream connection took to establish (TCP plus TLS), in nanoseconds; 0 when
+     * it came from the pool or no upstream was connected.
+     */
+    long upstreamConnectNanos();
+
+    /** Whether the last upstream connection came from the pool. */
+    boolean isUpstreamConnectionReused();
+
     /** {@link System#nanoTime()} when the request header was received. */
     long requestStartNanos();
 

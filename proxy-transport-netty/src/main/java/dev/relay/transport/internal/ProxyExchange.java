@@ -109,6 +109,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private boolean upstreamReused;
     private boolean attemptOpen;
     private long attemptStartNanos;
+    private long upstreamConnectNanos;
     private boolean upstreamHeaderSent;
     private boolean upstreamRequestComplete;
     private boolean upstreamResponseStarted;
@@ -293,9 +294,11 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         engine.options.upstreamObserver().onAttemptStart(selected);
         UpstreamConnection pooled = engine.pool.checkout(selected.reuseKey());
         if (pooled != null) {
+            upstreamConnectNanos = 0;
             onConnected(pooled, true);
             return;
         }
+        long connectStart = System.nanoTime();
         Future<UpstreamConnection> connect = engine.connector.connect(selected, loop);
         HttpPeer attemptPeer = selected;
         int attempt = attempts;
@@ -306,6 +309,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
                     engine.pool.release(conn, attemptPeer);
                     return;
                 }
+                upstreamConnectNanos = System.nanoTime() - connectStart;
                 onConnected(conn, false);
             } else if (!isStale(attemptPeer, attempt)) {
                 onConnectFailed(Errors.connectFailure(f.cause(), "connect " + attemptPeer));
@@ -1510,6 +1514,16 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     @Override
     public int attempts() {
         return attempts;
+    }
+
+    @Override
+    public long upstreamConnectNanos() {
+        return upstreamConnectNanos;
+    }
+
+    @Override
+    public boolean isUpstreamConnectionReused() {
+        return upstreamReused;
     }
 
     @Override
