@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 harness=${HARNESS_DIR:-$root/../shared/bench}
 script=${SCRIPT:-proxy-bench.sh}
-jar=$root/proxy-server/target/proxy-server.jar
+jar=${RELAY_JAR:-$root/proxy-server/target/proxy-server.jar}
 [ -f "$jar" ] || { echo "missing $jar: run 'mvn -q -B package -DskipTests' first" >&2; exit 1; }
 [ -x "$harness/$script" ] || [ -f "$harness/$script" ] || { echo "missing harness $harness/$script" >&2; exit 1; }
 
@@ -30,6 +30,7 @@ proxy {
   listeners = [ { address = "127.0.0.1:${PROXY_PORT}" } ]
   upstreams { origin { backends = [ "${ORIGIN}" ] } }
   routes = [ { upstream = origin } ]
+  server { access-log = false }
 }
 CONF
 exec java $RELAY_JVM_FLAGS -jar "$RELAY_JAR" -c "$RELAY_CONF_DIR/bench.conf"'

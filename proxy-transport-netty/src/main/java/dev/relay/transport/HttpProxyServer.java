@@ -84,10 +84,82 @@ public final class HttpProxyServer implements AutoCloseable {
         if (requested.isUnresolved()) {
             requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
         }
+        Channel listener;
+        try {
+            listener = bootstrap().channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+        }
+        listeners.add(listener);
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    /**
+     * Serves connections accepted on {@code fd}, a socket that is already bound and listening,
+     * typically inherited from the process this one replaces (zero-downtime upgrade). This server
+     * takes ownership of the descriptor. Only the epoll transport can adopt a descriptor
+     * ({@link TransportRuntime#canAdoptListeners()}); io_uring and NIO cannot.
+     *
+     * @return the address the socket is bound to
+     * @throws IllegalStateException when the transport cannot adopt descriptors, or {@code fd} is not a
+     *                               listening TCP socket
+     */
+    public InetSocketAddress adoptListener(int fd) {
+        if (!runtime.canAdoptListeners()) {
+            throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
+                    + "listening socket (expected: epoll)");
+        }
+        Channel listener;
+        try {
+            listener = bootstrap().channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
+                    .register().syncUninterruptibly().channel();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
+        }
+        if (!listener.isActive() || !(listener.localAddress() instanceof InetSocketAddress bound)) {
+            listener.close();
+            throw new IllegalStateException("cannot adopt fd " + fd + ": not a bound TCP socket");
+        }
+        listeners.add(listener);
+        return bound;
+    }
+
+    /**
+     * The file descriptors of the listening sockets, by bound address, for handing them to another
+     * process (zero-downtime upgrade); empty unless the transport is epoll. The descriptors stay owned
+     * by this server: the receiver gets duplicates (SCM_RIGHTS).
+     */
+    public java.util.Map<InetSocketAddress, Integer> listenerFileDescriptors() {
+        java.util.Map<InetSocketAddress, Integer> out = new java.util.LinkedHashMap<>();
+        for (Channel ch : listeners) {
+            if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
+                out.put(epoll.localAddress(), epoll.fd().intValue());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Closes the listening socket bound to {@code address} (as returned by {@link #bind} or
+     * {@link #boundAddresses()}); its open connections carry on.
+     *
+     * @return whether such a listener was open
+     */
+    public boolean closeListener(InetSocketAddress address) {
+        for (Channel ch : listeners) {
+            if (address.equals(ch.localAddress())) {
+                listeners.remove(ch);
+                ch.close().syncUninterruptibly();
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private ServerBootstrap bootstrap() {
         ProxyOptions options = engine.options();
-        ServerBootstrap bootstrap = new ServerBootstrap()
+        return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
-                .channel(runtime.serverChannelType())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -106,14 +178,6 @@ public final class HttpProxyServer implements AutoCloseable {
                         connections.add(ch);
                     }
                 });
-        Channel listener;
-        try {
-            listener = bootstrap.bind(requested).syncUninterruptibly().channel();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
-        }
-        listeners.add(listener);
-        return (InetSocketAddress) listener.localAddress();
     }
 
     /** The addresses listened on. */

@@ -128,6 +128,16 @@ public final class TransportRuntime implements AutoCloseable {
         return kind;
     }
 
+    /**
+     * Whether listeners can be handed between processes on this runtime: adopted from an inherited
+     * descriptor ({@link HttpProxyServer#adoptListener(int)}) and exposed for passing
+     * ({@link HttpProxyServer#listenerFileDescriptors()}). Only epoll: Netty's io_uring server channel
+     * cannot be created from an existing descriptor, and NIO has no descriptors.
+     */
+    public boolean canAdoptListeners() {
+        return kind == Kind.EPOLL;
+    }
+
     EventLoopGroup acceptors() {
         return acceptors;
     }

@@ -16,7 +16,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -82,6 +81,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private final NettyRequestHeader requestHeader;
     private final boolean connectionReused;
     private final boolean headRequest;
+    /** No Content-Length above 0 and no chunked coding: the request has no body at all (RFC 9112 §6.3). */
+    private final boolean bodiless;
     private final long startNanos = System.nanoTime();
     private final HttpModule[] modules;
     private final ByteBufBodyChunk chunk = new ByteBufBodyChunk();
@@ -164,6 +165,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         this.headRequest = HttpMethod.HEAD.equals(request.method());
         this.keepAlive = HttpUtil.isKeepAlive(request) && !engine.isDraining();
         this.expectContinue = HttpUtil.is100ContinueExpected(request);
+        this.bodiless = !HttpUtil.isTransferEncodingChunked(request) && HttpUtil.getContentLength(request, 0L) <= 0;
         HttpModule[] created = new HttpModule[engine.moduleFactories.length];
         this.modules = created;
     }
@@ -386,19 +388,25 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (conn == null) {
             return;
         }
-        conn.channel.write(upstreamRequestView.unwrap()).addListener(upstreamWriteListener);
+        Channel up = conn.channel;
+        // Failed writes surface as exceptionCaught on the upstream pipeline: no promise per write.
+        up.write(upstreamRequestView.unwrap(), up.voidPromise());
         upstreamHeaderSent = true;
         if (replay != null && !replay.isEmpty()) {
             for (ByteBuf buf : replay) {
-                conn.channel.write(new DefaultHttpContent(buf.retainedDuplicate())).addListener(upstreamWriteListener);
+                up.write(new DefaultHttpContent(buf.retainedDuplicate()), up.voidPromise());
             }
         }
-        if (requestBodyForwarded) {
-            conn.channel.write(LastHttpContent.EMPTY_LAST_CONTENT).addListener(upstreamWriteListener);
-            upstreamRequestComplete = true;
-        }
-        conn.channel.flush();
         armUpstreamReadTimer();
+        if (requestBodyForwarded) {
+            up.write(LastHttpContent.EMPTY_LAST_CONTENT, up.voidPromise());
+            upstreamRequestComplete = true;
+        } else if (bodiless) {
+            // Runs the body phases once with the empty end-of-stream chunk and writes the end of the
+            // request together with its header.
+            processRequestChunk(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+        up.flush();
         if (expectContinue && !continueSent && !requestComplete && !responseHeaderWritten) {
             continueSent = true;
             channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
@@ -407,16 +415,6 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         pumpRequestBody();
     }
 
-    private final ChannelFutureListener upstreamWriteListener = f -> {
-        if (!f.isSuccess() && f.channel() == (upstream == null ? null : upstream.channel)) {
-            ProxyError e = Errors.io(f.cause(), ErrorSource.UPSTREAM, "write to upstream");
-            if (e.type() == ErrorType.READ_ERROR) {
-                e = ProxyError.of(ErrorType.WRITE_ERROR, ErrorSource.UPSTREAM, "write to upstream", f.cause())
-                        .setRetryType(RetryType.REUSED_ONLY);
-            }
-            upstreamFailure(e);
-        }
-    };
 
     // ---------------------------------------------------------------------------------------------
     // Request body (downstream → upstream)
@@ -434,6 +432,14 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             } else {
                 failRequest(e);
             }
+            return;
+        }
+        if (bodiless && content instanceof LastHttpContent && !content.content().isReadable()) {
+            // The end marker of a request without a body: the body phases already ran with an empty
+            // end-of-stream chunk when the header went upstream (one write, one flush).
+            content.release();
+            requestComplete = true;
+            updateDownstreamReading();
             return;
         }
         requestBodyBytes += content.content().readableBytes();
@@ -582,12 +588,12 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             LastHttpContent lastContent = trailers == null || trailers.isEmpty()
                     ? (out.isReadable() ? new DefaultLastHttpContent(out) : releaseAndEmpty(out))
                     : new DefaultLastHttpContent(out, trailers);
-            conn.channel.writeAndFlush(lastContent).addListener(upstreamWriteListener);
+            conn.channel.writeAndFlush(lastContent, conn.channel.voidPromise());
             if (upstreamLastReceived && pendingResponseBody.isEmpty()) {
                 releaseUpstream();
             }
         } else if (out.isReadable()) {
-            conn.channel.writeAndFlush(new DefaultHttpContent(out)).addListener(upstreamWriteListener);
+            conn.channel.writeAndFlush(new DefaultHttpContent(out), conn.channel.voidPromise());
         } else {
             out.release();
         }
@@ -807,7 +813,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         if (out.isReadable()) {
-            channel.write(new DefaultHttpContent(out));
+            channel.write(new DefaultHttpContent(out), channel.voidPromise());
         } else {
             out.release();
         }
@@ -1337,7 +1343,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         }
         responseHeaderWritten = true;
         responseStatus = response.status().code();
-        channel.write(response);
+        channel.write(response, channel.voidPromise());
     }
 
     private CompletableFuture<Void> onLoop(Runnable action) {
