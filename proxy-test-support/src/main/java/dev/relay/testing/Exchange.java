@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
@@ -19,15 +20,19 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.concurrent.ScheduledFuture;
 
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One request and its response on an {@link OriginConnection}: the state a {@link Route} drives. Every
@@ -134,6 +139,16 @@ final class Exchange {
         return connection.origin().name();
     }
 
+    /** The id of the connection (as in {@code X-Origin-Connection}). */
+    long connectionId() {
+        return connection.id();
+    }
+
+    /** See {@link OriginConnection#closeOnNextRequest(boolean)}. */
+    void closeConnectionOnNextRequest(boolean reset) {
+        connection.closeOnNextRequest(reset);
+    }
+
     /** The recorded request; available once the request is complete. */
     RecordedRequest recorded() {
         if (recorded == null) {
@@ -234,6 +249,112 @@ final class Exchange {
         ctx.flush();
         write.addListener(ChannelFutureListener.CLOSE);
         connection.stopServing();
+    }
+
+    /**
+     * The value of query parameter {@code name} of the request as a number, or {@code defaultValue} when the
+     * request has none.
+     *
+     * @throws IllegalArgumentException when the value is not a number of at least {@code min}
+     */
+    long longParameter(String name, long defaultValue, long min) {
+        List<String> values = new QueryStringDecoder(request.uri()).parameters().get(name);
+        if (values == null || values.isEmpty()) {
+            return defaultValue;
+        }
+        String raw = values.get(0);
+        long value;
+        try {
+            value = Long.parseLong(raw);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + ": " + raw + " (expected: a number >= " + min + ")");
+        }
+        if (value < min) {
+            throw new IllegalArgumentException(name + ": " + raw + " (expected: a number >= " + min + ")");
+        }
+        return value;
+    }
+
+    /** The value of query parameter {@code name}, or {@code defaultValue} when the request has none. */
+    String stringParameter(String name, String defaultValue) {
+        List<String> values = new QueryStringDecoder(request.uri()).parameters().get(name);
+        return values == null || values.isEmpty() ? defaultValue : values.get(0);
+    }
+
+    /** Whether query parameter {@code name} is present with the value {@code true} or {@code 1}. */
+    boolean flagParameter(String name) {
+        List<String> values = new QueryStringDecoder(request.uri()).parameters().get(name);
+        return values != null && !values.isEmpty() && ("true".equals(values.get(0)) || "1".equals(values.get(0)));
+    }
+
+    /** Runs {@code task} on the connection's event loop after {@code millis}, unless the connection closed. */
+    ScheduledFuture<?> schedule(long millis, Runnable task) {
+        Channel channel = ctx.channel();
+        return ctx.executor().schedule(() -> {
+            if (channel.isActive()) {
+                task.run();
+            }
+        }, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Writes and flushes bytes exactly as given, bypassing the HTTP encoder, so that a route can send
+     * what no encoder would produce (a broken status line, a header without a colon, conflicting framing,
+     * more body than announced). The encoder stays ready for a later, well-formed response. Takes ownership
+     * of {@code bytes}.
+     */
+    ChannelFuture writeRaw(ByteBuf bytes) {
+        responseStarted = true;
+        ChannelHandlerContext codec = ctx.pipeline().context(HttpServerCodec.class);
+        return codec.writeAndFlush(bytes);
+    }
+
+    /** Writes the ISO-8859-1 bytes of {@code text} raw; see {@link #writeRaw(ByteBuf)}. */
+    ChannelFuture writeRaw(String text) {
+        byte[] bytes = text.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        return writeRaw(ctx.alloc().buffer(bytes.length).writeBytes(bytes));
+    }
+
+    /**
+     * Marks a raw response ({@link #writeRaw}) complete: the connection serves the next request, or closes
+     * after {@code lastWrite} when {@code close}.
+     */
+    void completeRaw(ChannelFuture lastWrite, boolean close) {
+        responseStarted = true;
+        if (close) {
+            closeAfterResponse = true;
+        }
+        complete(lastWrite);
+    }
+
+    /**
+     * Ends the exchange by resetting the connection: {@code SO_LINGER} 0, then close, so the peer gets a
+     * TCP RST (and loses whatever it had not read yet) instead of an orderly FIN.
+     */
+    void reset() {
+        responseStarted = true;
+        responseComplete = true;
+        closeAfterResponse = true;
+        streaming = false;
+        connection.stopServing();
+        resetChannel(ctx.channel());
+    }
+
+    static void resetChannel(Channel channel) {
+        if (channel.isOpen()) {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            channel.close();
+        }
+    }
+
+    /**
+     * Leaves the response unfinished for good (a stall or a hang): the connection waits until the client
+     * closes it.
+     */
+    void stall() {
+        // responseComplete stays false, so the connection never answers; it keeps reading only to notice
+        // the client leaving.
+        connection.stalled();
     }
 
     private void pump() {

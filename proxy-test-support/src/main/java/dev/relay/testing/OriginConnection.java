@@ -16,10 +16,12 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The server side of one accepted connection of a {@link TestOrigin}, after {@code HttpServerCodec}:
@@ -44,6 +46,12 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
     private Exchange current;
     private boolean closing;
     private boolean draining;
+    /** Set by {@code /close-on-next}: the next request head closes the connection unanswered. */
+    private boolean stalled;
+    private boolean closeOnNextRequest;
+    private boolean resetOnNextRequest;
+    /** Armed while the connection idles between requests, when the origin closes idle connections. */
+    private ScheduledFuture<?> idleClose;
 
     OriginConnection(TestOrigin origin, long id, boolean tls, InetSocketAddress remoteAddress) {
         this.origin = origin;
@@ -88,6 +96,7 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        cancelIdleClose();
         if (closing) {
             ReferenceCountUtil.release(msg);
             return;
@@ -112,6 +121,7 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
+        cancelIdleClose();
         if (current != null) {
             current.onConnectionClosed();
             current = null;
@@ -146,6 +156,41 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
         }
         drainPending();
         updateReadInterest();
+        if (current == null && pending.isEmpty() && !closing) {
+            armIdleClose();
+        }
+    }
+
+    /**
+     * Makes the next request that arrives on this connection close it without an answer (with a TCP
+     * reset when {@code reset}): the origin's half of the keep-alive race, made deterministic.
+     */
+    void closeOnNextRequest(boolean reset) {
+        closeOnNextRequest = true;
+        resetOnNextRequest = reset;
+    }
+
+    private void armIdleClose() {
+        long delay = origin.idleCloseDelayNanos();
+        if (delay < 0) {
+            return;
+        }
+        idleClose = ctx.executor().schedule(() -> {
+            idleClose = null;
+            if (current == null && pending.isEmpty() && !closing && ctx.channel().isActive()) {
+                // A request may be on its way right now: that is the race this option exists to provoke.
+                closing = true;
+                origin.idleConnectionClosed();
+                ctx.close();
+            }
+        }, delay, TimeUnit.NANOSECONDS);
+    }
+
+    private void cancelIdleClose() {
+        if (idleClose != null) {
+            idleClose.cancel(false);
+            idleClose = null;
+        }
     }
 
     /** No further requests on this connection: it is closing. */
@@ -163,6 +208,17 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
         try {
             if (msg instanceof HttpObject && ((HttpObject) msg).decoderResult().isFailure()) {
                 rejectMalformed(((HttpObject) msg).decoderResult().cause());
+                return;
+            }
+            if (msg instanceof HttpRequest && closeOnNextRequest) {
+                // Not recorded: the origin never looked at it, as if it had closed a moment earlier.
+                origin.requestDiscarded();
+                stopServing();
+                if (resetOnNextRequest) {
+                    Exchange.resetChannel(ctx.channel());
+                } else {
+                    ctx.close();
+                }
                 return;
             }
             if (msg instanceof HttpRequest) {
@@ -217,8 +273,19 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
     }
 
+    /**
+     * The current exchange will never answer ({@code /hang}, {@code /stall-body}): keep reading so that the
+     * client's close is noticed (and the connection counted closed); anything pipelined waits in
+     * {@link #pending} and is released with the connection.
+     */
+    void stalled() {
+        stalled = true;
+        updateReadInterest();
+    }
+
     private void updateReadInterest() {
-        boolean read = !closing && pending.isEmpty() && !waitingForResponse() && ctx.channel().isWritable();
+        boolean read = !closing && (stalled
+                || (pending.isEmpty() && !waitingForResponse() && ctx.channel().isWritable()));
         ChannelConfig config = ctx.channel().config();
         if (config.isAutoRead() != read) {
             config.setAutoRead(read);

@@ -70,6 +70,46 @@ import static java.util.Objects.requireNonNull;
  *       connection closes with no body</td></tr>
  * </table>
  *
+ * <p>Routes that misbehave on purpose (numbers are query parameters; a bad one is answered 400):
+ *
+ * <table>
+ *   <caption>Misbehaving routes</caption>
+ *   <tr><th>Path</th><th>Behaviour</th></tr>
+ *   <tr><td>{@code /hang}</td><td>reads the whole request (it is recorded), then never answers; the
+ *       connection stays open until the client closes it</td></tr>
+ *   <tr><td>{@code /slow-headers?delay=ms&interval=ms}</td><td>waits {@code delay} (default 200) before the
+ *       status line, then answers 200 {@code slow headers\n}; with {@code interval} the head is written one
+ *       line at a time, {@code interval} apart</td></tr>
+ *   <tr><td>{@code /drip-body?bytes=N&interval=ms}</td><td>the head ({@code Content-Length: N}, default 10)
+ *       at once, then one pattern byte every {@code interval} (default 100)</td></tr>
+ *   <tr><td>{@code /stall-body?after=N&length=L}</td><td>a head with {@code Content-Length: L} (default
+ *       N + 100), N pattern bytes (default 100), then nothing, ever</td></tr>
+ *   <tr><td>{@code /reset-before-response}</td><td>reads the whole request, then resets the connection
+ *       ({@code SO_LINGER} 0 and close: a TCP RST) without a byte of response</td></tr>
+ *   <tr><td>{@code /reset-mid-body?after=N&length=L&delay=ms}</td><td>a head with {@code Content-Length: L}
+ *       (default N + 100), N pattern bytes (default 100), then, {@code delay} (default 50) after they were
+ *       written, a reset</td></tr>
+ *   <tr><td>{@code /close-on-next?reset=1}</td><td>200, kept alive; the next request on the same connection
+ *       closes it (a reset with {@code reset=1}) as soon as its head arrives, unanswered and not recorded
+ *       (counted in {@link #discardedRequests()}): the keep-alive race, made deterministic</td></tr>
+ *   <tr><td>{@code /bad-status-line}</td><td>{@code HTTP/1.1 2x0 Broken}, a 5-byte body, then close</td></tr>
+ *   <tr><td>{@code /bad-header?kind=K}</td><td>200 with one malformed header line, a 5-byte body, then
+ *       close. {@code K}: {@code no-colon} (default, {@code NoColonInThisLine}), {@code no-colon-spaces}
+ *       ({@code This header line has no colon}), {@code space-in-name} ({@code X-Bad Name: value}),
+ *       {@code space-before-colon} ({@code X-Bad-Name : value}), {@code control-char} (a 0x01 in the name),
+ *       {@code obs-fold} (a value continued on an indented line, obsolete line folding)</td></tr>
+ *   <tr><td>{@code /cl-and-te}</td><td>200 with both {@code Content-Length: 5} and {@code Transfer-Encoding:
+ *       chunked}, body {@code hello} chunked, kept alive</td></tr>
+ *   <tr><td>{@code /too-many-bytes}</td><td>200 with {@code Content-Length: 5}, then {@code hello0123456789}
+ *       (ten bytes more than announced, with no line break), kept alive</td></tr>
+ * </table>
+ *
+ * <p>The origin as a whole misbehaves on command too: {@link #pause()} stops accepting connections (they
+ * are refused) until {@link #resume()}; {@link Builder#closeIdleConnectionsAfter(Duration)} closes a
+ * keep-alive connection that stays idle for a while, as real servers do, which races with a client reusing
+ * it. {@link TestOrigin#closedPort()} gives a port that refuses connections; {@link SilentServer} accepts
+ * connections and never says a word (for TLS handshake timeouts).
+ *
  * <p>Pattern byte {@code i} is {@code i % 251} ({@link #patternByte(long)}). A path registered with
  * {@link Builder#handler(String, RequestHandler)} takes precedence over a default route.
  *
@@ -97,6 +137,8 @@ public final class TestOrigin implements AutoCloseable {
     private final String name;
     private final TestCertificates.Server certificate;
     private final Map<String, RequestHandler> handlers;
+    private final long idleCloseMinNanos;
+    private final long idleCloseMaxNanos;
 
     private final AtomicBoolean started = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
@@ -105,10 +147,14 @@ public final class TestOrigin implements AutoCloseable {
     private final Set<Channel> openChannels = ConcurrentHashMap.newKeySet();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition requestRecorded = lock.newCondition();
+    private final Condition connectionClosed = lock.newCondition();
+    private final AtomicInteger discardedRequests = new AtomicInteger();
+    private final AtomicInteger idleConnectionsClosed = new AtomicInteger();
     private final List<RecordedRequest> requests = new ArrayList<>();
     private final List<Throwable> handlerFailures = new ArrayList<>();
 
     private volatile EventLoopGroup group;
+    private volatile ServerBootstrap bootstrap;
     private volatile Channel serverChannel;
     private volatile int port;
 
@@ -116,6 +162,8 @@ public final class TestOrigin implements AutoCloseable {
         this.name = builder.name;
         this.certificate = builder.certificate;
         this.handlers = Map.copyOf(builder.handlers);
+        this.idleCloseMinNanos = builder.idleCloseMinNanos;
+        this.idleCloseMaxNanos = builder.idleCloseMaxNanos;
     }
 
     /** A builder for an origin named {@code "origin"}, plain HTTP, with the default routes only. */
@@ -166,6 +214,8 @@ public final class TestOrigin implements AutoCloseable {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops)
                 .channel(NioServerSocketChannel.class)
+                // resume() binds the same port again while accepted connections may still use it.
+                .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 512 * 1024))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
@@ -175,6 +225,7 @@ public final class TestOrigin implements AutoCloseable {
                     }
                 });
         group = loops;
+        this.bootstrap = bootstrap;
         try {
             ChannelFuture bind = bootstrap.bind(LOOPBACK, 0).syncUninterruptibly();
             serverChannel = bind.channel();
@@ -202,7 +253,15 @@ public final class TestOrigin implements AutoCloseable {
         long id = connectionIds.incrementAndGet();
         connectionsAccepted.incrementAndGet();
         openChannels.add(ch);
-        ch.closeFuture().addListener(f -> openChannels.remove(ch));
+        ch.closeFuture().addListener(f -> {
+            openChannels.remove(ch);
+            lock.lock();
+            try {
+                connectionClosed.signalAll();
+            } finally {
+                lock.unlock();
+            }
+        });
         ChannelPipeline pipeline = ch.pipeline();
         if (sslContext != null) {
             pipeline.addLast(new SniHandler((Mapping<String, SslContext>) hostname -> sslContext));
@@ -262,6 +321,117 @@ public final class TestOrigin implements AutoCloseable {
     /** Connections open right now. */
     public int openConnections() {
         return openChannels.size();
+    }
+
+    /**
+     * Waits until at most {@code max} connections are open (for example 0 once a proxy has closed the
+     * upstream connection of a failed request). Call it from a test thread.
+     *
+     * @throws AssertionError if more are still open after {@code timeout}
+     */
+    public void awaitOpenConnections(int max, Duration timeout) {
+        requireNonNull(timeout, "timeout");
+        if (max < 0) {
+            throw new IllegalArgumentException("max: " + max + " (expected: >= 0)");
+        }
+        requireNotOnEventLoop("awaitOpenConnections");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (openChannels.size() > max) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("origin " + name + ": expected at most " + max
+                            + " open connections within " + timeout + " but " + openChannels.size() + " are open");
+                }
+                connectionClosed.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for connections of origin " + name + " to close", e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Requests that {@code /close-on-next} (or a connection armed by it) dropped unanswered and unrecorded,
+     * since start or the last {@link #reset()}.
+     */
+    public int discardedRequests() {
+        return discardedRequests.get();
+    }
+
+    /**
+     * Keep-alive connections the origin closed because they idled longer than
+     * {@link Builder#closeIdleConnectionsAfter(Duration)}, since start or the last {@link #reset()}.
+     */
+    public int idleConnectionsClosed() {
+        return idleConnectionsClosed.get();
+    }
+
+    /** How many recorded requests were for {@code path} (compared without the query string). */
+    public int requestCount(String path) {
+        requireNonNull(path, "path");
+        int count = 0;
+        for (RecordedRequest r : requests()) {
+            if (r.path().equals(path)) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    /**
+     * Stops accepting connections: the listening socket closes, so new connections are refused, while
+     * open connections carry on. {@link #resume()} listens again on the same port.
+     */
+    public void pause() {
+        requireStarted();
+        requireNotOnEventLoop("pause");
+        lock.lock();
+        try {
+            Channel server = serverChannel;
+            if (server != null) {
+                serverChannel = null;
+                server.close().awaitUninterruptibly();
+                // NIO closes a registered listening socket only when its key is deregistered, at the loop's
+                // next select; a task submitted now runs after that select, so once it has run, new
+                // connections are refused rather than left in a dead backlog.
+                server.eventLoop().submit(() -> { }).awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Listens again on the same port after {@link #pause()}; does nothing when not paused.
+     *
+     * @throws IllegalStateException when the port cannot be bound again (another socket took it)
+     */
+    public void resume() {
+        requireStarted();
+        requireNotOnEventLoop("resume");
+        lock.lock();
+        try {
+            if (serverChannel != null || closed.get()) {
+                return;
+            }
+            ChannelFuture bind = bootstrap.bind(LOOPBACK, port).awaitUninterruptibly();
+            if (!bind.isSuccess()) {
+                throw new IllegalStateException("origin " + name + " cannot listen on port " + port + " again",
+                        bind.cause());
+            }
+            serverChannel = bind.channel();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the origin is {@linkplain #pause() paused}. */
+    public boolean isPaused() {
+        return started.get() && serverChannel == null;
     }
 
     /** A snapshot of the requests recorded since start or the last {@link #reset()}, in arrival order. */
@@ -326,6 +496,8 @@ public final class TestOrigin implements AutoCloseable {
      */
     public void reset() {
         connectionsAccepted.set(0);
+        discardedRequests.set(0);
+        idleConnectionsClosed.set(0);
         lock.lock();
         try {
             requests.clear();
@@ -355,6 +527,7 @@ public final class TestOrigin implements AutoCloseable {
         }
         requireNotOnEventLoop("close");
         Channel server = serverChannel;
+        serverChannel = null;
         if (server != null) {
             server.close().awaitUninterruptibly();
         }
@@ -382,6 +555,25 @@ public final class TestOrigin implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    void requestDiscarded() {
+        discardedRequests.incrementAndGet();
+    }
+
+    void idleConnectionClosed() {
+        idleConnectionsClosed.incrementAndGet();
+    }
+
+    /** The delay before an idle keep-alive connection is closed, drawn afresh each time; -1 for never. */
+    long idleCloseDelayNanos() {
+        if (idleCloseMaxNanos < 0) {
+            return -1;
+        }
+        if (idleCloseMaxNanos == idleCloseMinNanos) {
+            return idleCloseMinNanos;
+        }
+        return java.util.concurrent.ThreadLocalRandom.current().nextLong(idleCloseMinNanos, idleCloseMaxNanos + 1);
     }
 
     void handlerFailed(Throwable failure) {
@@ -432,8 +624,8 @@ public final class TestOrigin implements AutoCloseable {
     }
 
     /**
-     * Configures a {@link TestOrigin}. Later behaviours (stalls, resets, malformed responses) will be
-     * further options or routes here.
+     * Configures a {@link TestOrigin}. Per-request misbehaviour (stalls, resets, malformed responses) is
+     * chosen by the path (see the class comment); per-origin misbehaviour is set here.
      *
      * <pre>{@code
      * TestOrigin origin = TestOrigin.builder()
@@ -448,8 +640,46 @@ public final class TestOrigin implements AutoCloseable {
         private String name = "origin";
         private TestCertificates.Server certificate;
         private final Map<String, RequestHandler> handlers = new LinkedHashMap<>();
+        private long idleCloseMinNanos = -1;
+        private long idleCloseMaxNanos = -1;
 
         private Builder() {
+        }
+
+        /**
+         * Close a keep-alive connection once it has been idle (no request since the last response) for
+         * {@code idle}, as servers with a keep-alive timeout do. A client that reuses the connection just
+         * then loses the race: its request meets a closed (or reset) connection.
+         *
+         * @param idle zero or more
+         */
+        public Builder closeIdleConnectionsAfter(Duration idle) {
+            return closeIdleConnectionsAfter(idle, idle);
+        }
+
+        /**
+         * Like {@link #closeIdleConnectionsAfter(Duration)}, with an idle time drawn uniformly between
+         * {@code min} and {@code max} each time a connection becomes idle: short random delays make the
+         * keep-alive race happen often.
+         *
+         * <pre>{@code
+         * TestOrigin racy = TestOrigin.builder()
+         *         .closeIdleConnectionsAfter(Duration.ZERO, Duration.ofMillis(2))
+         *         .build().start();
+         * }</pre>
+         */
+        public Builder closeIdleConnectionsAfter(Duration min, Duration max) {
+            requireNonNull(min, "min");
+            requireNonNull(max, "max");
+            if (min.isNegative()) {
+                throw new IllegalArgumentException("min: " + min + " (expected: >= 0)");
+            }
+            if (max.compareTo(min) < 0) {
+                throw new IllegalArgumentException("max: " + max + " (expected: >= min " + min + ")");
+            }
+            this.idleCloseMinNanos = min.toNanos();
+            this.idleCloseMaxNanos = max.toNanos();
+            return this;
         }
 
         /** The name sent in {@code X-Origin} and used for thread names; default {@code "origin"}. */

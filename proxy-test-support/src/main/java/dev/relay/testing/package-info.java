@@ -1,7 +1,11 @@
 /**
  * Shared test infrastructure for every Relay module: a real HTTP/1.1 origin server that records what it
  * receives ({@link dev.relay.testing.TestOrigin}, started per test class by
- * {@link dev.relay.testing.OriginExtension}), a throw-away PKI for TLS tests
+ * {@link dev.relay.testing.OriginExtension}) and can be told to misbehave (hang, stall, reset, send garbage,
+ * stop accepting, close idle connections), a server that accepts and never answers
+ * ({@link dev.relay.testing.SilentServer}), a raw-socket HTTP client ({@link dev.relay.testing.RawHttpConnection}),
+ * a bounded wait for conditions other threads make true ({@link dev.relay.testing.Await}), a throw-away PKI
+ * for TLS tests
  * ({@link dev.relay.testing.TestCertificates}), and leak detection that fails tests on any leaked
  * {@code ByteBuf} ({@link dev.relay.testing.LeakDetection}, {@link dev.relay.testing.LeakDetectionExtension}).
  *

@@ -20,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The keep-alive race at volume: the origin closes each idle keep-alive connection after a short random
- * delay (0 to 1 ms, about the time between two requests), so pooled connections die just as the proxy
+ * delay (0.2 to 2 ms, around the time between two requests), so pooled connections die just as the proxy
  * reuses them, before, during or after the request is written. Ten thousand sequential requests from a
  * keep-alive client (GETs, and small POSTs that are replayable) must all succeed: a stale pooled connection
  * is either noticed in the pool or retried on a fresh one.

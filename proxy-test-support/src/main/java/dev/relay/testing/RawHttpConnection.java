@@ -16,21 +16,34 @@ import java.util.Locale;
 
 /**
  * A deliberately dumb HTTP/1.x client over a blocking socket, for tests that must control the bytes on
- * the wire (header case, HTTP/1.0, pipelining, half-sent bodies). Every read is bounded by a socket
- * timeout.
+ * the wire (header case, HTTP/1.0, pipelining, half-sent bodies, a client that stalls or vanishes) or see
+ * exactly what came back (a truncated body, a reset, a close). Every read is bounded by a socket timeout
+ * (10 s unless {@link #setReadTimeout(int) set}). It never retries anything.
+ *
+ * <pre>{@code
+ * try (RawHttpConnection connection = new RawHttpConnection(proxyPort)) {
+ *     connection.send("GET /stall-body HTTP/1.1\r\nHost: x\r\n\r\n");
+ *     RawHttpConnection.Response response = connection.readResponse();
+ *     assertFalse(response.complete());   // the body ended early
+ * }
+ * }</pre>
+ *
+ * <p>Not thread-safe.
  */
-final class RawHttpConnection implements AutoCloseable {
+public final class RawHttpConnection implements AutoCloseable {
     private static final int READ_TIMEOUT_MILLIS = 10_000;
 
     private final Socket socket;
     private final InputStream in;
     private final OutputStream out;
 
-    RawHttpConnection(int port) throws IOException {
+    /** Connects to {@code 127.0.0.1:port}. */
+    public RawHttpConnection(int port) throws IOException {
         this(connect(port));
     }
 
-    RawHttpConnection(Socket socket) throws IOException {
+    /** Uses an already connected {@code socket}. */
+    public RawHttpConnection(Socket socket) throws IOException {
         this.socket = socket;
         socket.setSoTimeout(READ_TIMEOUT_MILLIS);
         this.in = new BufferedInputStream(socket.getInputStream());
@@ -43,21 +56,24 @@ final class RawHttpConnection implements AutoCloseable {
         return socket;
     }
 
-    void send(String text) throws IOException {
+    /** Sends the ISO-8859-1 bytes of {@code text}. */
+    public void send(String text) throws IOException {
         send(text.getBytes(StandardCharsets.ISO_8859_1));
     }
 
-    void send(byte[] bytes) throws IOException {
+    /** Sends {@code bytes}. */
+    public void send(byte[] bytes) throws IOException {
         out.write(bytes);
         out.flush();
     }
 
-    Response readResponse() throws IOException {
+    /** Reads one response, body included (framed by its head; to the end of the stream when unframed). */
+    public Response readResponse() throws IOException {
         return readResponse(false);
     }
 
     /** Reads one response; {@code toHead} means it answers a HEAD request (no body whatever the headers). */
-    Response readResponse(boolean toHead) throws IOException {
+    public Response readResponse(boolean toHead) throws IOException {
         Response head = readHead();
         int status = head.status();
         if (toHead || status / 100 == 1 || status == 204 || status == 304) {
@@ -67,19 +83,26 @@ final class RawHttpConnection implements AutoCloseable {
         String transferEncoding = head.header("Transfer-Encoding");
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         boolean complete;
-        if (transferEncoding != null && transferEncoding.toLowerCase(Locale.ROOT).contains("chunked")) {
-            complete = readChunked(body);
-        } else if (contentLength != null) {
-            complete = readFully(body, Long.parseLong(contentLength));
-        } else {
-            in.transferTo(body);
-            complete = true;
+        boolean reset = false;
+        try {
+            if (transferEncoding != null && transferEncoding.toLowerCase(Locale.ROOT).contains("chunked")) {
+                complete = readChunked(body);
+            } else if (contentLength != null) {
+                complete = readFully(body, Long.parseLong(contentLength));
+            } else {
+                in.transferTo(body);
+                complete = true;
+            }
+        } catch (java.net.SocketException e) {
+            // A reset inside the body: what arrived is the answer, cut short.
+            complete = false;
+            reset = true;
         }
-        return new Response(head.statusLine(), status, head.headers(), body.toByteArray(), complete);
+        return new Response(head.statusLine(), status, head.headers(), body.toByteArray(), complete, reset);
     }
 
     /** The next {@code length} bytes as a stream, for bodies too big to hold; read it before anything else. */
-    InputStream body(long length) {
+    public InputStream body(long length) {
         return new InputStream() {
             private long left = length;
 
@@ -104,7 +127,7 @@ final class RawHttpConnection implements AutoCloseable {
     }
 
     /** Reads a status line and header fields, leaving the body unread. */
-    Response readHead() throws IOException {
+    public Response readHead() throws IOException {
         String statusLine = readLine();
         if (statusLine == null) {
             throw new EOFException("connection closed before a status line");
@@ -116,11 +139,35 @@ final class RawHttpConnection implements AutoCloseable {
             int colon = line.indexOf(':');
             headers.add(new RecordedRequest.Header(line.substring(0, colon), line.substring(colon + 1).trim()));
         }
-        return new Response(statusLine, status, headers, new byte[0], true);
+        return new Response(statusLine, status, headers, new byte[0], true, false);
+    }
+
+    /** Bounds every later read by {@code millis} instead of the default 10 s. */
+    public void setReadTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
+    }
+
+    /** Reads exactly {@code n} bytes, failing if the connection ends first. */
+    public byte[] readBytes(int n) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        if (!readFully(body, n)) {
+            throw new EOFException("connection closed after " + body.size() + " of " + n + " bytes");
+        }
+        return body.toByteArray();
+    }
+
+    /** Everything until the server closes the connection, as ISO-8859-1 text. */
+    public String readToEnd() throws IOException {
+        return new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+
+    /** Reads one byte: -1 at the end of the stream. Throws on a reset or when the read times out. */
+    public int read() throws IOException {
+        return in.read();
     }
 
     /** Whether the server closed the connection (as opposed to sending more bytes or staying open). */
-    boolean closedByPeer() throws IOException {
+    public boolean closedByPeer() throws IOException {
         try {
             return in.read() == -1;
         } catch (SocketTimeoutException e) {
@@ -181,15 +228,25 @@ final class RawHttpConnection implements AutoCloseable {
         return line.length() == 0 ? null : line.toString();
     }
 
+    /** The socket, for what this class does not offer (for example {@code SO_LINGER} 0 before closing: a reset). */
+    public Socket socket() {
+        return socket;
+    }
+
+    /** Closes the connection. */
     @Override
     public void close() throws IOException {
         socket.close();
     }
 
-    /** A parsed response; {@code complete} is false when the connection ended inside the body. */
-    record Response(String statusLine, int status, List<RecordedRequest.Header> headers, byte[] body,
-                    boolean complete) {
-        String header(String name) {
+    /**
+     * A parsed response; {@code complete} is false when the connection ended inside the body, and
+     * {@code reset} tells that it ended with a reset rather than a close.
+     */
+    public record Response(String statusLine, int status, List<RecordedRequest.Header> headers, byte[] body,
+                           boolean complete, boolean reset) {
+        /** The value of the first field named {@code name} (ignoring case), or null. */
+        public String header(String name) {
             for (RecordedRequest.Header h : headers) {
                 if (h.name().equalsIgnoreCase(name)) {
                     return h.value();
@@ -198,7 +255,8 @@ final class RawHttpConnection implements AutoCloseable {
             return null;
         }
 
-        String bodyText() {
+        /** The body as UTF-8 text. */
+        public String bodyText() {
             return new String(body, StandardCharsets.UTF_8);
         }
     }
