@@ -205,12 +205,27 @@ public final class HttpProxyServer implements AutoCloseable {
      * is left. Completes when every connection is closed.
      */
     public CompletionStage<Void> shutdownGracefully(Duration gracePeriod) {
+        return shutdownGracefully(gracePeriod, true);
+    }
+
+    /**
+     * Graceful shutdown, choosing what happens to idle keep-alive connections: with
+     * {@code closeIdleNow} they are closed at once (as {@link #shutdownGracefully(Duration)} does);
+     * without, each stays open until it carries one more request, whose response closes it
+     * ({@code Connection: close}), or until the grace period ends. The latter is for a zero-downtime
+     * upgrade, where another process already accepts on the same sockets: closing an idle connection
+     * races with a client that is just sending a request on it (which then fails), while answering
+     * that request and closing cannot fail.
+     */
+    public CompletionStage<Void> shutdownGracefully(Duration gracePeriod, boolean closeIdleNow) {
         stopAccepting();
         engine.startDraining();
-        for (Channel ch : connections) {
-            DownstreamHandler handler = ch.pipeline().get(DownstreamHandler.class);
-            if (handler != null) {
-                ch.eventLoop().execute(handler::closeIfIdle);
+        if (closeIdleNow) {
+            for (Channel ch : connections) {
+                DownstreamHandler handler = ch.pipeline().get(DownstreamHandler.class);
+                if (handler != null) {
+                    ch.eventLoop().execute(handler::closeIfIdle);
+                }
             }
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -221,11 +236,15 @@ public final class HttpProxyServer implements AutoCloseable {
 
     private void pollDrained(CompletableFuture<Void> done, long deadline) {
         if (connections.isEmpty()) {
+            engine.closeUpstreamConnections();
             done.complete(null);
             return;
         }
         if (System.nanoTime() - deadline >= 0) {
-            connections.close().addListener(f -> done.complete(null));
+            connections.close().addListener(f -> {
+                engine.closeUpstreamConnections();
+                done.complete(null);
+            });
             return;
         }
         GlobalEventExecutor.INSTANCE.schedule(() -> pollDrained(done, deadline), 20, TimeUnit.MILLISECONDS);
@@ -267,6 +286,7 @@ public final class HttpProxyServer implements AutoCloseable {
         stopAccepting();
         engine.startDraining();
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        engine.closeUpstreamConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
         resolver.close();
     }
 }

@@ -78,6 +78,11 @@ public final class ProxyEngine<C> {
         return pool.idleConnections();
     }
 
+    /** Closes every upstream connection (after the client connections are closed). */
+    public io.netty.util.concurrent.Future<Void> closeUpstreamConnections() {
+        return pool.closeAll();
+    }
+
     /** From now on, responses close their connections and idle connections close at once. */
     public void startDraining() {
         draining = true;

@@ -105,6 +105,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
 
     // The current upstream attempt.
     private int attempts;
+    /** Bumped at each attempt: late completions of an abandoned attempt's phases are recognised by it. */
+    private int attemptGeneration;
     private HttpPeer peer;
     private UpstreamConnection upstream;
     private boolean upstreamReused;
@@ -278,6 +280,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
 
     private void beginAttempt() {
         attempts++;
+        attemptGeneration++;
         try {
             await(proxy.upstreamPeer(this, ctx), AFTER_UPSTREAM_PEER, "upstreamPeer");
         } catch (Throwable t) {
@@ -389,6 +392,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             return;
         }
         Channel up = conn.channel;
+        conn.decoder.expectResponseTo(headRequest);
         // Failed writes surface as exceptionCaught on the upstream pipeline: no promise per write.
         up.write(upstreamRequestView.unwrap(), up.voidPromise());
         upstreamHeaderSent = true;
@@ -639,7 +643,6 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             ReferenceCountUtil.release(msg);
             return;
         }
-        upstreamProgress();
         if (msg instanceof HttpResponse response) {
             if (response.decoderResult().isFailure()) {
                 ReferenceCountUtil.release(msg);
@@ -871,8 +874,13 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (failing || finishing || released) {
             return;
         }
-        upstreamFailure(Errors.io(cause, ErrorSource.UPSTREAM, upstreamResponseStarted
-                ? "reading the upstream response" : "waiting for the upstream response"));
+        ProxyError e = Errors.io(cause, ErrorSource.UPSTREAM, upstreamResponseStarted
+                ? "reading the upstream response" : "waiting for the upstream response");
+        if (upstreamResponseStarted) {
+            // The upstream has answered: the request was processed, so it must not be sent again.
+            e.setRetry(false);
+        }
+        upstreamFailure(e);
     }
 
     private void releaseUpstream() {
@@ -883,7 +891,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         upstream = null;
         conn.detach();
         conn.channel.config().setAutoRead(true);
-        if (upstreamKeepAlive && upstreamRequestComplete) {
+        if (upstreamKeepAlive && upstreamRequestComplete && conn.decoder.bufferedBytes() == 0) {
             engine.pool.release(conn, peer);
         } else {
             conn.close();
@@ -905,14 +913,17 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private void armUpstreamReadTimer() {
         Duration timeout = peer.options().readTimeout();
         readTimeoutNanos = timeout == null ? 0 : timeout.toNanos();
-        upstreamProgress();
+        UpstreamConnection conn = upstream;
+        if (conn != null) {
+            conn.armReadTimeout(readTimeoutNanos);
+        }
     }
 
-    /** Bytes moved to or from the upstream: the read timeout starts over. */
+    /** Request bytes went upstream: the read timeout starts over (nginx counts send progress too). */
     private void upstreamProgress() {
         UpstreamConnection conn = upstream;
-        if (readTimeoutNanos > 0 && conn != null && !upstreamLastReceived) {
-            conn.readTimer.arm(readTimeoutNanos);
+        if (conn != null) {
+            conn.readProgress();
         }
     }
 
@@ -1034,6 +1045,21 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     }
 
     private void resetAttempt() {
+        if (requestBodyFilterBusy) {
+            // The chunk the abandoned attempt was filtering never went out: it goes first next time.
+            requestBodyFilterBusy = false;
+            ByteBuf held = chunk.take();
+            if (bodiless) {
+                held.release();
+            } else {
+                pendingRequestBody.addFirst(busyChunkLast
+                        ? new DefaultLastHttpContent(held, busyChunkTrailers == null
+                                ? io.netty.handler.codec.http.DefaultHttpHeadersFactory.trailersFactory().newHeaders()
+                                : busyChunkTrailers)
+                        : new DefaultHttpContent(held));
+            }
+            busyChunkTrailers = null;
+        }
         upstreamHeaderSent = false;
         upstreamRequestComplete = false;
         upstreamResponseStarted = false;
@@ -1240,17 +1266,24 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
                 return;
             }
         }
+        int generation = isAttemptScoped(step) ? attemptGeneration : -1;
         stage.whenComplete((value, failure) -> {
             if (loop.inEventLoop()) {
-                resumeOrFail(step, value, failure, phase);
+                resumeOrFail(step, generation, value, failure, phase);
             } else {
-                loop.execute(() -> resumeOrFail(step, value, failure, phase));
+                loop.execute(() -> resumeOrFail(step, generation, value, failure, phase));
             }
         });
     }
 
-    private void resumeOrFail(int step, Object value, Throwable failure, String phase) {
-        if (released) {
+    private static boolean isAttemptScoped(int step) {
+        return step == AFTER_UPSTREAM_PEER || step == AFTER_UPSTREAM_REQUEST_FILTER
+                || step == AFTER_REQUEST_BODY_FILTER || step == AFTER_RESPONSE_FILTER;
+    }
+
+    private void resumeOrFail(int step, int generation, Object value, Throwable failure, String phase) {
+        if (released || generation != -1 && generation != attemptGeneration) {
+            // A phase of an attempt that was abandoned (the request moved on to another attempt).
             return;
         }
         if (failure != null) {

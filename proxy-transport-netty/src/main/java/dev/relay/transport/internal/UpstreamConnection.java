@@ -24,12 +24,53 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     /** The read timeout of the request in progress (re-armed on every bit of progress). */
     final LazyTimer readTimer;
 
-    UpstreamConnection(Channel channel, HttpPeer.PoolKey key, UpstreamConnectionPool pool) {
+    final UpstreamResponseDecoder decoder;
+    private long readTimeoutNanos;
+
+    UpstreamConnection(Channel channel, HttpPeer.PoolKey key, UpstreamConnectionPool pool,
+                       UpstreamResponseDecoder decoder) {
         this.channel = channel;
         this.key = key;
         this.pool = pool;
+        this.decoder = decoder;
         this.idleTimer = new LazyTimer(channel.eventLoop(), this::onIdleTimeout);
         this.readTimer = new LazyTimer(channel.eventLoop(), this::onReadTimeout);
+    }
+
+    /** Starts the read timeout of the request in progress: every byte that arrives restarts it. */
+    void armReadTimeout(long timeoutNanos) {
+        readTimeoutNanos = timeoutNanos;
+        if (timeoutNanos > 0) {
+            readTimer.arm(timeoutNanos);
+        }
+    }
+
+    /** Restarts an armed read timeout (bytes moved the other way count as progress too). */
+    void readProgress() {
+        if (readTimer.isArmed()) {
+            readTimer.arm(readTimeoutNanos);
+        }
+    }
+
+    /**
+     * The handler to place before the decoder: raw bytes restart the read timeout (a response header
+     * that arrives slowly is progress too), and any byte on an idle pooled connection makes it stale.
+     */
+    io.netty.channel.ChannelHandler rawReadWatcher() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (idle) {
+                    ReferenceCountUtil.release(msg);
+                    broken = true;
+                    pool.evict(UpstreamConnection.this);
+                    ctx.close();
+                    return;
+                }
+                readProgress();
+                ctx.fireChannelRead(msg);
+            }
+        };
     }
 
     private void onIdleTimeout() {

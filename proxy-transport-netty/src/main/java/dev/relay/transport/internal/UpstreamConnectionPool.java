@@ -81,6 +81,19 @@ final class UpstreamConnectionPool {
         }
     }
 
+    private final io.netty.channel.group.ChannelGroup channels = new io.netty.channel.group.DefaultChannelGroup(
+            "relay-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+
+    /** Remembers an open upstream channel so that {@link #closeAll()} can reach it on any event loop. */
+    void track(io.netty.channel.Channel channel) {
+        channels.add(channel);
+    }
+
+    /** Closes every upstream connection, idle or in use (server shutdown). */
+    io.netty.channel.group.ChannelGroupFuture closeAll() {
+        return channels.close();
+    }
+
     /** Idle connections across all partitions. */
     int idleConnections() {
         return idleCount.get();

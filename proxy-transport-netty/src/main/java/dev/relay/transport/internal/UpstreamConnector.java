@@ -14,7 +14,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
@@ -79,10 +79,11 @@ final class UpstreamConnector {
                             }
                             p.addLast("tls", ssl);
                         }
-                        p.addLast("http", new HttpClientCodec(new HttpDecoderConfig()
+                        p.addLast("decoder", new UpstreamResponseDecoder(new HttpDecoderConfig()
                                 .setMaxInitialLineLength(8192)
                                 .setMaxHeaderSize(maxResponseHeaderBytes)
-                                .setMaxChunkSize(64 * 1024), false, false));
+                                .setMaxChunkSize(64 * 1024)));
+                        p.addLast("encoder", new HttpRequestEncoder());
                         // Until the connection is ready, failures are reported through the connect
                         // and handshake futures; this placeholder keeps them out of Netty's
                         // "unhandled exception" log.
@@ -134,8 +135,11 @@ final class UpstreamConnector {
         if (timer != null) {
             timer.cancel(false);
         }
-        UpstreamConnection conn = new UpstreamConnection(channel, peer.reuseKey(), pool);
+        UpstreamConnection conn = new UpstreamConnection(channel, peer.reuseKey(), pool,
+                channel.pipeline().get(UpstreamResponseDecoder.class));
+        channel.pipeline().addBefore("decoder", "progress", conn.rawReadWatcher());
         channel.pipeline().replace("proxy", "proxy", conn);
+        pool.track(channel);
         if (!promise.trySuccess(conn)) {
             conn.close();
             return;
