@@ -7,6 +7,7 @@ import dev.relay.lb.internal.StaticDiscovery;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -18,9 +19,9 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>The set is an immutable snapshot held in one atomic reference: readers never lock, an update
  * builds a new snapshot and swaps it. A backend that survives an update keeps its state; a new one
- * starts enabled and healthy (Pingora's rule). {@link #ready} is healthy and enabled; no health
- * check is configured today, so health stays {@code true} and readiness follows
- * {@link #setEnabled}.
+ * starts enabled and healthy (Pingora's rule). {@link #ready} is healthy (active health checks),
+ * enabled ({@link #setEnabled}, administrative drain) and not ejected (passive health); the three
+ * are independent: re-enabling a drained backend does not make an unhealthy one healthy.
  *
  * <pre>{@code
  * Backends backends = Backends.staticSet(List.of(Backend.parse("10.0.0.1:80"), Backend.parse("10.0.0.2:80")));
@@ -72,9 +73,8 @@ public final class Backends {
     }
 
     /**
-     * Whether {@code backend} may take traffic: healthy and enabled. A backend this set does not
-     * know counts as ready, since no health check is configured (Pingora's rule; it also covers a
-     * selector racing with an update).
+     * Whether {@code backend} may take traffic: healthy, enabled and not ejected. A backend this set
+     * does not know counts as ready (Pingora's rule; it also covers a selector racing with an update).
      */
     public boolean ready(Backend backend) {
         BackendState state = snapshot.get().stateOf(requireNonNull(backend, "backend"));
@@ -87,7 +87,19 @@ public final class Backends {
         return state != null && state.isEnabled();
     }
 
-    /** Whether {@code backend} is healthy; {@code false} when it is not in the set. */
+    /** Whether {@code backend} is ejected by passive health right now; {@code false} when it is not in the set. */
+    public boolean isEjected(Backend backend) {
+        BackendState state = snapshot.get().stateOf(requireNonNull(backend, "backend"));
+        return state != null && state.ejection() == BackendState.EJECTED;
+    }
+
+    /** Requests in flight to {@code backend} as reported to a load balancer's observer; 0 when it is not in the set. */
+    public int inFlight(Backend backend) {
+        BackendState state = snapshot.get().stateOf(requireNonNull(backend, "backend"));
+        return state == null ? 0 : state.inFlight();
+    }
+
+    /** Whether {@code backend} is healthy (active health checks); {@code false} when it is not in the set. */
     public boolean isHealthy(Backend backend) {
         BackendState state = snapshot.get().stateOf(requireNonNull(backend, "backend"));
         return state != null && state.isHealthy();
@@ -111,11 +123,24 @@ public final class Backends {
     /**
      * Runs discovery and applies its result.
      *
-     * @return a stage holding whether the set changed; it fails when discovery fails, leaving the
-     *     set as it was
+     * @return a stage holding whether the set changed; it fails when discovery fails, or finds no
+     *     backend while the set has some, leaving the set as it was
      */
     public CompletionStage<Boolean> update() {
-        return discovery.discover().thenApply(this::apply);
+        CompletionStage<List<Backend>> discovered;
+        try {
+            discovered = discovery.discover();
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        return discovered.thenApply(list -> {
+            int current = size();
+            if (list.isEmpty() && current > 0) {
+                throw new IllegalStateException("discovery " + discovery + " found no backends"
+                        + " (expected: at least one; keeping the " + current + " current ones)");
+            }
+            return apply(list);
+        });
     }
 
     /**

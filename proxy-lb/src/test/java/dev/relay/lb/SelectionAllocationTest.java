@@ -67,6 +67,47 @@ class SelectionAllocationTest {
         assertAllocationFree(lb, (b, ready) -> ready && b != rejected, 16);
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"fnv", "ketama", "maglev", "least-connections", "peak-ewma"})
+    void everyAlgorithmSelectsWithoutAllocating(String name) {
+        for (int size : new int[] {10, 1_000}) {
+            LoadBalancer<dev.relay.core.SelectionAlgorithm> lb = LoadBalancer.fromBackends(
+                    SelectionAlgorithms.forName(name), Backends.staticSet(backends(size, true)));
+            byte[][] keys = new byte[64][];
+            for (int i = 0; i < keys.length; i++) {
+                keys[i] = ("/key/" + i).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            }
+            Backend rejected = lb.selectOrNull(keys[0], 4);
+            BiPredicate<Backend, Boolean> accept = (b, ready) -> ready && b != rejected; // one instance: a lambda per call would allocate
+            long bytes = allocatedBytes(() -> {
+                for (int i = 0; i < SELECTIONS; i++) {
+                    lb.selectWithOrNull(keys[i & 63], 16, accept);
+                }
+            });
+            assertTrue(bytes < ONE_OFF_BYTES, name + " at " + size + " allocated " + bytes + " bytes in " + SELECTIONS + " selections");
+        }
+    }
+
+    @Test
+    void theObserverAllocatesNothing() {
+        List<Backend> all = backends(100, true);
+        LoadBalancer<PeakEwma> lb = LoadBalancer.builder(PeakEwma.create()).staticBackends(all)
+                .outlierDetection(OutlierDetection.builder().consecutiveFailures(0).failureRatePercent(0).build()).build();
+        dev.relay.core.HttpPeer[] peers = new dev.relay.core.HttpPeer[all.size()];
+        for (int i = 0; i < peers.length; i++) {
+            peers[i] = dev.relay.core.HttpPeer.of(all.get(i), false, "");
+        }
+        dev.relay.core.UpstreamObserver observer = lb.observer();
+        long bytes = allocatedBytes(() -> {
+            for (int i = 0; i < SELECTIONS; i++) {
+                dev.relay.core.HttpPeer peer = peers[i % peers.length];
+                observer.onAttemptStart(peer);
+                observer.onAttemptEnd(peer, (i & 7) == 0 ? dev.relay.core.AttemptOutcome.SERVER_ERROR : dev.relay.core.AttemptOutcome.SUCCESS, 1_000_000L + i);
+            }
+        });
+        assertTrue(bytes < ONE_OFF_BYTES, "observer allocated " + bytes + " bytes in " + SELECTIONS + " attempts");
+    }
+
     @Test
     void dedupBeyondSixtyFourBackendsAllocatesNothing() {
         List<Backend> all = backends(300, false);

@@ -44,9 +44,12 @@ abstract class AbstractSelector implements BackendSelector {
         if (attempt >= size) {
             return previous + 1 == size ? 0 : previous + 1;
         }
-        return nextOther(previous);
+        return nextOther(key, previous, attempt);
     }
 
-    /** A pick other than {@code previous} (a valid index, and there are at least two backends). */
-    abstract int nextOther(int previous);
+    /**
+     * A pick other than {@code previous} (a valid index, and there are at least two backends) on
+     * the {@code attempt}-th pick, {@code 1 <= attempt < size}.
+     */
+    abstract int nextOther(byte[] key, int previous, int attempt);
 }

@@ -92,6 +92,14 @@ public final class BackendSet {
         return states[index];
     }
 
+    /**
+     * The states, indexed like {@link #list()}: the array itself, for selectors that read load
+     * signals on the hot path. Never modify it.
+     */
+    public BackendState[] states() {
+        return states;
+    }
+
     /** The state of {@code backend}, or {@code null} when it is not in this set. */
     public BackendState stateOf(Backend backend) {
         Integer index = indexes.get(backend);

@@ -36,7 +36,7 @@ public final class RandomSelector extends AbstractSelector {
     }
 
     @Override
-    int nextOther(int previous) {
+    int nextOther(byte[] key, int previous, int attempt) {
         RandomGenerator random = random();
         if (weights.isUniform()) {
             int k = random.nextInt(size - 1);

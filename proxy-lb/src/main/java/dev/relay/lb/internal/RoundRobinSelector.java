@@ -51,7 +51,7 @@ public final class RoundRobinSelector extends AbstractSelector {
     }
 
     @Override
-    int nextOther(int previous) {
+    int nextOther(byte[] key, int previous, int attempt) {
         long c = counter.getAndIncrement();
         if (sequence != null) {
             int len = sequence.length;
