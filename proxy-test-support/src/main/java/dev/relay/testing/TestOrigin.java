@@ -209,11 +209,15 @@ public final class TestOrigin implements AutoCloseable {
             throw new IllegalStateException("origin " + name + " already started");
         }
         SslContext sslContext = newSslContext();
+        // epoll where available: closing its listening socket refuses new connections at once, which
+        // pause() relies on (NIO closes it only at the loop's next select).
+        boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
         EventLoopGroup loops = new MultiThreadIoEventLoopGroup(2,
-                new DefaultThreadFactory("test-origin-" + name, true), NioIoHandler.newFactory());
+                new DefaultThreadFactory("test-origin-" + name, true),
+                epoll ? io.netty.channel.epoll.EpollIoHandler.newFactory() : NioIoHandler.newFactory());
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops)
-                .channel(NioServerSocketChannel.class)
+                .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : NioServerSocketChannel.class)
                 // resume() binds the same port again while accepted connections may still use it.
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
