@@ -280,6 +280,17 @@ class ProxyEngineTest {
     }
 
     @Test
+    void pipelinedRequestsWithBodiesAreAnsweredInOrder() throws Exception {
+        String answer = fixture.raw("POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                + "POST /sink HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n"
+                + "GET /status/204 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        int first = answer.indexOf("\"bytes\":3");
+        int second = answer.indexOf("\"bytes\":4");
+        int third = answer.indexOf("HTTP/1.1 204");
+        assertTrue(first >= 0 && second > first && third > second, answer);
+    }
+
+    @Test
     void tlsUpstreamSeesTheConfiguredSni() throws Exception {
         TestCertificates.Server cert = TestCertificates.server("origin.example");
         try (TestOrigin tlsOrigin = TestOrigin.builder().name("tls").tls(cert).build().start()) {

@@ -159,17 +159,38 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         awaitingRequest = true;
         headerStarted = false;
         armTimer(engine.options.keepAliveTimeout().toNanos());
-        Object m;
-        while (current == null && (m = queued.poll()) != null) {
-            handle(m);
-        }
+        drainQueued();
         if (current == null) {
             setReading(true);
         }
     }
 
+    /**
+     * Serves held-back pipelined messages: a request starts an exchange, and the body parts that
+     * follow it go to that exchange, until one is waiting for its response again.
+     */
+    private void drainQueued() {
+        Object m;
+        while ((m = queued.peek()) != null) {
+            if (current == null) {
+                queued.poll();
+                handle(m);
+            } else if (!currentRequestComplete && m instanceof HttpContent content && !(m instanceof HttpRequest)) {
+                queued.poll();
+                currentRequestComplete = m instanceof LastHttpContent;
+                current.onRequestContent(content);
+            } else {
+                return;
+            }
+        }
+    }
+
     /** Turns reading from the client on or off (backpressure and pipelining). */
     void setReading(boolean on) {
+        if (on && !queued.isEmpty()) {
+            // Pipelined requests are waiting: read no more until they have been served.
+            on = false;
+        }
         if (on != reading) {
             reading = on;
             channel.config().setAutoRead(on);

@@ -530,13 +530,20 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
 
     /** Reads from the client only while its body has somewhere to go, so memory stays bounded. */
     void updateDownstreamReading() {
+        if (requestComplete) {
+            // Nothing more of this request to read. Reading stays on (toggling it costs a syscall on
+            // io_uring and epoll); a pipelined request that arrives meanwhile is held by the
+            // connection handler, which stops reading then.
+            downstream.setReading(true);
+            return;
+        }
         // Before an upstream is ready at most one part is held back; after, the upstream's
-        // writability decides. A complete request needs no more reads until its response is done.
+        // writability decides.
         boolean read;
         if (bodyBufferPromise != null && !bodyBuffered && !bodyBufferPromise.isDone()) {
-            read = !requestComplete;
+            read = true;
         } else {
-            read = !requestComplete && pendingRequestBody.isEmpty() && !requestBodyFilterBusy
+            read = pendingRequestBody.isEmpty() && !requestBodyFilterBusy
                     && (upstream == null || upstream.channel.isWritable());
         }
         downstream.setReading(read);
