@@ -12,7 +12,9 @@ import org.slf4j.LoggerFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -35,6 +37,8 @@ public final class HttpProxyService implements Service {
     private final String name;
     private final List<String> tcpAddresses = new ArrayList<>();
     private final List<HttpModuleFactory> modules = new ArrayList<>();
+    private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
+    private final Map<String, InetSocketAddress> listening = new LinkedHashMap<>();
     private HttpProxyServer server;
     private boolean started;
 
@@ -99,12 +103,126 @@ public final class HttpProxyService implements Service {
         server = HttpProxyServer.create(proxy, options, runtime, List.copyOf(modules));
         try {
             for (String address : tcpAddresses) {
-                InetSocketAddress bound = server.bind(address);
-                LOG.info("service '{}' listening on {}", name, Addresses.format(bound));
+                listen(address);
             }
         } catch (RuntimeException e) {
             server.close();
             throw e;
+        }
+        // Inherited sockets that no listener of this configuration wants: nobody accepts on them.
+        for (Integer fd : inherited.values()) {
+            closeQuietly(fd);
+        }
+        inherited.clear();
+    }
+
+    /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
+    private InetSocketAddress listen(String address) {
+        InetSocketAddress bound = null;
+        for (var it = inherited.entrySet().iterator(); it.hasNext(); ) {
+            var e = it.next();
+            if (ListenerAddresses.matches(address, e.getKey())) {
+                it.remove();
+                bound = server.adoptListener(e.getValue());
+                LOG.info("service '{}' listening on {} (socket taken over from the previous process)", name,
+                        Addresses.format(bound));
+                break;
+            }
+        }
+        if (bound == null) {
+            bound = server.bind(address);
+            LOG.info("service '{}' listening on {}", name, Addresses.format(bound));
+        }
+        listening.put(address, bound);
+        return bound;
+    }
+
+    /**
+     * Listening sockets inherited from the process this one replaces (zero-downtime upgrade), by the
+     * address each is bound to: {@link #start} adopts the one that matches each listener instead of
+     * binding it, and closes those no listener wants. Call before the service starts.
+     */
+    public synchronized HttpProxyService inheritListeners(Map<InetSocketAddress, Integer> sockets) {
+        requireNotStarted("inheritListeners");
+        inherited.putAll(sockets);
+        return this;
+    }
+
+    /**
+     * Adds a listener to the running service (a configuration reload).
+     *
+     * @return the bound address
+     * @throws IllegalStateException when the service is not running or the address cannot be bound
+     */
+    public synchronized InetSocketAddress addListener(String address) {
+        if (server == null) {
+            throw new IllegalStateException("addListener: service '" + name + "' is not running");
+        }
+        Addresses.parseHostPort(address);
+        InetSocketAddress bound = listen(address);
+        tcpAddresses.add(address);
+        return bound;
+    }
+
+    /**
+     * Closes the listener that was configured as {@code address} (a configuration reload); its
+     * connections carry on.
+     *
+     * @return whether there was such a listener
+     */
+    public synchronized boolean removeListener(String address) {
+        InetSocketAddress bound = listening.remove(address);
+        tcpAddresses.remove(address);
+        if (bound == null || server == null) {
+            return false;
+        }
+        boolean closed = server.closeListener(bound);
+        LOG.info("service '{}' stopped listening on {}", name, Addresses.format(bound));
+        return closed;
+    }
+
+    /**
+     * Whether a listener of the running service already serves {@code address}: one configured with
+     * that text, or one bound to that address (a listener configured with port 0 matches its actual
+     * port). Such a listener is then known under {@code address} (a reload keeps it bound).
+     */
+    public synchronized boolean retainListener(String address) {
+        if (listening.containsKey(address)) {
+            return true;
+        }
+        if (Addresses.parseHostPort(address).getPort() == 0) {
+            return false;
+        }
+        for (Map.Entry<String, InetSocketAddress> e : listening.entrySet()) {
+            if (ListenerAddresses.matches(address, e.getValue())) {
+                listening.remove(e.getKey());
+                listening.put(address, e.getValue());
+                tcpAddresses.remove(e.getKey());
+                tcpAddresses.add(address);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The listeners by their configured address ({@code *:8080}) and the address each is bound to. */
+    public synchronized Map<String, InetSocketAddress> listeners() {
+        return Map.copyOf(listening);
+    }
+
+    /**
+     * The file descriptors of the listening sockets, by bound address, to hand to a new process
+     * (epoll only; see {@link HttpProxyServer#listenerFileDescriptors()}).
+     */
+    public synchronized Map<InetSocketAddress, Integer> listenerFileDescriptors() {
+        return server == null ? Map.of() : server.listenerFileDescriptors();
+    }
+
+    private static void closeQuietly(int fd) {
+        try {
+            HttpProxyServer.closeInheritedDescriptor(fd);
+        } catch (RuntimeException e) {
+            LOG.debug("closing inherited fd {} failed: {}", fd, e.toString());
         }
     }
 
@@ -127,20 +245,32 @@ public final class HttpProxyService implements Service {
 
     @Override
     public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+        return stopGracefully(gracePeriod, true);
+    }
+
+    /**
+     * Graceful stop; with {@code closeIdleNow} false, idle keep-alive connections are not closed at
+     * once but after their next response (for a zero-downtime upgrade, see
+     * {@link HttpProxyServer#shutdownGracefully(Duration, boolean)}).
+     */
+    public CompletionStage<Void> stopGracefully(Duration gracePeriod, boolean closeIdleNow) {
         requireNonNull(gracePeriod, "gracePeriod");
         HttpProxyServer s;
         synchronized (this) {
             s = server;
+            listening.clear();
         }
         if (s == null) {
             return CompletableFuture.completedFuture(null);
         }
         // shutdownGracefully closes the listeners before it returns; the stage tracks the drain.
-        CompletionStage<Void> drained = s.shutdownGracefully(gracePeriod);
+        CompletionStage<Void> drained = s.shutdownGracefully(gracePeriod, closeIdleNow);
         LOG.info("service '{}' stopped accepting; draining {} request(s) in flight, grace period {}", name,
                 s.activeRequests(), gracePeriod.toMillis() + "ms");
         // close() releases the resolver as well; the drained connections need nothing else.
-        return drained.whenComplete((v, e) -> {
+        // Not on the thread that completes the drain (Netty's global executor): close() waits for
+        // futures of that executor, which Netty refuses (BlockingOperationException) on its own thread.
+        return drained.whenCompleteAsync((v, e) -> {
             s.close();
             LOG.info("service '{}' stopped", name);
         });

@@ -1,41 +1,62 @@
 package dev.relay.server;
 
+import com.google.inject.Injector;
+import com.google.inject.Key;
+import com.google.inject.TypeLiteral;
+import dev.relay.server.internal.ConfigModule.ConfigSource;
 import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.ServerAssembly;
+import dev.relay.server.internal.admin.AdminServer;
 import dev.relay.server.internal.config.ConfigLoader;
 import dev.relay.server.internal.config.ConfigProblem;
 import dev.relay.server.internal.config.ProxyConfig;
+import dev.relay.server.internal.upgrade.PidFile;
+import dev.relay.server.internal.upgrade.SystemdNotify;
+import dev.relay.server.internal.upgrade.UpgradeClient;
+import dev.relay.server.internal.upgrade.UpgradeListener;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The command line of the Relay proxy server.
  *
  * <pre>
- * java -jar proxy-server.jar [-c FILE] [-t] [-h]
+ * java -jar proxy-server.jar [-c FILE] [-t] [-u] [-h]
  *   -c, --conf FILE   the configuration (HOCON); without it, the bundled demo configuration
  *   -t, --test        check the configuration and exit: 0 when valid, 1 otherwise (like nginx -t)
+ *   -u, --upgrade     take the listening sockets over from the running process (zero-downtime restart)
  *   -h, --help        print this help and exit
  * </pre>
  *
  * Filters named in the configuration are found with {@code ServiceLoader} among the jars on the
- * classpath. Exit status: 0 after a graceful stop (SIGTERM) or a successful test, 1 for an invalid
- * configuration or a failed start, 2 for a wrong command line, 130 after SIGINT.
+ * classpath, and so are user Guice modules. Exit status: 0 after a graceful stop (SIGTERM, or
+ * handing over to a new process) or a successful test, 1 for an invalid configuration or a failed
+ * start, 2 for a wrong command line, 130 after SIGINT.
  */
 public final class Main {
     /** Exit status of a bad command line. */
     static final int EXIT_USAGE = 2;
 
     private static final String USAGE = String.join(System.lineSeparator(),
-            "Usage: java -jar proxy-server.jar [-c FILE] [-t] [-h]",
+            "Usage: java -jar proxy-server.jar [-c FILE] [-t] [-u] [-h]",
             "  -c, --conf FILE   configuration file (HOCON); without it, the bundled demo configuration",
             "                    (" + ConfigLoader.DEFAULT_RESOURCE + ": two demo origins behind a round robin on 127.0.0.1:6188)",
             "  -t, --test        check the configuration and exit (status 0 when valid, 1 otherwise)",
+            "  -u, --upgrade     take the listening sockets over from the process running on",
+            "                    proxy.server.upgrade-socket, which then drains and exits (zero-downtime restart)",
             "  -h, --help        print this help and exit",
-            "Signals: SIGTERM drains gracefully (proxy.server.grace-period), SIGINT stops at once.");
+            "Signals: SIGTERM drains gracefully (proxy.server.grace-period), SIGINT stops at once,",
+            "SIGHUP reloads the configuration.");
 
     private Main() {}
 
@@ -54,11 +75,13 @@ public final class Main {
         String conf = null;
         boolean test = false;
         boolean help = false;
+        boolean upgrade = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             switch (arg) {
                 case "-h", "--help" -> help = true;
                 case "-t", "--test" -> test = true;
+                case "-u", "--upgrade" -> upgrade = true;
                 case "-c", "--conf" -> {
                     if (i + 1 >= args.length) {
                         return usageError(err, "option " + arg + " needs a file name");
@@ -99,6 +122,10 @@ public final class Main {
             out.println("configuration file " + name + " test is successful");
             return 0;
         }
+        if (upgrade && config.server().upgradeSocket() == null) {
+            err.println("relay: --upgrade needs proxy.server.upgrade-socket (it is none in " + name + ")");
+            return 1;
+        }
 
         Logger log = LoggerFactory.getLogger(Main.class);
         log.info("configuration {}", name);
@@ -107,11 +134,59 @@ public final class Main {
                     ProxyConfig.DEMO_UPSTREAM);
         }
         Server server;
+        Injector injector;
         try {
-            server = ServerAssembly.server(config, filters);
+            injector = ServerAssembly.injector(config, new ConfigSource(conf == null ? null : Path.of(conf)), filters,
+                    ServerAssembly.discoverModules(Main.class.getClassLoader()));
+            server = ServerAssembly.instance(injector, Server.class);
         } catch (RuntimeException e) {
             err.println("relay: cannot start: " + e.getMessage());
             return 1;
+        }
+
+        UpgradeClient.Handoff handoff = null;
+        CompletableFuture<Void> handedOver = new CompletableFuture<>();
+        Optional<UpgradeListener> upgradeListener = injector.getInstance(Key.get(new TypeLiteral<Optional<UpgradeListener>>() {}));
+        if (upgrade) {
+            Path socket = Path.of(config.server().upgradeSocket());
+            try {
+                handoff = UpgradeClient.takeOver(socket, Duration.ofSeconds(10));
+            } catch (IOException e) {
+                err.println("relay: cannot upgrade: " + e.getMessage());
+                return 1;
+            }
+            inherit(injector, config, handoff.sockets());
+            upgradeListener.ifPresent(l -> l.deferUntil(handedOver));
+        }
+        try {
+            server.start();
+        } catch (RuntimeException e) {
+            if (handoff != null) {
+                handoff.abort();
+                err.println("relay: the running process keeps serving");
+            }
+            err.println(startFailure(config, e));
+            return 1;
+        }
+        if (handoff != null) {
+            // systemd must follow this process before the old one exits.
+            SystemdNotify.send("MAINPID=" + ProcessHandle.current().pid() + "\nREADY=1");
+            try {
+                handoff.complete();
+                log.info("upgrade complete: the previous process stopped accepting and drains");
+            } catch (IOException e) {
+                log.warn("upgrade: the previous process did not confirm ({}); both may accept until it exits", e.getMessage());
+            }
+            handedOver.complete(null);
+        } else {
+            SystemdNotify.send("READY=1");
+        }
+        if (config.server().pidFile() != null) {
+            try {
+                PidFile.write(Path.of(config.server().pidFile()));
+            } catch (IOException e) {
+                log.warn("cannot write the pid file {}: {}", config.server().pidFile(), e.toString());
+            }
         }
         try {
             server.runForever();
@@ -122,6 +197,23 @@ public final class Main {
         return 0;
     }
 
+    /** Gives the inherited sockets to the admin listener and the proxy service, by address. */
+    private static void inherit(Injector injector, ProxyConfig config, Map<InetSocketAddress, Integer> sockets) {
+        Map<InetSocketAddress, Integer> forProxy = new LinkedHashMap<>(sockets);
+        Optional<AdminServer> admin = injector.getInstance(Key.get(new TypeLiteral<Optional<AdminServer>>() {}));
+        if (admin.isPresent()) {
+            for (var it = forProxy.entrySet().iterator(); it.hasNext(); ) {
+                var e = it.next();
+                if (ListenerAddresses.matches(admin.get().address(), e.getKey())) {
+                    admin.get().inherit(e.getValue());
+                    it.remove();
+                    break;
+                }
+            }
+        }
+        ServerAssembly.instance(injector, HttpProxyService.class).inheritListeners(forProxy);
+    }
+
     /** The start-up error, pointing at the listener's line when a listener could not be bound. */
     private static String startFailure(ProxyConfig config, RuntimeException e) {
         String message = String.valueOf(e.getMessage());
@@ -130,6 +222,9 @@ public final class Main {
             if (message.startsWith("cannot listen on " + listener.address() + ":")) {
                 return listener.origin() + ": key 'proxy.listeners[" + i + "].address': " + message;
             }
+        }
+        if (config.admin() != null && message.startsWith("cannot listen on " + config.admin().address() + ":")) {
+            return config.admin().origin() + ": key 'proxy.admin.address': " + message;
         }
         return "relay: cannot start: " + message;
     }

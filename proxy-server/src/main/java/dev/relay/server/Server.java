@@ -43,8 +43,9 @@ import static java.util.Objects.requireNonNull;
  *       flight run to completion for up to {@link ServerOptions#gracePeriod()}, then whatever is
  *       left is closed; the process exits with status 0.</li>
  *   <li>SIGINT: immediate stop (also during a drain): every connection closes; exit status 130.</li>
- *   <li>SIGHUP: logged and ignored for now (configuration reload is not implemented); without a
- *       handler it would kill the JVM.</li>
+ *   <li>SIGHUP: runs the {@linkplain #reloadHandler(Runnable) reload handler} (the configured
+ *       server re-reads its configuration); without one it is logged and ignored (without a handler
+ *       the JVM would die).</li>
  * </ul>
  *
  * <p>Thread-safe.
@@ -65,6 +66,7 @@ public final class Server {
     private State state = State.NEW;
     /** The exit status requested by a signal; -1 while no signal asked the process to end. */
     private volatile int signalExitStatus = -1;
+    private volatile Runnable reloadHandler;
 
     /** A server with {@link ServerOptions#defaults()}. */
     public static Server create() {
@@ -225,7 +227,18 @@ public final class Server {
                 signalExitStatus = EXIT_INTERRUPTED;
                 shutdownNow();
             }
-            case "HUP" -> LOG.warn("SIGHUP: configuration reload is not implemented yet; ignored");
+            case "HUP" -> {
+                Runnable handler = reloadHandler;
+                if (handler == null) {
+                    LOG.warn("SIGHUP: no reload handler; ignored");
+                } else {
+                    LOG.info("SIGHUP: reloading the configuration");
+                    // Off the signal thread: a reload reads files and binds sockets.
+                    Thread t = new Thread(handler, "relay-reload");
+                    t.setDaemon(true);
+                    t.start();
+                }
+            }
             default -> LOG.warn("SIG{}: ignored", name);
         }
     }
@@ -237,6 +250,44 @@ public final class Server {
      * Calling it again (or during a stop) returns the same stage.
      */
     public CompletionStage<Void> shutdown(Duration gracePeriod) {
+        return shutdown(gracePeriod, true);
+    }
+
+    /**
+     * The graceful stop of a process whose listening sockets another process has taken over
+     * (zero-downtime upgrade): like {@link #shutdown(Duration)}, except that idle keep-alive
+     * connections are closed after their next response rather than at once (see
+     * {@link HttpProxyService#stopGracefully(Duration, boolean)}), and {@link #runForever()} then
+     * ends the process with status 0.
+     */
+    public CompletionStage<Void> shutdownForUpgrade(Duration gracePeriod) {
+        if (signalExitStatus < 0) {
+            signalExitStatus = 0;
+        }
+        return shutdown(gracePeriod, false);
+    }
+
+    /**
+     * What SIGHUP does: {@code handler} runs on a thread of its own (null: SIGHUP is ignored).
+     *
+     * @return this server
+     */
+    public Server reloadHandler(Runnable handler) {
+        this.reloadHandler = handler;
+        return this;
+    }
+
+    /** Whether the server runs and takes new work: started, and no stop has begun ({@code /ready}). */
+    public synchronized boolean isRunning() {
+        return state == State.RUNNING;
+    }
+
+    /** Whether a stop has begun (draining or stopped). */
+    public synchronized boolean isStopping() {
+        return state == State.STOPPING || state == State.TERMINATED;
+    }
+
+    private CompletionStage<Void> shutdown(Duration gracePeriod, boolean closeIdleNow) {
         requireNonNull(gracePeriod, "gracePeriod");
         if (gracePeriod.isNegative()) {
             throw new IllegalArgumentException("gracePeriod: " + gracePeriod + " (expected: >= 0)");
@@ -255,7 +306,7 @@ public final class Server {
             toStop = new ArrayList<>(started);
         }
         Collections.reverse(toStop);
-        Thread drainer = new Thread(() -> drain(toStop, gracePeriod), "relay-shutdown");
+        Thread drainer = new Thread(() -> drain(toStop, gracePeriod, closeIdleNow), "relay-shutdown");
         drainer.start();
         return terminated;
     }
@@ -319,14 +370,17 @@ public final class Server {
         }
     }
 
-    private void drain(List<Service> toStop, Duration gracePeriod) {
+    private void drain(List<Service> toStop, Duration gracePeriod, boolean closeIdleNow) {
         long deadline = System.nanoTime() + gracePeriod.toNanos();
         for (Service service : toStop) {
             long remaining = Math.max(0, deadline - System.nanoTime());
             try {
                 // The service enforces the grace period itself; the extra seconds only guard against
                 // one that never completes its stage.
-                service.stopGracefully(Duration.ofNanos(remaining)).toCompletableFuture()
+                CompletionStage<Void> stopped = service instanceof HttpProxyService proxy
+                        ? proxy.stopGracefully(Duration.ofNanos(remaining), closeIdleNow)
+                        : service.stopGracefully(Duration.ofNanos(remaining));
+                stopped.toCompletableFuture()
                         .get(remaining + TimeUnit.SECONDS.toNanos(5), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -347,12 +401,13 @@ public final class Server {
         }
         try {
             if (rt != null) {
-                rt.shutdown(Duration.ofSeconds(1)).toCompletableFuture().get(5, TimeUnit.SECONDS);
+                Duration timeout = options.shutdownTimeout();
+                rt.shutdown(timeout).toCompletableFuture().get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
-            LOG.warn("event loops did not stop within 5s: {}", e.toString());
+            LOG.warn("event loops did not stop within the shutdown timeout: {}", e.toString());
         } finally {
             synchronized (this) {
                 state = State.TERMINATED;

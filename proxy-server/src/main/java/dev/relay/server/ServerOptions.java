@@ -20,11 +20,13 @@ public final class ServerOptions {
     private final int threads;
     private final TransportRuntime.Kind transport;
     private final Duration gracePeriod;
+    private final Duration shutdownTimeout;
 
     private ServerOptions(Builder b) {
         this.threads = b.threads;
         this.transport = b.transport;
         this.gracePeriod = b.gracePeriod;
+        this.shutdownTimeout = b.shutdownTimeout;
     }
 
     /** The defaults: one event loop per core, the best native transport, a 30 second grace period. */
@@ -55,6 +57,14 @@ public final class ServerOptions {
         return gracePeriod;
     }
 
+    /**
+     * After the grace period, how long the event loops may take to stop (Pingora's
+     * {@code graceful_shutdown_timeout_seconds}); default 5 seconds.
+     */
+    public Duration shutdownTimeout() {
+        return shutdownTimeout;
+    }
+
     @Override
     public String toString() {
         return "ServerOptions{threads=" + threads + ", transport=" + transport + ", gracePeriod=" + gracePeriod + '}';
@@ -65,6 +75,7 @@ public final class ServerOptions {
         private int threads;
         private TransportRuntime.Kind transport = TransportRuntime.Kind.AUTO;
         private Duration gracePeriod = Duration.ofSeconds(30);
+        private Duration shutdownTimeout = Duration.ofSeconds(5);
 
         private Builder() {}
 
@@ -90,6 +101,16 @@ public final class ServerOptions {
                 throw new IllegalArgumentException("gracePeriod: " + gracePeriod + " (expected: >= 0)");
             }
             this.gracePeriod = gracePeriod;
+            return this;
+        }
+
+        /** See {@link ServerOptions#shutdownTimeout()}; zero or more. */
+        public Builder shutdownTimeout(Duration timeout) {
+            requireNonNull(timeout, "timeout");
+            if (timeout.isNegative()) {
+                throw new IllegalArgumentException("shutdownTimeout: " + timeout + " (expected: >= 0)");
+            }
+            this.shutdownTimeout = timeout;
             return this;
         }
 

@@ -71,11 +71,15 @@ class ProxyServerJarIT {
         final List<String> seen = new ArrayList<>();
 
         RelayProcess(Map<String, String> env, String... args) throws IOException {
+            this(env, List.of("-jar", jar.toAbsolutePath().toString()), args);
+        }
+
+        /** {@code java LAUNCH ARGS}, where LAUNCH is {@code -jar JAR} or {@code -cp PATH MAINCLASS}. */
+        RelayProcess(Map<String, String> env, List<String> launch, String... args) throws IOException {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
             command.add("-Xmx256m");
-            command.add("-jar");
-            command.add(jar.toAbsolutePath().toString());
+            command.addAll(launch);
             command.addAll(List.of(args));
             ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
             builder.environment().remove("RELAY_LISTEN");
@@ -136,6 +140,11 @@ class ProxyServerJarIT {
          */
         void sigterm() {
             assertTrue(process.toHandle().destroy(), "SIGTERM sent");
+        }
+
+        void signal(String name) throws IOException, InterruptedException {
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+            assertEquals(0, kill.waitFor(), "kill -" + name);
         }
 
         int awaitExit(long seconds) throws InterruptedException {
@@ -210,12 +219,16 @@ class ProxyServerJarIT {
         Path file = conf("""
                 proxy {
                   listeners = [ "127.0.0.1:0" ]
-                  server.grace-period = 30s
+                  admin.address = "127.0.0.1:0"
+                  server { grace-period = 30s, upgrade-socket = none }
                   upstreams { web { backends = [ "%s" ] } }
                 }
                 """.formatted(slow.address()));
         RelayProcess relay = new RelayProcess(Map.of(), "--conf", file.toString());
         InetSocketAddress proxy = relay.awaitListening();
+        Matcher adminLine = relay.awaitMatch(Pattern.compile("admin listening on (\\S+):(\\d+)"), 30);
+        InetSocketAddress admin = new InetSocketAddress(adminLine.group(1), Integer.parseInt(adminLine.group(2)));
+        assertEquals(200, RawHttp.get(admin, "admin", "/ready").status());
 
         slow.holdResponses();
         CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
@@ -233,6 +246,7 @@ class ProxyServerJarIT {
         assertThrows(ConnectException.class, () -> new Socket(proxy.getAddress(), proxy.getPort()).close(),
                 "new connections are refused while draining");
         assertTrue(relay.process.isAlive(), "the process waits for the request in flight");
+        assertEquals(503, RawHttp.get(admin, "admin", "/ready").status(), "not ready while draining");
         assertFalse(inFlight.isDone());
 
         slow.releaseResponses();
@@ -296,5 +310,183 @@ class ProxyServerJarIT {
             assertTrue(relay.output().contains(file + ":2: key 'proxy.listeners[0].address': cannot listen on 127.0.0.1:"
                     + taken.getLocalPort() + ":"), relay.output());
         }
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Compiles a FilterProvider {@code stamp} (sets {@code X-Stamp: VALUE}) with javax.tools and jars it. */
+    private Path buildFilterJar() throws IOException {
+        Path src = dir.resolve("filter-src/com/example/filters/StampProvider.java");
+        Files.createDirectories(src.getParent());
+        Files.writeString(src, """
+                package com.example.filters;
+
+                import dev.relay.core.FilterProvider;
+                import dev.relay.core.FilterSettings;
+                import dev.relay.core.HttpModule;
+                import dev.relay.core.HttpModuleFactory;
+                import dev.relay.core.ResponseHeader;
+                import dev.relay.core.Session;
+
+                public final class StampProvider implements FilterProvider {
+                    public String name() { return "stamp"; }
+                    public HttpModuleFactory create(FilterSettings settings) {
+                        String value = settings.getString("value").orElseThrow(() ->
+                                new FilterSettings.InvalidSettingException("value", "missing (expected: a text value)"));
+                        return new HttpModuleFactory() {
+                            public String name() { return "stamp"; }
+                            public HttpModule newModule() {
+                                return new HttpModule() {
+                                    public void responseHeaderFilter(Session s, ResponseHeader r, boolean end) {
+                                        r.headers().set("X-Stamp", value);
+                                    }
+                                };
+                            }
+                        };
+                    }
+                }
+                """);
+        Path classes = Files.createDirectories(dir.resolve("filter-classes"));
+        javax.tools.JavaCompiler compiler = javax.tools.ToolProvider.getSystemJavaCompiler();
+        java.io.ByteArrayOutputStream diagnostics = new java.io.ByteArrayOutputStream();
+        int rc = compiler.run(null, diagnostics, diagnostics, "--release", "17", "-classpath",
+                jar.toAbsolutePath().toString(), "-d", classes.toString(), src.toString());
+        assertEquals(0, rc, diagnostics.toString());
+        Path filterJar = dir.resolve("stamp-filter.jar");
+        try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(filterJar))) {
+            out.putNextEntry(new java.util.jar.JarEntry("META-INF/services/dev.relay.core.FilterProvider"));
+            out.write("com.example.filters.StampProvider\n".getBytes(StandardCharsets.UTF_8));
+            out.closeEntry();
+            List<Path> files;
+            try (var walk = Files.walk(classes)) {
+                files = walk.filter(Files::isRegularFile).toList();
+            }
+            for (Path f : files) {
+                out.putNextEntry(new java.util.jar.JarEntry(classes.relativize(f).toString().replace('\\', '/')));
+                out.write(Files.readAllBytes(f));
+                out.closeEntry();
+            }
+        }
+        return filterJar;
+    }
+
+    @Test
+    void aFilterJarOnTheClasspathMakesItsFilterAvailableByName() throws Exception {
+        TestOrigin a = origin("a");
+        Path filterJar = buildFilterJar();
+        List<String> withFilter = List.of("-cp", jar.toAbsolutePath() + java.io.File.pathSeparator + filterJar,
+                "dev.relay.server.Main");
+        Path file = conf("""
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  server.upgrade-socket = none
+                  upstreams { web { backends = [ "%s" ] } }
+                  filters = [ { name = stamp, value = from-a-jar } ]
+                }
+                """.formatted(a.address()));
+
+        RelayProcess without = new RelayProcess(Map.of(), "-t", "-c", file.toString());
+        assertEquals(1, without.awaitExit(30));
+        assertTrue(without.output().contains(file + ":5: key 'proxy.filters[0].name': unknown filter 'stamp'"),
+                without.output());
+
+        Path bad = Files.writeString(dir.resolve("bad.conf"), Files.readString(file).replace(", value = from-a-jar", ""));
+        RelayProcess badTest = new RelayProcess(Map.of(), withFilter, "-t", "-c", bad.toString());
+        assertEquals(1, badTest.awaitExit(30));
+        assertTrue(badTest.output().contains(bad + ":5: key 'proxy.filters[0].value': missing (expected: a text value)"),
+                badTest.output());
+
+        RelayProcess test = new RelayProcess(Map.of(), withFilter, "-t", "-c", file.toString());
+        assertEquals(0, test.awaitExit(30), test.output());
+
+        RelayProcess relay = new RelayProcess(Map.of(), withFilter, "-c", file.toString());
+        Response r = RawHttp.get(relay.awaitListening(), "site.test", "/");
+        assertEquals(200, r.status(), relay.output());
+        assertEquals("from-a-jar", r.header("X-Stamp"));
+        relay.sigterm();
+        assertEquals(0, relay.awaitExit(30));
+    }
+
+    @Test
+    void sighupReloadsTheConfigurationFile() throws Exception {
+        TestOrigin a = origin("a");
+        TestOrigin b = origin("b");
+        int port = freePort();
+        String template = """
+                proxy {
+                  listeners = [ "127.0.0.1:%d" ]
+                  server.upgrade-socket = none
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """;
+        Path file = conf(template.formatted(port, a.address()));
+        RelayProcess relay = new RelayProcess(Map.of(), "-c", file.toString());
+        InetSocketAddress proxy = relay.awaitListening();
+        assertEquals("a /", RawHttp.get(proxy, "site.test", "/").body());
+
+        Files.writeString(file, template.formatted(port, b.address()));
+        relay.signal("HUP");
+        relay.awaitLine("SIGHUP: configuration reloaded (generation 2)", 30);
+        assertEquals("b /", RawHttp.get(proxy, "site.test", "/").body());
+
+        Files.writeString(file, template.formatted(port, b.address()).replace("backends", "backendz"));
+        relay.signal("HUP");
+        relay.awaitLine("SIGHUP: configuration rejected, the running one stays (generation 2): " + file + ":4:", 30);
+        assertEquals("b /", RawHttp.get(proxy, "site.test", "/").body());
+        relay.sigterm();
+        assertEquals(0, relay.awaitExit(30));
+    }
+
+    @Test
+    void anUpgradeHandsTheSocketsToANewProcessWhileAClientKeepsSending() throws Exception {
+        TestOrigin a = origin("a");
+        int port = freePort();
+        int adminPort = freePort();
+        Path file = conf("""
+                proxy {
+                  listeners = [ "127.0.0.1:%d" ]
+                  admin.address = "127.0.0.1:%d"
+                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 10s, access-log = false }
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """.formatted(port, adminPort, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), a.address()));
+        RelayProcess old = new RelayProcess(Map.of(), "-c", file.toString());
+        old.awaitLine("written to " + dir.resolve("relay.pid"), 30);
+        InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", port);
+        InetSocketAddress admin = new InetSocketAddress("127.0.0.1", adminPort);
+        assertEquals(old.process.pid() + "", Files.readString(dir.resolve("relay.pid")).trim());
+
+        dev.relay.server.testing.LoadClient load = new dev.relay.server.testing.LoadClient(() -> proxy, "site.test", "/", 4);
+        cleanup.add(load);
+        awaitServed(load, 200);
+
+        RelayProcess next = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+        next.awaitLine("socket taken over from the previous process", 60);
+        next.awaitLine("upgrade complete", 60);
+        next.awaitLine("written to " + dir.resolve("relay.pid"), 30);
+        assertEquals(0, old.awaitExit(30), old.output());
+        assertTrue(old.output().contains("this one stops accepting and drains"), old.output());
+        long before = load.ok();
+        awaitServed(load, before + 200);
+        load.close();
+
+        assertEquals(0, load.errorCount(), "errors: " + load.errors());
+        assertEquals(next.process.pid() + "", Files.readString(dir.resolve("relay.pid")).trim());
+        assertEquals(200, RawHttp.get(admin, "admin", "/ready").status());
+        assertTrue(Files.exists(dir.resolve("upgrade.sock")), "the new process listens for the next upgrade");
+        next.sigterm();
+        assertEquals(0, next.awaitExit(30));
+    }
+
+    private static void awaitServed(dev.relay.server.testing.LoadClient load, long count) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (load.ok() < count && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(load.ok() >= count, "served " + load.ok() + " (expected: " + count + "); errors " + load.errors());
     }
 }

@@ -180,6 +180,20 @@ public final class HttpProxyServer implements AutoCloseable {
                 });
     }
 
+    /**
+     * Closes a listening-socket descriptor inherited from another process that will not be adopted
+     * (for example a listener the new configuration no longer has).
+     *
+     * @throws IllegalStateException when closing fails
+     */
+    public static void closeInheritedDescriptor(int fd) {
+        try {
+            new io.netty.channel.unix.FileDescriptor(fd).close();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot close fd " + fd + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The addresses listened on. */
     public List<InetSocketAddress> boundAddresses() {
         List<InetSocketAddress> out = new ArrayList<>();
@@ -237,17 +251,25 @@ public final class HttpProxyServer implements AutoCloseable {
     private void pollDrained(CompletableFuture<Void> done, long deadline) {
         if (connections.isEmpty()) {
             engine.closeUpstreamConnections();
-            done.complete(null);
+            completeOffNettyThreads(done);
             return;
         }
         if (System.nanoTime() - deadline >= 0) {
             connections.close().addListener(f -> {
                 engine.closeUpstreamConnections();
-                done.complete(null);
+                completeOffNettyThreads(done);
             });
             return;
         }
         GlobalEventExecutor.INSTANCE.schedule(() -> pollDrained(done, deadline), 20, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Completes the shutdown stage on a common-pool thread: callers chain {@link #close()} onto it,
+     * and Netty refuses blocking waits on its own executor threads.
+     */
+    private static void completeOffNettyThreads(CompletableFuture<Void> done) {
+        java.util.concurrent.ForkJoinPool.commonPool().execute(() -> done.complete(null));
     }
 
     /** Requests in flight. */

@@ -1,64 +1,100 @@
 package dev.relay.server.internal;
 
 import com.google.inject.AbstractModule;
+import com.google.inject.Provider;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
+import com.google.inject.multibindings.Multibinder;
 import dev.relay.server.HttpProxyService;
 import dev.relay.server.Server;
 import dev.relay.server.ServerOptions;
+import dev.relay.server.Service;
+import dev.relay.server.internal.admin.AdminServer;
 import dev.relay.server.internal.config.ProxyConfig;
-import dev.relay.server.internal.config.ProxyConfig.FilterConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
+import dev.relay.server.internal.metrics.AccessLog;
+import dev.relay.server.internal.metrics.AccessLogService;
+import dev.relay.server.internal.metrics.RelayMetrics;
 import dev.relay.server.internal.proxy.ConfiguredProxy;
+import dev.relay.server.internal.upgrade.UpgradeListener;
+import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
 
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Set;
+
 /**
- * Provides the configured proxy and the server that runs it: the demo origins (none unless the
- * configuration is in demo mode), the {@link ConfiguredProxy}, its {@link HttpProxyService} on the
- * configured listeners with the global filters, and the {@link Server} holding both, demo origins
- * first so that they stop after the proxy has drained.
+ * The server: the proxy's {@link HttpProxyService} on the configured listeners, and the
+ * {@link Server} that runs every service in this order (stopped in reverse):
+ * access log, admin listener, demo origins, services of user modules, the proxy, the upgrade
+ * listener. So the access log writes the last lines, the admin listener answers {@code /ready}
+ * with 503 while the proxy drains, and nothing is handed over once a stop has begun.
+ *
+ * <p>User modules add services with {@code Multibinder.newSetBinder(binder(), Service.class)}.
  */
 public final class ProxyModule extends AbstractModule {
 
-    @Provides
-    @Singleton
-    DemoOrigins demoOrigins(ProxyConfig config) {
-        return new DemoOrigins(config.demoOrigins());
+    @Override
+    protected void configure() {
+        Multibinder.newSetBinder(binder(), Service.class);
     }
 
     @Provides
     @Singleton
-    ConfiguredProxy configuredProxy(ProxyConfig config, DemoOrigins demo) {
-        ProxyConfig effective = config.demoOrigins() > 0 ? config.withUpstream(demo.upstream()) : config;
-        return ConfiguredProxy.of(effective);
-    }
-
-    @Provides
-    @Singleton
-    HttpProxyService httpProxyService(ProxyConfig config, ConfiguredProxy proxy) {
-        HttpProxyService service = HttpProxyService.create("proxy", proxy, config.server().proxyOptions());
+    HttpProxyService httpProxyService(ProxyConfig config, ConfiguredProxy proxy, RelayMetrics metrics) {
+        ProxyOptions options = ProxyOptions.builder()
+                .maxAttempts(config.server().maxAttempts())
+                .retryBackoff(config.server().retryBackoff())
+                .maxIdleUpstreamConnections(config.server().maxIdleUpstreamConnections())
+                .upstreamObserver(proxy)
+                .build();
+        HttpProxyService service = HttpProxyService.create("proxy", proxy, options);
         for (ListenerConfig listener : config.listeners()) {
             service.addTcp(listener.address());
         }
-        for (FilterConfig filter : config.filters()) {
-            service.addModule(filter.factory());
-        }
+        metrics.bindServer(() -> {
+            try {
+                return service.transportServer();
+            } catch (IllegalStateException notStarted) {
+                return null;
+            }
+        });
         return service;
     }
 
     @Provides
     @Singleton
-    Server server(ProxyConfig config, TransportRuntime runtime, DemoOrigins demo, HttpProxyService proxy) {
+    Optional<UpgradeListener> upgradeListener(ProxyConfig config, HttpProxyService proxy, Optional<AdminServer> admin,
+                                              Provider<Server> server) {
+        if (config.server().upgradeSocket() == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new UpgradeListener(Path.of(config.server().upgradeSocket()), proxy, admin.orElse(null),
+                server::get, () -> config.server().gracePeriod()));
+    }
+
+    @Provides
+    @Singleton
+    Server server(ProxyConfig config, TransportRuntime runtime, DemoOrigins demo, HttpProxyService proxy,
+                  AccessLog accessLog, Optional<AdminServer> admin, Set<Service> extra, ConfigReloader reloader,
+                  Optional<UpgradeListener> upgrade) {
         ServerOptions options = ServerOptions.builder()
                 .threads(config.server().threads())
                 .transport(config.server().transport())
                 .gracePeriod(config.server().gracePeriod())
+                .shutdownTimeout(config.server().shutdownTimeout())
                 .build();
         Server server = new Server(options, runtime);
+        server.addService(new AccessLogService(accessLog));
+        admin.ifPresent(server::addService);
         if (config.demoOrigins() > 0) {
             server.addService(demo);
         }
+        extra.forEach(server::addService);
         server.addService(proxy);
+        upgrade.ifPresent(server::addService);
+        server.reloadHandler(() -> reloader.reload("SIGHUP"));
         return server;
     }
 }

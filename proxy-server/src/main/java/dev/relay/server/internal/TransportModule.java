@@ -5,13 +5,26 @@ import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import dev.relay.server.internal.config.ProxyConfig;
 import dev.relay.transport.TransportRuntime;
+import io.netty.channel.epoll.Epoll;
 
-/** Provides the process's {@link TransportRuntime} from {@code proxy.server.threads} and {@code transport}. */
+/**
+ * Transport: provides the process's {@link TransportRuntime} from {@code proxy.server.threads} and
+ * {@code transport}.
+ *
+ * <p>{@code transport = auto} means epoll where it is available (else NIO), not io_uring: a
+ * zero-downtime upgrade hands listening sockets to the next process by descriptor, and Netty's
+ * io_uring server channel cannot be created from one ({@link TransportRuntime#canAdoptListeners()}).
+ * {@code transport = io_uring} is honoured, without upgrades.
+ */
 public final class TransportModule extends AbstractModule {
 
     @Provides
     @Singleton
     TransportRuntime transportRuntime(ProxyConfig config) {
-        return TransportRuntime.create(config.server().transport(), config.server().threads());
+        TransportRuntime.Kind kind = config.server().transport();
+        if (kind == TransportRuntime.Kind.AUTO && Epoll.isAvailable()) {
+            kind = TransportRuntime.Kind.EPOLL;
+        }
+        return TransportRuntime.create(kind, config.server().threads());
     }
 }

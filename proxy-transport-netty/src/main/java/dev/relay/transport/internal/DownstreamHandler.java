@@ -26,6 +26,7 @@ import java.util.ArrayDeque;
  * timeouts.
  */
 public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
+    private static final long DRAIN_IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private final ProxyEngine<?> engine;
     private final ArrayDeque<Object> queued = new ArrayDeque<>(2);
     private final ChannelHandler byteWatcher = new ByteWatcher();
@@ -151,14 +152,20 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         current = null;
-        if (!reusable || engine.isDraining() || !channel.isActive()) {
+        if (!reusable || !channel.isActive()) {
             channel.close();
             return;
         }
         discardingBody = !requestComplete;
         awaitingRequest = true;
         headerStarted = false;
-        armTimer(engine.options.keepAliveTimeout().toNanos());
+        long idle = engine.options.keepAliveTimeout().toNanos();
+        if (engine.isDraining()) {
+            // This response promised keep-alive before the drain began, so the client may already
+            // be sending its next request: serve it (with Connection: close), but do not wait long.
+            idle = Math.min(idle, DRAIN_IDLE_NANOS);
+        }
+        armTimer(idle);
         drainQueued();
         if (current == null) {
             setReading(true);

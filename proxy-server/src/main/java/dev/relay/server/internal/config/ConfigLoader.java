@@ -16,6 +16,8 @@ import dev.relay.core.FilterSettings;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.PeerOptions;
 import dev.relay.server.internal.FilterRegistry;
+import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
+import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.FilterConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 import dev.relay.server.internal.config.ProxyConfig.RouteConfig;
@@ -54,14 +56,17 @@ public final class ConfigLoader {
     public static final String DEFAULT_RESOURCE = "relay-default.conf";
 
     private static final Set<String> PROXY_KEYS =
-            Set.of("listeners", "upstreams", "upstream-defaults", "routes", "filters", "server", "demo");
-    private static final Set<String> SERVER_KEYS =
-            Set.of("threads", "grace-period", "max-attempts", "transport", "access-log");
+            Set.of("listeners", "upstreams", "upstream-defaults", "routes", "filters", "server", "demo", "admin");
+    private static final Set<String> SERVER_KEYS = Set.of("threads", "grace-period", "max-attempts", "transport",
+            "access-log", "access-log-format", "shutdown-timeout", "retry-backoff", "max-idle-upstream-connections",
+            "pid-file", "upgrade-socket");
     private static final Set<String> UPSTREAM_DEFAULT_KEYS = Set.of("selection", "tls", "sni", "verify",
-            "host-header", "connect-timeout", "read-timeout", "write-timeout", "idle-timeout");
+            "host-header", "connect-timeout", "total-connect-timeout", "read-timeout", "write-timeout",
+            "idle-timeout", "alpn", "tcp-keepalive");
     private static final Set<String> UPSTREAM_KEYS = union(UPSTREAM_DEFAULT_KEYS, Set.of("backends"));
-    private static final Set<String> ROUTE_KEYS = Set.of("match", "upstream", "filters");
-    private static final Set<String> MATCH_KEYS = Set.of("host", "path-prefix");
+    private static final Set<String> ROUTE_KEYS = Set.of("name", "match", "upstream", "filters");
+    private static final Set<String> MATCH_KEYS = Set.of("host", "path-prefix", "path", "path-regex", "method", "headers");
+    private static final Set<String> ADMIN_KEYS = Set.of("address");
     private static final Set<String> DEMO_KEYS = Set.of("origins");
 
     private final FilterRegistry filters;
@@ -151,6 +156,7 @@ public final class ConfigLoader {
 
         ServerSettings server = serverSettings(proxy.get("server"));
         List<ListenerConfig> listeners = listeners(proxy.get("listeners"));
+        AdminConfig admin = admin(proxy.get("admin"), listeners);
 
         Map<String, UpstreamConfig> upstreams = new LinkedHashMap<>();
         int demoOrigins = 0;
@@ -178,7 +184,7 @@ public final class ConfigLoader {
 
         List<FilterConfig> globalFilters = proxy.has("filters") ? filters(proxy.get("filters")) : List.of();
         List<RouteConfig> routes = routes(proxy.get("routes"), upstreamNames);
-        return new ProxyConfig(source, server, listeners, upstreams, routes, globalFilters, demoOrigins);
+        return new ProxyConfig(source, server, listeners, upstreams, routes, globalFilters, demoOrigins, admin);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -201,7 +207,57 @@ public final class ConfigLoader {
                     + "' (expected: auto, io_uring, epoll or nio)");
         };
         boolean accessLog = node.get("access-log").bool();
-        return new ServerSettings(threads, grace, maxAttempts, transport, accessLog);
+        ConfigNode formatNode = node.get("access-log-format");
+        AccessLogFormat format = switch (formatNode.string().trim().toLowerCase(Locale.ROOT)) {
+            case "combined" -> AccessLogFormat.COMBINED;
+            case "json" -> AccessLogFormat.JSON;
+            default -> throw formatNode.problem("unknown value '" + formatNode.string() + "' (expected: combined or json)");
+        };
+        Duration shutdownTimeout = node.get("shutdown-timeout").duration();
+        if (shutdownTimeout.isNegative()) {
+            throw node.get("shutdown-timeout").problem(shutdownTimeout + " (expected: >= 0)");
+        }
+        Duration retryBackoff = timeout(node.get("retry-backoff"), false);
+        int maxIdle = node.get("max-idle-upstream-connections").integer(0, 1_000_000);
+        String pidFile = optionalPath(node.get("pid-file"));
+        String upgradeSocket = optionalPath(node.get("upgrade-socket"));
+        return new ServerSettings(threads, grace, maxAttempts, transport, accessLog, format, shutdownTimeout,
+                retryBackoff, maxIdle, pidFile, upgradeSocket);
+    }
+
+    /** A file path, or null when missing, null or {@code none}. */
+    private static String optionalPath(ConfigNode node) {
+        if (node.isMissing()) {
+            return null;
+        }
+        String text = node.string().trim();
+        if (text.equalsIgnoreCase("none")) {
+            return null;
+        }
+        if (text.isEmpty() || text.indexOf('\0') >= 0) {
+            throw node.problem("'" + text + "' (expected: a file path, or none)");
+        }
+        return text;
+    }
+
+    private static AdminConfig admin(ConfigNode node, List<ListenerConfig> listeners) {
+        if (node.isMissing()) {
+            return null;
+        }
+        node.checkKeys(ADMIN_KEYS);
+        ConfigNode address = node.get("address");
+        if (address.isMissing()) {
+            return null;
+        }
+        String text = address.string().trim();
+        InetSocketAddress parsed = parseAddress(address, text, 0);
+        for (ListenerConfig l : listeners) {
+            InetSocketAddress other = Addresses.parseHostPort(l.address());
+            if (parsed.getPort() != 0 && Addresses.format(other).equals(Addresses.format(parsed))) {
+                throw address.problem("'" + text + "' is also a proxy listener (expected: an address of its own)");
+            }
+        }
+        return new AdminConfig(text, address.where());
     }
 
     private static List<ListenerConfig> listeners(ConfigNode node) {
@@ -299,7 +355,24 @@ public final class ConfigLoader {
             throw hostHeaderNode.problem("'" + hostHeader + "' (expected: a host name, optionally with :port)");
         }
 
+        ConfigNode alpnNode = key.apply("alpn");
+        dev.relay.core.Alpn alpn = dev.relay.core.Alpn.H1;
+        if (!alpnNode.isMissing()) {
+            alpn = switch (alpnNode.string().trim().toLowerCase(Locale.ROOT)) {
+                case "h1", "http/1.1" -> dev.relay.core.Alpn.H1;
+                case "h2-or-h1", "h2,h1" -> dev.relay.core.Alpn.H2_OR_H1;
+                case "h2" -> dev.relay.core.Alpn.H2;
+                default -> throw alpnNode.problem("unknown value '" + alpnNode.string() + "' (expected: h1, h2-or-h1 or h2)");
+            };
+            if (alpn != dev.relay.core.Alpn.H1 && !tls) {
+                throw alpnNode.problem("'" + alpnNode.string() + "' needs tls = true (expected: h1 without TLS)");
+            }
+        }
+        ConfigNode keepAliveNode = key.apply("tcp-keepalive");
         PeerOptions options = PeerOptions.builder()
+                .alpn(alpn)
+                .tcpKeepAlive(!keepAliveNode.isMissing() && keepAliveNode.bool())
+                .totalConnectionTimeout(timeout(key.apply("total-connect-timeout"), false))
                 .connectTimeout(timeout(key.apply("connect-timeout"), false))
                 .readTimeout(timeout(key.apply("read-timeout"), false))
                 .writeTimeout(timeout(key.apply("write-timeout"), false))
@@ -351,6 +424,7 @@ public final class ConfigLoader {
                     + " (expected: routes = [ { upstream = NAME } ] when there are several upstream groups)");
         }
         List<RouteConfig> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
         for (int i = 0; i < items.size(); i++) {
             ConfigNode route = items.get(i);
             route.object();
@@ -360,8 +434,24 @@ public final class ConfigLoader {
             if (!upstreamNames.contains(name)) {
                 throw upstream.problem("unknown upstream '" + name + "' (expected: " + ConfigNode.oneOf(upstreamNames) + ")");
             }
+            String routeName = "route-" + i;
+            ConfigNode nameNode = route.get("name");
+            if (!nameNode.isMissing()) {
+                routeName = nameNode.string().trim();
+                if (!routeName.matches("[A-Za-z0-9_.:-]+")) {
+                    throw nameNode.problem("'" + routeName + "' (expected: letters, digits, '_', '.', ':' or '-')");
+                }
+            }
+            if (!names.add(routeName)) {
+                throw (nameNode.isMissing() ? route : nameNode).problem("route name '" + routeName
+                        + "' is used twice (expected: each route's name once)");
+            }
             List<String> hosts = List.of();
             String pathPrefix = null;
+            String path = null;
+            java.util.regex.Pattern pathRegex = null;
+            List<String> methods = List.of();
+            Map<String, String> headers = Map.of();
             ConfigNode match = route.get("match");
             if (!match.isMissing()) {
                 match.checkKeys(MATCH_KEYS);
@@ -369,16 +459,69 @@ public final class ConfigLoader {
                 if (!host.isMissing()) {
                     hosts = hostPatterns(host);
                 }
+                int pathKinds = 0;
                 ConfigNode prefix = match.get("path-prefix");
                 if (!prefix.isMissing()) {
+                    pathKinds++;
                     pathPrefix = prefix.string().trim();
                     if (!pathPrefix.startsWith("/")) {
                         throw prefix.problem("'" + pathPrefix + "' (expected: a path starting with /)");
                     }
                 }
+                ConfigNode exact = match.get("path");
+                if (!exact.isMissing()) {
+                    if (++pathKinds > 1) {
+                        throw exact.problem("set together with path-prefix (expected: one of path, path-prefix, path-regex)");
+                    }
+                    path = exact.string().trim();
+                    if (!path.startsWith("/")) {
+                        throw exact.problem("'" + path + "' (expected: a path starting with /)");
+                    }
+                }
+                ConfigNode regex = match.get("path-regex");
+                if (!regex.isMissing()) {
+                    if (++pathKinds > 1) {
+                        throw regex.problem("set together with another path match (expected: one of path, path-prefix, path-regex)");
+                    }
+                    try {
+                        pathRegex = java.util.regex.Pattern.compile(regex.string());
+                    } catch (java.util.regex.PatternSyntaxException e) {
+                        throw regex.problem("bad regular expression '" + regex.string() + "': "
+                                + e.getDescription() + " at index " + e.getIndex() + " (expected: a Java regular expression)");
+                    }
+                }
+                ConfigNode method = match.get("method");
+                if (!method.isMissing()) {
+                    List<ConfigNode> list = method.isList() ? method.list() : List.of(method);
+                    if (list.isEmpty()) {
+                        throw method.problem("empty (expected: a method such as GET, or a list of them)");
+                    }
+                    List<String> ms = new ArrayList<>();
+                    for (ConfigNode m : list) {
+                        String text = m.string().trim();
+                        if (!text.matches("[A-Za-z]+")) {
+                            throw m.problem("bad method '" + text + "' (expected: a method such as GET)");
+                        }
+                        ms.add(text.toUpperCase(Locale.ROOT));
+                    }
+                    methods = ms;
+                }
+                ConfigNode headersNode = match.get("headers");
+                if (!headersNode.isMissing()) {
+                    Map<String, String> hs = new LinkedHashMap<>();
+                    for (Map.Entry<String, ConfigNode> e : headersNode.entries().entrySet()) {
+                        String field = e.getKey().trim();
+                        if (field.isEmpty() || !field.chars().allMatch(c -> c > ' ' && c < 0x7f && c != ':')) {
+                            throw e.getValue().problem("bad header name '" + field + "' (expected: a field name)");
+                        }
+                        hs.put(field.toLowerCase(Locale.ROOT), e.getValue().string());
+                    }
+                    headers = hs;
+                }
             }
             List<FilterConfig> routeFilters = route.has("filters") ? filters(route.get("filters")) : List.of();
-            out.add(new RouteConfig(i, hosts, pathPrefix, name, routeFilters, route.where()));
+            out.add(new RouteConfig(i, routeName, hosts, pathPrefix, name, routeFilters, route.where(), path, pathRegex,
+                    methods, headers));
         }
         return out;
     }

@@ -30,7 +30,7 @@ import static java.util.Objects.requireNonNull;
  */
 public record ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
                           Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
-                          List<FilterConfig> filters, int demoOrigins) {
+                          List<FilterConfig> filters, int demoOrigins, AdminConfig admin) {
 
     /** The name of the upstream group that demo mode creates over the demo origins. */
     public static final String DEMO_UPSTREAM = "demo";
@@ -44,29 +44,73 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         filters = List.copyOf(filters);
     }
 
+    /** A configuration without an admin listener (tests and embedding). */
+    public ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
+                       Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
+                       List<FilterConfig> filters, int demoOrigins) {
+        this(source, server, listeners, upstreams, routes, filters, demoOrigins, null);
+    }
+
     /** A copy with {@code upstream} added (or replacing the one of the same name): demo mode's group. */
     public ProxyConfig withUpstream(UpstreamConfig upstream) {
         Map<String, UpstreamConfig> map = new LinkedHashMap<>(upstreams);
         map.put(upstream.name(), upstream);
-        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins);
+        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins, admin);
     }
 
     /**
      * {@code proxy.server}.
      *
-     * @param threads     worker event loops, 0 = one per core
-     * @param gracePeriod how long SIGTERM lets requests in flight finish
-     * @param maxAttempts upstream attempts per request, the first included
-     * @param transport   the socket implementation
-     * @param accessLog   whether to log one line per request
+     * @param threads                    worker event loops, 0 = one per core
+     * @param gracePeriod                how long SIGTERM lets requests in flight finish
+     * @param maxAttempts                upstream attempts per request, the first included
+     * @param transport                  the socket implementation
+     * @param accessLog                  whether to log one line per request
+     * @param accessLogFormat            {@code combined} or {@code json}
+     * @param shutdownTimeout            how long the event loops may take to stop after the grace period
+     * @param retryBackoff               pause before a retry, doubled on each; null: none
+     * @param maxIdleUpstreamConnections idle pooled upstream connections across the process
+     * @param pidFile                    where to write the process id; null: nowhere
+     * @param upgradeSocket              the Unix socket where the running process hands its listeners
+     *                                   to a new one started with {@code --upgrade}; null: no upgrades
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
-                                 TransportRuntime.Kind transport, boolean accessLog) {
+                                 TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
+                                 Duration shutdownTimeout, Duration retryBackoff, int maxIdleUpstreamConnections,
+                                 String pidFile, String upgradeSocket) {
+
+        /** The settings that the older tests and embedders give; the rest take their defaults. */
+        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
+                              boolean accessLog) {
+            this(threads, gracePeriod, maxAttempts, transport, accessLog, AccessLogFormat.COMBINED,
+                    Duration.ofSeconds(5), null, 1024, null, null);
+        }
+
         /** The engine options these settings imply. */
         public ProxyOptions proxyOptions() {
-            return ProxyOptions.builder().maxAttempts(maxAttempts).build();
+            return ProxyOptions.builder()
+                    .maxAttempts(maxAttempts)
+                    .retryBackoff(retryBackoff)
+                    .maxIdleUpstreamConnections(maxIdleUpstreamConnections)
+                    .build();
         }
     }
+
+    /** The access-log line formats. */
+    public enum AccessLogFormat {
+        /** Apache/nginx "combined", followed by Relay's own fields. */
+        COMBINED,
+        /** One JSON object per line. */
+        JSON
+    }
+
+    /**
+     * {@code proxy.admin}: the admin listener.
+     *
+     * @param address {@code host:port}
+     * @param origin  {@code file:line}, for start-up errors
+     */
+    public record AdminConfig(String address, String origin) {}
 
     /**
      * One listener.
@@ -115,18 +159,34 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * One route ({@code proxy.routes[i]}). A route without {@code match} takes every request.
      *
      * @param index      its position in the list
+     * @param name       its name in metrics and logs ({@code name}, else {@code route-INDEX})
      * @param hosts      host patterns ({@code example.com}, {@code *.example.com}); empty: any host
      * @param pathPrefix the path prefix, matched on segment boundaries; null: any path
      * @param upstream   the name of the upstream group
      * @param filters    the filters of requests on this route
      * @param origin     {@code file:line}
+     * @param path       the exact path; null: not matched on
+     * @param pathRegex  a regular expression the whole path must match; null: not matched on
+     * @param methods    the methods matched (upper case); empty: any
+     * @param headers    request header fields that must be present with exactly these values
+     *                   (names lower case; a value {@code *} only requires presence)
      */
-    public record RouteConfig(int index, List<String> hosts, String pathPrefix, String upstream,
-                              List<FilterConfig> filters, String origin) {
+    public record RouteConfig(int index, String name, List<String> hosts, String pathPrefix, String upstream,
+                              List<FilterConfig> filters, String origin, String path, java.util.regex.Pattern pathRegex,
+                              List<String> methods, Map<String, String> headers) {
         public RouteConfig {
+            requireNonNull(name, "name");
             hosts = List.copyOf(hosts);
             requireNonNull(upstream, "upstream");
             filters = List.copyOf(filters);
+            methods = List.copyOf(methods);
+            headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+        }
+
+        /** A route on host and path prefix only. */
+        public RouteConfig(int index, List<String> hosts, String pathPrefix, String upstream,
+                           List<FilterConfig> filters, String origin) {
+            this(index, "route-" + index, hosts, pathPrefix, upstream, filters, origin, null, null, List.of(), Map.of());
         }
     }
 

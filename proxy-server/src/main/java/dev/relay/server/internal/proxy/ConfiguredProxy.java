@@ -1,9 +1,9 @@
 package dev.relay.server.internal.proxy;
 
+import dev.relay.core.AttemptOutcome;
 import dev.relay.core.Backend;
 import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
-import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.HttpModules;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
@@ -11,123 +11,156 @@ import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.core.UpstreamObserver;
 import dev.relay.server.internal.config.ProxyConfig;
-import dev.relay.server.internal.config.ProxyConfig.FilterConfig;
-import dev.relay.server.internal.config.ProxyConfig.RouteConfig;
-import dev.relay.server.internal.config.ProxyConfig.UpstreamConfig;
+import dev.relay.server.internal.metrics.AccessLog;
+import dev.relay.server.internal.metrics.RelayMetrics;
+import dev.relay.server.internal.metrics.RelayMetrics.GroupStats;
+import dev.relay.server.internal.metrics.RelayMetrics.RouteStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BiPredicate;
 
 import static java.util.Objects.requireNonNull;
 
 /**
- * The {@link ProxyHttp} that a configuration describes.
+ * The {@link ProxyHttp} that a configuration describes, reloadable: it holds the current
+ * {@link ProxyRuntime} in one atomic reference, and {@link #swap} replaces it. Each request takes
+ * the snapshot current when it starts (in {@link #newCtx}) and uses only that one, so a reload
+ * never changes the route, group or filters of a request in flight.
  *
  * <ul>
- *   <li>{@link #requestFilter}: picks the route (first match on host and path, see {@link Route});
- *       none matches → 404.</li>
- *   <li>{@link #upstreamPeer}: picks a backend of the route's group with its load balancer,
- *       skipping the backends this request already failed to connect to, and returns the group's
- *       ready-made peer for it (TLS, SNI, verification, timeouts).</li>
- *   <li>{@link #failToConnect}: remembers the failed backend; the error stays retryable while the
- *       group has a backend not yet tried, so the attempt loop goes on to another one, up to
- *       {@code proxy.server.max-attempts}. Errors after the connect (a stale pooled connection)
- *       follow the engine's default and may retry on the same backend.</li>
- *   <li>{@link #upstreamRequestFilter}: keeps the client's {@code Host}, unless the group sets
- *       {@code host-header}.</li>
- *   <li>Per-route filters run as one downstream module ({@link RouteFilters}); global filters are
- *       given to the transport by the service.</li>
- *   <li>{@link #logging}: one access-log line per request (logger {@code dev.relay.access}) when
- *       enabled.</li>
+ *   <li>Filters (global, then the route's) run as one downstream module, {@link ConfigFilters},
+ *       registered last; it also resolves the route, after the global filters, so routing sees the
+ *       request as they left it.</li>
+ *   <li>{@link #requestFilter}: no route → 404.</li>
+ *   <li>{@link #upstreamPeer}: a backend of the route's group from its load balancer, skipping the
+ *       backends this request already failed to connect to.</li>
+ *   <li>{@link #failToConnect}: the error stays retryable while the group has a backend not yet
+ *       tried, up to {@code proxy.server.max-attempts}.</li>
+ *   <li>{@link #logging}: metrics and the access-log line (both off the hot path's allocations;
+ *       the line is written by the access log's own thread).</li>
+ *   <li>As the engine's {@link UpstreamObserver}, it forwards each attempt to the load balancer of
+ *       the group that made the peer (in-flight counts, passive health).</li>
  * </ul>
- * Immutable, thread-safe; the context holds the per-request state.
  */
-public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context> {
-    private static final Logger ACCESS = LoggerFactory.getLogger("dev.relay.access");
+public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>, UpstreamObserver {
     private static final Logger LOG = LoggerFactory.getLogger(ConfiguredProxy.class);
 
-    private final Router router;
-    private final Map<String, UpstreamGroup> groups;
-    private final boolean accessLog;
+    /**
+     * The context created by {@link ConfigFilters#newModule()} for the request whose modules the
+     * engine is creating on this thread, handed to {@link #newCtx()} right after (the engine creates
+     * a request's modules, then its context, on the same event-loop thread without yielding). This
+     * is how the module and the phases share one context, and so one snapshot.
+     */
+    private static final ThreadLocal<Context> PENDING = new ThreadLocal<>();
 
-    private ConfiguredProxy(Router router, Map<String, UpstreamGroup> groups, boolean accessLog) {
-        this.router = router;
-        this.groups = groups;
+    private final AtomicReference<ProxyRuntime> current;
+    private final RelayMetrics metrics;
+    private final AccessLog accessLog;
+
+    private ConfiguredProxy(ProxyRuntime first, RelayMetrics metrics, AccessLog accessLog) {
+        this.current = new AtomicReference<>(first);
+        this.metrics = metrics;
         this.accessLog = accessLog;
     }
 
+    /** The proxy for {@code config} without metrics or access log (tests). */
+    public static ConfiguredProxy of(ProxyConfig config) {
+        return create(config, null, null);
+    }
+
     /**
-     * The proxy for {@code config}, whose routes must all name one of its upstream groups (in demo
-     * mode, add the demo group with {@link ProxyConfig#withUpstream} first).
+     * The proxy for {@code config}, recording into {@code metrics} and {@code accessLog} (each
+     * nullable: none).
      *
      * @throws IllegalArgumentException when a route names a group that {@code config} lacks
      */
-    public static ConfiguredProxy of(ProxyConfig config) {
-        requireNonNull(config, "config");
-        Map<String, UpstreamGroup> groups = new LinkedHashMap<>();
-        for (UpstreamConfig upstream : config.upstreams().values()) {
-            groups.put(upstream.name(), UpstreamGroup.of(upstream));
-        }
-        List<Route> routes = new ArrayList<>();
-        for (RouteConfig rc : config.routes()) {
-            UpstreamGroup group = groups.get(rc.upstream());
-            if (group == null) {
-                throw new IllegalArgumentException("routes[" + rc.index() + "].upstream: '" + rc.upstream()
-                        + "' (expected one of: " + groups.keySet() + ")");
-            }
-            HttpModules ordered = new HttpModules();
-            for (FilterConfig f : rc.filters()) {
-                ordered.add(f.factory());
-            }
-            routes.add(new Route(rc.index(), rc.hosts(), rc.pathPrefix(), group, ordered.ordered()));
-        }
-        return new ConfiguredProxy(new Router(routes), Map.copyOf(groups), config.server().accessLog());
+    public static ConfiguredProxy create(ProxyConfig config, RelayMetrics metrics, AccessLog accessLog) {
+        return new ConfiguredProxy(ProxyRuntime.build(config, null, metrics), metrics, accessLog);
     }
 
-    /** The router. */
+    /** The current snapshot. */
+    public ProxyRuntime runtime() {
+        return current.get();
+    }
+
+    /** The router of the current snapshot. */
     public Router router() {
-        return router;
+        return current.get().router();
     }
 
-    /** The upstream groups by name. */
-    public Map<String, UpstreamGroup> groups() {
-        return groups;
+    /** The upstream groups of the current snapshot. */
+    public java.util.Map<String, UpstreamGroup> groups() {
+        return current.get().groups();
+    }
+
+    /**
+     * Builds the snapshot of {@code config} and makes it current: requests that start from now on
+     * use it. Groups the new configuration no longer has (or changed) stop their background work.
+     *
+     * @return the new snapshot
+     */
+    public synchronized ProxyRuntime swap(ProxyConfig config) {
+        ProxyRuntime previous = current.get();
+        ProxyRuntime next = ProxyRuntime.build(config, previous, metrics);
+        current.set(next);
+        if (accessLog != null) {
+            accessLog.format(config.server().accessLogFormat());
+        }
+        for (UpstreamGroup old : previous.groups().values()) {
+            if (next.groups().get(old.name()) != old) {
+                old.close();
+            }
+        }
+        return next;
+    }
+
+    /** Starts a request's context on the current snapshot (called by the filter module). */
+    Context beginRequest() {
+        Context ctx = new Context(current.get());
+        PENDING.set(ctx);
+        return ctx;
     }
 
     @Override
     public Context newCtx() {
-        return new Context();
+        Context ctx = PENDING.get();
+        if (ctx != null) {
+            PENDING.remove();
+            return ctx;
+        }
+        return new Context(current.get());
     }
 
     @Override
     public void initDownstreamModules(HttpModules modules) {
-        if (router.anyRouteHasFilters()) {
-            modules.add(new RouteFilters(router));
-        }
+        modules.add(new ConfigFilters(this));
     }
 
     @Override
     public CompletionStage<Boolean> requestFilter(Session session, Context ctx) {
-        Route route = router.match(session.requestHeader());
-        if (route == null) {
+        if (!ctx.routeResolved) {
+            ctx.resolveRoute(session.requestHeader());
+        }
+        if (ctx.route == null) {
             return session.respondError(404).handle((v, e) -> Boolean.TRUE);
         }
-        ctx.route = route;
         return Stages.completedFalse();
     }
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Context ctx) {
         UpstreamGroup group = ctx.route.upstream();
+        if (ctx.firstAttemptNanos == 0) {
+            ctx.firstAttemptNanos = System.nanoTime();
+        }
         Backend backend = group.select(ctx);
         if (backend == null) {
             return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL,
@@ -165,35 +198,95 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     @Override
     public CompletionStage<Void> logging(Session session, ProxyError error, Context ctx) {
-        if (accessLog && ACCESS.isInfoEnabled()) {
-            RequestHeader request = session.requestHeader();
-            long micros = (System.nanoTime() - session.requestStartNanos()) / 1_000;
-            StringBuilder line = new StringBuilder(128)
-                    .append(request.method()).append(' ').append(request.uri()).append(' ')
-                    .append(session.responseStatus())
-                    .append(" upstream=").append(ctx.route == null ? "-" : ctx.route.upstream().name())
-                    .append(" peer=").append(ctx.peer == null ? "-" : ctx.peer.hostAndPort())
-                    .append(" attempts=").append(session.attempts())
-                    .append(" time=").append(micros / 1000).append('.').append((micros % 1000) / 100).append("ms");
-            if (error != null) {
-                line.append(" error=").append(error.type());
+        long now = System.nanoTime();
+        long total = now - session.requestStartNanos();
+        ProxyRuntime rt = ctx != null ? ctx.runtime : current.get();
+        Route route = ctx == null ? null : ctx.route;
+        int status = session.responseStatus();
+        int attempts = session.attempts();
+        if (metrics != null) {
+            RouteStats rs = rt.routeStats(route);
+            if (rs != null) {
+                rs.record(status, total, session.requestBodyBytesRead(), session.responseBodyBytesSent());
             }
-            ACCESS.info(line.toString());
+            if (route != null) {
+                GroupStats gs = rt.groupStats(route);
+                if (gs != null) {
+                    gs.record(attempts, session.isUpstreamConnectionReused(), session.upstreamConnectNanos());
+                }
+            }
+        }
+        if (accessLog != null && rt.accessLog()) {
+            AccessLog.Entry e = accessLog.claim();
+            if (e != null) {
+                RequestHeader request = session.requestHeader();
+                e.epochMillis = System.currentTimeMillis();
+                e.client = session.clientAddress();
+                e.method = request.method();
+                e.uri = request.uri();
+                e.protocol = request.version();
+                e.status = status;
+                e.requestBytes = session.requestBodyBytesRead();
+                e.responseBytes = session.responseBodyBytesSent();
+                e.referer = request.headers().get("Referer");
+                e.userAgent = request.headers().get("User-Agent");
+                e.host = request.headers().get("Host");
+                e.route = route == null ? null : route.name();
+                e.upstream = route == null ? null : route.upstream().name();
+                e.peer = ctx == null ? null : ctx.peer;
+                e.attempts = attempts;
+                e.upstreamReused = session.isUpstreamConnectionReused();
+                e.upstreamConnectNanos = session.upstreamConnectNanos();
+                e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
+                e.totalNanos = total;
+                e.error = error == null ? null : error.type();
+                e.publish();
+            }
         }
         return Stages.done();
     }
 
+    // UpstreamObserver: forwarded to the load balancer of the peer's group.
+
+    @Override
+    public void onAttemptStart(HttpPeer peer) {
+        UpstreamGroup group = current.get().ownerOf(peer);
+        if (group != null) {
+            group.loadBalancer().observer().onAttemptStart(peer);
+        }
+    }
+
+    @Override
+    public void onAttemptEnd(HttpPeer peer, AttemptOutcome outcome, long durationNanos) {
+        UpstreamGroup group = current.get().ownerOf(peer);
+        if (group != null) {
+            group.loadBalancer().observer().onAttemptEnd(peer, outcome, durationNanos);
+        }
+    }
+
     /**
-     * The state of one request: its route, the backend of the current attempt, and the backends it
-     * failed to connect to. It is also the selection filter handed to the load balancer (ready and
-     * not failed), which saves a lambda per request.
+     * The state of one request: its snapshot, its route, the backend of the current attempt, and the
+     * backends it failed to connect to. It is also the selection filter handed to the load balancer
+     * (ready and not failed), which saves a lambda per request.
      */
     public static final class Context implements BiPredicate<Backend, Boolean> {
+        final ProxyRuntime runtime;
         private Route route;
+        private boolean routeResolved;
         private Backend backend;
         private HttpPeer peer;
         private Backend[] failed;
         private int failedCount;
+        private long firstAttemptNanos;
+
+        Context(ProxyRuntime runtime) {
+            this.runtime = requireNonNull(runtime, "runtime");
+        }
+
+        /** The snapshot this request runs on. */
+        public ProxyRuntime runtime() {
+            return runtime;
+        }
 
         /** The matched route; null before routing or when none matched. */
         public Route route() {
@@ -208,6 +301,12 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         /** The backends this request failed to connect to. */
         public List<Backend> failedBackends() {
             return failed == null ? List.of() : List.of(Arrays.copyOf(failed, failedCount));
+        }
+
+        Route resolveRoute(RequestHeader request) {
+            route = runtime.router().match(request);
+            routeResolved = true;
+            return route;
         }
 
         @Override

@@ -19,7 +19,7 @@ import static java.util.Objects.requireNonNull;
  * backend (TLS, SNI, verification and timeouts from the group), so that picking a peer allocates
  * nothing. Immutable, thread-safe.
  */
-public final class UpstreamGroup {
+public final class UpstreamGroup implements AutoCloseable {
     private final String name;
     private final LoadBalancer<?> loadBalancer;
     private final Map<Backend, HttpPeer> peers;
@@ -80,6 +80,17 @@ public final class UpstreamGroup {
     public HttpPeer peer(Backend backend) {
         HttpPeer peer = peers.get(backend);
         return peer != null ? peer : newPeer(backend);
+    }
+
+    /** The ready-made peers, one per configured backend. */
+    public java.util.Collection<HttpPeer> peers() {
+        return peers.values();
+    }
+
+    /** Stops the load balancer's background work (a group dropped by a reload); selection keeps working. */
+    @Override
+    public void close() {
+        loadBalancer.close();
     }
 
     /** The {@code Host} to send upstream, or null to keep the client's. */

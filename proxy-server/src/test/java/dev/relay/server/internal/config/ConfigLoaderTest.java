@@ -80,7 +80,9 @@ class ConfigLoaderTest {
         assertEquals("web", route.upstream());
         assertTrue(route.hosts().isEmpty());
         assertNull(route.pathPrefix());
-        assertEquals(new ProxyConfig.ServerSettings(0, Duration.ofSeconds(30), 16, TransportRuntime.Kind.AUTO, true),
+        assertEquals(new ProxyConfig.ServerSettings(0, Duration.ofSeconds(30), 16, TransportRuntime.Kind.AUTO, true,
+                        ProxyConfig.AccessLogFormat.COMBINED, Duration.ofSeconds(5), null, 1024, null,
+                        "/tmp/relay-upgrade.sock"),
                 config.server());
         assertEquals(0, config.demoOrigins());
     }
@@ -117,7 +119,9 @@ class ConfigLoaderTest {
                 """));
 
         assertEquals(2, config.listeners().size());
-        assertEquals(new ProxyConfig.ServerSettings(2, Duration.ofSeconds(5), 3, TransportRuntime.Kind.NIO, false),
+        assertEquals(new ProxyConfig.ServerSettings(2, Duration.ofSeconds(5), 3, TransportRuntime.Kind.NIO, false,
+                        ProxyConfig.AccessLogFormat.COMBINED, Duration.ofSeconds(5), null, 1024, null,
+                        "/tmp/relay-upgrade.sock"),
                 config.server());
         UpstreamConfig api = config.upstreams().get("api");
         assertEquals(3, api.backends().get(0).weight());
@@ -262,7 +266,7 @@ class ConfigLoaderTest {
 
         assertEquals("proxy.upstreams.web.selction", p.key());
         assertEquals(8, p.line());
-        assertTrue(p.detail().startsWith("unknown key (expected one of: backends, connect-timeout,"), p.detail());
+        assertTrue(p.detail().startsWith("unknown key (expected one of: alpn, backends, connect-timeout,"), p.detail());
     }
 
     @Test
@@ -421,5 +425,83 @@ class ConfigLoaderTest {
         for (String bad : List.of("", "www.*", "*example.com", "example.com:80", "a..b", ".a", "a/b")) {
             assertFalse(ConfigLoader.validHostPattern(bad), bad);
         }
+    }
+
+    @Test
+    void parsesTheNewRouteMatchesAdminAndServerKeys() throws IOException {
+        ProxyConfig config = loader.load(write("new.conf", """
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  admin.address = "127.0.0.1:6190"
+                  server { access-log-format = json, shutdown-timeout = 2s, retry-backoff = 10ms,
+                           max-idle-upstream-connections = 10, pid-file = "/run/relay.pid", upgrade-socket = none }
+                  upstreams { web { backends = [ "127.0.0.1:9001" ], tls = true, alpn = h2-or-h1, tcp-keepalive = on,
+                                    total-connect-timeout = 3s } }
+                  routes = [
+                    { name = users, match { host = "api.test", path-regex = "^/users/[0-9]+$", method = [ get, HEAD ],
+                                            headers { X-Canary = "1" } }, upstream = web }
+                    { match { path = "/exact" }, upstream = web }
+                  ]
+                }
+                """));
+        assertEquals("127.0.0.1:6190", config.admin().address());
+        assertEquals(ProxyConfig.AccessLogFormat.JSON, config.server().accessLogFormat());
+        assertEquals(Duration.ofSeconds(2), config.server().shutdownTimeout());
+        assertEquals(Duration.ofMillis(10), config.server().retryBackoff());
+        assertEquals(10, config.server().maxIdleUpstreamConnections());
+        assertEquals("/run/relay.pid", config.server().pidFile());
+        assertNull(config.server().upgradeSocket());
+        UpstreamConfig web = config.upstreams().get("web");
+        assertEquals(dev.relay.core.Alpn.H2_OR_H1, web.options().alpn());
+        assertTrue(web.options().tcpKeepAlive());
+        assertEquals(Duration.ofSeconds(3), web.options().totalConnectionTimeout());
+        ProxyConfig.RouteConfig users = config.routes().get(0);
+        assertEquals("users", users.name());
+        assertEquals("^/users/[0-9]+$", users.pathRegex().pattern());
+        assertEquals(List.of("GET", "HEAD"), users.methods());
+        assertEquals(java.util.Map.of("x-canary", "1"), users.headers());
+        assertEquals("route-1", config.routes().get(1).name());
+        assertEquals("/exact", config.routes().get(1).path());
+    }
+
+    @Test
+    void reportsErrorsOfTheNewKeysWithFileLineAndKey() throws IOException {
+        String base = """
+                proxy {
+                  listeners = [ "127.0.0.1:8080" ]
+                  upstreams { web { backends = [ "127.0.0.1:9001" ] } }
+                  routes = [ { upstream = web, match { MATCH } } ]
+                  ADMIN
+                }
+                """;
+        assertProblem(base.replace("MATCH", "path-regex = \"([a-z\"").replace("ADMIN", ""), 4,
+                "proxy.routes[0].match.path-regex", "bad regular expression '([a-z': Unclosed character class");
+        assertProblem(base.replace("MATCH", "path = \"/a\", path-prefix = \"/b\"").replace("ADMIN", ""), 4,
+                "proxy.routes[0].match.path", "set together with path-prefix");
+        assertProblem(base.replace("MATCH", "method = \"GE T\"").replace("ADMIN", ""), 4,
+                "proxy.routes[0].match.method", "bad method 'GE T'");
+        assertProblem(base.replace("MATCH", "path = a").replace("ADMIN", ""), 4,
+                "proxy.routes[0].match.path", "'a' (expected: a path starting with /)");
+        assertProblem(base.replace("MATCH", "path = \"/\"").replace("ADMIN", "admin.address = \"127.0.0.1:8080\""), 5,
+                "proxy.admin.address", "'127.0.0.1:8080' is also a proxy listener");
+        assertProblem(base.replace("MATCH", "path = \"/\"").replace("ADMIN", "server.access-log-format = xml"), 5,
+                "proxy.server.access-log-format", "unknown value 'xml' (expected: combined or json)");
+        assertProblem(base.replace("MATCH", "path = \"/\"").replace("ADMIN", "upstreams.web.alpn = h2"), 5,
+                "proxy.upstreams.web.alpn", "'h2' needs tls = true");
+    }
+
+    private void assertProblem(String conf, int line, String key, String detailStart) throws IOException {
+        ConfigProblem p = assertThrows(ConfigProblem.class, () -> loader.load(write("bad.conf", conf)));
+        assertEquals(key, p.key(), p.getMessage());
+        assertEquals(line, p.line(), p.getMessage());
+        assertTrue(p.detail().startsWith(detailStart), p.getMessage());
+        assertTrue(p.getMessage().startsWith(p.file() + ":" + line + ": key '" + key + "': "), p.getMessage());
+    }
+
+    @Test
+    void theShippedExampleConfigurationIsValid() {
+        ProxyConfig config = loader.load(Path.of("src/dist/relay.conf"));
+        assertEquals(5, config.routes().size());
+        assertEquals("127.0.0.1:6190", config.admin().address());
     }
 }

@@ -204,7 +204,7 @@ class ConfiguredProxyTest {
                   upstreams { web { backends = [ "%s" ] } }
                   filters = [ { name = test-add-header, header = X-Global, value = g } ]
                   routes = [
-                    { match.path-prefix = "/f", upstream = web,
+                    { match { host = "known.test", path-prefix = "/f" }, upstream = web,
                       filters = [ { name = test-add-header, header = X-Route, value = f } ] }
                     { match.host = "known.test", upstream = web }
                   ]

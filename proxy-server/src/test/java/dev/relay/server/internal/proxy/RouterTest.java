@@ -45,7 +45,7 @@ class RouterTest {
     }
 
     @Test
-    void firstMatchInFileOrderWins() {
+    void theLongestPathPrefixOfAnExactHostWinsOverNoPath() {
         assertEquals("api", upstreamOf("example.com", "/api/users"));
         assertEquals("www", upstreamOf("example.com", "/"));
     }

@@ -1,0 +1,32 @@
+package dev.relay.server.internal;
+
+import com.google.inject.AbstractModule;
+import com.google.inject.Provides;
+import com.google.inject.Singleton;
+import dev.relay.server.internal.config.ProxyConfig;
+import dev.relay.server.internal.metrics.AccessLog;
+import dev.relay.server.internal.metrics.RelayMetrics;
+import dev.relay.server.internal.proxy.ConfiguredProxy;
+
+/**
+ * Load balancing and routing: the demo origins (none unless the configuration is in demo mode) and
+ * the {@link ConfiguredProxy}, whose snapshot holds the routes and the upstream groups with their
+ * load balancers.
+ */
+public final class LoadBalancingModule extends AbstractModule {
+
+    @Provides
+    @Singleton
+    DemoOrigins demoOrigins(ProxyConfig config) {
+        return new DemoOrigins(config.demoOrigins());
+    }
+
+    @Provides
+    @Singleton
+    ConfiguredProxy configuredProxy(ProxyConfig config, DemoOrigins demo, RelayMetrics metrics, AccessLog accessLog) {
+        ProxyConfig effective = config.demoOrigins() > 0 ? config.withUpstream(demo.upstream()) : config;
+        ConfiguredProxy proxy = ConfiguredProxy.create(effective, metrics, accessLog);
+        metrics.bindUpstreams(() -> proxy.runtime().groups().values());
+        return proxy;
+    }
+}

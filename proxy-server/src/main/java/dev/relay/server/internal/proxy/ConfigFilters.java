@@ -1,0 +1,176 @@
+package dev.relay.server.internal.proxy;
+
+import dev.relay.core.BodyChunk;
+import dev.relay.core.HttpModule;
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.ResponseHeader;
+import dev.relay.core.Session;
+import dev.relay.core.Stages;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Runs the configured filters of each request: the global ones ({@code proxy.filters}) in their
+ * order, then (once the route is known) the route's own, for every hook: request header and body,
+ * response header and body (responses the proxy writes itself, a 404 or an error page, included),
+ * and {@code responseDone}.
+ *
+ * <p>Registered once, as the last downstream module of the configured proxy ({@link #order()} is
+ * {@link Integer#MAX_VALUE}); the filters themselves come from the request's configuration snapshot,
+ * which is what makes filter chains reloadable. The module is created with the request's
+ * {@link ConfiguredProxy.Context} and resolves its route after the global filters ran, so routing
+ * sees the request as they left it, and the proxy's phases use the same route.
+ */
+final class ConfigFilters implements HttpModuleFactory {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigFilters.class);
+    private static final HttpModule[] NONE = new HttpModule[0];
+
+    private final ConfiguredProxy proxy;
+
+    ConfigFilters(ConfiguredProxy proxy) {
+        this.proxy = requireNonNull(proxy, "proxy");
+    }
+
+    @Override
+    public String name() {
+        return "config-filters";
+    }
+
+    @Override
+    public int order() {
+        return Integer.MAX_VALUE;
+    }
+
+    @Override
+    public HttpModule newModule() {
+        return new PerRequest(proxy.beginRequest());
+    }
+
+    /** The filter modules of one request. Used on the request's event loop only. */
+    private static final class PerRequest implements HttpModule {
+        private final ConfiguredProxy.Context ctx;
+        private HttpModule[] global;
+        private HttpModule[] route = NONE;
+
+        PerRequest(ConfiguredProxy.Context ctx) {
+            this.ctx = ctx;
+            HttpModuleFactory[] factories = ctx.runtime.globalFilters();
+            if (factories.length == 0) {
+                global = NONE;
+            } else {
+                global = new HttpModule[factories.length];
+                for (int i = 0; i < factories.length; i++) {
+                    global[i] = factories[i].newModule();
+                }
+            }
+        }
+
+        @Override
+        public CompletionStage<Void> requestHeaderFilter(Session session) {
+            return runGlobal(session, 0);
+        }
+
+        /** Runs the global request hooks from {@code from} on, then routes, then the route's hooks. */
+        private CompletionStage<Void> runGlobal(Session session, int from) {
+            for (int i = from; i < global.length; i++) {
+                if (session.responseWritten()) {
+                    return Stages.done();
+                }
+                CompletionStage<Void> stage = global[i].requestHeaderFilter(session);
+                if (isDoneNormally(stage)) {
+                    continue;
+                }
+                int next = i + 1;
+                // Resume on the event loop, whatever thread completes the filter's stage.
+                return stage.thenComposeAsync(v -> runGlobal(session, next), session.eventLoop());
+            }
+            if (session.responseWritten()) {
+                return Stages.done();
+            }
+            Route matched = ctx.resolveRoute(session.requestHeader());
+            if (matched == null || matched.filters().isEmpty()) {
+                return Stages.done();
+            }
+            List<HttpModuleFactory> factories = matched.filters();
+            HttpModule[] created = new HttpModule[factories.size()];
+            for (int i = 0; i < created.length; i++) {
+                created[i] = factories.get(i).newModule();
+            }
+            route = created;
+            return runRoute(session, 0);
+        }
+
+        private CompletionStage<Void> runRoute(Session session, int from) {
+            for (int i = from; i < route.length; i++) {
+                if (session.responseWritten()) {
+                    return Stages.done();
+                }
+                CompletionStage<Void> stage = route[i].requestHeaderFilter(session);
+                if (isDoneNormally(stage)) {
+                    continue;
+                }
+                int next = i + 1;
+                return stage.thenComposeAsync(v -> runRoute(session, next), session.eventLoop());
+            }
+            return Stages.done();
+        }
+
+        private static boolean isDoneNormally(CompletionStage<Void> stage) {
+            return stage instanceof CompletableFuture<Void> f && f.isDone() && !f.isCompletedExceptionally();
+        }
+
+        @Override
+        public void requestBodyFilter(Session session, BodyChunk body, boolean endOfStream) {
+            for (HttpModule m : global) {
+                m.requestBodyFilter(session, body, endOfStream);
+            }
+            for (HttpModule m : route) {
+                m.requestBodyFilter(session, body, endOfStream);
+            }
+        }
+
+        @Override
+        public void responseHeaderFilter(Session session, ResponseHeader response, boolean endOfStream) {
+            for (HttpModule m : global) {
+                m.responseHeaderFilter(session, response, endOfStream);
+            }
+            for (HttpModule m : route) {
+                m.responseHeaderFilter(session, response, endOfStream);
+            }
+        }
+
+        @Override
+        public void responseBodyFilter(Session session, BodyChunk body, boolean endOfStream) {
+            for (HttpModule m : global) {
+                m.responseBodyFilter(session, body, endOfStream);
+            }
+            for (HttpModule m : route) {
+                m.responseBodyFilter(session, body, endOfStream);
+            }
+        }
+
+        @Override
+        public void responseDone(Session session) {
+            for (HttpModule m : global) {
+                done(m, session);
+            }
+            for (HttpModule m : route) {
+                done(m, session);
+            }
+        }
+
+        private static void done(HttpModule m, Session session) {
+            try {
+                m.responseDone(session);
+            } catch (RuntimeException e) {
+                LOG.warn("filter responseDone failed", e);
+            }
+        }
+    }
+}
