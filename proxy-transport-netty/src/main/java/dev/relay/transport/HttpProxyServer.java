@@ -80,13 +80,22 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address) {
+        return bind(address, ListenerOptions.INHERIT);
+    }
+
+    /**
+     * Like {@link #bind(String)}, with this listener's own client timeouts.
+     *
+     * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
+     */
+    public InetSocketAddress bind(String address, ListenerOptions listenerOptions) {
         InetSocketAddress requested = Addresses.parseHostPort(address);
         if (requested.isUnresolved()) {
             requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
         }
         Channel listener;
         try {
-            listener = bootstrap().channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
+            listener = bootstrap(listenerOptions).channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
         } catch (Exception e) {
             throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
         }
@@ -105,13 +114,18 @@ public final class HttpProxyServer implements AutoCloseable {
      *                               listening TCP socket
      */
     public InetSocketAddress adoptListener(int fd) {
+        return adoptListener(fd, ListenerOptions.INHERIT);
+    }
+
+    /** Like {@link #adoptListener(int)}, with this listener's own client timeouts. */
+    public InetSocketAddress adoptListener(int fd, ListenerOptions listenerOptions) {
         if (!runtime.canAdoptListeners()) {
             throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
                     + "listening socket (expected: epoll)");
         }
         Channel listener;
         try {
-            listener = bootstrap().channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
+            listener = bootstrap(listenerOptions).channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
                     .register().syncUninterruptibly().channel();
         } catch (Exception e) {
             throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
@@ -156,8 +170,11 @@ public final class HttpProxyServer implements AutoCloseable {
         return false;
     }
 
-    private ServerBootstrap bootstrap() {
+    private ServerBootstrap bootstrap(ListenerOptions listenerOptions) {
         ProxyOptions options = engine.options();
+        long headerReadNanos = listenerOptions.headerReadTimeoutOr(options).toNanos();
+        long keepAliveNanos = listenerOptions.keepAliveTimeoutOr(options).toNanos();
+        long bodyReadNanos = listenerOptions.bodyReadTimeoutOr(options).toNanos();
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
@@ -167,7 +184,8 @@ public final class HttpProxyServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        DownstreamHandler handler = engine.newDownstreamHandler();
+                        DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
+                                bodyReadNanos);
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
                                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()

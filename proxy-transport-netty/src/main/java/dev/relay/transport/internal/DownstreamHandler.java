@@ -40,8 +40,20 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     private int requestsOnConnection;
     private LazyTimer timer;
 
-    DownstreamHandler(ProxyEngine<?> engine) {
+    private final long headerReadNanos;
+    private final long keepAliveNanos;
+    private final long bodyReadNanos;
+
+    DownstreamHandler(ProxyEngine<?> engine, long headerReadNanos, long keepAliveNanos, long bodyReadNanos) {
         this.engine = engine;
+        this.headerReadNanos = headerReadNanos;
+        this.keepAliveNanos = keepAliveNanos;
+        this.bodyReadNanos = bodyReadNanos;
+    }
+
+    /** This listener's request-body read timeout, in nanoseconds. */
+    long bodyReadTimeoutNanos() {
+        return bodyReadNanos;
     }
 
     /** The handler to place before the HTTP codec: it notices the first byte of each request header. */
@@ -54,7 +66,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         channel = ctx.channel();
         timer = new LazyTimer(channel.eventLoop(), this::onTimeout);
         engine.openConnections.incrementAndGet();
-        armTimer(engine.options.keepAliveTimeout().toNanos());
+        armTimer(keepAliveNanos);
         ctx.fireChannelActive();
     }
 
@@ -159,7 +171,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         discardingBody = !requestComplete;
         awaitingRequest = true;
         headerStarted = false;
-        long idle = engine.options.keepAliveTimeout().toNanos();
+        long idle = keepAliveNanos;
         if (engine.isDraining()) {
             // This response promised keep-alive before the drain began, so the client may already
             // be sending its next request: serve it (with Connection: close), but do not wait long.
@@ -215,7 +227,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         if (awaitingRequest && !headerStarted && current == null) {
             headerStarted = true;
             cancelTimer();
-            armTimer(engine.options.headerReadTimeout().toNanos());
+            armTimer(headerReadNanos);
         }
     }
 

@@ -44,8 +44,8 @@ public final class ProxyEngine<C> {
     }
 
     /** Creates the handler of a newly accepted downstream connection. */
-    public DownstreamHandler newDownstreamHandler() {
-        return new DownstreamHandler(this);
+    public DownstreamHandler newDownstreamHandler(long headerReadNanos, long keepAliveNanos, long bodyReadNanos) {
+        return new DownstreamHandler(this, headerReadNanos, keepAliveNanos, bodyReadNanos);
     }
 
     /** Requests in flight. */

@@ -962,7 +962,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
     private void armBodyReadTimer() {
         boolean expectsBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
         if (!requestComplete && expectsBody) {
-            bodyReadTimer = loop.schedule(this::onBodyReadTimer, engine.options.bodyReadTimeout().toNanos(),
+            bodyReadTimer = loop.schedule(this::onBodyReadTimer, downstream.bodyReadTimeoutNanos(),
                     TimeUnit.NANOSECONDS);
         }
     }
@@ -972,7 +972,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (requestComplete || failing || finishing || released) {
             return;
         }
-        long timeout = engine.options.bodyReadTimeout().toNanos();
+        long timeout = downstream.bodyReadTimeoutNanos();
         long now = System.nanoTime();
         if (!channel.config().isAutoRead()) {
             // The proxy itself stopped reading (backpressure): the client is not late.
@@ -985,7 +985,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         }
         keepAlive = false;
         failRequest(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "client sent no request body for "
-                + engine.options.bodyReadTimeout().toMillis() + " ms", null));
+                + TimeUnit.NANOSECONDS.toMillis(downstream.bodyReadTimeoutNanos()) + " ms", null));
     }
 
     private void onDeadline() {
