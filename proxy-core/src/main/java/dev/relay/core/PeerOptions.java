@@ -28,8 +28,10 @@ public final class PeerOptions {
     private final Alpn alpn;
     private final boolean tcpKeepAlive;
     private final List<X509Certificate> trustedCertificates;
+    private final int maxIdleConnections;
 
     private PeerOptions(Builder b) {
+        this.maxIdleConnections = b.maxIdleConnections;
         this.trustedCertificates = b.trustedCertificates;
         this.connectTimeout = b.connectTimeout;
         this.totalConnectionTimeout = b.totalConnectionTimeout;
@@ -66,6 +68,7 @@ public final class PeerOptions {
         b.alpn = alpn;
         b.tcpKeepAlive = tcpKeepAlive;
         b.trustedCertificates = trustedCertificates;
+        b.maxIdleConnections = maxIdleConnections;
         return b;
     }
 
@@ -125,6 +128,14 @@ public final class PeerOptions {
         return trustedCertificates;
     }
 
+    /**
+     * The most idle connections to keep for this peer per event loop (nginx's {@code keepalive N} per
+     * worker); 0 means no limit but the process-wide cap. Default 0.
+     */
+    public int maxIdleConnections() {
+        return maxIdleConnections;
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof PeerOptions other
@@ -133,6 +144,7 @@ public final class PeerOptions {
                 && tcpKeepAlive == other.tcpKeepAlive
                 && alpn == other.alpn
                 && trustedCertificates.equals(other.trustedCertificates)
+                && maxIdleConnections == other.maxIdleConnections
                 && Objects.equals(connectTimeout, other.connectTimeout)
                 && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
                 && Objects.equals(readTimeout, other.readTimeout)
@@ -143,7 +155,7 @@ public final class PeerOptions {
     @Override
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
-                verifyCert, verifyHostname, alpn, tcpKeepAlive, trustedCertificates);
+                verifyCert, verifyHostname, alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections);
     }
 
     @Override
@@ -166,8 +178,18 @@ public final class PeerOptions {
         private Alpn alpn = Alpn.H1;
         private boolean tcpKeepAlive;
         private List<X509Certificate> trustedCertificates = List.of();
+        private int maxIdleConnections;
 
         private Builder() {}
+
+        /** See {@link PeerOptions#maxIdleConnections()}; 0 for no per-peer limit. */
+        public Builder maxIdleConnections(int connections) {
+            if (connections < 0) {
+                throw new IllegalArgumentException("maxIdleConnections: " + connections + " (expected: >= 0)");
+            }
+            this.maxIdleConnections = connections;
+            return this;
+        }
 
         /** See {@link PeerOptions#trustedCertificates()}; empty for the JDK's default roots. */
         public Builder trustedCertificates(List<X509Certificate> roots) {

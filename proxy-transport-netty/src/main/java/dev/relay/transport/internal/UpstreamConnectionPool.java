@@ -67,8 +67,15 @@ final class UpstreamConnectionPool {
             conn.close();
             return;
         }
+        ArrayDeque<UpstreamConnection> idle = partitions.get().computeIfAbsent(conn.key, k -> new ArrayDeque<>());
+        int perPeerCap = peer.options().maxIdleConnections();
+        if (perPeerCap > 0 && idle.size() >= perPeerCap) {
+            idleCount.decrementAndGet();
+            conn.close();
+            return;
+        }
         conn.markIdle();
-        partitions.get().computeIfAbsent(conn.key, k -> new ArrayDeque<>()).addLast(conn);
+        idle.addLast(conn);
         conn.idleTimer.arm(idleTimeout.toNanos());
     }
 
