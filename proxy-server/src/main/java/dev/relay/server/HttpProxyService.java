@@ -4,6 +4,7 @@ import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.HttpProxyServer;
+import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
 import org.slf4j.Logger;
@@ -36,6 +37,7 @@ public final class HttpProxyService implements Service {
     private final ProxyOptions options;
     private final String name;
     private final List<String> tcpAddresses = new ArrayList<>();
+    private final Map<String, ListenerOptions> listenerOptions = new LinkedHashMap<>();
     private final List<HttpModuleFactory> modules = new ArrayList<>();
     private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
     private final Map<String, InetSocketAddress> listening = new LinkedHashMap<>();
@@ -71,9 +73,22 @@ public final class HttpProxyService implements Service {
      * @throws IllegalArgumentException when the address is not {@code host:port}
      */
     public synchronized HttpProxyService addTcp(String address) {
+        return addTcp(address, ListenerOptions.INHERIT);
+    }
+
+    /**
+     * Like {@link #addTcp(String)}, with this listener's own client timeouts (a public port with
+     * short ones next to an internal port, for example); they apply whether the socket is bound or
+     * taken over from a previous process.
+     *
+     * @throws IllegalArgumentException when the address is not {@code host:port}
+     */
+    public synchronized HttpProxyService addTcp(String address, ListenerOptions options) {
         requireNotStarted("addTcp");
         Addresses.parseHostPort(address);
+        requireNonNull(options, "options");
         tcpAddresses.add(address);
+        listenerOptions.put(address, options);
         return this;
     }
 
@@ -118,19 +133,20 @@ public final class HttpProxyService implements Service {
 
     /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
     private InetSocketAddress listen(String address) {
+        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.INHERIT);
         InetSocketAddress bound = null;
         for (var it = inherited.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
             if (ListenerAddresses.matches(address, e.getKey())) {
                 it.remove();
-                bound = server.adoptListener(e.getValue());
+                bound = server.adoptListener(e.getValue(), options);
                 LOG.info("service '{}' listening on {} (socket taken over from the previous process)", name,
                         Addresses.format(bound));
                 break;
             }
         }
         if (bound == null) {
-            bound = server.bind(address);
+            bound = server.bind(address, options);
             LOG.info("service '{}' listening on {}", name, Addresses.format(bound));
         }
         listening.put(address, bound);
@@ -155,11 +171,33 @@ public final class HttpProxyService implements Service {
      * @throws IllegalStateException when the service is not running or the address cannot be bound
      */
     public synchronized InetSocketAddress addListener(String address) {
+        return addListener(address, ListenerOptions.INHERIT);
+    }
+
+    /**
+     * Adds a listener with its own client timeouts to the running service (a configuration reload).
+     *
+     * @return the bound address
+     * @throws IllegalStateException when the service is not running or the address cannot be bound
+     */
+    public synchronized InetSocketAddress addListener(String address, ListenerOptions options) {
         if (server == null) {
             throw new IllegalStateException("addListener: service '" + name + "' is not running");
         }
         Addresses.parseHostPort(address);
-        InetSocketAddress bound = listen(address);
+        requireNonNull(options, "options");
+        ListenerOptions before = listenerOptions.put(address, options);
+        InetSocketAddress bound;
+        try {
+            bound = listen(address);
+        } catch (RuntimeException e) {
+            if (before == null) {
+                listenerOptions.remove(address);
+            } else {
+                listenerOptions.put(address, before);
+            }
+            throw e;
+        }
         tcpAddresses.add(address);
         return bound;
     }
@@ -173,6 +211,7 @@ public final class HttpProxyService implements Service {
     public synchronized boolean removeListener(String address) {
         InetSocketAddress bound = listening.remove(address);
         tcpAddresses.remove(address);
+        listenerOptions.remove(address);
         if (bound == null || server == null) {
             return false;
         }
@@ -199,6 +238,8 @@ public final class HttpProxyService implements Service {
                 listening.put(address, e.getValue());
                 tcpAddresses.remove(e.getKey());
                 tcpAddresses.add(address);
+                ListenerOptions options = listenerOptions.remove(e.getKey());
+                listenerOptions.put(address, options == null ? ListenerOptions.INHERIT : options);
                 return true;
             }
         }

@@ -70,7 +70,7 @@ class MainTest {
 
         assertEquals(1, run("-c", file.toString(), "-t"));
         assertEquals("", out());
-        assertEquals(file + ":6: key 'proxy.upstreams.web.selection': unknown value 'foo' (expected: round-robin or random)"
+        assertEquals(file + ":6: key 'proxy.upstreams.web.selection': unknown value 'foo' (expected: round-robin, random, fnv, ketama, maglev, least-connections or peak-ewma)"
                 + System.lineSeparator() + "configuration file " + file + " test failed" + System.lineSeparator(), err());
     }
 

@@ -292,7 +292,7 @@ class ProxyServerJarIT {
         RelayProcess failed = new RelayProcess(Map.of(), "-t", "-c", bad.toString());
         assertEquals(1, failed.awaitExit(30));
         assertTrue(failed.output().contains(bad + ":3: key 'proxy.upstreams.web.selection': unknown value 'foo' "
-                + "(expected: round-robin or random)"), failed.output());
+                + "(expected: round-robin, random, fnv, ketama, maglev, least-connections or peak-ewma)"), failed.output());
     }
 
     @Test

@@ -122,7 +122,7 @@ public final class ConfigReloader {
                 continue;
             }
             try {
-                service.addListener(l.address());
+                service.addListener(l.address(), l.listenerOptions());
                 added.add(l.address());
             } catch (RuntimeException e) {
                 added.forEach(service::removeListener);
@@ -171,11 +171,28 @@ public final class ConfigReloader {
         check(keys, "proxy.server.max-attempts", x.maxAttempts(), y.maxAttempts());
         check(keys, "proxy.server.retry-backoff", x.retryBackoff(), y.retryBackoff());
         check(keys, "proxy.server.max-idle-upstream-connections", x.maxIdleUpstreamConnections(), y.maxIdleUpstreamConnections());
+        check(keys, "proxy.server.retry-buffer", x.retryBufferBytes(), y.retryBufferBytes());
+        check(keys, "proxy.server.request-deadline", x.requestDeadline(), y.requestDeadline());
+        check(keys, "proxy.server.header-read-timeout", x.headerReadTimeout(), y.headerReadTimeout());
+        check(keys, "proxy.server.keepalive-timeout", x.keepAliveTimeout(), y.keepAliveTimeout());
+        check(keys, "proxy.server.body-read-timeout", x.bodyReadTimeout(), y.bodyReadTimeout());
+        check(keys, "proxy.server.max-header-size", x.maxHeaderBytes(), y.maxHeaderBytes());
+        check(keys, "proxy.server.max-request-line", x.maxRequestLineBytes(), y.maxRequestLineBytes());
         check(keys, "proxy.server.pid-file", x.pidFile(), y.pidFile());
         check(keys, "proxy.server.upgrade-socket", x.upgradeSocket(), y.upgradeSocket());
         check(keys, "proxy.admin.address", a.admin() == null ? null : a.admin().address(),
                 b.admin() == null ? null : b.admin().address());
         check(keys, "proxy.demo.origins", a.demoOrigins(), b.demoOrigins());
+        // A listener that stays bound keeps the timeouts it was bound with: the transport sets them
+        // per socket. (A new address is bound with the new ones.)
+        for (int i = 0; i < b.listeners().size(); i++) {
+            ListenerConfig after = b.listeners().get(i);
+            for (ListenerConfig before : a.listeners()) {
+                if (before.address().equals(after.address()) && !before.listenerOptions().equals(after.listenerOptions())) {
+                    keys.add("proxy.listeners[" + i + "] timeouts of " + after.address());
+                }
+            }
+        }
         return keys;
     }
 

@@ -9,9 +9,10 @@ import dev.relay.server.internal.metrics.RelayMetrics;
 import dev.relay.server.internal.proxy.ConfiguredProxy;
 
 /**
- * Load balancing and routing: the demo origins (none unless the configuration is in demo mode) and
+ * Load balancing and routing: the demo origins (none unless the configuration is in demo mode),
  * the {@link ConfiguredProxy}, whose snapshot holds the routes and the upstream groups with their
- * load balancers.
+ * load balancers (started as they are built: discovery and health checks run from then on), and
+ * the {@link UpstreamGroupsService} that stops them with the server.
  */
 public final class LoadBalancingModule extends AbstractModule {
 
@@ -28,5 +29,11 @@ public final class LoadBalancingModule extends AbstractModule {
         ConfiguredProxy proxy = ConfiguredProxy.create(effective, metrics, accessLog);
         metrics.bindUpstreams(() -> proxy.runtime().groups().values());
         return proxy;
+    }
+
+    @Provides
+    @Singleton
+    UpstreamGroupsService upstreamGroupsService(ConfiguredProxy proxy) {
+        return new UpstreamGroupsService(proxy);
     }
 }

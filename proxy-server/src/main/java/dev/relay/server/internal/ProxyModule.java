@@ -27,8 +27,8 @@ import java.util.Set;
 /**
  * The server: the proxy's {@link HttpProxyService} on the configured listeners, and the
  * {@link Server} that runs every service in this order (stopped in reverse):
- * access log, admin listener, demo origins, services of user modules, the proxy, the upgrade
- * listener. So the access log writes the last lines, the admin listener answers {@code /ready}
+ * access log, admin listener, demo origins, services of user modules, the upstream groups'
+ * background work, the proxy, the upgrade listener. So the access log writes the last lines, the admin listener answers {@code /ready}
  * with 503 while the proxy drains, and nothing is handed over once a stop has begun.
  *
  * <p>User modules add services with {@code Multibinder.newSetBinder(binder(), Service.class)}.
@@ -43,15 +43,12 @@ public final class ProxyModule extends AbstractModule {
     @Provides
     @Singleton
     HttpProxyService httpProxyService(ProxyConfig config, ConfiguredProxy proxy, RelayMetrics metrics) {
-        ProxyOptions options = ProxyOptions.builder()
-                .maxAttempts(config.server().maxAttempts())
-                .retryBackoff(config.server().retryBackoff())
-                .maxIdleUpstreamConnections(config.server().maxIdleUpstreamConnections())
-                .upstreamObserver(proxy)
-                .build();
+        // The proxy is the observer: it hands each attempt to the load balancer of the group that
+        // made the peer (in-flight counts, latencies, passive health).
+        ProxyOptions options = config.server().proxyOptions(proxy);
         HttpProxyService service = HttpProxyService.create("proxy", proxy, options);
         for (ListenerConfig listener : config.listeners()) {
-            service.addTcp(listener.address());
+            service.addTcp(listener.address(), listener.listenerOptions());
         }
         metrics.bindServer(() -> {
             try {
@@ -78,7 +75,7 @@ public final class ProxyModule extends AbstractModule {
     @Singleton
     Server server(ProxyConfig config, TransportRuntime runtime, DemoOrigins demo, HttpProxyService proxy,
                   AccessLog accessLog, Optional<AdminServer> admin, Set<Service> extra, ConfigReloader reloader,
-                  Optional<UpgradeListener> upgrade) {
+                  Optional<UpgradeListener> upgrade, UpstreamGroupsService upstreams) {
         ServerOptions options = ServerOptions.builder()
                 .threads(config.server().threads())
                 .transport(config.server().transport())
@@ -92,6 +89,9 @@ public final class ProxyModule extends AbstractModule {
             server.addService(demo);
         }
         extra.forEach(server::addService);
+        // Before the proxy, so it stops after the proxy has drained: discovery and health checks
+        // run for the requests still in flight.
+        server.addService(upstreams);
         server.addService(proxy);
         upgrade.ifPresent(server::addService);
         server.reloadHandler(() -> reloader.reload("SIGHUP"));

@@ -168,4 +168,24 @@ class LiveReloadTest {
         assertThrows(ConnectException.class, () -> new Socket(first.getAddress(), first.getPort()).close());
         assertEquals("three", RawHttp.get(new InetSocketAddress("127.0.0.1", second), "site.test", "/").header("X-Config"));
     }
+
+    @Test
+    void settingsOfTheEngineAndOfKeptListenersAreNamedAsNeedingARestart() throws Exception {
+        TestOrigin a = closeLater(TestOrigin.start("a"));
+        InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
+                conf("\"127.0.0.1:0\"", a.address(), "one")));
+        String listener = "{ address = \"127.0.0.1:" + relay.proxy().getPort() + "\" }";
+        relay.rewrite(conf(listener, a.address(), "one"));
+        assertEquals(200, relay.adminPost("/reload").statusCode());
+
+        relay.rewrite(conf(listener.replace(" }", ", header-read-timeout = 5s }"), a.address(), "two")
+                .replace("access-log = false", "access-log = false, retry-buffer = 1MiB, keepalive-timeout = 10s"));
+        HttpResponse<String> answer = relay.adminPost("/reload");
+
+        assertEquals(200, answer.statusCode(), answer.body());
+        assertTrue(answer.body().contains("not applied until a restart or upgrade: proxy.server.retry-buffer, "
+                + "proxy.server.keepalive-timeout, proxy.listeners[0] timeouts of 127.0.0.1:" + relay.proxy().getPort()),
+                answer.body());
+        assertEquals("two", RawHttp.get(relay.proxy(), "site.test", "/").header("X-Config"));
+    }
 }

@@ -40,6 +40,43 @@ public final class RawHttp {
         }
     }
 
+    /** {@code GET path} with {@code Host: host} and the extra header fields {@code headers} to {@code address}. */
+    public static Response get(InetSocketAddress address, String host, String path, Map<String, String> headers)
+            throws IOException {
+        StringBuilder request = new StringBuilder("GET ").append(path).append(" HTTP/1.1\r\nHost: ").append(host)
+                .append("\r\nConnection: close\r\n");
+        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        return exchange(address, request.append("\r\n").toString());
+    }
+
+    /**
+     * Sends {@code raw} as it is and reads what comes back until the server closes the connection
+     * (at most 30 s): for malformed or incomplete requests.
+     */
+    public static String exchangeRaw(InetSocketAddress address, String raw) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(address, 5_000);
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            ByteArrayOutputStream all = new ByteArrayOutputStream();
+            socket.getInputStream().transferTo(all);
+            return all.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private static Response exchange(InetSocketAddress address, String request) throws IOException {
+        try (Socket socket = new Socket()) {
+            socket.connect(address, 5_000);
+            socket.setSoTimeout(30_000);
+            OutputStream out = socket.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            return read(socket.getInputStream());
+        }
+    }
+
     private static Response read(InputStream in) throws IOException {
         ByteArrayOutputStream all = new ByteArrayOutputStream();
         in.transferTo(all);

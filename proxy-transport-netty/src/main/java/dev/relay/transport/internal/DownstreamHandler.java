@@ -138,6 +138,14 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (request.decoderResult().isFailure()
+                && (request.decoderResult().cause() instanceof io.netty.handler.codec.PrematureChannelClosureException
+                    || !channel.isActive())) {
+            // The client closed in the middle of a request header (or after a 408): there is no
+            // request to answer or log, only a connection that ended.
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         cancelTimer();
         awaitingRequest = false;
         headerStarted = false;

@@ -67,8 +67,8 @@ import static java.util.Objects.requireNonNull;
  *   <tr><td>{@code GET /ready}</td><td>200 once every listener is bound and until a stop begins; 503
  *       before and after</td></tr>
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text format</td></tr>
- *   <tr><td>{@code GET /upstreams}</td><td>JSON: each group's backends with health, ejection and
- *       requests in flight</td></tr>
+ *   <tr><td>{@code GET /upstreams}</td><td>JSON: each group's settings (selection, discovery,
+ *       checks) and its backends with health, ejection and requests in flight</td></tr>
  *   <tr><td>{@code POST /reload}</td><td>re-reads the configuration; 200 with the new generation,
  *       or 400 with the reason (the running configuration stays)</td></tr>
  * </table>
@@ -199,7 +199,12 @@ public final class AdminServer implements Service {
         }
     }
 
-    /** The {@code /upstreams} document. */
+    /**
+     * The {@code /upstreams} document: per group its selection, hash key, TLS, where its backends
+     * come from, its active check (null: none) and whether passive health is on; per backend its
+     * weight, {@code healthy} (active checks), {@code enabled} (not drained), {@code ejected}
+     * (passive health), {@code ready} (all three: it takes traffic) and {@code in_flight}.
+     */
     String upstreamsJson() {
         ProxyRuntime rt = proxy.runtime();
         StringBuilder sb = new StringBuilder(512).append("{\"generation\":").append(rt.generation()).append(",\"upstreams\":{");
@@ -210,8 +215,15 @@ public final class AdminServer implements Service {
             }
             firstGroup = false;
             Backends backends = g.loadBalancer().backends();
+            var config = g.config();
             Json.string(sb, g.name()).append(":{\"selection\":");
-            Json.string(sb, g.config().selection().configName()).append(",\"tls\":").append(g.config().tls())
+            Json.string(sb, config.selection().configName()).append(",\"hash_key\":");
+            Json.string(sb, config.hashKey() == null ? null : config.hashKey().toString()).append(",\"tls\":")
+                    .append(config.tls()).append(",\"discovery\":");
+            Json.string(sb, config.discovery() == null ? "static" : config.discovery().describe())
+                    .append(",\"health_check\":");
+            Json.string(sb, config.healthCheck() == null ? null : config.healthCheck().describe())
+                    .append(",\"outlier_detection\":").append(config.outlierDetection() != null)
                     .append(",\"backends\":[");
             boolean first = true;
             for (Backend b : backends.list()) {

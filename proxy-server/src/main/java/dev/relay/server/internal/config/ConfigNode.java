@@ -211,6 +211,36 @@ final class ConfigNode {
         }
     }
 
+    /**
+     * A size in bytes: a HOCON memory size ({@code 64KiB}, {@code 1MiB}, {@code 512B}; a bare number
+     * is bytes), at most {@code max}.
+     */
+    long bytes(long min, long max) {
+        requirePresent("a size such as 64KiB");
+        long n;
+        try {
+            n = value.atKey("v").getMemorySize("v").toBytes();
+        } catch (ConfigException.WrongType | ConfigException.BadValue e) {
+            throw problem(describeValue() + " (expected: a size such as 512B, 64KiB or 1MiB)");
+        } catch (IllegalArgumentException e) {
+            throw problem(describeValue() + " (expected: a size from " + min + " to " + max + " bytes)");
+        }
+        if (n < min || n > max) {
+            throw problem(describeValue() + " (expected: a size from " + min + " to " + max + " bytes)");
+        }
+        return n;
+    }
+
+    /** Whether this value is a boolean ({@code true}, {@code off} ...). */
+    boolean isBoolean() {
+        return value != null && value.valueType() == ConfigValueType.BOOLEAN;
+    }
+
+    /** Whether this value is text. */
+    boolean isString() {
+        return value != null && value.valueType() == ConfigValueType.STRING;
+    }
+
     /** Fails when this object has a key outside {@code allowed}, naming the key and the allowed ones. */
     void checkKeys(Collection<String> allowed) {
         for (Map.Entry<String, ConfigNode> e : entries().entrySet()) {

@@ -4,9 +4,9 @@ import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigOrigin;
 
 /**
- * A configuration error that names where it is: {@code FILE:LINE: key 'proxy.upstreams.web.selection':
- * unknown value 'foo' (expected: round-robin or random)}. The message is meant for people; the parts
- * are available for tests and tools.
+ * A configuration error that names where it is: {@code FILE:LINE: key 'proxy.upstreams.web.hash-key':
+ * unknown value 'ip' (expected: "uri", "client-ip", "header:NAME" or "cookie:NAME" with a token NAME)}.
+ * The message is meant for people; the parts are available for tests and tools.
  */
 public final class ConfigProblem extends RuntimeException {
     private static final long serialVersionUID = 1L;

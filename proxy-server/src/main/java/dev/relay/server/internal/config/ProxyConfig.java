@@ -3,6 +3,11 @@ package dev.relay.server.internal.config;
 import dev.relay.core.Backend;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.PeerOptions;
+import dev.relay.core.SelectionAlgorithm;
+import dev.relay.core.UpstreamObserver;
+import dev.relay.lb.HashKey;
+import dev.relay.lb.SelectionAlgorithms;
+import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
 
@@ -73,11 +78,26 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param pidFile                    where to write the process id; null: nowhere
      * @param upgradeSocket              the Unix socket where the running process hands its listeners
      *                                   to a new one started with {@code --upgrade}; null: no upgrades
+     * @param retryBufferBytes           request-body bytes kept to replay on a retry; 0: bodies are not replayed
+     * @param requestDeadline            the most a whole request may take; null: no deadline
+     * @param headerReadTimeout          time allowed for a whole request header (listeners may override)
+     * @param keepAliveTimeout           how long an idle client connection is kept (listeners may override)
+     * @param bodyReadTimeout            longest wait for each read of a request body (listeners may override)
+     * @param maxHeaderBytes             largest request header section; larger gets 431
+     * @param maxRequestLineBytes        longest request line; longer gets 414
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
                                  Duration shutdownTimeout, Duration retryBackoff, int maxIdleUpstreamConnections,
-                                 String pidFile, String upgradeSocket) {
+                                 String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
+                                 Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
+                                 int maxHeaderBytes, int maxRequestLineBytes) {
+
+        public ServerSettings {
+            requireNonNull(headerReadTimeout, "headerReadTimeout");
+            requireNonNull(keepAliveTimeout, "keepAliveTimeout");
+            requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+        }
 
         /** The settings that the older tests and embedders give; the rest take their defaults. */
         public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
@@ -86,12 +106,38 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     Duration.ofSeconds(5), null, 1024, null, null);
         }
 
+        /** The process settings without the client limits, which take the engine's defaults. */
+        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
+                              boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
+                              Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
+                              String upgradeSocket) {
+            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
+                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket,
+                    ProxyOptions.defaults().retryBufferBytes(), ProxyOptions.defaults().requestDeadline(),
+                    ProxyOptions.defaults().headerReadTimeout(), ProxyOptions.defaults().keepAliveTimeout(),
+                    ProxyOptions.defaults().bodyReadTimeout(), ProxyOptions.defaults().maxHeaderBytes(),
+                    ProxyOptions.defaults().maxRequestLineBytes());
+        }
+
         /** The engine options these settings imply. */
         public ProxyOptions proxyOptions() {
+            return proxyOptions(UpstreamObserver.NONE);
+        }
+
+        /** The engine options these settings imply, reporting upstream attempts to {@code observer}. */
+        public ProxyOptions proxyOptions(UpstreamObserver observer) {
             return ProxyOptions.builder()
                     .maxAttempts(maxAttempts)
                     .retryBackoff(retryBackoff)
                     .maxIdleUpstreamConnections(maxIdleUpstreamConnections)
+                    .retryBufferBytes(retryBufferBytes)
+                    .requestDeadline(requestDeadline)
+                    .headerReadTimeout(headerReadTimeout)
+                    .keepAliveTimeout(keepAliveTimeout)
+                    .bodyReadTimeout(bodyReadTimeout)
+                    .maxHeaderBytes(maxHeaderBytes)
+                    .maxRequestLineBytes(maxRequestLineBytes)
+                    .upstreamObserver(observer)
                     .build();
         }
     }
@@ -113,45 +159,115 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
     public record AdminConfig(String address, String origin) {}
 
     /**
-     * One listener.
+     * One listener ({@code proxy.listeners[i]}).
      *
-     * @param address {@code host:port} as written
-     * @param origin  {@code file:line}, for start-up errors
+     * @param address           {@code host:port} as written
+     * @param origin            {@code file:line}, for start-up errors
+     * @param headerReadTimeout its own {@code header-read-timeout}; null: the service's
+     * @param keepAliveTimeout  its own {@code keepalive-timeout}; null: the service's
+     * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
      */
-    public record ListenerConfig(String address, String origin) {}
+    public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                                 Duration bodyReadTimeout) {
 
-    /** The selection algorithms a group may use, by their configuration names. */
+        /** A listener with the service's client timeouts. */
+        public ListenerConfig(String address, String origin) {
+            this(address, origin, null, null, null);
+        }
+
+        /** The transport's view of this listener's own timeouts. */
+        public ListenerOptions listenerOptions() {
+            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null) {
+                return ListenerOptions.INHERIT;
+            }
+            return new ListenerOptions(headerReadTimeout, keepAliveTimeout, bodyReadTimeout);
+        }
+    }
+
+    /**
+     * The selection algorithms a group may use, by their configuration names (those of
+     * {@link SelectionAlgorithms#NAMES}).
+     */
     public enum Selection {
         /** Smooth weighted round robin. */
         ROUND_ROBIN,
         /** Weighted random. */
-        RANDOM;
+        RANDOM,
+        /** FNV-1a hash of the request key, modulo the weighted set. */
+        FNV,
+        /** Consistent hashing on a ring, nginx's {@code hash ... consistent}. */
+        KETAMA,
+        /** Maglev consistent hashing (a lookup table). */
+        MAGLEV,
+        /** Fewest requests in flight, weighted. */
+        LEAST_CONNECTIONS,
+        /** Lowest peak-EWMA latency times requests in flight. */
+        PEAK_EWMA;
 
-        /** The name in the configuration: {@code round-robin}, {@code random}. */
+        /** The name in the configuration: {@code round-robin}, {@code least-connections} ... */
         public String configName() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
+        }
+
+        /** Whether it picks by a request key ({@code hash-key}): fnv, ketama, maglev. */
+        public boolean usesKey() {
+            return SelectionAlgorithms.usesKey(configName());
+        }
+
+        /** A new instance of the algorithm, with its default settings. */
+        public SelectionAlgorithm algorithm() {
+            return SelectionAlgorithms.forName(configName());
+        }
+
+        /** The selection called {@code name} in the configuration, or null when there is none. */
+        public static Selection byConfigName(String name) {
+            for (Selection s : values()) {
+                if (s.configName().equals(name)) {
+                    return s;
+                }
+            }
+            return null;
         }
     }
 
     /**
      * One upstream group ({@code proxy.upstreams.NAME}).
      *
-     * @param name       the group's name
-     * @param backends   its backends, at least one, with their weights
-     * @param selection  how a backend is picked
-     * @param tls        whether to speak TLS to the backends
-     * @param sni        the SNI to present; null: each backend's host
-     * @param verify     whether to verify the backends' certificates and host names
-     * @param hostHeader the {@code Host} to send upstream; null keeps the client's
-     * @param options    timeouts and TLS verification, as the transport takes them
+     * @param name             the group's name
+     * @param backends         its static backends with their weights; empty when {@code discovery} finds them
+     * @param selection        how a backend is picked
+     * @param tls              whether to speak TLS to the backends
+     * @param sni              the SNI to present; null: each backend's host
+     * @param verify           whether to verify the backends' certificates and host names
+     * @param hostHeader       the {@code Host} to send upstream; null keeps the client's
+     * @param options          timeouts and TLS verification, as the transport takes them
+     * @param hashKey          what a hashing selection hashes ({@code hash-key}); null for the others
+     * @param discovery        where the backends come from when they are not static; null: {@code backends}
+     * @param healthCheck      the active health check; null: none
+     * @param outlierDetection passive health; null: off
      */
     public record UpstreamConfig(String name, List<Backend> backends, Selection selection, boolean tls, String sni,
-                                 boolean verify, String hostHeader, PeerOptions options) {
+                                 boolean verify, String hostHeader, PeerOptions options, HashKey hashKey,
+                                 DiscoveryConfig discovery, HealthCheckConfig healthCheck,
+                                 OutlierDetectionConfig outlierDetection) {
         public UpstreamConfig {
             requireNonNull(name, "name");
             backends = List.copyOf(backends);
             requireNonNull(selection, "selection");
             requireNonNull(options, "options");
+            if (selection.usesKey() && hashKey == null) {
+                throw new IllegalArgumentException("hashKey: null (expected: a key for " + selection.configName() + ")");
+            }
+            if ((discovery == null) == backends.isEmpty()) {
+                throw new IllegalArgumentException("backends: " + backends + " with discovery " + discovery
+                        + " (expected: exactly one of backends, discovery)");
+            }
+        }
+
+        /** A group of static backends without hashing, health checks or passive health. */
+        public UpstreamConfig(String name, List<Backend> backends, Selection selection, boolean tls, String sni,
+                              boolean verify, String hostHeader, PeerOptions options) {
+            this(name, backends, selection, tls, sni, verify, hostHeader, options, null, null, null, null);
         }
     }
 

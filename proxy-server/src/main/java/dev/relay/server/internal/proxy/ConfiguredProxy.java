@@ -40,14 +40,18 @@ import static java.util.Objects.requireNonNull;
  *       registered last; it also resolves the route, after the global filters, so routing sees the
  *       request as they left it.</li>
  *   <li>{@link #requestFilter}: no route → 404.</li>
- *   <li>{@link #upstreamPeer}: a backend of the route's group from its load balancer, skipping the
+ *   <li>{@link #upstreamPeer}: a backend of the route's group from its load balancer (by the
+ *       group's hash key, computed once per request, for the hashing algorithms), skipping the
  *       backends this request already failed to connect to.</li>
  *   <li>{@link #failToConnect}: the error stays retryable while the group has a backend not yet
  *       tried, up to {@code proxy.server.max-attempts}.</li>
  *   <li>{@link #logging}: metrics and the access-log line (both off the hot path's allocations;
  *       the line is written by the access log's own thread).</li>
  *   <li>As the engine's {@link UpstreamObserver}, it forwards each attempt to the load balancer of
- *       the group that made the peer (in-flight counts, passive health).</li>
+ *       the group that made the peer, found by the peer's pool group ({@link UpstreamGroup#id()}):
+ *       in-flight counts (least connections), latencies (peak EWMA), passive health (outlier
+ *       detection). An attempt of a group that a reload replaced meanwhile is not counted: that
+ *       group's load balancer is closed.</li>
  * </ul>
  */
 public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>, UpstreamObserver {
@@ -61,9 +65,13 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
      */
     private static final ThreadLocal<Context> PENDING = new ThreadLocal<>();
 
+    /** How long building a snapshot waits for the first discovery of its new groups, together. */
+    static final java.time.Duration FIRST_DISCOVERY_WAIT = java.time.Duration.ofSeconds(5);
+
     private final AtomicReference<ProxyRuntime> current;
     private final RelayMetrics metrics;
     private final AccessLog accessLog;
+    private boolean closed;
 
     private ConfiguredProxy(ProxyRuntime first, RelayMetrics metrics, AccessLog accessLog) {
         this.current = new AtomicReference<>(first);
@@ -83,7 +91,29 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
      * @throws IllegalArgumentException when a route names a group that {@code config} lacks
      */
     public static ConfiguredProxy create(ProxyConfig config, RelayMetrics metrics, AccessLog accessLog) {
-        return new ConfiguredProxy(ProxyRuntime.build(config, null, metrics), metrics, accessLog);
+        ProxyRuntime first = ProxyRuntime.build(config, null, metrics);
+        startNewGroups(first, null);
+        return new ConfiguredProxy(first, metrics, accessLog);
+    }
+
+    /**
+     * Starts the groups of {@code next} that {@code previous} (nullable) did not have, and waits
+     * (bounded) for their first discovery, so that the snapshot is not made current with groups
+     * that discovery has not filled yet.
+     */
+    private static void startNewGroups(ProxyRuntime next, ProxyRuntime previous) {
+        List<UpstreamGroup> fresh = new java.util.ArrayList<>();
+        for (UpstreamGroup g : next.groups().values()) {
+            if (previous == null || previous.groups().get(g.name()) != g) {
+                g.start();
+                fresh.add(g);
+            }
+        }
+        long deadline = System.nanoTime() + FIRST_DISCOVERY_WAIT.toNanos();
+        for (UpstreamGroup g : fresh) {
+            long left = Math.max(1, deadline - System.nanoTime());
+            g.startAndAwaitDiscovery(java.time.Duration.ofNanos(left));
+        }
     }
 
     /** The current snapshot. */
@@ -108,8 +138,12 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
      * @return the new snapshot
      */
     public synchronized ProxyRuntime swap(ProxyConfig config) {
+        if (closed) {
+            throw new IllegalStateException("swap: the proxy's upstream groups are closed (the server is stopping)");
+        }
         ProxyRuntime previous = current.get();
         ProxyRuntime next = ProxyRuntime.build(config, previous, metrics);
+        startNewGroups(next, previous);
         current.set(next);
         if (accessLog != null) {
             accessLog.format(config.server().accessLogFormat());
@@ -120,6 +154,18 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             }
         }
         return next;
+    }
+
+    /**
+     * Stops the background work (discovery, health checks, ejection timers) of every group of the
+     * current snapshot: the server is stopping. Selection keeps working on the last state, for the
+     * requests still draining. Idempotent.
+     */
+    public synchronized void close() {
+        closed = true;
+        for (UpstreamGroup g : current.get().groups().values()) {
+            g.close();
+        }
     }
 
     /** Starts a request's context on the current snapshot (called by the filter module). */
@@ -161,7 +207,21 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         if (ctx.firstAttemptNanos == 0) {
             ctx.firstAttemptNanos = System.nanoTime();
         }
-        Backend backend = group.select(ctx);
+        byte[] key = ctx.key;
+        if (key == null) {
+            // Once per request: a retry walks on from the same key (a ring's next backend).
+            key = group.key(session);
+            ctx.key = key;
+        }
+        Backend backend = group.select(key, ctx);
+        if (backend == null && !ctx.anyReadiness) {
+            // No backend is ready (every one failed its health check or is ejected): rather than
+            // fail, try them anyway, as nginx does when all its servers are marked down. A health
+            // check that is wrong for every backend must not take the whole group offline. Drained
+            // backends stay out.
+            ctx.anyReadiness = true;
+            backend = group.select(key, ctx);
+        }
         if (backend == null) {
             return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL,
                     "upstream '" + group.name() + "': no backend left to try", null));
@@ -278,6 +338,9 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         private Backend[] failed;
         private int failedCount;
         private long firstAttemptNanos;
+        private byte[] key;
+        /** Whether backends that are not ready (unhealthy, ejected) may be picked: none was ready. */
+        private boolean anyReadiness;
 
         Context(ProxyRuntime runtime) {
             this.runtime = requireNonNull(runtime, "runtime");
@@ -311,7 +374,11 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
         @Override
         public boolean test(Backend candidate, Boolean ready) {
-            return ready && !hasFailed(candidate);
+            if (hasFailed(candidate)) {
+                return false;
+            }
+            // Even then, a backend drained by hand (Backends.setEnabled) stays out.
+            return ready || (anyReadiness && route.upstream().loadBalancer().backends().isEnabled(candidate));
         }
 
         void markFailed(Backend b) {

@@ -12,7 +12,6 @@ import dev.relay.server.internal.metrics.RelayMetrics.GroupStats;
 import dev.relay.server.internal.metrics.RelayMetrics.RouteStats;
 
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +26,11 @@ import static java.util.Objects.requireNonNull;
  * started with.
  *
  * <p>Upstream groups whose configuration did not change are carried over as the same objects, with
- * their load balancer state and their {@link HttpPeer}s; since the engine pools connections by the
- * peer's value ({@link HttpPeer#reuseKey()}), their pooled connections stay in use as well.
+ * their load balancer state (health, ejections, in-flight counts, discovered backends) and their
+ * {@link HttpPeer}s; since the engine pools connections by the peer's value
+ * ({@link HttpPeer#reuseKey()}, which includes the group's {@linkplain UpstreamGroup#id() id}),
+ * their pooled connections stay in use as well. A group that changed is a new group, with new
+ * pooled connections.
  */
 public final class ProxyRuntime {
     private final long generation;
@@ -40,7 +42,9 @@ public final class ProxyRuntime {
     private final RouteStats[] routeStats;
     private final GroupStats[] routeGroupStats;
     private final RouteStats unmatched;
-    private final IdentityHashMap<HttpPeer, UpstreamGroup> peerOwners;
+    /** The groups' ids, ascending, and the groups in the same order: {@link #ownerOf} without allocation. */
+    private final long[] groupIds;
+    private final UpstreamGroup[] groupsById;
 
     private ProxyRuntime(long generation, ProxyConfig config, Router router, Map<String, UpstreamGroup> groups,
                          HttpModuleFactory[] globalFilters, RelayMetrics metrics) {
@@ -61,13 +65,13 @@ public final class ProxyRuntime {
             routeGroupStats[r.index()] = metrics == null ? null : metrics.group(r.upstream().name());
         }
         this.unmatched = metrics == null ? null : metrics.route("none", "none");
-        IdentityHashMap<HttpPeer, UpstreamGroup> owners = new IdentityHashMap<>();
-        for (UpstreamGroup g : groups.values()) {
-            for (HttpPeer p : g.peers()) {
-                owners.put(p, g);
-            }
+        UpstreamGroup[] byId = groups.values().toArray(new UpstreamGroup[0]);
+        java.util.Arrays.sort(byId, java.util.Comparator.comparingLong(UpstreamGroup::id));
+        this.groupsById = byId;
+        this.groupIds = new long[byId.length];
+        for (int i = 0; i < byId.length; i++) {
+            groupIds[i] = byId[i].id();
         }
-        this.peerOwners = owners;
     }
 
     /**
@@ -79,22 +83,35 @@ public final class ProxyRuntime {
     public static ProxyRuntime build(ProxyConfig config, ProxyRuntime previous, RelayMetrics metrics) {
         requireNonNull(config, "config");
         Map<String, UpstreamGroup> groups = new LinkedHashMap<>();
-        for (UpstreamConfig upstream : config.upstreams().values()) {
-            UpstreamGroup old = previous == null ? null : previous.groups.get(upstream.name());
-            groups.put(upstream.name(), old != null && old.config().equals(upstream) ? old : UpstreamGroup.of(upstream));
-        }
-        List<Route> routes = new ArrayList<>();
-        for (RouteConfig rc : config.routes()) {
-            UpstreamGroup group = groups.get(rc.upstream());
-            if (group == null) {
-                throw new IllegalArgumentException("routes[" + rc.index() + "].upstream: '" + rc.upstream()
-                        + "' (expected one of: " + groups.keySet() + ")");
+        List<UpstreamGroup> created = new ArrayList<>();
+        try {
+            for (UpstreamConfig upstream : config.upstreams().values()) {
+                UpstreamGroup old = previous == null ? null : previous.groups.get(upstream.name());
+                UpstreamGroup group;
+                if (old != null && old.config().equals(upstream)) {
+                    group = old;
+                } else {
+                    group = UpstreamGroup.of(upstream);
+                    created.add(group);
+                }
+                groups.put(upstream.name(), group);
             }
-            routes.add(Route.of(rc, group, ordered(rc.filters())));
+            List<Route> routes = new ArrayList<>();
+            for (RouteConfig rc : config.routes()) {
+                UpstreamGroup group = groups.get(rc.upstream());
+                if (group == null) {
+                    throw new IllegalArgumentException("routes[" + rc.index() + "].upstream: '" + rc.upstream()
+                            + "' (expected one of: " + groups.keySet() + ")");
+                }
+                routes.add(Route.of(rc, group, ordered(rc.filters())));
+            }
+            HttpModuleFactory[] global = ordered(config.filters()).toArray(new HttpModuleFactory[0]);
+            return new ProxyRuntime(previous == null ? 1 : previous.generation + 1, config, new Router(routes),
+                    java.util.Collections.unmodifiableMap(groups), global, metrics);
+        } catch (RuntimeException e) {
+            created.forEach(UpstreamGroup::close);
+            throw e;
         }
-        HttpModuleFactory[] global = ordered(config.filters()).toArray(new HttpModuleFactory[0]);
-        return new ProxyRuntime(previous == null ? 1 : previous.generation + 1, config, new Router(routes),
-                java.util.Collections.unmodifiableMap(groups), global, metrics);
     }
 
     private static List<HttpModuleFactory> ordered(List<FilterConfig> filters) {
@@ -145,9 +162,10 @@ public final class ProxyRuntime {
         return routeGroupStats[route.index()];
     }
 
-    /** The group that made {@code peer}, or null. */
+    /** The group of this snapshot that made {@code peer} (by its pool group), or null. */
     UpstreamGroup ownerOf(HttpPeer peer) {
-        return peerOwners.get(peer);
+        int i = java.util.Arrays.binarySearch(groupIds, peer.groupKey());
+        return i >= 0 ? groupsById[i] : null;
     }
 
     @Override

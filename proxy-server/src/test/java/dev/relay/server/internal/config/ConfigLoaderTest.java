@@ -153,7 +153,7 @@ class ConfigLoaderTest {
         assertEquals(6, p.line());
         assertEquals("proxy.upstreams.web.selection", p.key());
         assertEquals(dir.resolve("relay.conf") + ":6: key 'proxy.upstreams.web.selection': "
-                + "unknown value 'foo' (expected: round-robin or random)", p.getMessage());
+                + "unknown value 'foo' (expected: round-robin, random, fnv, ketama, maglev, least-connections or peak-ewma)", p.getMessage());
     }
 
     @Test
@@ -501,7 +501,14 @@ class ConfigLoaderTest {
     @Test
     void theShippedExampleConfigurationIsValid() {
         ProxyConfig config = loader.load(Path.of("src/dist/relay.conf"));
-        assertEquals(5, config.routes().size());
+        assertEquals(8, config.routes().size());
+        assertEquals(ProxyConfig.Selection.KETAMA, config.upstreams().get("sessions").selection());
+        assertTrue(config.upstreams().get("batch").discovery() instanceof DiscoveryConfig.File);
+        assertTrue(config.upstreams().get("search").discovery() instanceof DiscoveryConfig.Dns);
+        assertEquals(HealthCheckConfig.Type.HTTP, config.upstreams().get("web").healthCheck().type());
+        assertEquals(3, config.upstreams().get("web").outlierDetection().consecutiveFailures());
+        assertNull(config.upstreams().get("batch").outlierDetection());
+        assertEquals(java.time.Duration.ofSeconds(10), config.listeners().get(0).headerReadTimeout());
         assertEquals("127.0.0.1:6190", config.admin().address());
     }
 }
