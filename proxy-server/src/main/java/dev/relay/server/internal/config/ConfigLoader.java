@@ -69,7 +69,8 @@ public final class ConfigLoader {
             "body-read-timeout");
     private static final Set<String> UPSTREAM_DEFAULT_KEYS = Set.of("selection", "tls", "sni", "verify",
             "host-header", "connect-timeout", "total-connect-timeout", "read-timeout", "write-timeout",
-            "idle-timeout", "alpn", "tcp-keepalive", "hash-key", "health-check", "outlier-detection");
+            "idle-timeout", "max-idle-connections", "alpn", "tcp-keepalive", "hash-key", "health-check",
+            "outlier-detection");
     private static final Set<String> UPSTREAM_KEYS = union(UPSTREAM_DEFAULT_KEYS, Set.of("backends", "discovery"));
     private static final Set<String> HEALTH_CHECK_KEYS = Set.of("type", "interval", "parallel", "consecutive-success",
             "consecutive-failure", "connect-timeout", "read-timeout", "tls", "sni", "verify-hostname", "port", "host",
@@ -427,7 +428,9 @@ public final class ConfigLoader {
             }
         }
         ConfigNode keepAliveNode = key.apply("tcp-keepalive");
+        ConfigNode maxIdleNode = key.apply("max-idle-connections");
         PeerOptions options = PeerOptions.builder()
+                .maxIdleConnections(maxIdleNode.isMissing() ? 0 : maxIdleNode.integer(0, 1_000_000))
                 .alpn(alpn)
                 .tcpKeepAlive(!keepAliveNode.isMissing() && keepAliveNode.bool())
                 .totalConnectionTimeout(timeout(key.apply("total-connect-timeout"), false))

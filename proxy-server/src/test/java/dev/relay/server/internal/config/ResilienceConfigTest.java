@@ -137,4 +137,24 @@ class ResilienceConfigTest {
                 "proxy.listeners[0].read-timeout",
                 "unknown key (expected one of: address, body-read-timeout, header-read-timeout, keepalive-timeout)");
     }
+
+    @Test
+    void upstreamIdleCapIsParsedAndValidated() {
+        ProxyConfig config = parse("""
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  upstreams { web { backends = [ "127.0.0.1:9001" ], max-idle-connections = 32 } }
+                }
+                """);
+        assertEquals(32, config.upstreams().get("web").options().maxIdleConnections());
+        ProxyConfig defaults = parse(conf("", "[ \"127.0.0.1:0\" ]"));
+        assertEquals(0, defaults.upstreams().get("web").options().maxIdleConnections());
+        RuntimeException problem = assertThrows(RuntimeException.class, () -> parse("""
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  upstreams { web { backends = [ "127.0.0.1:9001" ], max-idle-connections = -1 } }
+                }
+                """));
+        assertTrue(problem.getMessage().contains("max-idle-connections"), problem.getMessage());
+    }
 }
