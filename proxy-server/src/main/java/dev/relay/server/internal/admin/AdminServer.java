@@ -358,28 +358,7 @@ public final class AdminServer implements Service {
         private Json() {}
 
         static StringBuilder string(StringBuilder sb, String s) {
-            if (s == null) {
-                return sb.append("null");
-            }
-            sb.append('"');
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                switch (c) {
-                    case '"' -> sb.append("\\\"");
-                    case '\\' -> sb.append("\\\\");
-                    case '\n' -> sb.append("\\n");
-                    case '\r' -> sb.append("\\r");
-                    case '\t' -> sb.append("\\t");
-                    default -> {
-                        if (c < 0x20) {
-                            sb.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            sb.append(c);
-                        }
-                    }
-                }
-            }
-            return sb.append('"');
+            return dev.relay.server.internal.JsonText.string(sb, s);
         }
     }
 
