@@ -304,7 +304,7 @@ public final class HttpHealthCheck implements HealthCheck {
 
         /** The TLS context, default {@link SSLContext#getDefault()}. */
         public Builder sslContext(SSLContext sslContext) {
-            settings.sslContext = requireNonNull(sslContext, "sslContext");
+            settings.sslContext(sslContext);
             return this;
         }
 

@@ -23,6 +23,10 @@ final class ProbeSettings {
         this.connectTimeout = timeout(timeout, "connectTimeout");
     }
 
+    void sslContext(SSLContext sslContext) {
+        this.sslContext = requireNonNull(sslContext, "sslContext");
+    }
+
     void sni(String sni) {
         requireNonNull(sni, "sni");
         if (sni.isEmpty()) {

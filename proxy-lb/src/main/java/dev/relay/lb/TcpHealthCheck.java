@@ -90,7 +90,7 @@ public final class TcpHealthCheck implements HealthCheck {
 
         /** The TLS context (trust store, client certificate), default {@link SSLContext#getDefault()}. */
         public Builder sslContext(SSLContext sslContext) {
-            settings.sslContext = requireNonNull(sslContext, "sslContext");
+            settings.sslContext(sslContext);
             return this;
         }
 
