@@ -596,10 +596,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         if (last) {
             requestBodyForwarded = true;
             upstreamRequestComplete = true;
-            LastHttpContent lastContent = trailers == null || trailers.isEmpty()
-                    ? (out.isReadable() ? new DefaultLastHttpContent(out) : releaseAndEmpty(out))
-                    : new DefaultLastHttpContent(out, trailers);
-            conn.channel.writeAndFlush(lastContent, conn.channel.voidPromise());
+            conn.channel.writeAndFlush(lastPart(conn.channel, out, trailers), conn.channel.voidPromise());
             if (upstreamLastReceived && pendingResponseBody.isEmpty()) {
                 releaseUpstream();
             }
@@ -610,8 +607,20 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         }
     }
 
-    private static LastHttpContent releaseAndEmpty(ByteBuf buf) {
-        buf.release();
+    /**
+     * Writes the data of a message's last part (if any) and returns its end marker to write next.
+     * Without trailers the marker is the shared empty instance: a new {@code DefaultLastHttpContent}
+     * would allocate a trailer map per message for nothing.
+     */
+    private static LastHttpContent lastPart(Channel ch, ByteBuf data, io.netty.handler.codec.http.HttpHeaders trailers) {
+        if (trailers != null && !trailers.isEmpty()) {
+            return new DefaultLastHttpContent(data, trailers);
+        }
+        if (data.isReadable()) {
+            ch.write(new DefaultHttpContent(data), ch.voidPromise());
+        } else {
+            data.release();
+        }
         return LastHttpContent.EMPTY_LAST_CONTENT;
     }
 
@@ -802,14 +811,8 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
         ByteBuf out = chunk.take();
         responseBodyBytes += out.readableBytes();
         if (last) {
-            LastHttpContent lastContent;
-            if (chunkedResponse && trailers != null && !trailers.isEmpty()) {
-                lastContent = new DefaultLastHttpContent(out, trailers);
-            } else {
-                lastContent = out.isReadable() ? new DefaultLastHttpContent(out) : releaseAndEmpty(out);
-            }
             responseComplete = true;
-            lastWrite = channel.writeAndFlush(lastContent);
+            lastWrite = channel.writeAndFlush(lastPart(channel, out, chunkedResponse ? trailers : null));
             endAttempt(upstreamResponse != null && upstreamResponse.status().code() >= 500
                     ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
             if (upstreamRequestComplete) {
@@ -1467,7 +1470,7 @@ final class ProxyExchange<C> implements Session, UpstreamListener {
             responseBodyBytes += copy.length;
             if (endOfStream) {
                 responseComplete = true;
-                lastWrite = channel.writeAndFlush(new DefaultLastHttpContent(buf));
+                lastWrite = channel.writeAndFlush(lastPart(channel, buf, null));
                 whenWritten(lastWrite, result);
                 finishShortCircuitIfDone();
             } else {
