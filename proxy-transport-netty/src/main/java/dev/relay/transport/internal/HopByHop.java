@@ -19,16 +19,19 @@ final class HopByHop {
     private HopByHop() {}
 
     static void strip(HttpHeaders headers) {
-        List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
-        for (int i = 0; i < connection.size(); i++) {
-            for (String token : connection.get(i).split(",")) {
-                String name = token.trim();
-                if (!name.isEmpty()) {
-                    headers.remove(name);
+        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+            // Most HTTP/1.1 messages have no Connection field: only then is it worth a list.
+            List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
+            for (int i = 0; i < connection.size(); i++) {
+                for (String token : connection.get(i).split(",")) {
+                    String name = token.trim();
+                    if (!name.isEmpty()) {
+                        headers.remove(name);
+                    }
                 }
             }
+            headers.remove(HttpHeaderNames.CONNECTION);
         }
-        headers.remove(HttpHeaderNames.CONNECTION);
         headers.remove(PROXY_CONNECTION);
         headers.remove(KEEP_ALIVE);
         headers.remove(HttpHeaderNames.TE);
