@@ -371,6 +371,17 @@ public final class Server {
     }
 
     private void drain(List<Service> toStop, Duration gracePeriod, boolean closeIdleNow) {
+        Duration delay = options.shutdownDelay();
+        if (!delay.isZero()) {
+            // /ready already answers 503; keep accepting a little so that a load balancer in front
+            // notices before the listeners close. This is the drainer's own thread, not an event loop.
+            LOG.info("not ready; still accepting for {}ms before draining", delay.toMillis());
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         long deadline = System.nanoTime() + gracePeriod.toNanos();
         for (Service service : toStop) {
             long remaining = Math.max(0, deadline - System.nanoTime());

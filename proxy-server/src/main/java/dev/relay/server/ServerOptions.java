@@ -21,12 +21,14 @@ public final class ServerOptions {
     private final TransportRuntime.Kind transport;
     private final Duration gracePeriod;
     private final Duration shutdownTimeout;
+    private final Duration shutdownDelay;
 
     private ServerOptions(Builder b) {
         this.threads = b.threads;
         this.transport = b.transport;
         this.gracePeriod = b.gracePeriod;
         this.shutdownTimeout = b.shutdownTimeout;
+        this.shutdownDelay = b.shutdownDelay;
     }
 
     /** The defaults: one event loop per core, the best native transport, a 30 second grace period. */
@@ -65,6 +67,14 @@ public final class ServerOptions {
         return shutdownTimeout;
     }
 
+    /**
+     * How long a graceful stop keeps accepting after {@code /ready} turned 503, so that a load
+     * balancer in front sees us not ready and stops sending before the listeners close (default 0).
+     */
+    public Duration shutdownDelay() {
+        return shutdownDelay;
+    }
+
     @Override
     public String toString() {
         return "ServerOptions{threads=" + threads + ", transport=" + transport + ", gracePeriod=" + gracePeriod + '}';
@@ -76,6 +86,17 @@ public final class ServerOptions {
         private TransportRuntime.Kind transport = TransportRuntime.Kind.AUTO;
         private Duration gracePeriod = Duration.ofSeconds(30);
         private Duration shutdownTimeout = Duration.ofSeconds(5);
+        private Duration shutdownDelay = Duration.ZERO;
+
+        /** See {@link ServerOptions#shutdownDelay()}; zero or more. */
+        public Builder shutdownDelay(Duration delay) {
+            requireNonNull(delay, "delay");
+            if (delay.isNegative()) {
+                throw new IllegalArgumentException("shutdownDelay: " + delay + " (expected: >= 0)");
+            }
+            this.shutdownDelay = delay;
+            return this;
+        }
 
         private Builder() {}
 

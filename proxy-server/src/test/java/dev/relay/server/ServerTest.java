@@ -90,6 +90,26 @@ class ServerTest {
     }
 
     @Test
+    void shutdownDelayKeepsAcceptingWhileNotReady() throws Exception {
+        TestOrigin origin = origin();
+        Server server = new Server(ServerOptions.builder().threads(2).shutdownDelay(Duration.ofMillis(700)).build());
+        cleanup.add(server::shutdownNow);
+        HttpProxyService service = server.addService(Services.httpProxy(toOrigin(origin)));
+        service.addTcp("127.0.0.1:0");
+        server.start();
+        InetSocketAddress address = service.boundAddresses().get(0);
+
+        CompletionStage<Void> terminated = server.shutdown(Duration.ofSeconds(5));
+        assertFalse(server.isRunning(), "not ready as soon as the stop begins");
+        // During the delay a load balancer that has not noticed yet still gets answers.
+        Response during = RawHttp.get(address, "site.test", "/during-delay");
+        assertEquals(200, during.status());
+        assertFalse(terminated.toCompletableFuture().isDone());
+        awaitRefused(address, 10);
+        terminated.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
     void gracefulShutdownLetsARequestInFlightFinishAndRefusesNewConnections() throws Exception {
         TestOrigin origin = origin();
         Server server = newServer();

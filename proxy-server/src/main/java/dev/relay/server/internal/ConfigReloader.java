@@ -168,6 +168,7 @@ public final class ConfigReloader {
         check(keys, "proxy.server.transport", x.transport(), y.transport());
         check(keys, "proxy.server.grace-period", x.gracePeriod(), y.gracePeriod());
         check(keys, "proxy.server.shutdown-timeout", x.shutdownTimeout(), y.shutdownTimeout());
+        check(keys, "proxy.server.shutdown-delay", x.shutdownDelay(), y.shutdownDelay());
         check(keys, "proxy.server.max-attempts", x.maxAttempts(), y.maxAttempts());
         check(keys, "proxy.server.retry-backoff", x.retryBackoff(), y.retryBackoff());
         check(keys, "proxy.server.max-idle-upstream-connections", x.maxIdleUpstreamConnections(), y.maxIdleUpstreamConnections());

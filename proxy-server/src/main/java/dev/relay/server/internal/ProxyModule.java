@@ -81,6 +81,7 @@ public final class ProxyModule extends AbstractModule {
                 .transport(config.server().transport())
                 .gracePeriod(config.server().gracePeriod())
                 .shutdownTimeout(config.server().shutdownTimeout())
+                .shutdownDelay(config.server().shutdownDelay())
                 .build();
         Server server = new Server(options, runtime);
         server.addService(new AccessLogService(accessLog));

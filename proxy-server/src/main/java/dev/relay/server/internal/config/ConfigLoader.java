@@ -62,7 +62,7 @@ public final class ConfigLoader {
     private static final Set<String> PROXY_KEYS =
             Set.of("listeners", "upstreams", "upstream-defaults", "routes", "filters", "server", "demo", "admin");
     private static final Set<String> SERVER_KEYS = Set.of("threads", "grace-period", "max-attempts", "transport",
-            "access-log", "access-log-format", "shutdown-timeout", "retry-backoff", "max-idle-upstream-connections",
+            "access-log", "access-log-format", "shutdown-timeout", "shutdown-delay", "retry-backoff", "max-idle-upstream-connections",
             "pid-file", "upgrade-socket", "retry-buffer", "request-deadline", "header-read-timeout",
             "keepalive-timeout", "body-read-timeout", "max-header-size", "max-request-line");
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
@@ -236,6 +236,11 @@ public final class ConfigLoader {
         if (shutdownTimeout.isNegative()) {
             throw node.get("shutdown-timeout").problem(shutdownTimeout + " (expected: >= 0)");
         }
+        ConfigNode delayNode = node.get("shutdown-delay");
+        Duration shutdownDelay = delayNode.isMissing() ? Duration.ZERO : delayNode.duration();
+        if (shutdownDelay.isNegative()) {
+            throw delayNode.problem(shutdownDelay + " (expected: >= 0)");
+        }
         Duration retryBackoff = timeout(node.get("retry-backoff"), false);
         int maxIdle = node.get("max-idle-upstream-connections").integer(0, 1_000_000);
         String pidFile = optionalPath(node.get("pid-file"));
@@ -257,7 +262,7 @@ public final class ConfigLoader {
                 : (int) requestLineNode.bytes(64, 16L * 1024 * 1024);
         return new ServerSettings(threads, grace, maxAttempts, transport, accessLog, format, shutdownTimeout,
                 retryBackoff, maxIdle, pidFile, upgradeSocket, retryBuffer, deadline, headerRead, keepAlive, bodyRead,
-                maxHeader, maxRequestLine);
+                maxHeader, maxRequestLine, shutdownDelay);
     }
 
     /**

@@ -85,15 +85,17 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param bodyReadTimeout            longest wait for each read of a request body (listeners may override)
      * @param maxHeaderBytes             largest request header section; larger gets 431
      * @param maxRequestLineBytes        longest request line; longer gets 414
+     * @param shutdownDelay              how long a graceful stop keeps accepting after /ready turned 503
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
                                  Duration shutdownTimeout, Duration retryBackoff, int maxIdleUpstreamConnections,
                                  String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
-                                 int maxHeaderBytes, int maxRequestLineBytes) {
+                                 int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay) {
 
         public ServerSettings {
+            requireNonNull(shutdownDelay, "shutdownDelay");
             requireNonNull(headerReadTimeout, "headerReadTimeout");
             requireNonNull(keepAliveTimeout, "keepAliveTimeout");
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
@@ -116,7 +118,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     ProxyOptions.defaults().retryBufferBytes(), ProxyOptions.defaults().requestDeadline(),
                     ProxyOptions.defaults().headerReadTimeout(), ProxyOptions.defaults().keepAliveTimeout(),
                     ProxyOptions.defaults().bodyReadTimeout(), ProxyOptions.defaults().maxHeaderBytes(),
-                    ProxyOptions.defaults().maxRequestLineBytes());
+                    ProxyOptions.defaults().maxRequestLineBytes(), Duration.ZERO);
         }
 
         /** The engine options these settings imply. */
