@@ -4,6 +4,7 @@ import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.internal.DownstreamHandler;
+import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ProxyEngine;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -50,18 +51,18 @@ public final class HttpProxyServer implements AutoCloseable {
     private final DnsAddressResolverGroup resolver;
 
     private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
-                            List<HttpModuleFactory> modules) {
+                            List<HttpModuleFactory> modules, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
         this.engine = new ProxyEngine<>(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
-                List.copyOf(modules), runtime.socketChannelType(), resolver);
+                List.copyOf(modules), runtime.socketChannelType(), resolver, clock);
     }
 
     /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */
     public static HttpProxyServer create(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime) {
-        return new HttpProxyServer(proxy, options, runtime, List.of());
+        return new HttpProxyServer(proxy, options, runtime, List.of(), EngineClock.system());
     }
 
     /**
@@ -70,7 +71,13 @@ public final class HttpProxyServer implements AutoCloseable {
      */
     public static HttpProxyServer create(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
                                          List<HttpModuleFactory> modules) {
-        return new HttpProxyServer(proxy, options, runtime, modules);
+        return new HttpProxyServer(proxy, options, runtime, modules, EngineClock.system());
+    }
+
+    /** A server whose timeouts run on {@code clock}: for tests that move time by hand. */
+    static HttpProxyServer create(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
+                                  EngineClock clock) {
+        return new HttpProxyServer(proxy, options, runtime, List.of(), requireNonNull(clock, "clock"));
     }
 
     /**

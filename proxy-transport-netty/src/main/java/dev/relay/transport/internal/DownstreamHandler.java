@@ -20,7 +20,8 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
 
 /**
- * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyExchange} at a time,
+ * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyCall} at a time, each
+ * over its own {@link Http1DownstreamStream},
  * holds back pipelined requests until the current response is done, drains the unread rest of a
  * request body to keep the connection reusable, and enforces the keep-alive idle and request-header
  * timeouts.
@@ -31,7 +32,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> queued = new ArrayDeque<>(2);
     private final ChannelHandler byteWatcher = new ByteWatcher();
     private Channel channel;
-    private ProxyExchange<?> current;
+    private Http1DownstreamStream current;
     private boolean currentRequestComplete;
     private boolean discardingBody;
     private boolean awaitingRequest = true;
@@ -64,7 +65,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        timer = new LazyTimer(channel.eventLoop(), this::onTimeout);
+        timer = new LazyTimer(engine.clock, channel.eventLoop(), this::onTimeout);
         engine.openConnections.incrementAndGet();
         armTimer(keepAliveNanos);
         ctx.fireChannelActive();
@@ -80,27 +81,27 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         while ((m = queued.poll()) != null) {
             ReferenceCountUtil.release(m);
         }
-        ProxyExchange<?> exchange = current;
+        Http1DownstreamStream exchange = current;
         if (exchange != null) {
-            exchange.onDownstreamFailure(null);
+            exchange.call().onDownstreamFailure(null);
         }
         ctx.fireChannelInactive();
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        ProxyExchange<?> exchange = current;
+        Http1DownstreamStream exchange = current;
         if (exchange != null) {
-            exchange.onDownstreamFailure(cause);
+            exchange.call().onDownstreamFailure(cause);
         }
         ctx.close();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        ProxyExchange<?> exchange = current;
+        Http1DownstreamStream exchange = current;
         if (exchange != null) {
-            exchange.onDownstreamWritabilityChanged();
+            exchange.call().onDownstreamWritabilityChanged();
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -110,7 +111,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         if (current != null) {
             if (!currentRequestComplete && msg instanceof HttpContent content && !(msg instanceof HttpRequest)) {
                 currentRequestComplete = msg instanceof LastHttpContent;
-                current.onRequestContent(content);
+                current.onContent(content);
             } else {
                 // A pipelined request: it waits until the current response is complete.
                 queued.add(msg);
@@ -150,24 +151,26 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         awaitingRequest = false;
         headerStarted = false;
         requestsOnConnection++;
-        ProxyExchange<?> exchange = new ProxyExchange<>(engine, this, channel, request, requestsOnConnection > 1);
+        Http1DownstreamStream exchange = new Http1DownstreamStream(this, channel, request, requestsOnConnection > 1);
+        ProxyCall<?> call = engine.newCall(exchange);
+        exchange.bind(call);
         current = exchange;
         currentRequestComplete = msg instanceof LastHttpContent;
         if (request.decoderResult().isFailure()) {
             // The decoder discards everything after a malformed request; so do we.
             setReading(false);
             ReferenceCountUtil.release(msg);
-            exchange.rejectMalformed(request.decoderResult().cause());
+            call.rejectMalformed(Http1DownstreamStream.malformedRequest(request.decoderResult().cause()));
             return;
         }
-        exchange.start();
+        call.start();
         if (msg instanceof HttpContent content && current == exchange) {
-            exchange.onRequestContent(content);
+            exchange.onContent(content);
         }
     }
 
-    /** Called by the exchange once its response is done and {@code logging} has run. */
-    void exchangeFinished(ProxyExchange<?> exchange, boolean reusable, boolean requestComplete) {
+    /** Called by the call's stream once its response is done and {@code logging} has run. */
+    void exchangeFinished(Http1DownstreamStream exchange, boolean reusable, boolean requestComplete) {
         if (current != exchange) {
             return;
         }
@@ -205,7 +208,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
             } else if (!currentRequestComplete && m instanceof HttpContent content && !(m instanceof HttpRequest)) {
                 queued.poll();
                 currentRequestComplete = m instanceof LastHttpContent;
-                current.onRequestContent(content);
+                current.onContent(content);
             } else {
                 return;
             }

@@ -1,40 +1,41 @@
 package dev.relay.transport.internal;
 
-import io.netty.channel.EventLoop;
-import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.EventExecutor;
 
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.Future;
 
 /**
  * A timer that is cheap to re-arm: moving its deadline only writes a field, and the scheduled task,
  * when it fires early, re-schedules itself for the rest. Netty's scheduled-task queue is a heap, so
  * a schedule plus a cancel per request (keep-alive, read timeout, pool idle) shows up in profiles;
  * with this timer a busy connection schedules about once per timeout period instead.
- * Confined to one event loop.
+ * Confined to one event loop; time comes from the injected {@link EngineClock}.
  */
 final class LazyTimer implements Runnable {
-    private final EventLoop loop;
+    private final EngineClock clock;
+    private final EventExecutor loop;
     private final Runnable onExpiry;
-    private ScheduledFuture<?> task;
+    private Future<?> task;
     private long taskFiresAt;
     private long deadline;
     private boolean armed;
 
-    LazyTimer(EventLoop loop, Runnable onExpiry) {
+    LazyTimer(EngineClock clock, EventExecutor loop, Runnable onExpiry) {
+        this.clock = clock;
         this.loop = loop;
         this.onExpiry = onExpiry;
     }
 
     /** Expires {@code timeoutNanos} from now, unless moved or disarmed before. */
     void arm(long timeoutNanos) {
-        long now = System.nanoTime();
+        long now = clock.nanoTime();
         deadline = now + timeoutNanos;
         armed = true;
         if (task == null || taskFiresAt - deadline > 0) {
             if (task != null) {
                 task.cancel(false);
             }
-            task = loop.schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+            task = clock.schedule(loop, this, timeoutNanos);
             taskFiresAt = deadline;
         }
     }
@@ -63,9 +64,9 @@ final class LazyTimer implements Runnable {
         if (!armed) {
             return;
         }
-        long remaining = deadline - System.nanoTime();
+        long remaining = deadline - clock.nanoTime();
         if (remaining > 0) {
-            task = loop.schedule(this, remaining, TimeUnit.NANOSECONDS);
+            task = clock.schedule(loop, this, remaining);
             taskFiresAt = deadline;
             return;
         }

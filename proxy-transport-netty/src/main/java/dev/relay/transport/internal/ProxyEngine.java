@@ -1,7 +1,6 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpModuleFactory;
-import dev.relay.core.HttpModules;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.ProxyOptions;
 import io.netty.channel.socket.SocketChannel;
@@ -25,22 +24,28 @@ public final class ProxyEngine<C> {
     final ProxyOptions options;
     final HttpModuleFactory[] moduleFactories;
     final UpstreamConnectionPool pool;
-    final UpstreamConnector connector;
+    final UpstreamStreams streams;
+    final EngineClock clock;
     final AtomicInteger activeRequests = new AtomicInteger();
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
-                       Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver) {
+                       Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver,
+                       EngineClock clock) {
         this.proxy = proxy;
+        this.clock = clock;
         this.options = options;
-        HttpModules modules = new HttpModules();
-        extraModules.forEach(modules::add);
-        proxy.initDownstreamModules(modules);
-        this.moduleFactories = modules.ordered().toArray(new HttpModuleFactory[0]);
+        this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
-        this.connector = new UpstreamConnector(channelType, resolver, pool, options.maxHeaderBytes());
+        this.streams = new Http1Streams(pool,
+                new UpstreamConnector(channelType, resolver, pool, options.maxHeaderBytes(), clock), clock);
+    }
+
+    /** The phase engine for one request arriving on {@code downstream}. */
+    ProxyCall<C> newCall(DownstreamStream downstream) {
+        return new ProxyCall<>(this, downstream);
     }
 
     /** Creates the handler of a newly accepted downstream connection. */

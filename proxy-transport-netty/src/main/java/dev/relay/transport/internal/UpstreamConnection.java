@@ -7,15 +7,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * One upstream connection and the last handler of its pipeline. While an exchange uses it, everything
- * the connection reports goes to that exchange; while it idles in the pool, any byte or close makes
- * it stale and it leaves the pool at once (stale-connection detection).
+ * One upstream HTTP/1.1 connection and the last handler of its pipeline. While an exchange uses it,
+ * everything the connection reports goes to that exchange's {@link Http1UpstreamStream}; while it
+ * idles in the pool, any byte or close makes it stale and it leaves the pool at once
+ * (stale-connection detection).
  */
 final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     final Channel channel;
     final HttpPeer.PoolKey key;
     private final UpstreamConnectionPool pool;
-    private UpstreamListener listener;
+    private Http1UpstreamStream listener;
     private boolean idle;
     private boolean broken;
     private int requests;
@@ -28,13 +29,13 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     private long readTimeoutNanos;
 
     UpstreamConnection(Channel channel, HttpPeer.PoolKey key, UpstreamConnectionPool pool,
-                       UpstreamResponseDecoder decoder) {
+                       UpstreamResponseDecoder decoder, EngineClock clock) {
         this.channel = channel;
         this.key = key;
         this.pool = pool;
         this.decoder = decoder;
-        this.idleTimer = new LazyTimer(channel.eventLoop(), this::onIdleTimeout);
-        this.readTimer = new LazyTimer(channel.eventLoop(), this::onReadTimeout);
+        this.idleTimer = new LazyTimer(clock, channel.eventLoop(), this::onIdleTimeout);
+        this.readTimer = new LazyTimer(clock, channel.eventLoop(), this::onReadTimeout);
     }
 
     /** Starts the read timeout of the request in progress: every byte that arrives restarts it. */
@@ -81,14 +82,14 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void onReadTimeout() {
-        UpstreamListener l = listener;
+        Http1UpstreamStream l = listener;
         if (l != null) {
-            l.onUpstreamReadTimeout();
+            l.onReadTimeout(readTimeoutNanos);
         }
     }
 
     /** Hands the connection to {@code listener} for one request. */
-    void attach(UpstreamListener listener) {
+    void attach(Http1UpstreamStream listener) {
         this.listener = listener;
         this.idle = false;
         this.requests++;
@@ -130,9 +131,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        UpstreamListener l = listener;
+        Http1UpstreamStream l = listener;
         if (l != null) {
-            l.onUpstreamMessage(msg);
+            l.onMessage(msg);
             return;
         }
         // Bytes on an idle connection: the origin said something we did not ask for. Unusable.
@@ -147,10 +148,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         broken = true;
         idleTimer.cancel();
         readTimer.cancel();
-        UpstreamListener l = listener;
+        Http1UpstreamStream l = listener;
         listener = null;
         if (l != null) {
-            l.onUpstreamInactive();
+            l.onInactive();
         } else {
             pool.evict(this);
         }
@@ -159,10 +160,10 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         broken = true;
-        UpstreamListener l = listener;
+        Http1UpstreamStream l = listener;
         listener = null;
         if (l != null) {
-            l.onUpstreamException(cause);
+            l.onException(cause);
         } else {
             pool.evict(this);
         }
@@ -171,9 +172,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        UpstreamListener l = listener;
+        Http1UpstreamStream l = listener;
         if (l != null) {
-            l.onUpstreamWritabilityChanged(ctx.channel().isWritable());
+            l.onWritabilityChanged(ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();
     }

@@ -20,10 +20,8 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import io.netty.util.concurrent.ScheduledFuture;
 
 import java.net.InetSocketAddress;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Opens upstream connections on the event loop of the downstream connection that needs them:
@@ -42,12 +40,15 @@ final class UpstreamConnector {
     private final UpstreamConnectionPool pool;
     private final int maxResponseHeaderBytes;
 
+    private final EngineClock clock;
+
     UpstreamConnector(Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver,
-                      UpstreamConnectionPool pool, int maxResponseHeaderBytes) {
+                      UpstreamConnectionPool pool, int maxResponseHeaderBytes, EngineClock clock) {
         this.channelType = channelType;
         this.resolver = resolver;
         this.pool = pool;
         this.maxResponseHeaderBytes = maxResponseHeaderBytes;
+        this.clock = clock;
     }
 
     Future<UpstreamConnection> connect(HttpPeer peer, EventLoop loop) {
@@ -97,18 +98,18 @@ final class UpstreamConnector {
         String context = "connect " + peer;
         ChannelFuture connect = bootstrap.connect(peer.address());
         Channel channel = connect.channel();
-        ScheduledFuture<?> totalTimer = null;
+        java.util.concurrent.Future<?> totalTimer = null;
         if (options.totalConnectionTimeout() != null) {
-            totalTimer = loop.schedule(() -> {
+            totalTimer = clock.schedule(loop, () -> {
                 if (!promise.isDone()) {
                     ErrorType type = channel.isActive() ? ErrorType.TLS_HANDSHAKE_TIMEDOUT : ErrorType.CONNECT_TIMEDOUT;
                     promise.tryFailure(ProxyError.upstream(type, context + " (total connection timeout "
                             + options.totalConnectionTimeout().toMillis() + " ms)", null).setRetry(true));
                     channel.close();
                 }
-            }, options.totalConnectionTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            }, options.totalConnectionTimeout().toNanos());
         }
-        ScheduledFuture<?> timer = totalTimer;
+        java.util.concurrent.Future<?> timer = totalTimer;
         connect.addListener((ChannelFuture f) -> {
             if (!f.isSuccess()) {
                 fail(promise, timer, f.cause(), context);
@@ -131,12 +132,12 @@ final class UpstreamConnector {
         return promise;
     }
 
-    private void ready(Promise<UpstreamConnection> promise, ScheduledFuture<?> timer, Channel channel, HttpPeer peer) {
+    private void ready(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Channel channel, HttpPeer peer) {
         if (timer != null) {
             timer.cancel(false);
         }
         UpstreamConnection conn = new UpstreamConnection(channel, peer.reuseKey(), pool,
-                channel.pipeline().get(UpstreamResponseDecoder.class));
+                channel.pipeline().get(UpstreamResponseDecoder.class), clock);
         channel.pipeline().addBefore("decoder", "progress", conn.rawReadWatcher());
         channel.pipeline().replace("proxy", "proxy", conn);
         pool.track(channel);
@@ -147,7 +148,7 @@ final class UpstreamConnector {
         pool.opened.increment();
     }
 
-    private static void fail(Promise<UpstreamConnection> promise, ScheduledFuture<?> timer, Throwable cause,
+    private static void fail(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Throwable cause,
                              String context) {
         if (timer != null) {
             timer.cancel(false);

@@ -29,6 +29,11 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
         this.headRequest = head;
     }
 
+    /** Whether the response being decoded answers a HEAD request (and so has no body). */
+    boolean isHeadResponse() {
+        return headRequest;
+    }
+
     /** Bytes received but not yet part of any decoded message. */
     int bufferedBytes() {
         return actualReadableBytes();

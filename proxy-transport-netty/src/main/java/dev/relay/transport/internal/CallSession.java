@@ -1,0 +1,171 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.RequestHeader;
+import dev.relay.core.ResponseHeader;
+import dev.relay.core.Session;
+import io.netty.channel.EventLoop;
+
+import java.net.SocketAddress;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+
+/**
+ * The {@link Session} the phases of one {@link ProxyCall} see: the request, its connection, the
+ * counters and flags the call keeps up to date, and the short-circuit writes, which go through the
+ * call (modules see a self-written response header first). Protocol-neutral: the connection facts
+ * come from the {@link DownstreamStream}.
+ */
+final class CallSession implements Session {
+    private final ProxyCall<?> call;
+    private final DownstreamStream downstream;
+    private final EventLoop loop;
+    private final long startNanos;
+
+    boolean keepAlive;
+    boolean responseWritten;
+    int responseStatus;
+    long requestBodyBytes;
+    long responseBodyBytes;
+    int attempts;
+    long upstreamConnectNanos;
+    boolean upstreamReused;
+
+    CallSession(ProxyCall<?> call, DownstreamStream downstream, long startNanos) {
+        this.call = call;
+        this.downstream = downstream;
+        this.loop = downstream.eventLoop();
+        this.startNanos = startNanos;
+    }
+
+    @Override
+    public RequestHeader requestHeader() {
+        return downstream.requestHeader();
+    }
+
+    @Override
+    public SocketAddress clientAddress() {
+        return downstream.clientAddress();
+    }
+
+    @Override
+    public SocketAddress serverAddress() {
+        return downstream.serverAddress();
+    }
+
+    @Override
+    public boolean isTls() {
+        return downstream.isTls();
+    }
+
+    @Override
+    public boolean isConnectionReused() {
+        return downstream.isConnectionReused();
+    }
+
+    @Override
+    public CompletionStage<Void> writeResponseHeader(ResponseHeader header, boolean endOfStream) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        onLoop(result, () -> call.writeResponseHeaderFromPhase(header, endOfStream, result));
+        return result;
+    }
+
+    @Override
+    public CompletionStage<Void> writeResponseBody(byte[] body, boolean endOfStream) {
+        byte[] copy = body.clone();
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        onLoop(result, () -> call.writeResponseBodyFromPhase(copy, endOfStream, result));
+        return result;
+    }
+
+    @Override
+    public CompletionStage<byte[]> readRequestBody(int maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 0)");
+        }
+        CompletableFuture<byte[]> result = new CompletableFuture<>();
+        onLoop(result, () -> call.readRequestBody(maxBytes, result));
+        return result;
+    }
+
+    /** Runs {@code action} on the event loop; if it throws, {@code result} fails with the exception. */
+    private void onLoop(CompletableFuture<?> result, Runnable action) {
+        Runnable guarded = () -> {
+            try {
+                action.run();
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        };
+        if (loop.inEventLoop()) {
+            guarded.run();
+        } else {
+            loop.execute(guarded);
+        }
+    }
+
+    @Override
+    public boolean responseWritten() {
+        return responseWritten;
+    }
+
+    @Override
+    public int responseStatus() {
+        return responseStatus;
+    }
+
+    @Override
+    public void disableKeepAlive() {
+        keepAlive = false;
+    }
+
+    @Override
+    public boolean isKeepAlive() {
+        return keepAlive;
+    }
+
+    @Override
+    public long requestBodyBytesRead() {
+        return requestBodyBytes;
+    }
+
+    @Override
+    public long responseBodyBytesSent() {
+        return responseBodyBytes;
+    }
+
+    @Override
+    public boolean isRequestBodyReplayable() {
+        return call.requestBodyReplayable();
+    }
+
+    @Override
+    public int attempts() {
+        return attempts;
+    }
+
+    @Override
+    public long upstreamConnectNanos() {
+        return upstreamConnectNanos;
+    }
+
+    @Override
+    public boolean isUpstreamConnectionReused() {
+        return upstreamReused;
+    }
+
+    @Override
+    public long requestStartNanos() {
+        return startNanos;
+    }
+
+    @Override
+    public Executor eventLoop() {
+        return loop;
+    }
+
+    @Override
+    public String toString() {
+        return "Session{" + downstream.requestHeader() + ", attempts=" + attempts + '}';
+    }
+}

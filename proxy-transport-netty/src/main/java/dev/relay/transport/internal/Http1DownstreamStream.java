@@ -1,0 +1,242 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RequestHeader;
+import dev.relay.core.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import org.jspecify.annotations.Nullable;
+
+import java.net.SocketAddress;
+
+/**
+ * One request on a downstream HTTP/1.1 connection, as a {@link DownstreamStream}: the request
+ * decoded by Netty's codec, and the response framed for the client — {@code Content-Length} as
+ * given, else chunked coding for HTTP/1.1 clients and close-delimited for HTTP/1.0 ones,
+ * {@code Connection: close} when the connection ends with this response. The connection itself
+ * (pipelining, draining, client timeouts) is the {@link DownstreamHandler}'s.
+ */
+final class Http1DownstreamStream implements DownstreamStream {
+    private final DownstreamHandler handler;
+    private final Channel channel;
+    private final HttpRequest request;
+    private final NettyRequestHeader requestHeader;
+    private final boolean connectionReused;
+    private final boolean headRequest;
+    private final boolean hasBody;
+    private boolean chunkedResponse;
+    private @Nullable ProxyCall<?> call;
+
+    Http1DownstreamStream(DownstreamHandler handler, Channel channel, HttpRequest request, boolean connectionReused) {
+        this.handler = handler;
+        this.channel = channel;
+        this.request = request;
+        this.requestHeader = new NettyRequestHeader(request);
+        this.connectionReused = connectionReused;
+        this.headRequest = HttpMethod.HEAD.equals(request.method());
+        this.hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+    }
+
+    void bind(ProxyCall<?> call) {
+        this.call = call;
+    }
+
+    ProxyCall<?> call() {
+        return call;
+    }
+
+    /** A body part of this request arrived (ownership passes to the call). */
+    void onContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            call.onRequestBodyError(ProxyError.downstream(dev.relay.core.ErrorType.H1_ERROR,
+                    "malformed request body", content.decoderResult().cause()));
+            return;
+        }
+        if (content instanceof LastHttpContent last) {
+            io.netty.handler.codec.http.HttpHeaders t = last.trailingHeaders();
+            call.onRequestBody(content.content(), true, t.isEmpty() ? null : new NettyHttpHeaders(t));
+        } else {
+            call.onRequestBody(content.content(), false, null);
+        }
+    }
+
+    /** The error a request the decoder rejected is answered with: 400, or 414/431 for what was too long. */
+    static ProxyError malformedRequest(Throwable cause) {
+        if (cause instanceof TooLongHttpLineException) {
+            return DownstreamStream.malformed(414, "request header too large: " + cause.getMessage(), cause);
+        }
+        if (cause instanceof TooLongHttpHeaderException) {
+            return DownstreamStream.malformed(431, "request header too large: " + cause.getMessage(), cause);
+        }
+        return DownstreamStream.malformed(400, "malformed request", cause);
+    }
+
+    @Override
+    public RequestHeader requestHeader() {
+        return requestHeader;
+    }
+
+    @Override
+    public boolean requestHasBody() {
+        return hasBody;
+    }
+
+    @Override
+    public boolean expectsContinue() {
+        return HttpUtil.is100ContinueExpected(request);
+    }
+
+    @Override
+    public boolean requestsKeepAlive() {
+        return HttpUtil.isKeepAlive(request);
+    }
+
+    @Override
+    public boolean isConnectionReused() {
+        return connectionReused;
+    }
+
+    @Override
+    public SocketAddress clientAddress() {
+        return channel.remoteAddress();
+    }
+
+    @Override
+    public SocketAddress serverAddress() {
+        return channel.localAddress();
+    }
+
+    @Override
+    public boolean isTls() {
+        return channel.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+    }
+
+    @Override
+    public EventLoop eventLoop() {
+        return channel.eventLoop();
+    }
+
+    @Override
+    public long bodyReadTimeoutNanos() {
+        return handler.bodyReadTimeoutNanos();
+    }
+
+    @Override
+    public boolean isOpen() {
+        return channel.isActive();
+    }
+
+    @Override
+    public void writeInterim(int status) {
+        channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                Unpooled.EMPTY_BUFFER));
+    }
+
+    @Override
+    public boolean writeResponseHeader(ResponseHeader header, boolean endOfStream, boolean keepAlive) {
+        HttpResponse response = header instanceof NettyResponseHeader n ? n.unwrap() : toNetty(header);
+        int code = response.status().code();
+        boolean bodiless = headRequest || code == 204 || code == 304;
+        boolean lengthSet = HttpUtil.isContentLengthSet(response);
+        if (endOfStream && !bodiless && !lengthSet) {
+            HttpUtil.setContentLength(response, 0);
+            lengthSet = true;
+        }
+        boolean http10Client = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (!bodiless && !lengthSet) {
+            if (http10Client) {
+                // HTTP/1.0 has no chunked coding: the end of the body is the end of the connection.
+                keepAlive = false;
+            } else {
+                chunkedResponse = true;
+                response.headers().set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+            }
+        }
+        if (!keepAlive) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (http10Client) {
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        channel.write(response, channel.voidPromise());
+        return keepAlive;
+    }
+
+    private static HttpResponse toNetty(ResponseHeader header) {
+        HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(header.status()));
+        header.headers().forEach((name, value) -> response.headers().add(name, value));
+        return response;
+    }
+
+    @Override
+    public void writeBody(ByteBuf data) {
+        channel.write(new DefaultHttpContent(data), channel.voidPromise());
+    }
+
+    @Override
+    public ChannelFuture writeBodyAndFlush(ByteBuf data) {
+        return channel.writeAndFlush(new DefaultHttpContent(data));
+    }
+
+    @Override
+    public ChannelFuture writeLast(ByteBuf data, @Nullable HttpHeaders trailers) {
+        // Only chunked coding can carry trailer fields; otherwise they are dropped, as RFC 9110 §6.5 allows.
+        return channel.writeAndFlush(Http1Messages.lastPart(channel, data, chunkedResponse ? trailers : null));
+    }
+
+    @Override
+    public void flush() {
+        channel.flush();
+    }
+
+    @Override
+    public ChannelFuture flushWithFuture() {
+        return channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
+    }
+
+    @Override
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void setReading(boolean on) {
+        handler.setReading(on);
+    }
+
+    @Override
+    public boolean isReadingPaused() {
+        return !channel.config().isAutoRead();
+    }
+
+    @Override
+    public void finished(boolean reusable, boolean requestComplete) {
+        handler.exchangeFinished(this, reusable, requestComplete);
+    }
+
+    @Override
+    public String toString() {
+        return "Http1DownstreamStream{" + request.method() + ' ' + request.uri() + '}';
+    }
+}

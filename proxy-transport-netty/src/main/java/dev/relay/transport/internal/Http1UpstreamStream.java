@@ -1,0 +1,303 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.ErrorSource;
+import dev.relay.core.ErrorType;
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RequestHeader;
+import dev.relay.core.RetryType;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One HTTP/1.1 exchange on one upstream {@link UpstreamConnection}: writes the request with Netty's
+ * encoder, turns the decoder's response objects into listener events, and decides whether the
+ * connection can carry another request afterwards (the response was framed and kept alive, the
+ * whole request went out, and the origin sent nothing beyond the response).
+ */
+final class Http1UpstreamStream implements UpstreamStream {
+    /** The client's fields were validated by its decoder: copying them need not validate again. */
+    private static final DefaultHttpHeadersFactory TRUSTED_HEADERS = DefaultHttpHeadersFactory.headersFactory()
+            .withNameValidation(false).withValueValidation(false);
+
+    private final UpstreamConnection conn;
+    private final HttpPeer peer;
+    private final UpstreamConnectionPool pool;
+    private final Channel channel;
+    private @Nullable Listener listener;
+    private boolean used;
+    private boolean requestComplete;
+    private boolean responseStarted;
+    private boolean lastReceived;
+    private boolean responseKeepAlive;
+    private boolean skipInformationalBody;
+    private boolean done;
+
+    Http1UpstreamStream(UpstreamConnection conn, HttpPeer peer, UpstreamConnectionPool pool) {
+        this.conn = conn;
+        this.peer = peer;
+        this.pool = pool;
+        this.channel = conn.channel;
+    }
+
+    @Override
+    public void start(Listener listener) {
+        this.listener = listener;
+        conn.attach(this);
+    }
+
+    @Override
+    public RequestHeader newRequestHeader(RequestHeader clientRequest, HttpPeer peer, boolean requestHasBody,
+                                          long bufferedBodyLength) {
+        io.netty.handler.codec.http.HttpHeaders headers = TRUSTED_HEADERS.newHeaders();
+        HttpRequest request;
+        boolean clientChunked;
+        if (clientRequest instanceof NettyRequestHeader netty) {
+            HttpRequest client = netty.unwrap();
+            headers.set(client.headers());
+            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, client.method(), client.uri(), headers);
+            clientChunked = HttpUtil.isTransferEncodingChunked(client);
+        } else {
+            clientRequest.headers().forEach((String name, String value) -> headers.add(name, value));
+            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(clientRequest.method()),
+                    clientRequest.uri(), headers);
+            clientChunked = requestHasBody && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
+        }
+        HopByHop.strip(headers);
+        headers.remove(HttpHeaderNames.EXPECT);
+        if (!headers.contains(HttpHeaderNames.HOST)) {
+            headers.set(HttpHeaderNames.HOST, peer.hostAndPort());
+        }
+        if (bufferedBodyLength >= 0) {
+            // The whole body is here: announce its exact length, whatever framing the client used.
+            headers.set(HttpHeaderNames.CONTENT_LENGTH, bufferedBodyLength);
+        } else if (clientChunked) {
+            headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+        }
+        return new NettyRequestHeader(request);
+    }
+
+    @Override
+    public void writeHeader(RequestHeader upstreamRequest) {
+        HttpRequest request = ((NettyRequestHeader) upstreamRequest).unwrap();
+        used = true;
+        conn.decoder.expectResponseTo(HttpMethod.HEAD.equals(request.method()));
+        // Failed writes surface as exceptionCaught on the upstream pipeline: no promise per write.
+        channel.write(request, channel.voidPromise());
+    }
+
+    @Override
+    public void writeBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        if (!last) {
+            if (data.isReadable()) {
+                channel.write(new DefaultHttpContent(data), channel.voidPromise());
+            } else {
+                data.release();
+            }
+            return;
+        }
+        requestComplete = true;
+        channel.write(Http1Messages.lastPart(channel, data, trailers), channel.voidPromise());
+    }
+
+    @Override
+    public void flush() {
+        channel.flush();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return channel.isWritable();
+    }
+
+    @Override
+    public void setReading(boolean on) {
+        if (!lastReceived) {
+            channel.config().setAutoRead(on);
+        }
+    }
+
+    @Override
+    public void armReadTimeout(long timeoutNanos) {
+        conn.armReadTimeout(timeoutNanos);
+    }
+
+    @Override
+    public void progress() {
+        conn.readProgress();
+    }
+
+    @Override
+    public void release() {
+        if (done) {
+            return;
+        }
+        done = true;
+        listener = null;
+        conn.detach();
+        channel.config().setAutoRead(true);
+        boolean clean = !used || responseKeepAlive && requestComplete && lastReceived;
+        if (clean && conn.decoder.bufferedBytes() == 0) {
+            pool.release(conn, peer);
+        } else {
+            // The upstream answered before the whole request went out, or framed its response by
+            // closing, or sent more than it announced: that connection cannot carry another request.
+            conn.close();
+        }
+    }
+
+    @Override
+    public void abort() {
+        if (!done) {
+            done = true;
+            listener = null;
+            conn.close();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Events of the connection (called by UpstreamConnection while this stream is attached)
+
+    void onMessage(Object msg) {
+        Listener l = listener;
+        if (l == null) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            if (response.decoderResult().isFailure()) {
+                ReferenceCountUtil.release(msg);
+                l.onFailure(ProxyError.upstream(ErrorType.INVALID_HTTP_HEADER, "invalid response header from upstream",
+                        response.decoderResult().cause()));
+                return;
+            }
+            int code = response.status().code();
+            if (code >= 100 && code < 200) {
+                // Interim responses (100, 103): the final one follows. 101 would switch protocols,
+                // which this proxy does not pass through (Upgrade is removed from requests).
+                ReferenceCountUtil.release(msg);
+                if (code == 101) {
+                    l.onFailure(ProxyError.upstream(ErrorType.H1_ERROR,
+                            "upstream switched protocols without being asked", null));
+                    return;
+                }
+                skipInformationalBody = !(msg instanceof LastHttpContent);
+                return;
+            }
+            onResponseHeader(l, response);
+            if (msg instanceof HttpContent content) {
+                // A response in one object: its body goes to the same listener, which releases it
+                // if the header already ended the exchange.
+                onContent(l, content);
+            }
+            return;
+        }
+        if (msg instanceof HttpContent content) {
+            if (skipInformationalBody) {
+                skipInformationalBody = !(content instanceof LastHttpContent);
+                content.release();
+                return;
+            }
+            onContent(l, content);
+            return;
+        }
+        ReferenceCountUtil.release(msg);
+    }
+
+    private void onResponseHeader(Listener l, HttpResponse response) {
+        responseStarted = true;
+        int code = response.status().code();
+        boolean bodiless = conn.decoder.isHeadResponse() || code == 204 || code == 304;
+        boolean lengthSet = HttpUtil.isContentLengthSet(response);
+        boolean framed = bodiless || lengthSet || HttpUtil.isTransferEncodingChunked(response);
+        responseKeepAlive = HttpUtil.isKeepAlive(response) && framed;
+        HopByHop.strip(response.headers());
+        l.onResponseHeader(new NettyResponseHeader(response));
+    }
+
+    private void onContent(Listener l, HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            Throwable cause = content.decoderResult().cause();
+            l.onFailure(cause instanceof PrematureChannelClosureException
+                    ? ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream closed mid-body", cause)
+                    : ProxyError.upstream(ErrorType.H1_ERROR, "invalid response body from upstream", cause));
+            return;
+        }
+        boolean last = content instanceof LastHttpContent;
+        HttpHeaders trailers = null;
+        if (last) {
+            lastReceived = true;
+            io.netty.handler.codec.http.HttpHeaders t = ((LastHttpContent) content).trailingHeaders();
+            trailers = t.isEmpty() ? null : new NettyHttpHeaders(t);
+        }
+        l.onResponseBody(content.content(), last, trailers);
+    }
+
+    void onInactive() {
+        Listener l = listener;
+        if (l == null || lastReceived) {
+            return;
+        }
+        l.onFailure(responseStarted
+                ? ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream closed mid-response", null)
+                : ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream closed before sending a response", null)
+                        .setRetryType(RetryType.REUSED_ONLY));
+    }
+
+    void onException(Throwable cause) {
+        Listener l = listener;
+        if (l == null) {
+            return;
+        }
+        ProxyError e = Errors.io(cause, ErrorSource.UPSTREAM, responseStarted
+                ? "reading the upstream response" : "waiting for the upstream response");
+        if (responseStarted) {
+            // The upstream has answered: the request was processed, so it must not be sent again.
+            e.setRetry(false);
+        }
+        l.onFailure(e);
+    }
+
+    /** The connection's read timer expired. */
+    void onReadTimeout(long timeoutNanos) {
+        Listener l = listener;
+        if (l == null || lastReceived) {
+            return;
+        }
+        if (!channel.config().isAutoRead()) {
+            // Reading is paused because the client is slow: that is not the upstream's fault.
+            conn.armReadTimeout(timeoutNanos);
+            return;
+        }
+        l.onReadTimeout();
+    }
+
+    void onWritabilityChanged(boolean writable) {
+        Listener l = listener;
+        if (l != null) {
+            l.onWritabilityChanged(writable);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Http1UpstreamStream{" + conn + '}';
+    }
+}

@@ -1,0 +1,922 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.AttemptOutcome;
+import dev.relay.core.ErrorSource;
+import dev.relay.core.ErrorType;
+import dev.relay.core.FailToProxy;
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.HttpModule;
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.HttpModules;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
+import dev.relay.core.ProxyHttp;
+import dev.relay.core.RequestHeader;
+import dev.relay.core.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import org.jspecify.annotations.Nullable;
+
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Future;
+
+/**
+ * The phase engine of one request (Pingora's {@code proxy_request} driver, OkHttp's {@code RealCall}):
+ * the one place that knows the phase order, and the only caller of {@link ProxyHttp} and
+ * {@link HttpModule} methods (a module rule test holds it to that). It knows no protocol: it reads
+ * and answers the client through a {@link DownstreamStream}, and talks to the origin through one
+ * {@link UpstreamAttempt} at a time, each over an {@link UpstreamStream} from {@link UpstreamStreams}.
+ *
+ * <p>Every user callback is contained: one that throws, or whose stage fails, ends the request with
+ * its error (a 500 for anything but a {@link ProxyError}), or with nothing when the response has
+ * started; {@link ProxyHttp#logging} still runs exactly once.
+ *
+ * <p>Everything runs on the downstream event loop. Buffer ownership: a body part read from either
+ * side belongs to the call until it is written to the other side (the write releases it) or released
+ * here; the replay buffer holds retained duplicates of what went upstream.
+ */
+final class ProxyCall<C> {
+    // Where an asynchronous phase resumes (one switch instead of a continuation object per phase).
+    private static final int AFTER_EARLY_REQUEST_FILTER = 1;
+    private static final int AFTER_MODULE_REQUEST_FILTER = 2;
+    private static final int AFTER_REQUEST_FILTER = 3;
+    private static final int AFTER_PROXY_UPSTREAM_FILTER = 4;
+    private static final int AFTER_UPSTREAM_PEER = 5;
+    private static final int AFTER_UPSTREAM_REQUEST_FILTER = 6;
+    private static final int AFTER_REQUEST_BODY_FILTER = 7;
+    private static final int AFTER_RESPONSE_FILTER = 8;
+    private static final int AFTER_FAIL_TO_PROXY = 9;
+    private static final int AFTER_LOGGING = 10;
+    private static final int AFTER_UPSTREAM_REFUSED_RESPONSE = 11;
+
+    /** Where the call is in its life; anything but ACTIVE means no new work starts. */
+    private enum State { ACTIVE, FAILING, FINISHING, RELEASED }
+
+    private final ProxyEngine<C> engine;
+    private final ProxyHttp<C> proxy;
+    private final DownstreamStream downstream;
+    private final EventLoop loop;
+    private final EngineClock clock;
+    private final CallSession session;
+    private final HttpModule[] modules;
+    private final ByteBufBodyChunk responseChunk = new ByteBufBodyChunk();
+    private final RequestBody requestBody;
+    private @Nullable C ctx;
+    private int moduleIndex;
+    private State state = State.ACTIVE;
+
+    private @Nullable UpstreamAttempt attempt;
+
+    private boolean continueSent;
+    private boolean responseComplete;
+    private boolean shortCircuited;
+    private @Nullable ChannelFuture lastWrite;
+    private @Nullable Future<?> deadlineTimer;
+    private @Nullable ProxyError error;
+
+    ProxyCall(ProxyEngine<C> engine, DownstreamStream downstream) {
+        this.engine = engine;
+        this.proxy = engine.proxy;
+        this.downstream = downstream;
+        this.loop = downstream.eventLoop();
+        this.clock = engine.clock;
+        this.session = new CallSession(this, downstream, clock.nanoTime());
+        this.session.keepAlive = downstream.requestsKeepAlive() && !engine.isDraining();
+        this.modules = new HttpModule[engine.moduleFactories.length];
+        this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), clock);
+    }
+
+    /** The module factories of a service: {@code extra} first, then those the proxy registers. Called once per service. */
+    static HttpModuleFactory[] moduleFactories(ProxyHttp<?> proxy, java.util.List<HttpModuleFactory> extra) {
+        HttpModules modules = new HttpModules();
+        extra.forEach(modules::add);
+        proxy.initDownstreamModules(modules);
+        return modules.ordered().toArray(new HttpModuleFactory[0]);
+    }
+
+    CallSession session() {
+        return session;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Request phases
+
+    /** Starts the phases for a well-formed request. */
+    void start() {
+        engine.activeRequests.incrementAndGet();
+        engine.requests.increment();
+        Duration deadline = engine.options.requestDeadline();
+        if (deadline != null) {
+            deadlineTimer = clock.schedule(loop, this::onDeadline, deadline.toNanos());
+        }
+        requestBody.startReadTimer();
+        try {
+            for (int i = 0; i < modules.length; i++) {
+                modules[i] = engine.moduleFactories[i].newModule();
+            }
+            ctx = proxy.newCtx();
+            await(proxy.earlyRequestFilter(session, ctx), AFTER_EARLY_REQUEST_FILTER, "earlyRequestFilter", null);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "newCtx/earlyRequestFilter"));
+        }
+    }
+
+    /** Answers a request the protocol layer could not parse: {@code error}'s status, connection closed, logged once. */
+    void rejectMalformed(ProxyError malformed) {
+        engine.activeRequests.incrementAndGet();
+        engine.requests.increment();
+        session.keepAlive = false;
+        // The body of a malformed request cannot be framed: nothing more is read from this connection.
+        requestBody.complete = true;
+        try {
+            ctx = proxy.newCtx();
+        } catch (Throwable t) {
+            // The context is for logging only here; a failing newCtx leaves it null.
+            ctx = null;
+        }
+        failRequest(malformed);
+    }
+
+    private void runModuleRequestFilters() {
+        while (moduleIndex < modules.length) {
+            HttpModule module = modules[moduleIndex++];
+            CompletionStage<Void> stage;
+            try {
+                stage = module.requestHeaderFilter(session);
+            } catch (Throwable t) {
+                failRequest(ProxyError.from(t, "module requestHeaderFilter"));
+                return;
+            }
+            if (!isDoneNormally(stage)) {
+                await(stage, AFTER_MODULE_REQUEST_FILTER, "module requestHeaderFilter", null);
+                return;
+            }
+            if (session.responseWritten) {
+                afterRequestFilter(true);
+                return;
+            }
+        }
+        try {
+            await(proxy.requestFilter(session, ctx), AFTER_REQUEST_FILTER, "requestFilter", null);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "requestFilter"));
+        }
+    }
+
+    private void afterRequestFilter(boolean responded) {
+        if (responded) {
+            shortCircuited = true;
+            if (!session.responseWritten) {
+                failRequest(ProxyError.internal("requestFilter returned true without writing a response", null));
+            } else if (responseComplete) {
+                finishAfterLastWrite();
+            }
+            // Otherwise the filter is still writing: the write of the last part finishes the request.
+            return;
+        }
+        try {
+            await(proxy.proxyUpstreamFilter(session, ctx), AFTER_PROXY_UPSTREAM_FILTER, "proxyUpstreamFilter", null);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "proxyUpstreamFilter"));
+        }
+    }
+
+    private void afterProxyUpstreamFilter(boolean proceed) {
+        if (proceed) {
+            beginAttempt();
+            return;
+        }
+        shortCircuited = true;
+        if (!session.responseWritten) {
+            await(session.respondError(502), AFTER_UPSTREAM_REFUSED_RESPONSE, "proxyUpstreamFilter response", null);
+        } else if (responseComplete) {
+            finishAfterLastWrite();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Upstream attempts
+
+    private void beginAttempt() {
+        session.attempts++;
+        try {
+            await(proxy.upstreamPeer(session, ctx), AFTER_UPSTREAM_PEER, "upstreamPeer", null);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "upstreamPeer"));
+        }
+    }
+
+    private void afterUpstreamPeer(@Nullable HttpPeer peer) {
+        if (peer == null) {
+            failRequest(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "upstreamPeer gave no peer", null));
+            return;
+        }
+        UpstreamAttempt next = new UpstreamAttempt(this, peer, clock.nanoTime());
+        attempt = next;
+        try {
+            engine.options.upstreamObserver().onAttemptStart(peer);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "UpstreamObserver.onAttemptStart"));
+            return;
+        }
+        next.observed = true;
+        engine.streams.acquire(peer, loop, next);
+    }
+
+    /** Whether {@code a} is the attempt in progress of a call still going on. */
+    boolean isCurrent(UpstreamAttempt a) {
+        return attempt == a && state == State.ACTIVE;
+    }
+
+    void onConnectFailed(UpstreamAttempt a, ProxyError e) {
+        if (e.peer() == null) {
+            e.setPeer(a.peer);
+        }
+        endAttempt(a, AttemptOutcome.CONNECT_FAILURE);
+        ProxyError decided;
+        try {
+            decided = proxy.failToConnect(session, a.peer, ctx, e);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "failToConnect"));
+            return;
+        }
+        if (decided.isRetry() && session.attempts < engine.options.maxAttempts()) {
+            retry(a, decided);
+        } else {
+            failRequest(decided);
+        }
+    }
+
+    void onConnected(UpstreamAttempt a) {
+        UpstreamStream stream = a.stream;
+        session.upstreamReused = a.reused;
+        session.upstreamConnectNanos = a.connectNanos;
+        try {
+            proxy.connectedToUpstream(session, a.reused, a.peer, ctx);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "connectedToUpstream"));
+            return;
+        }
+        RequestHeader upstreamRequest = stream.newRequestHeader(downstream.requestHeader(), a.peer,
+                downstream.requestHasBody(), requestBody.bufferedLength());
+        a.request = upstreamRequest;
+        try {
+            await(proxy.upstreamRequestFilter(session, upstreamRequest, ctx), AFTER_UPSTREAM_REQUEST_FILTER,
+                    "upstreamRequestFilter", a);
+        } catch (Throwable t) {
+            upstreamFailure(a, ProxyError.from(t, "upstreamRequestFilter"));
+        }
+    }
+
+    private void afterUpstreamRequestFilter(UpstreamAttempt a) {
+        UpstreamStream stream = a.stream;
+        if (stream == null) {
+            return;
+        }
+        stream.writeHeader(a.request);
+        a.headerSent = true;
+        Duration readTimeout = a.peer.options().readTimeout();
+        stream.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
+        requestBody.afterHeaderSent(a, stream);
+        stream.flush();
+        if (downstream.expectsContinue() && !continueSent && !requestBody.complete && !session.responseWritten) {
+            sendContinue();
+        }
+        requestBody.pump();
+    }
+
+    void sendContinue() {
+        continueSent = true;
+        downstream.writeInterim(100);
+    }
+
+    boolean continueSentOrNotExpected() {
+        return continueSent || !downstream.expectsContinue();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Request body (downstream → upstream); the queueing and flow control live in RequestBody
+
+    /** A request body part arrived from the client (ownership passes to the call). */
+    void onRequestBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        requestBody.onPart(data, last, trailers, state != State.ACTIVE);
+    }
+
+    /** The client's request body could not be parsed. */
+    void onRequestBodyError(ProxyError e) {
+        requestBody.complete = true;
+        session.keepAlive = false;
+        UpstreamAttempt a = attempt;
+        if (a != null && (a.stream != null || a.headerSent)) {
+            upstreamFailure(a, noRetry(e));
+        } else {
+            failRequest(e);
+        }
+    }
+
+    void readRequestBody(int maxBytes, CompletableFuture<byte[]> result) {
+        if (session.attempts > 0) {
+            throw new IllegalStateException("readRequestBody: call it once, before upstreamPeer");
+        }
+        if (downstream.expectsContinue() && !continueSent && !requestBody.complete && !session.responseWritten) {
+            sendContinue();
+        }
+        requestBody.bufferWhole(maxBytes, result);
+    }
+
+    /** Runs the request body filters on one part, then sends it, unless a filter is still busy with it. */
+    void filterRequestPart(UpstreamAttempt a, ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        ByteBufBodyChunk chunk = a.requestChunk.reset(data);
+        try {
+            for (HttpModule module : modules) {
+                module.requestBodyFilter(session, chunk, last);
+            }
+            CompletionStage<Void> stage = proxy.requestBodyFilter(session, chunk, last, ctx);
+            if (isDoneNormally(stage)) {
+                requestBody.send(a, last, trailers);
+            } else {
+                a.requestBodyFilterBusy = true;
+                a.busyChunkLast = last;
+                a.busyChunkTrailers = trailers;
+                await(stage, AFTER_REQUEST_BODY_FILTER, "requestBodyFilter", a);
+            }
+        } catch (Throwable t) {
+            releaseChunk(a.requestChunk);
+            upstreamFailure(a, noRetry(ProxyError.from(t, "requestBodyFilter")));
+        }
+    }
+
+    private void afterRequestBodyFilter(UpstreamAttempt a) {
+        a.requestBodyFilterBusy = false;
+        requestBody.send(a, a.busyChunkLast, a.busyChunkTrailers);
+        a.busyChunkTrailers = null;
+        requestBody.pump();
+    }
+
+    @Nullable UpstreamAttempt attempt() {
+        return attempt;
+    }
+
+    boolean isActive() {
+        return state == State.ACTIVE;
+    }
+
+    boolean requestBodyReplayable() {
+        return requestBody.isReplayable();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Response (upstream → downstream)
+
+    void onResponseHeader(UpstreamAttempt a) {
+        ResponseHeader response = a.response;
+        try {
+            proxy.upstreamResponseFilter(session, response, ctx);
+            a.responseFilterBusy = true;
+            await(proxy.responseFilter(session, response, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
+        } catch (Throwable t) {
+            upstreamFailure(a, noRetry(ProxyError.from(t, "upstreamResponseFilter/responseFilter")));
+        }
+    }
+
+    private void afterResponseFilter(UpstreamAttempt a) {
+        a.responseFilterBusy = false;
+        ResponseHeader response = a.response;
+        try {
+            for (HttpModule module : modules) {
+                module.responseHeaderFilter(session, response, false);
+            }
+        } catch (Throwable t) {
+            upstreamFailure(a, noRetry(ProxyError.from(t, "module responseHeaderFilter")));
+            return;
+        }
+        writeResponseHeader(response, false);
+        a.pumpResponse();
+        if (!responseComplete && state == State.ACTIVE) {
+            // The header must not wait in the outbound buffer for a body that may be slow to come.
+            downstream.flush();
+        }
+    }
+
+    /** Whether response body parts of {@code a} may be written now. */
+    boolean acceptsResponseBody(UpstreamAttempt a) {
+        return session.responseWritten && isCurrent(a);
+    }
+
+    boolean downstreamWritable() {
+        return downstream.isWritable();
+    }
+
+    /** Flushes written response body parts unless the last write did already. */
+    void flushResponse() {
+        if (!responseComplete) {
+            downstream.flush();
+        }
+    }
+
+    /** Runs the response body filters on one part and writes it to the client. */
+    void onResponseBodyPart(UpstreamAttempt a, ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        ByteBufBodyChunk chunk = responseChunk.reset(data);
+        Duration pause;
+        try {
+            Duration upstreamPause = proxy.upstreamResponseBodyFilter(session, chunk, last, ctx);
+            Duration downstreamPause = proxy.responseBodyFilter(session, chunk, last, ctx);
+            for (HttpModule module : modules) {
+                module.responseBodyFilter(session, chunk, last);
+            }
+            if (trailers != null) {
+                proxy.upstreamResponseTrailerFilter(session, trailers, ctx);
+                proxy.responseTrailerFilter(session, trailers, ctx);
+            }
+            pause = longer(upstreamPause, downstreamPause);
+        } catch (Throwable t) {
+            releaseChunk(chunk);
+            upstreamFailure(a, noRetry(ProxyError.from(t, "responseBodyFilter")));
+            return;
+        }
+        ByteBuf out = chunk.take();
+        session.responseBodyBytes += out.readableBytes();
+        if (last) {
+            responseComplete = true;
+            lastWrite = downstream.writeLast(out, trailers);
+            endAttempt(a, a.response.status() >= 500 ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
+            a.releaseStream();
+            finishAfterLastWrite();
+            return;
+        }
+        if (out.isReadable()) {
+            downstream.writeBody(out);
+        } else {
+            out.release();
+        }
+        if (pause != null && !pause.isNegative() && !pause.isZero()) {
+            a.responsePaused = true;
+            clock.schedule(loop, () -> {
+                a.responsePaused = false;
+                if (isCurrent(a)) {
+                    a.pumpResponse();
+                }
+            }, pause.toNanos());
+        }
+    }
+
+    private static @Nullable Duration longer(@Nullable Duration a, @Nullable Duration b) {
+        return a == null ? b : b == null ? a : (a.compareTo(b) >= 0 ? a : b);
+    }
+
+    /** The client connection's writability changed: pause or resume reading the upstream. */
+    void onDownstreamWritabilityChanged() {
+        UpstreamAttempt a = attempt;
+        if (a != null && state == State.ACTIVE) {
+            a.updateReading();
+        }
+    }
+
+    void onUpstreamWritabilityChanged(UpstreamAttempt a, boolean writable) {
+        Duration writeTimeout = a.peer.options().writeTimeout();
+        if (writeTimeout != null) {
+            if (writable) {
+                if (a.writeTimer != null) {
+                    a.writeTimer.disarm();
+                }
+            } else {
+                if (a.writeTimer == null) {
+                    a.writeTimer = new LazyTimer(clock, loop, () -> onWriteTimeout(a));
+                }
+                a.writeTimer.arm(writeTimeout.toNanos());
+            }
+        }
+        requestBody.updateReading();
+    }
+
+    void onReadTimeout(UpstreamAttempt a) {
+        upstreamFailure(a, ProxyError.upstream(ErrorType.READ_TIMEDOUT, "no data from upstream for "
+                + a.peer.options().readTimeout().toMillis() + " ms", null));
+    }
+
+    private void onWriteTimeout(UpstreamAttempt a) {
+        UpstreamStream stream = a.stream;
+        if (stream == null || stream.isWritable() || !isCurrent(a)) {
+            return;
+        }
+        upstreamFailure(a, ProxyError.upstream(ErrorType.WRITE_TIMEDOUT, "upstream did not take the request for "
+                + a.peer.options().writeTimeout().toMillis() + " ms", null));
+    }
+
+    /** The client sent no request body byte for the body read timeout. */
+    void onBodyReadTimeout() {
+        if (state != State.ACTIVE) {
+            return;
+        }
+        session.keepAlive = false;
+        failRequest(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "client sent no request body for "
+                + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(downstream.bodyReadTimeoutNanos()) + " ms", null));
+    }
+
+    private void onDeadline() {
+        deadlineTimer = null;
+        if (state != State.ACTIVE) {
+            return;
+        }
+        UpstreamAttempt a = attempt;
+        if (a != null) {
+            endAttempt(a, AttemptOutcome.TIMEOUT);
+        }
+        failRequest(ProxyError.of(ErrorType.DEADLINE_EXCEEDED, ErrorSource.INTERNAL, "request deadline of "
+                + engine.options.requestDeadline().toMillis() + " ms passed", null));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Failure, retry and end
+
+    /** A failure after the upstream connection was made: errorWhileProxy decides on a retry. */
+    void upstreamFailure(UpstreamAttempt a, ProxyError e) {
+        if (!isCurrent(a)) {
+            return;
+        }
+        a.abandon();
+        if (e.peer() == null) {
+            e.setPeer(a.peer);
+        }
+        endAttempt(a, e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
+                : e.type().isTimeout() ? AttemptOutcome.TIMEOUT : AttemptOutcome.FAILURE);
+        ProxyError decided;
+        try {
+            decided = proxy.errorWhileProxy(a.peer, session, e, ctx, a.reused);
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "errorWhileProxy"));
+            return;
+        }
+        if (decided.isRetry() && !session.responseWritten && session.attempts < engine.options.maxAttempts()
+                && requestBody.isReplayable()) {
+            retry(a, decided);
+        } else {
+            failRequest(decided);
+        }
+    }
+
+    /** An error of the proxy's own making (a filter, a malformed client body) is never worth a retry. */
+    private static ProxyError noRetry(ProxyError e) {
+        if (e.retryType() != dev.relay.core.RetryType.NO && e.source() != ErrorSource.UPSTREAM) {
+            e.setRetry(false);
+        }
+        return e;
+    }
+
+    /** Leaves attempt {@code a} behind and starts the next, at once or after the configured back-off. */
+    private void retry(UpstreamAttempt a, ProxyError e) {
+        ProxyEngine.LOG.log(System.Logger.Level.WARNING, "retrying after attempt {0}: {1} ({2})",
+                session.attempts, e.getMessage(), requestSummary());
+        a.abandon();
+        requestBody.takeBackFrom(a);
+        attempt = null;
+        Duration backoff = engine.options.retryBackoff();
+        if (backoff == null) {
+            beginAttempt();
+            return;
+        }
+        long nanos = backoff.toNanos() << Math.min(5, session.attempts - 1);
+        clock.schedule(loop, () -> {
+            if (state == State.ACTIVE) {
+                beginAttempt();
+            }
+        }, nanos);
+    }
+
+    /** Reports the end of attempt {@code a} to the observer, once, if it heard the start. */
+    private void endAttempt(UpstreamAttempt a, AttemptOutcome outcome) {
+        if (a.observed) {
+            a.observed = false;
+            try {
+                engine.options.upstreamObserver().onAttemptEnd(a.peer, outcome, clock.nanoTime() - a.startNanos);
+            } catch (Throwable t) {
+                ProxyEngine.LOG.log(System.Logger.Level.WARNING, "upstream observer failed", t);
+            }
+        }
+    }
+
+    /** The client went away, or its connection failed. */
+    void onDownstreamFailure(@Nullable Throwable cause) {
+        if (state != State.ACTIVE) {
+            return;
+        }
+        session.keepAlive = false;
+        failRequest(cause == null
+                ? ProxyError.downstream(ErrorType.CONNECTION_CLOSED, "client closed the connection", null)
+                : Errors.io(cause, ErrorSource.DOWNSTREAM, "client connection"));
+    }
+
+    void failRequest(ProxyError e) {
+        if (state != State.ACTIVE) {
+            return;
+        }
+        state = State.FAILING;
+        error = e;
+        UpstreamAttempt a = attempt;
+        if (a != null) {
+            endAttempt(a, AttemptOutcome.CANCELLED);
+            a.abandon();
+        }
+        if (!requestBody.complete) {
+            // What is left of the request body is not wanted; the connection cannot be reused safely
+            // unless the body is drained, which the connection handler does when keep-alive stays on.
+            requestBody.releasePending();
+        }
+        CompletionStage<FailToProxy> stage;
+        try {
+            stage = proxy.failToProxy(session, e, ctx);
+        } catch (Throwable t) {
+            stage = CompletableFuture.completedFuture(defaultFailure(e));
+        }
+        await(stage, AFTER_FAIL_TO_PROXY, "failToProxy", null);
+    }
+
+    private FailToProxy defaultFailure(ProxyError e) {
+        int status = e.defaultStatus();
+        if (status > 0 && !session.responseWritten) {
+            session.respondError(status);
+            return new FailToProxy(status, false);
+        }
+        return new FailToProxy(0, false);
+    }
+
+    private void afterFailToProxy(@Nullable FailToProxy result) {
+        if (result == null || !result.canReuseDownstream()) {
+            session.keepAlive = false;
+        }
+        if (session.responseWritten && !responseComplete) {
+            // A response that started cannot be finished: the client must see the connection end.
+            session.keepAlive = false;
+        }
+        boolean suppress;
+        try {
+            suppress = proxy.suppressErrorLog(session, ctx, error);
+        } catch (Throwable t) {
+            suppress = false;
+        }
+        if (!suppress && !(error.source() == ErrorSource.DOWNSTREAM && error.type() == ErrorType.CONNECTION_CLOSED)) {
+            ProxyEngine.LOG.log(System.Logger.Level.ERROR, "{0}, status {1}: {2}",
+                    requestSummary(), result == null ? 0 : result.errorCode(), error.getMessage());
+        }
+        finishAfterLastWrite();
+    }
+
+    private String requestSummary() {
+        try {
+            return proxy.requestSummary(session, ctx);
+        } catch (Throwable t) {
+            RequestHeader request = downstream.requestHeader();
+            return request.method() + " " + request.uri();
+        }
+    }
+
+    private void finishAfterLastWrite() {
+        if (state == State.FINISHING || state == State.RELEASED) {
+            return;
+        }
+        state = State.FINISHING;
+        ChannelFuture write = lastWrite;
+        if (write == null || write.isDone()) {
+            finish();
+        } else {
+            write.addListener(f -> finish());
+        }
+    }
+
+    private void finish() {
+        for (HttpModule module : modules) {
+            if (module == null) {
+                continue;
+            }
+            try {
+                module.responseDone(session);
+            } catch (Throwable t) {
+                ProxyEngine.LOG.log(System.Logger.Level.WARNING, "module responseDone failed", t);
+            }
+        }
+        ChannelFuture write = lastWrite;
+        if (write != null && write.isDone() && !write.isSuccess() && error == null) {
+            session.keepAlive = false;
+            ProxyError e = Errors.io(write.cause(), ErrorSource.DOWNSTREAM, "writing the response");
+            error = e.type() == ErrorType.READ_ERROR
+                    ? ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response", write.cause()) : e;
+        }
+        CompletionStage<Void> stage;
+        try {
+            stage = proxy.logging(session, error, ctx);
+        } catch (Throwable t) {
+            ProxyEngine.LOG.log(System.Logger.Level.WARNING, "logging phase failed", t);
+            stage = null;
+        }
+        if (stage == null) {
+            release();
+        } else {
+            await(stage, AFTER_LOGGING, "logging", null);
+        }
+    }
+
+    private void release() {
+        if (state == State.RELEASED) {
+            return;
+        }
+        state = State.RELEASED;
+        if (deadlineTimer != null) {
+            deadlineTimer.cancel(false);
+            deadlineTimer = null;
+        }
+        UpstreamAttempt a = attempt;
+        if (a != null) {
+            a.abandon();
+        }
+        requestBody.release();
+        engine.activeRequests.decrementAndGet();
+        boolean reusable = session.keepAlive && responseComplete && downstream.isOpen()
+                && !(downstream.expectsContinue() && !continueSent && !requestBody.complete);
+        downstream.finished(reusable, requestBody.complete);
+    }
+
+    private static void releaseChunk(ByteBufBodyChunk chunk) {
+        ByteBuf taken = chunk.take();
+        if (taken != null) {
+            taken.release();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Asynchronous phases
+
+    private static boolean isDoneNormally(@Nullable CompletionStage<?> stage) {
+        return stage instanceof CompletableFuture<?> f && f.isDone() && !f.isCompletedExceptionally();
+    }
+
+    /**
+     * Continues at {@code step} once {@code stage} completes: at once when it already has (no
+     * allocation, no hop), else on the event loop. A stage of attempt {@code scope} that completes
+     * after the call moved on to another attempt is dropped.
+     */
+    private void await(@Nullable CompletionStage<?> stage, int step, String phase, @Nullable UpstreamAttempt scope) {
+        if (stage == null) {
+            failOrLog(ProxyError.internal(phase + " returned null instead of a CompletionStage", null), step, scope);
+            return;
+        }
+        if (stage instanceof CompletableFuture<?> f && f.isDone() && !f.isCompletedExceptionally()) {
+            resume(step, f.getNow(null), scope);
+            return;
+        }
+        stage.whenComplete((value, failure) -> {
+            if (loop.inEventLoop()) {
+                resumeOrFail(step, value, failure, phase, scope);
+            } else {
+                loop.execute(() -> resumeOrFail(step, value, failure, phase, scope));
+            }
+        });
+    }
+
+    private void resumeOrFail(int step, @Nullable Object value, @Nullable Throwable failure, String phase,
+                              @Nullable UpstreamAttempt scope) {
+        if (state == State.RELEASED || scope != null && scope != attempt) {
+            // The call is over, or moved on to another attempt: what this phase worked on is stale.
+            if (scope != null && step == AFTER_REQUEST_BODY_FILTER) {
+                releaseChunk(scope.requestChunk);
+            }
+            return;
+        }
+        if (failure != null) {
+            failOrLog(ProxyError.from(failure, phase), step, scope);
+            return;
+        }
+        resume(step, value, scope);
+    }
+
+    private void failOrLog(ProxyError e, int step, @Nullable UpstreamAttempt scope) {
+        switch (step) {
+            case AFTER_LOGGING -> {
+                ProxyEngine.LOG.log(System.Logger.Level.WARNING, "logging phase failed", e);
+                release();
+            }
+            case AFTER_FAIL_TO_PROXY -> afterFailToProxy(defaultFailure(e));
+            case AFTER_REQUEST_BODY_FILTER -> {
+                scope.requestBodyFilterBusy = false;
+                releaseChunk(scope.requestChunk);
+                upstreamFailure(scope, noRetry(e));
+            }
+            case AFTER_UPSTREAM_REQUEST_FILTER, AFTER_RESPONSE_FILTER -> upstreamFailure(scope, noRetry(e));
+            case AFTER_UPSTREAM_REFUSED_RESPONSE -> {
+                session.keepAlive = false;
+                finishAfterLastWrite();
+            }
+            default -> failRequest(e);
+        }
+    }
+
+    private void resume(int step, @Nullable Object value, @Nullable UpstreamAttempt scope) {
+        if (state == State.RELEASED) {
+            return;
+        }
+        if (state == State.FAILING && step != AFTER_FAIL_TO_PROXY && step != AFTER_LOGGING) {
+            if (step == AFTER_REQUEST_BODY_FILTER) {
+                releaseChunk(scope.requestChunk);
+            }
+            return;
+        }
+        switch (step) {
+            case AFTER_EARLY_REQUEST_FILTER, AFTER_MODULE_REQUEST_FILTER -> {
+                if (session.responseWritten) {
+                    afterRequestFilter(true);
+                } else {
+                    runModuleRequestFilters();
+                }
+            }
+            case AFTER_REQUEST_FILTER -> afterRequestFilter(Boolean.TRUE.equals(value));
+            case AFTER_PROXY_UPSTREAM_FILTER -> afterProxyUpstreamFilter(!Boolean.FALSE.equals(value));
+            case AFTER_UPSTREAM_PEER -> afterUpstreamPeer((HttpPeer) value);
+            case AFTER_UPSTREAM_REQUEST_FILTER -> afterUpstreamRequestFilter(scope);
+            case AFTER_REQUEST_BODY_FILTER -> afterRequestBodyFilter(scope);
+            case AFTER_RESPONSE_FILTER -> afterResponseFilter(scope);
+            case AFTER_FAIL_TO_PROXY -> afterFailToProxy((FailToProxy) value);
+            case AFTER_LOGGING -> release();
+            case AFTER_UPSTREAM_REFUSED_RESPONSE -> finishAfterLastWrite();
+            default -> throw new IllegalStateException("step: " + step);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Writing the downstream response
+
+    private void writeResponseHeader(ResponseHeader header, boolean endOfStream) {
+        if (engine.isDraining()) {
+            session.keepAlive = false;
+        }
+        session.keepAlive = downstream.writeResponseHeader(header, endOfStream, session.keepAlive);
+        session.responseWritten = true;
+        session.responseStatus = header.status();
+    }
+
+    /** {@link CallSession#writeResponseHeader}, on the event loop: modules see (and may change) the header first. */
+    void writeResponseHeaderFromPhase(ResponseHeader header, boolean endOfStream, CompletableFuture<Void> result) {
+        if (session.responseWritten) {
+            throw new IllegalStateException("a response header was already written for this request");
+        }
+        for (HttpModule module : modules) {
+            if (module != null) {
+                module.responseHeaderFilter(session, header, endOfStream);
+            }
+        }
+        writeResponseHeader(header, endOfStream);
+        if (endOfStream) {
+            responseComplete = true;
+            lastWrite = downstream.writeLast(Unpooled.EMPTY_BUFFER, null);
+            whenWritten(lastWrite, result);
+            finishShortCircuitIfDone();
+        } else {
+            whenWritten(downstream.flushWithFuture(), result);
+        }
+    }
+
+    /** {@link CallSession#writeResponseBody}, on the event loop. */
+    void writeResponseBodyFromPhase(byte[] body, boolean endOfStream, CompletableFuture<Void> result) {
+        if (!session.responseWritten) {
+            throw new IllegalStateException("writeResponseHeader must come before writeResponseBody");
+        }
+        if (responseComplete) {
+            throw new IllegalStateException("the response is already complete");
+        }
+        ByteBuf buf = Unpooled.wrappedBuffer(body);
+        session.responseBodyBytes += body.length;
+        if (endOfStream) {
+            responseComplete = true;
+            lastWrite = downstream.writeLast(buf, null);
+            whenWritten(lastWrite, result);
+            finishShortCircuitIfDone();
+        } else {
+            whenWritten(downstream.writeBodyAndFlush(buf), result);
+        }
+    }
+
+    private void finishShortCircuitIfDone() {
+        if (shortCircuited && state == State.ACTIVE) {
+            finishAfterLastWrite();
+        }
+    }
+
+    private static void whenWritten(ChannelFuture write, CompletableFuture<Void> result) {
+        write.addListener(f -> {
+            if (f.isSuccess()) {
+                result.complete(null);
+            } else {
+                result.completeExceptionally(ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response",
+                        f.cause()));
+            }
+        });
+    }
+
+    @Override
+    public String toString() {
+        RequestHeader request = downstream.requestHeader();
+        return "ProxyCall{" + request.method() + ' ' + request.uri() + ", attempts=" + session.attempts + '}';
+    }
+}

@@ -1,0 +1,239 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.ProxyError;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import org.jspecify.annotations.Nullable;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The request body of one call on its way upstream: the parts read from the client and not yet
+ * sent, the flow control that reads from the client only while those parts have somewhere to go,
+ * the client's body read timeout, the replay buffer for retries, and whole-body buffering for
+ * {@code Session.readRequestBody}. The filters themselves run in {@link ProxyCall}; this class decides
+ * when a part moves.
+ */
+final class RequestBody {
+    private final ProxyCall<?> call;
+    private final DownstreamStream downstream;
+    private final EngineClock clock;
+    private final BodyQueue pending = new BodyQueue();
+    private final ReplayBuffer replay;
+    /** No Content-Length above 0 and no chunked coding: the request has no body at all (RFC 9112 §6.3). */
+    private final boolean bodiless;
+    private @Nullable LazyTimer readTimer;
+
+    /** The whole request body has been read from the client. */
+    boolean complete;
+    /** The end of the request body went upstream (on some attempt). */
+    private boolean forwarded;
+
+    private @Nullable CompletableFuture<byte[]> wholeBody;
+    private int wholeBodyLimit;
+    private boolean buffered;
+    private long bufferedLength;
+
+    RequestBody(ProxyCall<?> call, DownstreamStream downstream, int replayLimit, EngineClock clock) {
+        this.call = call;
+        this.downstream = downstream;
+        this.clock = clock;
+        this.replay = new ReplayBuffer(replayLimit);
+        this.bodiless = !downstream.requestHasBody();
+    }
+
+    /** Starts the client's body read timeout when a body is to come. */
+    void startReadTimer() {
+        if (!complete && !bodiless) {
+            readTimer = new LazyTimer(clock, downstream.eventLoop(), this::onReadTimer);
+            readTimer.arm(downstream.bodyReadTimeoutNanos());
+        }
+    }
+
+    private void onReadTimer() {
+        if (complete) {
+            return;
+        }
+        if (downstream.isReadingPaused()) {
+            // The proxy itself stopped reading (backpressure): the client is not late.
+            readTimer.arm(downstream.bodyReadTimeoutNanos());
+            return;
+        }
+        call.onBodyReadTimeout();
+    }
+
+    /** A part arrived from the client (ownership passes here); {@code discard} when the call is ending. */
+    void onPart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers, boolean discard) {
+        if (bodiless && last && !data.isReadable()) {
+            // The end marker of a request without a body: the body phases already ran with an empty
+            // end-of-stream chunk when the header went upstream (one write, one flush).
+            data.release();
+            complete = true;
+            updateReading();
+            return;
+        }
+        call.session().requestBodyBytes += data.readableBytes();
+        if (last) {
+            complete = true;
+            if (readTimer != null) {
+                readTimer.cancel();
+            }
+        } else if (readTimer != null) {
+            readTimer.arm(downstream.bodyReadTimeoutNanos());
+        }
+        if (discard) {
+            data.release();
+            return;
+        }
+        pending.add(data, last, trailers);
+        if (wholeBody != null && !buffered) {
+            checkWholeBody();
+            updateReading();
+            return;
+        }
+        pump();
+    }
+
+    /** Reads the whole body into memory (Session.readRequestBody): completes {@code result} once it is all here. */
+    void bufferWhole(int maxBytes, CompletableFuture<byte[]> result) {
+        if (wholeBody != null) {
+            throw new IllegalStateException("readRequestBody: call it once, before upstreamPeer");
+        }
+        wholeBodyLimit = maxBytes;
+        wholeBody = result;
+        checkWholeBody();
+        updateReading();
+    }
+
+    /** Completes the whole-body read once the body is all here, or fails it with 413 once it is too long. */
+    private void checkWholeBody() {
+        long held = pending.readableBytes();
+        if (held > wholeBodyLimit) {
+            call.session().keepAlive = false;
+            wholeBody.completeExceptionally(ProxyError.httpStatus(413)
+                    .setContext("request body longer than " + wholeBodyLimit + " bytes"));
+            return;
+        }
+        if (!complete) {
+            return;
+        }
+        byte[] body = pending.copyBytes();
+        buffered = true;
+        bufferedLength = held;
+        wholeBody.complete(body);
+    }
+
+    /** The exact body length when the whole body was read before going upstream, else -1. */
+    long bufferedLength() {
+        return buffered ? bufferedLength : -1;
+    }
+
+    boolean isReplayable() {
+        return replay.isReplayable();
+    }
+
+    /** The request header went out on {@code a}: what an earlier attempt already sent goes again. */
+    void afterHeaderSent(UpstreamAttempt a, UpstreamStream stream) {
+        replay.replayTo(stream);
+        if (forwarded) {
+            stream.writeBody(Unpooled.EMPTY_BUFFER, true, null);
+            a.requestComplete = true;
+        } else if (bodiless) {
+            // The body phases run once, with the empty end-of-stream chunk, and the end of the request
+            // goes out with its header.
+            call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null);
+        }
+    }
+
+    /** Moves held parts to the filters while the current attempt can take them. */
+    void pump() {
+        UpstreamAttempt a;
+        while ((a = call.attempt()) != null && a.headerSent && a.stream != null && !a.requestBodyFilterBusy
+                && call.isActive() && !pending.isEmpty()) {
+            boolean last = pending.nextIsLast();
+            ByteBuf part = pending.poll();
+            call.filterRequestPart(a, part, last, last ? pending.takeTrailers() : null);
+        }
+        updateReading();
+    }
+
+    /** Sends the filtered part held in {@code a}'s chunk upstream. */
+    void send(UpstreamAttempt a, boolean last, @Nullable HttpHeaders trailers) {
+        UpstreamStream stream = a.stream;
+        ByteBuf out = a.requestChunk.take();
+        if (stream == null) {
+            out.release();
+            return;
+        }
+        stream.progress();
+        if (out.isReadable()) {
+            replay.keep(out, buffered);
+        }
+        if (last) {
+            forwarded = true;
+            a.requestComplete = true;
+            stream.writeBody(out, true, trailers);
+            stream.flush();
+        } else if (out.isReadable()) {
+            stream.writeBody(out, false, null);
+            stream.flush();
+        } else {
+            out.release();
+        }
+    }
+
+    /** Reads from the client only while its body has somewhere to go, so memory stays bounded. */
+    void updateReading() {
+        if (complete) {
+            // Nothing more of this request to read. Reading stays on (toggling it costs a syscall on
+            // io_uring and epoll); a pipelined request that arrives meanwhile is held by the
+            // connection handler, which stops reading then.
+            downstream.setReading(true);
+            return;
+        }
+        boolean read;
+        if (wholeBody != null && !buffered && !wholeBody.isDone()) {
+            read = true;
+        } else {
+            // Before an upstream is ready at most one part is held back; after, its writability decides.
+            UpstreamAttempt a = call.attempt();
+            UpstreamStream stream = a == null ? null : a.stream;
+            read = pending.isEmpty() && (a == null || !a.requestBodyFilterBusy)
+                    && (stream == null || stream.isWritable());
+        }
+        downstream.setReading(read);
+    }
+
+    /** Takes back the part abandoned attempt {@code a} was filtering: it goes first on the next attempt. */
+    void takeBackFrom(UpstreamAttempt a) {
+        if (!a.requestBodyFilterBusy) {
+            return;
+        }
+        a.requestBodyFilterBusy = false;
+        ByteBuf held = a.requestChunk.take();
+        if (held == null) {
+            return;
+        }
+        if (bodiless) {
+            held.release();
+        } else {
+            pending.addFirst(held, a.busyChunkLast, a.busyChunkTrailers);
+        }
+        a.busyChunkTrailers = null;
+    }
+
+    /** Drops what the client sent and nobody will read. */
+    void releasePending() {
+        pending.releaseAll();
+    }
+
+    /** The call is over: releases everything held and stops the timer. */
+    void release() {
+        if (readTimer != null) {
+            readTimer.cancel();
+        }
+        replay.release();
+        pending.releaseAll();
+    }
+}

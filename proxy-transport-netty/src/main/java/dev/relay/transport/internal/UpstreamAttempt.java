@@ -1,0 +1,177 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RequestHeader;
+import dev.relay.core.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * One try at getting the response from one peer (OkHttp's {@code Exchange}): the peer, the stream,
+ * the per-attempt flags and timers, the response body waiting to be written, and the pairing of the
+ * observer's start and end. A retry makes a new attempt; everything the old one still hears (a late
+ * connect, a late response byte, a phase that completes late) finds it is no longer the call's
+ * current attempt and is dropped, so an abandoned attempt cannot touch the next one.
+ *
+ * <p>Listener of its stream and of the acquisition; forwards what matters to the {@link ProxyCall},
+ * which alone runs the phases.
+ */
+final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.Callback {
+    final ProxyCall<?> call;
+    final HttpPeer peer;
+    final long startNanos;
+    /** The request body chunk the filters work on during this attempt. */
+    final ByteBufBodyChunk requestChunk = new ByteBufBodyChunk();
+    /** Response body parts waiting for the response header to be written, a filter, or the client. */
+    final BodyQueue responseBody = new BodyQueue();
+
+    @Nullable UpstreamStream stream;
+    boolean reused;
+    long connectNanos;
+    /** The observer heard onAttemptStart and has not heard onAttemptEnd yet. */
+    boolean observed;
+
+    @Nullable RequestHeader request;
+    boolean headerSent;
+    boolean requestComplete;
+    boolean requestBodyFilterBusy;
+    boolean busyChunkLast;
+    @Nullable HttpHeaders busyChunkTrailers;
+
+    @Nullable ResponseHeader response;
+    boolean responseStarted;
+    boolean lastReceived;
+    boolean responseFilterBusy;
+    boolean responsePaused;
+    @Nullable LazyTimer writeTimer;
+
+    UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, long startNanos) {
+        this.call = call;
+        this.peer = peer;
+        this.startNanos = startNanos;
+    }
+
+    private boolean isCurrent() {
+        return call.isCurrent(this);
+    }
+
+    // ---- acquisition ------------------------------------------------------------------------------
+
+    @Override
+    public void onStreamReady(UpstreamStream ready, boolean fromPool, long nanos) {
+        if (!isCurrent()) {
+            // The call moved on while connecting: the connection is sound, keep it for others.
+            ready.release();
+            return;
+        }
+        stream = ready;
+        reused = fromPool;
+        connectNanos = nanos;
+        ready.start(this);
+        call.onConnected(this);
+    }
+
+    @Override
+    public void onStreamFailed(ProxyError error) {
+        if (isCurrent()) {
+            call.onConnectFailed(this, error);
+        }
+    }
+
+    // ---- the stream --------------------------------------------------------------------------------
+
+    @Override
+    public void onResponseHeader(ResponseHeader header) {
+        if (isCurrent()) {
+            responseStarted = true;
+            response = header;
+            call.onResponseHeader(this);
+        }
+    }
+
+    @Override
+    public void onResponseBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        if (!isCurrent()) {
+            data.release();
+            return;
+        }
+        lastReceived |= last;
+        responseBody.add(data, last, trailers);
+        pumpResponse();
+    }
+
+    @Override
+    public void onFailure(ProxyError error) {
+        if (isCurrent()) {
+            call.upstreamFailure(this, error);
+        }
+    }
+
+    @Override
+    public void onReadTimeout() {
+        if (isCurrent()) {
+            call.onReadTimeout(this);
+        }
+    }
+
+    @Override
+    public void onWritabilityChanged(boolean writable) {
+        if (isCurrent()) {
+            call.onUpstreamWritabilityChanged(this, writable);
+        }
+    }
+
+    // ---- response body pump -----------------------------------------------------------------------
+
+    /** Moves response body parts to the call while nothing holds them back, then sets upstream reading. */
+    void pumpResponse() {
+        boolean wrote = false;
+        while (!responseFilterBusy && !responsePaused && !responseBody.isEmpty() && call.acceptsResponseBody(this)) {
+            boolean last = responseBody.nextIsLast();
+            ByteBuf part = responseBody.poll();
+            wrote = true;
+            call.onResponseBodyPart(this, part, last, last ? responseBody.takeTrailers() : null);
+        }
+        if (wrote) {
+            call.flushResponse();
+        }
+        updateReading();
+    }
+
+    /** Reads from the origin only while the client takes what comes, so memory stays bounded. */
+    void updateReading() {
+        UpstreamStream s = stream;
+        if (s != null && !lastReceived) {
+            s.setReading(responseBody.isEmpty() && !responsePaused && call.downstreamWritable());
+        }
+    }
+
+    /** Ends the exchange normally: the stream decides whether its connection can be reused. */
+    void releaseStream() {
+        UpstreamStream s = stream;
+        if (s != null) {
+            stream = null;
+            s.release();
+        }
+    }
+
+    /** Abandons the attempt: closes the stream, drops what it was holding, stops its timers. */
+    void abandon() {
+        UpstreamStream s = stream;
+        if (s != null) {
+            stream = null;
+            s.abort();
+        }
+        responseBody.releaseAll();
+        if (writeTimer != null) {
+            writeTimer.cancel();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UpstreamAttempt{" + peer + ", stream=" + stream + '}';
+    }
+}

@@ -1,0 +1,147 @@
+package dev.relay.transport;
+
+import dev.relay.core.HttpModule;
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.ProxyHttp;
+import dev.relay.core.UpstreamObserver;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The seams of the engine (docs/architecture.md, "The phase engine"), checked on the transport's
+ * main sources:
+ * <ul>
+ *   <li>{@code ProxyCall.java}, the phase driver, references no HTTP codec type
+ *       ({@code io.netty.handler.codec.http}): it talks to both sides through the stream interfaces;</li>
+ *   <li>no other file calls a method of {@link ProxyHttp}, {@link HttpModule}, {@link HttpModuleFactory}
+ *       or {@link UpstreamObserver}: the driver alone knows the phase order and contains user failures.</li>
+ * </ul>
+ * Comments and string literals are ignored.
+ */
+@Timeout(20)
+class EngineSeamsTest {
+    private static final String DRIVER = "ProxyCall.java";
+    private static final Pattern CODEC = Pattern.compile("\\bio\\.netty\\.handler\\.codec\\.http\\b");
+
+    @Test
+    void onlyTheDriverCallsUserCallbacksAndItKnowsNoProtocol() throws IOException {
+        Path sources = Path.of("src/main/java");
+        assertTrue(Files.isRegularFile(sources.resolve("dev/relay/transport/internal/" + DRIVER)),
+                "run from the module directory: no " + DRIVER + " under " + sources.toAbsolutePath());
+        List<String> violations = violations(sources);
+        assertTrue(violations.isEmpty(), "engine seam violations:\n  " + String.join("\n  ", violations));
+    }
+
+    @Test
+    void everyRuleCatchesItsViolation(@TempDir Path dir) throws IOException {
+        write(dir, "a/ProxyCall.java", "import io.netty.handler.codec.http.HttpRequest;\n"
+                + "class ProxyCall { void f() { proxy.requestFilter(s, c); } }");
+        write(dir, "a/Pump.java", "class Pump { void f() { /* proxy.responseBodyFilter(x) */ "
+                + "String s = \"module.responseDone(s)\"; module.responseDone(session); "
+                + "observer.onAttemptStart(peer); } }");
+        write(dir, "a/Clean.java", "class Clean { void f() { stream.writeBody(b, true, null); } }");
+
+        List<String> violations = violations(dir);
+
+        assertEquals(List.of(
+                "a/ProxyCall.java references io.netty.handler.codec.http",
+                "a/Pump.java calls a user callback: [onAttemptStart, responseDone]"), violations);
+    }
+
+    private static List<String> violations(Path root) throws IOException {
+        Set<String> callbacks = new TreeSet<>();
+        for (Class<?> type : List.of(ProxyHttp.class, HttpModule.class, HttpModuleFactory.class, UpstreamObserver.class)) {
+            for (Method m : type.getDeclaredMethods()) {
+                if (!m.isSynthetic() && !java.lang.reflect.Modifier.isStatic(m.getModifiers())) {
+                    callbacks.add(m.getName());
+                }
+            }
+        }
+        // Not callbacks: composing observers, and a factory's descriptive accessors.
+        callbacks.removeAll(Set.of("andThen", "name", "order"));
+        Pattern call = Pattern.compile("\\.\\s*(" + String.join("|", callbacks) + ")\\s*\\(");
+        List<String> out = new ArrayList<>();
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path file : files.filter(p -> p.toString().endsWith(".java")).sorted().collect(Collectors.toList())) {
+                String code = stripCommentsAndStrings(Files.readString(file, StandardCharsets.UTF_8));
+                String name = root.relativize(file).toString().replace('\\', '/');
+                if (file.getFileName().toString().equals(DRIVER)) {
+                    if (CODEC.matcher(code).find()) {
+                        out.add(name + " references io.netty.handler.codec.http");
+                    }
+                    continue;
+                }
+                Set<String> called = new TreeSet<>();
+                var m = call.matcher(code);
+                while (m.find()) {
+                    called.add(m.group(1));
+                }
+                if (!called.isEmpty()) {
+                    out.add(name + " calls a user callback: " + called);
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Blanks out comments, string and char literals, keeping everything else. */
+    private static String stripCommentsAndStrings(String src) {
+        StringBuilder out = new StringBuilder(src.length());
+        int i = 0;
+        while (i < src.length()) {
+            char c = src.charAt(i);
+            if (c == '/' && i + 1 < src.length() && src.charAt(i + 1) == '/') {
+                while (i < src.length() && src.charAt(i) != '\n') {
+                    i++;
+                }
+            } else if (c == '/' && i + 1 < src.length() && src.charAt(i + 1) == '*') {
+                int end = src.indexOf("*/", i + 2);
+                i = end < 0 ? src.length() : end + 2;
+            } else if (c == '"' || c == '\'') {
+                if (c == '"' && src.startsWith("\"\"\"", i)) {
+                    int end = src.indexOf("\"\"\"", i + 3);
+                    i = end < 0 ? src.length() : end + 3;
+                    continue;
+                }
+                i++;
+                while (i < src.length() && src.charAt(i) != c) {
+                    i += src.charAt(i) == '\\' ? 2 : 1;
+                }
+                i++;
+                out.append(' ');
+            } else {
+                out.append(c);
+                i++;
+            }
+        }
+        return out.toString();
+    }
+
+    private static void write(Path root, String relative, String content) {
+        try {
+            Path file = root.resolve(relative);
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, content, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
