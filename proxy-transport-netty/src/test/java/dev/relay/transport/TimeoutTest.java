@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -29,6 +30,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Every timer of the engine against an origin (or a client) that is too slow on purpose: the upstream read
  * timeout (and that progress resets it), the TLS handshake part of the total connection timeout, the client
  * body read, header read and keep-alive timeouts, and the request deadline.
+ *
+ * <p>Tests that a timeout fires run the proxy on a {@link ManualEngineClock}: the origin or client just
+ * stalls, and the test moves the proxy's time past the timeout, so nothing waits on a real timer. Tests
+ * that a timeout does <em>not</em> fire while bytes trickle in keep real time where the trickle is the
+ * origin's own real-time pacing.
  */
 @Timeout(60)
 class TimeoutTest {
@@ -57,12 +63,30 @@ class TimeoutTest {
 
     // ---- upstream read timeout ---------------------------------------------------------------------------
 
+    private static final Duration STEP = Duration.ofMillis(100);
+
+    /**
+     * Sends {@code path}, waits until {@code origin} has it (so the proxy's timers of the attempt are
+     * armed), then moves the proxy's clock on until the response arrives.
+     */
+    private static HttpResponse<String> getAdvancing(ProxyFixture fixture, ManualEngineClock clock, String path,
+                                                     TestOrigin origin) throws Exception {
+        CompletableFuture<HttpResponse<String>> response = fixture.client.sendAsync(HttpRequest.newBuilder(
+                fixture.uri(path)).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        String pathOnly = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
+        Await.until(() -> origin.requestCount(pathOnly) > 0 || response.isDone(), WAIT,
+                () -> "the origin did not get " + path);
+        clock.advanceUntil(STEP, 1000, response::isDone);
+        return response.get();
+    }
+
     @Test
     void hangingOriginTimesOutWith504AndIsNotRetried() throws Exception {
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address(), READ_300MS),
                 FailoverProxy.peer(b.address(), READ_300MS));
-        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxAttempts(3).build())) {
-            assertEquals(504, get(fixture, "/hang").statusCode());
+        ManualEngineClock clock = new ManualEngineClock();
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxAttempts(3).build(), clock)) {
+            assertEquals(504, getAdvancing(fixture, clock, "/hang", a).statusCode());
             FailoverProxy.Outcome outcome = proxy.nextOutcome();
             assertEquals(ErrorType.READ_TIMEDOUT, outcome.error().type());
             assertEquals(ErrorSource.UPSTREAM, outcome.error().source());
@@ -163,11 +187,16 @@ class TimeoutTest {
     @Test
     void clientTooSlowToSendItsBodyGets408() throws Exception {
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()));
+        ManualEngineClock clock = new ManualEngineClock();
         try (ProxyFixture fixture = new ProxyFixture(proxy,
-                ProxyOptions.builder().bodyReadTimeout(Duration.ofMillis(300)).build());
+                ProxyOptions.builder().bodyReadTimeout(Duration.ofMillis(300)).build(), clock);
              RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
             client.send("POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
-            RawHttpConnection.Response response = client.readResponse();
+            // The upstream connection opened means the head and the three bytes went out with it.
+            Await.until(() -> fixture.server.upstreamConnectionsOpened() == 1, WAIT, () -> "no upstream connection");
+            CompletableFuture<RawHttpConnection.Response> answer = readAsync(client::readResponse);
+            clock.advanceUntil(STEP, 100, answer::isDone);
+            RawHttpConnection.Response response = answer.get();
             assertEquals(408, response.status());
             assertEquals("close", response.header("Connection"));
             assertTrue(client.closedByPeer(), "the connection is closed after a 408");
@@ -186,9 +215,10 @@ class TimeoutTest {
     @Test
     void requestDeadlineAnswers504() throws Exception {
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()), FailoverProxy.peer(b.address()));
+        ManualEngineClock clock = new ManualEngineClock();
         try (ProxyFixture fixture = new ProxyFixture(proxy,
-                ProxyOptions.builder().requestDeadline(Duration.ofMillis(300)).build())) {
-            assertEquals(504, get(fixture, "/hang").statusCode());
+                ProxyOptions.builder().requestDeadline(Duration.ofMillis(300)).build(), clock)) {
+            assertEquals(504, getAdvancing(fixture, clock, "/hang", a).statusCode());
             FailoverProxy.Outcome outcome = proxy.nextOutcome();
             assertEquals(ErrorType.DEADLINE_EXCEEDED, outcome.error().type());
             assertEquals(List.of(a.address()), outcome.tried());
@@ -201,11 +231,14 @@ class TimeoutTest {
     @Test
     void requestHeaderThatNeverCompletesGets408AndClose() throws Exception {
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()));
+        ManualEngineClock clock = new ManualEngineClock();
         try (ProxyFixture fixture = new ProxyFixture(proxy,
-                ProxyOptions.builder().headerReadTimeout(Duration.ofMillis(300)).build());
+                ProxyOptions.builder().headerReadTimeout(Duration.ofMillis(300)).build(), clock);
              RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
             client.send("GET /sma");
-            String answer = client.readToEnd();
+            CompletableFuture<String> read = readAsync(client::readToEnd);
+            clock.advanceUntil(STEP, 100, read::isDone);
+            String answer = read.get();
             assertTrue(answer.startsWith("HTTP/1.1 408"), answer);
             assertTrue(answer.toLowerCase().contains("connection: close"), answer);
             assertEquals(0, a.connectionsAccepted());
@@ -215,27 +248,43 @@ class TimeoutTest {
     @Test
     void idleKeepAliveClientConnectionIsClosed() throws Exception {
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()));
+        ManualEngineClock clock = new ManualEngineClock();
         try (ProxyFixture fixture = new ProxyFixture(proxy,
-                ProxyOptions.builder().keepAliveTimeout(Duration.ofMillis(300)).build());
+                ProxyOptions.builder().keepAliveTimeout(Duration.ofMillis(300)).build(), clock);
              RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
             client.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
             RawHttpConnection.Response response = client.readResponse();
             assertEquals(200, response.status());
             assertNull(response.header("Connection"), "kept alive");
+            clock.advanceUntil(STEP, 100, () -> fixture.server.openConnections() == 0);
             assertEquals(-1, client.read(), "the idle connection is closed by the proxy");
-            Await.until(() -> fixture.server.openConnections() == 0, WAIT,
-                    () -> "open connections: " + fixture.server.openConnections());
         }
     }
 
     @Test
     void keepAliveTimeoutDoesNotCutARequestInProgress() throws Exception {
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()));
+        ManualEngineClock clock = new ManualEngineClock();
         try (ProxyFixture fixture = new ProxyFixture(proxy,
-                ProxyOptions.builder().keepAliveTimeout(Duration.ofMillis(200)).build())) {
-            HttpResponse<String> response = get(fixture, "/slow-headers?delay=500");
+                ProxyOptions.builder().keepAliveTimeout(Duration.ofMillis(200)).build(), clock)) {
+            // While the origin takes half a real second, the proxy's clock runs many keep-alive periods.
+            HttpResponse<String> response = getAdvancing(fixture, clock, "/slow-headers?delay=500", a);
             assertEquals(200, response.statusCode());
             assertNull(proxy.nextOutcome().error());
         }
+    }
+
+    private static <T> CompletableFuture<T> readAsync(java.util.concurrent.Callable<T> read) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try {
+                result.complete(read.call());
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        }, "timeout-test-reader");
+        reader.setDaemon(true);
+        reader.start();
+        return result;
     }
 }

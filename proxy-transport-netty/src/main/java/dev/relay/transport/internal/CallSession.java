@@ -84,7 +84,7 @@ final class CallSession implements Session {
             throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 0)");
         }
         CompletableFuture<byte[]> result = new CompletableFuture<>();
-        onLoop(result, () -> call.readRequestBody(maxBytes, result));
+        onLoop(result, () -> call.requestBody().bufferWhole(maxBytes, result));
         return result;
     }
 
@@ -136,7 +136,7 @@ final class CallSession implements Session {
 
     @Override
     public boolean isRequestBodyReplayable() {
-        return call.requestBodyReplayable();
+        return call.requestBody().isReplayable();
     }
 
     @Override
@@ -161,6 +161,10 @@ final class CallSession implements Session {
 
     @Override
     public Executor eventLoop() {
+        return loop;
+    }
+
+    EventLoop loop() {
         return loop;
     }
 

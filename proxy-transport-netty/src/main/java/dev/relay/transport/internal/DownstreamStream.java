@@ -19,7 +19,8 @@ import java.net.SocketAddress;
  * it speaks. {@link Http1DownstreamStream} is the HTTP/1.1 one; an HTTP/2 stream, or a cache hit
  * answering without a client socket of its own, are others.
  *
- * <p>Inbound, the implementation calls {@link ProxyCall#onRequestBody}, {@link ProxyCall#onRequestBodyError},
+ * <p>Inbound, the implementation hands body parts to the call's {@link RequestBody}
+ * ({@link RequestBody#onPart}, {@link RequestBody#onMalformed}) and reports the connection through
  * {@link ProxyCall#onDownstreamFailure} and {@link ProxyCall#onDownstreamWritabilityChanged}.
  * Everything runs on {@link #eventLoop()}. Buffers passed to a write method belong to the stream
  * from then on.

@@ -68,15 +68,15 @@ final class Http1DownstreamStream implements DownstreamStream {
     void onContent(HttpContent content) {
         if (content.decoderResult().isFailure()) {
             content.release();
-            call.onRequestBodyError(ProxyError.downstream(dev.relay.core.ErrorType.H1_ERROR,
+            call.requestBody().onMalformed(ProxyError.downstream(dev.relay.core.ErrorType.H1_ERROR,
                     "malformed request body", content.decoderResult().cause()));
             return;
         }
         if (content instanceof LastHttpContent last) {
             io.netty.handler.codec.http.HttpHeaders t = last.trailingHeaders();
-            call.onRequestBody(content.content(), true, t.isEmpty() ? null : new NettyHttpHeaders(t));
+            call.requestBody().onPart(content.content(), true, t.isEmpty() ? null : new NettyHttpHeaders(t));
         } else {
-            call.onRequestBody(content.content(), false, null);
+            call.requestBody().onPart(content.content(), false, null);
         }
     }
 

@@ -14,8 +14,6 @@ import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
 
@@ -71,10 +69,8 @@ final class ProxyCall<C> {
 
     private @Nullable UpstreamAttempt attempt;
 
-    private boolean continueSent;
-    private boolean responseComplete;
+    private final ClientResponse response;
     private boolean shortCircuited;
-    private @Nullable ChannelFuture lastWrite;
     private @Nullable Future<?> deadlineTimer;
     private @Nullable ProxyError error;
 
@@ -88,6 +84,7 @@ final class ProxyCall<C> {
         this.session.keepAlive = downstream.requestsKeepAlive() && !engine.isDraining();
         this.modules = new HttpModule[engine.moduleFactories.length];
         this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), clock);
+        this.response = new ClientResponse(downstream, session, engine);
     }
 
     /** The module factories of a service: {@code extra} first, then those the proxy registers. Called once per service. */
@@ -172,7 +169,7 @@ final class ProxyCall<C> {
             shortCircuited = true;
             if (!session.responseWritten) {
                 failRequest(ProxyError.internal("requestFilter returned true without writing a response", null));
-            } else if (responseComplete) {
+            } else if (response.isComplete()) {
                 finishAfterLastWrite();
             }
             // Otherwise the filter is still writing: the write of the last part finishes the request.
@@ -193,7 +190,7 @@ final class ProxyCall<C> {
         shortCircuited = true;
         if (!session.responseWritten) {
             await(session.respondError(502), AFTER_UPSTREAM_REFUSED_RESPONSE, "proxyUpstreamFilter response", null);
-        } else if (responseComplete) {
+        } else if (response.isComplete()) {
             finishAfterLastWrite();
         }
     }
@@ -215,15 +212,13 @@ final class ProxyCall<C> {
             failRequest(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "upstreamPeer gave no peer", null));
             return;
         }
-        UpstreamAttempt next = new UpstreamAttempt(this, peer, clock.nanoTime());
+        UpstreamAttempt next = new UpstreamAttempt(this, peer, engine.options.upstreamObserver(), clock.nanoTime());
         attempt = next;
-        try {
-            engine.options.upstreamObserver().onAttemptStart(peer);
-        } catch (Throwable t) {
-            failRequest(ProxyError.from(t, "UpstreamObserver.onAttemptStart"));
+        ProxyError observerFailure = next.observeStart();
+        if (observerFailure != null) {
+            failRequest(observerFailure);
             return;
         }
-        next.observed = true;
         engine.streams.acquire(peer, loop, next);
     }
 
@@ -236,7 +231,7 @@ final class ProxyCall<C> {
         if (e.peer() == null) {
             e.setPeer(a.peer);
         }
-        endAttempt(a, AttemptOutcome.CONNECT_FAILURE);
+        a.observeEnd(AttemptOutcome.CONNECT_FAILURE);
         ProxyError decided;
         try {
             decided = proxy.failToConnect(session, a.peer, ctx, e);
@@ -283,49 +278,26 @@ final class ProxyCall<C> {
         stream.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
         requestBody.afterHeaderSent(a, stream);
         stream.flush();
-        if (downstream.expectsContinue() && !continueSent && !requestBody.complete && !session.responseWritten) {
-            sendContinue();
-        }
+        response.sendContinueIfAwaited(requestBody.complete);
         requestBody.pump();
-    }
-
-    void sendContinue() {
-        continueSent = true;
-        downstream.writeInterim(100);
-    }
-
-    boolean continueSentOrNotExpected() {
-        return continueSent || !downstream.expectsContinue();
     }
 
     // ---------------------------------------------------------------------------------------------
     // Request body (downstream → upstream); the queueing and flow control live in RequestBody
 
-    /** A request body part arrived from the client (ownership passes to the call). */
-    void onRequestBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
-        requestBody.onPart(data, last, trailers, state != State.ACTIVE);
+    /** Where the client's body parts go (the downstream stream delivers them there). */
+    RequestBody requestBody() {
+        return requestBody;
     }
 
-    /** The client's request body could not be parsed. */
-    void onRequestBodyError(ProxyError e) {
-        requestBody.complete = true;
-        session.keepAlive = false;
+    /** A failure while the request is being sent upstream (a malformed client body), or before. */
+    void failSendingRequest(ProxyError e) {
         UpstreamAttempt a = attempt;
         if (a != null && (a.stream != null || a.headerSent)) {
             upstreamFailure(a, noRetry(e));
         } else {
             failRequest(e);
         }
-    }
-
-    void readRequestBody(int maxBytes, CompletableFuture<byte[]> result) {
-        if (session.attempts > 0) {
-            throw new IllegalStateException("readRequestBody: call it once, before upstreamPeer");
-        }
-        if (downstream.expectsContinue() && !continueSent && !requestBody.complete && !session.responseWritten) {
-            sendContinue();
-        }
-        requestBody.bufferWhole(maxBytes, result);
     }
 
     /** Runs the request body filters on one part, then sends it, unless a filter is still busy with it. */
@@ -365,19 +337,19 @@ final class ProxyCall<C> {
         return state == State.ACTIVE;
     }
 
-    boolean requestBodyReplayable() {
-        return requestBody.isReplayable();
+    ClientResponse response() {
+        return response;
     }
 
     // ---------------------------------------------------------------------------------------------
     // Response (upstream → downstream)
 
     void onResponseHeader(UpstreamAttempt a) {
-        ResponseHeader response = a.response;
+        ResponseHeader upstreamResponse = a.response;
         try {
-            proxy.upstreamResponseFilter(session, response, ctx);
+            proxy.upstreamResponseFilter(session, upstreamResponse, ctx);
             a.responseFilterBusy = true;
-            await(proxy.responseFilter(session, response, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
+            await(proxy.responseFilter(session, upstreamResponse, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
         } catch (Throwable t) {
             upstreamFailure(a, noRetry(ProxyError.from(t, "upstreamResponseFilter/responseFilter")));
         }
@@ -385,18 +357,18 @@ final class ProxyCall<C> {
 
     private void afterResponseFilter(UpstreamAttempt a) {
         a.responseFilterBusy = false;
-        ResponseHeader response = a.response;
+        ResponseHeader upstreamResponse = a.response;
         try {
             for (HttpModule module : modules) {
-                module.responseHeaderFilter(session, response, false);
+                module.responseHeaderFilter(session, upstreamResponse, false);
             }
         } catch (Throwable t) {
             upstreamFailure(a, noRetry(ProxyError.from(t, "module responseHeaderFilter")));
             return;
         }
-        writeResponseHeader(response, false);
+        response.writeHeader(upstreamResponse, false);
         a.pumpResponse();
-        if (!responseComplete && state == State.ACTIVE) {
+        if (!response.isComplete() && state == State.ACTIVE) {
             // The header must not wait in the outbound buffer for a body that may be slow to come.
             downstream.flush();
         }
@@ -409,13 +381,6 @@ final class ProxyCall<C> {
 
     boolean downstreamWritable() {
         return downstream.isWritable();
-    }
-
-    /** Flushes written response body parts unless the last write did already. */
-    void flushResponse() {
-        if (!responseComplete) {
-            downstream.flush();
-        }
     }
 
     /** Runs the response body filters on one part and writes it to the client. */
@@ -441,15 +406,14 @@ final class ProxyCall<C> {
         ByteBuf out = chunk.take();
         session.responseBodyBytes += out.readableBytes();
         if (last) {
-            responseComplete = true;
-            lastWrite = downstream.writeLast(out, trailers);
-            endAttempt(a, a.response.status() >= 500 ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
+            response.writeLast(out, trailers);
+            a.observeEnd(a.response.status() >= 500 ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
             a.releaseStream();
             finishAfterLastWrite();
             return;
         }
         if (out.isReadable()) {
-            downstream.writeBody(out);
+            response.writeBody(out);
         } else {
             out.release();
         }
@@ -476,45 +440,8 @@ final class ProxyCall<C> {
         }
     }
 
-    void onUpstreamWritabilityChanged(UpstreamAttempt a, boolean writable) {
-        Duration writeTimeout = a.peer.options().writeTimeout();
-        if (writeTimeout != null) {
-            if (writable) {
-                if (a.writeTimer != null) {
-                    a.writeTimer.disarm();
-                }
-            } else {
-                if (a.writeTimer == null) {
-                    a.writeTimer = new LazyTimer(clock, loop, () -> onWriteTimeout(a));
-                }
-                a.writeTimer.arm(writeTimeout.toNanos());
-            }
-        }
-        requestBody.updateReading();
-    }
-
-    void onReadTimeout(UpstreamAttempt a) {
-        upstreamFailure(a, ProxyError.upstream(ErrorType.READ_TIMEDOUT, "no data from upstream for "
-                + a.peer.options().readTimeout().toMillis() + " ms", null));
-    }
-
-    private void onWriteTimeout(UpstreamAttempt a) {
-        UpstreamStream stream = a.stream;
-        if (stream == null || stream.isWritable() || !isCurrent(a)) {
-            return;
-        }
-        upstreamFailure(a, ProxyError.upstream(ErrorType.WRITE_TIMEDOUT, "upstream did not take the request for "
-                + a.peer.options().writeTimeout().toMillis() + " ms", null));
-    }
-
-    /** The client sent no request body byte for the body read timeout. */
-    void onBodyReadTimeout() {
-        if (state != State.ACTIVE) {
-            return;
-        }
-        session.keepAlive = false;
-        failRequest(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "client sent no request body for "
-                + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(downstream.bodyReadTimeoutNanos()) + " ms", null));
+    EngineClock clock() {
+        return clock;
     }
 
     private void onDeadline() {
@@ -524,7 +451,7 @@ final class ProxyCall<C> {
         }
         UpstreamAttempt a = attempt;
         if (a != null) {
-            endAttempt(a, AttemptOutcome.TIMEOUT);
+            a.observeEnd(AttemptOutcome.TIMEOUT);
         }
         failRequest(ProxyError.of(ErrorType.DEADLINE_EXCEEDED, ErrorSource.INTERNAL, "request deadline of "
                 + engine.options.requestDeadline().toMillis() + " ms passed", null));
@@ -542,7 +469,7 @@ final class ProxyCall<C> {
         if (e.peer() == null) {
             e.setPeer(a.peer);
         }
-        endAttempt(a, e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
+        a.observeEnd(e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
                 : e.type().isTimeout() ? AttemptOutcome.TIMEOUT : AttemptOutcome.FAILURE);
         ProxyError decided;
         try {
@@ -587,18 +514,6 @@ final class ProxyCall<C> {
         }, nanos);
     }
 
-    /** Reports the end of attempt {@code a} to the observer, once, if it heard the start. */
-    private void endAttempt(UpstreamAttempt a, AttemptOutcome outcome) {
-        if (a.observed) {
-            a.observed = false;
-            try {
-                engine.options.upstreamObserver().onAttemptEnd(a.peer, outcome, clock.nanoTime() - a.startNanos);
-            } catch (Throwable t) {
-                ProxyEngine.LOG.log(System.Logger.Level.WARNING, "upstream observer failed", t);
-            }
-        }
-    }
-
     /** The client went away, or its connection failed. */
     void onDownstreamFailure(@Nullable Throwable cause) {
         if (state != State.ACTIVE) {
@@ -618,7 +533,7 @@ final class ProxyCall<C> {
         error = e;
         UpstreamAttempt a = attempt;
         if (a != null) {
-            endAttempt(a, AttemptOutcome.CANCELLED);
+            a.observeEnd(AttemptOutcome.CANCELLED);
             a.abandon();
         }
         if (!requestBody.complete) {
@@ -648,7 +563,7 @@ final class ProxyCall<C> {
         if (result == null || !result.canReuseDownstream()) {
             session.keepAlive = false;
         }
-        if (session.responseWritten && !responseComplete) {
+        if (session.responseWritten && !response.isComplete()) {
             // A response that started cannot be finished: the client must see the connection end.
             session.keepAlive = false;
         }
@@ -679,12 +594,7 @@ final class ProxyCall<C> {
             return;
         }
         state = State.FINISHING;
-        ChannelFuture write = lastWrite;
-        if (write == null || write.isDone()) {
-            finish();
-        } else {
-            write.addListener(f -> finish());
-        }
+        response.afterLastWrite(this::finish);
     }
 
     private void finish() {
@@ -698,12 +608,12 @@ final class ProxyCall<C> {
                 ProxyEngine.LOG.log(System.Logger.Level.WARNING, "module responseDone failed", t);
             }
         }
-        ChannelFuture write = lastWrite;
-        if (write != null && write.isDone() && !write.isSuccess() && error == null) {
+        Throwable writeFailure = response.lastWriteFailure();
+        if (writeFailure != null && error == null) {
             session.keepAlive = false;
-            ProxyError e = Errors.io(write.cause(), ErrorSource.DOWNSTREAM, "writing the response");
+            ProxyError e = Errors.io(writeFailure, ErrorSource.DOWNSTREAM, "writing the response");
             error = e.type() == ErrorType.READ_ERROR
-                    ? ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response", write.cause()) : e;
+                    ? ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response", writeFailure) : e;
         }
         CompletionStage<Void> stage;
         try {
@@ -734,8 +644,8 @@ final class ProxyCall<C> {
         }
         requestBody.release();
         engine.activeRequests.decrementAndGet();
-        boolean reusable = session.keepAlive && responseComplete && downstream.isOpen()
-                && !(downstream.expectsContinue() && !continueSent && !requestBody.complete);
+        boolean reusable = session.keepAlive && response.isComplete() && downstream.isOpen()
+                && !response.clientAwaitsContinue(requestBody.complete);
         downstream.finished(reusable, requestBody.complete);
     }
 
@@ -845,18 +755,9 @@ final class ProxyCall<C> {
     }
 
     // ---------------------------------------------------------------------------------------------
-    // Writing the downstream response
+    // Responses written by phases (Session.writeResponseHeader / writeResponseBody)
 
-    private void writeResponseHeader(ResponseHeader header, boolean endOfStream) {
-        if (engine.isDraining()) {
-            session.keepAlive = false;
-        }
-        session.keepAlive = downstream.writeResponseHeader(header, endOfStream, session.keepAlive);
-        session.responseWritten = true;
-        session.responseStatus = header.status();
-    }
-
-    /** {@link CallSession#writeResponseHeader}, on the event loop: modules see (and may change) the header first. */
+    /** On the event loop: modules see (and may change) a self-written header before it goes out. */
     void writeResponseHeaderFromPhase(ResponseHeader header, boolean endOfStream, CompletableFuture<Void> result) {
         if (session.responseWritten) {
             throw new IllegalStateException("a response header was already written for this request");
@@ -866,52 +767,20 @@ final class ProxyCall<C> {
                 module.responseHeaderFilter(session, header, endOfStream);
             }
         }
-        writeResponseHeader(header, endOfStream);
-        if (endOfStream) {
-            responseComplete = true;
-            lastWrite = downstream.writeLast(Unpooled.EMPTY_BUFFER, null);
-            whenWritten(lastWrite, result);
-            finishShortCircuitIfDone();
-        } else {
-            whenWritten(downstream.flushWithFuture(), result);
-        }
+        response.writeHeaderFromPhase(header, endOfStream, result);
+        finishShortCircuitIfDone();
     }
 
-    /** {@link CallSession#writeResponseBody}, on the event loop. */
+    /** On the event loop. */
     void writeResponseBodyFromPhase(byte[] body, boolean endOfStream, CompletableFuture<Void> result) {
-        if (!session.responseWritten) {
-            throw new IllegalStateException("writeResponseHeader must come before writeResponseBody");
-        }
-        if (responseComplete) {
-            throw new IllegalStateException("the response is already complete");
-        }
-        ByteBuf buf = Unpooled.wrappedBuffer(body);
-        session.responseBodyBytes += body.length;
-        if (endOfStream) {
-            responseComplete = true;
-            lastWrite = downstream.writeLast(buf, null);
-            whenWritten(lastWrite, result);
-            finishShortCircuitIfDone();
-        } else {
-            whenWritten(downstream.writeBodyAndFlush(buf), result);
-        }
+        response.writeBodyFromPhase(body, endOfStream, result);
+        finishShortCircuitIfDone();
     }
 
     private void finishShortCircuitIfDone() {
-        if (shortCircuited && state == State.ACTIVE) {
+        if (shortCircuited && response.isComplete() && state == State.ACTIVE) {
             finishAfterLastWrite();
         }
-    }
-
-    private static void whenWritten(ChannelFuture write, CompletableFuture<Void> result) {
-        write.addListener(f -> {
-            if (f.isSuccess()) {
-                result.complete(null);
-            } else {
-                result.completeExceptionally(ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response",
-                        f.cause()));
-            }
-        });
     }
 
     @Override

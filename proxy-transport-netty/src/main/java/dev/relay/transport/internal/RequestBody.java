@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorType;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.ProxyError;
 import io.netty.buffer.ByteBuf;
@@ -7,6 +8,7 @@ import io.netty.buffer.Unpooled;
 import org.jspecify.annotations.Nullable;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The request body of one call on its way upstream: the parts read from the client and not yet
@@ -60,11 +62,15 @@ final class RequestBody {
             readTimer.arm(downstream.bodyReadTimeoutNanos());
             return;
         }
-        call.onBodyReadTimeout();
+        if (call.isActive()) {
+            call.session().keepAlive = false;
+            call.failRequest(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "client sent no request body for "
+                    + TimeUnit.NANOSECONDS.toMillis(downstream.bodyReadTimeoutNanos()) + " ms", null));
+        }
     }
 
-    /** A part arrived from the client (ownership passes here); {@code discard} when the call is ending. */
-    void onPart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers, boolean discard) {
+    /** A part arrived from the client (ownership passes here). */
+    void onPart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
         if (bodiless && last && !data.isReadable()) {
             // The end marker of a request without a body: the body phases already ran with an empty
             // end-of-stream chunk when the header went upstream (one write, one flush).
@@ -82,7 +88,7 @@ final class RequestBody {
         } else if (readTimer != null) {
             readTimer.arm(downstream.bodyReadTimeoutNanos());
         }
-        if (discard) {
+        if (!call.isActive()) {
             data.release();
             return;
         }
@@ -95,11 +101,19 @@ final class RequestBody {
         pump();
     }
 
+    /** The client's body could not be parsed: nothing more comes, and the request fails. */
+    void onMalformed(ProxyError e) {
+        complete = true;
+        call.session().keepAlive = false;
+        call.failSendingRequest(e);
+    }
+
     /** Reads the whole body into memory (Session.readRequestBody): completes {@code result} once it is all here. */
     void bufferWhole(int maxBytes, CompletableFuture<byte[]> result) {
-        if (wholeBody != null) {
+        if (wholeBody != null || call.session().attempts > 0) {
             throw new IllegalStateException("readRequestBody: call it once, before upstreamPeer");
         }
+        call.response().sendContinueIfAwaited(complete);
         wholeBodyLimit = maxBytes;
         wholeBody = result;
         checkWholeBody();

@@ -1,12 +1,17 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.AttemptOutcome;
+import dev.relay.core.ErrorType;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
+import dev.relay.core.UpstreamObserver;
 import io.netty.buffer.ByteBuf;
 import org.jspecify.annotations.Nullable;
+
+import java.time.Duration;
 
 /**
  * One try at getting the response from one peer (OkHttp's {@code Exchange}): the peer, the stream,
@@ -30,8 +35,9 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     @Nullable UpstreamStream stream;
     boolean reused;
     long connectNanos;
+    private final UpstreamObserver observer;
     /** The observer heard onAttemptStart and has not heard onAttemptEnd yet. */
-    boolean observed;
+    private boolean observed;
 
     @Nullable RequestHeader request;
     boolean headerSent;
@@ -45,12 +51,40 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     boolean lastReceived;
     boolean responseFilterBusy;
     boolean responsePaused;
-    @Nullable LazyTimer writeTimer;
+    private @Nullable LazyTimer writeTimer;
 
-    UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, long startNanos) {
+    UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos) {
         this.call = call;
         this.peer = peer;
+        this.observer = observer;
         this.startNanos = startNanos;
+    }
+
+    /**
+     * Tells the observer that this attempt starts. An observer that throws is a user callback
+     * failing: the error is returned for the call to end the request with, and no end is reported.
+     */
+    @Nullable ProxyError observeStart() {
+        try {
+            observer.onAttemptStart(peer);
+        } catch (Throwable t) {
+            return ProxyError.from(t, "UpstreamObserver.onAttemptStart");
+        }
+        observed = true;
+        return null;
+    }
+
+    /** Tells the observer how this attempt ended, once, if it heard the start. */
+    void observeEnd(AttemptOutcome outcome) {
+        if (observed) {
+            observed = false;
+            try {
+                observer.onAttemptEnd(peer, outcome, call.clock().nanoTime() - startNanos);
+            } catch (Throwable t) {
+                // The request's fate is decided already; a broken observer must not change it.
+                ProxyEngine.LOG.log(System.Logger.Level.WARNING, "upstream observer failed", t);
+            }
+        }
     }
 
     private boolean isCurrent() {
@@ -112,14 +146,38 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     @Override
     public void onReadTimeout() {
         if (isCurrent()) {
-            call.onReadTimeout(this);
+            call.upstreamFailure(this, ProxyError.upstream(ErrorType.READ_TIMEDOUT, "no data from upstream for "
+                    + peer.options().readTimeout().toMillis() + " ms", null));
         }
     }
 
     @Override
     public void onWritabilityChanged(boolean writable) {
-        if (isCurrent()) {
-            call.onUpstreamWritabilityChanged(this, writable);
+        if (!isCurrent()) {
+            return;
+        }
+        Duration writeTimeout = peer.options().writeTimeout();
+        if (writeTimeout != null) {
+            if (writable) {
+                if (writeTimer != null) {
+                    writeTimer.disarm();
+                }
+            } else {
+                if (writeTimer == null) {
+                    writeTimer = new LazyTimer(call.clock(), call.session().loop(), this::onWriteTimeout);
+                }
+                writeTimer.arm(writeTimeout.toNanos());
+            }
+        }
+        // The upstream's send buffer decides whether the client's body is read.
+        call.requestBody().updateReading();
+    }
+
+    private void onWriteTimeout() {
+        UpstreamStream s = stream;
+        if (s != null && !s.isWritable() && isCurrent()) {
+            call.upstreamFailure(this, ProxyError.upstream(ErrorType.WRITE_TIMEDOUT,
+                    "upstream did not take the request for " + peer.options().writeTimeout().toMillis() + " ms", null));
         }
     }
 
@@ -135,7 +193,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
             call.onResponseBodyPart(this, part, last, last ? responseBody.takeTrailers() : null);
         }
         if (wrote) {
-            call.flushResponse();
+            call.response().flushUnlessComplete();
         }
         updateReading();
     }

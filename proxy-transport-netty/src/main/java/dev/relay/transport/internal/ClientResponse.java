@@ -1,0 +1,136 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.ErrorType;
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.ProxyError;
+import dev.relay.core.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import org.jspecify.annotations.Nullable;
+
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The response of one call on its way to the client, whoever writes it (the proxied upstream
+ * response, a phase answering by itself, or an error page): the keep-alive decision, the
+ * {@code 100 Continue} the client may be waiting for, whether the response is complete, and the
+ * write of its last part, which the end of the call waits for. Protocol-neutral: the framing is the
+ * {@link DownstreamStream}'s.
+ */
+final class ClientResponse {
+    private final DownstreamStream downstream;
+    private final CallSession session;
+    private final ProxyEngine<?> engine;
+    private boolean continueSent;
+    private boolean complete;
+    private @Nullable ChannelFuture lastWrite;
+
+    ClientResponse(DownstreamStream downstream, CallSession session, ProxyEngine<?> engine) {
+        this.downstream = downstream;
+        this.session = session;
+        this.engine = engine;
+    }
+
+    /** Whether the whole response has been written (its last part at least handed to the connection). */
+    boolean isComplete() {
+        return complete;
+    }
+
+    /** Sends {@code 100 Continue} when the client waits for it before sending the body it still owes. */
+    void sendContinueIfAwaited(boolean requestComplete) {
+        if (downstream.expectsContinue() && !continueSent && !requestComplete && !session.responseWritten) {
+            continueSent = true;
+            downstream.writeInterim(100);
+        }
+    }
+
+    /** Whether the client still waits for {@code 100 Continue} before sending the body it owes. */
+    boolean clientAwaitsContinue(boolean requestComplete) {
+        return downstream.expectsContinue() && !continueSent && !requestComplete;
+    }
+
+    /** Writes the header (not flushed); a draining server closes the connection after this response. */
+    void writeHeader(ResponseHeader header, boolean endOfStream) {
+        if (engine.isDraining()) {
+            session.keepAlive = false;
+        }
+        session.keepAlive = downstream.writeResponseHeader(header, endOfStream, session.keepAlive);
+        session.responseWritten = true;
+        session.responseStatus = header.status();
+    }
+
+    /** Writes a body part (not flushed; ownership passes). */
+    void writeBody(ByteBuf data) {
+        downstream.writeBody(data);
+    }
+
+    /** Writes the last part and flushes: the response is complete. */
+    void writeLast(ByteBuf data, @Nullable HttpHeaders trailers) {
+        complete = true;
+        lastWrite = downstream.writeLast(data, trailers);
+    }
+
+    /** Flushes written parts unless the response is complete (its last write flushed already). */
+    void flushUnlessComplete() {
+        if (!complete) {
+            downstream.flush();
+        }
+    }
+
+    /** A phase writes a header ({@code Session.writeResponseHeader}); modules have seen it. */
+    void writeHeaderFromPhase(ResponseHeader header, boolean endOfStream, CompletableFuture<Void> result) {
+        writeHeader(header, endOfStream);
+        if (endOfStream) {
+            writeLast(Unpooled.EMPTY_BUFFER, null);
+            whenWritten(lastWrite, result);
+        } else {
+            whenWritten(downstream.flushWithFuture(), result);
+        }
+    }
+
+    /** A phase writes body bytes ({@code Session.writeResponseBody}). */
+    void writeBodyFromPhase(byte[] body, boolean endOfStream, CompletableFuture<Void> result) {
+        if (!session.responseWritten) {
+            throw new IllegalStateException("writeResponseHeader must come before writeResponseBody");
+        }
+        if (complete) {
+            throw new IllegalStateException("the response is already complete");
+        }
+        ByteBuf buf = Unpooled.wrappedBuffer(body);
+        session.responseBodyBytes += body.length;
+        if (endOfStream) {
+            writeLast(buf, null);
+            whenWritten(lastWrite, result);
+        } else {
+            whenWritten(downstream.writeBodyAndFlush(buf), result);
+        }
+    }
+
+    /** Runs {@code then} once the last write is done (at once if there is none, or it is done). */
+    void afterLastWrite(Runnable then) {
+        ChannelFuture write = lastWrite;
+        if (write == null || write.isDone()) {
+            then.run();
+        } else {
+            write.addListener(f -> then.run());
+        }
+    }
+
+    /** Why the last write failed, or null when it succeeded or there was none. */
+    @Nullable Throwable lastWriteFailure() {
+        ChannelFuture write = lastWrite;
+        return write != null && write.isDone() && !write.isSuccess() ? write.cause() : null;
+    }
+
+    private static void whenWritten(ChannelFuture write, CompletableFuture<Void> result) {
+        write.addListener(f -> {
+            if (f.isSuccess()) {
+                result.complete(null);
+            } else {
+                result.completeExceptionally(ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response",
+                        f.cause()));
+            }
+        });
+    }
+}
