@@ -64,6 +64,9 @@ final class OriginRoutes {
             case "/cl-and-te":
                 return new RawRoute("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
                         + "Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n0\r\n\r\n", false);
+            case "/trailers":
+                return new RawRoute("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n",
+                        "5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n", false);
             case "/too-many-bytes":
                 return new RawRoute("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n",
                         "hello" + TOO_MANY_BYTES_EXTRA, false);

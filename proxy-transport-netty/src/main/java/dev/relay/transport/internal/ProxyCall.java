@@ -695,11 +695,16 @@ final class ProxyCall<C> {
             }
             return;
         }
-        if (failure != null) {
-            failOrLog(ProxyError.from(failure, phase), step, scope);
-            return;
+        try {
+            if (failure != null) {
+                failOrLog(ProxyError.from(failure, phase), step, scope);
+            } else {
+                resume(step, value, scope);
+            }
+        } catch (Throwable t) {
+            // Off the phase's own call stack nothing else would catch it: the request must still end.
+            failRequest(ProxyError.from(t, phase));
         }
-        resume(step, value, scope);
     }
 
     private void failOrLog(ProxyError e, int step, @Nullable UpstreamAttempt scope) {
