@@ -161,7 +161,22 @@ class HttpHeadersTest {
         HttpHeaders h = HttpHeaders.create();
 
         assertThrows(NullPointerException.class, () -> h.add(null, "v"));
+        assertThrows(NullPointerException.class, () -> h.add("X-A", null));
         assertTrue(h.isEmpty(), "a rejected field is not added");
+    }
+
+    @Test
+    void aRejectedNullValueLeavesTheFieldsUsable() {
+        HttpHeaders h = HttpHeaders.create().add("Host", "a.example");
+
+        assertThrows(NullPointerException.class, () -> h.add("X-A", null));
+        assertThrows(NullPointerException.class, () -> h.set("host", null));
+
+        assertEquals(List.of("Host: a.example"), fields(h));
+        assertEquals(1, h.size());
+        assertNull(h.get("X-A"));
+        h.add("X-B", "b");
+        assertEquals("b", h.get("x-b"));
     }
 
     // ---- request and response headers ---------------------------------------------------------------
