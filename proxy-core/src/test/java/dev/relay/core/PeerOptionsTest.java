@@ -139,7 +139,28 @@ class PeerOptionsTest {
 
         assertFalse(options.verifyCert());
         assertFalse(options.verifyHostname());
-        assertEquals(options, PeerOptions.builder().verifyCert(false).verifyHostname(false).build());
+        PeerOptions alsoUnchecked = PeerOptions.builder().verifyCert(false).verifyHostname(false).build();
+        assertEquals(options, alsoUnchecked);
+        assertEquals(options.hashCode(), alsoUnchecked.hashCode());
+        assertEquals(options.toString(), alsoUnchecked.toString());
+    }
+
+    @Test
+    void reenablingCertificateVerificationOnACopyRestoresHostnameVerification() {
+        PeerOptions insecure = PeerOptions.builder().verifyCert(false).build();
+
+        PeerOptions secure = insecure.toBuilder().verifyCert(true).build();
+
+        assertTrue(secure.verifyCert());
+        assertTrue(secure.verifyHostname(), "the default hostname check must come back");
+        assertEquals(PeerOptions.defaults(), secure);
+    }
+
+    @Test
+    void aHostnameCheckTurnedOffStaysOffWhenCertificateVerificationComesBack() {
+        PeerOptions options = PeerOptions.builder().verifyHostname(false).verifyCert(false).build();
+
+        assertFalse(options.toBuilder().verifyCert(true).build().verifyHostname());
     }
 
     @Test
