@@ -81,6 +81,12 @@ class AddressesTest {
         assertEquals("address: '::1:80' (expected: [ipv6]:port)", rejection("::1:80"));
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"[]:80", "[ ]:80"})
+    void rejectsEmptyBrackets(String text) {
+        assertEquals("address: '" + text + "' (expected: [ipv6]:port)", rejection(text));
+    }
+
     @Test
     void rejectsAPortThatIsNotANumber() {
         assertEquals("address: 'host:http' (expected: a port number after ':')", rejection("host:http"));
