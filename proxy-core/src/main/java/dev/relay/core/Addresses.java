@@ -24,6 +24,9 @@ public final class Addresses {
         String host = value.substring(0, colon);
         if (host.startsWith("[") && host.endsWith("]")) {
             host = host.substring(1, host.length() - 1);
+            if (host.isBlank()) {
+                throw new IllegalArgumentException("address: '" + text + "' (expected: [ipv6]:port)");
+            }
         } else if (host.indexOf(':') >= 0) {
             throw new IllegalArgumentException("address: '" + text + "' (expected: [ipv6]:port)");
         }

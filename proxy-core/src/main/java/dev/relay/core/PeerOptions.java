@@ -24,6 +24,7 @@ public final class PeerOptions {
     private final Duration writeTimeout;
     private final Duration idleTimeout;
     private final boolean verifyCert;
+    /** As requested; {@link #verifyHostname()} is only true together with {@link #verifyCert}. */
     private final boolean verifyHostname;
     private final Alpn alpn;
     private final boolean tcpKeepAlive;
@@ -39,8 +40,7 @@ public final class PeerOptions {
         this.writeTimeout = b.writeTimeout;
         this.idleTimeout = b.idleTimeout;
         this.verifyCert = b.verifyCert;
-        // A hostname check means nothing on a certificate that is not verified.
-        this.verifyHostname = b.verifyHostname && b.verifyCert;
+        this.verifyHostname = b.verifyHostname;
         this.alpn = b.alpn;
         this.tcpKeepAlive = b.tcpKeepAlive;
     }
@@ -105,9 +105,14 @@ public final class PeerOptions {
         return verifyCert;
     }
 
-    /** Whether the certificate must name the SNI host (or the address's host when SNI is empty). */
+    /**
+     * Whether the certificate must name the SNI host (or the address's host when SNI is empty). Always
+     * false when {@link #verifyCert()} is: a hostname check means nothing on a certificate that is not
+     * verified. {@link #toBuilder()} keeps the requested value, so turning certificate verification
+     * back on in a copy turns the hostname check back on too.
+     */
     public boolean verifyHostname() {
-        return verifyHostname;
+        return verifyHostname && verifyCert;
     }
 
     /** Which HTTP versions to offer over TLS. */
@@ -140,7 +145,7 @@ public final class PeerOptions {
     public boolean equals(Object o) {
         return o instanceof PeerOptions other
                 && verifyCert == other.verifyCert
-                && verifyHostname == other.verifyHostname
+                && verifyHostname() == other.verifyHostname()
                 && tcpKeepAlive == other.tcpKeepAlive
                 && alpn == other.alpn
                 && trustedCertificates.equals(other.trustedCertificates)
@@ -155,14 +160,14 @@ public final class PeerOptions {
     @Override
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
-                verifyCert, verifyHostname, alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections);
+                verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections);
     }
 
     @Override
     public String toString() {
         return "PeerOptions{connectTimeout=" + connectTimeout + ", totalConnectionTimeout=" + totalConnectionTimeout
                 + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout + ", idleTimeout=" + idleTimeout
-                + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname + ", alpn=" + alpn
+                + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname() + ", alpn=" + alpn
                 + ", tcpKeepAlive=" + tcpKeepAlive + '}';
     }
 

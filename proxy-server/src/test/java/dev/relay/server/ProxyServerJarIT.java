@@ -1,8 +1,9 @@
 package dev.relay.server;
 
-import dev.relay.server.testing.RawHttp;
-import dev.relay.server.testing.RawHttp.Response;
-import dev.relay.server.testing.TestOrigin;
+import dev.relay.server.testing.Origins;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RawHttpConnection.Response;
+import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -169,7 +171,7 @@ class ProxyServerJarIT {
     }
 
     private TestOrigin origin(String name) throws IOException {
-        TestOrigin origin = TestOrigin.start(name);
+        TestOrigin origin = Origins.start(name);
         cleanup.add(origin);
         return origin;
     }
@@ -200,9 +202,9 @@ class ProxyServerJarIT {
 
         List<String> served = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            Response r = RawHttp.get(proxy, "site.test", "/" + i);
+            Response r = RawHttpConnection.get(proxy, "site.test", "/" + i);
             assertEquals(200, r.status(), relay.output());
-            assertEquals(r.header("X-Origin") + " /" + i, r.body());
+            assertEquals(r.header("X-Origin") + " /" + i, r.bodyText());
             served.add(r.header("X-Origin"));
         }
         assertNotEquals(served.get(0), served.get(1));
@@ -228,17 +230,17 @@ class ProxyServerJarIT {
         InetSocketAddress proxy = relay.awaitListening();
         Matcher adminLine = relay.awaitMatch(Pattern.compile("admin listening on (\\S+):(\\d+)"), 30);
         InetSocketAddress admin = new InetSocketAddress(adminLine.group(1), Integer.parseInt(adminLine.group(2)));
-        assertEquals(200, RawHttp.get(admin, "admin", "/ready").status());
+        assertEquals(200, RawHttpConnection.get(admin, "admin", "/ready").status());
 
         slow.holdResponses();
         CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
             try {
-                return RawHttp.get(proxy, "site.test", "/slow");
+                return RawHttpConnection.get(proxy, "site.test", "/slow");
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(slow.awaitHeldRequest(15), "the request reached the origin");
+        slow.awaitHeldResponses(1, Duration.ofSeconds(15));
 
         relay.sigterm();
         relay.awaitLine("SIGTERM: shutting down gracefully", 15);
@@ -246,13 +248,13 @@ class ProxyServerJarIT {
         assertThrows(ConnectException.class, () -> new Socket(proxy.getAddress(), proxy.getPort()).close(),
                 "new connections are refused while draining");
         assertTrue(relay.process.isAlive(), "the process waits for the request in flight");
-        assertEquals(503, RawHttp.get(admin, "admin", "/ready").status(), "not ready while draining");
+        assertEquals(503, RawHttpConnection.get(admin, "admin", "/ready").status(), "not ready while draining");
         assertFalse(inFlight.isDone());
 
         slow.releaseResponses();
         Response response = inFlight.get(15, TimeUnit.SECONDS);
         assertEquals(200, response.status());
-        assertEquals("slow /slow", response.body());
+        assertEquals("slow /slow", response.bodyText());
         assertEquals(0, relay.awaitExit(30), relay.output());
     }
 
@@ -262,13 +264,13 @@ class ProxyServerJarIT {
         RelayProcess relay = new RelayProcess(Map.of("RELAY_LISTEN", "127.0.0.1:0"));
         InetSocketAddress proxy = relay.awaitListening();
 
-        Response first = RawHttp.get(proxy, "localhost", "/");
-        Response second = RawHttp.get(proxy, "localhost", "/");
+        Response first = RawHttpConnection.get(proxy, "localhost", "/");
+        Response second = RawHttpConnection.get(proxy, "localhost", "/");
         assertEquals(200, first.status(), relay.output());
-        assertEquals("Hello from demo origin 1\n", first.body());
+        assertEquals("Hello from demo origin 1\n", first.bodyText());
         assertEquals("1", first.header("X-Demo-Origin"));
         assertEquals(200, second.status());
-        assertEquals("Hello from demo origin 2\n", second.body());
+        assertEquals("Hello from demo origin 2\n", second.bodyText());
         assertEquals("2", second.header("X-Demo-Origin"));
         assertNotNull(relay.awaitLine("demo origin 2 listening on", 5));
 
@@ -404,7 +406,7 @@ class ProxyServerJarIT {
         assertEquals(0, test.awaitExit(30), test.output());
 
         RelayProcess relay = new RelayProcess(Map.of(), withFilter, "-c", file.toString());
-        Response r = RawHttp.get(relay.awaitListening(), "site.test", "/");
+        Response r = RawHttpConnection.get(relay.awaitListening(), "site.test", "/");
         assertEquals(200, r.status(), relay.output());
         assertEquals("from-a-jar", r.header("X-Stamp"));
         relay.sigterm();
@@ -426,17 +428,17 @@ class ProxyServerJarIT {
         Path file = conf(template.formatted(port, a.address()));
         RelayProcess relay = new RelayProcess(Map.of(), "-c", file.toString());
         InetSocketAddress proxy = relay.awaitListening();
-        assertEquals("a /", RawHttp.get(proxy, "site.test", "/").body());
+        assertEquals("a /", RawHttpConnection.get(proxy, "site.test", "/").bodyText());
 
         Files.writeString(file, template.formatted(port, b.address()));
         relay.signal("HUP");
         relay.awaitLine("SIGHUP: configuration reloaded (generation 2)", 30);
-        assertEquals("b /", RawHttp.get(proxy, "site.test", "/").body());
+        assertEquals("b /", RawHttpConnection.get(proxy, "site.test", "/").bodyText());
 
         Files.writeString(file, template.formatted(port, b.address()).replace("backends", "backendz"));
         relay.signal("HUP");
         relay.awaitLine("SIGHUP: configuration rejected, the running one stays (generation 2): " + file + ":4:", 30);
-        assertEquals("b /", RawHttp.get(proxy, "site.test", "/").body());
+        assertEquals("b /", RawHttpConnection.get(proxy, "site.test", "/").bodyText());
         relay.sigterm();
         assertEquals(0, relay.awaitExit(30));
     }
@@ -476,7 +478,7 @@ class ProxyServerJarIT {
 
         assertEquals(0, load.errorCount(), "errors: " + load.errors());
         assertEquals(next.process.pid() + "", Files.readString(dir.resolve("relay.pid")).trim());
-        assertEquals(200, RawHttp.get(admin, "admin", "/ready").status());
+        assertEquals(200, RawHttpConnection.get(admin, "admin", "/ready").status());
         assertTrue(Files.exists(dir.resolve("upgrade.sock")), "the new process listens for the next upgrade");
         next.sigterm();
         assertEquals(0, next.awaitExit(30));

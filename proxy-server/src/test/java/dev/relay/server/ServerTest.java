@@ -3,9 +3,10 @@ package dev.relay.server;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyHttp;
 import dev.relay.core.Session;
-import dev.relay.server.testing.RawHttp;
-import dev.relay.server.testing.RawHttp.Response;
-import dev.relay.server.testing.TestOrigin;
+import dev.relay.server.testing.Origins;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RawHttpConnection.Response;
+import dev.relay.testing.TestOrigin;
 import dev.relay.transport.TransportRuntime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -68,7 +69,7 @@ class ServerTest {
     }
 
     private TestOrigin origin() throws IOException {
-        TestOrigin origin = TestOrigin.start("origin");
+        TestOrigin origin = Origins.start("origin");
         cleanup.add(origin);
         return origin;
     }
@@ -102,7 +103,7 @@ class ServerTest {
         CompletionStage<Void> terminated = server.shutdown(Duration.ofSeconds(5));
         assertFalse(server.isRunning(), "not ready as soon as the stop begins");
         // During the delay a load balancer that has not noticed yet still gets answers.
-        Response during = RawHttp.get(address, "site.test", "/during-delay");
+        Response during = RawHttpConnection.get(address, "site.test", "/during-delay");
         assertEquals(200, during.status());
         assertFalse(terminated.toCompletableFuture().isDone());
         awaitRefused(address, 10);
@@ -121,12 +122,12 @@ class ServerTest {
         origin.holdResponses();
         CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
             try {
-                return RawHttp.get(address, "site.test", "/slow");
+                return RawHttpConnection.get(address, "site.test", "/slow");
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(origin.awaitHeldRequest(10), "the request reached the origin");
+        origin.awaitHeldResponses(1, Duration.ofSeconds(10));
 
         CompletionStage<Void> terminated = server.shutdown(Duration.ofSeconds(20));
         awaitRefused(address, 10);
@@ -135,7 +136,7 @@ class ServerTest {
         origin.releaseResponses();
         Response response = inFlight.get(10, TimeUnit.SECONDS);
         assertEquals(200, response.status());
-        assertEquals("origin /slow", response.body());
+        assertEquals("origin /slow", response.bodyText());
         terminated.toCompletableFuture().get(10, TimeUnit.SECONDS);
         assertSame(terminated, server.shutdown(Duration.ZERO), "a second shutdown returns the same stage");
     }
@@ -152,12 +153,12 @@ class ServerTest {
         origin.holdResponses();
         CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
             try {
-                return RawHttp.get(address, "site.test", "/stuck");
+                return RawHttpConnection.get(address, "site.test", "/stuck");
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(origin.awaitHeldRequest(10));
+        origin.awaitHeldResponses(1, Duration.ofSeconds(10));
 
         server.shutdown(Duration.ofMillis(200)).toCompletableFuture().get(15, TimeUnit.SECONDS);
         // The client connection was closed at the end of the grace period, without a response.
@@ -176,12 +177,12 @@ class ServerTest {
         origin.holdResponses();
         CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
             try {
-                return RawHttp.get(address, "site.test", "/stuck");
+                return RawHttpConnection.get(address, "site.test", "/stuck");
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(origin.awaitHeldRequest(10));
+        origin.awaitHeldResponses(1, Duration.ofSeconds(10));
 
         server.shutdownNow();
 

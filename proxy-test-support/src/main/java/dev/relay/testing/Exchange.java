@@ -94,9 +94,27 @@ final class Exchange {
         if (last) {
             requestComplete = true;
             recorded = record(true);
-            route.onRequestComplete(this);
-            connection.exchangeProgressed(this);
+            if (connection.origin().holdResponse(this::released)) {
+                connection.holding(true);
+            } else {
+                answer();
+            }
         }
+    }
+
+    private void answer() {
+        route.onRequestComplete(this);
+        connection.exchangeProgressed(this);
+    }
+
+    /** {@link TestOrigin#releaseResponses()} let this held exchange go: answer it on the event loop. */
+    private void released() {
+        ctx.executor().execute(() -> {
+            connection.holding(false);
+            if (ctx.channel().isActive()) {
+                answer();
+            }
+        });
     }
 
     void onWritabilityChanged() {

@@ -48,6 +48,8 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
     private boolean draining;
     /** Set by {@code /close-on-next}: the next request head closes the connection unanswered. */
     private boolean stalled;
+    /** The current exchange waits for {@link TestOrigin#releaseResponses()}. */
+    private boolean holding;
     private boolean closeOnNextRequest;
     private boolean resetOnNextRequest;
     /** Armed while the connection idles between requests, when the origin closes idle connections. */
@@ -283,8 +285,17 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
         updateReadInterest();
     }
 
+    /**
+     * The current exchange's response is held ({@link TestOrigin#holdResponses()}), or no longer: while it
+     * is, keep reading, as for a stalled exchange, so that the client's close is noticed.
+     */
+    void holding(boolean holding) {
+        this.holding = holding;
+        updateReadInterest();
+    }
+
     private void updateReadInterest() {
-        boolean read = !closing && (stalled
+        boolean read = !closing && (stalled || holding
                 || (pending.isEmpty() && !waitingForResponse() && ctx.channel().isWritable()));
         ChannelConfig config = ctx.channel().config();
         if (config.isAutoRead() != read) {

@@ -23,8 +23,11 @@ final class OriginRoutes {
     private OriginRoutes() {
     }
 
-    /** The route for {@code path}: a custom handler first, then a default route, else the root route. */
-    static Route resolve(String path, Map<String, RequestHandler> handlers) {
+    /**
+     * The route for {@code path}: a custom handler first, then a default route, else the fallback handler
+     * when there is one (nullable), else the root route.
+     */
+    static Route resolve(String path, Map<String, RequestHandler> handlers, RequestHandler fallbackHandler) {
         RequestHandler handler = handlers.get(path);
         if (handler != null) {
             return new HandlerRoute(handler);
@@ -91,7 +94,7 @@ final class OriginRoutes {
             }
             return new BadRequestRoute("status: " + code + " (expected: 200..599)");
         }
-        return RootRoute.INSTANCE;
+        return fallbackHandler != null ? new HandlerRoute(fallbackHandler) : RootRoute.INSTANCE;
     }
 
     private static Route patternRoute(String path, String prefix, boolean chunked) {

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * A deliberately dumb HTTP/1.x client over a blocking socket, for tests that must control the bytes on
@@ -28,10 +29,15 @@ import java.util.Locale;
  * }
  * }</pre>
  *
+ * <p>For a plain request whose answer is all that matters, {@link #get(InetSocketAddress, String, String)}
+ * does the whole exchange on a connection of its own.
+ *
  * <p>Not thread-safe.
  */
 public final class RawHttpConnection implements AutoCloseable {
     private static final int READ_TIMEOUT_MILLIS = 10_000;
+    /** For {@link #get}: long enough for a response that a test holds back on purpose. */
+    private static final int ONE_SHOT_READ_TIMEOUT_MILLIS = 30_000;
 
     private final Socket socket;
     private final InputStream in;
@@ -39,7 +45,12 @@ public final class RawHttpConnection implements AutoCloseable {
 
     /** Connects to {@code 127.0.0.1:port}. */
     public RawHttpConnection(int port) throws IOException {
-        this(connect(port));
+        this(connect(new InetSocketAddress("127.0.0.1", port)));
+    }
+
+    /** Connects to {@code address}. */
+    public RawHttpConnection(InetSocketAddress address) throws IOException {
+        this(connect(address));
     }
 
     /** Uses an already connected {@code socket}. */
@@ -50,10 +61,43 @@ public final class RawHttpConnection implements AutoCloseable {
         this.out = socket.getOutputStream();
     }
 
-    private static Socket connect(int port) throws IOException {
+    private static Socket connect(InetSocketAddress address) throws IOException {
         Socket socket = new Socket();
-        socket.connect(new InetSocketAddress("127.0.0.1", port), READ_TIMEOUT_MILLIS);
+        try {
+            socket.connect(address, READ_TIMEOUT_MILLIS);
+        } catch (IOException e) {
+            socket.close();
+            throw e;
+        }
         return socket;
+    }
+
+    /**
+     * {@code GET pathAndQuery} with {@code Host: host} and {@code Connection: close} on a new connection to
+     * {@code address}; returns the response (body included) and closes the connection. Reads wait at most
+     * 30 s, so a response that a test holds back on purpose still arrives.
+     *
+     * @throws IOException when the connection fails or ends before a status line
+     */
+    public static Response get(InetSocketAddress address, String host, String pathAndQuery) throws IOException {
+        return get(address, host, pathAndQuery, Map.of());
+    }
+
+    /**
+     * {@link #get(InetSocketAddress, String, String)} with the extra header fields {@code headers}, sent
+     * after {@code Host} in the map's iteration order.
+     */
+    public static Response get(InetSocketAddress address, String host, String pathAndQuery,
+                               Map<String, String> headers) throws IOException {
+        StringBuilder request = new StringBuilder("GET ").append(pathAndQuery).append(" HTTP/1.1\r\nHost: ")
+                .append(host).append("\r\n");
+        headers.forEach((name, value) -> request.append(name).append(": ").append(value).append("\r\n"));
+        request.append("Connection: close\r\n\r\n");
+        try (RawHttpConnection connection = new RawHttpConnection(address)) {
+            connection.setReadTimeout(ONE_SHOT_READ_TIMEOUT_MILLIS);
+            connection.send(request.toString());
+            return connection.readResponse();
+        }
     }
 
     /** Sends the ISO-8859-1 bytes of {@code text}. */

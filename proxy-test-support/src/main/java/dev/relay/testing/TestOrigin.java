@@ -109,10 +109,13 @@ import static java.util.Objects.requireNonNull;
  * are refused) until {@link #resume()}; {@link Builder#closeIdleConnectionsAfter(Duration)} closes a
  * keep-alive connection that stays idle for a while, as real servers do, which races with a client reusing
  * it. {@link TestOrigin#closedPort()} gives a port that refuses connections; {@link SilentServer} accepts
- * connections and never says a word (for TLS handshake timeouts).
+ * connections and never says a word (for TLS handshake timeouts). {@link #holdResponses()} keeps every
+ * request that arrives unanswered until {@link #releaseResponses()}, then answers it as usual: a request
+ * that is certainly in flight while a proxy shuts down or reloads.
  *
  * <p>Pattern byte {@code i} is {@code i % 251} ({@link #patternByte(long)}). A path registered with
- * {@link Builder#handler(String, RequestHandler)} takes precedence over a default route.
+ * {@link Builder#handler(String, RequestHandler)} takes precedence over a default route;
+ * {@link Builder#fallbackHandler(RequestHandler)} replaces the answer to {@code /} and unknown paths.
  *
  * <p>HTTP: persistent connections per HTTP/1.1 (HTTP/1.0 keep-alive when asked for), {@code Connection:
  * close} honoured, {@code Expect: 100-continue} answered before the body is read, pipelined requests
@@ -138,6 +141,7 @@ public final class TestOrigin implements AutoCloseable {
     private final String name;
     private final TestCertificates.Server certificate;
     private final Map<String, RequestHandler> handlers;
+    private final RequestHandler fallbackHandler;
     private final long idleCloseMinNanos;
     private final long idleCloseMaxNanos;
 
@@ -153,6 +157,11 @@ public final class TestOrigin implements AutoCloseable {
     private final AtomicInteger idleConnectionsClosed = new AtomicInteger();
     private final List<RecordedRequest> requests = new ArrayList<>();
     private final List<Throwable> handlerFailures = new ArrayList<>();
+    private final Condition responseHeld = lock.newCondition();
+    /** Whether responses are being held ({@link #holdResponses()}); guarded by {@link #lock}. */
+    private boolean holding;
+    /** The answers waiting for {@link #releaseResponses()}; guarded by {@link #lock}. */
+    private final List<Runnable> held = new ArrayList<>();
 
     private volatile EventLoopGroup group;
     private volatile ServerBootstrap bootstrap;
@@ -163,6 +172,7 @@ public final class TestOrigin implements AutoCloseable {
         this.name = builder.name;
         this.certificate = builder.certificate;
         this.handlers = Map.copyOf(builder.handlers);
+        this.fallbackHandler = builder.fallbackHandler;
         this.idleCloseMinNanos = builder.idleCloseMinNanos;
         this.idleCloseMaxNanos = builder.idleCloseMaxNanos;
     }
@@ -496,6 +506,90 @@ public final class TestOrigin implements AutoCloseable {
     }
 
     /**
+     * From now on, answers no request until {@link #releaseResponses()}: each request is read and recorded
+     * as usual, then its response waits (the connection keeps reading, so a client that gives up is noticed).
+     * For a request that is certainly in flight while a proxy shuts down or reloads:
+     *
+     * <pre>{@code
+     * origin.holdResponses();
+     * CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> get(proxy, "/slow"));
+     * origin.awaitHeldResponses(1, Duration.ofSeconds(10));
+     * // ... stop or reload the proxy ...
+     * origin.releaseResponses();
+     * assertEquals(200, inFlight.get().status());
+     * }</pre>
+     */
+    public void holdResponses() {
+        requireStarted();
+        lock.lock();
+        try {
+            holding = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Answers every held request (each on its connection's event loop, as its route would have), and
+     * answers at once again from now on. A held request whose connection closed meanwhile is dropped.
+     * Does nothing when no response is held.
+     */
+    public void releaseResponses() {
+        List<Runnable> answers;
+        lock.lock();
+        try {
+            holding = false;
+            answers = List.copyOf(held);
+            held.clear();
+        } finally {
+            lock.unlock();
+        }
+        answers.forEach(Runnable::run);
+    }
+
+    /** How many requests wait for {@link #releaseResponses()} right now. */
+    public int heldResponses() {
+        lock.lock();
+        try {
+            return held.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits until at least {@code count} requests wait for {@link #releaseResponses()}. Call it from a test
+     * thread.
+     *
+     * @throws AssertionError if fewer are held after {@code timeout}
+     */
+    public void awaitHeldResponses(int count, Duration timeout) {
+        requireNonNull(timeout, "timeout");
+        if (count < 0) {
+            throw new IllegalArgumentException("count: " + count + " (expected: >= 0)");
+        }
+        requireNotOnEventLoop("awaitHeldResponses");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        lock.lock();
+        try {
+            while (held.size() < count) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("origin " + name + ": expected " + count + " held responses within "
+                            + timeout + " but " + held.size() + " are held"
+                            + (holding ? "" : " (holdResponses() was not called)") + "; requests: " + requests);
+                }
+                responseHeld.awaitNanos(left);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for held responses of origin " + name, e);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Forgets recorded requests, handler failures and the connection count. Open connections stay open
      * (a proxy's pooled connection remains usable); connection ids keep increasing.
      */
@@ -526,6 +620,14 @@ public final class TestOrigin implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        lock.lock();
+        try {
+            // Their connections close with the origin: nothing is left to answer.
+            holding = false;
+            held.clear();
+        } finally {
+            lock.unlock();
+        }
         EventLoopGroup loops = group;
         if (loops == null) {
             return;
@@ -549,7 +651,25 @@ public final class TestOrigin implements AutoCloseable {
     // ---- called from connections ----
 
     Route route(String path) {
-        return OriginRoutes.resolve(path, handlers);
+        return OriginRoutes.resolve(path, handlers, fallbackHandler);
+    }
+
+    /**
+     * Keeps {@code answer} for {@link #releaseResponses()} when responses are held ({@link #holdResponses()})
+     * and returns true; otherwise returns false and the caller answers at once.
+     */
+    boolean holdResponse(Runnable answer) {
+        lock.lock();
+        try {
+            if (!holding) {
+                return false;
+            }
+            held.add(answer);
+            responseHeld.signalAll();
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     void record(RecordedRequest request) {
@@ -645,6 +765,7 @@ public final class TestOrigin implements AutoCloseable {
         private String name = "origin";
         private TestCertificates.Server certificate;
         private final Map<String, RequestHandler> handlers = new LinkedHashMap<>();
+        private RequestHandler fallbackHandler;
         private long idleCloseMinNanos = -1;
         private long idleCloseMaxNanos = -1;
 
@@ -718,6 +839,21 @@ public final class TestOrigin implements AutoCloseable {
             if (handlers.putIfAbsent(path, handler) != null) {
                 throw new IllegalArgumentException("path: " + path + " (expected: one handler per path)");
             }
+            return this;
+        }
+
+        /**
+         * Answer {@code /} and every path that has neither a {@linkplain #handler(String, RequestHandler)
+         * handler} nor a default route with {@code handler}, instead of {@code origin <name>\n}. For example,
+         * to tell from the body alone which origin answered which path:
+         *
+         * <pre>{@code
+         * TestOrigin.builder().name("a")
+         *         .fallbackHandler((request, response) -> response.body("a " + request.path()))
+         * }</pre>
+         */
+        public Builder fallbackHandler(RequestHandler handler) {
+            this.fallbackHandler = requireNonNull(handler, "handler");
             return this;
         }
 

@@ -44,14 +44,20 @@ public final class SimpleHttpHeaders implements HttpHeaders {
 
     @Override
     public HttpHeaders set(CharSequence name, CharSequence value) {
+        // Both checked before anything changes: a rejected set keeps the fields it would have replaced.
+        requireNonNull(name, "name");
+        requireNonNull(value, "value");
         remove(name);
         return add(name, value);
     }
 
     @Override
     public HttpHeaders add(CharSequence name, CharSequence value) {
-        names.add(requireNonNull(name, "name").toString());
-        values.add(requireNonNull(value, "value").toString());
+        // Both converted before either list grows: the two lists must stay the same length.
+        String n = requireNonNull(name, "name").toString();
+        String v = requireNonNull(value, "value").toString();
+        names.add(n);
+        values.add(v);
         return this;
     }
 

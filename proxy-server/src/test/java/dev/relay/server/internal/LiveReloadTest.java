@@ -2,9 +2,10 @@ package dev.relay.server.internal;
 
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.server.testing.LoadClient;
-import dev.relay.server.testing.RawHttp;
-import dev.relay.server.testing.RawHttp.Response;
-import dev.relay.server.testing.TestOrigin;
+import dev.relay.server.testing.Origins;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RawHttpConnection.Response;
+import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -17,6 +18,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -65,8 +67,8 @@ class LiveReloadTest {
 
     @Test
     void twentyReloadsUnderLoadFailNoRequestAndTheLastConfigurationWins() throws Exception {
-        TestOrigin a = closeLater(TestOrigin.start("a"));
-        TestOrigin b = closeLater(TestOrigin.start("b"));
+        TestOrigin a = closeLater(Origins.start("a"));
+        TestOrigin b = closeLater(Origins.start("b"));
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
                 conf("\"127.0.0.1:0\"", a.address(), "one")));
         InetSocketAddress proxy = relay.proxy();
@@ -89,14 +91,14 @@ class LiveReloadTest {
 
         assertEquals(0, load.errorCount(), "errors: " + load.errors());
         assertTrue(load.ok() > 100, "requests served: " + load.ok());
-        Response last = RawHttp.get(proxy, "site.test", "/after");
-        assertEquals("a /after", last.body());
+        Response last = RawHttpConnection.get(proxy, "site.test", "/after");
+        assertEquals("a /after", last.bodyText());
         assertEquals("gen19", last.header("X-Config"));
     }
 
     @Test
     void aRequestInFlightFinishesOnTheConfigurationItStartedWith() throws Exception {
-        TestOrigin slow = closeLater(TestOrigin.start("slow"));
+        TestOrigin slow = closeLater(Origins.start("slow"));
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
                 conf("\"127.0.0.1:0\"", slow.address(), "old")));
         InetSocketAddress proxy = relay.proxy();
@@ -105,23 +107,23 @@ class LiveReloadTest {
         slow.holdResponses();
         CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
             try {
-                return RawHttp.get(proxy, "site.test", "/slow");
+                return RawHttpConnection.get(proxy, "site.test", "/slow");
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(slow.awaitHeldRequest(15));
+        slow.awaitHeldResponses(1, Duration.ofSeconds(15));
         relay.rewrite(conf(listener, slow.address(), "new"));
         assertEquals(200, relay.adminPost("/reload").statusCode());
         slow.releaseResponses();
 
         assertEquals("old", inFlight.get(15, TimeUnit.SECONDS).header("X-Config"));
-        assertEquals("new", RawHttp.get(proxy, "site.test", "/next").header("X-Config"));
+        assertEquals("new", RawHttpConnection.get(proxy, "site.test", "/next").header("X-Config"));
     }
 
     @Test
     void anInvalidConfigurationIsRejectedWithItsReasonAndTheRunningOneStays() throws Exception {
-        TestOrigin a = closeLater(TestOrigin.start("a"));
+        TestOrigin a = closeLater(Origins.start("a"));
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
                 conf("\"127.0.0.1:0\"", a.address(), "kept")));
         InetSocketAddress proxy = relay.proxy();
@@ -134,12 +136,12 @@ class LiveReloadTest {
         assertTrue(answer.body().contains("relay.conf:6: key 'proxy.routes[0].upstream': unknown upstream 'nowhere'"),
                 answer.body());
         assertTrue(answer.body().contains("\"status\":\"rejected\",\"generation\":1"), answer.body());
-        assertEquals("kept", RawHttp.get(proxy, "site.test", "/").header("X-Config"));
+        assertEquals("kept", RawHttpConnection.get(proxy, "site.test", "/").header("X-Config"));
     }
 
     @Test
     void unchangedListenersStayBoundNewOnesAreBoundRemovedOnesClosedAndPoolsOfUnchangedGroupsAreKept() throws Exception {
-        TestOrigin a = closeLater(TestOrigin.start("a"));
+        TestOrigin a = closeLater(Origins.start("a"));
         // One event loop: the engine pools upstream connections per loop.
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
                 oneLoop(conf("\"127.0.0.1:0\"", a.address(), "one"))));
@@ -151,27 +153,27 @@ class LiveReloadTest {
         String keep = "\"127.0.0.1:" + first.getPort() + "\"";
         relay.rewrite(oneLoop(conf(keep, a.address(), "one")));
         assertEquals(200, relay.adminPost("/reload").statusCode());
-        assertEquals(200, RawHttp.get(first, "site.test", "/warm").status());
+        assertEquals(200, RawHttpConnection.get(first, "site.test", "/warm").status());
         long opened = relay.service().transportServer().upstreamConnectionsOpened();
 
         // Same group, other filter value, one more listener.
         relay.rewrite(oneLoop(conf(keep + ", \"127.0.0.1:" + second + "\"", a.address(), "two")));
         assertEquals(200, relay.adminPost("/reload").statusCode());
-        Response viaNew = RawHttp.get(new InetSocketAddress("127.0.0.1", second), "site.test", "/new");
+        Response viaNew = RawHttpConnection.get(new InetSocketAddress("127.0.0.1", second), "site.test", "/new");
         assertEquals("two", viaNew.header("X-Config"));
-        assertEquals(200, RawHttp.get(first, "site.test", "/old").status());
+        assertEquals(200, RawHttpConnection.get(first, "site.test", "/old").status());
         assertEquals(opened, relay.service().transportServer().upstreamConnectionsOpened(),
                 "the unchanged group's pooled connection was reused");
 
         relay.rewrite(oneLoop(conf("\"127.0.0.1:" + second + "\"", a.address(), "three")));
         assertEquals(200, relay.adminPost("/reload").statusCode());
         assertThrows(ConnectException.class, () -> new Socket(first.getAddress(), first.getPort()).close());
-        assertEquals("three", RawHttp.get(new InetSocketAddress("127.0.0.1", second), "site.test", "/").header("X-Config"));
+        assertEquals("three", RawHttpConnection.get(new InetSocketAddress("127.0.0.1", second), "site.test", "/").header("X-Config"));
     }
 
     @Test
     void settingsOfTheEngineAndOfKeptListenersAreNamedAsNeedingARestart() throws Exception {
-        TestOrigin a = closeLater(TestOrigin.start("a"));
+        TestOrigin a = closeLater(Origins.start("a"));
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
                 conf("\"127.0.0.1:0\"", a.address(), "one")));
         String listener = "{ address = \"127.0.0.1:" + relay.proxy().getPort() + "\" }";
@@ -186,6 +188,6 @@ class LiveReloadTest {
         assertTrue(answer.body().contains("not applied until a restart or upgrade: proxy.server.retry-buffer, "
                 + "proxy.server.keepalive-timeout, proxy.listeners[0] timeouts of 127.0.0.1:" + relay.proxy().getPort()),
                 answer.body());
-        assertEquals("two", RawHttp.get(relay.proxy(), "site.test", "/").header("X-Config"));
+        assertEquals("two", RawHttpConnection.get(relay.proxy(), "site.test", "/").header("X-Config"));
     }
 }

@@ -1,9 +1,9 @@
 package dev.relay.server.internal;
 
 import dev.relay.server.testing.InProcessRelay;
-import dev.relay.server.testing.RawHttp;
-import dev.relay.server.testing.RawHttp.Response;
 import dev.relay.testing.Await;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RawHttpConnection.Response;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -127,7 +127,7 @@ class LoadBalancingEndToEndTest {
         Map<String, String> backendOf = new HashMap<>();
         for (int round = 0; round < 3; round++) {
             for (int user = 0; user < 20; user++) {
-                Response r = RawHttp.get(relay.proxy(), "site.test", "/", Map.of("X-User", "user-" + user));
+                Response r = RawHttpConnection.get(relay.proxy(), "site.test", "/", Map.of("X-User", "user-" + user));
                 assertEquals(200, r.status());
                 String before = backendOf.putIfAbsent("user-" + user, r.header("X-Origin"));
                 if (before != null) {
@@ -147,18 +147,18 @@ class LoadBalancingEndToEndTest {
                 web { backends = [ "%s", "%s" ], selection = ketama, hash-key = "cookie:sid", outlier-detection = off }
                 """.formatted(a.address(), b.address()));
         Map<String, String> cookie = Map.of("Cookie", "sid=42");
-        String home = RawHttp.get(relay.proxy(), "site.test", "/", cookie).header("X-Origin");
+        String home = RawHttpConnection.get(relay.proxy(), "site.test", "/", cookie).header("X-Origin");
         TestOrigin homeOrigin = home.equals("a") ? a : b;
 
         homeOrigin.pause();
         // And no pooled connection to it either: the next request must connect, and be refused.
         homeOrigin.closeConnections();
         Await.until(() -> homeOrigin.openConnections() == 0, WAIT, () -> "connections closed");
-        Response failedOver = RawHttp.get(relay.proxy(), "site.test", "/", cookie);
+        Response failedOver = RawHttpConnection.get(relay.proxy(), "site.test", "/", cookie);
         assertEquals(200, failedOver.status());
         assertEquals(home.equals("a") ? "b" : "a", failedOver.header("X-Origin"));
         homeOrigin.resume();
-        assertEquals(home, RawHttp.get(relay.proxy(), "site.test", "/", cookie).header("X-Origin"));
+        assertEquals(home, RawHttpConnection.get(relay.proxy(), "site.test", "/", cookie).header("X-Origin"));
     }
 
     // (b) ------------------------------------------------------------------------------------------
@@ -184,7 +184,7 @@ class LoadBalancingEndToEndTest {
             assertEquals("0", backendField(relay, idle.address(), "in_flight"), upstreams(relay));
 
             for (int i = 0; i < 10; i++) {
-                Response r = RawHttp.get(relay.proxy(), "site.test", "/fast-" + i);
+                Response r = RawHttpConnection.get(relay.proxy(), "site.test", "/fast-" + i);
                 assertEquals(200, r.status());
                 assertEquals(idle.name(), r.header("X-Origin"), "request " + i);
             }
@@ -213,7 +213,7 @@ class LoadBalancingEndToEndTest {
                 """.formatted(a.address(), b.address()));
         Set<String> served = new HashSet<>();
         for (int i = 0; i < 4; i++) {
-            served.add(RawHttp.get(relay.proxy(), "site.test", "/app").header("X-Origin"));
+            served.add(RawHttpConnection.get(relay.proxy(), "site.test", "/app").header("X-Origin"));
         }
         assertEquals(Set.of("a", "b"), served);
         assertTrue(b.requestCount("/healthz") > 0, "checked");
@@ -222,7 +222,7 @@ class LoadBalancingEndToEndTest {
         Await.until(() -> "false".equals(backendField(relay, b.address(), "healthy")), WAIT, () -> upstreams(relay));
         assertEquals("false", backendField(relay, b.address(), "ready"));
         for (int i = 0; i < 20; i++) {
-            Response r = RawHttp.get(relay.proxy(), "site.test", "/app");
+            Response r = RawHttpConnection.get(relay.proxy(), "site.test", "/app");
             assertEquals(200, r.status(), "request " + i + " after the check took b out");
             assertEquals("a", r.header("X-Origin"));
         }
@@ -231,7 +231,7 @@ class LoadBalancingEndToEndTest {
         Await.until(() -> "true".equals(backendField(relay, b.address(), "healthy")), WAIT, () -> upstreams(relay));
         Await.until(() -> {
             try {
-                return "b".equals(RawHttp.get(relay.proxy(), "site.test", "/app").header("X-Origin"));
+                return "b".equals(RawHttpConnection.get(relay.proxy(), "site.test", "/app").header("X-Origin"));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -250,7 +250,7 @@ class LoadBalancingEndToEndTest {
         Await.until(() -> "false".equals(backendField(relay, a.address(), "healthy"))
                 && "false".equals(backendField(relay, b.address(), "healthy")), WAIT, () -> upstreams(relay));
         for (int i = 0; i < 4; i++) {
-            assertEquals(200, RawHttp.get(relay.proxy(), "site.test", "/").status());
+            assertEquals(200, RawHttpConnection.get(relay.proxy(), "site.test", "/").status());
         }
     }
 
@@ -279,14 +279,14 @@ class LoadBalancingEndToEndTest {
                 web { discovery { type = file, path = "backends.txt", poll-interval = 50ms } }
                 """);
         // The first discovery ran before the server took requests.
-        assertEquals("a", RawHttp.get(relay.proxy(), "site.test", "/").header("X-Origin"));
+        assertEquals("a", RawHttpConnection.get(relay.proxy(), "site.test", "/").header("X-Origin"));
         assertEquals(null, backendField(relay, b.address(), "ready"));
 
         Files.writeString(list, "# web pool\n" + a.address() + "\n" + b.address() + " weight=2\n");
         Await.until(() -> "true".equals(backendField(relay, b.address(), "ready")), WAIT, () -> upstreams(relay));
         Set<String> served = new HashSet<>();
         for (int i = 0; i < 6; i++) {
-            Response r = RawHttp.get(relay.proxy(), "site.test", "/");
+            Response r = RawHttpConnection.get(relay.proxy(), "site.test", "/");
             assertEquals(200, r.status());
             served.add(r.header("X-Origin"));
         }
@@ -297,7 +297,7 @@ class LoadBalancingEndToEndTest {
         // A backend removed from the file stops taking requests.
         Files.writeString(list, b.address() + "\n");
         Await.until(() -> backendField(relay, a.address(), "ready") == null, WAIT, () -> upstreams(relay));
-        assertEquals("b", RawHttp.get(relay.proxy(), "site.test", "/").header("X-Origin"));
+        assertEquals("b", RawHttpConnection.get(relay.proxy(), "site.test", "/").header("X-Origin"));
     }
 
     // (e) ------------------------------------------------------------------------------------------
@@ -311,7 +311,7 @@ class LoadBalancingEndToEndTest {
                 """.formatted(dead1, dead2);
         InProcessRelay relay = relay(group);
 
-        assertEquals(502, RawHttp.get(relay.proxy(), "site.test", "/").status());
+        assertEquals(502, RawHttpConnection.get(relay.proxy(), "site.test", "/").status());
         // The first failure ejects its backend; the second may not: never the last ready backend.
         String json = upstreams(relay);
         assertEquals(1, count(json, "\"ejected\":true"), json);
@@ -355,10 +355,14 @@ class LoadBalancingEndToEndTest {
         assertEquals(2, listeners.size());
         for (InetSocketAddress listener : listeners) {
             // A header that never ends.
-            String answer = RawHttp.exchangeRaw(listener, "GET / HTTP/1.1\r\nHost: site.test\r\nX-Slow: ");
+            String answer;
+            try (RawHttpConnection connection = new RawHttpConnection(listener)) {
+                connection.send("GET / HTTP/1.1\r\nHost: site.test\r\nX-Slow: ");
+                answer = connection.readToEnd();
+            }
             assertTrue(answer.startsWith("HTTP/1.1 408 "), listener + ": " + answer);
             // A whole one is served.
-            assertEquals(200, RawHttp.get(listener, "site.test", "/").status());
+            assertEquals(200, RawHttpConnection.get(listener, "site.test", "/").status());
         }
         assertEquals(2, a.requests().size(), "only the whole requests reached the origin");
     }

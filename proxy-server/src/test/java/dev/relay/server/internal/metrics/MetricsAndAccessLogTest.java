@@ -4,8 +4,9 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import dev.relay.server.testing.InProcessRelay;
-import dev.relay.server.testing.RawHttp;
-import dev.relay.server.testing.TestOrigin;
+import dev.relay.server.testing.Origins;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,16 +111,16 @@ class MetricsAndAccessLogTest {
 
     @Test
     void countsAreExactAfterKnownTraffic() throws Exception {
-        TestOrigin origin = TestOrigin.start("o");
+        TestOrigin origin = Origins.start("o");
         cleanup.add(origin);
         InProcessRelay relay = start(origin, "combined");
         InetSocketAddress proxy = relay.proxy();
 
         for (int i = 0; i < 5; i++) {
-            assertEquals(200, RawHttp.get(proxy, "api.test", "/x").status());   // body "o /x": 4 bytes
+            assertEquals(200, RawHttpConnection.get(proxy, "api.test", "/x").status());   // body "o /x": 4 bytes
         }
         for (int i = 0; i < 3; i++) {
-            assertEquals(404, RawHttp.get(proxy, "other.test", "/").status());
+            assertEquals(404, RawHttpConnection.get(proxy, "other.test", "/").status());
         }
         post(proxy, "1234567");
 
@@ -148,11 +149,11 @@ class MetricsAndAccessLogTest {
 
     @Test
     void writesOneCombinedLinePerRequestWithTheUpstreamFields() throws Exception {
-        TestOrigin origin = TestOrigin.start("o");
+        TestOrigin origin = Origins.start("o");
         cleanup.add(origin);
         InProcessRelay relay = start(origin, "combined");
-        RawHttp.get(relay.proxy(), "api.test", "/logged?q=1");
-        RawHttp.get(relay.proxy(), "other.test", "/missing");
+        RawHttpConnection.get(relay.proxy(), "api.test", "/logged?q=1");
+        RawHttpConnection.get(relay.proxy(), "other.test", "/missing");
 
         List<String> lines = awaitLines(2);
         String ok = lines.stream().filter(l -> l.contains("/logged")).findFirst().orElseThrow();
@@ -165,10 +166,10 @@ class MetricsAndAccessLogTest {
 
     @Test
     void writesJsonLinesWhenConfigured() throws Exception {
-        TestOrigin origin = TestOrigin.start("o");
+        TestOrigin origin = Origins.start("o");
         cleanup.add(origin);
         InProcessRelay relay = start(origin, "json");
-        RawHttp.get(relay.proxy(), "api.test", "/json?a=b");
+        RawHttpConnection.get(relay.proxy(), "api.test", "/json?a=b");
 
         String line = awaitLines(1).get(0);
         assertTrue(line.startsWith("{\"time\":\""), line);
@@ -193,7 +194,7 @@ class MetricsAndAccessLogTest {
 
     @Test
     void theAdminListenerAnswersHealthReadinessAndUpstreams() throws Exception {
-        TestOrigin origin = TestOrigin.start("o");
+        TestOrigin origin = Origins.start("o");
         cleanup.add(origin);
         InProcessRelay relay = start(origin, "combined");
 
@@ -209,14 +210,14 @@ class MetricsAndAccessLogTest {
 
         // A request in flight holds the drain open; meanwhile the admin listener says not ready.
         origin.holdResponses();
-        java.util.concurrent.CompletableFuture<RawHttp.Response> inFlight = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        java.util.concurrent.CompletableFuture<RawHttpConnection.Response> inFlight = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
             try {
-                return RawHttp.get(relay.proxy(), "api.test", "/slow");
+                return RawHttpConnection.get(relay.proxy(), "api.test", "/slow");
             } catch (IOException e) {
                 throw new RuntimeException(e);
             }
         });
-        assertTrue(origin.awaitHeldRequest(15));
+        origin.awaitHeldResponses(1, java.time.Duration.ofSeconds(15));
         relay.server.shutdown(java.time.Duration.ofSeconds(20));
         assertEquals(503, relay.adminGet("/ready").statusCode());
         assertEquals("draining\n", relay.adminGet("/health").body());

@@ -7,17 +7,16 @@ import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.ServerAssembly;
 import dev.relay.server.internal.config.ConfigLoader;
 import dev.relay.server.internal.config.ProxyConfig;
-import dev.relay.server.testing.RawHttp;
-import dev.relay.server.testing.RawHttp.Response;
-import dev.relay.server.testing.TestOrigin;
+import dev.relay.server.testing.Origins;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RawHttpConnection.Response;
+import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -40,16 +39,14 @@ class ConfiguredProxyTest {
     }
 
     private TestOrigin origin(String name) throws IOException {
-        TestOrigin origin = TestOrigin.start(name);
+        TestOrigin origin = Origins.start(name);
         cleanup.add(origin);
         return origin;
     }
 
-    /** A loopback port that nothing listens on (bound, then closed). */
-    private static int closedPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
+    /** The Host header of every request {@code origin} received, in order. */
+    private static List<String> hosts(TestOrigin origin) {
+        return origin.requests().stream().map(r -> r.header("Host")).toList();
     }
 
     private void start(String conf) {
@@ -62,7 +59,7 @@ class ConfiguredProxyTest {
     }
 
     private Response get(String host, String path) throws IOException {
-        return RawHttp.get(proxy, host, path);
+        return RawHttpConnection.get(proxy, host, path);
     }
 
     @Test
@@ -98,13 +95,13 @@ class ConfiguredProxyTest {
                 }
                 """.formatted(a.address()));
 
-        assertEquals("a /x", get("site.test", "/x").body());
+        assertEquals("a /x", get("site.test", "/x").bodyText());
     }
 
     @Test
     void retriesOnAnotherBackendWhenConnectIsRefused() throws IOException {
         TestOrigin live = origin("live");
-        int dead = closedPort();
+        int dead = TestOrigin.closedPort();
         start("""
                 proxy {
                   listeners = [ "127.0.0.1:0" ]
@@ -115,7 +112,7 @@ class ConfiguredProxyTest {
         for (int i = 0; i < 4; i++) {
             Response r = get("site.test", "/" + i);
             assertEquals(200, r.status(), "request " + i);
-            assertEquals("live /" + i, r.body());
+            assertEquals("live /" + i, r.bodyText());
         }
     }
 
@@ -126,7 +123,7 @@ class ConfiguredProxyTest {
                   listeners = [ "127.0.0.1:0" ]
                   upstreams { web { backends = [ "127.0.0.1:%d", "127.0.0.1:%d" ] } }
                 }
-                """.formatted(closedPort(), closedPort()));
+                """.formatted(TestOrigin.closedPort(), TestOrigin.closedPort()));
 
         assertEquals(502, get("site.test", "/").status());
     }
@@ -144,7 +141,7 @@ class ConfiguredProxyTest {
 
         assertEquals(404, get("unknown.test", "/").status());
         assertEquals(200, get("known.test", "/").status());
-        assertEquals(List.of("known.test"), a.hosts());
+        assertEquals(List.of("known.test"), hosts(a));
     }
 
     @Test
@@ -165,9 +162,9 @@ class ConfiguredProxyTest {
                 }
                 """.formatted(api.address(), web.address()));
 
-        assertEquals("api /api/v1", get("www.example.test", "/api/v1").body());
-        assertEquals("web /apiary", get("www.example.test", "/apiary").body());
-        assertEquals("web /api", get("example.test", "/api").body());
+        assertEquals("api /api/v1", get("www.example.test", "/api/v1").bodyText());
+        assertEquals("web /apiary", get("www.example.test", "/apiary").bodyText());
+        assertEquals("web /api", get("example.test", "/api").bodyText());
         assertEquals(404, get("example.other", "/api").status());
     }
 
@@ -191,8 +188,8 @@ class ConfiguredProxyTest {
 
         assertEquals(200, get("client.test:8080", "/").status());
         assertEquals(200, get("client.test", "/r").status());
-        assertEquals(List.of("client.test:8080"), plain.hosts());
-        assertEquals(List.of("origin.internal"), rewritten.hosts());
+        assertEquals(List.of("client.test:8080"), hosts(plain));
+        assertEquals(List.of("origin.internal"), hosts(rewritten));
     }
 
     @Test
@@ -251,10 +248,10 @@ class ConfiguredProxyTest {
         Response first = get("localhost", "/");
         Response second = get("localhost", "/");
         assertEquals(200, first.status());
-        assertEquals("Hello from demo origin 1\n", first.body());
+        assertEquals("Hello from demo origin 1\n", first.bodyText());
         assertEquals("1", first.header("X-Demo-Origin"));
         assertEquals("text/plain; charset=utf-8", first.header("Content-Type"));
-        assertEquals("Hello from demo origin 2\n", second.body());
+        assertEquals("Hello from demo origin 2\n", second.bodyText());
         assertEquals("2", second.header("X-Demo-Origin"));
     }
 }

@@ -1,0 +1,167 @@
+package dev.relay.core;
+
+import dev.relay.core.FilterSettings.InvalidSettingException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+/** {@link FilterSettings#of(Map)}: the map-backed settings that tests and code build filters with. */
+@Timeout(value = 10, unit = TimeUnit.SECONDS)
+class FilterSettingsTest {
+
+    private static FilterSettings one(Object value) {
+        return FilterSettings.of(Map.of("k", value));
+    }
+
+    private static InvalidSettingException invalid(org.junit.jupiter.api.function.Executable getter) {
+        InvalidSettingException e = assertThrows(InvalidSettingException.class, getter);
+        assertEquals("k", e.key());
+        return e;
+    }
+
+    @Test
+    void everyGetterGivesEmptyForAMissingKey() {
+        FilterSettings s = FilterSettings.of(Map.of());
+
+        assertEquals(Optional.empty(), s.getString("k"));
+        assertEquals(Optional.empty(), s.getLong("k"));
+        assertEquals(Optional.empty(), s.getBoolean("k"));
+        assertEquals(Optional.empty(), s.getDuration("k"));
+        assertEquals(Optional.empty(), s.getStringList("k"));
+        assertEquals(Optional.empty(), s.getSettings("k"));
+    }
+
+    @Test
+    void keysKeepTheMapsOrder() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("zeta", 1);
+        values.put("alpha", 2);
+        values.put("mid", 3);
+
+        assertEquals(List.of("zeta", "alpha", "mid"), List.copyOf(FilterSettings.of(values).keys()));
+    }
+
+    @Test
+    void laterChangesToTheSourceMapAreNotSeen() {
+        Map<String, Object> values = new LinkedHashMap<>(Map.of("k", "v"));
+        FilterSettings s = FilterSettings.of(values);
+
+        values.put("k", "changed");
+        values.put("other", 1);
+
+        assertEquals(Optional.of("v"), s.getString("k"));
+        assertEquals(Set.of("k"), s.keys());
+    }
+
+    @Test
+    void getStringAcceptsScalarsAsText() {
+        assertEquals(Optional.of("text"), one("text").getString("k"));
+        assertEquals(Optional.of("42"), one(42).getString("k"));
+        assertEquals(Optional.of("true"), one(true).getString("k"));
+    }
+
+    @Test
+    void getStringRejectsAListOrABlock() {
+        assertEquals("k: expected a text value, got [a]", invalid(() -> one(List.of("a")).getString("k")).getMessage());
+        invalid(() -> one(Map.of("x", 1)).getString("k"));
+    }
+
+    @Test
+    void getLongAcceptsNumbersAndNumericText() {
+        assertEquals(Optional.of(42L), one(42).getLong("k"));
+        assertEquals(Optional.of(1L << 40), one(1L << 40).getLong("k"));
+        assertEquals(Optional.of(-7L), one(" -7 ").getLong("k"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ten", "1.5", "", "10s"})
+    void getLongRejectsTextThatIsNotAnInteger(String text) {
+        assertEquals("k: expected an integer, got '" + text + "'", invalid(() -> one(text).getLong("k")).getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"true, true", "YES, true", "On, true", "false, false", "no, false", "OFF, false", "' true ', true"})
+    void getBooleanAcceptsTheUsualSpellings(String text, boolean expected) {
+        assertEquals(Optional.of(expected), one(text).getBoolean("k"));
+    }
+
+    @Test
+    void getBooleanTakesABooleanAsItIsAndRejectsAnythingElse() {
+        assertEquals(Optional.of(false), one(false).getBoolean("k"));
+        assertEquals("k: expected true or false, got '1'", invalid(() -> one(1).getBoolean("k")).getMessage());
+        invalid(() -> one("maybe").getBoolean("k"));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"250ms, PT0.25S", "10s, PT10S", "5m, PT5M", "' 3 S ', PT3S", "PT1H, PT1H", "2 ms, PT0.002S"})
+    void getDurationParsesUnitsAndIsoDurations(String text, String expected) {
+        assertEquals(Optional.of(Duration.parse(expected)), one(text).getDuration("k"));
+    }
+
+    @Test
+    void getDurationTakesANumberAsMillisecondsAndADurationAsItIs() {
+        assertEquals(Optional.of(Duration.ofMillis(1500)), one(1500).getDuration("k"));
+        assertEquals(Optional.of(Duration.ofHours(2)), one(Duration.ofHours(2)).getDuration("k"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"soon", "10 seconds", "ms", "1.5s", "1h"})
+    void getDurationRejectsWhatItCannotRead(String text) {
+        assertEquals("k: expected a duration such as 250ms, 10s or 5m, got '" + text + "'",
+                invalid(() -> one(text).getDuration("k")).getMessage());
+    }
+
+    @Test
+    void getStringListGivesAnImmutableListOfTexts() {
+        List<String> list = one(List.of("a", 2, true)).getStringList("k").orElseThrow();
+
+        assertEquals(List.of("a", "2", "true"), list);
+        assertThrows(UnsupportedOperationException.class, () -> list.add("x"));
+    }
+
+    @Test
+    void getStringListRejectsAScalar() {
+        assertEquals("k: expected a list, got a", invalid(() -> one("a").getStringList("k")).getMessage());
+    }
+
+    @Test
+    void getSettingsGivesTheNestedBlock() {
+        FilterSettings nested = one(Map.of("timeout", "5s", "retries", 3)).getSettings("k").orElseThrow();
+
+        assertEquals(Set.of("timeout", "retries"), nested.keys());
+        assertEquals(Optional.of(Duration.ofSeconds(5)), nested.getDuration("timeout"));
+        assertEquals(Optional.of(3L), nested.getLong("retries"));
+    }
+
+    @Test
+    void getSettingsRejectsAScalar() {
+        assertEquals("k: expected a block { ... }, got 3", invalid(() -> one(3).getSettings("k")).getMessage());
+    }
+
+    @Test
+    void originNamesTheKey() {
+        assertEquals("setting 'k'", one("v").origin("k"));
+    }
+
+    @Test
+    void invalidSettingExceptionIsAnIllegalArgumentNamingTheKey() {
+        InvalidSettingException e = new InvalidSettingException("rate", "must be positive");
+
+        assertEquals("rate", e.key());
+        assertEquals("rate: must be positive", e.getMessage());
+        assertEquals(IllegalArgumentException.class, e.getClass().getSuperclass());
+    }
+}
