@@ -73,7 +73,7 @@ public final class HttpProxyService implements Service {
      * @throws IllegalArgumentException when the address is not {@code host:port}
      */
     public synchronized HttpProxyService addTcp(String address) {
-        return addTcp(address, ListenerOptions.INHERIT);
+        return addTcp(address, ListenerOptions.inherit());
     }
 
     /**
@@ -133,7 +133,7 @@ public final class HttpProxyService implements Service {
 
     /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
     private InetSocketAddress listen(String address) {
-        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.INHERIT);
+        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.inherit());
         InetSocketAddress bound = null;
         for (var it = inherited.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
@@ -171,7 +171,7 @@ public final class HttpProxyService implements Service {
      * @throws IllegalStateException when the service is not running or the address cannot be bound
      */
     public synchronized InetSocketAddress addListener(String address) {
-        return addListener(address, ListenerOptions.INHERIT);
+        return addListener(address, ListenerOptions.inherit());
     }
 
     /**
@@ -239,7 +239,7 @@ public final class HttpProxyService implements Service {
                 tcpAddresses.remove(e.getKey());
                 tcpAddresses.add(address);
                 ListenerOptions options = listenerOptions.remove(e.getKey());
-                listenerOptions.put(address, options == null ? ListenerOptions.INHERIT : options);
+                listenerOptions.put(address, options == null ? ListenerOptions.inherit() : options);
                 return true;
             }
         }

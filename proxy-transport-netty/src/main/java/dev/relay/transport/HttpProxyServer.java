@@ -80,7 +80,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address) {
-        return bind(address, ListenerOptions.INHERIT);
+        return bind(address, ListenerOptions.inherit());
     }
 
     /**
@@ -114,7 +114,7 @@ public final class HttpProxyServer implements AutoCloseable {
      *                               listening TCP socket
      */
     public InetSocketAddress adoptListener(int fd) {
-        return adoptListener(fd, ListenerOptions.INHERIT);
+        return adoptListener(fd, ListenerOptions.inherit());
     }
 
     /** Like {@link #adoptListener(int)}, with this listener's own client timeouts. */
