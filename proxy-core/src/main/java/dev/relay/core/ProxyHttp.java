@@ -33,6 +33,21 @@ import java.util.concurrent.CompletionStage;
  * A phase that throws, or whose stage fails, fails the request with a {@link ProxyError} (other
  * exceptions become {@link ErrorType#INTERNAL}).
  *
+ * <h2>Pingora's shape, on purpose</h2>
+ * The method signatures deliberately keep the shape of Pingora's {@code ProxyHttp} trait, so that
+ * Pingora users can port their code phase by phase, each method next to its Rust original: the
+ * same phases under the same names (in camelCase: {@code upstream_peer} is {@link #upstreamPeer}),
+ * the same arguments in Pingora's order, irregularities included ({@link #errorWhileProxy} takes the
+ * peer first, {@link #failToConnect} the error last, {@link #suppressErrorLog} the context before
+ * the error), the same meaning of results ({@code true} from {@link #requestFilter} means
+ * "answered", a {@link Duration} from a body filter means "pause"), and a {@link CompletionStage}
+ * where Pingora's method is {@code async}. The differences are few: {@link #connectedToUpstream}
+ * and {@link #responseTrailerFilter}, {@code async} in Pingora, are synchronous here; a body is a
+ * {@link BodyChunk} rather than an {@code Option<Bytes>}; the context is a value the phases share
+ * rather than a {@code &mut} borrow. Names that would read more like Java were not worth losing
+ * that correspondence; what Relay adds (such as {@link Session#readRequestBody}) lives outside these
+ * signatures.
+ *
  * @param <C> the per-request context type
  */
 public interface ProxyHttp<C> {
