@@ -308,8 +308,9 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
      * The observer to give the engine ({@code ProxyOptions.builder().upstreamObserver(lb.observer())}):
      * it counts each backend's requests in flight (least connections, peak EWMA), feeds latencies to
      * the peak-EWMA estimate, and outcomes to passive health when {@link Builder#outlierDetection}
-     * is set. It knows a backend from {@link HttpPeer#backend()}, so peers must be made with
-     * {@link HttpPeer#of(Backend, boolean, String)}; other peers are ignored. Lock-free and
+     * is set. It knows a backend from {@link HttpPeer#backend()}, so peers must be made from the
+     * {@link Backend} ({@link HttpPeer#plain(Backend)}, {@link HttpPeer#tls(Backend, String)} or
+     * {@link HttpPeer#of(Backend, boolean, String)}); other peers are ignored. Lock-free and
      * allocation-free: safe on event loops.
      */
     public UpstreamObserver observer() {

@@ -47,7 +47,7 @@ class ServerTest {
 
     /** Sends everything to one origin. */
     private static ProxyHttp<Void> toOrigin(TestOrigin origin) {
-        HttpPeer peer = HttpPeer.of(origin.address(), false, "");
+        HttpPeer peer = HttpPeer.plain(origin.address());
         return new ProxyHttp<>() {
             @Override
             public Void newCtx() {
