@@ -284,17 +284,27 @@ public final class HttpProxyService implements Service {
         return server;
     }
 
+    /**
+     * Graceful stop: closes the listeners and idle keep-alive connections at once, lets requests in
+     * flight finish for up to {@code gracePeriod} (their responses close their connections), then
+     * closes what is left (see {@link HttpProxyServer#stop(Duration)}).
+     */
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
-        return stopGracefully(gracePeriod, true);
+    public CompletionStage<Void> stop(Duration gracePeriod) {
+        return stop(gracePeriod, true);
     }
 
     /**
-     * Graceful stop; with {@code closeIdleNow} false, idle keep-alive connections are not closed at
-     * once but after their next response (for a zero-downtime upgrade, see
-     * {@link HttpProxyServer#shutdownGracefully(Duration, boolean)}).
+     * The graceful stop of a process whose listening sockets another process has taken over
+     * (zero-downtime upgrade): like {@link #stop(Duration)}, except that idle keep-alive connections
+     * are closed after their next response rather than at once (see
+     * {@link HttpProxyServer#stopForUpgrade(Duration)}).
      */
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod, boolean closeIdleNow) {
+    public CompletionStage<Void> stopForUpgrade(Duration gracePeriod) {
+        return stop(gracePeriod, false);
+    }
+
+    private CompletionStage<Void> stop(Duration gracePeriod, boolean closeIdleNow) {
         requireNonNull(gracePeriod, "gracePeriod");
         HttpProxyServer s;
         synchronized (this) {
@@ -304,8 +314,8 @@ public final class HttpProxyService implements Service {
         if (s == null) {
             return CompletableFuture.completedFuture(null);
         }
-        // shutdownGracefully closes the listeners before it returns; the stage tracks the drain.
-        CompletionStage<Void> drained = s.shutdownGracefully(gracePeriod, closeIdleNow);
+        // The transport closes the listeners before it returns; the stage tracks the drain.
+        CompletionStage<Void> drained = closeIdleNow ? s.stop(gracePeriod) : s.stopForUpgrade(gracePeriod);
         LOG.info("service '{}' stopped accepting; draining {} request(s) in flight, grace period {}", name,
                 s.activeRequests(), gracePeriod.toMillis() + "ms");
         // close() releases the resolver as well; the drained connections need nothing else.
@@ -317,8 +327,9 @@ public final class HttpProxyService implements Service {
         });
     }
 
+    /** Immediate stop: closes the listeners and every connection at once. */
     @Override
-    public void stopNow() {
+    public void close() {
         HttpProxyServer s;
         synchronized (this) {
             s = server;
