@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.InetSocketAddress;
 import java.util.Objects;
 
@@ -29,10 +31,10 @@ public final class HttpPeer {
     private final long groupKey;
     private final PeerOptions options;
     private final PoolKey reuseKey;
-    private final Backend backend;
+    private final @Nullable Backend backend;
 
     private HttpPeer(InetSocketAddress address, boolean tls, String sni, long groupKey, PeerOptions options,
-                     Backend backend) {
+                     @Nullable Backend backend) {
         this.backend = backend;
         this.address = requireNonNull(address, "address");
         this.tls = tls;
@@ -142,7 +144,7 @@ public final class HttpPeer {
      * {@link #of(Backend, boolean, String)}), so that load
      * balancers can attribute attempt outcomes to it; nullable. Not part of equality.
      */
-    public Backend backend() {
+    public @Nullable Backend backend() {
         return backend;
     }
 
@@ -167,7 +169,7 @@ public final class HttpPeer {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof HttpPeer other && reuseKey.equals(other.reuseKey) && options.equals(other.options);
     }
 

@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 
@@ -48,9 +50,10 @@ import java.util.concurrent.CompletionStage;
  * that correspondence; what Relay adds (such as {@link Session#readRequestBody}) lives outside these
  * signatures.
  *
- * @param <C> the per-request context type
+ * @param <C> the per-request context type; may be a nullable type ({@code ProxyHttp<@Nullable Void>}
+ *            for a proxy without context, whose {@link #newCtx()} returns null)
  */
-public interface ProxyHttp<C> {
+public interface ProxyHttp<C extends @Nullable Object> {
 
     /** Creates the context of a new request. Called on the event loop, once per request. */
     C newCtx();
@@ -130,7 +133,7 @@ public interface ProxyHttp<C> {
      * Sees, and may change, each chunk of the upstream's response body (before caching, in Pingora's
      * terms). Return a duration to pause before the chunk goes on (download throttling), or null.
      */
-    default Duration upstreamResponseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+    default @Nullable Duration upstreamResponseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
         return null;
     }
 
@@ -138,7 +141,7 @@ public interface ProxyHttp<C> {
      * Sees, and may change, each chunk of the response body about to be written to the client.
      * Return a duration to pause before it is written, or null.
      */
-    default Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+    default @Nullable Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
         return null;
     }
 
@@ -189,7 +192,7 @@ public interface ProxyHttp<C> {
      * Runs last for every request, exactly once, whether it succeeded or not: access logs and
      * metrics. {@code error} is null on success.
      */
-    default CompletionStage<Void> logging(Session session, ProxyError error, C ctx) {
+    default CompletionStage<Void> logging(Session session, @Nullable ProxyError error, C ctx) {
         return Stages.done();
     }
 

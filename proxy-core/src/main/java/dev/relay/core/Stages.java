@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
@@ -67,7 +69,7 @@ public final class Stages {
      */
     private static final class UnmodifiableStage<T> extends CompletableFuture<T> {
 
-        static <T> UnmodifiableStage<T> completed(T value) {
+        static <T> UnmodifiableStage<T> completed(@Nullable T value) {
             UnmodifiableStage<T> stage = new UnmodifiableStage<>();
             stage.doComplete(value);
             return stage;
@@ -79,7 +81,7 @@ public final class Stages {
             return stage;
         }
 
-        private void doComplete(T value) {
+        private void doComplete(@Nullable T value) {
             super.complete(value);
         }
 

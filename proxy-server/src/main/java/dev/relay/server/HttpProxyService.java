@@ -7,6 +7,7 @@ import dev.relay.transport.HttpProxyServer;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +42,8 @@ public final class HttpProxyService implements Service {
     private final List<HttpModuleFactory> modules = new ArrayList<>();
     private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
     private final Map<String, InetSocketAddress> listening = new LinkedHashMap<>();
-    private HttpProxyServer server;
+    /** Null until the service starts. */
+    private @Nullable HttpProxyServer server;
     private boolean started;
 
     private HttpProxyService(String name, ProxyHttp<?> proxy, ProxyOptions options) {

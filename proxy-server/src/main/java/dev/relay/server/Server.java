@@ -2,6 +2,7 @@ package dev.relay.server;
 
 import dev.relay.server.internal.SignalHandlers;
 import dev.relay.transport.TransportRuntime;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,11 +80,11 @@ public final class Server implements AutoCloseable {
     private final List<Service> services = new ArrayList<>();
     private final List<Service> started = new ArrayList<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
-    private TransportRuntime runtime;
+    private @Nullable TransportRuntime runtime;
     private State state = State.NEW;
     /** The exit status requested by a signal; -1 while no signal asked the process to end. */
     private volatile int signalExitStatus = -1;
-    private volatile Runnable reloadHandler;
+    private volatile @Nullable Runnable reloadHandler;
 
     /** A server with {@link ServerOptions#defaults()}. */
     public static Server create() {
@@ -289,7 +290,7 @@ public final class Server implements AutoCloseable {
      *
      * @return this server
      */
-    public Server reloadHandler(Runnable handler) {
+    public Server reloadHandler(@Nullable Runnable handler) {
         this.reloadHandler = handler;
         return this;
     }

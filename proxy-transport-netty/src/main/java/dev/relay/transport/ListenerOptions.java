@@ -1,5 +1,7 @@
 package dev.relay.transport;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -23,9 +25,9 @@ import java.util.Objects;
 public final class ListenerOptions {
     private static final ListenerOptions INHERIT = new Builder().build();
 
-    private final Duration headerReadTimeout;
-    private final Duration keepAliveTimeout;
-    private final Duration bodyReadTimeout;
+    private final @Nullable Duration headerReadTimeout;
+    private final @Nullable Duration keepAliveTimeout;
+    private final @Nullable Duration bodyReadTimeout;
 
     private ListenerOptions(Builder b) {
         this.headerReadTimeout = b.headerReadTimeout;
@@ -56,7 +58,7 @@ public final class ListenerOptions {
      * Time allowed for a whole request header once its first byte arrived (then 408 and close);
      * null when the listener takes {@link ProxyOptions#headerReadTimeout()}.
      */
-    public Duration headerReadTimeout() {
+    public @Nullable Duration headerReadTimeout() {
         return headerReadTimeout;
     }
 
@@ -64,7 +66,7 @@ public final class ListenerOptions {
      * How long an idle keep-alive client connection is kept; null when the listener takes
      * {@link ProxyOptions#keepAliveTimeout()}.
      */
-    public Duration keepAliveTimeout() {
+    public @Nullable Duration keepAliveTimeout() {
         return keepAliveTimeout;
     }
 
@@ -72,7 +74,7 @@ public final class ListenerOptions {
      * Longest wait for each read of a request body (then 408); null when the listener takes
      * {@link ProxyOptions#bodyReadTimeout()}.
      */
-    public Duration bodyReadTimeout() {
+    public @Nullable Duration bodyReadTimeout() {
         return bodyReadTimeout;
     }
 
@@ -89,7 +91,7 @@ public final class ListenerOptions {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof ListenerOptions other
                 && Objects.equals(headerReadTimeout, other.headerReadTimeout)
                 && Objects.equals(keepAliveTimeout, other.keepAliveTimeout)
@@ -108,7 +110,7 @@ public final class ListenerOptions {
                 + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + '}';
     }
 
-    private static Object orInherit(Duration value) {
+    private static Object orInherit(@Nullable Duration value) {
         return value == null ? "inherit" : value;
     }
 
@@ -117,26 +119,26 @@ public final class ListenerOptions {
      * options"; {@link #build()} validates. Not thread-safe.
      */
     public static final class Builder {
-        private Duration headerReadTimeout;
-        private Duration keepAliveTimeout;
-        private Duration bodyReadTimeout;
+        private @Nullable Duration headerReadTimeout;
+        private @Nullable Duration keepAliveTimeout;
+        private @Nullable Duration bodyReadTimeout;
 
         private Builder() {}
 
         /** See {@link ListenerOptions#headerReadTimeout()}; {@code > 0}, or null to inherit. */
-        public Builder headerReadTimeout(Duration timeout) {
+        public Builder headerReadTimeout(@Nullable Duration timeout) {
             this.headerReadTimeout = timeout;
             return this;
         }
 
         /** See {@link ListenerOptions#keepAliveTimeout()}; {@code > 0}, or null to inherit. */
-        public Builder keepAliveTimeout(Duration timeout) {
+        public Builder keepAliveTimeout(@Nullable Duration timeout) {
             this.keepAliveTimeout = timeout;
             return this;
         }
 
         /** See {@link ListenerOptions#bodyReadTimeout()}; {@code > 0}, or null to inherit. */
-        public Builder bodyReadTimeout(Duration timeout) {
+        public Builder bodyReadTimeout(@Nullable Duration timeout) {
             this.bodyReadTimeout = timeout;
             return this;
         }
@@ -154,7 +156,7 @@ public final class ListenerOptions {
             return new ListenerOptions(this);
         }
 
-        private static void positiveOrNull(String name, Duration value) {
+        private static void positiveOrNull(String name, @Nullable Duration value) {
             if (value != null && (value.isNegative() || value.isZero())) {
                 throw new IllegalArgumentException(name + ": " + value + " (expected: > 0, or null to inherit)");
             }
