@@ -65,7 +65,7 @@ public class SelectionBenchmark {
                 .outlierDetection(OutlierDetection.defaults()).build();
         peers = new HttpPeer[Math.min(backends, 1024)];
         for (int i = 0; i < peers.length; i++) {
-            peers[i] = HttpPeer.of(list.get(i), false, "");
+            peers[i] = HttpPeer.plain(list.get(i));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.InetSocketAddress;
 import java.util.Map;
 
@@ -77,7 +79,7 @@ public final class Backend {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof Backend other && weight == other.weight && address.equals(other.address);
     }
 

@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -19,7 +21,7 @@ public interface HttpHeaders extends Iterable<Map.Entry<String, String>> {
     }
 
     /** The first value of {@code name}, or {@code null} when the field is absent. */
-    String get(CharSequence name);
+    @Nullable String get(CharSequence name);
 
     /** Every value of {@code name} in arrival order; empty when the field is absent. */
     List<String> getAll(CharSequence name);

@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.InetSocketAddress;
 import java.util.Objects;
 
@@ -10,9 +12,15 @@ import static java.util.Objects.requireNonNull;
  * the {@link PeerOptions}. Immutable. {@link ProxyHttp#upstreamPeer} returns one per attempt.
  *
  * <pre>{@code
- * HttpPeer peer = HttpPeer.of(backend, true, "one.one.one.one");
- * HttpPeer tuned = peer.withOptions(PeerOptions.builder().readTimeout(Duration.ofSeconds(5)).build());
+ * HttpPeer web = HttpPeer.plain(backend);                                  // http://
+ * HttpPeer api = HttpPeer.tls(backend, "api.example.com");                 // https://, SNI api.example.com
+ * HttpPeer seed = HttpPeer.of(backend, true, "one.one.one.one");           // Pingora's HttpPeer::new
+ * HttpPeer tuned = api.withOptions(PeerOptions.builder().readTimeout(Duration.ofSeconds(5)).build());
  * }</pre>
+ *
+ * <p>{@link #plain} and {@link #tls} say what they make; the {@code of(address, tls, sni)} factories
+ * mirror Pingora's {@code HttpPeer::new(addr, tls, sni)} argument for argument, for code ported from
+ * Pingora and for a TLS flag that comes from configuration.
  *
  * <p>Two peers whose {@link #reuseKey()} are equal may share pooled connections; nothing else may.
  */
@@ -23,10 +31,10 @@ public final class HttpPeer {
     private final long groupKey;
     private final PeerOptions options;
     private final PoolKey reuseKey;
-    private final Backend backend;
+    private final @Nullable Backend backend;
 
     private HttpPeer(InetSocketAddress address, boolean tls, String sni, long groupKey, PeerOptions options,
-                     Backend backend) {
+                     @Nullable Backend backend) {
         this.backend = backend;
         this.address = requireNonNull(address, "address");
         this.tls = tls;
@@ -39,21 +47,71 @@ public final class HttpPeer {
     }
 
     /**
-     * Pingora's {@code HttpPeer::new(addr, tls, sni)}: {@code address} is {@code host:port}; {@code sni}
-     * is the TLS server name (empty for none; ignored without TLS).
+     * Pingora's {@code HttpPeer::new(addr, tls, sni)}, kept with its shape so that Pingora code ports
+     * as is: {@code address} is {@code host:port}; {@code sni} is the TLS server name (empty for none;
+     * ignored without TLS). Where the flag is a constant, {@link #plain(String)} or
+     * {@link #tls(String, String)} read better.
+     *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
      */
     public static HttpPeer of(String address, boolean tls, String sni) {
         return new HttpPeer(Addresses.parseHostPort(address), tls, sni, 0, PeerOptions.defaults(), null);
     }
 
-    /** A peer for the address of {@code backend}. */
+    /**
+     * Pingora's {@code HttpPeer::new} for the address of {@code backend}, which the peer remembers
+     * ({@link #backend()}); see {@link #of(String, boolean, String)}.
+     */
     public static HttpPeer of(Backend backend, boolean tls, String sni) {
         return new HttpPeer(backend.address(), tls, sni, 0, PeerOptions.defaults(), backend);
     }
 
-    /** A peer for {@code address}. */
+    /** Pingora's {@code HttpPeer::new} for {@code address}; see {@link #of(String, boolean, String)}. */
     public static HttpPeer of(InetSocketAddress address, boolean tls, String sni) {
         return new HttpPeer(address, tls, sni, 0, PeerOptions.defaults(), null);
+    }
+
+    /**
+     * A plain-text (no TLS) peer at {@code address}, {@code host:port}.
+     *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
+     */
+    public static HttpPeer plain(String address) {
+        return of(address, false, "");
+    }
+
+    /** A plain-text (no TLS) peer at {@code address}. */
+    public static HttpPeer plain(InetSocketAddress address) {
+        return of(address, false, "");
+    }
+
+    /** A plain-text (no TLS) peer at the address of {@code backend}, which it remembers ({@link #backend()}). */
+    public static HttpPeer plain(Backend backend) {
+        return of(backend, false, "");
+    }
+
+    /**
+     * A TLS peer at {@code address}, {@code host:port}, presenting {@code sni} as the server name
+     * (empty for none); the certificate is verified as {@link PeerOptions} says (by default against
+     * {@code sni}, or the address's host when it is empty).
+     *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
+     */
+    public static HttpPeer tls(String address, String sni) {
+        return of(address, true, sni);
+    }
+
+    /** A TLS peer at {@code address} presenting {@code sni}; see {@link #tls(String, String)}. */
+    public static HttpPeer tls(InetSocketAddress address, String sni) {
+        return of(address, true, sni);
+    }
+
+    /**
+     * A TLS peer at the address of {@code backend}, which it remembers ({@link #backend()}), presenting
+     * {@code sni}; see {@link #tls(String, String)}.
+     */
+    public static HttpPeer tls(Backend backend, String sni) {
+        return of(backend, true, sni);
     }
 
     /** The address to connect to (unresolved when it names a host: resolved at connect time). */
@@ -82,10 +140,11 @@ public final class HttpPeer {
     }
 
     /**
-     * The backend this peer was made from ({@link #of(Backend, boolean, String)}), so that load
+     * The backend this peer was made from ({@link #plain(Backend)}, {@link #tls(Backend, String)},
+     * {@link #of(Backend, boolean, String)}), so that load
      * balancers can attribute attempt outcomes to it; nullable. Not part of equality.
      */
-    public Backend backend() {
+    public @Nullable Backend backend() {
         return backend;
     }
 
@@ -110,7 +169,7 @@ public final class HttpPeer {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof HttpPeer other && reuseKey.equals(other.reuseKey) && options.equals(other.options);
     }
 

@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -18,11 +20,11 @@ import static java.util.Objects.requireNonNull;
 public final class PeerOptions {
     private static final PeerOptions DEFAULTS = new Builder().build();
 
-    private final Duration connectTimeout;
-    private final Duration totalConnectionTimeout;
-    private final Duration readTimeout;
-    private final Duration writeTimeout;
-    private final Duration idleTimeout;
+    private final @Nullable Duration connectTimeout;
+    private final @Nullable Duration totalConnectionTimeout;
+    private final @Nullable Duration readTimeout;
+    private final @Nullable Duration writeTimeout;
+    private final @Nullable Duration idleTimeout;
     private final boolean verifyCert;
     /** As requested; {@link #verifyHostname()} is only true together with {@link #verifyCert}. */
     private final boolean verifyHostname;
@@ -73,22 +75,22 @@ public final class PeerOptions {
     }
 
     /** TCP connect timeout; nullable (no timer: the operating system decides). */
-    public Duration connectTimeout() {
+    public @Nullable Duration connectTimeout() {
         return connectTimeout;
     }
 
     /** TCP connect plus TLS handshake; nullable (no timer). */
-    public Duration totalConnectionTimeout() {
+    public @Nullable Duration totalConnectionTimeout() {
         return totalConnectionTimeout;
     }
 
     /** Longest wait for each read from the upstream, reset on every read; nullable (no timer). */
-    public Duration readTimeout() {
+    public @Nullable Duration readTimeout() {
         return readTimeout;
     }
 
     /** Longest wait for each write to the upstream to be flushed; nullable (no timer). */
-    public Duration writeTimeout() {
+    public @Nullable Duration writeTimeout() {
         return writeTimeout;
     }
 
@@ -96,7 +98,7 @@ public final class PeerOptions {
      * How long an idle pooled connection waits to be reused; nullable (kept until the upstream or
      * the pool's global idle cap closes it); zero disables pooling.
      */
-    public Duration idleTimeout() {
+    public @Nullable Duration idleTimeout() {
         return idleTimeout;
     }
 
@@ -142,7 +144,7 @@ public final class PeerOptions {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof PeerOptions other
                 && verifyCert == other.verifyCert
                 && verifyHostname() == other.verifyHostname()
@@ -173,11 +175,11 @@ public final class PeerOptions {
 
     /** Builds {@link PeerOptions}. Not thread-safe. */
     public static final class Builder {
-        private Duration connectTimeout;
-        private Duration totalConnectionTimeout;
-        private Duration readTimeout;
-        private Duration writeTimeout;
-        private Duration idleTimeout;
+        private @Nullable Duration connectTimeout;
+        private @Nullable Duration totalConnectionTimeout;
+        private @Nullable Duration readTimeout;
+        private @Nullable Duration writeTimeout;
+        private @Nullable Duration idleTimeout;
         private boolean verifyCert = true;
         private boolean verifyHostname = true;
         private Alpn alpn = Alpn.H1;
@@ -203,31 +205,31 @@ public final class PeerOptions {
         }
 
         /** See {@link PeerOptions#connectTimeout()}; null for none. */
-        public Builder connectTimeout(Duration timeout) {
+        public Builder connectTimeout(@Nullable Duration timeout) {
             this.connectTimeout = positiveOrNull("connectTimeout", timeout);
             return this;
         }
 
         /** See {@link PeerOptions#totalConnectionTimeout()}; null for none. */
-        public Builder totalConnectionTimeout(Duration timeout) {
+        public Builder totalConnectionTimeout(@Nullable Duration timeout) {
             this.totalConnectionTimeout = positiveOrNull("totalConnectionTimeout", timeout);
             return this;
         }
 
         /** See {@link PeerOptions#readTimeout()}; null for none. */
-        public Builder readTimeout(Duration timeout) {
+        public Builder readTimeout(@Nullable Duration timeout) {
             this.readTimeout = positiveOrNull("readTimeout", timeout);
             return this;
         }
 
         /** See {@link PeerOptions#writeTimeout()}; null for none. */
-        public Builder writeTimeout(Duration timeout) {
+        public Builder writeTimeout(@Nullable Duration timeout) {
             this.writeTimeout = positiveOrNull("writeTimeout", timeout);
             return this;
         }
 
         /** See {@link PeerOptions#idleTimeout()}; null for none, zero to disable pooling. */
-        public Builder idleTimeout(Duration timeout) {
+        public Builder idleTimeout(@Nullable Duration timeout) {
             if (timeout != null && timeout.isNegative()) {
                 throw new IllegalArgumentException("idleTimeout: " + timeout + " (expected: >= 0)");
             }
@@ -264,7 +266,7 @@ public final class PeerOptions {
             return new PeerOptions(this);
         }
 
-        private static Duration positiveOrNull(String name, Duration value) {
+        private static @Nullable Duration positiveOrNull(String name, @Nullable Duration value) {
             if (value != null && (value.isNegative() || value.isZero())) {
                 throw new IllegalArgumentException(name + ": " + value + " (expected: > 0, or null for none)");
             }

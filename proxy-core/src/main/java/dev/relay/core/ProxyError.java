@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -18,11 +20,11 @@ public final class ProxyError extends RuntimeException {
     private final ErrorSource source;
     private final int httpStatus;
     private volatile RetryType retry;
-    private volatile String context;
-    private volatile HttpPeer peer;
+    private volatile @Nullable String context;
+    private volatile @Nullable HttpPeer peer;
 
-    private ProxyError(ErrorType type, ErrorSource source, int httpStatus, RetryType retry, String context,
-                       Throwable cause) {
+    private ProxyError(ErrorType type, ErrorSource source, int httpStatus, RetryType retry, @Nullable String context,
+                       @Nullable Throwable cause) {
         super(null, cause, false, false);
         this.type = requireNonNull(type, "type");
         this.source = requireNonNull(source, "source");
@@ -32,23 +34,24 @@ public final class ProxyError extends RuntimeException {
     }
 
     /** A new error; {@code context} and {@code cause} are nullable. Connect errors are retryable. */
-    public static ProxyError of(ErrorType type, ErrorSource source, String context, Throwable cause) {
+    public static ProxyError of(ErrorType type, ErrorSource source, @Nullable String context,
+                                @Nullable Throwable cause) {
         RetryType retry = type.isConnectError() ? RetryType.YES : RetryType.NO;
         return new ProxyError(type, source, 0, retry, context, cause);
     }
 
-    /** An upstream error. */
-    public static ProxyError upstream(ErrorType type, String context, Throwable cause) {
+    /** An upstream error; {@code context} and {@code cause} are nullable. */
+    public static ProxyError upstream(ErrorType type, @Nullable String context, @Nullable Throwable cause) {
         return of(type, ErrorSource.UPSTREAM, context, cause);
     }
 
-    /** A downstream (client side) error. */
-    public static ProxyError downstream(ErrorType type, String context, Throwable cause) {
+    /** A downstream (client side) error; {@code context} and {@code cause} are nullable. */
+    public static ProxyError downstream(ErrorType type, @Nullable String context, @Nullable Throwable cause) {
         return of(type, ErrorSource.DOWNSTREAM, context, cause);
     }
 
-    /** An internal error. */
-    public static ProxyError internal(String context, Throwable cause) {
+    /** An internal error; {@code context} and {@code cause} are nullable. */
+    public static ProxyError internal(@Nullable String context, @Nullable Throwable cause) {
         return of(ErrorType.INTERNAL, ErrorSource.INTERNAL, context, cause);
     }
 
@@ -62,9 +65,10 @@ public final class ProxyError extends RuntimeException {
 
     /**
      * {@code error} itself when it is a {@link ProxyError} (or wraps one, as a
-     * {@code CompletionException} does), otherwise an {@link ErrorType#INTERNAL} error caused by it.
+     * {@code CompletionException} does), otherwise an {@link ErrorType#INTERNAL} error caused by it,
+     * with {@code context} (nullable).
      */
-    public static ProxyError from(Throwable error, String context) {
+    public static ProxyError from(Throwable error, @Nullable String context) {
         Throwable t = error;
         for (int depth = 0; t != null && depth < 8; depth++, t = t.getCause()) {
             if (t instanceof ProxyError proxyError) {
@@ -116,23 +120,23 @@ public final class ProxyError extends RuntimeException {
     }
 
     /** Where it happened (the phase, the operation); nullable. */
-    public String context() {
+    public @Nullable String context() {
         return context;
     }
 
-    /** Replaces the context. */
-    public ProxyError setContext(String context) {
+    /** Replaces the context; null removes it. */
+    public ProxyError setContext(@Nullable String context) {
         this.context = context;
         return this;
     }
 
     /** The peer being talked to when it failed; nullable. */
-    public HttpPeer peer() {
+    public @Nullable HttpPeer peer() {
         return peer;
     }
 
-    /** Records the peer. */
-    public ProxyError setPeer(HttpPeer peer) {
+    /** Records the peer; null forgets it. */
+    public ProxyError setPeer(@Nullable HttpPeer peer) {
         this.peer = peer;
         return this;
     }

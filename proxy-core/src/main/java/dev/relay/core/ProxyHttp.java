@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 
@@ -33,9 +35,25 @@ import java.util.concurrent.CompletionStage;
  * A phase that throws, or whose stage fails, fails the request with a {@link ProxyError} (other
  * exceptions become {@link ErrorType#INTERNAL}).
  *
- * @param <C> the per-request context type
+ * <h2>Pingora's shape, on purpose</h2>
+ * The method signatures deliberately keep the shape of Pingora's {@code ProxyHttp} trait, so that
+ * Pingora users can port their code phase by phase, each method next to its Rust original: the
+ * same phases under the same names (in camelCase: {@code upstream_peer} is {@link #upstreamPeer}),
+ * the same arguments in Pingora's order, irregularities included ({@link #errorWhileProxy} takes the
+ * peer first, {@link #failToConnect} the error last, {@link #suppressErrorLog} the context before
+ * the error), the same meaning of results ({@code true} from {@link #requestFilter} means
+ * "answered", a {@link Duration} from a body filter means "pause"), and a {@link CompletionStage}
+ * where Pingora's method is {@code async}. The differences are few: {@link #connectedToUpstream}
+ * and {@link #responseTrailerFilter}, {@code async} in Pingora, are synchronous here; a body is a
+ * {@link BodyChunk} rather than an {@code Option<Bytes>}; the context is a value the phases share
+ * rather than a {@code &mut} borrow. Names that would read more like Java were not worth losing
+ * that correspondence; what Relay adds (such as {@link Session#readRequestBody}) lives outside these
+ * signatures.
+ *
+ * @param <C> the per-request context type; may be a nullable type ({@code ProxyHttp<@Nullable Void>}
+ *            for a proxy without context, whose {@link #newCtx()} returns null)
  */
-public interface ProxyHttp<C> {
+public interface ProxyHttp<C extends @Nullable Object> {
 
     /** Creates the context of a new request. Called on the event loop, once per request. */
     C newCtx();
@@ -115,7 +133,7 @@ public interface ProxyHttp<C> {
      * Sees, and may change, each chunk of the upstream's response body (before caching, in Pingora's
      * terms). Return a duration to pause before the chunk goes on (download throttling), or null.
      */
-    default Duration upstreamResponseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+    default @Nullable Duration upstreamResponseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
         return null;
     }
 
@@ -123,7 +141,7 @@ public interface ProxyHttp<C> {
      * Sees, and may change, each chunk of the response body about to be written to the client.
      * Return a duration to pause before it is written, or null.
      */
-    default Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
+    default @Nullable Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
         return null;
     }
 
@@ -174,7 +192,7 @@ public interface ProxyHttp<C> {
      * Runs last for every request, exactly once, whether it succeeded or not: access logs and
      * metrics. {@code error} is null on success.
      */
-    default CompletionStage<Void> logging(Session session, ProxyError error, C ctx) {
+    default CompletionStage<Void> logging(Session session, @Nullable ProxyError error, C ctx) {
         return Stages.done();
     }
 

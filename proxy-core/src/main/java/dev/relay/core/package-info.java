@@ -5,6 +5,10 @@
  * {@link dev.relay.core.ProxyError}). This package depends on the JDK only; transports and the
  * server plug in beneath it.
  *
- * <p>Everything here is non-null unless a parameter or return value is documented as nullable.
+ * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
+ * field is annotated {@code @Nullable}, which its Javadoc then explains.
  */
+@NullMarked
 package dev.relay.core;
+
+import org.jspecify.annotations.NullMarked;

@@ -62,7 +62,7 @@ public final class FailoverExample implements ProxyHttp<FailoverExample.Tried> {
                     "every backend failed: " + ctx.failed, null));
         }
         ctx.current = next;
-        return CompletableFuture.completedFuture(HttpPeer.of(next, false, ""));
+        return CompletableFuture.completedFuture(HttpPeer.plain(next));
     }
 
     @Override

@@ -42,7 +42,7 @@ class FailoverExampleTest {
                 }
                 assertEquals(50, alive.requests().size());
             } finally {
-                server.shutdown(Duration.ofSeconds(5)).toCompletableFuture().join();
+                server.stop(Duration.ofSeconds(5)).toCompletableFuture().join();
             }
         }
     }

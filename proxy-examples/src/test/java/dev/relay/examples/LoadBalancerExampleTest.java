@@ -77,7 +77,7 @@ class LoadBalancerExampleTest {
                         .filter(e -> e.getFormattedMessage().startsWith("upstream peer is: ")).count();
                 assertEquals(6, peerLines);
             } finally {
-                server.shutdown(Duration.ofSeconds(5)).toCompletableFuture().join();
+                server.stop(Duration.ofSeconds(5)).toCompletableFuture().join();
             }
         } finally {
             log.detachAppender(captured);

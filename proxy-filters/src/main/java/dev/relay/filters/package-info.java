@@ -6,6 +6,10 @@
  * response header fields. Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
  * that cache).
  *
- * <p>Everything here is non-null unless a parameter or return value is documented as nullable.
+ * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
+ * field is annotated {@code @Nullable}, which its Javadoc then explains.
  */
+@NullMarked
 package dev.relay.filters;
+
+import org.jspecify.annotations.NullMarked;

@@ -4,6 +4,7 @@ import dev.relay.core.Backend;
 import dev.relay.lb.internal.DaemonThreads;
 import dev.relay.lb.internal.DnsClient;
 import dev.relay.lb.internal.DnsMessage;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -70,7 +71,7 @@ public final class DnsDiscovery implements ServiceDiscovery {
     private final long maxTtlSeconds;
     private final Duration retryInterval;
     private final Executor executor;
-    private volatile Duration refresh;
+    private volatile @Nullable Duration refresh;
 
     private DnsDiscovery(Builder b, List<InetSocketAddress> servers) {
         this.name = b.name;
@@ -251,13 +252,13 @@ public final class DnsDiscovery implements ServiceDiscovery {
         private RecordType recordType = RecordType.A_AND_AAAA;
         private int port;
         private int weight = 1;
-        private List<InetSocketAddress> nameServers;
+        private @Nullable List<InetSocketAddress> nameServers;
         private Duration queryTimeout = Duration.ofSeconds(2);
         private int attempts = 2;
         private Duration minTtl = Duration.ofSeconds(1);
         private Duration maxTtl = Duration.ofMinutes(5);
         private Duration retryInterval = Duration.ofSeconds(5);
-        private Executor executor;
+        private @Nullable Executor executor;
 
         private Builder(String name) {
             requireNonNull(name, "name");

@@ -2,6 +2,7 @@ package dev.relay.lb;
 
 import dev.relay.core.Backend;
 import dev.relay.lb.internal.DaemonThreads;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -126,7 +127,7 @@ public final class FileDiscovery implements ServiceDiscovery {
     public static final class Builder {
         private final Path file;
         private Duration pollInterval = Duration.ofSeconds(5);
-        private Executor executor;
+        private @Nullable Executor executor;
 
         private Builder(Path file) {
             this.file = requireNonNull(file, "file");

@@ -2,6 +2,7 @@ package dev.relay.lb;
 
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
+import org.jspecify.annotations.Nullable;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -108,7 +109,7 @@ public final class HashKey {
     }
 
     /** The key of {@code request} from {@code client} (nullable: unknown). */
-    public byte[] key(RequestHeader request, SocketAddress client) {
+    public byte[] key(RequestHeader request, @Nullable SocketAddress client) {
         requireNonNull(request, "request");
         switch (source) {
             case URI:
@@ -125,11 +126,11 @@ public final class HashKey {
         }
     }
 
-    private static byte[] bytes(String text) {
+    private static byte[] bytes(@Nullable String text) {
         return text == null || text.isEmpty() ? LoadBalancer.NO_KEY : text.getBytes(StandardCharsets.ISO_8859_1);
     }
 
-    static String cookieValue(List<String> cookieHeaders, String name) {
+    static @Nullable String cookieValue(List<String> cookieHeaders, String name) {
         for (String header : cookieHeaders) {
             int i = 0;
             int n = header.length();
@@ -188,7 +189,7 @@ public final class HashKey {
     }
 
     @Override
-    public boolean equals(Object o) {
+    public boolean equals(@Nullable Object o) {
         return o instanceof HashKey other && source == other.source && name.equals(other.name);
     }
 

@@ -1,6 +1,7 @@
 package dev.relay.lb;
 
 import dev.relay.core.Backend;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 
@@ -27,7 +28,7 @@ public interface HealthListener {
      * An active health check flipped {@code backend} to {@code healthy}; {@code cause} is the
      * failure of the last check when it became unhealthy, {@code null} otherwise.
      */
-    default void healthChanged(Backend backend, boolean healthy, Throwable cause) {}
+    default void healthChanged(Backend backend, boolean healthy, @Nullable Throwable cause) {}
 
     /** Passive health ejected {@code backend} for {@code duration}, for {@code reason}. */
     default void ejected(Backend backend, Duration duration, String reason) {}

@@ -5,6 +5,7 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.lb.internal.HttpProbe;
 import dev.relay.lb.internal.ProbeConnector;
+import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.Socket;
@@ -53,7 +54,7 @@ public final class HttpHealthCheck implements HealthCheck {
     private final byte[] request;
     private final boolean head;
     private final Set<Integer> expectedStatuses;
-    private final ResponseValidator validator;
+    private final @Nullable ResponseValidator validator;
     private final long readTimeoutNanos;
     private final boolean reuseConnection;
     private final int maxBodyBytes;
@@ -163,7 +164,7 @@ public final class HttpHealthCheck implements HealthCheck {
         private String path = "/";
         private final List<String[]> headers = new ArrayList<>();
         private final Set<Integer> expectedStatuses = new TreeSet<>();
-        private ResponseValidator validator;
+        private @Nullable ResponseValidator validator;
         private Duration readTimeout = Duration.ofSeconds(1);
         private boolean reuseConnection;
         private int maxBodyBytes = DEFAULT_MAX_BODY_BYTES;

@@ -11,6 +11,7 @@ import dev.relay.lb.internal.BackendSet;
 import dev.relay.lb.internal.BackendState;
 import dev.relay.lb.internal.DaemonThreads;
 import dev.relay.lb.internal.SeenIndexes;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -82,10 +83,10 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
     private final AtomicReference<Selection> selection;
     private final Ticker ticker;
     private final BackgroundTasks tasks;
-    private final Duration discoveryInterval;
-    private final HealthCheckRunner healthChecks;
+    private final @Nullable Duration discoveryInterval;
+    private final @Nullable HealthCheckRunner healthChecks;
     private final Duration healthCheckInterval;
-    private final OutlierDetector outliers;
+    private final @Nullable OutlierDetector outliers;
     private final long latencyDecayNanos;
     private final long failurePenaltyNanos;
     private final UpstreamObserver observer = new AttemptObserver();
@@ -202,7 +203,7 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
     }
 
     /** {@link #select}, without the {@code Optional}: the backend, or {@code null} when none is ready. */
-    public Backend selectOrNull(byte[] key, int maxIterations) {
+    public @Nullable Backend selectOrNull(byte[] key, int maxIterations) {
         return selectWithOrNull(key, maxIterations, READY);
     }
 
@@ -217,7 +218,7 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
     }
 
     /** {@link #selectWith}, without the {@code Optional}: the backend, or {@code null} when none is accepted. */
-    public Backend selectWithOrNull(byte[] key, int maxIterations, BiPredicate<? super Backend, ? super Boolean> accept) {
+    public @Nullable Backend selectWithOrNull(byte[] key, int maxIterations, BiPredicate<? super Backend, ? super Boolean> accept) {
         requireNonNull(key, "key");
         requireNonNull(accept, "accept");
         if (maxIterations < 0) {
@@ -308,8 +309,9 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
      * The observer to give the engine ({@code ProxyOptions.builder().upstreamObserver(lb.observer())}):
      * it counts each backend's requests in flight (least connections, peak EWMA), feeds latencies to
      * the peak-EWMA estimate, and outcomes to passive health when {@link Builder#outlierDetection}
-     * is set. It knows a backend from {@link HttpPeer#backend()}, so peers must be made with
-     * {@link HttpPeer#of(Backend, boolean, String)}; other peers are ignored. Lock-free and
+     * is set. It knows a backend from {@link HttpPeer#backend()}, so peers must be made from the
+     * {@link Backend} ({@link HttpPeer#plain(Backend)}, {@link HttpPeer#tls(Backend, String)} or
+     * {@link HttpPeer#of(Backend, boolean, String)}); other peers are ignored. Lock-free and
      * allocation-free: safe on event loops.
      */
     public UpstreamObserver observer() {
@@ -512,17 +514,17 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
      */
     public static final class Builder<S extends SelectionAlgorithm> {
         private final S algorithm;
-        private Backends backends;
-        private String backendsSetting;
-        private Duration discoveryInterval;
-        private HealthCheck healthCheck;
-        private Duration healthCheckInterval;
+        private @Nullable Backends backends;
+        private @Nullable String backendsSetting;
+        private @Nullable Duration discoveryInterval;
+        private @Nullable HealthCheck healthCheck;
+        private @Nullable Duration healthCheckInterval;
         private int parallelism = 1;
-        private Executor healthCheckExecutor;
-        private OutlierDetection outlierDetection;
+        private @Nullable Executor healthCheckExecutor;
+        private @Nullable OutlierDetection outlierDetection;
         private HealthListener listener = HealthListener.NONE;
         private Ticker ticker = Ticker.system();
-        private TaskScheduler scheduler;
+        private @Nullable TaskScheduler scheduler;
 
         private Builder(S algorithm) {
             this.algorithm = algorithm;

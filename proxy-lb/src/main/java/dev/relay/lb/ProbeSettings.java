@@ -1,6 +1,7 @@
 package dev.relay.lb;
 
 import dev.relay.lb.internal.ProbeConnector;
+import org.jspecify.annotations.Nullable;
 
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
@@ -12,9 +13,9 @@ import static java.util.Objects.requireNonNull;
 final class ProbeSettings {
     Duration connectTimeout = Duration.ofSeconds(1);
     boolean tls;
-    String sni;
+    @Nullable String sni;
     boolean verifyHostname = true;
-    SSLContext sslContext;
+    @Nullable SSLContext sslContext;
     int portOverride;
     int consecutiveSuccesses = 1;
     int consecutiveFailures = 1;

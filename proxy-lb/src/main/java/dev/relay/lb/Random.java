@@ -4,6 +4,7 @@ import dev.relay.core.Backend;
 import dev.relay.core.BackendSelector;
 import dev.relay.core.SelectionAlgorithm;
 import dev.relay.lb.internal.RandomSelector;
+import org.jspecify.annotations.Nullable;
 
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -28,9 +29,10 @@ import static java.util.Objects.requireNonNull;
 public final class Random implements SelectionAlgorithm {
     private static final Random THREAD_LOCAL = new Random(null);
 
-    private final RandomGenerator generator;
+    /** Null for {@link ThreadLocalRandom}, looked up by each selecting thread. */
+    private final @Nullable RandomGenerator generator;
 
-    private Random(RandomGenerator generator) {
+    private Random(@Nullable RandomGenerator generator) {
         this.generator = generator;
     }
 

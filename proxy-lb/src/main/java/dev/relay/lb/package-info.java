@@ -22,6 +22,10 @@
  * Backend backend = upstreams.selectOrNull(LoadBalancer.NO_KEY, 256);
  * }</pre>
  *
- * <p>Everything here is non-null unless a parameter or return value is documented as nullable.
+ * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
+ * field is annotated {@code @Nullable}, which its Javadoc then explains.
  */
+@NullMarked
 package dev.relay.lb;
+
+import org.jspecify.annotations.NullMarked;

@@ -23,7 +23,7 @@ class LoadAwareSelectionTest {
     private static final List<Backend> THREE = TestBackends.of(3);
 
     private static HttpPeer peer(Backend b) {
-        return HttpPeer.of(b, false, "");
+        return HttpPeer.plain(b);
     }
 
     private static <S extends dev.relay.core.SelectionAlgorithm> LoadBalancer<S> lb(S algorithm, List<Backend> backends, FakeScheduler clock) {
@@ -83,7 +83,7 @@ class LoadAwareSelectionTest {
     void inFlightNeverGoesNegativeAndIgnoresUnknownPeers() {
         LoadBalancer<LeastConnections> lb = lb(LeastConnections.create(), THREE, new FakeScheduler());
         lb.observer().onAttemptEnd(peer(THREE.get(0)), AttemptOutcome.SUCCESS, 10);
-        lb.observer().onAttemptStart(HttpPeer.of("127.0.0.1:1", false, ""));
+        lb.observer().onAttemptStart(HttpPeer.plain("127.0.0.1:1"));
         lb.observer().onAttemptStart(peer(Backend.parse("192.0.2.1:80")));
         assertEquals(0, lb.backends().inFlight(THREE.get(0)));
     }

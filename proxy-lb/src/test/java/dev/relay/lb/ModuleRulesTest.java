@@ -24,7 +24,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The module rules of docs/architecture.md, checked on the sources of the whole repository (the
  * maven-enforcer rules check the dependencies; this checks what the code actually references):
  * <ul>
- *   <li>proxy-core main code imports only {@code java.*}, {@code javax.*} and {@code dev.relay.core*};
+ *   <li>proxy-core main code imports only {@code java.*}, {@code javax.*}, {@code dev.relay.core*} and
+ *       JSpecify's nullness annotations ({@code org.jspecify.annotations}, the one dependency its
+ *       enforcer rule allows: annotations without runtime behaviour);
  *   <li>proxy-lb main code references neither Netty, Guice nor typesafe-config;
  *   <li>no main code outside proxy-transport-netty and proxy-test-support references Netty (so no
  *       public signature elsewhere can mention it); test code may;
@@ -68,6 +70,11 @@ class ModuleRulesTest {
                 "// io.netty.buffer.ByteBuf is only mentioned in a comment",
                 "/* com.google.inject.Inject neither */",
                 "class Bad { String s = \"io.netty.channel.Channel\"; io.netty.buffer.ByteBuf buf; }"));
+        write(repo, "proxy-core/src/main/java/dev/relay/core/Ok.java", String.join("\n",
+                "@NullMarked package dev.relay.core;",
+                "import org.jspecify.annotations.NullMarked;",
+                "import org.jspecify.annotations.Nullable;"));
+        write(repo, "proxy-core/src/main/java/dev/relay/core/AlsoBad.java", "import org.jspecify.other.Thing;");
         write(repo, "proxy-core/src/test/java/dev/relay/core/BadTest.java", "import org.junit.jupiter.api.Test;");
         write(repo, "proxy-lb/src/main/java/dev/relay/lb/Bad.java", "package dev.relay.lb;\nimport com.google.inject.Inject;");
         write(repo, "proxy-lb/src/test/java/dev/relay/lb/BadTest.java", "import io.netty.buffer.ByteBuf;");
@@ -80,7 +87,8 @@ class ModuleRulesTest {
         List<String> violations = violations(sources(repo));
 
         assertEquals(List.of(
-                "proxy-core/src/main/java/dev/relay/core/Bad.java:5: imports com.fasterxml.jackson.Json (proxy-core depends on java.*, javax.* and dev.relay.core only)",
+                "proxy-core/src/main/java/dev/relay/core/AlsoBad.java:1: imports org.jspecify.other.Thing (proxy-core depends on java.*, javax.*, dev.relay.core and org.jspecify.annotations only)",
+                "proxy-core/src/main/java/dev/relay/core/Bad.java:5: imports com.fasterxml.jackson.Json (proxy-core depends on java.*, javax.*, dev.relay.core and org.jspecify.annotations only)",
                 "proxy-core/src/main/java/dev/relay/core/Bad.java:8: references io.netty (Netty is confined to proxy-transport-netty and proxy-test-support)",
                 "proxy-filters/src/main/java/dev/relay/filters/Bad.java:1: references com.typesafe (Guice and typesafe-config are confined to proxy-server)",
                 "proxy-filters/src/main/java/dev/relay/filters/Bad.java:2: references io.netty (Netty is confined to proxy-transport-netty and proxy-test-support)",
@@ -103,8 +111,10 @@ class ModuleRulesTest {
                 if (source.module.equals("proxy-core") && imported.find()) {
                     String name = imported.group(1);
                     if (!name.startsWith("java.") && !name.startsWith("javax.")
-                            && !name.equals("dev.relay.core") && !name.startsWith("dev.relay.core.")) {
-                        out.add(where + "imports " + name + " (proxy-core depends on java.*, javax.* and dev.relay.core only)");
+                            && !name.equals("dev.relay.core") && !name.startsWith("dev.relay.core.")
+                            && !name.startsWith("org.jspecify.annotations.")) {
+                        out.add(where + "imports " + name + " (proxy-core depends on java.*, javax.*, dev.relay.core"
+                                + " and org.jspecify.annotations only)");
                         continue;
                     }
                 }

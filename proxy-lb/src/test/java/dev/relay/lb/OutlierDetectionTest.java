@@ -40,8 +40,8 @@ class OutlierDetectionTest {
 
     private static void report(LoadBalancer<?> lb, Backend b, AttemptOutcome outcome, int times) {
         for (int i = 0; i < times; i++) {
-            lb.observer().onAttemptStart(HttpPeer.of(b, false, ""));
-            lb.observer().onAttemptEnd(HttpPeer.of(b, false, ""), outcome, 1_000_000);
+            lb.observer().onAttemptStart(HttpPeer.plain(b));
+            lb.observer().onAttemptEnd(HttpPeer.plain(b), outcome, 1_000_000);
         }
     }
 

@@ -95,7 +95,7 @@ class SelectionAllocationTest {
                 .outlierDetection(OutlierDetection.builder().consecutiveFailures(0).failureRatePercent(0).build()).build();
         dev.relay.core.HttpPeer[] peers = new dev.relay.core.HttpPeer[all.size()];
         for (int i = 0; i < peers.length; i++) {
-            peers[i] = dev.relay.core.HttpPeer.of(all.get(i), false, "");
+            peers[i] = dev.relay.core.HttpPeer.plain(all.get(i));
         }
         dev.relay.core.UpstreamObserver observer = lb.observer();
         long bytes = allocatedBytes(() -> {

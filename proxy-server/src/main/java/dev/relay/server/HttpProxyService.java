@@ -7,6 +7,7 @@ import dev.relay.transport.HttpProxyServer;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +42,8 @@ public final class HttpProxyService implements Service {
     private final List<HttpModuleFactory> modules = new ArrayList<>();
     private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
     private final Map<String, InetSocketAddress> listening = new LinkedHashMap<>();
-    private HttpProxyServer server;
+    /** Null until the service starts. */
+    private @Nullable HttpProxyServer server;
     private boolean started;
 
     private HttpProxyService(String name, ProxyHttp<?> proxy, ProxyOptions options) {
@@ -73,7 +75,7 @@ public final class HttpProxyService implements Service {
      * @throws IllegalArgumentException when the address is not {@code host:port}
      */
     public synchronized HttpProxyService addTcp(String address) {
-        return addTcp(address, ListenerOptions.INHERIT);
+        return addTcp(address, ListenerOptions.inherit());
     }
 
     /**
@@ -133,7 +135,7 @@ public final class HttpProxyService implements Service {
 
     /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
     private InetSocketAddress listen(String address) {
-        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.INHERIT);
+        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.inherit());
         InetSocketAddress bound = null;
         for (var it = inherited.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
@@ -171,7 +173,7 @@ public final class HttpProxyService implements Service {
      * @throws IllegalStateException when the service is not running or the address cannot be bound
      */
     public synchronized InetSocketAddress addListener(String address) {
-        return addListener(address, ListenerOptions.INHERIT);
+        return addListener(address, ListenerOptions.inherit());
     }
 
     /**
@@ -239,7 +241,7 @@ public final class HttpProxyService implements Service {
                 tcpAddresses.remove(e.getKey());
                 tcpAddresses.add(address);
                 ListenerOptions options = listenerOptions.remove(e.getKey());
-                listenerOptions.put(address, options == null ? ListenerOptions.INHERIT : options);
+                listenerOptions.put(address, options == null ? ListenerOptions.inherit() : options);
                 return true;
             }
         }
@@ -284,17 +286,27 @@ public final class HttpProxyService implements Service {
         return server;
     }
 
+    /**
+     * Graceful stop: closes the listeners and idle keep-alive connections at once, lets requests in
+     * flight finish for up to {@code gracePeriod} (their responses close their connections), then
+     * closes what is left (see {@link HttpProxyServer#stop(Duration)}).
+     */
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
-        return stopGracefully(gracePeriod, true);
+    public CompletionStage<Void> stop(Duration gracePeriod) {
+        return stop(gracePeriod, true);
     }
 
     /**
-     * Graceful stop; with {@code closeIdleNow} false, idle keep-alive connections are not closed at
-     * once but after their next response (for a zero-downtime upgrade, see
-     * {@link HttpProxyServer#shutdownGracefully(Duration, boolean)}).
+     * The graceful stop of a process whose listening sockets another process has taken over
+     * (zero-downtime upgrade): like {@link #stop(Duration)}, except that idle keep-alive connections
+     * are closed after their next response rather than at once (see
+     * {@link HttpProxyServer#stopForUpgrade(Duration)}).
      */
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod, boolean closeIdleNow) {
+    public CompletionStage<Void> stopForUpgrade(Duration gracePeriod) {
+        return stop(gracePeriod, false);
+    }
+
+    private CompletionStage<Void> stop(Duration gracePeriod, boolean closeIdleNow) {
         requireNonNull(gracePeriod, "gracePeriod");
         HttpProxyServer s;
         synchronized (this) {
@@ -304,8 +316,8 @@ public final class HttpProxyService implements Service {
         if (s == null) {
             return CompletableFuture.completedFuture(null);
         }
-        // shutdownGracefully closes the listeners before it returns; the stage tracks the drain.
-        CompletionStage<Void> drained = s.shutdownGracefully(gracePeriod, closeIdleNow);
+        // The transport closes the listeners before it returns; the stage tracks the drain.
+        CompletionStage<Void> drained = closeIdleNow ? s.stop(gracePeriod) : s.stopForUpgrade(gracePeriod);
         LOG.info("service '{}' stopped accepting; draining {} request(s) in flight, grace period {}", name,
                 s.activeRequests(), gracePeriod.toMillis() + "ms");
         // close() releases the resolver as well; the drained connections need nothing else.
@@ -317,8 +329,9 @@ public final class HttpProxyService implements Service {
         });
     }
 
+    /** Immediate stop: closes the listeners and every connection at once. */
     @Override
-    public void stopNow() {
+    public void close() {
         HttpProxyServer s;
         synchronized (this) {
             s = server;

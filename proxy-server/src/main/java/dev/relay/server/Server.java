@@ -2,6 +2,7 @@ package dev.relay.server;
 
 import dev.relay.server.internal.SignalHandlers;
 import dev.relay.transport.TransportRuntime;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,10 +33,27 @@ import static java.util.Objects.requireNonNull;
  * }</pre>
  *
  * <h2>Lifecycle</h2>
- * {@link #bootstrap()} creates the event loops; {@link #addService} queues services;
- * {@link #start()} starts them in order (bound sockets are ready when it returns);
- * {@link #runForever()} starts them if needed, handles signals and blocks until the server has
- * stopped. Services stop in reverse order, so one may depend on those added before it.
+ * Pingora's two verbs set the process up and run it; the rest are the one set of verbs that every
+ * Relay component uses ({@link Service}, {@link HttpProxyService}, the transport's
+ * {@code HttpProxyServer} and {@link TransportRuntime}): {@code start}, {@code stop(Duration)}
+ * (graceful, within a grace period) and {@code close()} (immediate).
+ * <ol>
+ *   <li>{@link #bootstrap()} (Pingora's {@code bootstrap}): creates the event loops. Optional:
+ *       {@link #start()} calls it.</li>
+ *   <li>{@link #addService}: queues services, before the server starts.</li>
+ *   <li>{@link #start()}: starts the services in the order added and returns once all are ready
+ *       (their sockets bound), for tests and embedding; or</li>
+ *   <li>{@link #runForever()} (Pingora's {@code run_forever}): starts them if needed, turns the
+ *       signals below into stops, and blocks until the server has stopped.</li>
+ *   <li>{@link #stop(Duration)}: graceful stop, what SIGTERM does. Services stop in reverse order (so
+ *       one may depend on those added before it), sharing one grace period; then the event loops
+ *       stop. Returns at once; {@link #terminationFuture()} / {@link #awaitTermination()} tell when it
+ *       is over. {@link #stopForUpgrade(Duration)} is the variant for a process handing its sockets
+ *       to its successor.</li>
+ *   <li>{@link #close()}: immediate stop, what SIGINT does, also in the middle of a graceful stop;
+ *       blocks until the server has stopped. A server is {@link AutoCloseable}.</li>
+ * </ol>
+ * A server runs once: after it stopped it cannot be started again.
  *
  * <h2>Signals (while {@link #runForever()} runs)</h2>
  * <ul>
@@ -50,7 +68,7 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>Thread-safe.
  */
-public final class Server {
+public final class Server implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Server.class);
 
     /** Exit status after SIGINT, the shell's 128 + signal number. */
@@ -62,11 +80,11 @@ public final class Server {
     private final List<Service> services = new ArrayList<>();
     private final List<Service> started = new ArrayList<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
-    private TransportRuntime runtime;
+    private @Nullable TransportRuntime runtime;
     private State state = State.NEW;
     /** The exit status requested by a signal; -1 while no signal asked the process to end. */
     private volatile int signalExitStatus = -1;
-    private volatile Runnable reloadHandler;
+    private volatile @Nullable Runnable reloadHandler;
 
     /** A server with {@link ServerOptions#defaults()}. */
     public static Server create() {
@@ -168,7 +186,7 @@ public final class Server {
                 service.start(runtime);
             } catch (RuntimeException e) {
                 LOG.error("service '{}' failed to start: {}", service.name(), e.getMessage());
-                shutdownNow();
+                close();
                 throw e;
             }
             boolean stopping;
@@ -180,7 +198,7 @@ public final class Server {
             }
             if (stopping) {
                 // A stop began while this service was starting: it missed the list, stop it here.
-                service.stopNow();
+                service.close();
                 return;
             }
         }
@@ -193,7 +211,7 @@ public final class Server {
      *
      * <p>Like Pingora's {@code run_forever}, a stop caused by a signal ends the process (status 0
      * after SIGTERM, 130 after SIGINT): replacing the JVM's signal handlers takes away its own exit.
-     * A stop requested with {@link #shutdown(Duration)} or {@link #shutdownNow()} returns normally.
+     * A stop requested with {@link #stop(Duration)} or {@link #close()} returns normally.
      */
     public void runForever() {
         // Handlers first: a SIGTERM that arrives while services start must still drain them.
@@ -220,12 +238,12 @@ public final class Server {
                 if (signalExitStatus < 0) {
                     signalExitStatus = 0;
                 }
-                shutdown(options.gracePeriod());
+                stop(options.gracePeriod());
             }
             case "INT" -> {
                 LOG.info("SIGINT: stopping now");
                 signalExitStatus = EXIT_INTERRUPTED;
-                shutdownNow();
+                close();
             }
             case "HUP" -> {
                 Runnable handler = reloadHandler;
@@ -249,22 +267,22 @@ public final class Server {
      * the event loops shut down. Returns at once; the stage completes when the server has stopped.
      * Calling it again (or during a stop) returns the same stage.
      */
-    public CompletionStage<Void> shutdown(Duration gracePeriod) {
-        return shutdown(gracePeriod, true);
+    public CompletionStage<Void> stop(Duration gracePeriod) {
+        return stop(gracePeriod, true);
     }
 
     /**
      * The graceful stop of a process whose listening sockets another process has taken over
-     * (zero-downtime upgrade): like {@link #shutdown(Duration)}, except that idle keep-alive
+     * (zero-downtime upgrade): like {@link #stop(Duration)}, except that idle keep-alive
      * connections are closed after their next response rather than at once (see
-     * {@link HttpProxyService#stopGracefully(Duration, boolean)}), and {@link #runForever()} then
+     * {@link HttpProxyService#stopForUpgrade(Duration)}), and {@link #runForever()} then
      * ends the process with status 0.
      */
-    public CompletionStage<Void> shutdownForUpgrade(Duration gracePeriod) {
+    public CompletionStage<Void> stopForUpgrade(Duration gracePeriod) {
         if (signalExitStatus < 0) {
             signalExitStatus = 0;
         }
-        return shutdown(gracePeriod, false);
+        return stop(gracePeriod, false);
     }
 
     /**
@@ -272,7 +290,7 @@ public final class Server {
      *
      * @return this server
      */
-    public Server reloadHandler(Runnable handler) {
+    public Server reloadHandler(@Nullable Runnable handler) {
         this.reloadHandler = handler;
         return this;
     }
@@ -287,7 +305,7 @@ public final class Server {
         return state == State.STOPPING || state == State.TERMINATED;
     }
 
-    private CompletionStage<Void> shutdown(Duration gracePeriod, boolean closeIdleNow) {
+    private CompletionStage<Void> stop(Duration gracePeriod, boolean closeIdleNow) {
         requireNonNull(gracePeriod, "gracePeriod");
         if (gracePeriod.isNegative()) {
             throw new IllegalArgumentException("gracePeriod: " + gracePeriod + " (expected: >= 0)");
@@ -314,9 +332,10 @@ public final class Server {
     /**
      * Immediate stop: every service stops at once (connections in flight are closed), then the event
      * loops shut down. Also cuts short a graceful stop in progress. Blocks until the server has
-     * stopped, for at most a few seconds.
+     * stopped, for at most a few seconds. Does nothing once the server has stopped.
      */
-    public void shutdownNow() {
+    @Override
+    public void close() {
         List<Service> toStop;
         boolean drainRunning;
         synchronized (this) {
@@ -330,7 +349,7 @@ public final class Server {
         Collections.reverse(toStop);
         for (Service service : toStop) {
             try {
-                service.stopNow();
+                service.close();
             } catch (RuntimeException e) {
                 LOG.warn("service '{}' failed to stop: {}", service.name(), e.toString());
             }
@@ -388,17 +407,17 @@ public final class Server {
             try {
                 // The service enforces the grace period itself; the extra seconds only guard against
                 // one that never completes its stage.
-                CompletionStage<Void> stopped = service instanceof HttpProxyService proxy
-                        ? proxy.stopGracefully(Duration.ofNanos(remaining), closeIdleNow)
-                        : service.stopGracefully(Duration.ofNanos(remaining));
+                CompletionStage<Void> stopped = !closeIdleNow && service instanceof HttpProxyService proxy
+                        ? proxy.stopForUpgrade(Duration.ofNanos(remaining))
+                        : service.stop(Duration.ofNanos(remaining));
                 stopped.toCompletableFuture()
                         .get(remaining + TimeUnit.SECONDS.toNanos(5), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                service.stopNow();
+                service.close();
             } catch (ExecutionException | TimeoutException | RuntimeException e) {
                 LOG.warn("service '{}' did not stop gracefully: {}", service.name(), e.toString());
-                service.stopNow();
+                service.close();
             }
         }
         finish();
@@ -413,7 +432,7 @@ public final class Server {
         try {
             if (rt != null) {
                 Duration timeout = options.shutdownTimeout();
-                rt.shutdown(timeout).toCompletableFuture().get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
+                rt.stop(timeout).toCompletableFuture().get(timeout.toMillis() + 5000, TimeUnit.MILLISECONDS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

@@ -52,7 +52,7 @@ public final class ServerOptions {
     }
 
     /**
-     * How long a graceful shutdown (SIGTERM, {@link Server#shutdown(Duration)} from the signal path)
+     * How long a graceful shutdown (SIGTERM, {@link Server#stop(Duration)} from the signal path)
      * lets requests in flight finish before their connections are closed.
      */
     public Duration gracePeriod() {

@@ -11,20 +11,24 @@ import java.util.concurrent.CompletionStage;
  * were added and stops them in the reverse order, so a service may rely on those added before it
  * (Pingora's service dependencies, as a simple chain).
  *
- * <p>Implementations are thread-safe: {@link #stopGracefully} and {@link #stopNow} may be called
- * from a signal-handling thread while requests are running.
+ * <p>The lifecycle verbs are those of every Relay component: {@link #start} (once),
+ * {@link #stop(Duration)} (graceful: finish the work in flight within a grace period) and
+ * {@link #close()} (immediate). A service may be closed after, or during, a graceful stop.
+ *
+ * <p>Implementations are thread-safe: {@link #stop} and {@link #close} may be called from a
+ * signal-handling thread while requests are running.
  *
  * <pre>{@code
  * final class Heartbeat implements Service {
  *     private ScheduledExecutorService timer;
  *     public String name() { return "heartbeat"; }
  *     public void start(TransportRuntime runtime) { timer = ...; }
- *     public CompletionStage<Void> stopGracefully(Duration grace) { stopNow(); return Stages.done(); }
- *     public void stopNow() { timer.shutdownNow(); }
+ *     public CompletionStage<Void> stop(Duration grace) { close(); return Stages.done(); }
+ *     public void close() { timer.shutdownNow(); }
  * }
  * }</pre>
  */
-public interface Service {
+public interface Service extends AutoCloseable {
 
     /** A short name for logs. */
     String name();
@@ -34,16 +38,21 @@ public interface Service {
      * once the service is ready (its sockets are bound). Called once.
      *
      * @throws RuntimeException when the service cannot start (an address in use, for example); the
-     *                          server then stops the services already started and fails
+     *                          server then closes the services already started and fails
      */
     void start(TransportRuntime runtime);
 
     /**
-     * Stops taking new work and lets work in flight finish, for at most {@code gracePeriod}; then
-     * ends whatever is left. The stage completes when the service has stopped.
+     * Graceful stop: stops taking new work and lets work in flight finish, for at most
+     * {@code gracePeriod}; then ends whatever is left. Returns at once; the stage completes when the
+     * service has stopped.
      */
-    CompletionStage<Void> stopGracefully(Duration gracePeriod);
+    CompletionStage<Void> stop(Duration gracePeriod);
 
-    /** Stops at once, dropping work in flight. Safe to call after {@link #stopGracefully}. */
-    void stopNow();
+    /**
+     * Immediate stop: drops work in flight and releases everything. Safe to call more than once,
+     * and after or during {@link #stop}.
+     */
+    @Override
+    void close();
 }

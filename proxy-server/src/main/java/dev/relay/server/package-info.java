@@ -15,5 +15,11 @@
  *
  * Everything under {@code dev.relay.server.internal} is implementation: the configuration model
  * and loader, the configured proxy, the Guice modules.
+ *
+ * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
+ * field is annotated {@code @Nullable}, which its Javadoc then explains.
  */
+@NullMarked
 package dev.relay.server;
+
+import org.jspecify.annotations.NullMarked;

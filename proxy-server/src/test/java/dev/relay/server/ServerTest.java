@@ -48,7 +48,7 @@ class ServerTest {
 
     /** Sends everything to one origin. */
     private static ProxyHttp<Void> toOrigin(TestOrigin origin) {
-        HttpPeer peer = HttpPeer.of(origin.address(), false, "");
+        HttpPeer peer = HttpPeer.plain(origin.address());
         return new ProxyHttp<>() {
             @Override
             public Void newCtx() {
@@ -64,7 +64,7 @@ class ServerTest {
 
     private Server newServer() {
         Server server = new Server(ServerOptions.builder().threads(2).build());
-        cleanup.add(server::shutdownNow);
+        cleanup.add(server::close);
         return server;
     }
 
@@ -94,13 +94,13 @@ class ServerTest {
     void shutdownDelayKeepsAcceptingWhileNotReady() throws Exception {
         TestOrigin origin = origin();
         Server server = new Server(ServerOptions.builder().threads(2).shutdownDelay(Duration.ofMillis(700)).build());
-        cleanup.add(server::shutdownNow);
+        cleanup.add(server::close);
         HttpProxyService service = server.addService(Services.httpProxy(toOrigin(origin)));
         service.addTcp("127.0.0.1:0");
         server.start();
         InetSocketAddress address = service.boundAddresses().get(0);
 
-        CompletionStage<Void> terminated = server.shutdown(Duration.ofSeconds(5));
+        CompletionStage<Void> terminated = server.stop(Duration.ofSeconds(5));
         assertFalse(server.isRunning(), "not ready as soon as the stop begins");
         // During the delay a load balancer that has not noticed yet still gets answers.
         Response during = RawHttpConnection.get(address, "site.test", "/during-delay");
@@ -129,7 +129,7 @@ class ServerTest {
         });
         origin.awaitHeldResponses(1, Duration.ofSeconds(10));
 
-        CompletionStage<Void> terminated = server.shutdown(Duration.ofSeconds(20));
+        CompletionStage<Void> terminated = server.stop(Duration.ofSeconds(20));
         awaitRefused(address, 10);
         assertFalse(inFlight.isDone(), "the request in flight is still running");
 
@@ -138,7 +138,7 @@ class ServerTest {
         assertEquals(200, response.status());
         assertEquals("origin /slow", response.bodyText());
         terminated.toCompletableFuture().get(10, TimeUnit.SECONDS);
-        assertSame(terminated, server.shutdown(Duration.ZERO), "a second shutdown returns the same stage");
+        assertSame(terminated, server.stop(Duration.ZERO), "a second stop returns the same stage");
     }
 
     @Test
@@ -160,14 +160,14 @@ class ServerTest {
         });
         origin.awaitHeldResponses(1, Duration.ofSeconds(10));
 
-        server.shutdown(Duration.ofMillis(200)).toCompletableFuture().get(15, TimeUnit.SECONDS);
+        server.stop(Duration.ofMillis(200)).toCompletableFuture().get(15, TimeUnit.SECONDS);
         // The client connection was closed at the end of the grace period, without a response.
         ExecutionException e = assertThrows(ExecutionException.class, () -> inFlight.get(10, TimeUnit.SECONDS));
         assertTrue(e.getCause().getCause() instanceof IOException, e.toString());
     }
 
     @Test
-    void shutdownNowClosesEverythingAtOnce() throws Exception {
+    void closeStopsEverythingAtOnce() throws Exception {
         TestOrigin origin = origin();
         Server server = newServer();
         HttpProxyService service = server.addService(Services.httpProxy(toOrigin(origin)));
@@ -184,7 +184,7 @@ class ServerTest {
         });
         origin.awaitHeldResponses(1, Duration.ofSeconds(10));
 
-        server.shutdownNow();
+        server.close();
 
         assertTrue(server.terminationFuture().toCompletableFuture().isDone());
         assertThrows(ExecutionException.class, () -> inFlight.get(10, TimeUnit.SECONDS));
@@ -199,7 +199,7 @@ class ServerTest {
         server.addService(new RecordingService("second", events));
 
         server.start();
-        server.shutdown(Duration.ofSeconds(5)).toCompletableFuture().get(10, TimeUnit.SECONDS);
+        server.stop(Duration.ofSeconds(5)).toCompletableFuture().get(10, TimeUnit.SECONDS);
 
         assertEquals(List.of("start first", "start second", "stop second", "stop first"), events);
     }
@@ -216,7 +216,7 @@ class ServerTest {
             IllegalStateException e = assertThrows(IllegalStateException.class, server::start);
             assertTrue(e.getMessage().startsWith("cannot listen on 127.0.0.1:" + taken.getLocalPort()), e.getMessage());
         }
-        assertEquals(List.of("start first", "stopNow first"), events);
+        assertEquals(List.of("start first", "close first"), events);
         assertTrue(server.terminationFuture().toCompletableFuture().isDone());
     }
 
@@ -232,7 +232,7 @@ class ServerTest {
     @Test
     void bootstrapCreatesTheRuntimeFromTheOptions() {
         Server server = new Server(ServerOptions.builder().threads(1).transport(TransportRuntime.Kind.NIO).build());
-        cleanup.add(server::shutdownNow);
+        cleanup.add(server::close);
 
         assertThrows(IllegalStateException.class, server::runtime);
         server.bootstrap();
@@ -269,14 +269,14 @@ class ServerTest {
         }
 
         @Override
-        public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+        public CompletionStage<Void> stop(Duration gracePeriod) {
             events.add("stop " + name);
             return CompletableFuture.completedFuture(null);
         }
 
         @Override
-        public void stopNow() {
-            events.add("stopNow " + name);
+        public void close() {
+            events.add("close " + name);
         }
     }
 }

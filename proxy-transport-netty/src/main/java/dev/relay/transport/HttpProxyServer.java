@@ -35,6 +35,11 @@ import static java.util.Objects.requireNonNull;
  * Runs one {@link ProxyHttp} on one or more listening sockets: every accepted HTTP/1.1 connection
  * goes through the phase engine. Thread-safe.
  *
+ * <p>Lifecycle: {@link #bind} (or {@link #adoptListener}) starts accepting; {@link #stop(Duration)}
+ * stops gracefully within a grace period; {@link #close()} stops at once and releases everything
+ * (always call it, after a graceful stop too). The event loops belong to the {@link TransportRuntime}
+ * and outlive the server.
+ *
  * <pre>{@code
  * try (TransportRuntime runtime = TransportRuntime.create();
  *      HttpProxyServer server = HttpProxyServer.create(new MyProxy(), ProxyOptions.defaults(), runtime)) {
@@ -87,7 +92,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address) {
-        return bind(address, ListenerOptions.INHERIT);
+        return bind(address, ListenerOptions.inherit());
     }
 
     /**
@@ -121,7 +126,7 @@ public final class HttpProxyServer implements AutoCloseable {
      *                               listening TCP socket
      */
     public InetSocketAddress adoptListener(int fd) {
-        return adoptListener(fd, ListenerOptions.INHERIT);
+        return adoptListener(fd, ListenerOptions.inherit());
     }
 
     /** Like {@link #adoptListener(int)}, with this listener's own client timeouts. */
@@ -230,7 +235,10 @@ public final class HttpProxyServer implements AutoCloseable {
         return out;
     }
 
-    /** Closes the listening sockets; open connections carry on. */
+    /**
+     * Closes the listening sockets; open connections carry on. Not a stop: the first step of
+     * {@link #stop(Duration)}, for a caller that drains by other means.
+     */
     public void stopAccepting() {
         for (Channel ch : listeners) {
             ch.close().syncUninterruptibly();
@@ -239,24 +247,29 @@ public final class HttpProxyServer implements AutoCloseable {
     }
 
     /**
-     * Graceful shutdown: stops accepting, closes idle keep-alive connections, lets requests in flight
+     * Graceful stop: stops accepting, closes idle keep-alive connections, lets requests in flight
      * finish (their responses close their connections), and after {@code gracePeriod} closes whatever
-     * is left. Completes when every connection is closed.
+     * is left. Returns once the listeners are closed; the stage completes when every connection is
+     * closed. Call {@link #close()} afterwards to release the rest (the DNS resolver).
      */
-    public CompletionStage<Void> shutdownGracefully(Duration gracePeriod) {
-        return shutdownGracefully(gracePeriod, true);
+    public CompletionStage<Void> stop(Duration gracePeriod) {
+        return stop(gracePeriod, true);
     }
 
     /**
-     * Graceful shutdown, choosing what happens to idle keep-alive connections: with
-     * {@code closeIdleNow} they are closed at once (as {@link #shutdownGracefully(Duration)} does);
-     * without, each stays open until it carries one more request, whose response closes it
-     * ({@code Connection: close}), or until the grace period ends. The latter is for a zero-downtime
-     * upgrade, where another process already accepts on the same sockets: closing an idle connection
-     * races with a client that is just sending a request on it (which then fails), while answering
-     * that request and closing cannot fail.
+     * The graceful stop of a zero-downtime upgrade, where another process already accepts on the same
+     * sockets: like {@link #stop(Duration)}, except that idle keep-alive connections are not closed at
+     * once; each stays open until it carries one more request, whose response closes it
+     * ({@code Connection: close}), or until the grace period ends. Closing an idle connection races
+     * with a client that is just sending a request on it (which then fails), while answering that
+     * request and closing cannot fail.
      */
-    public CompletionStage<Void> shutdownGracefully(Duration gracePeriod, boolean closeIdleNow) {
+    public CompletionStage<Void> stopForUpgrade(Duration gracePeriod) {
+        return stop(gracePeriod, false);
+    }
+
+    private CompletionStage<Void> stop(Duration gracePeriod, boolean closeIdleNow) {
+        requireNonNull(gracePeriod, "gracePeriod");
         stopAccepting();
         engine.startDraining();
         if (closeIdleNow) {
@@ -327,7 +340,10 @@ public final class HttpProxyServer implements AutoCloseable {
         return engine.idleUpstreamConnections();
     }
 
-    /** Closes the listeners and every connection at once. */
+    /**
+     * Immediate stop: closes the listeners and every connection at once, then the pooled upstream
+     * connections and the DNS resolver. Also ends a graceful {@link #stop} in progress.
+     */
     @Override
     public void close() {
         stopAccepting();

@@ -1,32 +1,81 @@
 package dev.relay.transport;
 
+import org.jspecify.annotations.Nullable;
+
 import java.time.Duration;
+import java.util.Objects;
 
 /**
- * Client-side timeouts of one listener, when it should differ from the service's
- * {@link ProxyOptions} (for example a public port with short timeouts next to an internal one).
- * A {@code null} setting means "as in the service's options". Immutable.
+ * The settings of one listener that may differ from the service's {@link ProxyOptions}, for example
+ * a public port with short client timeouts next to an internal one. A setting left unset (null)
+ * means "as in the service's options"; {@link #inherit()} leaves every setting so.
  *
- * @param headerReadTimeout time allowed for a whole request header once its first byte arrived
- * @param keepAliveTimeout how long an idle keep-alive client connection is kept
- * @param bodyReadTimeout longest wait for each read of a request body
+ * <pre>{@code
+ * ListenerOptions publicPort = ListenerOptions.builder()
+ *         .headerReadTimeout(Duration.ofSeconds(10))
+ *         .keepAliveTimeout(Duration.ofSeconds(15))
+ *         .build();
+ * server.bind("0.0.0.0:443", publicPort);
+ * }</pre>
+ *
+ * <p>Today a listener has its own client timeouts; its TLS and HTTP/2 settings will join them here,
+ * which is why this is a class with a builder rather than a record: new settings are new builder
+ * methods, and code written against this version keeps compiling. Immutable and thread-safe.
  */
-public record ListenerOptions(Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout) {
+public final class ListenerOptions {
+    private static final ListenerOptions INHERIT = new Builder().build();
 
-    /** Everything as in the service's options. */
-    public static final ListenerOptions INHERIT = new ListenerOptions(null, null, null);
+    private final @Nullable Duration headerReadTimeout;
+    private final @Nullable Duration keepAliveTimeout;
+    private final @Nullable Duration bodyReadTimeout;
 
-    /** Validates that each given timeout is positive. */
-    public ListenerOptions {
-        positiveOrNull("headerReadTimeout", headerReadTimeout);
-        positiveOrNull("keepAliveTimeout", keepAliveTimeout);
-        positiveOrNull("bodyReadTimeout", bodyReadTimeout);
+    private ListenerOptions(Builder b) {
+        this.headerReadTimeout = b.headerReadTimeout;
+        this.keepAliveTimeout = b.keepAliveTimeout;
+        this.bodyReadTimeout = b.bodyReadTimeout;
     }
 
-    private static void positiveOrNull(String name, Duration value) {
-        if (value != null && (value.isNegative() || value.isZero())) {
-            throw new IllegalArgumentException(name + ": " + value + " (expected: > 0, or null to inherit)");
-        }
+    /** Options that take every setting from the service's {@link ProxyOptions}. Shared. */
+    public static ListenerOptions inherit() {
+        return INHERIT;
+    }
+
+    /** A builder with every setting unset (inherited from the service). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from these options, to derive others. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.headerReadTimeout = headerReadTimeout;
+        b.keepAliveTimeout = keepAliveTimeout;
+        b.bodyReadTimeout = bodyReadTimeout;
+        return b;
+    }
+
+    /**
+     * Time allowed for a whole request header once its first byte arrived (then 408 and close);
+     * null when the listener takes {@link ProxyOptions#headerReadTimeout()}.
+     */
+    public @Nullable Duration headerReadTimeout() {
+        return headerReadTimeout;
+    }
+
+    /**
+     * How long an idle keep-alive client connection is kept; null when the listener takes
+     * {@link ProxyOptions#keepAliveTimeout()}.
+     */
+    public @Nullable Duration keepAliveTimeout() {
+        return keepAliveTimeout;
+    }
+
+    /**
+     * Longest wait for each read of a request body (then 408); null when the listener takes
+     * {@link ProxyOptions#bodyReadTimeout()}.
+     */
+    public @Nullable Duration bodyReadTimeout() {
+        return bodyReadTimeout;
     }
 
     Duration headerReadTimeoutOr(ProxyOptions service) {
@@ -39,5 +88,78 @@ public record ListenerOptions(Duration headerReadTimeout, Duration keepAliveTime
 
     Duration bodyReadTimeoutOr(ProxyOptions service) {
         return bodyReadTimeout != null ? bodyReadTimeout : service.bodyReadTimeout();
+    }
+
+    @Override
+    public boolean equals(@Nullable Object o) {
+        return o instanceof ListenerOptions other
+                && Objects.equals(headerReadTimeout, other.headerReadTimeout)
+                && Objects.equals(keepAliveTimeout, other.keepAliveTimeout)
+                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout);
+    }
+
+    @Override
+    public String toString() {
+        return "ListenerOptions{headerReadTimeout=" + orInherit(headerReadTimeout)
+                + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
+                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + '}';
+    }
+
+    private static Object orInherit(@Nullable Duration value) {
+        return value == null ? "inherit" : value;
+    }
+
+    /**
+     * Builds {@link ListenerOptions}. Every setter accepts null, meaning "as in the service's
+     * options"; {@link #build()} validates. Not thread-safe.
+     */
+    public static final class Builder {
+        private @Nullable Duration headerReadTimeout;
+        private @Nullable Duration keepAliveTimeout;
+        private @Nullable Duration bodyReadTimeout;
+
+        private Builder() {}
+
+        /** See {@link ListenerOptions#headerReadTimeout()}; {@code > 0}, or null to inherit. */
+        public Builder headerReadTimeout(@Nullable Duration timeout) {
+            this.headerReadTimeout = timeout;
+            return this;
+        }
+
+        /** See {@link ListenerOptions#keepAliveTimeout()}; {@code > 0}, or null to inherit. */
+        public Builder keepAliveTimeout(@Nullable Duration timeout) {
+            this.keepAliveTimeout = timeout;
+            return this;
+        }
+
+        /** See {@link ListenerOptions#bodyReadTimeout()}; {@code > 0}, or null to inherit. */
+        public Builder bodyReadTimeout(@Nullable Duration timeout) {
+            this.bodyReadTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * The options.
+         *
+         * @throws IllegalArgumentException naming the first setting out of range, as
+         *                                  {@code name: value (expected: ...)}
+         */
+        public ListenerOptions build() {
+            positiveOrNull("headerReadTimeout", headerReadTimeout);
+            positiveOrNull("keepAliveTimeout", keepAliveTimeout);
+            positiveOrNull("bodyReadTimeout", bodyReadTimeout);
+            return new ListenerOptions(this);
+        }
+
+        private static void positiveOrNull(String name, @Nullable Duration value) {
+            if (value != null && (value.isNegative() || value.isZero())) {
+                throw new IllegalArgumentException(name + ": " + value + " (expected: > 0, or null to inherit)");
+            }
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.relay.transport;
 
 import dev.relay.core.UpstreamObserver;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 
@@ -24,8 +25,8 @@ public final class ProxyOptions {
     private final Duration upstreamIdleTimeout;
     private final UpstreamObserver upstreamObserver;
     private final Duration bodyReadTimeout;
-    private final Duration requestDeadline;
-    private final Duration retryBackoff;
+    private final @Nullable Duration requestDeadline;
+    private final @Nullable Duration retryBackoff;
 
     private ProxyOptions(Builder b) {
         this.bodyReadTimeout = b.bodyReadTimeout;
@@ -98,7 +99,7 @@ public final class ProxyOptions {
     }
 
     /** The most a whole request may take, from its header to the end of its response; nullable (none, the default). */
-    public Duration requestDeadline() {
+    public @Nullable Duration requestDeadline() {
         return requestDeadline;
     }
 
@@ -106,7 +107,7 @@ public final class ProxyOptions {
      * Pause before each retry, doubled on every further retry (capped at 32 times); nullable (retry at
      * once, the default, like Pingora).
      */
-    public Duration retryBackoff() {
+    public @Nullable Duration retryBackoff() {
         return retryBackoff;
     }
 
@@ -136,8 +137,8 @@ public final class ProxyOptions {
         private Duration upstreamIdleTimeout = Duration.ofSeconds(60);
         private UpstreamObserver upstreamObserver = UpstreamObserver.NONE;
         private Duration bodyReadTimeout = Duration.ofSeconds(60);
-        private Duration requestDeadline;
-        private Duration retryBackoff;
+        private @Nullable Duration requestDeadline;
+        private @Nullable Duration retryBackoff;
 
         private Builder() {}
 
@@ -148,13 +149,13 @@ public final class ProxyOptions {
         }
 
         /** See {@link ProxyOptions#requestDeadline()}; null for none. */
-        public Builder requestDeadline(Duration deadline) {
+        public Builder requestDeadline(@Nullable Duration deadline) {
             this.requestDeadline = deadline == null ? null : positive("requestDeadline", deadline);
             return this;
         }
 
         /** See {@link ProxyOptions#retryBackoff()}; null for none. */
-        public Builder retryBackoff(Duration backoff) {
+        public Builder retryBackoff(@Nullable Duration backoff) {
             this.retryBackoff = backoff == null ? null : positive("retryBackoff", backoff);
             return this;
         }
@@ -225,7 +226,7 @@ public final class ProxyOptions {
             return value;
         }
 
-        private static Duration positive(String name, Duration value) {
+        private static Duration positive(String name, @Nullable Duration value) {
             if (value == null || value.isNegative() || value.isZero()) {
                 throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
             }

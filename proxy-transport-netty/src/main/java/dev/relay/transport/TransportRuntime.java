@@ -29,6 +29,9 @@ import java.util.concurrent.TimeUnit;
  * The event loops shared by every listener and upstream connection of a process, on the best native
  * transport this machine offers: io_uring where the kernel has it, then epoll, then NIO.
  * One runtime per process is the norm; close it last.
+ *
+ * <p>Lifecycle: created running ({@link #create()}); {@link #stop(Duration)} stops it gracefully,
+ * {@link #close()} at once, the verbs of every Relay component.
  */
 public final class TransportRuntime implements AutoCloseable {
 
@@ -158,8 +161,12 @@ public final class TransportRuntime implements AutoCloseable {
         return datagramChannelType;
     }
 
-    /** Stops the event loops, letting queued tasks run for up to {@code timeout}. */
-    public CompletionStage<Void> shutdown(Duration timeout) {
+    /**
+     * Graceful stop: stops the event loops, letting queued tasks run for up to {@code timeout}.
+     * Returns at once; the stage completes when both groups have stopped. Stop the servers on this
+     * runtime first.
+     */
+    public CompletionStage<Void> stop(Duration timeout) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Future<?> a = acceptors.shutdownGracefully(0, timeout.toMillis(), TimeUnit.MILLISECONDS);
         Future<?> w = workers.shutdownGracefully(0, timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -167,10 +174,10 @@ public final class TransportRuntime implements AutoCloseable {
         return done;
     }
 
-    /** Stops the event loops and waits up to five seconds for them to end. */
+    /** Immediate stop: stops the event loops and waits up to five seconds for them to end. */
     @Override
     public void close() {
-        shutdown(Duration.ofSeconds(2)).toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
+        stop(Duration.ofSeconds(2)).toCompletableFuture().orTimeout(5, TimeUnit.SECONDS)
                 .exceptionally(e -> null).join();
     }
 

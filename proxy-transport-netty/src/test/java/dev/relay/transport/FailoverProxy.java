@@ -34,12 +34,12 @@ class FailoverProxy implements ProxyHttp<FailoverProxy.Ctx> {
 
     /** A plain-HTTP peer for {@code address} with {@code options}. */
     static HttpPeer peer(String address, dev.relay.core.PeerOptions options) {
-        return HttpPeer.of(address, false, "").withOptions(options);
+        return HttpPeer.plain(address).withOptions(options);
     }
 
     /** A plain-HTTP peer for {@code address} with the default options. */
     static HttpPeer peer(String address) {
-        return HttpPeer.of(address, false, "");
+        return HttpPeer.plain(address);
     }
 
     /** What one request's context saw, attempt by attempt. */

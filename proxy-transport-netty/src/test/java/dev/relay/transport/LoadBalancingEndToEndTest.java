@@ -59,7 +59,7 @@ class LoadBalancingEndToEndTest {
                 next = lb.selectWithOrNull(LoadBalancer.NO_KEY, 64, (b, ready) -> !failed.contains(b));
             }
             return next == null ? Stages.failed(ProxyError.httpStatus(503))
-                    : CompletableFuture.completedFuture(HttpPeer.of(next, false, ""));
+                    : CompletableFuture.completedFuture(HttpPeer.plain(next));
         }
 
         @Override

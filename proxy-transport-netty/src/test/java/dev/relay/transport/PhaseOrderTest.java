@@ -119,7 +119,7 @@ class PhaseOrderTest {
         @Override
         public CompletionStage<HttpPeer> upstreamPeer(Session session, List<String> ctx) {
             ctx.add("upstreamPeer");
-            return answer(HttpPeer.of(upstream, false, ""));
+            return answer(HttpPeer.plain(upstream));
         }
 
         @Override
@@ -267,7 +267,7 @@ class PhaseOrderTest {
     void roundRobinAlternatesBetweenTwoOrigins() throws Exception {
         LoadBalancer<RoundRobin> lb = LoadBalancer.tryFromIterable(RoundRobin.create(), a.address(), b.address());
         ProxyFixture.SimpleProxy proxy = new ProxyFixture.SimpleProxy(session ->
-                HttpPeer.of(lb.select(LoadBalancer.NO_KEY, 256).orElseThrow(), false, ""));
+                HttpPeer.plain(lb.select(LoadBalancer.NO_KEY, 256).orElseThrow()));
         try (ProxyFixture f = new ProxyFixture(proxy)) {
             List<String> seen = new ArrayList<>();
             for (int i = 0; i < 6; i++) {

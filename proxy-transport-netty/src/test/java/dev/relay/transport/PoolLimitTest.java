@@ -27,7 +27,7 @@ class PoolLimitTest {
              TransportRuntime oneLoop = TransportRuntime.create(TransportRuntime.Kind.AUTO, 1)) {
             PeerOptions capped = PeerOptions.builder().maxIdleConnections(2).build();
             ProxyFixture.SimpleProxy proxy = new ProxyFixture.SimpleProxy(
-                    session -> HttpPeer.of(origin.address(), false, "").withOptions(capped));
+                    session -> HttpPeer.plain(origin.address()).withOptions(capped));
             try (HttpProxyServer server = HttpProxyServer.create(proxy, ProxyOptions.defaults(), oneLoop)) {
                 InetSocketAddress address = server.bind("127.0.0.1:0");
                 HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

@@ -296,7 +296,7 @@ class ProxyEngineTest {
         try (TestOrigin tlsOrigin = TestOrigin.builder().name("tls").tls(cert).build().start()) {
             PeerOptions trust = PeerOptions.builder().trustedCertificates(List.of(TestCertificates.caCertificate())).build();
             ProxyFixture.SimpleProxy tlsProxy = new ProxyFixture.SimpleProxy(
-                    session -> HttpPeer.of(tlsOrigin.address(), true, "origin.example").withOptions(trust));
+                    session -> HttpPeer.tls(tlsOrigin.address(), "origin.example").withOptions(trust));
             try (ProxyFixture f = new ProxyFixture(tlsProxy)) {
                 for (int i = 0; i < 3; i++) {
                     HttpResponse<String> response = f.client.send(HttpRequest.newBuilder(f.uri("/")).build(),
@@ -316,7 +316,7 @@ class ProxyEngineTest {
         TestCertificates.Server cert = TestCertificates.server("origin.example");
         try (TestOrigin tlsOrigin = TestOrigin.builder().name("tls").tls(cert).build().start()) {
             ProxyFixture.SimpleProxy tlsProxy = new ProxyFixture.SimpleProxy(
-                    session -> HttpPeer.of(tlsOrigin.address(), true, "origin.example"));
+                    session -> HttpPeer.tls(tlsOrigin.address(), "origin.example"));
             try (ProxyFixture f = new ProxyFixture(tlsProxy, ProxyOptions.builder().maxAttempts(1).build())) {
                 HttpResponse<String> response = f.client.send(HttpRequest.newBuilder(f.uri("/")).build(),
                         HttpResponse.BodyHandlers.ofString());

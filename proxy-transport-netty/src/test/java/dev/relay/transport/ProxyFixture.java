@@ -76,7 +76,7 @@ final class ProxyFixture implements AutoCloseable {
         }
 
         SimpleProxy(String upstreamAddress) {
-            this(session -> HttpPeer.of(upstreamAddress, false, ""));
+            this(session -> HttpPeer.plain(upstreamAddress));
         }
 
         @Override

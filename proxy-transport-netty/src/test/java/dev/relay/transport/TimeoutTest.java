@@ -149,7 +149,7 @@ class TimeoutTest {
     @Test
     void tlsHandshakeThatNeverCompletesTimesOut() throws Exception {
         try (SilentServer silent = SilentServer.start()) {
-            HttpPeer tls = HttpPeer.of(silent.address(), true, "localhost")
+            HttpPeer tls = HttpPeer.tls(silent.address(), "localhost")
                     .withOptions(PeerOptions.builder().totalConnectionTimeout(Duration.ofMillis(300)).build());
             FailoverProxy proxy = new FailoverProxy(tls);
             try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxAttempts(1).build())) {
@@ -168,7 +168,7 @@ class TimeoutTest {
     @Test
     void tlsHandshakeTimeoutFailsOverToAnotherBackend() throws Exception {
         try (SilentServer silent = SilentServer.start()) {
-            HttpPeer tls = HttpPeer.of(silent.address(), true, "localhost")
+            HttpPeer tls = HttpPeer.tls(silent.address(), "localhost")
                     .withOptions(PeerOptions.builder().totalConnectionTimeout(Duration.ofMillis(300)).build());
             FailoverProxy proxy = new FailoverProxy(tls, FailoverProxy.peer(a.address()));
             try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxAttempts(2).build())) {

@@ -183,14 +183,14 @@ public final class DemoOrigins implements Service {
     }
 
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+    public CompletionStage<Void> stop(Duration gracePeriod) {
         // Stopped after the proxy has drained (services stop in reverse order): nothing is in flight.
-        stopNow();
+        close();
         return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public void stopNow() {
+    public void close() {
         List<Channel> toClose;
         synchronized (this) {
             toClose = new ArrayList<>(channels);

@@ -35,13 +35,13 @@ public final class UpstreamGroupsService implements Service {
     }
 
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+    public CompletionStage<Void> stop(Duration gracePeriod) {
         proxy.close();
         return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public void stopNow() {
+    public void close() {
         proxy.close();
     }
 }

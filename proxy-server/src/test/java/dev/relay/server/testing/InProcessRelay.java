@@ -86,6 +86,6 @@ public final class InProcessRelay implements AutoCloseable {
 
     @Override
     public void close() {
-        server.shutdownNow();
+        server.close();
     }
 }

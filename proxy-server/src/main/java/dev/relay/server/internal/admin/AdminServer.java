@@ -174,15 +174,15 @@ public final class AdminServer implements Service {
     }
 
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+    public CompletionStage<Void> stop(Duration gracePeriod) {
         // The proxy has drained by now (services stop in reverse order, the admin listener was added
         // before the proxy): nothing worth waiting for.
-        stopNow();
+        close();
         return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public void stopNow() {
+    public void close() {
         Channel l;
         EventLoopGroup g;
         synchronized (this) {

@@ -180,9 +180,13 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         /** The transport's view of this listener's own timeouts. */
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null) {
-                return ListenerOptions.INHERIT;
+                return ListenerOptions.inherit();
             }
-            return new ListenerOptions(headerReadTimeout, keepAliveTimeout, bodyReadTimeout);
+            return ListenerOptions.builder()
+                    .headerReadTimeout(headerReadTimeout)
+                    .keepAliveTimeout(keepAliveTimeout)
+                    .bodyReadTimeout(bodyReadTimeout)
+                    .build();
         }
     }
 

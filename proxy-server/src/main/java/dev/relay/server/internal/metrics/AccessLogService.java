@@ -29,13 +29,13 @@ public final class AccessLogService implements Service {
     }
 
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
+    public CompletionStage<Void> stop(Duration gracePeriod) {
         log.close();
         return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public void stopNow() {
+    public void close() {
         log.close();
     }
 }

@@ -42,7 +42,7 @@ import static java.util.Objects.requireNonNull;
  * upgrade socket ({@code proxy.server.upgrade-socket}, mode 0600, only the same user may connect)
  * and, when a process started with {@code --upgrade} connects, hands it every listening socket
  * (proxy listeners and the admin listener) and then stops accepting and drains
- * ({@link Server#shutdownForUpgrade}). See {@link UpgradeChannel} for the conversation.
+ * ({@link Server#stopForUpgrade}). See {@link UpgradeChannel} for the conversation.
  *
  * <p>Needs the epoll transport (descriptors of Netty's io_uring server channels cannot be adopted);
  * on any other transport it logs why upgrades are off and does nothing.
@@ -207,7 +207,7 @@ public final class UpgradeListener implements Service {
             closeUpgradeSocket();
             end.send("BYE");
             end.close();
-            s.shutdownForUpgrade(gracePeriod.get());
+            s.stopForUpgrade(gracePeriod.get());
         } catch (IOException | RuntimeException e) {
             // Before READY nothing changed here: keep running, accept the next attempt.
             LOG.warn("upgrade: handoff abandoned, this process keeps serving: {}", e.getMessage());
@@ -229,13 +229,13 @@ public final class UpgradeListener implements Service {
     }
 
     @Override
-    public CompletionStage<Void> stopGracefully(Duration gracePeriod) {
-        stopNow();
+    public CompletionStage<Void> stop(Duration gracePeriod) {
+        close();
         return CompletableFuture.completedFuture(null);
     }
 
     @Override
-    public void stopNow() {
+    public void close() {
         closeUpgradeSocket();
         EventLoopGroup g;
         synchronized (this) {

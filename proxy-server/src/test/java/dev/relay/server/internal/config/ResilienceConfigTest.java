@@ -105,13 +105,14 @@ class ResilienceConfigTest {
                     "127.0.0.1:8082"
                   ]"""));
         ListenerConfig own = config.listeners().get(0);
-        assertEquals(new ListenerOptions(Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofSeconds(15)),
+        assertEquals(ListenerOptions.builder().headerReadTimeout(Duration.ofSeconds(10))
+                        .keepAliveTimeout(Duration.ofSeconds(5)).bodyReadTimeout(Duration.ofSeconds(15)).build(),
                 own.listenerOptions());
-        assertSame(ListenerOptions.INHERIT, config.listeners().get(1).listenerOptions());
-        assertSame(ListenerOptions.INHERIT, config.listeners().get(2).listenerOptions());
+        assertSame(ListenerOptions.inherit(), config.listeners().get(1).listenerOptions());
+        assertSame(ListenerOptions.inherit(), config.listeners().get(2).listenerOptions());
         assertEquals(Duration.ofSeconds(30), config.server().headerReadTimeout());
         ProxyConfig partly = parse(conf("", "[ { address = \"127.0.0.1:8080\", keepalive-timeout = 2s } ]"));
-        assertEquals(new ListenerOptions(null, Duration.ofSeconds(2), null), partly.listeners().get(0).listenerOptions());
+        assertEquals(ListenerOptions.builder().keepAliveTimeout(Duration.ofSeconds(2)).build(), partly.listeners().get(0).listenerOptions());
     }
 
     @Test

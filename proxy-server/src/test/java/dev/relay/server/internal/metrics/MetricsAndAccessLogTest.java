@@ -218,7 +218,7 @@ class MetricsAndAccessLogTest {
             }
         });
         origin.awaitHeldResponses(1, java.time.Duration.ofSeconds(15));
-        relay.server.shutdown(java.time.Duration.ofSeconds(20));
+        relay.server.stop(java.time.Duration.ofSeconds(20));
         assertEquals(503, relay.adminGet("/ready").statusCode());
         assertEquals("draining\n", relay.adminGet("/health").body());
         origin.releaseResponses();

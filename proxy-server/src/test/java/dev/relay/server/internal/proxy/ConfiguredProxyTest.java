@@ -54,7 +54,7 @@ class ConfiguredProxyTest {
         Injector injector = ServerAssembly.injector(config, registry);
         Server server = injector.getInstance(Server.class);
         server.start();
-        cleanup.add(server::shutdownNow);
+        cleanup.add(server::close);
         proxy = injector.getInstance(HttpProxyService.class).boundAddresses().get(0);
     }
 

@@ -106,7 +106,7 @@ class UpstreamGroupLifecycleTest {
         assertEquals(0, a.loadBalancer().backends().inFlight(backend));
 
         // A peer no group of the snapshot made is ignored.
-        proxy.onAttemptStart(HttpPeer.of(backend, false, ""));
+        proxy.onAttemptStart(HttpPeer.plain(backend));
         assertEquals(0, a.loadBalancer().backends().inFlight(backend));
     }
 
