@@ -13,13 +13,14 @@ import java.util.ArrayDeque;
  * wrapper object whatever the protocol. The queue owns the buffers it holds until they are polled.
  */
 final class BodyQueue {
-    private final ArrayDeque<ByteBuf> parts = new ArrayDeque<>(4);
+    /** Made on the first part: most messages in a proxy pass through without ever waiting. */
+    private @Nullable ArrayDeque<ByteBuf> parts;
     private boolean endQueued;
     private @Nullable HttpHeaders trailers;
 
     /** Appends a part; with {@code last} it ends the message (ownership of {@code data} passes here). */
     void add(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
-        parts.addLast(data);
+        parts().addLast(data);
         if (last) {
             endQueued = true;
             this.trailers = trailers;
@@ -28,24 +29,34 @@ final class BodyQueue {
 
     /** Puts a part back at the head (it was taken, but could not be sent). */
     void addFirst(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
-        parts.addFirst(data);
+        parts().addFirst(data);
         if (last) {
             endQueued = true;
             this.trailers = trailers;
         }
     }
 
+    private ArrayDeque<ByteBuf> parts() {
+        if (parts == null) {
+            parts = new ArrayDeque<>(4);
+        }
+        return parts;
+    }
+
     boolean isEmpty() {
-        return parts.isEmpty();
+        return parts == null || parts.isEmpty();
     }
 
     /** Whether the part {@link #poll()} returns next is the last one of the message. */
     boolean nextIsLast() {
-        return endQueued && parts.size() == 1;
+        return endQueued && parts != null && parts.size() == 1;
     }
 
     /** The next part (ownership passes to the caller), or null. Call {@link #nextIsLast()} first. */
     @Nullable ByteBuf poll() {
+        if (parts == null) {
+            return null;
+        }
         ByteBuf next = parts.pollFirst();
         if (next != null && parts.isEmpty()) {
             endQueued = false;
@@ -63,6 +74,9 @@ final class BodyQueue {
     /** Readable bytes held. */
     long readableBytes() {
         long n = 0;
+        if (parts == null) {
+            return 0;
+        }
         for (ByteBuf part : parts) {
             n += part.readableBytes();
         }
@@ -72,6 +86,9 @@ final class BodyQueue {
     /** Copies every held byte into one array (the parts stay queued). */
     byte[] copyBytes() {
         byte[] out = new byte[(int) readableBytes()];
+        if (parts == null) {
+            return out;
+        }
         int offset = 0;
         for (ByteBuf part : parts) {
             int n = part.readableBytes();
@@ -84,7 +101,7 @@ final class BodyQueue {
     /** Releases every held part. */
     void releaseAll() {
         ByteBuf part;
-        while ((part = parts.pollFirst()) != null) {
+        while (parts != null && (part = parts.pollFirst()) != null) {
             part.release();
         }
         endQueued = false;

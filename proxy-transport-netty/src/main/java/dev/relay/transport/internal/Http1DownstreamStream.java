@@ -43,6 +43,7 @@ final class Http1DownstreamStream implements DownstreamStream {
     private final boolean connectionReused;
     private final boolean headRequest;
     private final boolean hasBody;
+    private final boolean expectContinue;
     private boolean chunkedResponse;
     private @Nullable ProxyCall<?> call;
 
@@ -54,6 +55,7 @@ final class Http1DownstreamStream implements DownstreamStream {
         this.connectionReused = connectionReused;
         this.headRequest = HttpMethod.HEAD.equals(request.method());
         this.hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
+        this.expectContinue = HttpUtil.is100ContinueExpected(request);
     }
 
     void bind(ProxyCall<?> call) {
@@ -103,7 +105,7 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public boolean expectsContinue() {
-        return HttpUtil.is100ContinueExpected(request);
+        return expectContinue;
     }
 
     @Override

@@ -132,8 +132,19 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
             return;
         }
         lastReceived |= last;
+        if (responseBody.isEmpty() && canWriteResponse()) {
+            // The common case: nothing waits, so the part goes straight through without queueing.
+            call.onResponseBodyPart(this, data, last, trailers);
+            call.response().flushUnlessComplete();
+            updateReading();
+            return;
+        }
         responseBody.add(data, last, trailers);
         pumpResponse();
+    }
+
+    private boolean canWriteResponse() {
+        return !responseFilterBusy && !responsePaused && call.acceptsResponseBody(this);
     }
 
     @Override
@@ -186,7 +197,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     /** Moves response body parts to the call while nothing holds them back, then sets upstream reading. */
     void pumpResponse() {
         boolean wrote = false;
-        while (!responseFilterBusy && !responsePaused && !responseBody.isEmpty() && call.acceptsResponseBody(this)) {
+        while (!responseBody.isEmpty() && canWriteResponse()) {
             boolean last = responseBody.nextIsLast();
             ByteBuf part = responseBody.poll();
             wrote = true;

@@ -1,6 +1,13 @@
 /**
- * The engine behind {@code HttpProxyServer}: the per-connection handler and per-request state machine
- * that call the {@code ProxyHttp} phases in order, the adapters that show Netty's HTTP objects as core
- * types without copying, the upstream connector and connection pool. Not API.
+ * The engine behind {@code HttpProxyServer}. {@code ProxyCall} drives the {@code ProxyHttp} phases of
+ * one request and knows no protocol: it talks to the client through a {@code DownstreamStream} and to
+ * the origin through one {@code UpstreamAttempt} at a time over an {@code UpstreamStream}. The HTTP/1.1
+ * implementations ({@code Http1DownstreamStream}, {@code Http1UpstreamStream}, {@code Http1Streams})
+ * own the framing; the connector and connection pool sit below them. Not API.
+ *
+ * <p>{@code @NullMarked} (JSpecify): non-null unless annotated {@code @Nullable}.
  */
+@NullMarked
 package dev.relay.transport.internal;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,224 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
+import dev.relay.core.ProxyHttp;
+import dev.relay.core.ResponseHeader;
+import dev.relay.core.Session;
+import dev.relay.core.Stages;
+import dev.relay.transport.ProxyOptions;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.resolver.DefaultAddressResolverGroup;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The downstream HTTP/1.1 side on an {@link EmbeddedChannel} with the real server codec, the
+ * connection handler and the phase engine, answering from {@code requestFilter} (no upstream): how
+ * responses are framed for HTTP/1.1 and HTTP/1.0 clients and HEAD requests, which requests close the
+ * connection, how malformed and oversized heads are answered, and that pipelined requests are
+ * answered one at a time, in order.
+ */
+@Timeout(10)
+class Http1DownstreamTest {
+    private EmbeddedChannel channel;
+    private final AnsweringProxy proxy = new AnsweringProxy();
+
+    private void open() {
+        ProxyOptions options = ProxyOptions.builder().maxHeaderBytes(1024).build();
+        ProxyEngine<Object> engine = new ProxyEngine<>(proxy, options, List.of(), NioSocketChannel.class,
+                DefaultAddressResolverGroup.INSTANCE, EngineClock.system());
+        long minute = TimeUnit.MINUTES.toNanos(1);
+        DownstreamHandler handler = engine.newDownstreamHandler(minute, minute, minute);
+        channel = new EmbeddedChannel(handler.byteWatcher(), new HttpServerCodec(new HttpDecoderConfig()
+                .setMaxInitialLineLength(options.maxRequestLineBytes())
+                .setMaxHeaderSize(options.maxHeaderBytes())), handler);
+    }
+
+    @AfterEach
+    void close() {
+        if (channel != null) {
+            channel.finishAndReleaseAll();
+        }
+    }
+
+    private void receive(String text) {
+        channel.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.ISO_8859_1));
+        channel.runPendingTasks();
+    }
+
+    private String sent() {
+        channel.runPendingTasks();
+        StringBuilder out = new StringBuilder();
+        Object o;
+        while ((o = channel.readOutbound()) != null) {
+            ByteBuf buf = (ByteBuf) o;
+            out.append(buf.toString(StandardCharsets.ISO_8859_1));
+            buf.release();
+        }
+        return out.toString();
+    }
+
+    @Test
+    void aBodyOfUnknownLengthIsChunkedForAnHttp11Client() {
+        open();
+        receive("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.startsWith("HTTP/1.1 200 OK\r\n"), response);
+        assertTrue(response.contains("transfer-encoding: chunked\r\n"), response);
+        assertTrue(response.endsWith("5\r\nhello\r\n0\r\n\r\n"), response);
+        assertTrue(channel.isActive(), "kept alive");
+    }
+
+    @Test
+    void aBodyOfUnknownLengthEndsTheConnectionForAnHttp10Client() {
+        open();
+        receive("GET /stream HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.startsWith("HTTP/1.1 200 OK\r\n"), response);
+        assertTrue(response.contains("connection: close\r\n"), response);
+        assertFalse(response.toLowerCase().contains("transfer-encoding"), response);
+        assertTrue(response.endsWith("\r\n\r\nhello"), response);
+        assertFalse(channel.isActive(), "the end of the body is the end of the connection");
+    }
+
+    @Test
+    void anHttp10ClientAskingForKeepAliveGetsItWhenTheLengthIsKnown() {
+        open();
+        receive("GET /fixed HTTP/1.0\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.contains("connection: keep-alive\r\n"), response);
+        assertTrue(response.endsWith("\r\n\r\nfixed"), response);
+        assertTrue(channel.isActive());
+    }
+
+    @Test
+    void theAnswerToHeadKeepsItsLengthButSendsNoBody() {
+        open();
+        receive("HEAD /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.contains("Content-Length: 5\r\n"), response);
+        assertTrue(response.endsWith("\r\n\r\n"), response);
+        assertTrue(channel.isActive());
+    }
+
+    @Test
+    void connectionCloseFromTheClientIsHonoured() {
+        open();
+        receive("GET /fixed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.contains("connection: close\r\n"), response);
+        assertFalse(channel.isActive());
+    }
+
+    @Test
+    void aMalformedRequestGets400AndTheConnectionCloses() {
+        open();
+        receive("GET /fixed HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.startsWith("HTTP/1.1 400 "), response);
+        assertTrue(response.contains("connection: close\r\n"), response);
+        assertFalse(channel.isActive());
+        assertEquals(List.of("400 H1_ERROR"), proxy.logged);
+    }
+
+    @Test
+    void anOversizedHeaderGets431() {
+        open();
+        receive("GET /fixed HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(2000) + "\r\n\r\n");
+
+        String response = sent();
+        assertTrue(response.startsWith("HTTP/1.1 431 "), response);
+        assertFalse(channel.isActive());
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredOneAtATimeInOrder() {
+        open();
+        CompletableFuture<Boolean> firstHeld = new CompletableFuture<>();
+        proxy.holds.put("/first", firstHeld);
+        receive("GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+
+        assertEquals("", sent(), "nothing until the first request's answer");
+        assertEquals(List.of("/first"), proxy.seen, "the second request waits for the first response");
+
+        firstHeld.complete(Boolean.FALSE);
+        String responses = sent();
+        int first = responses.indexOf("first");
+        int second = responses.indexOf("fixed");
+        assertTrue(first > 0 && second > first, responses);
+        assertEquals(List.of("/first", "/fixed"), proxy.seen);
+        assertTrue(channel.isActive());
+    }
+
+    /** Answers every request itself: {@code /stream} without a length, anything else with one. */
+    static final class AnsweringProxy implements ProxyHttp<Object> {
+        final List<String> seen = new CopyOnWriteArrayList<>();
+        final List<String> logged = new CopyOnWriteArrayList<>();
+        final Map<String, CompletableFuture<Boolean>> holds = new ConcurrentHashMap<>();
+
+        @Override
+        public Object newCtx() {
+            return new Object();
+        }
+
+        @Override
+        public CompletionStage<Boolean> requestFilter(Session session, Object ctx) {
+            String path = session.requestHeader().uri();
+            seen.add(path);
+            CompletableFuture<Boolean> hold = holds.remove(path);
+            if (hold != null) {
+                return hold.thenCompose(ignored -> answer(session, path));
+            }
+            return answer(session, path);
+        }
+
+        private static CompletionStage<Boolean> answer(Session session, String path) {
+            if (path.equals("/stream")) {
+                session.writeResponseHeader(ResponseHeader.of(200), false);
+                return session.writeResponseBody("hello".getBytes(StandardCharsets.US_ASCII), true)
+                        .thenApply(v -> true);
+            }
+            return session.respond(ResponseHeader.of(200), path.substring(1).getBytes(StandardCharsets.US_ASCII))
+                    .thenApply(v -> true);
+        }
+
+        @Override
+        public CompletionStage<HttpPeer> upstreamPeer(Session session, Object ctx) {
+            throw new AssertionError("every request is answered by requestFilter");
+        }
+
+        @Override
+        public CompletionStage<Void> logging(Session session, ProxyError error, Object ctx) {
+            if (error != null) {
+                logged.add(session.responseStatus() + " " + error.type());
+            }
+            return Stages.done();
+        }
+    }
+}
