@@ -225,7 +225,7 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
             }
             if (msg instanceof HttpRequest) {
                 HttpRequest request = (HttpRequest) msg;
-                String path = TestOrigin.pathOf(request.uri());
+                String path = OriginRoutes.pathOf(request.uri());
                 current = new Exchange(this, ctx, request, path, origin.route(path));
                 current.start();
             }

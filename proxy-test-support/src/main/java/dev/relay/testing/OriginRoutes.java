@@ -9,7 +9,10 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
@@ -495,6 +498,25 @@ final class OriginRoutes {
         public ResponseWriter body(String body) {
             this.body = utf8(requireNonNull(body, "body"));
             return this;
+        }
+    }
+
+    /** The decoded path of a request target, without the query; handles absolute-form targets. */
+    static String pathOf(String uri) {
+        String target = uri;
+        if (uri.startsWith("http://") || uri.startsWith("https://")) {
+            try {
+                String raw = new URI(uri).getRawPath();
+                target = raw == null || raw.isEmpty() ? "/" : raw;
+            } catch (URISyntaxException e) {
+                return uri;
+            }
+        }
+        try {
+            String path = new QueryStringDecoder(target).path();
+            return path.isEmpty() ? "/" : path;
+        } catch (IllegalArgumentException e) {
+            return target;
         }
     }
 }

@@ -14,7 +14,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
@@ -28,7 +27,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
-import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -157,11 +155,7 @@ public final class TestOrigin implements AutoCloseable {
     private final AtomicInteger idleConnectionsClosed = new AtomicInteger();
     private final List<RecordedRequest> requests = new ArrayList<>();
     private final List<Throwable> handlerFailures = new ArrayList<>();
-    private final Condition responseHeld = lock.newCondition();
-    /** Whether responses are being held ({@link #holdResponses()}); guarded by {@link #lock}. */
-    private boolean holding;
-    /** The answers waiting for {@link #releaseResponses()}; guarded by {@link #lock}. */
-    private final List<Runnable> held = new ArrayList<>();
+    private final HeldResponses held = new HeldResponses();
 
     private volatile EventLoopGroup group;
     private volatile ServerBootstrap bootstrap;
@@ -521,12 +515,7 @@ public final class TestOrigin implements AutoCloseable {
      */
     public void holdResponses() {
         requireStarted();
-        lock.lock();
-        try {
-            holding = true;
-        } finally {
-            lock.unlock();
-        }
+        held.hold();
     }
 
     /**
@@ -535,26 +524,12 @@ public final class TestOrigin implements AutoCloseable {
      * Does nothing when no response is held.
      */
     public void releaseResponses() {
-        List<Runnable> answers;
-        lock.lock();
-        try {
-            holding = false;
-            answers = List.copyOf(held);
-            held.clear();
-        } finally {
-            lock.unlock();
-        }
-        answers.forEach(Runnable::run);
+        held.release();
     }
 
     /** How many requests wait for {@link #releaseResponses()} right now. */
     public int heldResponses() {
-        lock.lock();
-        try {
-            return held.size();
-        } finally {
-            lock.unlock();
-        }
+        return held.count();
     }
 
     /**
@@ -569,24 +544,7 @@ public final class TestOrigin implements AutoCloseable {
             throw new IllegalArgumentException("count: " + count + " (expected: >= 0)");
         }
         requireNotOnEventLoop("awaitHeldResponses");
-        long deadline = System.nanoTime() + timeout.toNanos();
-        lock.lock();
-        try {
-            while (held.size() < count) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new AssertionError("origin " + name + ": expected " + count + " held responses within "
-                            + timeout + " but " + held.size() + " are held"
-                            + (holding ? "" : " (holdResponses() was not called)") + "; requests: " + requests);
-                }
-                responseHeld.awaitNanos(left);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError("interrupted while waiting for held responses of origin " + name, e);
-        } finally {
-            lock.unlock();
-        }
+        held.await(count, timeout, () -> "origin " + name + " (requests: " + requests() + ")");
     }
 
     /**
@@ -620,14 +578,7 @@ public final class TestOrigin implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        lock.lock();
-        try {
-            // Their connections close with the origin: nothing is left to answer.
-            holding = false;
-            held.clear();
-        } finally {
-            lock.unlock();
-        }
+        held.discard();
         EventLoopGroup loops = group;
         if (loops == null) {
             return;
@@ -659,17 +610,7 @@ public final class TestOrigin implements AutoCloseable {
      * and returns true; otherwise returns false and the caller answers at once.
      */
     boolean holdResponse(Runnable answer) {
-        lock.lock();
-        try {
-            if (!holding) {
-                return false;
-            }
-            held.add(answer);
-            responseHeld.signalAll();
-            return true;
-        } finally {
-            lock.unlock();
-        }
+        return held.offer(answer);
     }
 
     void record(RecordedRequest request) {
@@ -707,25 +648,6 @@ public final class TestOrigin implements AutoCloseable {
             handlerFailures.add(failure);
         } finally {
             lock.unlock();
-        }
-    }
-
-    /** The decoded path of a request target, without the query; handles absolute-form targets. */
-    static String pathOf(String uri) {
-        String target = uri;
-        if (uri.startsWith("http://") || uri.startsWith("https://")) {
-            try {
-                String raw = new URI(uri).getRawPath();
-                target = raw == null || raw.isEmpty() ? "/" : raw;
-            } catch (URISyntaxException e) {
-                return uri;
-            }
-        }
-        try {
-            String path = new QueryStringDecoder(target).path();
-            return path.isEmpty() ? "/" : path;
-        } catch (IllegalArgumentException e) {
-            return target;
         }
     }
 
