@@ -1,0 +1,135 @@
+package dev.relay.server.internal.config;
+
+import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
+import dev.relay.server.internal.config.ProxyConfig.ServerSettings;
+import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.TransportRuntime;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
+
+/**
+ * Reads {@code proxy.server} into {@link ServerSettings}, one small method per key in the manner of
+ * Caffeine's {@code CaffeineSpec}. {@link #KEYS} is the whole section: each key's name and how it is
+ * read and checked. Adding a key is one line there and a field here (besides its component of
+ * {@link ServerSettings}, its default in {@code reference.conf} and its documentation); the
+ * unknown-key check follows from the table.
+ *
+ * <p>An instance holds what one block's keys read until {@link #read} builds the settings from it.
+ */
+final class ServerSectionReader {
+    /** Reads one key into the reader's field. */
+    @FunctionalInterface
+    private interface KeyReader {
+        void read(ServerSectionReader reader, ConfigNode node);
+    }
+
+    /**
+     * One key of {@code proxy.server}.
+     *
+     * @param name   the key
+     * @param reader how it is read
+     */
+    private record Key(String name, KeyReader reader) {}
+
+    /** Where a key that a file leaves out (reference.conf has every one) gets its value. */
+    private static final ProxyOptions ENGINE = ProxyOptions.defaults();
+
+    private static final Map<String, TransportRuntime.Kind> TRANSPORTS = Map.of("auto", TransportRuntime.Kind.AUTO,
+            "io_uring", TransportRuntime.Kind.IO_URING, "epoll", TransportRuntime.Kind.EPOLL,
+            "nio", TransportRuntime.Kind.NIO);
+    private static final Map<String, AccessLogFormat> ACCESS_LOG_FORMATS =
+            Map.of("combined", AccessLogFormat.COMBINED, "json", AccessLogFormat.JSON);
+
+    /** In reading order: of several bad keys, the first one here is reported. */
+    private static final List<Key> KEYS = List.of(
+            key("threads", (r, n) -> r.threads = n.integer(0, 4096)),
+            key("grace-period", (r, n) -> r.gracePeriod = nonNegative(n)),
+            key("max-attempts", (r, n) -> r.maxAttempts = n.integer(1, 1000)),
+            key("transport", (r, n) -> r.transport = n.choice(TRANSPORTS, "auto, io_uring, epoll or nio")),
+            key("access-log", (r, n) -> r.accessLog = n.bool()),
+            key("access-log-format", (r, n) -> r.accessLogFormat = n.choice(ACCESS_LOG_FORMATS, "combined or json")),
+            key("shutdown-timeout", (r, n) -> r.shutdownTimeout = nonNegative(n)),
+            key("shutdown-delay", (r, n) -> r.shutdownDelay = n.isMissing() ? Duration.ZERO : nonNegative(n)),
+            key("retry-backoff", (r, n) -> r.retryBackoff = n.timeout(false)),
+            key("max-idle-upstream-connections", (r, n) -> r.maxIdleUpstreamConnections = n.integer(0, 1_000_000)),
+            key("pid-file", (r, n) -> r.pidFile = optionalPath(n)),
+            key("upgrade-socket", (r, n) -> r.upgradeSocket = optionalPath(n)),
+            key("retry-buffer", (r, n) -> r.retryBufferBytes = n.isMissing() ? ENGINE.retryBufferBytes()
+                    : (int) n.bytes(0, 64L * 1024 * 1024)),
+            key("request-deadline", (r, n) -> r.requestDeadline = n.timeout(false)),
+            key("header-read-timeout", (r, n) -> r.headerReadTimeout = n.clientTimeout(ENGINE.headerReadTimeout())),
+            key("keepalive-timeout", (r, n) -> r.keepAliveTimeout = n.clientTimeout(ENGINE.keepAliveTimeout())),
+            key("body-read-timeout", (r, n) -> r.bodyReadTimeout = n.clientTimeout(ENGINE.bodyReadTimeout())),
+            key("max-header-size", (r, n) -> r.maxHeaderBytes = n.isMissing() ? ENGINE.maxHeaderBytes()
+                    : (int) n.bytes(256, 16L * 1024 * 1024)),
+            key("max-request-line", (r, n) -> r.maxRequestLineBytes = n.isMissing() ? ENGINE.maxRequestLineBytes()
+                    : (int) n.bytes(64, 16L * 1024 * 1024)));
+
+    private static final Set<String> KEY_NAMES = KEYS.stream().map(Key::name).collect(Collectors.toUnmodifiableSet());
+
+    private int threads;
+    private Duration gracePeriod;
+    private int maxAttempts;
+    private TransportRuntime.Kind transport;
+    private boolean accessLog;
+    private AccessLogFormat accessLogFormat;
+    private Duration shutdownTimeout;
+    private Duration shutdownDelay;
+    private Duration retryBackoff;
+    private int maxIdleUpstreamConnections;
+    private String pidFile;
+    private String upgradeSocket;
+    private int retryBufferBytes;
+    private Duration requestDeadline;
+    private Duration headerReadTimeout;
+    private Duration keepAliveTimeout;
+    private Duration bodyReadTimeout;
+    private int maxHeaderBytes;
+    private int maxRequestLineBytes;
+
+    private ServerSectionReader() {}
+
+    /** Reads and checks {@code node} ({@code proxy.server}). */
+    static ServerSettings read(ConfigNode node) {
+        node.checkKeys(KEY_NAMES);
+        ServerSectionReader r = new ServerSectionReader();
+        for (Key key : KEYS) {
+            key.reader().read(r, node.get(key.name()));
+        }
+        return new ServerSettings(r.threads, r.gracePeriod, r.maxAttempts, r.transport, r.accessLog, r.accessLogFormat,
+                r.shutdownTimeout, r.retryBackoff, r.maxIdleUpstreamConnections, r.pidFile, r.upgradeSocket,
+                r.retryBufferBytes, r.requestDeadline, r.headerReadTimeout, r.keepAliveTimeout, r.bodyReadTimeout,
+                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay);
+    }
+
+    private static Key key(String name, KeyReader reader) {
+        return new Key(name, reader);
+    }
+
+    private static Duration nonNegative(ConfigNode node) {
+        Duration d = node.duration();
+        if (d.isNegative()) {
+            throw node.problem(d + " (expected: >= 0)");
+        }
+        return d;
+    }
+
+    /** A file path, or null when missing, null or {@code none}. */
+    private static String optionalPath(ConfigNode node) {
+        if (node.isMissing()) {
+            return null;
+        }
+        String text = node.string().trim();
+        if (text.equalsIgnoreCase("none")) {
+            return null;
+        }
+        if (text.isEmpty() || text.indexOf('\0') >= 0) {
+            throw node.problem("'" + text + "' (expected: a file path, or none)");
+        }
+        return text;
+    }
+}
