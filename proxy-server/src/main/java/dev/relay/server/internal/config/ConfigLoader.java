@@ -28,7 +28,7 @@ import static java.util.Objects.requireNonNull;
  * defaults live in this module's {@code reference.conf}.
  *
  * <p>This class only loads the file and runs the section readers, each of which owns the keys of its
- * section (their names, parsing and checks):
+ * section (their names, parsing, checks, and which of them a live reload cannot apply):
  * {@link ServerSectionReader}, {@link ListenersReader}, {@link UpstreamsReader} (with
  * {@link HealthCheckReader} and {@link DiscoveryReader}), {@link RoutesReader} and {@link FiltersReader}.
  * The parsers they share are on {@link ConfigNode}.
@@ -111,14 +111,16 @@ public final class ConfigLoader {
         proxy.object();
         proxy.checkKeys(PROXY_KEYS);
 
-        ServerSettings server = ServerSectionReader.read(proxy.get("server"));
-        List<ListenerConfig> listeners = ListenersReader.listeners(proxy.get("listeners"));
-        AdminConfig admin = ListenersReader.admin(proxy.get("admin"), listeners);
-        UpstreamsReader.Upstreams upstreams = UpstreamsReader.read(proxy);
+        RestartOnlySettings.Recorder restartOnly = new RestartOnlySettings.Recorder();
+        ServerSettings server = ServerSectionReader.read(proxy.get("server"), restartOnly);
+        ListenersReader listenersReader = new ListenersReader(restartOnly);
+        List<ListenerConfig> listeners = listenersReader.listeners(proxy.get("listeners"));
+        AdminConfig admin = listenersReader.admin(proxy.get("admin"), listeners);
+        UpstreamsReader.Upstreams upstreams = UpstreamsReader.read(proxy, restartOnly);
         List<FilterConfig> globalFilters = proxy.has("filters") ? filters.filters(proxy.get("filters")) : List.of();
         List<RouteConfig> routes = new RoutesReader(filters).routes(proxy.get("routes"), upstreams.names());
         return new ProxyConfig(source, server, listeners, upstreams.groups(), routes, globalFilters,
-                upstreams.demoOrigins(), admin);
+                upstreams.demoOrigins(), admin, restartOnly.build());
     }
 
     /** The {@code proxy} block of {@code userConfig} over reference.conf, substitutions resolved. */

@@ -15,7 +15,8 @@ import java.util.TreeSet;
 /**
  * Reads a group's health blocks, {@code health-check} (active checks) and {@code outlier-detection}
  * (passive health). Each key comes from the group's own block, then from the same block of
- * {@code proxy.upstream-defaults}, then from the built-in default.
+ * {@code proxy.upstream-defaults}, then from the built-in default. A reload applies both: a group
+ * whose blocks changed is a changed group and is built anew.
  */
 final class HealthCheckReader {
     private static final Set<String> HEALTH_CHECK_KEYS = Set.of("type", "interval", "parallel", "consecutive-success",

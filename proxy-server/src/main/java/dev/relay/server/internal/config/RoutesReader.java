@@ -18,7 +18,7 @@ import static java.util.Objects.requireNonNull;
 /**
  * Reads {@code proxy.routes}: each route's name, what it matches ({@code match}), the upstream group
  * it sends to and its own filters (through {@link FiltersReader}). Without routes, a single group
- * takes every request.
+ * takes every request. A reload applies all of it.
  */
 final class RoutesReader {
     private static final Set<String> ROUTE_KEYS = Set.of("name", "match", "upstream", "filters");

@@ -18,11 +18,14 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
 
+import static java.util.Objects.requireNonNull;
+
 /**
  * Reads the upstream groups: {@code proxy.upstreams}, the {@code proxy.upstream-defaults} they
  * inherit, and {@code proxy.demo}, whose in-process origins stand in for them when a file has none.
  * A group's health blocks go to {@link HealthCheckReader}, its {@code discovery} to
- * {@link DiscoveryReader}.
+ * {@link DiscoveryReader}. A reload builds a group anew when its settings changed; only the number of
+ * demo origins, started with the process, is restart-only.
  */
 final class UpstreamsReader {
     private static final Set<String> DEFAULT_KEYS = Set.of("selection", "tls", "sni", "verify",
@@ -55,8 +58,12 @@ final class UpstreamsReader {
 
     private UpstreamsReader() {}
 
-    /** Reads the groups of {@code proxy} (the {@code proxy} block). */
-    static Upstreams read(ConfigNode proxy) {
+    /**
+     * Reads the groups of {@code proxy} (the {@code proxy} block), recording the restart-only number
+     * of demo origins in {@code restartOnly}.
+     */
+    static Upstreams read(ConfigNode proxy, RestartOnlySettings.Recorder restartOnly) {
+        requireNonNull(restartOnly, "restartOnly");
         ConfigNode upstreamsNode = proxy.get("upstreams");
         ConfigNode defaults = proxy.get("upstream-defaults");
         if (!defaults.isMissing()) {
@@ -79,6 +86,8 @@ final class UpstreamsReader {
                 groups.put(e.getKey(), group(e.getKey(), e.getValue(), defaults));
             }
         }
+        // The demo origins are started with the process; a file with groups of its own has none.
+        restartOnly.record(proxy.path() + ".demo.origins", demoOrigins);
         return new Upstreams(groups, demoOrigins);
     }
 
