@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 import static java.util.Objects.requireNonNull;
 
@@ -33,7 +32,8 @@ import static java.util.Objects.requireNonNull;
  * </ol>
  * An invalid configuration is rejected with the reason, and the running one stays. Settings that
  * only a restart (or an upgrade) can apply, the event loops, the transport, the admin address and
- * the like, are reported as such in the log and the answer. One reload at a time.
+ * the like, are reported as such in the log and the answer: the configuration readers mark them
+ * ({@link ProxyConfig#restartOnly()}). One reload at a time.
  */
 public final class ConfigReloader {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigReloader.class);
@@ -101,7 +101,8 @@ public final class ConfigReloader {
             }
             next = next.withUpstream(demo.upstream());
         }
-        List<String> notes = new ArrayList<>(restartOnly(current, next));
+        // The section readers marked which settings a reload cannot apply; name those that changed.
+        List<String> notes = next.restartOnly().changedSince(current.restartOnly());
 
         // Listeners: bind the new ones first, so a reload that cannot bind changes nothing.
         Map<String, ListenerConfig> wanted = new LinkedHashMap<>();
@@ -157,49 +158,5 @@ public final class ConfigReloader {
             message.append("; not applied until a restart or upgrade: ").append(String.join(", ", notes));
         }
         return new Result(true, swapped.generation(), message.toString());
-    }
-
-    /** The keys that changed but need a new process. */
-    private static List<String> restartOnly(ProxyConfig a, ProxyConfig b) {
-        List<String> keys = new ArrayList<>();
-        var x = a.server();
-        var y = b.server();
-        check(keys, "proxy.server.threads", x.threads(), y.threads());
-        check(keys, "proxy.server.transport", x.transport(), y.transport());
-        check(keys, "proxy.server.grace-period", x.gracePeriod(), y.gracePeriod());
-        check(keys, "proxy.server.shutdown-timeout", x.shutdownTimeout(), y.shutdownTimeout());
-        check(keys, "proxy.server.shutdown-delay", x.shutdownDelay(), y.shutdownDelay());
-        check(keys, "proxy.server.max-attempts", x.maxAttempts(), y.maxAttempts());
-        check(keys, "proxy.server.retry-backoff", x.retryBackoff(), y.retryBackoff());
-        check(keys, "proxy.server.max-idle-upstream-connections", x.maxIdleUpstreamConnections(), y.maxIdleUpstreamConnections());
-        check(keys, "proxy.server.retry-buffer", x.retryBufferBytes(), y.retryBufferBytes());
-        check(keys, "proxy.server.request-deadline", x.requestDeadline(), y.requestDeadline());
-        check(keys, "proxy.server.header-read-timeout", x.headerReadTimeout(), y.headerReadTimeout());
-        check(keys, "proxy.server.keepalive-timeout", x.keepAliveTimeout(), y.keepAliveTimeout());
-        check(keys, "proxy.server.body-read-timeout", x.bodyReadTimeout(), y.bodyReadTimeout());
-        check(keys, "proxy.server.max-header-size", x.maxHeaderBytes(), y.maxHeaderBytes());
-        check(keys, "proxy.server.max-request-line", x.maxRequestLineBytes(), y.maxRequestLineBytes());
-        check(keys, "proxy.server.pid-file", x.pidFile(), y.pidFile());
-        check(keys, "proxy.server.upgrade-socket", x.upgradeSocket(), y.upgradeSocket());
-        check(keys, "proxy.admin.address", a.admin() == null ? null : a.admin().address(),
-                b.admin() == null ? null : b.admin().address());
-        check(keys, "proxy.demo.origins", a.demoOrigins(), b.demoOrigins());
-        // A listener that stays bound keeps the timeouts it was bound with: the transport sets them
-        // per socket. (A new address is bound with the new ones.)
-        for (int i = 0; i < b.listeners().size(); i++) {
-            ListenerConfig after = b.listeners().get(i);
-            for (ListenerConfig before : a.listeners()) {
-                if (before.address().equals(after.address()) && !before.listenerOptions().equals(after.listenerOptions())) {
-                    keys.add("proxy.listeners[" + i + "] timeouts of " + after.address());
-                }
-            }
-        }
-        return keys;
-    }
-
-    private static void check(List<String> keys, String key, Object before, Object after) {
-        if (!Objects.equals(before, after)) {
-            keys.add(key);
-        }
     }
 }

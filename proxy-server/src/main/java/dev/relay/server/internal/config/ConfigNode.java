@@ -7,11 +7,15 @@ import com.typesafe.config.ConfigOrigin;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 
+import dev.relay.core.Addresses;
+
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -22,6 +26,10 @@ import java.util.TreeSet;
  *
  * <p>Navigation goes through {@link ConfigObject} keys, never typesafe path expressions, so names
  * with dots or other special characters (a quoted upstream name) need no escaping.
+ *
+ * <p>The parsers that several sections share (durations, timeouts, sizes, addresses, names from a
+ * fixed set, one-or-a-list values, unknown keys) live here, so that each section reader only says
+ * which of them a key takes and every section words its errors alike.
  */
 final class ConfigNode {
     private final String path;
@@ -229,6 +237,126 @@ final class ConfigNode {
             throw problem(describeValue() + " (expected: a size from " + min + " to " + max + " bytes)");
         }
         return n;
+    }
+
+    /**
+     * A duration in {@code (0, max]}; {@code fallback} when missing. For settings that must be
+     * something (an interval, an ejection time) and a sane one.
+     */
+    Duration positiveDuration(Duration fallback, Duration max) {
+        if (isMissing()) {
+            return fallback;
+        }
+        Duration d = duration();
+        if (d.isNegative() || d.isZero() || d.compareTo(max) > 0) {
+            throw problem(describeValue() + " (expected: > 0 and <= " + ConfigText.duration(max) + ")");
+        }
+        return d;
+    }
+
+    /** A timeout: missing, {@code null} or {@code none} means no timer (null); 0 only when {@code zeroAllowed}. */
+    Duration timeout(boolean zeroAllowed) {
+        if (isMissing()) {
+            return null;
+        }
+        if (isString() && string().trim().equalsIgnoreCase("none")) {
+            return null;
+        }
+        Duration d = duration();
+        if (d.isNegative() || (d.isZero() && !zeroAllowed)) {
+            throw problem(describeValue() + " (expected: " + (zeroAllowed ? ">= 0" : "> 0") + ", or none)");
+        }
+        return d;
+    }
+
+    /**
+     * A client-side timeout ({@code header-read-timeout} ...): a positive duration; {@code fallback}
+     * when missing. There is no {@code none}: a client that never finishes must not hold a
+     * connection forever.
+     */
+    Duration clientTimeout(Duration fallback) {
+        if (isMissing()) {
+            return fallback;
+        }
+        if (isString() && string().trim().equalsIgnoreCase("none")) {
+            throw problem("none (expected: a duration > 0 such as 10s; a client timeout cannot be turned off)");
+        }
+        Duration d = duration();
+        if (d.isNegative() || d.isZero()) {
+            throw problem(describeValue() + " (expected: > 0)");
+        }
+        return d;
+    }
+
+    /**
+     * The {@code host:port} address {@code text} (this value, as the caller shows it in messages) with
+     * a port of at least {@code minPort}.
+     */
+    InetSocketAddress hostPort(String text, int minPort) {
+        InetSocketAddress address;
+        try {
+            address = Addresses.parseHostPort(text);
+        } catch (IllegalArgumentException e) {
+            throw problem("bad address '" + text + "' (expected: host:port)");
+        }
+        if (address.getPort() < minPort) {
+            throw problem("bad address '" + text + "' (expected: a port in " + minPort + "..65535)");
+        }
+        return address;
+    }
+
+    /**
+     * The value of {@code byName} that this text names, trimmed and in any case; a {@code -} may
+     * stand for a {@code _} ({@code io-uring}, {@code a-and-aaaa}). {@code expected} lists the names
+     * for the message.
+     */
+    <T> T choice(Map<String, T> byName, String expected) {
+        String name = string().trim().toLowerCase(Locale.ROOT);
+        T chosen = byName.get(name);
+        if (chosen == null) {
+            chosen = byName.get(name.replace('-', '_'));
+        }
+        if (chosen == null) {
+            throw problem("unknown value '" + string() + "' (expected: " + expected + ")");
+        }
+        return chosen;
+    }
+
+    /** This text trimmed, or null when missing. */
+    String optionalText() {
+        return isMissing() ? null : string().trim();
+    }
+
+    /** The elements of this list, at least one; a problem {@code empty (expected: <expected>)} when there is none. */
+    List<ConfigNode> nonEmptyList(String expected) {
+        return nonEmpty(list(), expected);
+    }
+
+    /**
+     * The elements of this list, or this value alone when it is not a list ({@code method = GET});
+     * a problem {@code empty (expected: <expected>)} for an empty list.
+     */
+    List<ConfigNode> oneOrMore(String expected) {
+        return nonEmpty(isList() ? list() : List.of(this), expected);
+    }
+
+    private List<ConfigNode> nonEmpty(List<ConfigNode> items, String expected) {
+        if (items.isEmpty()) {
+            throw problem("empty (expected: " + expected + ")");
+        }
+        return items;
+    }
+
+    /**
+     * Runs {@code check}, a validation that a library type does (a builder refusing a value); what it
+     * throws becomes a problem with this key, so its wording reaches the user with the position.
+     */
+    void probe(Runnable check) {
+        try {
+            check.run();
+        } catch (IllegalArgumentException | IllegalStateException e) {
+            throw problem(String.valueOf(e.getMessage()));
+        }
     }
 
     /** Whether this value is a boolean ({@code true}, {@code off} ...). */

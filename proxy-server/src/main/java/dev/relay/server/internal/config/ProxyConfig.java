@@ -32,10 +32,13 @@ import static java.util.Objects.requireNonNull;
  * @param filters     the filters of every request ({@code proxy.filters})
  * @param demoOrigins how many in-process demo origins to start (demo mode, {@code proxy.demo.origins}),
  *                    0 when the file has its own {@code proxy.upstreams}
+ * @param admin       the admin listener; null: none
+ * @param restartOnly the settings a live reload cannot apply, as the section readers marked them
  */
 public record ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
                           Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
-                          List<FilterConfig> filters, int demoOrigins, AdminConfig admin) {
+                          List<FilterConfig> filters, int demoOrigins, AdminConfig admin,
+                          RestartOnlySettings restartOnly) {
 
     /** The name of the upstream group that demo mode creates over the demo origins. */
     public static final String DEMO_UPSTREAM = "demo";
@@ -47,6 +50,14 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
         routes = List.copyOf(routes);
         filters = List.copyOf(filters);
+        requireNonNull(restartOnly, "restartOnly");
+    }
+
+    /** A configuration built in code, not read from a file: a reload names no setting as restart-only. */
+    public ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
+                       Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
+                       List<FilterConfig> filters, int demoOrigins, AdminConfig admin) {
+        this(source, server, listeners, upstreams, routes, filters, demoOrigins, admin, RestartOnlySettings.NONE);
     }
 
     /** A configuration without an admin listener (tests and embedding). */
@@ -60,7 +71,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
     public ProxyConfig withUpstream(UpstreamConfig upstream) {
         Map<String, UpstreamConfig> map = new LinkedHashMap<>(upstreams);
         map.put(upstream.name(), upstream);
-        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins, admin);
+        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins, admin, restartOnly);
     }
 
     /**

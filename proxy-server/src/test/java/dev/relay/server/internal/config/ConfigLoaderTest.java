@@ -412,18 +412,18 @@ class ConfigLoaderTest {
         com.typesafe.config.ConfigObject block = com.typesafe.config.ConfigFactory.parseString(
                 "name = x\nrequest-set {\n  X-A = 1\n}\nlist = [\n a\n b\n]\n").root();
 
-        assertEquals(3, ConfigLoader.locate(block, "request-set.X-A").origin().lineNumber());
-        assertEquals(7, ConfigLoader.locate(block, "list[1]").origin().lineNumber());
-        assertEquals(2, ConfigLoader.locate(block, "request-set.X-B").origin().lineNumber());
+        assertEquals(3, FiltersReader.locate(block, "request-set.X-A").origin().lineNumber());
+        assertEquals(7, FiltersReader.locate(block, "list[1]").origin().lineNumber());
+        assertEquals(2, FiltersReader.locate(block, "request-set.X-B").origin().lineNumber());
     }
 
     @Test
     void validatesHostPatterns() {
         for (String ok : List.of("example.com", "*.example.com", "*", "a-b.c_d.example")) {
-            assertTrue(ConfigLoader.validHostPattern(ok), ok);
+            assertTrue(RoutesReader.validHostPattern(ok), ok);
         }
         for (String bad : List.of("", "www.*", "*example.com", "example.com:80", "a..b", ".a", "a/b")) {
-            assertFalse(ConfigLoader.validHostPattern(bad), bad);
+            assertFalse(RoutesReader.validHostPattern(bad), bad);
         }
     }
 

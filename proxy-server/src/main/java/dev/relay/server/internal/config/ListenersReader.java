@@ -1,0 +1,99 @@
+package dev.relay.server.internal.config;
+
+import dev.relay.core.Addresses;
+import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
+import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * Reads where the proxy listens: {@code proxy.listeners} and the admin listener {@code proxy.admin}.
+ * A live reload binds new proxy listeners and closes removed ones, but a listener that stays bound
+ * keeps the client timeouts it was bound with (the transport sets them per socket), and the admin
+ * listener is bound once: those are recorded as restart-only.
+ */
+final class ListenersReader {
+    private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
+            "body-read-timeout");
+    private static final Set<String> ADMIN_KEYS = Set.of("address");
+
+    private final RestartOnlySettings.Recorder restartOnly;
+
+    /** A reader that records the restart-only settings it reads in {@code restartOnly}. */
+    ListenersReader(RestartOnlySettings.Recorder restartOnly) {
+        this.restartOnly = requireNonNull(restartOnly, "restartOnly");
+    }
+
+    /**
+     * {@code proxy.listeners}: each an address, {@code "host:port"}, or a block with the address and
+     * the listener's own client timeouts; at least one, each address once.
+     */
+    List<ListenerConfig> listeners(ConfigNode node) {
+        if (node.isMissing()) {
+            throw node.problem("missing (expected: a list of listeners, listeners = [ { address = \"127.0.0.1:6188\" } ])");
+        }
+        List<ConfigNode> items = node.nonEmptyList("at least one listener");
+        List<ListenerConfig> out = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < items.size(); i++) {
+            ConfigNode item = items.get(i);
+            ConfigNode address = item;
+            Duration headerRead = null;
+            Duration keepAlive = null;
+            Duration bodyRead = null;
+            if (item.isObject()) {
+                item.checkKeys(LISTENER_KEYS);
+                address = item.get("address");
+                headerRead = item.get("header-read-timeout").clientTimeout(null);
+                keepAlive = item.get("keepalive-timeout").clientTimeout(null);
+                bodyRead = item.get("body-read-timeout").clientTimeout(null);
+            }
+            String text = address.string();
+            InetSocketAddress parsed = address.hostPort(text, 0);
+            if (!seen.add(Addresses.format(parsed))) {
+                throw address.problem("'" + text + "' is listed twice (expected: each address once)");
+            }
+            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead);
+            // Keyed by address, not position: the same address in the next file is the same socket.
+            restartOnly.record("listener " + listener.address(),
+                    node.path() + "[" + i + "] timeouts of " + listener.address(), listener.listenerOptions());
+            out.add(listener);
+        }
+        return out;
+    }
+
+    /** {@code proxy.admin}: null when it has no address; never one of the proxy's {@code listeners}. */
+    AdminConfig admin(ConfigNode node, List<ListenerConfig> listeners) {
+        AdminConfig admin = readAdmin(node, listeners);
+        // The admin server is bound once, at start.
+        restartOnly.record(node.path() + ".address", admin == null ? null : admin.address());
+        return admin;
+    }
+
+    private static AdminConfig readAdmin(ConfigNode node, List<ListenerConfig> listeners) {
+        if (node.isMissing()) {
+            return null;
+        }
+        node.checkKeys(ADMIN_KEYS);
+        ConfigNode address = node.get("address");
+        if (address.isMissing()) {
+            return null;
+        }
+        String text = address.string().trim();
+        InetSocketAddress parsed = address.hostPort(text, 0);
+        for (ListenerConfig l : listeners) {
+            InetSocketAddress other = Addresses.parseHostPort(l.address());
+            if (parsed.getPort() != 0 && Addresses.format(other).equals(Addresses.format(parsed))) {
+                throw address.problem("'" + text + "' is also a proxy listener (expected: an address of its own)");
+            }
+        }
+        return new AdminConfig(text, address.where());
+    }
+}
