@@ -5,6 +5,7 @@ import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
 import dev.relay.testing.Await;
+import dev.relay.transport.internal.ManualEngineClock;
 import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.SilentServer;

@@ -29,6 +29,14 @@ final class ByteBufBodyChunk implements BodyChunk {
         return b;
     }
 
+    /** Releases the buffer held, if any (its filter failed, or what it held will never be sent). */
+    void releaseHeld() {
+        ByteBuf b = take();
+        if (b != null) {
+            b.release();
+        }
+    }
+
     @Override
     public int length() {
         return buf.readableBytes();

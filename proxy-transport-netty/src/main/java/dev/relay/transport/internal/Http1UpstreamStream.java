@@ -289,6 +289,13 @@ final class Http1UpstreamStream implements UpstreamStream {
         l.onReadTimeout();
     }
 
+    void onReadComplete() {
+        Listener l = listener;
+        if (l != null) {
+            l.onReadComplete();
+        }
+    }
+
     void onWritabilityChanged(boolean writable) {
         Listener l = listener;
         if (l != null) {

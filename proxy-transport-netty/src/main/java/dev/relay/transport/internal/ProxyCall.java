@@ -317,7 +317,7 @@ final class ProxyCall<C> {
                 await(stage, AFTER_REQUEST_BODY_FILTER, "requestBodyFilter", a);
             }
         } catch (Throwable t) {
-            releaseChunk(a.requestChunk);
+            a.requestChunk.releaseHeld();
             upstreamFailure(a, noRetry(ProxyError.from(t, "requestBodyFilter")));
         }
     }
@@ -368,10 +368,9 @@ final class ProxyCall<C> {
         }
         response.writeHeader(upstreamResponse, false);
         a.pumpResponse();
-        if (!response.isComplete() && state == State.ACTIVE) {
-            // The header must not wait in the outbound buffer for a body that may be slow to come.
-            downstream.flush();
-        }
+        // The header must not wait in the outbound buffer for a body that may be slow to come; but
+        // when the body is in the same read, it goes out with it, in one write.
+        a.flushAfterRead();
     }
 
     /** Whether response body parts of {@code a} may be written now. */
@@ -399,7 +398,7 @@ final class ProxyCall<C> {
             }
             pause = longer(upstreamPause, downstreamPause);
         } catch (Throwable t) {
-            releaseChunk(chunk);
+            chunk.releaseHeld();
             upstreamFailure(a, noRetry(ProxyError.from(t, "responseBodyFilter")));
             return;
         }
@@ -531,6 +530,8 @@ final class ProxyCall<C> {
         }
         state = State.FAILING;
         error = e;
+        // What was written of a response that cannot be finished still goes out before the close.
+        response.flushUnlessComplete();
         UpstreamAttempt a = attempt;
         if (a != null) {
             a.observeEnd(AttemptOutcome.CANCELLED);
@@ -649,13 +650,6 @@ final class ProxyCall<C> {
         downstream.finished(reusable, requestBody.complete);
     }
 
-    private static void releaseChunk(ByteBufBodyChunk chunk) {
-        ByteBuf taken = chunk.take();
-        if (taken != null) {
-            taken.release();
-        }
-    }
-
     // ---------------------------------------------------------------------------------------------
     // Asynchronous phases
 
@@ -691,7 +685,7 @@ final class ProxyCall<C> {
         if (state == State.RELEASED || scope != null && scope != attempt) {
             // The call is over, or moved on to another attempt: what this phase worked on is stale.
             if (scope != null && step == AFTER_REQUEST_BODY_FILTER) {
-                releaseChunk(scope.requestChunk);
+                scope.requestChunk.releaseHeld();
             }
             return;
         }
@@ -716,7 +710,7 @@ final class ProxyCall<C> {
             case AFTER_FAIL_TO_PROXY -> afterFailToProxy(defaultFailure(e));
             case AFTER_REQUEST_BODY_FILTER -> {
                 scope.requestBodyFilterBusy = false;
-                releaseChunk(scope.requestChunk);
+                scope.requestChunk.releaseHeld();
                 upstreamFailure(scope, noRetry(e));
             }
             case AFTER_UPSTREAM_REQUEST_FILTER, AFTER_RESPONSE_FILTER -> upstreamFailure(scope, noRetry(e));
@@ -734,7 +728,7 @@ final class ProxyCall<C> {
         }
         if (state == State.FAILING && step != AFTER_FAIL_TO_PROXY && step != AFTER_LOGGING) {
             if (step == AFTER_REQUEST_BODY_FILTER) {
-                releaseChunk(scope.requestChunk);
+                scope.requestChunk.releaseHeld();
             }
             return;
         }

@@ -31,6 +31,8 @@ final class RequestBody {
     boolean complete;
     /** The end of the request body went upstream (on some attempt). */
     private boolean forwarded;
+    /** The part being sent goes out with the request header, which flushes both. */
+    private boolean withHeader;
 
     private @Nullable CompletableFuture<byte[]> wholeBody;
     private int wholeBodyLimit;
@@ -155,8 +157,13 @@ final class RequestBody {
             a.requestComplete = true;
         } else if (bodiless) {
             // The body phases run once, with the empty end-of-stream chunk, and the end of the request
-            // goes out with its header.
-            call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null);
+            // goes out with its header (one write, one flush).
+            withHeader = true;
+            try {
+                call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null);
+            } finally {
+                withHeader = false;
+            }
         }
     }
 
@@ -188,7 +195,9 @@ final class RequestBody {
             forwarded = true;
             a.requestComplete = true;
             stream.writeBody(out, true, trailers);
-            stream.flush();
+            if (!withHeader) {
+                stream.flush();
+            }
         } else if (out.isReadable()) {
             stream.writeBody(out, false, null);
             stream.flush();

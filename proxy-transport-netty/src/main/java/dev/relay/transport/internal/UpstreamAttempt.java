@@ -51,6 +51,9 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     boolean lastReceived;
     boolean responseFilterBusy;
     boolean responsePaused;
+    /** Between a read's first event and its end: what is written to the client is flushed at the end. */
+    private boolean inRead;
+    private boolean flushPending;
     private @Nullable LazyTimer writeTimer;
 
     UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos) {
@@ -118,6 +121,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     @Override
     public void onResponseHeader(ResponseHeader header) {
+        inRead = true;
         if (isCurrent()) {
             responseStarted = true;
             response = header;
@@ -132,10 +136,11 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
             return;
         }
         lastReceived |= last;
+        inRead = true;
         if (responseBody.isEmpty() && canWriteResponse()) {
             // The common case: nothing waits, so the part goes straight through without queueing.
             call.onResponseBodyPart(this, data, last, trailers);
-            call.response().flushUnlessComplete();
+            flushPending = true;
             updateReading();
             return;
         }
@@ -145,6 +150,29 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     private boolean canWriteResponse() {
         return !responseFilterBusy && !responsePaused && call.acceptsResponseBody(this);
+    }
+
+    @Override
+    public void onReadComplete() {
+        inRead = false;
+        if (flushPending) {
+            flushPending = false;
+            if (isCurrent()) {
+                call.response().flushUnlessComplete();
+            }
+        }
+    }
+
+    /**
+     * Flushes what was written to the client: at the end of the read in progress if there is one (so
+     * a response header and the body that came with it leave in one write), else now.
+     */
+    void flushAfterRead() {
+        if (inRead) {
+            flushPending = true;
+        } else if (isCurrent()) {
+            call.response().flushUnlessComplete();
+        }
     }
 
     @Override

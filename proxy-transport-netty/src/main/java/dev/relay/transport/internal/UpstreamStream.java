@@ -29,6 +29,12 @@ interface UpstreamStream {
         /** A response body part (ownership passes to the listener); {@code last} ends the response. */
         void onResponseBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers);
 
+        /**
+         * What the last read from the origin brought has all been reported: the moment to flush what
+         * was written to the client meanwhile (Netty's write-in-read, flush-in-read-complete).
+         */
+        void onReadComplete();
+
         /** The exchange failed: a malformed response, an I/O error, or the connection closed too early. */
         void onFailure(ProxyError error);
 

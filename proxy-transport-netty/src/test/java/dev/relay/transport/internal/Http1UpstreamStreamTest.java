@@ -283,6 +283,10 @@ class Http1UpstreamStreamTest {
         }
 
         @Override
+        public void onReadComplete() {
+        }
+
+        @Override
         public void onWritabilityChanged(boolean writable) {
         }
 

@@ -1,6 +1,5 @@
-package dev.relay.transport;
+package dev.relay.transport.internal;
 
-import dev.relay.transport.internal.EngineClock;
 import io.netty.util.concurrent.EventExecutor;
 
 import java.time.Duration;
@@ -16,7 +15,7 @@ import java.util.function.BooleanSupplier;
  * test {@link #advance advances} time past them, never on their own, so a timeout test waits for no
  * real timer. Due tasks run on their event loops, as the real clock's would. Thread-safe.
  */
-final class ManualEngineClock implements EngineClock {
+public final class ManualEngineClock implements EngineClock {
     private final PriorityQueue<Task> tasks = new PriorityQueue<>();
     private long now = 1_000_000_000L;
     private long sequence;
@@ -33,8 +32,19 @@ final class ManualEngineClock implements EngineClock {
         return t.handle;
     }
 
+    /** Scheduled tasks that have neither run nor been cancelled. */
+    public synchronized int pendingTasks() {
+        int n = 0;
+        for (Task t : tasks) {
+            if (!t.handle.isDone()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Moves time forward by {@code step} and runs, on their event loops, the tasks that came due. */
-    void advance(Duration step) {
+    public void advance(Duration step) {
         List<Task> due = new ArrayList<>();
         synchronized (this) {
             now += step.toNanos();
@@ -56,7 +66,7 @@ final class ManualEngineClock implements EngineClock {
      * moment between steps to run what came due; fails after {@code maxSteps} steps. For outcomes
      * that need a timer armed by something the test cannot see directly (a read on the proxy).
      */
-    void advanceUntil(Duration step, int maxSteps, BooleanSupplier done) throws InterruptedException {
+    public void advanceUntil(Duration step, int maxSteps, BooleanSupplier done) throws InterruptedException {
         for (int i = 0; i < maxSteps; i++) {
             if (done.getAsBoolean()) {
                 return;
