@@ -1,7 +1,6 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpHeaders;
-import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import io.netty.buffer.ByteBuf;
@@ -102,11 +101,4 @@ interface DownstreamStream {
      * was read (if not, the rest is drained before the next request).
      */
     void finished(boolean reusable, boolean requestComplete);
-
-    /** The error that a request the protocol layer could not parse is answered with. */
-    static ProxyError malformed(int status, String message, @Nullable Throwable cause) {
-        return status == 400
-                ? ProxyError.downstream(dev.relay.core.ErrorType.H1_ERROR, message, cause)
-                : ProxyError.httpStatus(status).setContext(message);
-    }
 }

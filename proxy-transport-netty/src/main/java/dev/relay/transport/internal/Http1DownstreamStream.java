@@ -85,12 +85,12 @@ final class Http1DownstreamStream implements DownstreamStream {
     /** The error a request the decoder rejected is answered with: 400, or 414/431 for what was too long. */
     static ProxyError malformedRequest(Throwable cause) {
         if (cause instanceof TooLongHttpLineException) {
-            return DownstreamStream.malformed(414, "request header too large: " + cause.getMessage(), cause);
+            return ProxyError.httpStatus(414).setContext("request header too large: " + cause.getMessage());
         }
         if (cause instanceof TooLongHttpHeaderException) {
-            return DownstreamStream.malformed(431, "request header too large: " + cause.getMessage(), cause);
+            return ProxyError.httpStatus(431).setContext("request header too large: " + cause.getMessage());
         }
-        return DownstreamStream.malformed(400, "malformed request", cause);
+        return ProxyError.downstream(dev.relay.core.ErrorType.H1_ERROR, "malformed request", cause);
     }
 
     @Override

@@ -31,8 +31,6 @@ final class RequestBody {
     boolean complete;
     /** The end of the request body went upstream (on some attempt). */
     private boolean forwarded;
-    /** The part being sent goes out with the request header, which flushes both. */
-    private boolean withHeader;
 
     private @Nullable CompletableFuture<byte[]> wholeBody;
     private int wholeBodyLimit;
@@ -154,16 +152,10 @@ final class RequestBody {
         replay.replayTo(stream);
         if (forwarded) {
             stream.writeBody(Unpooled.EMPTY_BUFFER, true, null);
-            a.requestComplete = true;
         } else if (bodiless) {
             // The body phases run once, with the empty end-of-stream chunk, and the end of the request
             // goes out with its header (one write, one flush).
-            withHeader = true;
-            try {
-                call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null);
-            } finally {
-                withHeader = false;
-            }
+            call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null);
         }
     }
 
@@ -193,11 +185,8 @@ final class RequestBody {
         }
         if (last) {
             forwarded = true;
-            a.requestComplete = true;
             stream.writeBody(out, true, trailers);
-            if (!withHeader) {
-                stream.flush();
-            }
+            stream.flush();
         } else if (out.isReadable()) {
             stream.writeBody(out, false, null);
             stream.flush();

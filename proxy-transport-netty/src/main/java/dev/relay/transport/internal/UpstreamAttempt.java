@@ -41,14 +41,11 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     @Nullable RequestHeader request;
     boolean headerSent;
-    boolean requestComplete;
     boolean requestBodyFilterBusy;
     boolean busyChunkLast;
     @Nullable HttpHeaders busyChunkTrailers;
 
     @Nullable ResponseHeader response;
-    boolean responseStarted;
-    boolean lastReceived;
     boolean responseFilterBusy;
     boolean responsePaused;
     /** Between a read's first event and its end: what is written to the client is flushed at the end. */
@@ -123,7 +120,6 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     public void onResponseHeader(ResponseHeader header) {
         inRead = true;
         if (isCurrent()) {
-            responseStarted = true;
             response = header;
             call.onResponseHeader(this);
         }
@@ -135,12 +131,11 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
             data.release();
             return;
         }
-        lastReceived |= last;
         inRead = true;
         if (responseBody.isEmpty() && canWriteResponse()) {
             // The common case: nothing waits, so the part goes straight through without queueing.
             call.onResponseBodyPart(this, data, last, trailers);
-            flushPending = true;
+            flushAfterRead();
             updateReading();
             return;
         }
@@ -232,7 +227,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
             call.onResponseBodyPart(this, part, last, last ? responseBody.takeTrailers() : null);
         }
         if (wrote) {
-            call.response().flushUnlessComplete();
+            flushAfterRead();
         }
         updateReading();
     }
@@ -240,7 +235,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     /** Reads from the origin only while the client takes what comes, so memory stays bounded. */
     void updateReading() {
         UpstreamStream s = stream;
-        if (s != null && !lastReceived) {
+        if (s != null) {
             s.setReading(responseBody.isEmpty() && !responsePaused && call.downstreamWritable());
         }
     }
