@@ -55,7 +55,9 @@ class KeepAliveRaceTest {
     void tenThousandSequentialRequestsSucceedWhileTheOriginClosesIdleConnectionsAtRandom() throws Exception {
         Counter counter = new Counter();
         try (TestOrigin origin = TestOrigin.builder().name("racy")
-                .closeIdleConnectionsAfter(Duration.ofNanos(200_000), Duration.ofMillis(2)).build().start()) {
+                // The window is short enough that even a fast proxy's gap between two requests often
+                // falls across it (the test needs the race to happen, at least 1 % of the time).
+                .closeIdleConnectionsAfter(Duration.ofNanos(100_000), Duration.ofMillis(1)).build().start()) {
             FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
             ProxyOptions options = ProxyOptions.builder().maxAttempts(3).upstreamObserver(counter).build();
             try (ProxyFixture fixture = new ProxyFixture(proxy, options);
