@@ -148,7 +148,13 @@ public final class TestOrigin implements AutoCloseable {
     private final AtomicLong connectionIds = new AtomicLong();
     private final AtomicInteger connectionsAccepted = new AtomicInteger();
     private final Set<Channel> openChannels = ConcurrentHashMap.newKeySet();
+    /** Guards recorded state; event loops take it too, so never wait on an event loop while holding it. */
     private final ReentrantLock lock = new ReentrantLock();
+    /**
+     * Serialises {@link #pause()} and {@link #resume()}, which wait on an event loop; no event loop ever takes
+     * it (holding {@link #lock} there instead deadlocked against a connection's close listener).
+     */
+    private final Object listening = new Object();
     private final Condition requestRecorded = lock.newCondition();
     private final Condition connectionClosed = lock.newCondition();
     private final AtomicInteger discardedRequests = new AtomicInteger();
@@ -398,8 +404,7 @@ public final class TestOrigin implements AutoCloseable {
     public void pause() {
         requireStarted();
         requireNotOnEventLoop("pause");
-        lock.lock();
-        try {
+        synchronized (listening) {
             Channel server = serverChannel;
             if (server != null) {
                 serverChannel = null;
@@ -409,8 +414,6 @@ public final class TestOrigin implements AutoCloseable {
                 // connections are refused rather than left in a dead backlog.
                 server.eventLoop().submit(() -> { }).awaitUninterruptibly();
             }
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -422,8 +425,7 @@ public final class TestOrigin implements AutoCloseable {
     public void resume() {
         requireStarted();
         requireNotOnEventLoop("resume");
-        lock.lock();
-        try {
+        synchronized (listening) {
             if (serverChannel != null || closed.get()) {
                 return;
             }
@@ -433,8 +435,6 @@ public final class TestOrigin implements AutoCloseable {
                         bind.cause());
             }
             serverChannel = bind.channel();
-        } finally {
-            lock.unlock();
         }
     }
 

@@ -16,11 +16,14 @@ import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Each way a {@link TestOrigin} misbehaves on command, seen from a raw socket. */
@@ -321,6 +324,9 @@ class MisbehavingOriginTest {
         TestOrigin o = origin.origin();
         int port = o.port();
         try (RawHttpConnection open = new RawHttpConnection(port)) {
+            // Answered, so accepted: a connection still in the backlog is reset when the listener closes.
+            open.send(get("/small"));
+            assertEquals(200, open.readResponse().status());
             o.pause();
             try {
                 assertTrue(o.isPaused());
@@ -342,6 +348,30 @@ class MisbehavingOriginTest {
                 assertEquals(200, fresh.readResponse().status());
             }
         }
+    }
+
+    @Test
+    void pauseAndResumeDoNotDeadlockWithConnectionsClosingMeanwhile() {
+        // pause() once held the lock a closing connection's listener takes on the event loop while it waited
+        // for that loop: a deadlock that no test timeout could interrupt. Close connections while pausing.
+        assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
+            try (TestOrigin own = TestOrigin.builder().name("own").build().start()) {
+                for (int i = 0; i < 300; i++) {
+                    List<RawHttpConnection> connections = new ArrayList<>();
+                    for (int c = 0; c < 8; c++) {
+                        RawHttpConnection connection = new RawHttpConnection(own.port());
+                        connection.send(get("/small"));
+                        connection.readResponse();
+                        connections.add(connection);
+                    }
+                    for (RawHttpConnection connection : connections) {
+                        connection.close();
+                    }
+                    own.pause();
+                    own.resume();
+                }
+            }
+        });
     }
 
     @Test
