@@ -2,12 +2,16 @@ package dev.relay.transport.internal;
 
 import dev.relay.core.ProxyProtocol;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+
+import org.jspecify.annotations.Nullable;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -15,11 +19,11 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 
 /**
- * Writes the PROXY protocol header as the first bytes of a new upstream connection, before TLS
- * (it is first in the pipeline, so its {@code channelActive} runs before the TLS handler starts the
- * handshake), then leaves the pipeline together with the encoder.
+ * Writes the PROXY protocol header as the first bytes of a new upstream connection, as soon as the
+ * TCP connection is established and before anything else (the request, or TLS's ClientHello), then
+ * leaves the pipeline together with the encoder.
  */
-final class ProxyHeaderWriter extends ChannelInboundHandlerAdapter {
+final class ProxyHeaderWriter extends ChannelOutboundHandlerAdapter {
     static final String ENCODER = "proxy-protocol-encoder";
     static final String NAME = "proxy-protocol";
 
@@ -40,12 +44,23 @@ final class ProxyHeaderWriter extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        // The encoder turns the message into bytes inside write(): both can leave right after it.
-        ctx.writeAndFlush(header(version, client, server));
-        ctx.pipeline().remove(this);
-        ctx.pipeline().remove(ENCODER);
-        ctx.fireChannelActive();
+    public void connect(ChannelHandlerContext ctx, SocketAddress remote, @Nullable SocketAddress local,
+                        ChannelPromise promise) {
+        // Netty completes the connect promise (whose listeners start sending the request) before it
+        // fires channelActive (where TLS starts its handshake): the header goes out in between, first.
+        ChannelPromise connected = ctx.newPromise();
+        ctx.connect(remote, local, connected);
+        connected.addListener(f -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(f.cause());
+                return;
+            }
+            ctx.writeAndFlush(header(version, client, server)).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+            // The encoder made the bytes inside write(): both can leave now.
+            ctx.pipeline().remove(ENCODER);
+            ctx.pipeline().remove(this);
+            promise.trySuccess();
+        });
     }
 
     /**
