@@ -224,6 +224,30 @@ class ProxyProtocolTest {
         }
     }
 
+    @Test
+    void curlsHaproxyProtocolHeaderIsAccepted() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(onPath("curl"), "curl is not installed");
+        InetSocketAddress listener = fixture.server.bind("127.0.0.1:0", ListenerOptions.builder().proxyProtocol(true).build());
+
+        Process curl = new ProcessBuilder("curl", "-s", "--max-time", "10", "--haproxy-protocol",
+                "http://127.0.0.1:" + listener.getPort() + "/small").redirectErrorStream(true).start();
+        assertTrue(curl.waitFor(15, TimeUnit.SECONDS), "curl did not finish");
+
+        assertEquals(0, curl.exitValue(), new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        // curl's v1 header carries its own socket's addresses: the client is curl's port, not the socket's.
+        assertEquals(InetAddress.getLoopbackAddress(), ((InetSocketAddress) proxy.nextClient()).getAddress());
+        assertEquals("127.0.0.1", origin.awaitRequests(1, Duration.ofSeconds(5)).get(0).header("X-Forwarded-For"));
+    }
+
+    private static boolean onPath(String binary) {
+        for (String dir : System.getenv().getOrDefault("PATH", "").split(java.io.File.pathSeparator)) {
+            if (java.nio.file.Files.isExecutable(java.nio.file.Path.of(dir, binary))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The v1 line, or "v2 source:port" of a v2 header. */
     private static String describe(byte[] prefix) throws IOException {
         if (prefix[0] == 'P') {
