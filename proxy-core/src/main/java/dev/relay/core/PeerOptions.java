@@ -32,8 +32,10 @@ public final class PeerOptions {
     private final boolean tcpKeepAlive;
     private final List<X509Certificate> trustedCertificates;
     private final int maxIdleConnections;
+    private final ProxyProtocol sendProxyProtocol;
 
     private PeerOptions(Builder b) {
+        this.sendProxyProtocol = b.sendProxyProtocol;
         this.maxIdleConnections = b.maxIdleConnections;
         this.trustedCertificates = b.trustedCertificates;
         this.connectTimeout = b.connectTimeout;
@@ -71,6 +73,7 @@ public final class PeerOptions {
         b.tcpKeepAlive = tcpKeepAlive;
         b.trustedCertificates = trustedCertificates;
         b.maxIdleConnections = maxIdleConnections;
+        b.sendProxyProtocol = sendProxyProtocol;
         return b;
     }
 
@@ -143,6 +146,17 @@ public final class PeerOptions {
         return maxIdleConnections;
     }
 
+    /**
+     * The PROXY protocol header written as the first bytes of every new connection to this peer
+     * (before TLS), carrying the client address and the proxy's local address of the client's
+     * connection. Default {@link ProxyProtocol#NONE}. Such a connection describes one client
+     * connection, so it is pooled only for later requests of that same client connection (see
+     * {@code docs/architecture.md}).
+     */
+    public ProxyProtocol sendProxyProtocol() {
+        return sendProxyProtocol;
+    }
+
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof PeerOptions other
@@ -152,6 +166,7 @@ public final class PeerOptions {
                 && alpn == other.alpn
                 && trustedCertificates.equals(other.trustedCertificates)
                 && maxIdleConnections == other.maxIdleConnections
+                && sendProxyProtocol == other.sendProxyProtocol
                 && Objects.equals(connectTimeout, other.connectTimeout)
                 && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
                 && Objects.equals(readTimeout, other.readTimeout)
@@ -162,7 +177,8 @@ public final class PeerOptions {
     @Override
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
-                verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections);
+                verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections,
+                sendProxyProtocol);
     }
 
     @Override
@@ -170,7 +186,7 @@ public final class PeerOptions {
         return "PeerOptions{connectTimeout=" + connectTimeout + ", totalConnectionTimeout=" + totalConnectionTimeout
                 + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout + ", idleTimeout=" + idleTimeout
                 + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname() + ", alpn=" + alpn
-                + ", tcpKeepAlive=" + tcpKeepAlive + '}';
+                + ", tcpKeepAlive=" + tcpKeepAlive + ", sendProxyProtocol=" + sendProxyProtocol + '}';
     }
 
     /** Builds {@link PeerOptions}. Not thread-safe. */
@@ -186,8 +202,15 @@ public final class PeerOptions {
         private boolean tcpKeepAlive;
         private List<X509Certificate> trustedCertificates = List.of();
         private int maxIdleConnections;
+        private ProxyProtocol sendProxyProtocol = ProxyProtocol.NONE;
 
         private Builder() {}
+
+        /** See {@link PeerOptions#sendProxyProtocol()}. */
+        public Builder sendProxyProtocol(ProxyProtocol version) {
+            this.sendProxyProtocol = requireNonNull(version, "version");
+            return this;
+        }
 
         /** See {@link PeerOptions#maxIdleConnections()}; 0 for no per-peer limit. */
         public Builder maxIdleConnections(int connections) {

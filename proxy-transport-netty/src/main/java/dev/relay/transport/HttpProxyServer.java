@@ -198,6 +198,7 @@ public final class HttpProxyServer implements AutoCloseable {
                     protected void initChannel(SocketChannel ch) {
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
                                 bodyReadNanos);
+                        engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos);
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
                                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
@@ -318,6 +319,11 @@ public final class HttpProxyServer implements AutoCloseable {
     /** Open client connections. */
     public int openConnections() {
         return engine.openConnections();
+    }
+
+    /** Client connections refused by a listener's {@link ListenerOptions#connectionFilter()} since start. */
+    public long connectionsRefused() {
+        return engine.connectionsRefused();
     }
 
     /** Requests received since start. */

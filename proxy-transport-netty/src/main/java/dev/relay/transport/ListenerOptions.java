@@ -1,8 +1,11 @@
 package dev.relay.transport;
 
+import dev.relay.core.CidrBlock;
+import dev.relay.core.ConnectionFilter;
 import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -18,7 +21,7 @@ import java.util.Objects;
  * server.bind("0.0.0.0:443", publicPort);
  * }</pre>
  *
- * <p>Today a listener has its own client timeouts; its TLS and HTTP/2 settings will join them here,
+ * <p>A listener has its own client timeouts, PROXY protocol and connection filter; its TLS and HTTP/2 settings will join them here,
  * which is why this is a class with a builder rather than a record: new settings are new builder
  * methods, and code written against this version keeps compiling. Immutable and thread-safe.
  */
@@ -28,8 +31,14 @@ public final class ListenerOptions {
     private final @Nullable Duration headerReadTimeout;
     private final @Nullable Duration keepAliveTimeout;
     private final @Nullable Duration bodyReadTimeout;
+    private final boolean proxyProtocol;
+    private final List<CidrBlock> proxyProtocolTrusted;
+    private final @Nullable ConnectionFilter connectionFilter;
 
     private ListenerOptions(Builder b) {
+        this.proxyProtocol = b.proxyProtocol;
+        this.proxyProtocolTrusted = b.proxyProtocolTrusted;
+        this.connectionFilter = b.connectionFilter;
         this.headerReadTimeout = b.headerReadTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
@@ -51,7 +60,35 @@ public final class ListenerOptions {
         b.headerReadTimeout = headerReadTimeout;
         b.keepAliveTimeout = keepAliveTimeout;
         b.bodyReadTimeout = bodyReadTimeout;
+        b.proxyProtocol = proxyProtocol;
+        b.proxyProtocolTrusted = proxyProtocolTrusted;
+        b.connectionFilter = connectionFilter;
         return b;
+    }
+
+    /**
+     * Whether every connection must start with a PROXY protocol header (v1 or v2, HAProxy's), whose
+     * source address then is the client address everywhere (the session, logs, hash keys). A
+     * connection without a valid header within the header-read timeout is closed. Default false.
+     */
+    public boolean proxyProtocol() {
+        return proxyProtocol;
+    }
+
+    /**
+     * With {@link #proxyProtocol()}: the peers allowed to send a PROXY header (the load balancers);
+     * a connection from any other address is closed before anything is read. Empty: any peer.
+     */
+    public List<CidrBlock> proxyProtocolTrusted() {
+        return proxyProtocolTrusted;
+    }
+
+    /**
+     * Decides whether each accepted connection is served, before TLS and HTTP; null for all. With
+     * {@link #proxyProtocol()} it judges the address the PROXY header gave.
+     */
+    public @Nullable ConnectionFilter connectionFilter() {
+        return connectionFilter;
     }
 
     /**
@@ -95,19 +132,25 @@ public final class ListenerOptions {
         return o instanceof ListenerOptions other
                 && Objects.equals(headerReadTimeout, other.headerReadTimeout)
                 && Objects.equals(keepAliveTimeout, other.keepAliveTimeout)
-                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout);
+                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout)
+                && proxyProtocol == other.proxyProtocol
+                && proxyProtocolTrusted.equals(other.proxyProtocolTrusted)
+                && Objects.equals(connectionFilter, other.connectionFilter);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout);
+        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
+                connectionFilter);
     }
 
     @Override
     public String toString() {
         return "ListenerOptions{headerReadTimeout=" + orInherit(headerReadTimeout)
                 + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
-                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + '}';
+                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout)
+                + (proxyProtocol ? ", proxyProtocol, trusted=" + proxyProtocolTrusted : "")
+                + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "") + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -122,8 +165,29 @@ public final class ListenerOptions {
         private @Nullable Duration headerReadTimeout;
         private @Nullable Duration keepAliveTimeout;
         private @Nullable Duration bodyReadTimeout;
+        private boolean proxyProtocol;
+        private List<CidrBlock> proxyProtocolTrusted = List.of();
+        private @Nullable ConnectionFilter connectionFilter;
 
         private Builder() {}
+
+        /** See {@link ListenerOptions#proxyProtocol()}. */
+        public Builder proxyProtocol(boolean required) {
+            this.proxyProtocol = required;
+            return this;
+        }
+
+        /** See {@link ListenerOptions#proxyProtocolTrusted()}; empty to trust any peer. */
+        public Builder proxyProtocolTrusted(List<CidrBlock> trusted) {
+            this.proxyProtocolTrusted = List.copyOf(Objects.requireNonNull(trusted, "trusted"));
+            return this;
+        }
+
+        /** See {@link ListenerOptions#connectionFilter()}; null to serve every connection. */
+        public Builder connectionFilter(@Nullable ConnectionFilter filter) {
+            this.connectionFilter = filter;
+            return this;
+        }
 
         /** See {@link ListenerOptions#headerReadTimeout()}; {@code > 0}, or null to inherit. */
         public Builder headerReadTimeout(@Nullable Duration timeout) {
@@ -153,6 +217,10 @@ public final class ListenerOptions {
             positiveOrNull("headerReadTimeout", headerReadTimeout);
             positiveOrNull("keepAliveTimeout", keepAliveTimeout);
             positiveOrNull("bodyReadTimeout", bodyReadTimeout);
+            if (!proxyProtocol && !proxyProtocolTrusted.isEmpty()) {
+                throw new IllegalArgumentException("proxyProtocolTrusted: " + proxyProtocolTrusted
+                        + " (expected: empty unless proxyProtocol is on)");
+            }
             return new ListenerOptions(this);
         }
 

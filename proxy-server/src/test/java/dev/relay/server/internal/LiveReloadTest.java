@@ -186,7 +186,7 @@ class LiveReloadTest {
 
         assertEquals(200, answer.statusCode(), answer.body());
         assertTrue(answer.body().contains("not applied until a restart or upgrade: proxy.server.retry-buffer, "
-                + "proxy.server.keepalive-timeout, proxy.listeners[0] timeouts of 127.0.0.1:" + relay.proxy().getPort()),
+                + "proxy.server.keepalive-timeout, proxy.listeners[0] settings of 127.0.0.1:" + relay.proxy().getPort()),
                 answer.body());
         assertEquals("two", RawHttpConnection.get(relay.proxy(), "site.test", "/").header("X-Config"));
     }

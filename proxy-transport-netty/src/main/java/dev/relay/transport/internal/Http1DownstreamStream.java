@@ -120,12 +120,12 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public SocketAddress clientAddress() {
-        return channel.remoteAddress();
+        return ClientAddresses.client(channel);
     }
 
     @Override
     public SocketAddress serverAddress() {
-        return channel.localAddress();
+        return ClientAddresses.server(channel);
     }
 
     @Override

@@ -1,8 +1,11 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyProtocol;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
+
+import java.net.SocketAddress;
 
 /**
  * HTTP/1.1 upstream streams: one exchange per connection at a time. A stream takes the newest idle
@@ -21,14 +24,15 @@ final class Http1Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, EventLoop loop, Callback callback) {
-        UpstreamConnection pooled = pool.checkout(peer.reuseKey());
+    public void acquire(HttpPeer peer, SocketAddress client, SocketAddress server, EventLoop loop, Callback callback) {
+        Object key = poolKey(peer, client, server);
+        UpstreamConnection pooled = pool.checkout(key);
         if (pooled != null) {
             callback.onStreamReady(new Http1UpstreamStream(pooled, peer, pool), true, 0);
             return;
         }
         long connectStart = clock.nanoTime();
-        Future<UpstreamConnection> connect = connector.connect(peer, loop);
+        Future<UpstreamConnection> connect = connector.connect(peer, key, client, server, loop);
         connect.addListener(f -> {
             if (f.isSuccess()) {
                 UpstreamConnection conn = (UpstreamConnection) f.getNow();
@@ -39,4 +43,18 @@ final class Http1Streams implements UpstreamStreams {
             }
         });
     }
+
+    /**
+     * The peer's {@link HttpPeer#reuseKey()}; but a connection that began with a PROXY header speaks
+     * for one client connection, so its key also holds that connection's addresses: it carries later
+     * requests of the same client connection and never another client's.
+     */
+    static Object poolKey(HttpPeer peer, SocketAddress client, SocketAddress server) {
+        ProxyProtocol version = peer.options().sendProxyProtocol();
+        return version == ProxyProtocol.NONE ? peer.reuseKey()
+                : new ClientBoundKey(peer.reuseKey(), version, new ClientAddresses(client, server));
+    }
+
+    /** The pool key of a connection that told the upstream about one client connection. */
+    record ClientBoundKey(HttpPeer.PoolKey peer, ProxyProtocol version, ClientAddresses addresses) {}
 }

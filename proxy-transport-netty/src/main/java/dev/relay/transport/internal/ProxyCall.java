@@ -219,7 +219,7 @@ final class ProxyCall<C> {
             failRequest(observerFailure);
             return;
         }
-        engine.streams.acquire(peer, loop, next);
+        engine.streams.acquire(peer, downstream.clientAddress(), downstream.serverAddress(), loop, next);
     }
 
     /** Whether {@code a} is the attempt in progress of a call still going on. */

@@ -29,6 +29,7 @@ public final class ProxyEngine<C> {
     final AtomicInteger activeRequests = new AtomicInteger();
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
+    final LongAdder connectionsRefused = new LongAdder();
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
@@ -51,6 +52,34 @@ public final class ProxyEngine<C> {
     /** Creates the handler of a newly accepted downstream connection. */
     public DownstreamHandler newDownstreamHandler(long headerReadNanos, long keepAliveNanos, long bodyReadNanos) {
         return new DownstreamHandler(this, headerReadNanos, keepAliveNanos, bodyReadNanos);
+    }
+
+    /**
+     * Adds what runs before TLS and HTTP on a new client connection of a listener: the PROXY protocol
+     * decoder and reader when {@code listener} requires the protocol, then the connection filter.
+     * With a filter and no PROXY protocol, reading starts off until the filter has answered.
+     */
+    public void addConnectionHandlers(io.netty.channel.Channel ch, dev.relay.transport.ListenerOptions listener,
+                                      long headerReadNanos) {
+        if (listener.proxyProtocol()) {
+            ch.pipeline()
+                    .addLast("proxy-protocol-decoder", new io.netty.handler.codec.haproxy.HAProxyMessageDecoder())
+                    .addLast("proxy-protocol", new ProxyProtocolReader(listener.proxyProtocolTrusted(),
+                            headerReadNanos, clock));
+        }
+        dev.relay.core.ConnectionFilter filter = listener.connectionFilter();
+        if (filter != null) {
+            if (!listener.proxyProtocol()) {
+                ch.config().setAutoRead(false);
+            }
+            ch.pipeline().addLast("connection-filter",
+                    new ConnectionFilterHandler(filter, listener.proxyProtocol(), connectionsRefused));
+        }
+    }
+
+    /** Client connections the connection filter refused since start. */
+    public long connectionsRefused() {
+        return connectionsRefused.sum();
     }
 
     /** Requests in flight. */

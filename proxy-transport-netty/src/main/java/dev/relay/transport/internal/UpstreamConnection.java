@@ -14,7 +14,8 @@ import io.netty.util.ReferenceCountUtil;
  */
 final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     final Channel channel;
-    final HttpPeer.PoolKey key;
+    /** {@link HttpPeer#reuseKey()}, or a key bound to one client ({@link Http1Streams#poolKey}). */
+    final Object key;
     private final UpstreamConnectionPool pool;
     private Http1UpstreamStream listener;
     private boolean idle;
@@ -28,7 +29,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     final UpstreamResponseDecoder decoder;
     private long readTimeoutNanos;
 
-    UpstreamConnection(Channel channel, HttpPeer.PoolKey key, UpstreamConnectionPool pool,
+    UpstreamConnection(Channel channel, Object key, UpstreamConnectionPool pool,
                        UpstreamResponseDecoder decoder, EngineClock clock) {
         this.channel = channel;
         this.key = key;
@@ -190,6 +191,6 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public String toString() {
-        return "UpstreamConnection{" + key.address() + ", " + channel.id().asShortText() + ", requests=" + requests + '}';
+        return "UpstreamConnection{" + key + ", " + channel.id().asShortText() + ", requests=" + requests + '}';
     }
 }

@@ -18,10 +18,10 @@ import java.util.concurrent.atomic.LongAdder;
  * A process-wide cap bounds the idle connections of all partitions together.
  */
 final class UpstreamConnectionPool {
-    private final FastThreadLocal<Map<HttpPeer.PoolKey, ArrayDeque<UpstreamConnection>>> partitions =
+    private final FastThreadLocal<Map<Object, ArrayDeque<UpstreamConnection>>> partitions =
             new FastThreadLocal<>() {
                 @Override
-                protected Map<HttpPeer.PoolKey, ArrayDeque<UpstreamConnection>> initialValue() {
+                protected Map<Object, ArrayDeque<UpstreamConnection>> initialValue() {
                     return new HashMap<>();
                 }
             };
@@ -37,7 +37,7 @@ final class UpstreamConnectionPool {
     }
 
     /** An idle, usable connection for {@code key} on the calling event loop, or null. */
-    UpstreamConnection checkout(HttpPeer.PoolKey key) {
+    UpstreamConnection checkout(Object key) {
         ArrayDeque<UpstreamConnection> idle = partitions.get().get(key);
         if (idle == null) {
             return null;

@@ -5,6 +5,7 @@ import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
 import dev.relay.core.ProxyError;
+import dev.relay.core.ProxyProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -22,6 +23,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 
 /**
  * Opens upstream connections on the event loop of the downstream connection that needs them:
@@ -51,7 +53,13 @@ final class UpstreamConnector {
         this.clock = clock;
     }
 
-    Future<UpstreamConnection> connect(HttpPeer peer, EventLoop loop) {
+    /**
+     * Connects to {@code peer}; the connection is pooled under {@code poolKey}. {@code client} and
+     * {@code server} are the addresses of the client connection, for the PROXY header when the peer
+     * wants one.
+     */
+    Future<UpstreamConnection> connect(HttpPeer peer, Object poolKey, SocketAddress client, SocketAddress server,
+                                       EventLoop loop) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         PeerOptions options = peer.options();
         if (peer.isTls() && options.alpn() == Alpn.H2) {
@@ -71,6 +79,9 @@ final class UpstreamConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline p = ch.pipeline();
+                        if (options.sendProxyProtocol() != ProxyProtocol.NONE) {
+                            new ProxyHeaderWriter(options.sendProxyProtocol(), client, server).install(p);
+                        }
                         if (peer.isTls()) {
                             String host = !peer.sni().isEmpty() ? peer.sni() : peer.address().getHostString();
                             SslHandler ssl = tls.forOptions(options)
@@ -117,12 +128,12 @@ final class UpstreamConnector {
             }
             SslHandler ssl = f.channel().pipeline().get(SslHandler.class);
             if (ssl == null) {
-                ready(promise, timer, f.channel(), peer);
+                ready(promise, timer, f.channel(), poolKey);
                 return;
             }
             ssl.handshakeFuture().addListener(h -> {
                 if (h.isSuccess()) {
-                    ready(promise, timer, f.channel(), peer);
+                    ready(promise, timer, f.channel(), poolKey);
                 } else {
                     f.channel().close();
                     fail(promise, timer, h.cause(), context);
@@ -132,11 +143,11 @@ final class UpstreamConnector {
         return promise;
     }
 
-    private void ready(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Channel channel, HttpPeer peer) {
+    private void ready(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Channel channel, Object poolKey) {
         if (timer != null) {
             timer.cancel(false);
         }
-        UpstreamConnection conn = new UpstreamConnection(channel, peer.reuseKey(), pool,
+        UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool,
                 channel.pipeline().get(UpstreamResponseDecoder.class), clock);
         channel.pipeline().addBefore("decoder", "progress", conn.rawReadWatcher());
         channel.pipeline().replace("proxy", "proxy", conn);

@@ -4,6 +4,8 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import io.netty.channel.EventLoop;
 
+import java.net.SocketAddress;
+
 /**
  * Where upstream streams come from: a pool of connections and a connector, per protocol, behind one
  * interface. The HTTP/1.1 one ({@link Http1Streams}) gives each stream a connection of its own, from
@@ -25,6 +27,9 @@ interface UpstreamStreams {
         void onStreamFailed(ProxyError error);
     }
 
-    /** Gets a stream to {@code peer} on {@code loop}. */
-    void acquire(HttpPeer peer, EventLoop loop, Callback callback);
+    /**
+     * Gets a stream to {@code peer} on {@code loop} for a request of the client connection from
+     * {@code client} to {@code server} (what a PROXY protocol header sent upstream tells).
+     */
+    void acquire(HttpPeer peer, SocketAddress client, SocketAddress server, EventLoop loop, Callback callback);
 }

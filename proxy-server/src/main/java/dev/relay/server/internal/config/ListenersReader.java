@@ -1,6 +1,7 @@
 package dev.relay.server.internal.config;
 
 import dev.relay.core.Addresses;
+import dev.relay.core.CidrBlock;
 import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 
@@ -21,7 +22,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout");
+            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
     private final RestartOnlySettings.Recorder restartOnly;
@@ -48,23 +49,59 @@ final class ListenersReader {
             Duration headerRead = null;
             Duration keepAlive = null;
             Duration bodyRead = null;
+            ConnectionSettings connection = ConnectionSettings.NONE;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
                 headerRead = item.get("header-read-timeout").clientTimeout(null);
                 keepAlive = item.get("keepalive-timeout").clientTimeout(null);
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
+                connection = connectionSettings(item);
             }
             String text = address.string();
             InetSocketAddress parsed = address.hostPort(text, 0);
             if (!seen.add(Addresses.format(parsed))) {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
-            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead);
+            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead,
+                    connection);
             // Keyed by address, not position: the same address in the next file is the same socket.
             restartOnly.record("listener " + listener.address(),
-                    node.path() + "[" + i + "] timeouts of " + listener.address(), listener.listenerOptions());
+                    node.path() + "[" + i + "] settings of " + listener.address(), listener.listenerOptions());
             out.add(listener);
+        }
+        return out;
+    }
+
+    /**
+     * A listener's {@code proxy-protocol} (a boolean), {@code proxy-protocol-trusted}, {@code allow}
+     * and {@code deny} (lists of CIDR blocks; the trusted list only with the protocol on).
+     */
+    private static ConnectionSettings connectionSettings(ConfigNode item) {
+        ConfigNode protocolNode = item.get("proxy-protocol");
+        boolean proxyProtocol = !protocolNode.isMissing() && protocolNode.bool();
+        ConfigNode trustedNode = item.get("proxy-protocol-trusted");
+        List<CidrBlock> trusted = cidrs(trustedNode);
+        if (!proxyProtocol && !trustedNode.isMissing()) {
+            throw trustedNode.problem("is set but proxy-protocol is not true (expected: proxy-protocol = true, "
+                    + "or no proxy-protocol-trusted)");
+        }
+        return new ConnectionSettings(proxyProtocol, trusted, cidrs(item.get("allow")), cidrs(item.get("deny")));
+    }
+
+    /** A list of CIDR blocks ({@code [ "10.0.0.0/8", "2001:db8::/32" ]}); empty when missing. */
+    private static List<CidrBlock> cidrs(ConfigNode node) {
+        if (node.isMissing()) {
+            return List.of();
+        }
+        List<CidrBlock> out = new ArrayList<>();
+        for (ConfigNode item : node.list()) {
+            String text = item.string();
+            try {
+                out.add(CidrBlock.parse(text));
+            } catch (IllegalArgumentException e) {
+                throw item.problem(e.getMessage());
+            }
         }
         return out;
     }

@@ -179,21 +179,23 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param headerReadTimeout its own {@code header-read-timeout}; null: the service's
      * @param keepAliveTimeout  its own {@code keepalive-timeout}; null: the service's
      * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
+     * @param connection        its PROXY protocol and connection filter
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
-                                 Duration bodyReadTimeout) {
+                                 Duration bodyReadTimeout, ConnectionSettings connection) {
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
-            this(address, origin, null, null, null);
+            this(address, origin, null, null, null, ConnectionSettings.NONE);
         }
 
         /** The transport's view of this listener's own timeouts. */
         public ListenerOptions listenerOptions() {
-            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null) {
+            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
+                    && connection.equals(ConnectionSettings.NONE)) {
                 return ListenerOptions.inherit();
             }
-            return ListenerOptions.builder()
+            return connection.applyTo(ListenerOptions.builder())
                     .headerReadTimeout(headerReadTimeout)
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)

@@ -3,6 +3,7 @@ package dev.relay.server.internal.config;
 import dev.relay.core.Alpn;
 import dev.relay.core.Backend;
 import dev.relay.core.PeerOptions;
+import dev.relay.core.ProxyProtocol;
 import dev.relay.lb.HashKey;
 import dev.relay.lb.SelectionAlgorithms;
 import dev.relay.server.internal.config.ProxyConfig.Selection;
@@ -31,7 +32,7 @@ final class UpstreamsReader {
     private static final Set<String> DEFAULT_KEYS = Set.of("selection", "tls", "sni", "verify",
             "host-header", "connect-timeout", "total-connect-timeout", "read-timeout", "write-timeout",
             "idle-timeout", "max-idle-connections", "alpn", "tcp-keepalive", "hash-key", "health-check",
-            "outlier-detection");
+            "outlier-detection", "send-proxy-protocol");
     /** A group has the keys of the defaults and where its backends come from. */
     private static final Set<String> GROUP_KEYS = union(DEFAULT_KEYS, Set.of("backends", "discovery"));
     private static final Set<String> BACKEND_KEYS = Set.of("address", "weight");
@@ -179,6 +180,7 @@ final class UpstreamsReader {
                 .idleTimeout(key.apply("idle-timeout").timeout(true))
                 .verifyCert(verify)
                 .verifyHostname(verify)
+                .sendProxyProtocol(sendProxyProtocol(key.apply("send-proxy-protocol")))
                 .build();
 
         ConfigNode defaultCheck = defaults.isMissing() ? null : defaults.get("health-check");
@@ -188,6 +190,15 @@ final class UpstreamsReader {
         OutlierDetectionConfig outliers = HealthCheckReader.outlierDetection(node.get("outlier-detection"), defaultOutliers);
         return new UpstreamConfig(name, backends, selection, tls, sni, verify, hostHeader, options, hashKey, discovery,
                 healthCheck, outliers);
+    }
+
+    /** {@code send-proxy-protocol}: {@code v1}, {@code v2} or {@code none} (the default). */
+    private static ProxyProtocol sendProxyProtocol(ConfigNode node) {
+        if (node.isMissing()) {
+            return ProxyProtocol.NONE;
+        }
+        return node.choice(Map.of("none", ProxyProtocol.NONE, "v1", ProxyProtocol.V1, "v2", ProxyProtocol.V2),
+                "v1, v2 or none");
     }
 
     /**

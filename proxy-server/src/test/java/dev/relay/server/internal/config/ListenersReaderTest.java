@@ -45,6 +45,6 @@ class ListenersReaderTest {
                 + "{ address = \"127.0.0.1:1\", body-read-timeout = 1s } ], admin.address = \"127.0.0.1:8\"");
 
         // 127.0.0.1:3 is new: it is bound with its timeouts.
-        assertEquals(List.of("proxy.listeners[1] timeouts of 127.0.0.1:1", "proxy.admin.address"), after.changedSince(before));
+        assertEquals(List.of("proxy.listeners[1] settings of 127.0.0.1:1", "proxy.admin.address"), after.changedSince(before));
     }
 }

@@ -1,0 +1,31 @@
+package dev.relay.transport.internal;
+
+import io.netty.channel.Channel;
+import io.netty.util.AttributeKey;
+
+import java.net.SocketAddress;
+
+/**
+ * The one place the engine learns a client connection's addresses: the socket's own, unless a PROXY
+ * protocol header replaced them ({@link ProxyProtocolReader}). The session, the access log, hash keys,
+ * {@code X-Forwarded-For} written by filters and the PROXY header sent upstream all read it here.
+ *
+ * @param client the client's address (the PROXY header's source)
+ * @param server the address the client connected to (the PROXY header's destination)
+ */
+record ClientAddresses(SocketAddress client, SocketAddress server) {
+    /** Set once the PROXY header is read; absent on a listener without PROXY protocol. */
+    static final AttributeKey<ClientAddresses> FROM_PROXY_HEADER = AttributeKey.valueOf("relay.proxyProtocolAddresses");
+
+    /** The client address of {@code channel}. */
+    static SocketAddress client(Channel channel) {
+        ClientAddresses proxied = channel.attr(FROM_PROXY_HEADER).get();
+        return proxied != null ? proxied.client : channel.remoteAddress();
+    }
+
+    /** The local (server) address of {@code channel} as the client sees it. */
+    static SocketAddress server(Channel channel) {
+        ClientAddresses proxied = channel.attr(FROM_PROXY_HEADER).get();
+        return proxied != null ? proxied.server : channel.localAddress();
+    }
+}
