@@ -18,7 +18,7 @@ import java.util.Objects;
  * server.bind("0.0.0.0:443", publicPort);
  * }</pre>
  *
- * <p>Today a listener has its own client timeouts; its TLS and HTTP/2 settings will join them here,
+ * <p>A listener has its own client timeouts and its TLS ({@link #tls()}); HTTP/2 settings will join them here,
  * which is why this is a class with a builder rather than a record: new settings are new builder
  * methods, and code written against this version keeps compiling. Immutable and thread-safe.
  */
@@ -28,11 +28,13 @@ public final class ListenerOptions {
     private final @Nullable Duration headerReadTimeout;
     private final @Nullable Duration keepAliveTimeout;
     private final @Nullable Duration bodyReadTimeout;
+    private final @Nullable TlsSettings tls;
 
     private ListenerOptions(Builder b) {
         this.headerReadTimeout = b.headerReadTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
+        this.tls = b.tls;
     }
 
     /** Options that take every setting from the service's {@link ProxyOptions}. Shared. */
@@ -51,6 +53,7 @@ public final class ListenerOptions {
         b.headerReadTimeout = headerReadTimeout;
         b.keepAliveTimeout = keepAliveTimeout;
         b.bodyReadTimeout = bodyReadTimeout;
+        b.tls = tls;
         return b;
     }
 
@@ -78,6 +81,11 @@ public final class ListenerOptions {
         return bodyReadTimeout;
     }
 
+    /** The listener's TLS termination; null for plain HTTP. Never inherited: TLS is per listener. */
+    public @Nullable TlsSettings tls() {
+        return tls;
+    }
+
     Duration headerReadTimeoutOr(ProxyOptions service) {
         return headerReadTimeout != null ? headerReadTimeout : service.headerReadTimeout();
     }
@@ -95,19 +103,20 @@ public final class ListenerOptions {
         return o instanceof ListenerOptions other
                 && Objects.equals(headerReadTimeout, other.headerReadTimeout)
                 && Objects.equals(keepAliveTimeout, other.keepAliveTimeout)
-                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout);
+                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout)
+                && Objects.equals(tls, other.tls);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout);
+        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, tls);
     }
 
     @Override
     public String toString() {
         return "ListenerOptions{headerReadTimeout=" + orInherit(headerReadTimeout)
                 + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
-                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + '}';
+                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + (tls == null ? "" : ", tls=" + tls) + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -122,6 +131,7 @@ public final class ListenerOptions {
         private @Nullable Duration headerReadTimeout;
         private @Nullable Duration keepAliveTimeout;
         private @Nullable Duration bodyReadTimeout;
+        private @Nullable TlsSettings tls;
 
         private Builder() {}
 
@@ -140,6 +150,12 @@ public final class ListenerOptions {
         /** See {@link ListenerOptions#bodyReadTimeout()}; {@code > 0}, or null to inherit. */
         public Builder bodyReadTimeout(@Nullable Duration timeout) {
             this.bodyReadTimeout = timeout;
+            return this;
+        }
+
+        /** Terminates TLS on this listener with {@code tls}; null (the default) for plain HTTP. */
+        public Builder tls(@Nullable TlsSettings tls) {
+            this.tls = tls;
             return this;
         }
 
