@@ -39,7 +39,7 @@ public final class ExternalTool {
     }
 
     /** Runs {@code command} with {@code stdin} as its input; kills it after {@code timeout}. */
-    public static Result run(Duration timeout, String stdin, String... command) throws IOException, InterruptedException {
+    public static Result runWithInput(Duration timeout, String stdin, String... command) throws IOException, InterruptedException {
         assumeInstalled(command[0]);
         Path out = Files.createTempFile("relay-tool-", ".out");
         Path err = Files.createTempFile("relay-tool-", ".err");
@@ -61,7 +61,7 @@ public final class ExternalTool {
 
     /** Runs {@code command} with no input. */
     public static Result run(Duration timeout, String... command) throws IOException, InterruptedException {
-        return run(timeout, "", command);
+        return runWithInput(timeout, "", command);
     }
 
     /** {@code args} as a modifiable list, for building a command line. */

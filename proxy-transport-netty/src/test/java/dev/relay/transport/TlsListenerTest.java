@@ -231,7 +231,7 @@ class TlsListenerTest {
 
     private static ExternalTool.Result sClientRequest(List<String> command) throws Exception {
         // A request with Connection: close makes s_client read the answer (and TLS 1.3 tickets) and exit.
-        return ExternalTool.run(TOOL_TIMEOUT, "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
+        return ExternalTool.runWithInput(TOOL_TIMEOUT, "GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n",
                 command.toArray(new String[0]));
     }
 
