@@ -5,6 +5,7 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.Session;
 import dev.relay.core.TlsInfo;
 import dev.relay.testing.ExternalTool;
+import dev.relay.testing.OpensslKeys;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.TestCertificates;
 import dev.relay.testing.TestOrigin;

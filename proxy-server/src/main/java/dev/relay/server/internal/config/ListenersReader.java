@@ -4,6 +4,8 @@ import dev.relay.core.Addresses;
 import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 
+import dev.relay.transport.TlsSettings;
+
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +23,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout");
+            "body-read-timeout", "tls");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
     private final RestartOnlySettings.Recorder restartOnly;
@@ -48,22 +50,26 @@ final class ListenersReader {
             Duration headerRead = null;
             Duration keepAlive = null;
             Duration bodyRead = null;
+            TlsSettings tls = null;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
                 headerRead = item.get("header-read-timeout").clientTimeout(null);
                 keepAlive = item.get("keepalive-timeout").clientTimeout(null);
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
+                tls = TlsReader.tls(item.get("tls"));
             }
             String text = address.string();
             InetSocketAddress parsed = address.hostPort(text, 0);
             if (!seen.add(Addresses.format(parsed))) {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
-            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead);
+            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead, tls);
             // Keyed by address, not position: the same address in the next file is the same socket.
+            // Its TLS is not restart-only: a reload gives a listener that stays bound its new TLS.
             restartOnly.record("listener " + listener.address(),
-                    node.path() + "[" + i + "] timeouts of " + listener.address(), listener.listenerOptions());
+                    node.path() + "[" + i + "] timeouts of " + listener.address(),
+                    listener.listenerOptions().toBuilder().tls(null).build());
             out.add(listener);
         }
         return out;

@@ -9,6 +9,7 @@ import dev.relay.lb.HashKey;
 import dev.relay.lb.SelectionAlgorithms;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 
 import java.time.Duration;
@@ -181,22 +182,29 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
-                                 Duration bodyReadTimeout) {
+                                 Duration bodyReadTimeout, TlsSettings tls) {
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
-            this(address, origin, null, null, null);
+            this(address, origin, null, null, null, null);
         }
 
-        /** The transport's view of this listener's own timeouts. */
+        /** A plain-HTTP listener with its own client timeouts. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, null);
+        }
+
+        /** The transport's view of this listener's own timeouts and its TLS (null: plain HTTP). */
         public ListenerOptions listenerOptions() {
-            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null) {
+            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null && tls == null) {
                 return ListenerOptions.inherit();
             }
             return ListenerOptions.builder()
                     .headerReadTimeout(headerReadTimeout)
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)
+                    .tls(tls)
                     .build();
         }
     }

@@ -1,6 +1,4 @@
-package dev.relay.transport;
-
-import dev.relay.testing.ExternalTool;
+package dev.relay.testing;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,21 +11,30 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * server's files come in (PKCS#8, PKCS#1, SEC1, encrypted): what an operator's files look like,
  * rather than what a Java library writes. Tests using it are skipped without openssl.
  */
-final class OpensslKeys {
+public final class OpensslKeys {
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
     /** The key type and how its file is encoded. */
-    enum Kind {
-        RSA_PKCS8, RSA_PKCS1, EC_PKCS8, EC_SEC1, EC_ENCRYPTED
+    public enum Kind {
+        /** RSA 2048, {@code BEGIN PRIVATE KEY}. */
+        RSA_PKCS8,
+        /** RSA 2048, {@code BEGIN RSA PRIVATE KEY}. */
+        RSA_PKCS1,
+        /** EC P-256, {@code BEGIN PRIVATE KEY}. */
+        EC_PKCS8,
+        /** EC P-256, {@code BEGIN EC PRIVATE KEY}. */
+        EC_SEC1,
+        /** EC P-256, {@code BEGIN ENCRYPTED PRIVATE KEY} (passphrase {@code secret}). */
+        EC_ENCRYPTED
     }
 
     /** A certificate file and its key file. */
-    record Pair(Path chain, Path key) {}
+    public record Pair(Path chain, Path key) {}
 
     private OpensslKeys() {}
 
     /** A self-signed certificate for {@code dnsName} (SAN and CN) with a key of {@code kind}, in {@code dir}. */
-    static Pair selfSigned(Path dir, String dnsName, Kind kind) throws Exception {
+    public static Pair selfSigned(Path dir, String dnsName, Kind kind) throws Exception {
         String base = dnsName.replace('*', '_') + "-" + kind.name().toLowerCase();
         Path chain = dir.resolve(base + ".pem");
         Path pkcs8 = dir.resolve(base + ".pkcs8.key");
