@@ -156,6 +156,10 @@ class TlsListenerTest {
         assertEquals(0, unknown.exitCode(), unknown.stderr());
         assertTrue(servedSubject(unknown).contains("CN=a.test"), unknown.stderr());
         assertEquals("other.test", proxy.nextTls().serverName());
+
+        // No SNI at all (an IP address): the default.
+        ExternalTool.Result noSni = sClientRequest(sClient(at, "-noservername"));
+        assertTrue(noSni.stdout().contains("CN = a.test"), noSni.stdout());
         assertTrue(fixture.server.tlsHandshakesCompleted() >= 4);
     }
 
@@ -225,7 +229,10 @@ class TlsListenerTest {
 
     private static List<String> sClient(InetSocketAddress at, String... extra) {
         List<String> args = ExternalTool.args("openssl", "s_client", "-connect", "127.0.0.1:" + at.getPort(),
-                "-servername", "a.test", "-ign_eof", "-CAfile", TestCertificates.caCertificatePem().toString());
+                "-ign_eof", "-CAfile", TestCertificates.caCertificatePem().toString());
+        if (!List.of(extra).contains("-noservername")) {
+            args.addAll(List.of("-servername", "a.test"));
+        }
         args.addAll(List.of(extra));
         return args;
     }
