@@ -164,6 +164,25 @@ class TlsListenerTest {
     }
 
     @Test
+    void aCertificateSelectorMayPickTheCertificateAsynchronously() throws Exception {
+        TestCertificates.Server fallback = TestCertificates.server("a.test");
+        TestCertificates.Server picked = TestCertificates.rsaServer("tenant.test");
+        TlsCertificate tenant = TlsCertificate.of(picked.privateKey(), picked.certificateChain());
+        InetSocketAddress at = bindTls(certificates(fallback)
+                .certificateSelector(sni -> "tenant.test".equals(sni)
+                        ? CompletableFuture.supplyAsync(() -> tenant, CompletableFuture.delayedExecutor(50, TimeUnit.MILLISECONDS))
+                        : CompletableFuture.completedFuture(null))
+                .build());
+
+        ExternalTool.Result toTenant = run(curl(at, "tenant.test"));
+        assertEquals(0, toTenant.exitCode(), toTenant.stderr());
+        assertTrue(servedSubject(toTenant).contains("CN=tenant.test"), toTenant.stderr());
+        ExternalTool.Result other = run(curl(at, "a.test"));
+        assertEquals(0, other.exitCode(), other.stderr());
+        assertTrue(servedSubject(other).contains("CN=a.test"), other.stderr());
+    }
+
+    @Test
     void optionalClientAuthReportsVerifiedFailedAndNoneAndForwardsHeadersWithoutTheSpoofedOnes() throws Exception {
         TestCertificates.Server server = TestCertificates.server("mtls.test");
         InetSocketAddress at = bindTls(certificates(server)
