@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletionStage;
@@ -23,8 +25,14 @@ public interface Session {
     /** The local address that accepted the connection. */
     SocketAddress serverAddress();
 
-    /** Whether the downstream connection is TLS. */
+    /** Whether the downstream connection is TLS; the same as {@code downstreamTls() != null}. */
     boolean isTls();
+
+    /**
+     * What the TLS handshake of the downstream connection settled (protocol, cipher, SNI name, ALPN,
+     * the client certificate under mutual TLS); null on a plain connection.
+     */
+    @Nullable TlsInfo downstreamTls();
 
     /** Whether this request arrived on a keep-alive connection that already carried another one. */
     boolean isConnectionReused();

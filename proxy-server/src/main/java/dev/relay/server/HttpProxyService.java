@@ -6,6 +6,7 @@ import dev.relay.core.ProxyHttp;
 import dev.relay.transport.HttpProxyServer;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -92,6 +93,40 @@ public final class HttpProxyService implements Service {
         tcpAddresses.add(address);
         listenerOptions.put(address, options);
         return this;
+    }
+
+    /**
+     * Adds a TLS listener on {@code address} (Pingora's {@code add_tls_with_settings}): like
+     * {@link #addTcp(String)}, terminating TLS with {@code tls}.
+     *
+     * <pre>{@code
+     * service.addTls("0.0.0.0:443", TlsSettings.builder()
+     *         .certificate(Path.of("site.pem"), Path.of("site.key"))
+     *         .build());
+     * }</pre>
+     *
+     * @throws IllegalArgumentException when the address is not {@code host:port}
+     */
+    public synchronized HttpProxyService addTls(String address, TlsSettings tls) {
+        return addTcp(address, ListenerOptions.builder().tls(requireNonNull(tls, "tls")).build());
+    }
+
+    /**
+     * Replaces the TLS of the running listener configured as {@code address} (a configuration
+     * reload): connections accepted from now on get {@code tls} (null: plain HTTP); open ones keep
+     * theirs and the socket stays bound. Certificate files are read again.
+     *
+     * @return whether there is such a listener
+     * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
+     */
+    public synchronized boolean updateListenerTls(String address, @Nullable TlsSettings tls) {
+        InetSocketAddress bound = listening.get(address);
+        if (bound == null || server == null || !server.updateTls(bound, tls)) {
+            return false;
+        }
+        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.inherit());
+        listenerOptions.put(address, options.toBuilder().tls(tls).build());
+        return true;
     }
 
     /**

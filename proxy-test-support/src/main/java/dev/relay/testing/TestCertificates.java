@@ -51,6 +51,8 @@ public final class TestCertificates {
     private static final Duration VALIDITY = Duration.ofDays(30);
     private static final Instant NOT_BEFORE = Instant.now().minus(Duration.ofDays(1));
     private static final ConcurrentMap<List<String>, Server> SERVERS = new ConcurrentHashMap<>();
+    private static final ConcurrentMap<List<String>, Server> RSA_SERVERS = new ConcurrentHashMap<>();
+    private static final ConcurrentMap<String, Client> CLIENTS = new ConcurrentHashMap<>();
     private static final AtomicInteger SERIAL = new AtomicInteger(1);
 
     private TestCertificates() {
@@ -63,9 +65,13 @@ public final class TestCertificates {
         static final Path CA_PEM = write("relay-test-ca.pem", CA.getCertificatePEM());
 
         private static X509Bundle newRootCa() {
+            return newRootCa("CN=Relay Test Root CA, O=Relay tests");
+        }
+
+        static X509Bundle newRootCa(String subject) {
             try {
                 return new CertificateBuilder()
-                        .subject("CN=Relay Test Root CA, O=Relay tests")
+                        .subject(subject)
                         .serial(java.math.BigInteger.valueOf(SERIAL.getAndIncrement()))
                         .notBefore(NOT_BEFORE)
                         .notAfter(NOT_BEFORE.plus(VALIDITY))
@@ -151,7 +157,80 @@ public final class TestCertificates {
             throw new IllegalArgumentException("dnsNames: [] (expected: at least one DNS name)");
         }
         List<String> names = List.copyOf(Arrays.asList(dnsNames));
-        return SERVERS.computeIfAbsent(names, Server::new);
+        return SERVERS.computeIfAbsent(names, n -> new Server(n, false));
+    }
+
+    /** Like {@link #server(String...)}, with an RSA 2048 key instead of EC P-256. */
+    public static Server rsaServer(String... dnsNames) {
+        requireNonNull(dnsNames, "dnsNames");
+        if (dnsNames.length == 0) {
+            throw new IllegalArgumentException("dnsNames: [] (expected: at least one DNS name)");
+        }
+        return RSA_SERVERS.computeIfAbsent(List.copyOf(Arrays.asList(dnsNames)), n -> new Server(n, true));
+    }
+
+    /**
+     * A client certificate (mutual TLS) for {@code commonName}, issued by the test CA, with the
+     * SAN {@code DNS:<commonName>} and the clientAuth extended key usage; EC P-256.
+     */
+    public static Client client(String commonName) {
+        return CLIENTS.computeIfAbsent(commonName, cn -> new Client(cn, Root.CA, "client-"));
+    }
+
+    /**
+     * A client certificate for {@code commonName} issued by a CA that nothing trusts (one per JVM,
+     * made on first use): what a client presents that the proxy must not verify.
+     */
+    public static Client untrustedClient(String commonName) {
+        return CLIENTS.computeIfAbsent("untrusted:" + commonName,
+                cn -> new Client(commonName, Untrusted.CA, "untrusted-client-"));
+    }
+
+    /** A second root CA, trusted by nobody. */
+    private static final class Untrusted {
+        static final X509Bundle CA = Root.newRootCa("CN=Relay Untrusted CA, O=Relay tests");
+    }
+
+    /** A client certificate with its key in PEM files, for {@code curl --cert --key}. Immutable. */
+    public static final class Client {
+        private final X509Bundle bundle;
+        private final Path certificatePem;
+        private final Path keyPem;
+
+        private Client(String commonName, X509Bundle issuer, String prefix) {
+            try {
+                this.bundle = new CertificateBuilder()
+                        .subject("CN=" + commonName + ", O=Relay tests")
+                        .serial(java.math.BigInteger.valueOf(SERIAL.getAndIncrement()))
+                        .notBefore(NOT_BEFORE)
+                        .notAfter(NOT_BEFORE.plus(VALIDITY))
+                        .ecp256()
+                        .setKeyUsage(true, CertificateBuilder.KeyUsage.digitalSignature)
+                        .addExtendedKeyUsageClientAuth()
+                        .addSanDnsName(commonName)
+                        .buildIssuedBy(issuer);
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot issue a test client certificate for " + commonName, e);
+            }
+            String base = "relay-test-" + prefix + commonName.replaceAll("[^A-Za-z0-9.-]", "_");
+            this.certificatePem = write(base + "-cert.pem", bundle.getCertificatePEM());
+            this.keyPem = write(base + "-key.pem", bundle.getPrivateKeyPEM());
+        }
+
+        /** The client's certificate. */
+        public X509Certificate certificate() {
+            return bundle.getCertificate();
+        }
+
+        /** A PEM file with {@link #certificate()}. */
+        public Path certificatePem() {
+            return certificatePem;
+        }
+
+        /** A PEM file (PKCS#8, unencrypted) with the private key. */
+        public Path privateKeyPem() {
+            return keyPem;
+        }
     }
 
     private static Path write(String fileName, String pem) {
@@ -181,7 +260,7 @@ public final class TestCertificates {
         private final Path chainPem;
         private final Path keyPem;
 
-        private Server(List<String> dnsNames) {
+        private Server(List<String> dnsNames, boolean rsa) {
             for (String name : dnsNames) {
                 if (requireNonNull(name, "dnsName").isEmpty()) {
                     throw new IllegalArgumentException("dnsName: \"\" (expected: a DNS name)");
@@ -194,18 +273,22 @@ public final class TestCertificates {
                         .serial(java.math.BigInteger.valueOf(SERIAL.getAndIncrement()))
                         .notBefore(NOT_BEFORE)
                         .notAfter(NOT_BEFORE.plus(VALIDITY))
-                        .ecp256()
                         .setKeyUsage(true, CertificateBuilder.KeyUsage.digitalSignature)
                         .addExtendedKeyUsageServerAuth()
                         .addSanIpAddress("127.0.0.1");
                 for (String name : dnsNames) {
                     builder.addSanDnsName(name);
                 }
+                if (rsa) {
+                    builder.rsa2048();
+                } else {
+                    builder.ecp256();
+                }
                 this.bundle = builder.buildIssuedBy(Root.CA);
             } catch (Exception e) {
                 throw new IllegalStateException("cannot issue a test server certificate for " + dnsNames, e);
             }
-            String base = "relay-test-server-" + dnsNames.get(0).replaceAll("[^A-Za-z0-9.-]", "_")
+            String base = "relay-test-server-" + (rsa ? "rsa-" : "") + dnsNames.get(0).replaceAll("[^A-Za-z0-9.-]", "_")
                     + '-' + Integer.toHexString(dnsNames.hashCode());
             this.chainPem = write(base + "-chain.pem", bundle.getCertificatePathPEM());
             this.keyPem = write(base + "-key.pem", bundle.getPrivateKeyPEM());

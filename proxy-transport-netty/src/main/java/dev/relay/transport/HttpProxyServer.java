@@ -5,7 +5,10 @@ import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
+import dev.relay.transport.internal.ListenerTls;
 import dev.relay.transport.internal.ProxyEngine;
+import dev.relay.transport.internal.TlsHandshakeCounters;
+import dev.relay.transport.internal.TlsMaintenance;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -53,6 +56,10 @@ public final class HttpProxyServer implements AutoCloseable {
     private final ProxyEngine<?> engine;
     private final ChannelGroup connections = new DefaultChannelGroup("relay-downstream", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    /** The TLS of each listening socket, replaceable while it stays bound. */
+    private final java.util.Map<Channel, ListenerTls> listenerTls = new java.util.concurrent.ConcurrentHashMap<>();
+    private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
+    private final TlsHandshakeCounters tlsHandshakes = new TlsHandshakeCounters();
     private final DnsAddressResolverGroup resolver;
 
     private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
@@ -105,13 +112,15 @@ public final class HttpProxyServer implements AutoCloseable {
         if (requested.isUnresolved()) {
             requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
         }
+        ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
         Channel listener;
         try {
-            listener = bootstrap(listenerOptions).channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
+            listener = bootstrap(listenerOptions, tls).channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
         } catch (Exception e) {
+            tls.close();
             throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
         }
-        listeners.add(listener);
+        addListener(listener, tls);
         return (InetSocketAddress) listener.localAddress();
     }
 
@@ -135,19 +144,65 @@ public final class HttpProxyServer implements AutoCloseable {
             throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
                     + "listening socket (expected: epoll)");
         }
+        ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
         Channel listener;
         try {
-            listener = bootstrap(listenerOptions).channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
+            listener = bootstrap(listenerOptions, tls).channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
                     .register().syncUninterruptibly().channel();
         } catch (Exception e) {
+            tls.close();
             throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
         }
         if (!listener.isActive() || !(listener.localAddress() instanceof InetSocketAddress bound)) {
             listener.close();
+            tls.close();
             throw new IllegalStateException("cannot adopt fd " + fd + ": not a bound TCP socket");
         }
-        listeners.add(listener);
+        addListener(listener, tls);
         return bound;
+    }
+
+    private void addListener(Channel listener, ListenerTls tls) {
+        listenerTls.put(listener, tls);
+        // Whoever closes the socket (closeListener, stopAccepting, close), its TLS upkeep stops too.
+        listener.closeFuture().addListener(f -> {
+            ListenerTls removed = listenerTls.remove(listener);
+            if (removed != null) {
+                removed.close();
+            }
+        });
+        listeners.add(listener);
+    }
+
+    /**
+     * Replaces the TLS of the listener bound to {@code address} (as returned by {@link #bind}): new
+     * connections get {@code tls} (null: plain HTTP), those open keep theirs, and the socket stays
+     * bound. Certificate files are read again, so this also picks up a certificate renewed on disk.
+     *
+     * @return whether such a listener is open
+     * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
+     */
+    public boolean updateTls(InetSocketAddress address, @org.jspecify.annotations.Nullable TlsSettings tls) {
+        for (Channel ch : listeners) {
+            if (address.equals(ch.localAddress())) {
+                ListenerTls current = listenerTls.get(ch);
+                if (current != null) {
+                    current.update(tls);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** TLS handshakes completed on this server's listeners since start. */
+    public long tlsHandshakesCompleted() {
+        return tlsHandshakes.completedCount();
+    }
+
+    /** TLS handshakes that failed (or were abandoned) on this server's listeners since start. */
+    public long tlsHandshakesFailed() {
+        return tlsHandshakes.failedCount();
     }
 
     /**
@@ -182,7 +237,7 @@ public final class HttpProxyServer implements AutoCloseable {
         return false;
     }
 
-    private ServerBootstrap bootstrap(ListenerOptions listenerOptions) {
+    private ServerBootstrap bootstrap(ListenerOptions listenerOptions, ListenerTls tls) {
         ProxyOptions options = engine.options();
         long headerReadNanos = listenerOptions.headerReadTimeoutOr(options).toNanos();
         long keepAliveNanos = listenerOptions.keepAliveTimeoutOr(options).toNanos();
@@ -199,6 +254,9 @@ public final class HttpProxyServer implements AutoCloseable {
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
                                 bodyReadNanos);
                         engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos);
+                        // TLS first (after whatever must see the raw connection, such as a PROXY
+                        // protocol header), so that the rest of the pipeline sees plain HTTP.
+                        tls.addHandlers(ch.pipeline());
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
                                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
@@ -357,5 +415,6 @@ public final class HttpProxyServer implements AutoCloseable {
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         engine.closeUpstreamConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
         resolver.close();
+        tlsMaintenance.close();
     }
 }

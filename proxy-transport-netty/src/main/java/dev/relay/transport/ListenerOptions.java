@@ -21,7 +21,8 @@ import java.util.Objects;
  * server.bind("0.0.0.0:443", publicPort);
  * }</pre>
  *
- * <p>A listener has its own client timeouts, PROXY protocol and connection filter; its TLS and HTTP/2 settings will join them here,
+ * <p>A listener has its own client timeouts, PROXY protocol, connection filter and TLS ({@link #tls()}); HTTP/2
+ * settings will join them here,
  * which is why this is a class with a builder rather than a record: new settings are new builder
  * methods, and code written against this version keeps compiling. Immutable and thread-safe.
  */
@@ -34,6 +35,7 @@ public final class ListenerOptions {
     private final boolean proxyProtocol;
     private final List<CidrBlock> proxyProtocolTrusted;
     private final @Nullable ConnectionFilter connectionFilter;
+    private final @Nullable TlsSettings tls;
 
     private ListenerOptions(Builder b) {
         this.proxyProtocol = b.proxyProtocol;
@@ -42,6 +44,7 @@ public final class ListenerOptions {
         this.headerReadTimeout = b.headerReadTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
+        this.tls = b.tls;
     }
 
     /** Options that take every setting from the service's {@link ProxyOptions}. Shared. */
@@ -63,6 +66,7 @@ public final class ListenerOptions {
         b.proxyProtocol = proxyProtocol;
         b.proxyProtocolTrusted = proxyProtocolTrusted;
         b.connectionFilter = connectionFilter;
+        b.tls = tls;
         return b;
     }
 
@@ -115,6 +119,11 @@ public final class ListenerOptions {
         return bodyReadTimeout;
     }
 
+    /** The listener's TLS termination; null for plain HTTP. Never inherited: TLS is per listener. */
+    public @Nullable TlsSettings tls() {
+        return tls;
+    }
+
     Duration headerReadTimeoutOr(ProxyOptions service) {
         return headerReadTimeout != null ? headerReadTimeout : service.headerReadTimeout();
     }
@@ -135,13 +144,14 @@ public final class ListenerOptions {
                 && Objects.equals(bodyReadTimeout, other.bodyReadTimeout)
                 && proxyProtocol == other.proxyProtocol
                 && proxyProtocolTrusted.equals(other.proxyProtocolTrusted)
-                && Objects.equals(connectionFilter, other.connectionFilter);
+                && Objects.equals(connectionFilter, other.connectionFilter)
+                && Objects.equals(tls, other.tls);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
-                connectionFilter);
+                connectionFilter, tls);
     }
 
     @Override
@@ -150,7 +160,8 @@ public final class ListenerOptions {
                 + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
                 + ", bodyReadTimeout=" + orInherit(bodyReadTimeout)
                 + (proxyProtocol ? ", proxyProtocol, trusted=" + proxyProtocolTrusted : "")
-                + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "") + '}';
+                + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "")
+                + (tls == null ? "" : ", tls=" + tls) + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -168,6 +179,7 @@ public final class ListenerOptions {
         private boolean proxyProtocol;
         private List<CidrBlock> proxyProtocolTrusted = List.of();
         private @Nullable ConnectionFilter connectionFilter;
+        private @Nullable TlsSettings tls;
 
         private Builder() {}
 
@@ -204,6 +216,12 @@ public final class ListenerOptions {
         /** See {@link ListenerOptions#bodyReadTimeout()}; {@code > 0}, or null to inherit. */
         public Builder bodyReadTimeout(@Nullable Duration timeout) {
             this.bodyReadTimeout = timeout;
+            return this;
+        }
+
+        /** Terminates TLS on this listener with {@code tls}; null (the default) for plain HTTP. */
+        public Builder tls(@Nullable TlsSettings tls) {
+            this.tls = tls;
             return this;
         }
 

@@ -130,6 +130,18 @@ public final class ConfigReloader {
                 return new Result(false, running, l.origin() + ": key 'proxy.listeners[" + i + "].address': " + e.getMessage());
             }
         }
+        // TLS of the listeners that stay bound: new handshakes get the new block (and re-read files).
+        for (ListenerConfig l : next.listeners()) {
+            if (!kept.contains(l.address())) {
+                continue;
+            }
+            try {
+                service.updateListenerTls(l.address(), l.listenerOptions().tls());
+            } catch (RuntimeException e) {
+                added.forEach(service::removeListener);
+                return new Result(false, running, l.origin() + ": listener " + l.address() + " TLS: " + e.getMessage());
+            }
+        }
         ProxyRuntime swapped;
         try {
             swapped = proxy.swap(next);

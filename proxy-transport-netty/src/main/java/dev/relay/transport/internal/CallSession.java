@@ -59,6 +59,11 @@ final class CallSession implements Session {
     }
 
     @Override
+    public dev.relay.core.@org.jspecify.annotations.Nullable TlsInfo downstreamTls() {
+        return downstream.tls();
+    }
+
+    @Override
     public boolean isConnectionReused() {
         return downstream.isConnectionReused();
     }

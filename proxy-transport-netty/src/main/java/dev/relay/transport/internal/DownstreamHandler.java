@@ -151,6 +151,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         awaitingRequest = false;
         headerStarted = false;
         requestsOnConnection++;
+        ClientCertHeaders.apply(TlsHandshakeHandler.of(channel), request.headers());
         Http1DownstreamStream exchange = new Http1DownstreamStream(this, channel, request, requestsOnConnection > 1);
         ProxyCall<?> call = engine.newCall(exchange);
         exchange.bind(call);

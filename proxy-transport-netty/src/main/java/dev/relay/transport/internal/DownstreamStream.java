@@ -45,7 +45,11 @@ interface DownstreamStream {
 
     SocketAddress serverAddress();
 
+    /** Whether the connection is TLS: {@code tls() != null}. */
     boolean isTls();
+
+    /** What the connection's TLS handshake settled; null on a plain connection. */
+    dev.relay.core.@Nullable TlsInfo tls();
 
     EventLoop eventLoop();
 

@@ -130,7 +130,13 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public boolean isTls() {
-        return channel.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+        return tls() != null;
+    }
+
+    @Override
+    public dev.relay.core.@Nullable TlsInfo tls() {
+        TlsHandshakeHandler.DownstreamTls tls = TlsHandshakeHandler.of(channel);
+        return tls == null ? null : tls.info();
     }
 
     @Override

@@ -322,6 +322,30 @@ final class ConfigNode {
         return chosen;
     }
 
+    /**
+     * This text as a file path, absolute; a relative one is relative to the configuration file's
+     * directory, as an include would be. Whether the file exists is the caller's to check.
+     */
+    java.nio.file.Path filePath() {
+        String text = string().trim();
+        if (text.isEmpty()) {
+            throw problem("empty (expected: a file path)");
+        }
+        java.nio.file.Path path;
+        try {
+            path = java.nio.file.Path.of(text);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw problem("bad path '" + text + "' (expected: a file path)");
+        }
+        if (!path.isAbsolute()) {
+            String file = origin() == null ? null : origin().filename();
+            if (file != null && java.nio.file.Path.of(file).getParent() != null) {
+                path = java.nio.file.Path.of(file).getParent().resolve(path);
+            }
+        }
+        return path.toAbsolutePath().normalize();
+    }
+
     /** This text trimmed, or null when missing. */
     String optionalText() {
         return isMissing() ? null : string().trim();

@@ -5,6 +5,8 @@ import dev.relay.core.CidrBlock;
 import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 
+import dev.relay.transport.TlsSettings;
+
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,7 +24,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny");
+            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
     private final RestartOnlySettings.Recorder restartOnly;
@@ -50,6 +52,7 @@ final class ListenersReader {
             Duration keepAlive = null;
             Duration bodyRead = null;
             ConnectionSettings connection = ConnectionSettings.NONE;
+            TlsSettings tls = null;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
@@ -57,6 +60,7 @@ final class ListenersReader {
                 keepAlive = item.get("keepalive-timeout").clientTimeout(null);
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
                 connection = connectionSettings(item);
+                tls = TlsReader.tls(item.get("tls"));
             }
             String text = address.string();
             InetSocketAddress parsed = address.hostPort(text, 0);
@@ -64,10 +68,12 @@ final class ListenersReader {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
             ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead,
-                    connection);
+                    connection, tls);
             // Keyed by address, not position: the same address in the next file is the same socket.
+            // Its TLS is not restart-only: a reload gives a listener that stays bound its new TLS.
             restartOnly.record("listener " + listener.address(),
-                    node.path() + "[" + i + "] settings of " + listener.address(), listener.listenerOptions());
+                    node.path() + "[" + i + "] settings of " + listener.address(),
+                    listener.listenerOptions().toBuilder().tls(null).build());
             out.add(listener);
         }
         return out;

@@ -9,6 +9,7 @@ import dev.relay.lb.HashKey;
 import dev.relay.lb.SelectionAlgorithms;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 
 import java.time.Duration;
@@ -180,25 +181,33 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param keepAliveTimeout  its own {@code keepalive-timeout}; null: the service's
      * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
      * @param connection        its PROXY protocol and connection filter
+     * @param tls               its TLS termination; null: plain HTTP
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
-                                 Duration bodyReadTimeout, ConnectionSettings connection) {
+                                 Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls) {
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
-            this(address, origin, null, null, null, ConnectionSettings.NONE);
+            this(address, origin, null, null, null, ConnectionSettings.NONE, null);
         }
 
-        /** The transport's view of this listener's own timeouts. */
+        /** A plain-HTTP listener with its own client timeouts. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, ConnectionSettings.NONE, null);
+        }
+
+        /** The transport's view of this listener's own timeouts and its TLS (null: plain HTTP). */
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
-                    && connection.equals(ConnectionSettings.NONE)) {
+                    && connection.equals(ConnectionSettings.NONE) && tls == null) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
                     .headerReadTimeout(headerReadTimeout)
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)
+                    .tls(tls)
                     .build();
         }
     }
