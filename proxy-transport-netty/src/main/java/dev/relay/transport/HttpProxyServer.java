@@ -197,7 +197,7 @@ public final class HttpProxyServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
-                                bodyReadNanos);
+                                bodyReadNanos, listenerOptions.connectAllowList());
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
                                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()

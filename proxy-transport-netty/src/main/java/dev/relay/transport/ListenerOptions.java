@@ -2,7 +2,10 @@ package dev.relay.transport;
 
 import org.jspecify.annotations.Nullable;
 
+import dev.relay.transport.internal.ConnectAllowList;
+
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -28,8 +31,12 @@ public final class ListenerOptions {
     private final @Nullable Duration headerReadTimeout;
     private final @Nullable Duration keepAliveTimeout;
     private final @Nullable Duration bodyReadTimeout;
+    private final List<String> connectAllow;
+    private final ConnectAllowList connectAllowList;
 
-    private ListenerOptions(Builder b) {
+    private ListenerOptions(Builder b, ConnectAllowList connectAllowList) {
+        this.connectAllow = b.connectAllow;
+        this.connectAllowList = connectAllowList;
         this.headerReadTimeout = b.headerReadTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
@@ -51,6 +58,7 @@ public final class ListenerOptions {
         b.headerReadTimeout = headerReadTimeout;
         b.keepAliveTimeout = keepAliveTimeout;
         b.bodyReadTimeout = bodyReadTimeout;
+        b.connectAllow = connectAllow;
         return b;
     }
 
@@ -78,6 +86,18 @@ public final class ListenerOptions {
         return bodyReadTimeout;
     }
 
+    /**
+     * The destinations {@code CONNECT} may tunnel to, as {@code host:port} patterns (see
+     * {@link Builder#connectAllow}); empty (the default): {@code CONNECT} is refused with 405.
+     */
+    public List<String> connectAllow() {
+        return connectAllow;
+    }
+
+    ConnectAllowList connectAllowList() {
+        return connectAllowList;
+    }
+
     Duration headerReadTimeoutOr(ProxyOptions service) {
         return headerReadTimeout != null ? headerReadTimeout : service.headerReadTimeout();
     }
@@ -95,19 +115,20 @@ public final class ListenerOptions {
         return o instanceof ListenerOptions other
                 && Objects.equals(headerReadTimeout, other.headerReadTimeout)
                 && Objects.equals(keepAliveTimeout, other.keepAliveTimeout)
-                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout);
+                && Objects.equals(bodyReadTimeout, other.bodyReadTimeout)
+                && connectAllow.equals(other.connectAllow);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout);
+        return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, connectAllow);
     }
 
     @Override
     public String toString() {
         return "ListenerOptions{headerReadTimeout=" + orInherit(headerReadTimeout)
                 + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
-                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + '}';
+                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + ", connectAllow=" + connectAllow + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -122,8 +143,26 @@ public final class ListenerOptions {
         private @Nullable Duration headerReadTimeout;
         private @Nullable Duration keepAliveTimeout;
         private @Nullable Duration bodyReadTimeout;
+        private List<String> connectAllow = List.of();
 
         private Builder() {}
+
+        /**
+         * Lets clients open {@code CONNECT} tunnels (forward proxying) to the destinations matching
+         * one of {@code patterns}, each {@code host:port}: the host a name, an IP address
+         * ({@code [v6]} in brackets), {@code *.domain} (any name below the domain) or {@code *}; the
+         * port a number or {@code *}. A target that matches none is refused with 403; an empty list
+         * (the default) refuses every {@code CONNECT} with 405. Not inherited: each listener allows
+         * its own.
+         *
+         * <pre>{@code
+         * ListenerOptions.builder().connectAllow(List.of("*.example.com:443", "127.0.0.1:*")).build();
+         * }</pre>
+         */
+        public Builder connectAllow(List<String> patterns) {
+            this.connectAllow = List.copyOf(Objects.requireNonNull(patterns, "patterns"));
+            return this;
+        }
 
         /** See {@link ListenerOptions#headerReadTimeout()}; {@code > 0}, or null to inherit. */
         public Builder headerReadTimeout(@Nullable Duration timeout) {
@@ -153,7 +192,7 @@ public final class ListenerOptions {
             positiveOrNull("headerReadTimeout", headerReadTimeout);
             positiveOrNull("keepAliveTimeout", keepAliveTimeout);
             positiveOrNull("bodyReadTimeout", bodyReadTimeout);
-            return new ListenerOptions(this);
+            return new ListenerOptions(this, ConnectAllowList.parse(connectAllow));
         }
 
         private static void positiveOrNull(String name, @Nullable Duration value) {

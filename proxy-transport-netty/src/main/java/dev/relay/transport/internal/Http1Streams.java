@@ -21,8 +21,8 @@ final class Http1Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, EventLoop loop, Callback callback) {
-        UpstreamConnection pooled = pool.checkout(peer.reuseKey());
+    public void acquire(HttpPeer peer, EventLoop loop, boolean fresh, Callback callback) {
+        UpstreamConnection pooled = fresh ? null : pool.checkout(peer.reuseKey());
         if (pooled != null) {
             callback.onStreamReady(new Http1UpstreamStream(pooled, peer, pool), true, 0);
             return;

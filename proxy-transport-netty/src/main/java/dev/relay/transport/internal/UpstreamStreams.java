@@ -25,6 +25,9 @@ interface UpstreamStreams {
         void onStreamFailed(ProxyError error);
     }
 
-    /** Gets a stream to {@code peer} on {@code loop}. */
-    void acquire(HttpPeer peer, EventLoop loop, Callback callback);
+    /**
+     * Gets a stream to {@code peer} on {@code loop}; {@code fresh}: on a new connection of its own,
+     * never a pooled one (a {@code CONNECT} tunnel must not inherit another exchange's connection).
+     */
+    void acquire(HttpPeer peer, EventLoop loop, boolean fresh, Callback callback);
 }
