@@ -117,7 +117,7 @@ class Http1UpstreamStreamTest {
     @Test
     void aBufferedBodyIsAnnouncedWithItsExactLength() {
         RequestHeader upstream = stream.newRequestHeader(clientRequest("POST", "Transfer-Encoding", "chunked",
-                "Host", "origin.example"), PEER, true, 42);
+                "Host", "origin.example"), PEER, true, 42, false);
 
         assertEquals("42", upstream.headers().get("Content-Length"));
         assertNull(upstream.headers().get("Transfer-Encoding"));
