@@ -128,7 +128,8 @@ public final class ListenerOptions {
     public String toString() {
         return "ListenerOptions{headerReadTimeout=" + orInherit(headerReadTimeout)
                 + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
-                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout) + ", connectAllow=" + connectAllow + '}';
+                + ", bodyReadTimeout=" + orInherit(bodyReadTimeout)
+                + (connectAllow.isEmpty() ? "" : ", connectAllow=" + connectAllow) + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
