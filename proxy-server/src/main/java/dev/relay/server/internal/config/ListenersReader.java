@@ -4,6 +4,8 @@ import dev.relay.core.Addresses;
 import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 
+import dev.relay.transport.ListenerOptions;
+
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +23,8 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout");
+            "body-read-timeout", "connect");
+    private static final Set<String> CONNECT_KEYS = Set.of("allow");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
     private final RestartOnlySettings.Recorder restartOnly;
@@ -48,25 +51,55 @@ final class ListenersReader {
             Duration headerRead = null;
             Duration keepAlive = null;
             Duration bodyRead = null;
+            List<String> connectAllow = List.of();
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
                 headerRead = item.get("header-read-timeout").clientTimeout(null);
                 keepAlive = item.get("keepalive-timeout").clientTimeout(null);
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
+                connectAllow = connectAllow(item.get("connect"));
             }
             String text = address.string();
             InetSocketAddress parsed = address.hostPort(text, 0);
             if (!seen.add(Addresses.format(parsed))) {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
-            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead);
+            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead,
+                    connectAllow);
             // Keyed by address, not position: the same address in the next file is the same socket.
             restartOnly.record("listener " + listener.address(),
                     node.path() + "[" + i + "] timeouts of " + listener.address(), listener.listenerOptions());
             out.add(listener);
         }
         return out;
+    }
+
+    /**
+     * A listener's {@code connect { allow = [ "host:port", ... ] }}: where CONNECT may tunnel to
+     * (forward proxying); missing: CONNECT is refused.
+     */
+    private static List<String> connectAllow(ConfigNode connect) {
+        if (connect.isMissing()) {
+            return List.of();
+        }
+        connect.checkKeys(CONNECT_KEYS);
+        ConfigNode allow = connect.get("allow");
+        if (allow.isMissing()) {
+            throw connect.problem("has no allow list (expected: connect { allow = [ \"*.example.com:443\" ] })");
+        }
+        List<String> patterns = new ArrayList<>();
+        for (ConfigNode pattern : allow.oneOrMore("a host:port pattern, or a list of them")) {
+            String text = pattern.string();
+            try {
+                ListenerOptions.builder().connectAllow(List.of(text)).build();
+            } catch (IllegalArgumentException e) {
+                throw pattern.problem("bad pattern '" + text.trim() + "' (expected: host:port, where host is a name, "
+                        + "an address, *.domain or *, and port a number or *)");
+            }
+            patterns.add(text.trim());
+        }
+        return patterns;
     }
 
     /** {@code proxy.admin}: null when it has no address; never one of the proxy's {@code listeners}. */

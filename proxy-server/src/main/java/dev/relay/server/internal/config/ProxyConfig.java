@@ -97,19 +97,35 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param maxHeaderBytes             largest request header section; larger gets 431
      * @param maxRequestLineBytes        longest request line; longer gets 414
      * @param shutdownDelay              how long a graceful stop keeps accepting after /ready turned 503
+     * @param tunnelIdleTimeout          how long a WebSocket or CONNECT tunnel may stay without a byte either way
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
                                  Duration shutdownTimeout, Duration retryBackoff, int maxIdleUpstreamConnections,
                                  String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
-                                 int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay) {
+                                 int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
+                                 Duration tunnelIdleTimeout) {
 
         public ServerSettings {
+            requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
             requireNonNull(shutdownDelay, "shutdownDelay");
             requireNonNull(headerReadTimeout, "headerReadTimeout");
             requireNonNull(keepAliveTimeout, "keepAliveTimeout");
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+        }
+
+        /** The settings without the tunnel idle timeout, which takes the engine's default. */
+        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
+                              boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
+                              Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
+                              String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
+                              Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
+                              int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay) {
+            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
+                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
+                    requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
+                    maxRequestLineBytes, shutdownDelay, ProxyOptions.defaults().tunnelIdleTimeout());
         }
 
         /** The settings that the older tests and embedders give; the rest take their defaults. */
@@ -150,6 +166,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .bodyReadTimeout(bodyReadTimeout)
                     .maxHeaderBytes(maxHeaderBytes)
                     .maxRequestLineBytes(maxRequestLineBytes)
+                    .tunnelIdleTimeout(tunnelIdleTimeout)
                     .upstreamObserver(observer)
                     .build();
         }
@@ -179,9 +196,20 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param headerReadTimeout its own {@code header-read-timeout}; null: the service's
      * @param keepAliveTimeout  its own {@code keepalive-timeout}; null: the service's
      * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
+     * @param connectAllow      {@code connect.allow}: the {@code host:port} patterns CONNECT may tunnel to; empty: refused
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
-                                 Duration bodyReadTimeout) {
+                                 Duration bodyReadTimeout, List<String> connectAllow) {
+
+        public ListenerConfig {
+            connectAllow = List.copyOf(connectAllow);
+        }
+
+        /** A listener that refuses CONNECT. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, List.of());
+        }
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
@@ -190,13 +218,15 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
 
         /** The transport's view of this listener's own timeouts. */
         public ListenerOptions listenerOptions() {
-            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null) {
+            if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
+                    && connectAllow.isEmpty()) {
                 return ListenerOptions.inherit();
             }
             return ListenerOptions.builder()
                     .headerReadTimeout(headerReadTimeout)
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)
+                    .connectAllow(connectAllow)
                     .build();
         }
     }
@@ -306,7 +336,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      */
     public record RouteConfig(int index, String name, List<String> hosts, String pathPrefix, String upstream,
                               List<FilterConfig> filters, String origin, String path, java.util.regex.Pattern pathRegex,
-                              List<String> methods, Map<String, String> headers) {
+                              List<String> methods, Map<String, String> headers, boolean websocket) {
         public RouteConfig {
             requireNonNull(name, "name");
             hosts = List.copyOf(hosts);
@@ -314,6 +344,13 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             filters = List.copyOf(filters);
             methods = List.copyOf(methods);
             headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+        }
+
+        /** A route that lets WebSocket and other upgrades through (its {@code websocket} key unset). */
+        public RouteConfig(int index, String name, List<String> hosts, String pathPrefix, String upstream,
+                           List<FilterConfig> filters, String origin, String path, java.util.regex.Pattern pathRegex,
+                           List<String> methods, Map<String, String> headers) {
+            this(index, name, hosts, pathPrefix, upstream, filters, origin, path, pathRegex, methods, headers, true);
         }
 
         /** A route on host and path prefix only. */
