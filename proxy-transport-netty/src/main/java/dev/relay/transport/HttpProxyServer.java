@@ -252,7 +252,7 @@ public final class HttpProxyServer implements AutoCloseable {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
-                                bodyReadNanos);
+                                bodyReadNanos, listenerOptions.connectAllowList());
                         engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos);
                         // TLS first (after whatever must see the raw connection, such as a PROXY
                         // protocol header), so that the rest of the pipeline sees plain HTTP.

@@ -4,6 +4,8 @@ import dev.relay.core.CidrBlock;
 import dev.relay.core.ConnectionFilter;
 import org.jspecify.annotations.Nullable;
 
+import dev.relay.transport.internal.ConnectAllowList;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -36,11 +38,15 @@ public final class ListenerOptions {
     private final List<CidrBlock> proxyProtocolTrusted;
     private final @Nullable ConnectionFilter connectionFilter;
     private final @Nullable TlsSettings tls;
+    private final List<String> connectAllow;
+    private final ConnectAllowList connectAllowList;
 
-    private ListenerOptions(Builder b) {
+    private ListenerOptions(Builder b, ConnectAllowList connectAllowList) {
         this.proxyProtocol = b.proxyProtocol;
         this.proxyProtocolTrusted = b.proxyProtocolTrusted;
         this.connectionFilter = b.connectionFilter;
+        this.connectAllow = b.connectAllow;
+        this.connectAllowList = connectAllowList;
         this.headerReadTimeout = b.headerReadTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
@@ -67,6 +73,7 @@ public final class ListenerOptions {
         b.proxyProtocolTrusted = proxyProtocolTrusted;
         b.connectionFilter = connectionFilter;
         b.tls = tls;
+        b.connectAllow = connectAllow;
         return b;
     }
 
@@ -124,6 +131,18 @@ public final class ListenerOptions {
         return tls;
     }
 
+    /**
+     * The destinations {@code CONNECT} may tunnel to, as {@code host:port} patterns (see
+     * {@link Builder#connectAllow}); empty (the default): {@code CONNECT} is refused with 405.
+     */
+    public List<String> connectAllow() {
+        return connectAllow;
+    }
+
+    ConnectAllowList connectAllowList() {
+        return connectAllowList;
+    }
+
     Duration headerReadTimeoutOr(ProxyOptions service) {
         return headerReadTimeout != null ? headerReadTimeout : service.headerReadTimeout();
     }
@@ -145,13 +164,14 @@ public final class ListenerOptions {
                 && proxyProtocol == other.proxyProtocol
                 && proxyProtocolTrusted.equals(other.proxyProtocolTrusted)
                 && Objects.equals(connectionFilter, other.connectionFilter)
-                && Objects.equals(tls, other.tls);
+                && Objects.equals(tls, other.tls)
+                && connectAllow.equals(other.connectAllow);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
-                connectionFilter, tls);
+                connectionFilter, tls, connectAllow);
     }
 
     @Override
@@ -161,7 +181,8 @@ public final class ListenerOptions {
                 + ", bodyReadTimeout=" + orInherit(bodyReadTimeout)
                 + (proxyProtocol ? ", proxyProtocol, trusted=" + proxyProtocolTrusted : "")
                 + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "")
-                + (tls == null ? "" : ", tls=" + tls) + '}';
+                + (tls == null ? "" : ", tls=" + tls)
+                + (connectAllow.isEmpty() ? "" : ", connectAllow=" + connectAllow) + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -180,6 +201,7 @@ public final class ListenerOptions {
         private List<CidrBlock> proxyProtocolTrusted = List.of();
         private @Nullable ConnectionFilter connectionFilter;
         private @Nullable TlsSettings tls;
+        private List<String> connectAllow = List.of();
 
         private Builder() {}
 
@@ -198,6 +220,23 @@ public final class ListenerOptions {
         /** See {@link ListenerOptions#connectionFilter()}; null to serve every connection. */
         public Builder connectionFilter(@Nullable ConnectionFilter filter) {
             this.connectionFilter = filter;
+            return this;
+        }
+
+        /**
+         * Lets clients open {@code CONNECT} tunnels (forward proxying) to the destinations matching
+         * one of {@code patterns}, each {@code host:port}: the host a name, an IP address
+         * ({@code [v6]} in brackets), {@code *.domain} (any name below the domain) or {@code *}; the
+         * port a number or {@code *}. A target that matches none is refused with 403; an empty list
+         * (the default) refuses every {@code CONNECT} with 405. Not inherited: each listener allows
+         * its own.
+         *
+         * <pre>{@code
+         * ListenerOptions.builder().connectAllow(List.of("*.example.com:443", "127.0.0.1:*")).build();
+         * }</pre>
+         */
+        public Builder connectAllow(List<String> patterns) {
+            this.connectAllow = List.copyOf(Objects.requireNonNull(patterns, "patterns"));
             return this;
         }
 
@@ -239,7 +278,7 @@ public final class ListenerOptions {
                 throw new IllegalArgumentException("proxyProtocolTrusted: " + proxyProtocolTrusted
                         + " (expected: empty unless proxyProtocol is on)");
             }
-            return new ListenerOptions(this);
+            return new ListenerOptions(this, ConnectAllowList.parse(connectAllow));
         }
 
         private static void positiveOrNull(String name, @Nullable Duration value) {

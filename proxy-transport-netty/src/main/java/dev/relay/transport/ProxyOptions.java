@@ -27,8 +27,10 @@ public final class ProxyOptions {
     private final Duration bodyReadTimeout;
     private final @Nullable Duration requestDeadline;
     private final @Nullable Duration retryBackoff;
+    private final Duration tunnelIdleTimeout;
 
     private ProxyOptions(Builder b) {
+        this.tunnelIdleTimeout = b.tunnelIdleTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
         this.requestDeadline = b.requestDeadline;
         this.retryBackoff = b.retryBackoff;
@@ -111,6 +113,15 @@ public final class ProxyOptions {
         return retryBackoff;
     }
 
+    /**
+     * How long a tunnel (a WebSocket or other protocol after {@code 101}, a {@code CONNECT}) may stay
+     * open without a byte moving either way (default 60 s, like nginx's {@code proxy_read_timeout},
+     * which bounds its WebSocket tunnels too).
+     */
+    public Duration tunnelIdleTimeout() {
+        return tunnelIdleTimeout;
+    }
+
     /** Sees every upstream attempt (passive health, load signals); {@link UpstreamObserver#NONE} by default. */
     public UpstreamObserver upstreamObserver() {
         return upstreamObserver;
@@ -122,7 +133,7 @@ public final class ProxyOptions {
                 + ", maxRequestLineBytes=" + maxRequestLineBytes + ", maxHeaderBytes=" + maxHeaderBytes
                 + ", headerReadTimeout=" + headerReadTimeout + ", keepAliveTimeout=" + keepAliveTimeout
                 + ", maxIdleUpstreamConnections=" + maxIdleUpstreamConnections
-                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + '}';
+                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + ", tunnelIdleTimeout=" + tunnelIdleTimeout + '}';
     }
 
     /** Builds {@link ProxyOptions}; each setter validates its argument. */
@@ -139,8 +150,15 @@ public final class ProxyOptions {
         private Duration bodyReadTimeout = Duration.ofSeconds(60);
         private @Nullable Duration requestDeadline;
         private @Nullable Duration retryBackoff;
+        private Duration tunnelIdleTimeout = Duration.ofSeconds(60);
 
         private Builder() {}
+
+        /** See {@link ProxyOptions#tunnelIdleTimeout()}. */
+        public Builder tunnelIdleTimeout(Duration timeout) {
+            this.tunnelIdleTimeout = positive("tunnelIdleTimeout", timeout);
+            return this;
+        }
 
         /** See {@link ProxyOptions#bodyReadTimeout()}. */
         public Builder bodyReadTimeout(Duration timeout) {

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -13,6 +14,7 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -44,9 +46,18 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     private final long headerReadNanos;
     private final long keepAliveNanos;
     private final long bodyReadNanos;
+    private final ConnectAllowList connectAllow;
+    /**
+     * The connection is held for a tunnel: an upgrade or CONNECT request came, the HTTP decoder is
+     * gone and nothing is read until the answer; what the client sent after its request waits here.
+     */
+    private boolean holding;
+    private io.netty.buffer.@org.jspecify.annotations.Nullable ByteBuf early;
 
-    DownstreamHandler(ProxyEngine<?> engine, long headerReadNanos, long keepAliveNanos, long bodyReadNanos) {
+    DownstreamHandler(ProxyEngine<?> engine, long headerReadNanos, long keepAliveNanos, long bodyReadNanos,
+                      ConnectAllowList connectAllow) {
         this.engine = engine;
+        this.connectAllow = connectAllow;
         this.headerReadNanos = headerReadNanos;
         this.keepAliveNanos = keepAliveNanos;
         this.bodyReadNanos = bodyReadNanos;
@@ -81,6 +92,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         while ((m = queued.poll()) != null) {
             ReferenceCountUtil.release(m);
         }
+        releaseEarly();
         Http1DownstreamStream exchange = current;
         if (exchange != null) {
             exchange.call().onDownstreamFailure(null);
@@ -108,6 +120,15 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof ByteBuf raw) {
+            // Raw bytes come only once the decoder is gone (a held connection): they wait for the answer.
+            if (holding) {
+                early = Tunnel.append(early, raw);
+            } else {
+                raw.release();
+            }
+            return;
+        }
         if (current != null) {
             if (!currentRequestComplete && msg instanceof HttpContent content && !(msg instanceof HttpRequest)) {
                 currentRequestComplete = msg instanceof LastHttpContent;
@@ -152,21 +173,90 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         headerStarted = false;
         requestsOnConnection++;
         ClientCertHeaders.apply(TlsHandshakeHandler.of(channel), request.headers());
-        Http1DownstreamStream exchange = new Http1DownstreamStream(this, channel, request, requestsOnConnection > 1);
+        TunnelRequests.Kind tunnel = request.decoderResult().isFailure() ? TunnelRequests.Kind.NONE
+                : TunnelRequests.kind(request);
+        if (tunnel == TunnelRequests.Kind.UPGRADE && !queued.isEmpty()) {
+            // Bytes behind a pipelined upgrade request were parsed as HTTP already: they could not be
+            // passed on as they came, so this one is an ordinary request (Upgrade is not forwarded).
+            tunnel = TunnelRequests.Kind.NONE;
+        }
+        Http1DownstreamStream exchange = new Http1DownstreamStream(this, channel, request, requestsOnConnection > 1,
+                tunnel);
         ProxyCall<?> call = engine.newCall(exchange);
         exchange.bind(call);
         current = exchange;
         currentRequestComplete = msg instanceof LastHttpContent;
-        if (request.decoderResult().isFailure()) {
+        ProxyError refusal = request.decoderResult().isFailure()
+                ? Http1DownstreamStream.malformedRequest(request.decoderResult().cause())
+                : tunnel == TunnelRequests.Kind.CONNECT ? refuseConnect(request) : null;
+        if (refusal != null) {
             // The decoder discards everything after a malformed request; so do we.
             setReading(false);
             ReferenceCountUtil.release(msg);
-            call.rejectMalformed(Http1DownstreamStream.malformedRequest(request.decoderResult().cause()));
+            call.rejectMalformed(refusal);
             return;
+        }
+        if (tunnel != TunnelRequests.Kind.NONE) {
+            hold();
         }
         call.start();
         if (msg instanceof HttpContent content && current == exchange) {
             exchange.onContent(content);
+        }
+    }
+
+    /** Why a CONNECT is refused on this listener (405 when it allows none, 403 for another target), or null. */
+    private @org.jspecify.annotations.Nullable ProxyError refuseConnect(HttpRequest request) {
+        if (connectAllow.isEmpty()) {
+            return ProxyError.httpStatus(405).setContext("CONNECT is not enabled on this listener");
+        }
+        java.net.InetSocketAddress target = TunnelRequests.connectTarget(request.uri());
+        if (target == null) {
+            return ProxyError.httpStatus(400).setContext("CONNECT target is not host:port: " + request.uri());
+        }
+        if (!queued.isEmpty()) {
+            return ProxyError.httpStatus(400).setContext("CONNECT pipelined behind other requests");
+        }
+        if (!connectAllow.allows(target)) {
+            return ProxyError.httpStatus(403).setContext("CONNECT target not allowed: " + request.uri());
+        }
+        return null;
+    }
+
+    /**
+     * Holds the connection for a tunnel (Pingora CVE-2026-2833): reading stops until the answer, and
+     * the HTTP decoder leaves now, so the bytes the client sends after its request stay raw and
+     * unparsed. They go to the origin only after it switched protocols; on any other answer they are
+     * dropped and the connection closes after the response.
+     */
+    private void hold() {
+        holding = true;
+        setReading(false);
+        // A FIN while the answer is awaited must not end the exchange: it is passed on in the tunnel.
+        channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+        HttpServerCodec codec = channel.pipeline().get(HttpServerCodec.class);
+        if (codec != null) {
+            // The decoder hands its unparsed bytes on as it leaves (they land in channelRead).
+            codec.removeInboundHandler();
+        }
+    }
+
+    /** Whether this connection is held for a tunnel (its HTTP decoder is gone). */
+    boolean isHolding() {
+        return holding;
+    }
+
+    /** The bytes the client sent after its tunnel request (ownership passes to the caller; may be empty). */
+    ByteBuf takeEarly() {
+        ByteBuf taken = early;
+        early = null;
+        return taken != null ? taken : Unpooled.EMPTY_BUFFER;
+    }
+
+    private void releaseEarly() {
+        if (early != null) {
+            early.release();
+            early = null;
         }
     }
 
@@ -176,7 +266,8 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         current = null;
-        if (!reusable || !channel.isActive()) {
+        releaseEarly();
+        if (!reusable || !channel.isActive() || holding) {
             channel.close();
             return;
         }
@@ -218,7 +309,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
 
     /** Turns reading from the client on or off (backpressure and pipelining). */
     void setReading(boolean on) {
-        if (on && !queued.isEmpty()) {
+        if (on && (holding || !queued.isEmpty())) {
             // Pipelined requests are waiting: read no more until they have been served.
             on = false;
         }

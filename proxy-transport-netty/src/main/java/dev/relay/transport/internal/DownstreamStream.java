@@ -100,6 +100,23 @@ interface DownstreamStream {
     boolean isReadingPaused();
 
     /**
+     * The tunnel the request asks for and the connection is held for: while it is not
+     * {@link TunnelRequests.Kind#NONE NONE}, nothing more is read from the client until the answer,
+     * and after an answer that does not open the tunnel the connection closes.
+     */
+    TunnelRequests.Kind tunnelKind();
+
+    /**
+     * Opens the tunnel: writes {@code header} (the {@code 101}, or the {@code 2xx} answering
+     * {@code CONNECT}) as it is and flushes, takes the protocol's codec out of the connection and
+     * puts {@code relay} in its place.
+     *
+     * @return the bytes the client sent after its request, in order (ownership passes to the caller; may be empty)
+     * @throws IllegalStateException when the connection was not held for a tunnel
+     */
+    ByteBuf switchToTunnel(ResponseHeader header, io.netty.channel.ChannelHandler relay);
+
+    /**
      * The call is over and {@code logging} has run: the connection carries on with the next request
      * when {@code reusable}, or closes. {@code requestComplete} tells whether the whole request body
      * was read (if not, the rest is drained before the next request).

@@ -109,4 +109,12 @@ final class Errors {
         }
         return error;
     }
+
+    /** An error of the proxy's own making (a filter, a malformed client body) is never worth a retry. */
+    static ProxyError noRetry(ProxyError e) {
+        if (e.retryType() != dev.relay.core.RetryType.NO && e.source() != ErrorSource.UPSTREAM) {
+            e.setRetry(false);
+        }
+        return e;
+    }
 }

@@ -10,7 +10,8 @@ import java.util.List;
  * Removes the connection-specific fields of RFC 9110 §7.6.1 before a message crosses the proxy:
  * every field named in {@code Connection}, and {@code Connection}, {@code Proxy-Connection},
  * {@code Keep-Alive}, {@code TE}, {@code Transfer-Encoding}, {@code Upgrade} (the proxy re-frames
- * the body itself and does not pass protocol upgrades through).
+ * the body itself; an upgrade request the client connection is held for, and its {@code 101}, get
+ * {@code Upgrade} and {@code Connection: upgrade} back afterwards: {@link TunnelRequests#restoreUpgrade}).
  */
 final class HopByHop {
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");

@@ -8,6 +8,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
@@ -19,6 +21,7 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -44,11 +47,18 @@ final class Http1DownstreamStream implements DownstreamStream {
     private final boolean headRequest;
     private final boolean hasBody;
     private final boolean expectContinue;
+    private final TunnelRequests.Kind tunnel;
     private boolean chunkedResponse;
     private @Nullable ProxyCall<?> call;
 
     Http1DownstreamStream(DownstreamHandler handler, Channel channel, HttpRequest request, boolean connectionReused) {
+        this(handler, channel, request, connectionReused, TunnelRequests.Kind.NONE);
+    }
+
+    Http1DownstreamStream(DownstreamHandler handler, Channel channel, HttpRequest request, boolean connectionReused,
+                          TunnelRequests.Kind tunnel) {
         this.handler = handler;
+        this.tunnel = tunnel;
         this.channel = channel;
         this.request = request;
         this.requestHeader = new NettyRequestHeader(request);
@@ -110,7 +120,31 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public boolean requestsKeepAlive() {
-        return HttpUtil.isKeepAlive(request);
+        // A connection held for a tunnel lost its decoder: after any other answer it closes.
+        return tunnel == TunnelRequests.Kind.NONE && HttpUtil.isKeepAlive(request);
+    }
+
+    @Override
+    public TunnelRequests.Kind tunnelKind() {
+        return tunnel;
+    }
+
+    @Override
+    public ByteBuf switchToTunnel(ResponseHeader header, ChannelHandler relay) {
+        if (tunnel == TunnelRequests.Kind.NONE || !handler.isHolding()) {
+            throw new IllegalStateException("the connection was not held for a tunnel: " + this);
+        }
+        HttpResponse response = header instanceof NettyResponseHeader n ? n.unwrap() : toNetty(header);
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        // Written as it is: a 101 or a 2xx to CONNECT has no body and needs no framing fields.
+        response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+        response.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+        channel.write(response, channel.voidPromise());
+        channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
+        ChannelPipeline pipeline = channel.pipeline();
+        pipeline.remove(HttpServerCodec.class);
+        pipeline.addBefore(pipeline.context(handler).name(), "tunnel", relay);
+        return handler.takeEarly();
     }
 
     @Override

@@ -24,9 +24,11 @@ final class Http1Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, SocketAddress client, SocketAddress server, EventLoop loop, Callback callback) {
+    public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
+        SocketAddress client = downstream.clientAddress();
+        SocketAddress server = downstream.serverAddress();
         Object key = poolKey(peer, client, server);
-        UpstreamConnection pooled = pool.checkout(key);
+        UpstreamConnection pooled = fresh ? null : pool.checkout(key);
         if (pooled != null) {
             callback.onStreamReady(new Http1UpstreamStream(pooled, peer, pool), true, 0);
             return;

@@ -48,6 +48,12 @@ final class Http1UpstreamStream implements UpstreamStream {
     private boolean responseKeepAlive;
     private boolean skipInformationalBody;
     private boolean done;
+    /** The request carried {@code Upgrade}: a {@code 101} is its answer, and it is never sent twice. */
+    private boolean upgradeSent;
+    /** The origin answered {@code 101}: what follows is not HTTP, and waits for the tunnel. */
+    private boolean switched;
+    /** Bytes the origin sent after its {@code 101}, until the tunnel takes them. */
+    private @Nullable ByteBuf held;
 
     Http1UpstreamStream(UpstreamConnection conn, HttpPeer peer, UpstreamConnectionPool pool) {
         this.conn = conn;
@@ -64,7 +70,7 @@ final class Http1UpstreamStream implements UpstreamStream {
 
     @Override
     public RequestHeader newRequestHeader(RequestHeader clientRequest, HttpPeer peer, boolean requestHasBody,
-                                          long bufferedBodyLength) {
+                                          long bufferedBodyLength, boolean upgrade) {
         io.netty.handler.codec.http.HttpHeaders headers = TRUSTED_HEADERS.newHeaders();
         HttpRequest request;
         boolean clientChunked;
@@ -79,7 +85,11 @@ final class Http1UpstreamStream implements UpstreamStream {
                     clientRequest.uri(), headers);
             clientChunked = requestHasBody && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
         }
+        String upgradeTo = upgrade && TunnelRequests.asksForUpgrade(headers) ? headers.get(HttpHeaderNames.UPGRADE) : null;
         HopByHop.strip(headers);
+        if (upgradeTo != null) {
+            TunnelRequests.restoreUpgrade(headers, upgradeTo);
+        }
         headers.remove(HttpHeaderNames.EXPECT);
         if (!headers.contains(HttpHeaderNames.HOST)) {
             headers.set(HttpHeaderNames.HOST, peer.hostAndPort());
@@ -97,6 +107,7 @@ final class Http1UpstreamStream implements UpstreamStream {
     public void writeHeader(RequestHeader upstreamRequest) {
         HttpRequest request = ((NettyRequestHeader) upstreamRequest).unwrap();
         used = true;
+        upgradeSent = request.headers().contains(HttpHeaderNames.UPGRADE);
         conn.decoder.expectResponseTo(HttpMethod.HEAD.equals(request.method()));
         // Failed writes surface as exceptionCaught on the upstream pipeline: no promise per write.
         channel.write(request, channel.voidPromise());
@@ -128,7 +139,7 @@ final class Http1UpstreamStream implements UpstreamStream {
 
     @Override
     public void setReading(boolean on) {
-        if (!lastReceived) {
+        if (!lastReceived && !switched) {
             channel.config().setAutoRead(on);
         }
     }
@@ -144,11 +155,43 @@ final class Http1UpstreamStream implements UpstreamStream {
     }
 
     @Override
+    public boolean switchedProtocols() {
+        return switched;
+    }
+
+    @Override
+    public ByteBuf switchToTunnel(io.netty.channel.ChannelHandler relay) {
+        if (done) {
+            throw new IllegalStateException("the exchange is over: " + this);
+        }
+        io.netty.channel.ChannelPipeline pipeline = channel.pipeline();
+        // The decoder hands its unparsed bytes on as it leaves: they are held with the others, in order.
+        pipeline.remove(conn.decoder);
+        pipeline.remove(io.netty.handler.codec.http.HttpRequestEncoder.class);
+        pipeline.remove(UpstreamConnection.RAW_READ_WATCHER);
+        done = true;
+        listener = null;
+        conn.handOver();
+        pipeline.replace(conn, "tunnel", relay);
+        ByteBuf early = held;
+        held = null;
+        return early != null ? early : io.netty.buffer.Unpooled.EMPTY_BUFFER;
+    }
+
+    private void releaseHeld() {
+        if (held != null) {
+            held.release();
+            held = null;
+        }
+    }
+
+    @Override
     public void release() {
         if (done) {
             return;
         }
         done = true;
+        releaseHeld();
         listener = null;
         conn.detach();
         channel.config().setAutoRead(true);
@@ -167,6 +210,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         if (!done) {
             done = true;
             listener = null;
+            releaseHeld();
             conn.close();
         }
     }
@@ -180,6 +224,11 @@ final class Http1UpstreamStream implements UpstreamStream {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (msg instanceof ByteBuf raw) {
+            // Raw bytes: after a 101 (the decoder passes them through) or as the decoder leaves.
+            held = Tunnel.append(held, raw);
+            return;
+        }
         if (msg instanceof HttpResponse response) {
             if (response.decoderResult().isFailure()) {
                 ReferenceCountUtil.release(msg);
@@ -188,9 +237,13 @@ final class Http1UpstreamStream implements UpstreamStream {
                 return;
             }
             int code = response.status().code();
+            if (code == 101 && upgradeSent && !switched) {
+                onSwitchingProtocols(l, response);
+                return;
+            }
             if (code >= 100 && code < 200) {
-                // Interim responses (100, 103): the final one follows. 101 would switch protocols,
-                // which this proxy does not pass through (Upgrade is removed from requests).
+                // Interim responses (100, 103): the final one follows. A 101 to a request that did not
+                // ask for an upgrade would switch protocols behind the client's back.
                 ReferenceCountUtil.release(msg);
                 if (code == 101) {
                     l.onFailure(ProxyError.upstream(ErrorType.H1_ERROR,
@@ -218,6 +271,25 @@ final class Http1UpstreamStream implements UpstreamStream {
             return;
         }
         ReferenceCountUtil.release(msg);
+    }
+
+    /** The origin accepted the upgrade: nothing more is read until the tunnel takes the connection. */
+    private void onSwitchingProtocols(Listener l, HttpResponse response) {
+        switched = true;
+        responseStarted = true;
+        channel.config().setAutoRead(false);
+        // A FIN right after the 101 is passed on in the tunnel, not taken for the end of the exchange.
+        channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+        skipInformationalBody = !(response instanceof LastHttpContent);
+        String upgradeTo = response.headers().get(HttpHeaderNames.UPGRADE);
+        HopByHop.strip(response.headers());
+        if (upgradeTo != null) {
+            TunnelRequests.restoreUpgrade(response.headers(), upgradeTo);
+        }
+        if (response instanceof HttpContent content) {
+            content.release();
+        }
+        l.onResponseHeader(new NettyResponseHeader(response));
     }
 
     private void onResponseHeader(Listener l, HttpResponse response) {
@@ -252,13 +324,15 @@ final class Http1UpstreamStream implements UpstreamStream {
 
     void onInactive() {
         Listener l = listener;
-        if (l == null || lastReceived) {
+        if (l == null || lastReceived || switched) {
+            // After a 101 the close is the tunnel's to see (what came before it is held).
             return;
         }
         l.onFailure(responseStarted
                 ? ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream closed mid-response", null)
                 : ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream closed before sending a response", null)
-                        .setRetryType(RetryType.REUSED_ONLY));
+                        // An upgrade request is never sent twice: the origin may have acted on it.
+                        .setRetryType(upgradeSent ? RetryType.NO : RetryType.REUSED_ONLY));
     }
 
     void onException(Throwable cause) {
@@ -268,8 +342,9 @@ final class Http1UpstreamStream implements UpstreamStream {
         }
         ProxyError e = Errors.io(cause, ErrorSource.UPSTREAM, responseStarted
                 ? "reading the upstream response" : "waiting for the upstream response");
-        if (responseStarted) {
-            // The upstream has answered: the request was processed, so it must not be sent again.
+        if (responseStarted || upgradeSent) {
+            // The upstream has answered (the request was processed), or the request asked to switch
+            // protocols: it must not be sent again.
             e.setRetry(false);
         }
         l.onFailure(e);
@@ -278,7 +353,7 @@ final class Http1UpstreamStream implements UpstreamStream {
     /** The connection's read timer expired. */
     void onReadTimeout(long timeoutNanos) {
         Listener l = listener;
-        if (l == null || lastReceived) {
+        if (l == null || lastReceived || switched) {
             return;
         }
         if (!channel.config().isAutoRead()) {

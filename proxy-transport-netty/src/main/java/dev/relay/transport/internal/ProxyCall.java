@@ -73,6 +73,7 @@ final class ProxyCall<C> {
     private boolean shortCircuited;
     private @Nullable Future<?> deadlineTimer;
     private @Nullable ProxyError error;
+    private final @Nullable TunnelStart tunnel;
 
     ProxyCall(ProxyEngine<C> engine, DownstreamStream downstream) {
         this.engine = engine;
@@ -85,6 +86,7 @@ final class ProxyCall<C> {
         this.modules = new HttpModule[engine.moduleFactories.length];
         this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), clock);
         this.response = new ClientResponse(downstream, session, engine);
+        this.tunnel = TunnelStart.forCall(this, downstream, clock, engine.options.tunnelIdleTimeout().toNanos());
     }
 
     /** The module factories of a service: {@code extra} first, then those the proxy registers. Called once per service. */
@@ -208,7 +210,7 @@ final class ProxyCall<C> {
     }
 
     private void afterUpstreamPeer(@Nullable HttpPeer peer) {
-        if (peer == null) {
+        if (peer == null && (tunnel == null || (peer = tunnel.defaultPeer()) == null)) {
             failRequest(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "upstreamPeer gave no peer", null));
             return;
         }
@@ -219,7 +221,7 @@ final class ProxyCall<C> {
             failRequest(observerFailure);
             return;
         }
-        engine.streams.acquire(peer, downstream.clientAddress(), downstream.serverAddress(), loop, next);
+        engine.streams.acquire(peer, downstream, loop, tunnel != null && tunnel.needsFreshConnection(), next);
     }
 
     /** Whether {@code a} is the attempt in progress of a call still going on. */
@@ -256,8 +258,11 @@ final class ProxyCall<C> {
             failRequest(ProxyError.from(t, "connectedToUpstream"));
             return;
         }
+        if (tunnel != null && tunnel.onConnected(a)) {
+            return;
+        }
         RequestHeader upstreamRequest = stream.newRequestHeader(downstream.requestHeader(), a.peer,
-                downstream.requestHasBody(), requestBody.bufferedLength());
+                downstream.requestHasBody(), requestBody.bufferedLength(), tunnel != null);
         a.request = upstreamRequest;
         try {
             await(proxy.upstreamRequestFilter(session, upstreamRequest, ctx), AFTER_UPSTREAM_REQUEST_FILTER,
@@ -294,7 +299,7 @@ final class ProxyCall<C> {
     void failSendingRequest(ProxyError e) {
         UpstreamAttempt a = attempt;
         if (a != null && (a.stream != null || a.headerSent)) {
-            upstreamFailure(a, noRetry(e));
+            upstreamFailure(a, Errors.noRetry(e));
         } else {
             failRequest(e);
         }
@@ -318,7 +323,7 @@ final class ProxyCall<C> {
             }
         } catch (Throwable t) {
             a.requestChunk.releaseHeld();
-            upstreamFailure(a, noRetry(ProxyError.from(t, "requestBodyFilter")));
+            upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "requestBodyFilter")));
         }
     }
 
@@ -351,7 +356,7 @@ final class ProxyCall<C> {
             a.responseFilterBusy = true;
             await(proxy.responseFilter(session, upstreamResponse, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
         } catch (Throwable t) {
-            upstreamFailure(a, noRetry(ProxyError.from(t, "upstreamResponseFilter/responseFilter")));
+            upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "upstreamResponseFilter/responseFilter")));
         }
     }
 
@@ -363,7 +368,10 @@ final class ProxyCall<C> {
                 module.responseHeaderFilter(session, upstreamResponse, false);
             }
         } catch (Throwable t) {
-            upstreamFailure(a, noRetry(ProxyError.from(t, "module responseHeaderFilter")));
+            upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "module responseHeaderFilter")));
+            return;
+        }
+        if (tunnel != null && tunnel.afterResponsePhases(a)) {
             return;
         }
         response.writeHeader(upstreamResponse, false);
@@ -396,10 +404,11 @@ final class ProxyCall<C> {
                 proxy.upstreamResponseTrailerFilter(session, trailers, ctx);
                 proxy.responseTrailerFilter(session, trailers, ctx);
             }
-            pause = longer(upstreamPause, downstreamPause);
+            pause = upstreamPause == null || downstreamPause != null && downstreamPause.compareTo(upstreamPause) > 0
+                    ? downstreamPause : upstreamPause;
         } catch (Throwable t) {
             chunk.releaseHeld();
-            upstreamFailure(a, noRetry(ProxyError.from(t, "responseBodyFilter")));
+            upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "responseBodyFilter")));
             return;
         }
         ByteBuf out = chunk.take();
@@ -427,10 +436,6 @@ final class ProxyCall<C> {
         }
     }
 
-    private static @Nullable Duration longer(@Nullable Duration a, @Nullable Duration b) {
-        return a == null ? b : b == null ? a : (a.compareTo(b) >= 0 ? a : b);
-    }
-
     /** The client connection's writability changed: pause or resume reading the upstream. */
     void onDownstreamWritabilityChanged() {
         UpstreamAttempt a = attempt;
@@ -441,6 +446,19 @@ final class ProxyCall<C> {
 
     EngineClock clock() {
         return clock;
+    }
+
+    /** The exchange became a tunnel: the request deadline no longer applies (the tunnel's idle timeout does). */
+    void tunnelStarted() {
+        if (deadlineTimer != null) {
+            deadlineTimer.cancel(false);
+        }
+    }
+
+    /** The tunnel (or the refused upgrade's answer) is over: the call ends with {@code e}, logged once. */
+    void tunnelEnded(@Nullable ProxyError e) {
+        error = error == null ? e : error;
+        finishAfterLastWrite();
     }
 
     private void onDeadline() {
@@ -483,14 +501,6 @@ final class ProxyCall<C> {
         } else {
             failRequest(decided);
         }
-    }
-
-    /** An error of the proxy's own making (a filter, a malformed client body) is never worth a retry. */
-    private static ProxyError noRetry(ProxyError e) {
-        if (e.retryType() != dev.relay.core.RetryType.NO && e.source() != ErrorSource.UPSTREAM) {
-            e.setRetry(false);
-        }
-        return e;
     }
 
     /** Leaves attempt {@code a} behind and starts the next, at once or after the configured back-off. */
@@ -711,9 +721,9 @@ final class ProxyCall<C> {
             case AFTER_REQUEST_BODY_FILTER -> {
                 scope.requestBodyFilterBusy = false;
                 scope.requestChunk.releaseHeld();
-                upstreamFailure(scope, noRetry(e));
+                upstreamFailure(scope, Errors.noRetry(e));
             }
-            case AFTER_UPSTREAM_REQUEST_FILTER, AFTER_RESPONSE_FILTER -> upstreamFailure(scope, noRetry(e));
+            case AFTER_UPSTREAM_REQUEST_FILTER, AFTER_RESPONSE_FILTER -> upstreamFailure(scope, Errors.noRetry(e));
             case AFTER_UPSTREAM_REFUSED_RESPONSE -> {
                 session.keepAlive = false;
                 finishAfterLastWrite();

@@ -51,7 +51,13 @@ public final class ProxyEngine<C> {
 
     /** Creates the handler of a newly accepted downstream connection. */
     public DownstreamHandler newDownstreamHandler(long headerReadNanos, long keepAliveNanos, long bodyReadNanos) {
-        return new DownstreamHandler(this, headerReadNanos, keepAliveNanos, bodyReadNanos);
+        return newDownstreamHandler(headerReadNanos, keepAliveNanos, bodyReadNanos, ConnectAllowList.none());
+    }
+
+    /** Creates the handler of a newly accepted downstream connection of a listener that allows {@code connectAllow}. */
+    public DownstreamHandler newDownstreamHandler(long headerReadNanos, long keepAliveNanos, long bodyReadNanos,
+                                                 ConnectAllowList connectAllow) {
+        return new DownstreamHandler(this, headerReadNanos, keepAliveNanos, bodyReadNanos, connectAllow);
     }
 
     /**

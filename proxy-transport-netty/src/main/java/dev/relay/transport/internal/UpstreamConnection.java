@@ -13,6 +13,8 @@ import io.netty.util.ReferenceCountUtil;
  * (stale-connection detection).
  */
 final class UpstreamConnection extends ChannelInboundHandlerAdapter {
+    /** The name of the {@link #rawReadWatcher()} in the pipeline. */
+    static final String RAW_READ_WATCHER = "progress";
     final Channel channel;
     /** {@link HttpPeer#reuseKey()}, or a key bound to one client ({@link Http1Streams#poolKey}). */
     final Object key;
@@ -119,6 +121,14 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
 
     boolean isIdle() {
         return idle;
+    }
+
+    /** The connection leaves HTTP for a tunnel, which owns it from now on: never pooled, no timers of its own. */
+    void handOver() {
+        broken = true;
+        listener = null;
+        idleTimer.cancel();
+        readTimer.cancel();
     }
 
     /** Closes the connection for good (it never returns to the pool). */

@@ -149,7 +149,7 @@ final class UpstreamConnector {
         }
         UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool,
                 channel.pipeline().get(UpstreamResponseDecoder.class), clock);
-        channel.pipeline().addBefore("decoder", "progress", conn.rawReadWatcher());
+        channel.pipeline().addBefore("decoder", UpstreamConnection.RAW_READ_WATCHER, conn.rawReadWatcher());
         channel.pipeline().replace("proxy", "proxy", conn);
         pool.track(channel);
         if (!promise.trySuccess(conn)) {

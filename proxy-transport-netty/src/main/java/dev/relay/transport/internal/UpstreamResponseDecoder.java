@@ -41,7 +41,10 @@ final class UpstreamResponseDecoder extends HttpResponseDecoder {
 
     @Override
     protected boolean isContentAlwaysEmpty(HttpMessage msg) {
-        return headRequest || super.isContentAlwaysEmpty(msg);
+        // A 101 has no body whatever it says (the stock decoder reads one for an old WebSocket
+        // draft's 101 without Sec-WebSocket-Accept): what follows it belongs to the new protocol.
+        return headRequest || msg instanceof io.netty.handler.codec.http.HttpResponse r && r.status().code() == 101
+                || super.isContentAlwaysEmpty(msg);
     }
 
     @Override

@@ -54,9 +54,11 @@ interface UpstreamStream {
      *
      * @param requestHasBody whether the client's request has a body
      * @param bufferedBodyLength the exact body length when the whole body is already held, else -1
+     * @param upgrade whether the client's connection is held for an upgrade: its {@code Upgrade}
+     *                field goes up with {@code Connection: upgrade} (if it still asks for one)
      */
     RequestHeader newRequestHeader(RequestHeader clientRequest, HttpPeer peer, boolean requestHasBody,
-                                   long bufferedBodyLength);
+                                   long bufferedBodyLength, boolean upgrade);
 
     /** Writes the request header (not flushed); {@code headRequest} tells that the response has no body. */
     void writeHeader(RequestHeader upstreamRequest);
@@ -81,6 +83,18 @@ interface UpstreamStream {
 
     /** Request bytes went out: the read timeout starts over (nginx counts send progress too). */
     void progress();
+
+    /** Whether the origin switched protocols: it answered {@code 101} to a request with {@code Upgrade}. */
+    boolean switchedProtocols();
+
+    /**
+     * Hands the connection over to a tunnel: takes the protocol's codecs out, puts {@code relay} in
+     * their place; the connection never returns to the pool and this stream is done.
+     *
+     * @return the bytes the origin sent after its response header, in order (ownership passes to
+     *         the caller; may be empty)
+     */
+    ByteBuf switchToTunnel(io.netty.channel.ChannelHandler relay);
 
     /** The exchange is over: the connection goes back to the pool if it can carry another one, else closes. */
     void release();

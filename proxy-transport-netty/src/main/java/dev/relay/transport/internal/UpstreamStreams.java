@@ -4,7 +4,6 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import io.netty.channel.EventLoop;
 
-import java.net.SocketAddress;
 
 /**
  * Where upstream streams come from: a pool of connections and a connector, per protocol, behind one
@@ -28,8 +27,10 @@ interface UpstreamStreams {
     }
 
     /**
-     * Gets a stream to {@code peer} on {@code loop} for a request of the client connection from
-     * {@code client} to {@code server} (what a PROXY protocol header sent upstream tells).
+     * Gets a stream to {@code peer} on {@code loop} for a request of {@code downstream}, whose client and
+     * server addresses are what a PROXY protocol header sent upstream tells; {@code fresh}: on a new
+     * connection of its own, never a pooled one (a {@code CONNECT} tunnel must not inherit another
+     * exchange's connection).
      */
-    void acquire(HttpPeer peer, SocketAddress client, SocketAddress server, EventLoop loop, Callback callback);
+    void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback);
 }

@@ -159,7 +159,17 @@ class EngineStateTest {
             @Override
             public dev.relay.core.RequestHeader newRequestHeader(dev.relay.core.RequestHeader clientRequest,
                                                                 dev.relay.core.HttpPeer peer, boolean requestHasBody,
-                                                                long bufferedBodyLength) {
+                                                                long bufferedBodyLength, boolean upgrade) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public boolean switchedProtocols() {
+                return false;
+            }
+
+            @Override
+            public ByteBuf switchToTunnel(io.netty.channel.ChannelHandler relay) {
                 throw new UnsupportedOperationException();
             }
 

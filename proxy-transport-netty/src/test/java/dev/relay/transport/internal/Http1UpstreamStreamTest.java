@@ -75,7 +75,7 @@ class Http1UpstreamStreamTest {
     }
 
     private void send(String method, String... fields) {
-        RequestHeader upstream = stream.newRequestHeader(clientRequest(method, fields), PEER, false, -1);
+        RequestHeader upstream = stream.newRequestHeader(clientRequest(method, fields), PEER, false, -1, false);
         stream.writeHeader(upstream);
         stream.writeBody(Unpooled.EMPTY_BUFFER, true, null);
         stream.flush();
@@ -100,7 +100,7 @@ class Http1UpstreamStreamTest {
         RequestHeader upstream = stream.newRequestHeader(clientRequest("POST",
                 "Connection", "keep-alive, X-Hop", "X-Hop", "1", "Keep-Alive", "timeout=5", "TE", "trailers",
                 "Upgrade", "websocket", "Proxy-Connection", "keep-alive", "Expect", "100-continue",
-                "Transfer-Encoding", "chunked", "X-Kept", "yes"), PEER, true, -1);
+                "Transfer-Encoding", "chunked", "X-Kept", "yes"), PEER, true, -1, false);
         stream.writeHeader(upstream);
         stream.flush();
 
@@ -117,7 +117,7 @@ class Http1UpstreamStreamTest {
     @Test
     void aBufferedBodyIsAnnouncedWithItsExactLength() {
         RequestHeader upstream = stream.newRequestHeader(clientRequest("POST", "Transfer-Encoding", "chunked",
-                "Host", "origin.example"), PEER, true, 42);
+                "Host", "origin.example"), PEER, true, 42, false);
 
         assertEquals("42", upstream.headers().get("Content-Length"));
         assertNull(upstream.headers().get("Transfer-Encoding"));
@@ -216,7 +216,7 @@ class Http1UpstreamStreamTest {
 
     @Test
     void aResponseBeforeTheWholeRequestWentOutClosesTheConnection() {
-        RequestHeader upstream = stream.newRequestHeader(clientRequest("POST", "Content-Length", "10"), PEER, true, -1);
+        RequestHeader upstream = stream.newRequestHeader(clientRequest("POST", "Content-Length", "10"), PEER, true, -1, false);
         stream.writeHeader(upstream);
         stream.flush();
         receive("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");

@@ -6,6 +6,7 @@ import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 
 import dev.relay.transport.TlsSettings;
+import dev.relay.transport.ListenerOptions;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -24,7 +25,8 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls");
+            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect");
+    private static final Set<String> CONNECT_KEYS = Set.of("allow");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
     private final RestartOnlySettings.Recorder restartOnly;
@@ -53,6 +55,7 @@ final class ListenersReader {
             Duration bodyRead = null;
             ConnectionSettings connection = ConnectionSettings.NONE;
             TlsSettings tls = null;
+            List<String> connectAllow = List.of();
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
@@ -61,6 +64,7 @@ final class ListenersReader {
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
                 connection = connectionSettings(item);
                 tls = TlsReader.tls(item.get("tls"));
+                connectAllow = connectAllow(item.get("connect"));
             }
             String text = address.string();
             InetSocketAddress parsed = address.hostPort(text, 0);
@@ -68,7 +72,7 @@ final class ListenersReader {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
             ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead,
-                    connection, tls);
+                    connection, tls, connectAllow);
             // Keyed by address, not position: the same address in the next file is the same socket.
             // Its TLS is not restart-only: a reload gives a listener that stays bound its new TLS.
             restartOnly.record("listener " + listener.address(),
@@ -110,6 +114,33 @@ final class ListenersReader {
             }
         }
         return out;
+    }
+
+    /**
+     * A listener's {@code connect { allow = [ "host:port", ... ] }}: where CONNECT may tunnel to
+     * (forward proxying); missing: CONNECT is refused.
+     */
+    private static List<String> connectAllow(ConfigNode connect) {
+        if (connect.isMissing()) {
+            return List.of();
+        }
+        connect.checkKeys(CONNECT_KEYS);
+        ConfigNode allow = connect.get("allow");
+        if (allow.isMissing()) {
+            throw connect.problem("has no allow list (expected: connect { allow = [ \"*.example.com:443\" ] })");
+        }
+        List<String> patterns = new ArrayList<>();
+        for (ConfigNode pattern : allow.oneOrMore("a host:port pattern, or a list of them")) {
+            String text = pattern.string();
+            try {
+                ListenerOptions.builder().connectAllow(List.of(text)).build();
+            } catch (IllegalArgumentException e) {
+                throw pattern.problem("bad pattern '" + text.trim() + "' (expected: host:port, where host is a name, "
+                        + "an address, *.domain or *, and port a number or *)");
+            }
+            patterns.add(text.trim());
+        }
+        return patterns;
     }
 
     /** {@code proxy.admin}: null when it has no address; never one of the proxy's {@code listeners}. */

@@ -98,19 +98,35 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param maxHeaderBytes             largest request header section; larger gets 431
      * @param maxRequestLineBytes        longest request line; longer gets 414
      * @param shutdownDelay              how long a graceful stop keeps accepting after /ready turned 503
+     * @param tunnelIdleTimeout          how long a WebSocket or CONNECT tunnel may stay without a byte either way
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
                                  Duration shutdownTimeout, Duration retryBackoff, int maxIdleUpstreamConnections,
                                  String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
-                                 int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay) {
+                                 int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
+                                 Duration tunnelIdleTimeout) {
 
         public ServerSettings {
+            requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
             requireNonNull(shutdownDelay, "shutdownDelay");
             requireNonNull(headerReadTimeout, "headerReadTimeout");
             requireNonNull(keepAliveTimeout, "keepAliveTimeout");
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+        }
+
+        /** The settings without the tunnel idle timeout, which takes the engine's default. */
+        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
+                              boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
+                              Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
+                              String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
+                              Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
+                              int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay) {
+            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
+                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
+                    requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
+                    maxRequestLineBytes, shutdownDelay, ProxyOptions.defaults().tunnelIdleTimeout());
         }
 
         /** The settings that the older tests and embedders give; the rest take their defaults. */
@@ -151,6 +167,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .bodyReadTimeout(bodyReadTimeout)
                     .maxHeaderBytes(maxHeaderBytes)
                     .maxRequestLineBytes(maxRequestLineBytes)
+                    .tunnelIdleTimeout(tunnelIdleTimeout)
                     .upstreamObserver(observer)
                     .build();
         }
@@ -182,25 +199,32 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
      * @param connection        its PROXY protocol and connection filter
      * @param tls               its TLS termination; null: plain HTTP
+     * @param connectAllow      {@code connect.allow}: the {@code host:port} patterns CONNECT may tunnel to; empty: refused
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
-                                 Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls) {
+                                 Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
+                                 List<String> connectAllow) {
+
+        public ListenerConfig {
+            connectAllow = List.copyOf(connectAllow);
+        }
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
-            this(address, origin, null, null, null, ConnectionSettings.NONE, null);
+            this(address, origin, null, null, null, ConnectionSettings.NONE, null, List.of());
         }
 
         /** A plain-HTTP listener with its own client timeouts. */
         public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
                               Duration bodyReadTimeout) {
-            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, ConnectionSettings.NONE, null);
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, ConnectionSettings.NONE, null,
+                    List.of());
         }
 
         /** The transport's view of this listener's own timeouts and its TLS (null: plain HTTP). */
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
-                    && connection.equals(ConnectionSettings.NONE) && tls == null) {
+                    && connection.equals(ConnectionSettings.NONE) && tls == null && connectAllow.isEmpty()) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
@@ -208,6 +232,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)
                     .tls(tls)
+                    .connectAllow(connectAllow)
                     .build();
         }
     }
@@ -317,7 +342,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      */
     public record RouteConfig(int index, String name, List<String> hosts, String pathPrefix, String upstream,
                               List<FilterConfig> filters, String origin, String path, java.util.regex.Pattern pathRegex,
-                              List<String> methods, Map<String, String> headers) {
+                              List<String> methods, Map<String, String> headers, boolean websocket) {
         public RouteConfig {
             requireNonNull(name, "name");
             hosts = List.copyOf(hosts);
@@ -325,6 +350,13 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             filters = List.copyOf(filters);
             methods = List.copyOf(methods);
             headers = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+        }
+
+        /** A route that lets WebSocket and other upgrades through (its {@code websocket} key unset). */
+        public RouteConfig(int index, String name, List<String> hosts, String pathPrefix, String upstream,
+                           List<FilterConfig> filters, String origin, String path, java.util.regex.Pattern pathRegex,
+                           List<String> methods, Map<String, String> headers) {
+            this(index, name, hosts, pathPrefix, upstream, filters, origin, path, pathRegex, methods, headers, true);
         }
 
         /** A route on host and path prefix only. */

@@ -21,7 +21,7 @@ import static java.util.Objects.requireNonNull;
  * takes every request. A reload applies all of it.
  */
 final class RoutesReader {
-    private static final Set<String> ROUTE_KEYS = Set.of("name", "match", "upstream", "filters");
+    private static final Set<String> ROUTE_KEYS = Set.of("name", "match", "upstream", "filters", "websocket");
     private static final Set<String> MATCH_KEYS = Set.of("host", "path-prefix", "path", "path-regex", "method", "headers");
 
     /**
@@ -80,8 +80,10 @@ final class RoutesReader {
             ConfigNode matchNode = route.get("match");
             Match match = matchNode.isMissing() ? Match.ANY : match(matchNode);
             List<FilterConfig> routeFilters = route.has("filters") ? filters.filters(route.get("filters")) : List.of();
+            // WebSocket and other upgrades pass unless the route turns them off.
+            boolean websocket = !route.has("websocket") || route.get("websocket").bool();
             out.add(new RouteConfig(i, routeName, match.hosts(), match.pathPrefix(), upstreamName, routeFilters,
-                    route.where(), match.path(), match.pathRegex(), match.methods(), match.headers()));
+                    route.where(), match.path(), match.pathRegex(), match.methods(), match.headers(), websocket));
         }
         return out;
     }

@@ -71,6 +71,7 @@ final class ServerSectionReader {
             restartOnly("header-read-timeout", (r, n) -> r.headerReadTimeout = n.clientTimeout(ENGINE.headerReadTimeout())),
             restartOnly("keepalive-timeout", (r, n) -> r.keepAliveTimeout = n.clientTimeout(ENGINE.keepAliveTimeout())),
             restartOnly("body-read-timeout", (r, n) -> r.bodyReadTimeout = n.clientTimeout(ENGINE.bodyReadTimeout())),
+            restartOnly("tunnel-idle-timeout", (r, n) -> r.tunnelIdleTimeout = n.clientTimeout(ENGINE.tunnelIdleTimeout())),
             restartOnly("max-header-size", (r, n) -> r.maxHeaderBytes = n.isMissing() ? ENGINE.maxHeaderBytes()
                     : (int) n.bytes(256, 16L * 1024 * 1024)),
             restartOnly("max-request-line", (r, n) -> r.maxRequestLineBytes = n.isMissing() ? ENGINE.maxRequestLineBytes()
@@ -95,6 +96,7 @@ final class ServerSectionReader {
     private Duration headerReadTimeout;
     private Duration keepAliveTimeout;
     private Duration bodyReadTimeout;
+    private Duration tunnelIdleTimeout;
     private int maxHeaderBytes;
     private int maxRequestLineBytes;
 
@@ -115,7 +117,7 @@ final class ServerSectionReader {
         return new ServerSettings(r.threads, r.gracePeriod, r.maxAttempts, r.transport, r.accessLog, r.accessLogFormat,
                 r.shutdownTimeout, r.retryBackoff, r.maxIdleUpstreamConnections, r.pidFile, r.upgradeSocket,
                 r.retryBufferBytes, r.requestDeadline, r.headerReadTimeout, r.keepAliveTimeout, r.bodyReadTimeout,
-                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay);
+                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout);
     }
 
     private static Key restartOnly(String name, KeyReader reader) {

@@ -192,17 +192,33 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     @Override
     public CompletionStage<Boolean> requestFilter(Session session, Context ctx) {
+        if (isConnect(session)) {
+            // A CONNECT names its own destination (the listener's allow list admitted it): no route.
+            return Stages.completedFalse();
+        }
         if (!ctx.routeResolved) {
             ctx.resolveRoute(session.requestHeader());
         }
         if (ctx.route == null) {
             return session.respondError(404).handle((v, e) -> Boolean.TRUE);
         }
+        if (!ctx.route.websocket()) {
+            // The route does not pass upgrades: without the field the request is an ordinary one.
+            session.requestHeader().headers().remove("Upgrade");
+        }
         return Stages.completedFalse();
+    }
+
+    private static boolean isConnect(Session session) {
+        return "CONNECT".equals(session.requestHeader().method());
     }
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Context ctx) {
+        if (isConnect(session)) {
+            // No peer: the engine connects to the CONNECT target itself.
+            return CompletableFuture.completedFuture(null);
+        }
         UpstreamGroup group = ctx.route.upstream();
         if (ctx.firstAttemptNanos == 0) {
             ctx.firstAttemptNanos = System.nanoTime();

@@ -41,6 +41,8 @@ public final class Route {
     private final String[] headerValues;
     private final UpstreamGroup upstream;
     private final List<HttpModuleFactory> filters;
+    /** Set once by {@link #of} before the route is published in a snapshot; never changed after. */
+    private boolean websocket = true;
 
     /** A route on host patterns and a path prefix only (tests). */
     public Route(int index, List<String> hosts, String pathPrefix, UpstreamGroup upstream,
@@ -50,8 +52,10 @@ public final class Route {
 
     /** The route of {@code config}, going to {@code upstream} through {@code filters} (ordered). */
     public static Route of(RouteConfig config, UpstreamGroup upstream, List<HttpModuleFactory> filters) {
-        return new Route(config.index(), config.name(), config.hosts(), config.pathPrefix(), config.path(),
+        Route route = new Route(config.index(), config.name(), config.hosts(), config.pathPrefix(), config.path(),
                 config.pathRegex(), config.methods(), config.headers(), upstream, filters);
+        route.websocket = config.websocket();
+        return route;
     }
 
     /**
@@ -223,5 +227,14 @@ public final class Route {
         return "Route#" + index + "{" + name + ", hosts=" + (anyHost ? "*" : exactHosts + "" + wildcardSuffixes)
                 + ", path=" + (exactPath != null ? "=" + exactPath : pathRegex != null ? "~" + pathRegex : pathPrefix)
                 + ", upstream=" + upstream.name() + ", filters=" + filters.size() + '}';
+    }
+
+    /**
+     * Whether WebSocket and other HTTP/1.1 upgrades pass through this route (its {@code websocket}
+     * key, true by default); when false the request's {@code Upgrade} is removed and it is proxied
+     * as an ordinary request.
+     */
+    public boolean websocket() {
+        return websocket;
     }
 }
