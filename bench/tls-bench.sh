@@ -202,8 +202,8 @@ run_wrk() {  # run_wrk <round> <scenario> <target> <seconds> [record]
   local rps p50 p99 reqs err
   read -r rps p50 p99 reqs err <<<"$(parse_wrk "$out")"
   local pc oc
-  pc=$(awk -v a="$p0" -v b="$p1" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", n>0 ? (b-a)*1e6/hz/n : 0}')
-  oc=$(awk -v a="$o0" -v b="$o1" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", n>0 ? (b-a)*1e6/hz/n : 0}')
+  pc=$(awk -v a="$p0" -v b="$p1" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", (n>0 ? (b-a)*1e6/hz/n : 0)}')
+  oc=$(awk -v a="$o0" -v b="$o1" -v n="$reqs" -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", (n>0 ? (b-a)*1e6/hz/n : 0)}')
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$t" "$rps" "$p50" "$p99" "$reqs" "$err" "$pc" "$oc" \
     "$(tree_rss_kb "${SPID[$t]}")" >> "$TSV"
   log "round $r $s $t: $rps req/s p99 ${p99} ms, proxy ${pc} µs/req, errors $err"
@@ -229,9 +229,9 @@ SUM=$RESULTS_DIR/summary.md
     for t in "${TARGETS[@]}"; do
       rps=$(col "$s" "$t" 4 | median); cpu=$(col "$s" "$t" 9 | median)
       printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$s" "$t" "$rps" \
-        "$(awk -v a="$rps" -v b="$base" 'BEGIN{printf "%.2f", b>0 ? a/b : 0}')" \
+        "$(awk -v a="$rps" -v b="$base" 'BEGIN{printf "%.2f", (b>0 ? a/b : 0)}')" \
         "$(col "$s" "$t" 5 | median)" "$(col "$s" "$t" 6 | median)" "$cpu" \
-        "$(awk -v a="$cpu" -v b="$basecpu" 'BEGIN{printf "%.2f", b>0 ? a/b : 0}')" \
+        "$(awk -v a="$cpu" -v b="$basecpu" 'BEGIN{printf "%.2f", (b>0 ? a/b : 0)}')" \
         "$(col "$s" "$t" 10 | median)" "$(col "$s" "$t" 11 | sort -g | tail -1 | awk '{printf "%.0f", $1/1024}')" \
         "$(col "$s" "$t" 8 | awk '{n+=$1} END{print n+0}')"
     done
