@@ -2,6 +2,7 @@ package dev.relay.core;
 
 import org.jspecify.annotations.Nullable;
 
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -32,8 +33,14 @@ public final class PeerOptions {
     private final boolean tcpKeepAlive;
     private final List<X509Certificate> trustedCertificates;
     private final int maxIdleConnections;
+    private final List<X509Certificate> clientCertificateChain;
+    private final @Nullable PrivateKey clientKey;
+    private final @Nullable String alternativeName;
 
     private PeerOptions(Builder b) {
+        this.clientCertificateChain = b.clientCertificateChain;
+        this.clientKey = b.clientKey;
+        this.alternativeName = b.alternativeName;
         this.maxIdleConnections = b.maxIdleConnections;
         this.trustedCertificates = b.trustedCertificates;
         this.connectTimeout = b.connectTimeout;
@@ -71,6 +78,9 @@ public final class PeerOptions {
         b.tcpKeepAlive = tcpKeepAlive;
         b.trustedCertificates = trustedCertificates;
         b.maxIdleConnections = maxIdleConnections;
+        b.clientCertificateChain = clientCertificateChain;
+        b.clientKey = clientKey;
+        b.alternativeName = alternativeName;
         return b;
     }
 
@@ -143,6 +153,28 @@ public final class PeerOptions {
         return maxIdleConnections;
     }
 
+    /**
+     * The certificate chain presented to upstreams that ask for one (mutual TLS), the client's own
+     * certificate first; empty for none. Set together with {@link #clientKey()}.
+     */
+    public List<X509Certificate> clientCertificateChain() {
+        return clientCertificateChain;
+    }
+
+    /** The private key of the first certificate of {@link #clientCertificateChain()}; null for none. */
+    public @Nullable PrivateKey clientKey() {
+        return clientKey;
+    }
+
+    /**
+     * A second name the upstream's certificate may carry instead of the SNI host (Pingora's
+     * {@code alternative_cn}): with hostname verification on, a certificate naming either is
+     * accepted. Null for none.
+     */
+    public @Nullable String alternativeName() {
+        return alternativeName;
+    }
+
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof PeerOptions other
@@ -152,6 +184,9 @@ public final class PeerOptions {
                 && alpn == other.alpn
                 && trustedCertificates.equals(other.trustedCertificates)
                 && maxIdleConnections == other.maxIdleConnections
+                && clientCertificateChain.equals(other.clientCertificateChain)
+                && Objects.equals(clientKey, other.clientKey)
+                && Objects.equals(alternativeName, other.alternativeName)
                 && Objects.equals(connectTimeout, other.connectTimeout)
                 && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
                 && Objects.equals(readTimeout, other.readTimeout)
@@ -162,7 +197,8 @@ public final class PeerOptions {
     @Override
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
-                verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections);
+                verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections,
+                clientCertificateChain, alternativeName);
     }
 
     @Override
@@ -170,7 +206,9 @@ public final class PeerOptions {
         return "PeerOptions{connectTimeout=" + connectTimeout + ", totalConnectionTimeout=" + totalConnectionTimeout
                 + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout + ", idleTimeout=" + idleTimeout
                 + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname() + ", alpn=" + alpn
-                + ", tcpKeepAlive=" + tcpKeepAlive + '}';
+                + ", tcpKeepAlive=" + tcpKeepAlive
+                + (clientKey != null ? ", clientCertificate=" + clientCertificateChain.get(0).getSubjectX500Principal() : "")
+                + (alternativeName != null ? ", alternativeName=" + alternativeName : "") + '}';
     }
 
     /** Builds {@link PeerOptions}. Not thread-safe. */
@@ -186,8 +224,46 @@ public final class PeerOptions {
         private boolean tcpKeepAlive;
         private List<X509Certificate> trustedCertificates = List.of();
         private int maxIdleConnections;
+        private List<X509Certificate> clientCertificateChain = List.of();
+        private @Nullable PrivateKey clientKey;
+        private @Nullable String alternativeName;
 
         private Builder() {}
+
+        /**
+         * See {@link PeerOptions#clientCertificateChain()}: present {@code chain} (own certificate
+         * first) with its {@code key} to upstreams that request a client certificate.
+         *
+         * <pre>{@code
+         * PeerOptions.builder().clientCertificate(key, List.of(cert, intermediate)).build();
+         * }</pre>
+         */
+        public Builder clientCertificate(PrivateKey key, List<X509Certificate> chain) {
+            requireNonNull(key, "key");
+            List<X509Certificate> copy = List.copyOf(requireNonNull(chain, "chain"));
+            if (copy.isEmpty()) {
+                throw new IllegalArgumentException("chain: [] (expected: the client certificate first)");
+            }
+            this.clientKey = key;
+            this.clientCertificateChain = copy;
+            return this;
+        }
+
+        /** Removes the client certificate set by {@link #clientCertificate}. */
+        public Builder noClientCertificate() {
+            this.clientKey = null;
+            this.clientCertificateChain = List.of();
+            return this;
+        }
+
+        /** See {@link PeerOptions#alternativeName()}; null for none. */
+        public Builder alternativeName(@Nullable String name) {
+            if (name != null && (name.isEmpty() || name.chars().anyMatch(c -> c <= ' ' || c == 0x7f))) {
+                throw new IllegalArgumentException("alternativeName: '" + name + "' (expected: a host name, or null)");
+            }
+            this.alternativeName = name;
+            return this;
+        }
 
         /** See {@link PeerOptions#maxIdleConnections()}; 0 for no per-peer limit. */
         public Builder maxIdleConnections(int connections) {
