@@ -154,6 +154,16 @@ public final class TestCertificates {
         return SERVERS.computeIfAbsent(names, Server::new);
     }
 
+    /**
+     * A client certificate for {@code name} (its common name and DNS name), issued by the test CA,
+     * for mutual TLS: an origin built with {@link TestOrigin.Builder#requireClientCertificate()}
+     * accepts it. The same instance for the same name.
+     */
+    public static Server client(String name) {
+        requireNonNull(name, "name");
+        return SERVERS.computeIfAbsent(List.of("client:", name), key -> new Server(List.of(name), true));
+    }
+
     private static Path write(String fileName, String pem) {
         Path file = Root.DIRECTORY.resolve(fileName);
         try {
@@ -182,6 +192,10 @@ public final class TestCertificates {
         private final Path keyPem;
 
         private Server(List<String> dnsNames) {
+            this(dnsNames, false);
+        }
+
+        private Server(List<String> dnsNames, boolean clientAuth) {
             for (String name : dnsNames) {
                 if (requireNonNull(name, "dnsName").isEmpty()) {
                     throw new IllegalArgumentException("dnsName: \"\" (expected: a DNS name)");
@@ -196,8 +210,12 @@ public final class TestCertificates {
                         .notAfter(NOT_BEFORE.plus(VALIDITY))
                         .ecp256()
                         .setKeyUsage(true, CertificateBuilder.KeyUsage.digitalSignature)
-                        .addExtendedKeyUsageServerAuth()
                         .addSanIpAddress("127.0.0.1");
+                if (clientAuth) {
+                    builder.addExtendedKeyUsageClientAuth();
+                } else {
+                    builder.addExtendedKeyUsageServerAuth();
+                }
                 for (String name : dnsNames) {
                     builder.addSanDnsName(name);
                 }
@@ -205,7 +223,7 @@ public final class TestCertificates {
             } catch (Exception e) {
                 throw new IllegalStateException("cannot issue a test server certificate for " + dnsNames, e);
             }
-            String base = "relay-test-server-" + dnsNames.get(0).replaceAll("[^A-Za-z0-9.-]", "_")
+            String base = (clientAuth ? "relay-test-client-" : "relay-test-server-") + dnsNames.get(0).replaceAll("[^A-Za-z0-9.-]", "_")
                     + '-' + Integer.toHexString(dnsNames.hashCode());
             this.chainPem = write(base + "-chain.pem", bundle.getCertificatePathPEM());
             this.keyPem = write(base + "-key.pem", bundle.getPrivateKeyPEM());
