@@ -4,8 +4,6 @@ import dev.relay.core.Addresses;
 import dev.relay.lb.DnsDiscovery;
 
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -122,28 +120,7 @@ final class DiscoveryReader {
         if (pathNode.isMissing()) {
             throw pathNode.problem("missing (expected: the file listing the backends, one host:port a line)");
         }
-        String text = pathNode.string().trim();
-        Path path;
-        try {
-            path = Path.of(text);
-        } catch (InvalidPathException e) {
-            throw pathNode.problem("bad path '" + text + "' (expected: a file path)");
-        }
-        if (text.isEmpty()) {
-            throw pathNode.problem("empty (expected: a file path)");
-        }
-        if (!path.isAbsolute()) {
-            // Relative to the configuration file, as an include would be.
-            String file = pathNode.origin() == null ? null : pathNode.origin().filename();
-            if (file != null && Path.of(file).getParent() != null) {
-                path = Path.of(file).getParent().resolve(path);
-            }
-            path = path.toAbsolutePath().normalize();
-        }
-        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
-            throw pathNode.problem("cannot read '" + path + "': " + (Files.exists(path) ? "not a readable file" : "no such file")
-                    + " (expected: a file listing the backends, one host:port a line)");
-        }
+        Path path = pathNode.readableFile("a file listing the backends, one host:port a line");
         Duration poll = node.get("poll-interval").positiveDuration(Duration.ofSeconds(5), Duration.ofDays(1));
         return new DiscoveryConfig.File(path, poll);
     }
