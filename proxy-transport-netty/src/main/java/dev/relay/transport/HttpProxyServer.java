@@ -1,6 +1,5 @@
 package dev.relay.transport;
 
-import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.internal.DownstreamHandler;
@@ -22,11 +21,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
@@ -52,7 +49,7 @@ public final class HttpProxyServer implements AutoCloseable {
     private final TransportRuntime runtime;
     private final ProxyEngine<?> engine;
     private final ChannelGroup connections = new DefaultChannelGroup("relay-downstream", GlobalEventExecutor.INSTANCE);
-    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final ListeningSockets listeners = new ListeningSockets();
     private final DnsAddressResolverGroup resolver;
 
     private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
@@ -101,18 +98,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address, ListenerOptions listenerOptions) {
-        InetSocketAddress requested = Addresses.parseHostPort(address);
-        if (requested.isUnresolved()) {
-            requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
-        }
-        Channel listener;
-        try {
-            listener = bootstrap(listenerOptions).channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
-        }
-        listeners.add(listener);
-        return (InetSocketAddress) listener.localAddress();
+        return listeners.bind(bootstrap(listenerOptions).channel(runtime.serverChannelType()), address);
     }
 
     /**
@@ -157,7 +143,7 @@ public final class HttpProxyServer implements AutoCloseable {
      */
     public java.util.Map<InetSocketAddress, Integer> listenerFileDescriptors() {
         java.util.Map<InetSocketAddress, Integer> out = new java.util.LinkedHashMap<>();
-        for (Channel ch : listeners) {
+        for (Channel ch : listeners.channels()) {
             if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
                 out.put(epoll.localAddress(), epoll.fd().intValue());
             }
@@ -172,14 +158,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * @return whether such a listener was open
      */
     public boolean closeListener(InetSocketAddress address) {
-        for (Channel ch : listeners) {
-            if (address.equals(ch.localAddress())) {
-                listeners.remove(ch);
-                ch.close().syncUninterruptibly();
-                return true;
-            }
-        }
-        return false;
+        return listeners.close(address);
     }
 
     private ServerBootstrap bootstrap(ListenerOptions listenerOptions) {
@@ -226,13 +205,7 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /** The addresses listened on. */
     public List<InetSocketAddress> boundAddresses() {
-        List<InetSocketAddress> out = new ArrayList<>();
-        for (Channel ch : listeners) {
-            if (ch.isActive()) {
-                out.add((InetSocketAddress) ch.localAddress());
-            }
-        }
-        return out;
+        return listeners.boundAddresses();
     }
 
     /**
@@ -240,10 +213,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * {@link #stop(Duration)}, for a caller that drains by other means.
      */
     public void stopAccepting() {
-        for (Channel ch : listeners) {
-            ch.close().syncUninterruptibly();
-        }
-        listeners.clear();
+        listeners.closeAll();
     }
 
     /**

@@ -1,11 +1,9 @@
 package dev.relay.transport;
 
-import dev.relay.core.Addresses;
 import dev.relay.core.StreamProxy;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.StreamEngine;
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
@@ -16,11 +14,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
@@ -54,7 +50,7 @@ public final class StreamProxyServer implements AutoCloseable {
     private final TransportRuntime runtime;
     private final StreamEngine engine;
     private final DnsAddressResolverGroup resolver;
-    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final ListeningSockets listeners = new ListeningSockets();
 
     private StreamProxyServer(StreamProxy<?> proxy, StreamOptions options, TransportRuntime runtime, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
@@ -77,18 +73,7 @@ public final class StreamProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound
      */
     public InetSocketAddress bind(String address) {
-        InetSocketAddress requested = Addresses.parseHostPort(address);
-        if (requested.isUnresolved()) {
-            requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
-        }
-        Channel listener;
-        try {
-            listener = bootstrap().channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
-        }
-        listeners.add(listener);
-        return (InetSocketAddress) listener.localAddress();
+        return listeners.bind(bootstrap().channel(runtime.serverChannelType()), address);
     }
 
     private ServerBootstrap bootstrap() {
@@ -112,13 +97,7 @@ public final class StreamProxyServer implements AutoCloseable {
 
     /** The addresses listened on. */
     public List<InetSocketAddress> boundAddresses() {
-        List<InetSocketAddress> out = new ArrayList<>();
-        for (Channel ch : listeners) {
-            if (ch.isActive()) {
-                out.add((InetSocketAddress) ch.localAddress());
-            }
-        }
-        return out;
+        return listeners.boundAddresses();
     }
 
     /**
@@ -127,22 +106,12 @@ public final class StreamProxyServer implements AutoCloseable {
      * @return whether such a listener was open
      */
     public boolean closeListener(InetSocketAddress address) {
-        for (Channel ch : listeners) {
-            if (address.equals(ch.localAddress())) {
-                listeners.remove(ch);
-                ch.close().syncUninterruptibly();
-                return true;
-            }
-        }
-        return false;
+        return listeners.close(address);
     }
 
     /** Closes the listening sockets; relays carry on. */
     public void stopAccepting() {
-        for (Channel ch : listeners) {
-            ch.close().syncUninterruptibly();
-        }
-        listeners.clear();
+        listeners.closeAll();
     }
 
     /**

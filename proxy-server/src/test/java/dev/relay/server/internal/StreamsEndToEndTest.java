@@ -3,7 +3,6 @@ package dev.relay.server.internal;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.TestCertificates;
 import dev.relay.testing.TestOrigin;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,8 +17,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -33,22 +30,8 @@ class StreamsEndToEndTest {
     @TempDir
     Path dir;
 
-    private final List<AutoCloseable> cleanup = new ArrayList<>();
-
-    @AfterEach
-    void tearDown() throws Exception {
-        for (int i = cleanup.size() - 1; i >= 0; i--) {
-            cleanup.get(i).close();
-        }
-    }
-
-    private <T extends AutoCloseable> T closeLater(T c) {
-        cleanup.add(c);
-        return c;
-    }
-
     private InProcessRelay relay(String upstreams, String streams) throws IOException {
-        return closeLater(new InProcessRelay(dir.resolve("relay.conf"), """
+        return new InProcessRelay(dir.resolve("relay.conf"), """
                 proxy {
                   listeners = [ "127.0.0.1:0" ]
                   admin.address = "127.0.0.1:0"
@@ -59,7 +42,7 @@ class StreamsEndToEndTest {
                   routes = [ { upstream = secure } ]
                   streams = %s
                 }
-                """.formatted(upstreams, streams)));
+                """.formatted(upstreams, streams));
     }
 
     private static InetSocketAddress stream(InProcessRelay relay, int index) {
@@ -87,12 +70,17 @@ class StreamsEndToEndTest {
 
     @Test
     void relaysToTheGroupFailingOverPastADeadBackendAndCountsIt() throws Exception {
-        TestOrigin a = closeLater(TestOrigin.builder().name("a").build().start());
-        InProcessRelay relay = relay("""
-                    secure.backends = [ "%s" ]
-                    tcp.backends = [ "127.0.0.1:%d", "%s" ]
-                """.formatted(a.address(), TestOrigin.closedPort(), a.address()),
-                "[ { name = web-tcp, address = \"127.0.0.1:0\", upstream = tcp } ]");
+        try (TestOrigin a = TestOrigin.builder().name("a").build().start();
+             InProcessRelay relay = relay("""
+                         secure.backends = [ "%s" ]
+                         tcp.backends = [ "127.0.0.1:%d", "%s" ]
+                     """.formatted(a.address(), TestOrigin.closedPort(), a.address()),
+                     "[ { name = web-tcp, address = \"127.0.0.1:0\", upstream = tcp } ]")) {
+            failOverAndCount(relay);
+        }
+    }
+
+    private static void failOverAndCount(InProcessRelay relay) throws Exception {
         InetSocketAddress address = stream(relay, 0);
 
         for (int i = 0; i < 2; i++) {
@@ -106,8 +94,9 @@ class StreamsEndToEndTest {
                 return false;
             }
         }, Duration.ofSeconds(10), () -> "two completed stream connections in /metrics");
-        assertEquals("1.0", metric(relay, "relay_stream_connect_failures_total{stream=\"web-tcp\"}"),
-                "round robin sends one of the two connections to the dead backend first");
+        // Round robin offers the dead backend first to one or both connections; each then fails over.
+        double failures = Double.parseDouble(metric(relay, "relay_stream_connect_failures_total{stream=\"web-tcp\"}"));
+        assertTrue(failures >= 1 && failures <= 2, "connect failures: " + failures);
         assertTrue(Double.parseDouble(metric(relay, "relay_stream_bytes_total{direction=\"out\",stream=\"web-tcp\"}")) > 100);
         assertEquals("0.0", metric(relay, "relay_stream_connections_open{stream=\"web-tcp\"}"));
     }
@@ -115,10 +104,10 @@ class StreamsEndToEndTest {
     @Test
     void mutualTlsWithACaFileAndAnAlternativeNameForHttpAndStreams() throws Exception {
         // The origin's certificate names only other.internal; the group presents SNI backend.example.
-        TestOrigin origin = closeLater(TestOrigin.builder().name("mtls").tls(TestCertificates.server("other.internal"))
-                .requireClientCertificate().build().start());
         TestCertificates.Server client = TestCertificates.client("relay-client");
-        InProcessRelay relay = relay("""
+        try (TestOrigin origin = TestOrigin.builder().name("mtls").tls(TestCertificates.server("other.internal"))
+                .requireClientCertificate().build().start();
+             InProcessRelay relay = relay("""
                     secure {
                       backends = [ "%s" ]
                       tls = true
@@ -129,7 +118,12 @@ class StreamsEndToEndTest {
                       verify-name-alternative = "other.internal"
                     }
                 """.formatted(origin.address(), TestCertificates.caCertificatePem(), client.certificateChainPem(),
-                client.privateKeyPem()), "[ { address = \"127.0.0.1:0\", upstream = secure } ]");
+                client.privateKeyPem()), "[ { address = \"127.0.0.1:0\", upstream = secure } ]")) {
+            httpAndStreamThroughMutualTls(relay, origin);
+        }
+    }
+
+    private static void httpAndStreamThroughMutualTls(InProcessRelay relay, TestOrigin origin) throws Exception {
 
         InetSocketAddress proxy = relay.proxy();
         HttpResponse<String> http = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
