@@ -36,8 +36,8 @@ public final class StreamProxyService implements Service {
     private final StreamProxy<?> proxy;
     private final StreamOptions options;
     private final List<String> addresses = new ArrayList<>();
-    /** Null until the service starts. */
-    private @Nullable StreamProxyServer server;
+    /** Null until the service starts; written under the lock, read without it. */
+    private volatile @Nullable StreamProxyServer server;
 
     private StreamProxyService(String name, StreamProxy<?> proxy, StreamOptions options) {
         this.name = requireNonNull(name, "name");
@@ -96,16 +96,10 @@ public final class StreamProxyService implements Service {
         return server == null ? List.of() : server.boundAddresses();
     }
 
-    /**
-     * The transport server, for its counters.
-     *
-     * @throws IllegalStateException before the service has started
-     */
-    public synchronized StreamProxyServer transportServer() {
-        if (server == null) {
-            throw new IllegalStateException("service '" + name + "' has not started");
-        }
-        return server;
+    /** Client connections being relayed (or connecting) now; 0 before the service starts. */
+    public int openConnections() {
+        StreamProxyServer s = server;
+        return s == null ? 0 : s.openConnections();
     }
 
     /**
@@ -115,10 +109,7 @@ public final class StreamProxyService implements Service {
     @Override
     public CompletionStage<Void> stop(Duration gracePeriod) {
         requireNonNull(gracePeriod, "gracePeriod");
-        StreamProxyServer s;
-        synchronized (this) {
-            s = server;
-        }
+        StreamProxyServer s = server;
         if (s == null) {
             return CompletableFuture.completedFuture(null);
         }
@@ -133,10 +124,7 @@ public final class StreamProxyService implements Service {
     /** Immediate stop: closes the listeners and every relay. */
     @Override
     public void close() {
-        StreamProxyServer s;
-        synchronized (this) {
-            s = server;
-        }
+        StreamProxyServer s = server;
         if (s != null) {
             s.close();
         }

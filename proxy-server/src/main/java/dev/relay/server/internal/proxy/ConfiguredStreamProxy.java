@@ -19,12 +19,9 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.BiPredicate;
 
 import static java.util.Objects.requireNonNull;
 
@@ -78,16 +75,9 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
         }
         ctx.group = group;
         byte[] key = group.config().hashKey() == null ? LoadBalancer.NO_KEY : clientIp(session);
-        Backend backend = group.select(key, ctx);
-        if (backend == null && !ctx.anyReadiness) {
-            // None ready: try the others anyway, as HTTP requests do (a wrong health check must not
-            // take the whole group offline).
-            ctx.anyReadiness = true;
-            backend = group.select(key, ctx);
-        }
+        Backend backend = ctx.picks.next(group, key);
         if (backend == null) {
-            return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL,
-                    "upstream '" + group.name() + "': no backend left to try", null));
+            return Stages.failed(BackendPicks.noneLeft(group));
         }
         HttpPeer peer = group.peer(backend);
         ctx.backend = backend;
@@ -111,9 +101,9 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
         }
         ctx.endAttempt(AttemptOutcome.CONNECT_FAILURE);
         if (ctx.backend != null) {
-            ctx.failed.add(ctx.backend);
+            ctx.picks.markFailed(ctx.backend);
         }
-        if (error.isRetry() && (ctx.group == null || ctx.failed.size() >= ctx.group.size())) {
+        if (error.isRetry() && (ctx.group == null || !ctx.picks.anotherLeft(ctx.group))) {
             // Every backend of the group refused this connection: report the last error.
             error.setRetry(false);
         }
@@ -147,29 +137,17 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
         }
     }
 
-    /**
-     * One client connection: the snapshot it started on, its current backend, and the backends it
-     * failed to reach. Also the selection filter (ready and not failed), which saves a lambda.
-     */
-    public static final class Connection implements BiPredicate<Backend, Boolean> {
+    /** One client connection: the snapshot it started on, its current backend, its failover state. */
+    public static final class Connection {
         private final ProxyRuntime runtime;
-        private final List<Backend> failed = new ArrayList<>(2);
+        private final BackendPicks picks = new BackendPicks();
         private UpstreamGroup group;
         private Backend backend;
         private HttpPeer peer;
-        private boolean anyReadiness;
         private long attemptStartNanos;
 
         Connection(ProxyRuntime runtime) {
             this.runtime = runtime;
-        }
-
-        @Override
-        public boolean test(Backend candidate, Boolean ready) {
-            if (failed.contains(candidate)) {
-                return false;
-            }
-            return ready || (anyReadiness && group.loadBalancer().backends().isEnabled(candidate));
         }
 
         private void endAttempt(AttemptOutcome outcome) {
