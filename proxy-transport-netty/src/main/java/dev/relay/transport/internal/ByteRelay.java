@@ -73,6 +73,7 @@ final class ByteRelay {
     private final @Nullable LazyTimer idleTimer;
     private final long idleTimeoutNanos;
     private final Listener listener;
+    private final EngineClock clock;
     private boolean ended;
 
     private ByteRelay(Channel downstream, Channel upstream, long idleTimeoutNanos, EngineClock clock, Listener listener) {
@@ -83,6 +84,7 @@ final class ByteRelay {
         this.idleTimeoutNanos = idleTimeoutNanos;
         this.idleTimer = idleTimeoutNanos > 0 ? new LazyTimer(clock, downstream.eventLoop(), this::idleExpired) : null;
         this.listener = listener;
+        this.clock = clock;
     }
 
     /**
@@ -157,9 +159,16 @@ final class ByteRelay {
             idleTimer.cancel();
         }
         if (end == End.COMPLETED) {
-            // What was read is written before the close.
+            // What was read is written before the close; a reader that never takes it is cut off
+            // after one more idle timeout.
             downstream.closeAfterWrites();
             upstream.closeAfterWrites();
+            if (idleTimeoutNanos > 0 && (downstream.channel.isActive() || upstream.channel.isActive())) {
+                clock.schedule(downstream.channel.eventLoop(), () -> {
+                    downstream.channel.close();
+                    upstream.channel.close();
+                }, idleTimeoutNanos);
+            }
         } else {
             downstream.channel.close();
             upstream.channel.close();
@@ -291,7 +300,6 @@ final class ByteRelay {
         }
 
         private void shutdownOutputAfterWrites() {
-            flushPending = false;
             SslHandler ssl = channel.pipeline().get(SslHandler.class);
             if (ssl != null) {
                 // TLS has its own end of output: close_notify (TLS 1.3 keeps reading after it).

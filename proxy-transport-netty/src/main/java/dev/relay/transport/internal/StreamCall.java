@@ -179,9 +179,13 @@ final class StreamCall<C> extends ChannelInboundHandlerAdapter implements Stream
             return;
         }
         done = true;
-        client.close();
-        if (upstream != null) {
-            upstream.close();
+        if (relay == null) {
+            // A relay closes its channels itself, after flushing what it read: closing here would
+            // drop the bytes still queued for a slow reader.
+            client.close();
+            if (upstream != null) {
+                upstream.close();
+            }
         }
         long bytesFromClient = relay == null ? 0 : relay.downstreamBytes();
         long bytesToClient = relay == null ? 0 : relay.upstreamBytes();
