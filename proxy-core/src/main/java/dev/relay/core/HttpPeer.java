@@ -43,7 +43,7 @@ public final class HttpPeer {
         this.options = requireNonNull(options, "options");
         this.reuseKey = new PoolKey(Addresses.format(address), tls, sni, groupKey,
                 options.verifyCert(), options.verifyHostname(), options.alpn(),
-                options.trustedCertificates());
+                options.trustedCertificates(), options.clientCertificateChain(), options.alternativeName());
     }
 
     /**
@@ -195,8 +195,12 @@ public final class HttpPeer {
      * @param verifyHostname whether the hostname was verified
      * @param alpn the protocols offered
      * @param trustedCertificates the roots the certificate was verified against (empty: the JDK's)
+     * @param clientCertificates the client certificate chain presented (empty: none)
+     * @param alternativeName the second name the certificate was allowed to carry; null: none
      */
     public record PoolKey(String address, boolean tls, String sni, long groupKey,
                           boolean verifyCert, boolean verifyHostname, Alpn alpn,
-                          java.util.List<java.security.cert.X509Certificate> trustedCertificates) {}
+                          java.util.List<java.security.cert.X509Certificate> trustedCertificates,
+                          java.util.List<java.security.cert.X509Certificate> clientCertificates,
+                          @Nullable String alternativeName) {}
 }

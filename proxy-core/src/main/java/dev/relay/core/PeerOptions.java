@@ -2,6 +2,7 @@ package dev.relay.core;
 
 import org.jspecify.annotations.Nullable;
 
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
@@ -33,9 +34,15 @@ public final class PeerOptions {
     private final List<X509Certificate> trustedCertificates;
     private final int maxIdleConnections;
     private final ProxyProtocol sendProxyProtocol;
+    private final List<X509Certificate> clientCertificateChain;
+    private final @Nullable PrivateKey clientKey;
+    private final @Nullable String alternativeName;
 
     private PeerOptions(Builder b) {
         this.sendProxyProtocol = b.sendProxyProtocol;
+        this.clientCertificateChain = b.clientCertificateChain;
+        this.clientKey = b.clientKey;
+        this.alternativeName = b.alternativeName;
         this.maxIdleConnections = b.maxIdleConnections;
         this.trustedCertificates = b.trustedCertificates;
         this.connectTimeout = b.connectTimeout;
@@ -74,6 +81,9 @@ public final class PeerOptions {
         b.trustedCertificates = trustedCertificates;
         b.maxIdleConnections = maxIdleConnections;
         b.sendProxyProtocol = sendProxyProtocol;
+        b.clientCertificateChain = clientCertificateChain;
+        b.clientKey = clientKey;
+        b.alternativeName = alternativeName;
         return b;
     }
 
@@ -157,6 +167,28 @@ public final class PeerOptions {
         return sendProxyProtocol;
     }
 
+    /**
+     * The certificate chain presented to upstreams that ask for one (mutual TLS), the client's own
+     * certificate first; empty for none. Set together with {@link #clientKey()}.
+     */
+    public List<X509Certificate> clientCertificateChain() {
+        return clientCertificateChain;
+    }
+
+    /** The private key of the first certificate of {@link #clientCertificateChain()}; null for none. */
+    public @Nullable PrivateKey clientKey() {
+        return clientKey;
+    }
+
+    /**
+     * A second name the upstream's certificate may carry instead of the SNI host (Pingora's
+     * {@code alternative_cn}): with hostname verification on, a certificate naming either is
+     * accepted. Null for none.
+     */
+    public @Nullable String alternativeName() {
+        return alternativeName;
+    }
+
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof PeerOptions other
@@ -167,6 +199,9 @@ public final class PeerOptions {
                 && trustedCertificates.equals(other.trustedCertificates)
                 && maxIdleConnections == other.maxIdleConnections
                 && sendProxyProtocol == other.sendProxyProtocol
+                && clientCertificateChain.equals(other.clientCertificateChain)
+                && Objects.equals(clientKey, other.clientKey)
+                && Objects.equals(alternativeName, other.alternativeName)
                 && Objects.equals(connectTimeout, other.connectTimeout)
                 && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
                 && Objects.equals(readTimeout, other.readTimeout)
@@ -178,7 +213,7 @@ public final class PeerOptions {
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
                 verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections,
-                sendProxyProtocol);
+                sendProxyProtocol, clientCertificateChain, alternativeName);
     }
 
     @Override
@@ -186,7 +221,9 @@ public final class PeerOptions {
         return "PeerOptions{connectTimeout=" + connectTimeout + ", totalConnectionTimeout=" + totalConnectionTimeout
                 + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout + ", idleTimeout=" + idleTimeout
                 + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname() + ", alpn=" + alpn
-                + ", tcpKeepAlive=" + tcpKeepAlive + ", sendProxyProtocol=" + sendProxyProtocol + '}';
+                + ", tcpKeepAlive=" + tcpKeepAlive + ", sendProxyProtocol=" + sendProxyProtocol
+                + (clientKey != null ? ", clientCertificate=" + clientCertificateChain.get(0).getSubjectX500Principal() : "")
+                + (alternativeName != null ? ", alternativeName=" + alternativeName : "") + '}';
     }
 
     /** Builds {@link PeerOptions}. Not thread-safe. */
@@ -203,12 +240,50 @@ public final class PeerOptions {
         private List<X509Certificate> trustedCertificates = List.of();
         private int maxIdleConnections;
         private ProxyProtocol sendProxyProtocol = ProxyProtocol.NONE;
+        private List<X509Certificate> clientCertificateChain = List.of();
+        private @Nullable PrivateKey clientKey;
+        private @Nullable String alternativeName;
 
         private Builder() {}
 
         /** See {@link PeerOptions#sendProxyProtocol()}. */
         public Builder sendProxyProtocol(ProxyProtocol version) {
             this.sendProxyProtocol = requireNonNull(version, "version");
+            return this;
+        }
+
+        /**
+         * See {@link PeerOptions#clientCertificateChain()}: present {@code chain} (own certificate
+         * first) with its {@code key} to upstreams that request a client certificate.
+         *
+         * <pre>{@code
+         * PeerOptions.builder().clientCertificate(key, List.of(cert, intermediate)).build();
+         * }</pre>
+         */
+        public Builder clientCertificate(PrivateKey key, List<X509Certificate> chain) {
+            requireNonNull(key, "key");
+            List<X509Certificate> copy = List.copyOf(requireNonNull(chain, "chain"));
+            if (copy.isEmpty()) {
+                throw new IllegalArgumentException("chain: [] (expected: the client certificate first)");
+            }
+            this.clientKey = key;
+            this.clientCertificateChain = copy;
+            return this;
+        }
+
+        /** Removes the client certificate set by {@link #clientCertificate}. */
+        public Builder noClientCertificate() {
+            this.clientKey = null;
+            this.clientCertificateChain = List.of();
+            return this;
+        }
+
+        /** See {@link PeerOptions#alternativeName()}; null for none. */
+        public Builder alternativeName(@Nullable String name) {
+            if (name != null && (name.isEmpty() || name.chars().anyMatch(c -> c <= ' ' || c == 0x7f))) {
+                throw new IllegalArgumentException("alternativeName: '" + name + "' (expected: a host name, or null)");
+            }
+            this.alternativeName = name;
             return this;
         }
 

@@ -215,4 +215,28 @@ class PeerOptionsTest {
             assertNotEquals(base, variant, variant.toString());
         }
     }
+
+    @Test
+    void anAlternativeNameIsPartOfThePoolKeyAndMustBeAHostName() {
+        PeerOptions plain = PeerOptions.defaults();
+        PeerOptions alternative = plain.toBuilder().alternativeName("other.internal").build();
+
+        assertEquals("other.internal", alternative.alternativeName());
+        assertEquals(alternative, alternative.toBuilder().build());
+        HttpPeer a = HttpPeer.tls("127.0.0.1:8443", "backend.example");
+        org.junit.jupiter.api.Assertions.assertNotEquals(a.withOptions(plain).reuseKey(), a.withOptions(alternative).reuseKey(),
+                "a connection verified for one name only is not reused for a peer that accepts two");
+        assertRejected("alternativeName: 'a b' (expected: a host name, or null)",
+                () -> PeerOptions.builder().alternativeName("a b"));
+        assertEquals(null, alternative.toBuilder().alternativeName(null).build().alternativeName());
+    }
+
+    @Test
+    void aClientCertificateNeedsAChain() throws Exception {
+        java.security.PrivateKey key = java.security.KeyPairGenerator.getInstance("EC").generateKeyPair().getPrivate();
+        assertRejected("chain: [] (expected: the client certificate first)",
+                () -> PeerOptions.builder().clientCertificate(key, List.of()));
+        assertEquals(null, PeerOptions.defaults().clientKey());
+        assertEquals(List.of(), PeerOptions.defaults().clientCertificateChain());
+    }
 }

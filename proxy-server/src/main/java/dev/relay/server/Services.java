@@ -1,6 +1,8 @@
 package dev.relay.server;
 
 import dev.relay.core.ProxyHttp;
+import dev.relay.core.StreamProxy;
+import dev.relay.transport.StreamOptions;
 import dev.relay.transport.ProxyOptions;
 
 /**
@@ -23,5 +25,15 @@ public final class Services {
     /** {@link HttpProxyService#create(ProxyHttp, ProxyOptions)}. */
     public static HttpProxyService httpProxy(ProxyHttp<?> proxy, ProxyOptions options) {
         return HttpProxyService.create(proxy, options);
+    }
+
+    /** Pingora's TCP proxy service: {@link StreamProxyService#create} named {@code "stream"}, default options. */
+    public static StreamProxyService streamProxy(StreamProxy<?> proxy) {
+        return StreamProxyService.create("stream", proxy, StreamOptions.defaults());
+    }
+
+    /** {@link StreamProxyService#create} named {@code "stream"}, with {@code options}. */
+    public static StreamProxyService streamProxy(StreamProxy<?> proxy, StreamOptions options) {
+        return StreamProxyService.create("stream", proxy, options);
     }
 }

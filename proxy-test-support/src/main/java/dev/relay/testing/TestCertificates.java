@@ -227,6 +227,21 @@ public final class TestCertificates {
             return certificatePem;
         }
 
+        /** The chain to present: the client certificate alone (the test CA issues it directly). */
+        public List<X509Certificate> certificateChain() {
+            return List.of(certificate());
+        }
+
+        /** A PEM file with {@link #certificateChain()}: the same file as {@link #certificatePem()}. */
+        public Path certificateChainPem() {
+            return certificatePem;
+        }
+
+        /** The private key of {@link #certificate()}. */
+        public PrivateKey privateKey() {
+            return bundle.getKeyPair().getPrivate();
+        }
+
         /** A PEM file (PKCS#8, unencrypted) with the private key. */
         public Path privateKeyPem() {
             return keyPem;
@@ -274,8 +289,8 @@ public final class TestCertificates {
                         .notBefore(NOT_BEFORE)
                         .notAfter(NOT_BEFORE.plus(VALIDITY))
                         .setKeyUsage(true, CertificateBuilder.KeyUsage.digitalSignature)
-                        .addExtendedKeyUsageServerAuth()
                         .addSanIpAddress("127.0.0.1");
+                builder.addExtendedKeyUsageServerAuth();
                 for (String name : dnsNames) {
                     builder.addSanDnsName(name);
                 }

@@ -138,6 +138,7 @@ public final class TestOrigin implements AutoCloseable {
 
     private final String name;
     private final TestCertificates.Server certificate;
+    private final boolean requireClientCertificate;
     private final Map<String, RequestHandler> handlers;
     private final RequestHandler fallbackHandler;
     private final long idleCloseMinNanos;
@@ -171,6 +172,7 @@ public final class TestOrigin implements AutoCloseable {
     private TestOrigin(Builder builder) {
         this.name = builder.name;
         this.certificate = builder.certificate;
+        this.requireClientCertificate = builder.requireClientCertificate;
         this.handlers = Map.copyOf(builder.handlers);
         this.fallbackHandler = builder.fallbackHandler;
         this.idleCloseMinNanos = builder.idleCloseMinNanos;
@@ -258,7 +260,11 @@ public final class TestOrigin implements AutoCloseable {
         }
         try {
             // The JDK provider keeps the origin independent of native libraries on the test classpath.
-            return certificate.nettyServerContextBuilder().sslProvider(SslProvider.JDK).build();
+            io.netty.handler.ssl.SslContextBuilder builder = certificate.nettyServerContextBuilder().sslProvider(SslProvider.JDK);
+            if (requireClientCertificate) {
+                builder.clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE).trustManager(TestCertificates.caCertificate());
+            }
+            return builder.build();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot create the TLS context of origin " + name, e);
         }
@@ -686,6 +692,7 @@ public final class TestOrigin implements AutoCloseable {
     public static final class Builder {
         private String name = "origin";
         private TestCertificates.Server certificate;
+        private boolean requireClientCertificate;
         private final Map<String, RequestHandler> handlers = new LinkedHashMap<>();
         private RequestHandler fallbackHandler;
         private long idleCloseMinNanos = -1;
@@ -743,6 +750,16 @@ public final class TestOrigin implements AutoCloseable {
         /** Serve TLS with {@code certificate} (the SNI each client presents is recorded). */
         public Builder tls(TestCertificates.Server certificate) {
             this.certificate = requireNonNull(certificate, "certificate");
+            return this;
+        }
+
+        /**
+         * With {@link #tls}: require every client to present a certificate issued by the test CA
+         * (mutual TLS, such as {@link TestCertificates#client(String)}); a client without one fails
+         * the handshake.
+         */
+        public Builder requireClientCertificate() {
+            this.requireClientCertificate = true;
             return this;
         }
 

@@ -1,6 +1,5 @@
 package dev.relay.transport;
 
-import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.internal.DownstreamHandler;
@@ -25,11 +24,9 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
@@ -55,7 +52,7 @@ public final class HttpProxyServer implements AutoCloseable {
     private final TransportRuntime runtime;
     private final ProxyEngine<?> engine;
     private final ChannelGroup connections = new DefaultChannelGroup("relay-downstream", GlobalEventExecutor.INSTANCE);
-    private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    private final ListeningSockets listeners = new ListeningSockets();
     /** The TLS of each listening socket, replaceable while it stays bound. */
     private final java.util.Map<Channel, ListenerTls> listenerTls = new java.util.concurrent.ConcurrentHashMap<>();
     private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
@@ -108,19 +105,15 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address, ListenerOptions listenerOptions) {
-        InetSocketAddress requested = Addresses.parseHostPort(address);
-        if (requested.isUnresolved()) {
-            requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
-        }
         ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
         Channel listener;
         try {
-            listener = bootstrap(listenerOptions, tls).channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
-        } catch (Exception e) {
+            listener = listeners.bindChannel(bootstrap(listenerOptions, tls).channel(runtime.serverChannelType()), address);
+        } catch (RuntimeException e) {
             tls.close();
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            throw e;
         }
-        addListener(listener, tls);
+        trackTls(listener, tls);
         return (InetSocketAddress) listener.localAddress();
     }
 
@@ -158,11 +151,12 @@ public final class HttpProxyServer implements AutoCloseable {
             tls.close();
             throw new IllegalStateException("cannot adopt fd " + fd + ": not a bound TCP socket");
         }
-        addListener(listener, tls);
+        trackTls(listener, tls);
+        listeners.add(listener);
         return bound;
     }
 
-    private void addListener(Channel listener, ListenerTls tls) {
+    private void trackTls(Channel listener, ListenerTls tls) {
         listenerTls.put(listener, tls);
         // Whoever closes the socket (closeListener, stopAccepting, close), its TLS upkeep stops too.
         listener.closeFuture().addListener(f -> {
@@ -171,7 +165,6 @@ public final class HttpProxyServer implements AutoCloseable {
                 removed.close();
             }
         });
-        listeners.add(listener);
     }
 
     /**
@@ -183,7 +176,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
      */
     public boolean updateTls(InetSocketAddress address, @org.jspecify.annotations.Nullable TlsSettings tls) {
-        for (Channel ch : listeners) {
+        for (Channel ch : listeners.channels()) {
             if (address.equals(ch.localAddress())) {
                 ListenerTls current = listenerTls.get(ch);
                 if (current != null) {
@@ -212,7 +205,7 @@ public final class HttpProxyServer implements AutoCloseable {
      */
     public java.util.Map<InetSocketAddress, Integer> listenerFileDescriptors() {
         java.util.Map<InetSocketAddress, Integer> out = new java.util.LinkedHashMap<>();
-        for (Channel ch : listeners) {
+        for (Channel ch : listeners.channels()) {
             if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
                 out.put(epoll.localAddress(), epoll.fd().intValue());
             }
@@ -227,14 +220,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * @return whether such a listener was open
      */
     public boolean closeListener(InetSocketAddress address) {
-        for (Channel ch : listeners) {
-            if (address.equals(ch.localAddress())) {
-                listeners.remove(ch);
-                ch.close().syncUninterruptibly();
-                return true;
-            }
-        }
-        return false;
+        return listeners.close(address);
     }
 
     private ServerBootstrap bootstrap(ListenerOptions listenerOptions, ListenerTls tls) {
@@ -285,13 +271,7 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /** The addresses listened on. */
     public List<InetSocketAddress> boundAddresses() {
-        List<InetSocketAddress> out = new ArrayList<>();
-        for (Channel ch : listeners) {
-            if (ch.isActive()) {
-                out.add((InetSocketAddress) ch.localAddress());
-            }
-        }
-        return out;
+        return listeners.boundAddresses();
     }
 
     /**
@@ -299,10 +279,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * {@link #stop(Duration)}, for a caller that drains by other means.
      */
     public void stopAccepting() {
-        for (Channel ch : listeners) {
-            ch.close().syncUninterruptibly();
-        }
-        listeners.clear();
+        listeners.closeAll();
     }
 
     /**

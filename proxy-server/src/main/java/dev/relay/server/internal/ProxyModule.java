@@ -28,7 +28,7 @@ import java.util.Set;
  * The server: the proxy's {@link HttpProxyService} on the configured listeners, and the
  * {@link Server} that runs every service in this order (stopped in reverse):
  * access log, admin listener, demo origins, services of user modules, the upstream groups'
- * background work, the proxy, the upgrade listener. So the access log writes the last lines, the admin listener answers {@code /ready}
+ * background work, the stream services ({@code proxy.streams}), the proxy, the upgrade listener. So the access log writes the last lines, the admin listener answers {@code /ready}
  * with 503 while the proxy drains, and nothing is handed over once a stop has begun.
  *
  * <p>User modules add services with {@code Multibinder.newSetBinder(binder(), Service.class)}.
@@ -75,7 +75,8 @@ public final class ProxyModule extends AbstractModule {
     @Singleton
     Server server(ProxyConfig config, TransportRuntime runtime, DemoOrigins demo, HttpProxyService proxy,
                   AccessLog accessLog, Optional<AdminServer> admin, Set<Service> extra, ConfigReloader reloader,
-                  Optional<UpgradeListener> upgrade, UpstreamGroupsService upstreams) {
+                  Optional<UpgradeListener> upgrade, UpstreamGroupsService upstreams,
+                  StreamsModule.StreamServices streams) {
         ServerOptions options = ServerOptions.builder()
                 .threads(config.server().threads())
                 .transport(config.server().transport())
@@ -93,6 +94,9 @@ public final class ProxyModule extends AbstractModule {
         // Before the proxy, so it stops after the proxy has drained: discovery and health checks
         // run for the requests still in flight.
         server.addService(upstreams);
+        if (!streams.services().isEmpty()) {
+            server.addService(streams);
+        }
         server.addService(proxy);
         upgrade.ifPresent(server::addService);
         server.reloadHandler(() -> reloader.reload("SIGHUP"));

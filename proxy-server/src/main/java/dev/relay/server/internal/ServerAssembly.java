@@ -21,7 +21,7 @@ import java.util.ServiceLoader;
 /**
  * Builds the Guice injector of a configured server, one module per concern: {@link ConfigModule},
  * {@link FilterModule}, {@link TransportModule}, {@link LoadBalancingModule}, {@link MetricsModule},
- * {@link AdminModule} and {@link ProxyModule}. User modules override and extend them: those given
+ * {@link AdminModule}, {@link ProxyModule} and {@link StreamsModule}. User modules override and extend them: those given
  * here, and every {@code com.google.inject.Module} that {@link ServiceLoader} finds on the classpath
  * ({@code META-INF/services/com.google.inject.Module} in a jar), for example to add a
  * {@link dev.relay.server.Service} or replace a binding.
@@ -45,7 +45,7 @@ public final class ServerAssembly {
     public static Injector injector(ProxyConfig config, ConfigSource source, FilterRegistry registry,
                                     List<? extends Module> userModules) {
         Module builtIn = Modules.combine(new ConfigModule(config, source), new FilterModule(registry),
-                new TransportModule(), new LoadBalancingModule(), new MetricsModule(), new AdminModule(), new ProxyModule());
+                new TransportModule(), new LoadBalancingModule(), new MetricsModule(), new AdminModule(), new ProxyModule(), new StreamsModule());
         try {
             return Guice.createInjector(Stage.PRODUCTION, userModules.isEmpty() ? builtIn
                     : Modules.override(builtIn).with(userModules));

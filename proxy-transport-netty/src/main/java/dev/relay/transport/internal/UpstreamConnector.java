@@ -83,13 +83,7 @@ final class UpstreamConnector {
                             new ProxyHeaderWriter(options.sendProxyProtocol(), client, server).install(p);
                         }
                         if (peer.isTls()) {
-                            String host = !peer.sni().isEmpty() ? peer.sni() : peer.address().getHostString();
-                            SslHandler ssl = tls.forOptions(options)
-                                    .newHandler(ch.alloc(), host, peer.address().getPort());
-                            if (options.totalConnectionTimeout() != null) {
-                                ssl.setHandshakeTimeoutMillis(options.totalConnectionTimeout().toMillis());
-                            }
-                            p.addLast("tls", ssl);
+                            p.addLast("tls", tls.newHandler(peer, ch));
                         }
                         p.addLast("decoder", new UpstreamResponseDecoder(new HttpDecoderConfig()
                                 .setMaxInitialLineLength(8192)

@@ -1,32 +1,41 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.Alpn;
+import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
+import io.netty.channel.Channel;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import org.jspecify.annotations.Nullable;
 
 import javax.net.ssl.SSLException;
+import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Client TLS contexts, one per distinct verification set-up, built once and shared: BoringSSL
- * (netty-tcnative) when it loads, the JDK's TLS otherwise.
+ * Client TLS contexts, one per distinct verification set-up (roots, hostname check, alternative
+ * name, client certificate, ALPN), built once and shared: BoringSSL (netty-tcnative) when it loads,
+ * the JDK's TLS otherwise. Used by the HTTP upstream connector and the stream connector alike.
  */
 final class UpstreamTlsContexts {
-    private record Key(boolean verifyCert, boolean verifyHostname, Alpn alpn, List<X509Certificate> roots) {}
+    private record Key(boolean verifyCert, boolean verifyHostname, Alpn alpn, List<X509Certificate> roots,
+                       List<X509Certificate> clientChain, @Nullable PrivateKey clientKey,
+                       @Nullable String alternativeName) {}
 
     private final ConcurrentHashMap<Key, SslContext> contexts = new ConcurrentHashMap<>();
     private final SslProvider provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
 
     SslContext forOptions(PeerOptions options) {
-        Key key = new Key(options.verifyCert(), options.verifyHostname(), options.alpn(), options.trustedCertificates());
+        Key key = new Key(options.verifyCert(), options.verifyHostname(), options.alpn(), options.trustedCertificates(),
+                options.clientCertificateChain(), options.clientKey(), options.alternativeName());
         SslContext context = contexts.get(key);
         if (context == null) {
             context = contexts.computeIfAbsent(key, UpstreamTlsContexts::build0);
@@ -34,16 +43,38 @@ final class UpstreamTlsContexts {
         return context;
     }
 
+    /**
+     * A new client-side TLS handler for a connection of {@code channel} to {@code peer}: the peer's SNI
+     * (else its address's host) is both the server name sent and the name verified; the peer's total
+     * connection timeout bounds the handshake.
+     */
+    SslHandler newHandler(HttpPeer peer, Channel channel) {
+        String host = !peer.sni().isEmpty() ? peer.sni() : peer.address().getHostString();
+        SslHandler ssl = forOptions(peer.options()).newHandler(channel.alloc(), host, peer.address().getPort());
+        if (peer.options().totalConnectionTimeout() != null) {
+            ssl.setHandshakeTimeoutMillis(peer.options().totalConnectionTimeout().toMillis());
+        }
+        return ssl;
+    }
+
     private static SslContext build0(Key key) {
         try {
+            // With an alternative name the trust manager checks the names itself (SNI host or that
+            // name); the engine's own check would accept the SNI host only.
+            boolean engineChecksHost = key.verifyHostname() && key.alternativeName() == null;
             SslContextBuilder builder = SslContextBuilder.forClient()
                     .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
                     // Hostname checking follows the peer's option; null turns it off.
-                    .endpointIdentificationAlgorithm(key.verifyHostname() ? "HTTPS" : null);
+                    .endpointIdentificationAlgorithm(engineChecksHost ? "HTTPS" : null);
             if (!key.verifyCert()) {
                 builder.trustManager(InsecureTrustManagerFactory.INSTANCE);
+            } else if (key.verifyHostname() && key.alternativeName() != null) {
+                builder.trustManager(AlternativeNameTrustManager.create(key.roots(), key.alternativeName()));
             } else if (!key.roots().isEmpty()) {
                 builder.trustManager(key.roots().toArray(new X509Certificate[0]));
+            }
+            if (key.clientKey() != null) {
+                builder.keyManager(key.clientKey(), key.clientChain().toArray(new X509Certificate[0]));
             }
             // Upstreams speak HTTP/1.1 (H2_OR_H1 falls back to it); offer it explicitly.
             builder.applicationProtocolConfig(new ApplicationProtocolConfig(

@@ -30,7 +30,7 @@ import static java.util.Objects.requireNonNull;
  * <p>This class only loads the file and runs the section readers, each of which owns the keys of its
  * section (their names, parsing, checks, and which of them a live reload cannot apply):
  * {@link ServerSectionReader}, {@link ListenersReader}, {@link UpstreamsReader} (with
- * {@link HealthCheckReader} and {@link DiscoveryReader}), {@link RoutesReader} and {@link FiltersReader}.
+ * {@link HealthCheckReader} and {@link DiscoveryReader}), {@link RoutesReader}, {@link FiltersReader} and {@link StreamsReader}.
  * The parsers they share are on {@link ConfigNode}.
  *
  * <pre>{@code
@@ -43,7 +43,8 @@ public final class ConfigLoader {
 
     /** The sections of {@code proxy}; each has its reader. */
     private static final Set<String> PROXY_KEYS =
-            Set.of("listeners", "upstreams", "upstream-defaults", "routes", "filters", "server", "demo", "admin");
+            Set.of("listeners", "upstreams", "upstream-defaults", "routes", "filters", "server", "demo", "admin",
+                    "streams");
 
     private final FiltersReader filters;
     private final ClassLoader classLoader;
@@ -119,8 +120,10 @@ public final class ConfigLoader {
         UpstreamsReader.Upstreams upstreams = UpstreamsReader.read(proxy, restartOnly);
         List<FilterConfig> globalFilters = proxy.has("filters") ? filters.filters(proxy.get("filters")) : List.of();
         List<RouteConfig> routes = new RoutesReader(filters).routes(proxy.get("routes"), upstreams.names());
+        List<StreamConfig> streams = StreamsReader.read(proxy.get("streams"), upstreams.groups(),
+                upstreams.demoOrigins() > 0 ? ProxyConfig.DEMO_UPSTREAM : null, listeners, server.maxAttempts(), restartOnly);
         return new ProxyConfig(source, server, listeners, upstreams.groups(), routes, globalFilters,
-                upstreams.demoOrigins(), admin, restartOnly.build());
+                upstreams.demoOrigins(), admin, restartOnly.build(), streams);
     }
 
     /** The {@code proxy} block of {@code userConfig} over reference.conf, substitutions resolved. */

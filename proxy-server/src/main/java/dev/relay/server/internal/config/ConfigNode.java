@@ -108,6 +108,20 @@ final class ConfigNode {
         return new ConfigProblem(origin(), path, detail);
     }
 
+    /**
+     * This value as the path of a readable regular file; a relative path is relative to the
+     * configuration file, as an include would be. {@code expected} says what the file holds, for the
+     * message.
+     */
+    java.nio.file.Path readableFile(String expected) {
+        java.nio.file.Path path = filePath();
+        if (!java.nio.file.Files.isRegularFile(path) || !java.nio.file.Files.isReadable(path)) {
+            throw problem("cannot read '" + path + "': " + (java.nio.file.Files.exists(path) ? "not a readable file"
+                    : "no such file") + " (expected: " + expected + ")");
+        }
+        return path;
+    }
+
     /** The child {@code key} of this object (missing when absent). */
     ConfigNode get(String key) {
         ConfigObject object = object();

@@ -4,7 +4,6 @@ import dev.relay.core.Addresses;
 import dev.relay.lb.DnsDiscovery;
 
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -121,11 +120,7 @@ final class DiscoveryReader {
         if (pathNode.isMissing()) {
             throw pathNode.problem("missing (expected: the file listing the backends, one host:port a line)");
         }
-        Path path = pathNode.filePath();
-        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
-            throw pathNode.problem("cannot read '" + path + "': " + (Files.exists(path) ? "not a readable file" : "no such file")
-                    + " (expected: a file listing the backends, one host:port a line)");
-        }
+        Path path = pathNode.readableFile("a file listing the backends, one host:port a line");
         Duration poll = node.get("poll-interval").positiveDuration(Duration.ofSeconds(5), Duration.ofDays(1));
         return new DiscoveryConfig.File(path, poll);
     }

@@ -35,11 +35,12 @@ import static java.util.Objects.requireNonNull;
  *                    0 when the file has its own {@code proxy.upstreams}
  * @param admin       the admin listener; null: none
  * @param restartOnly the settings a live reload cannot apply, as the section readers marked them
+ * @param streams     the stream (layer-4 TCP) services ({@code proxy.streams}), in file order
  */
 public record ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
                           Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
                           List<FilterConfig> filters, int demoOrigins, AdminConfig admin,
-                          RestartOnlySettings restartOnly) {
+                          RestartOnlySettings restartOnly, List<StreamConfig> streams) {
 
     /** The name of the upstream group that demo mode creates over the demo origins. */
     public static final String DEMO_UPSTREAM = "demo";
@@ -52,6 +53,15 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         routes = List.copyOf(routes);
         filters = List.copyOf(filters);
         requireNonNull(restartOnly, "restartOnly");
+        streams = List.copyOf(streams);
+    }
+
+    /** A configuration without stream services. */
+    public ProxyConfig(String source, ServerSettings server, List<ListenerConfig> listeners,
+                       Map<String, UpstreamConfig> upstreams, List<RouteConfig> routes,
+                       List<FilterConfig> filters, int demoOrigins, AdminConfig admin,
+                       RestartOnlySettings restartOnly) {
+        this(source, server, listeners, upstreams, routes, filters, demoOrigins, admin, restartOnly, List.of());
     }
 
     /** A configuration built in code, not read from a file: a reload names no setting as restart-only. */
@@ -72,7 +82,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
     public ProxyConfig withUpstream(UpstreamConfig upstream) {
         Map<String, UpstreamConfig> map = new LinkedHashMap<>(upstreams);
         map.put(upstream.name(), upstream);
-        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins, admin, restartOnly);
+        return new ProxyConfig(source, server, listeners, map, routes, filters, demoOrigins, admin, restartOnly, streams);
     }
 
     /**

@@ -32,7 +32,7 @@ final class UpstreamsReader {
     private static final Set<String> DEFAULT_KEYS = Set.of("selection", "tls", "sni", "verify",
             "host-header", "connect-timeout", "total-connect-timeout", "read-timeout", "write-timeout",
             "idle-timeout", "max-idle-connections", "alpn", "tcp-keepalive", "hash-key", "health-check",
-            "outlier-detection", "send-proxy-protocol");
+            "outlier-detection", "send-proxy-protocol", "ca-file", "client-cert", "client-key", "verify-name-alternative");
     /** A group has the keys of the defaults and where its backends come from. */
     private static final Set<String> GROUP_KEYS = union(DEFAULT_KEYS, Set.of("backends", "discovery"));
     private static final Set<String> BACKEND_KEYS = Set.of("address", "weight");
@@ -169,7 +169,7 @@ final class UpstreamsReader {
         }
         ConfigNode keepAliveNode = key.apply("tcp-keepalive");
         ConfigNode maxIdleNode = key.apply("max-idle-connections");
-        PeerOptions options = PeerOptions.builder()
+        PeerOptions.Builder options = PeerOptions.builder()
                 .maxIdleConnections(maxIdleNode.isMissing() ? 0 : maxIdleNode.integer(0, 1_000_000))
                 .alpn(alpn)
                 .tcpKeepAlive(!keepAliveNode.isMissing() && keepAliveNode.bool())
@@ -180,16 +180,65 @@ final class UpstreamsReader {
                 .idleTimeout(key.apply("idle-timeout").timeout(true))
                 .verifyCert(verify)
                 .verifyHostname(verify)
-                .sendProxyProtocol(sendProxyProtocol(key.apply("send-proxy-protocol")))
-                .build();
+                .sendProxyProtocol(sendProxyProtocol(key.apply("send-proxy-protocol")));
+        upstreamTls(node, key, tls, verify, options);
 
         ConfigNode defaultCheck = defaults.isMissing() ? null : defaults.get("health-check");
         HealthCheckConfig healthCheck = HealthCheckReader.healthCheck(node.get("health-check"), defaultCheck, tls, sni,
                 verify, hostHeader);
         ConfigNode defaultOutliers = defaults.isMissing() ? null : defaults.get("outlier-detection");
         OutlierDetectionConfig outliers = HealthCheckReader.outlierDetection(node.get("outlier-detection"), defaultOutliers);
-        return new UpstreamConfig(name, backends, selection, tls, sni, verify, hostHeader, options, hashKey, discovery,
-                healthCheck, outliers);
+        return new UpstreamConfig(name, backends, selection, tls, sni, verify, hostHeader, options.build(), hashKey,
+                discovery, healthCheck, outliers);
+    }
+
+    /**
+     * The TLS identity keys of a group: {@code ca-file} (the roots to verify against instead of the
+     * system's), {@code client-cert} with {@code client-key} (mutual TLS) and
+     * {@code verify-name-alternative} (a second name the certificate may carry). The files are read
+     * now, so that a bad one fails the configuration test.
+     */
+    private static void upstreamTls(ConfigNode group, Function<String, ConfigNode> key, boolean tls, boolean verify,
+                                    PeerOptions.Builder options) {
+        ConfigNode caFile = key.apply("ca-file");
+        ConfigNode clientCert = key.apply("client-cert");
+        ConfigNode clientKey = key.apply("client-key");
+        ConfigNode alternative = key.apply("verify-name-alternative");
+        for (ConfigNode node : List.of(caFile, clientCert, clientKey, alternative)) {
+            if (!node.isMissing() && !tls) {
+                throw node.problem("is set but tls = false (expected: tls = true, or no " + lastKey(node) + ")");
+            }
+        }
+        if (!caFile.isMissing()) {
+            if (!verify) {
+                throw caFile.problem("is set but verify = false (expected: verify = true, or no ca-file)");
+            }
+            options.trustedCertificates(PemFiles.certificates(caFile));
+        }
+        if (clientCert.isMissing() != clientKey.isMissing()) {
+            // Point at the group, which lacks it (the defaults may lack it too).
+            ConfigNode missing = group.get(clientCert.isMissing() ? "client-cert" : "client-key");
+            throw missing.problem("missing (expected: client-cert and client-key together)");
+        }
+        if (!clientCert.isMissing()) {
+            List<java.security.cert.X509Certificate> chain = PemFiles.certificates(clientCert);
+            options.clientCertificate(PemFiles.privateKey(clientKey, chain.get(0)), chain);
+        }
+        String name = alternative.optionalText();
+        if (name != null) {
+            if (!verify) {
+                throw alternative.problem("is set but verify = false (expected: verify = true, or no verify-name-alternative)");
+            }
+            try {
+                options.alternativeName(name.trim());
+            } catch (IllegalArgumentException e) {
+                throw alternative.problem("'" + name + "' (expected: a host name)");
+            }
+        }
+    }
+
+    private static String lastKey(ConfigNode node) {
+        return node.path().substring(node.path().lastIndexOf('.') + 1);
     }
 
     /** {@code send-proxy-protocol}: {@code v1}, {@code v2} or {@code none} (the default). */

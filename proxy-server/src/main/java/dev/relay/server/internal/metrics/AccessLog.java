@@ -176,6 +176,10 @@ public final class AccessLog implements AutoCloseable {
         public long upstreamNanos;
         public long totalNanos;
         public ErrorType error;
+        /** The stream service of a stream connection's line; null for an HTTP request's. */
+        public String stream;
+        /** How a stream connection ended ({@code completed}, {@code idle_timeout} ...); streams only. */
+        public String end;
 
         Entry(long sequence) {
             this.sequence = sequence;
@@ -194,9 +198,14 @@ public final class AccessLog implements AutoCloseable {
             method = uri = protocol = referer = userAgent = host = route = upstream = null;
             peer = null;
             error = null;
+            stream = end = null;
         }
 
         void combined(StringBuilder sb) {
+            if (stream != null) {
+                streamCombined(sb);
+                return;
+            }
             sb.append(clientAddress()).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(epochMillis)))
                     .append("] \"").append(method).append(' ').append(uri).append(' ').append(protocol).append("\" ")
                     .append(status).append(' ').append(responseBytes).append(" \"").append(orDash(referer))
@@ -222,7 +231,47 @@ public final class AccessLog implements AutoCloseable {
             }
         }
 
+        /**
+         * A stream connection's line: who, where to, bytes each way (in: from the client), how long,
+         * how it ended. Not Apache's format (there is no request), but the same field names.
+         */
+        private void streamCombined(StringBuilder sb) {
+            sb.append(clientAddress()).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(epochMillis)))
+                    .append("] stream=").append(stream)
+                    .append(" upstream=").append(orDash(upstream))
+                    .append(" peer=").append(peer == null ? "-" : peer.hostAndPort())
+                    .append(" attempts=").append(attempts)
+                    .append(" request_bytes=").append(requestBytes)
+                    .append(" response_bytes=").append(responseBytes)
+                    .append(" time=");
+            seconds(sb, totalNanos);
+            sb.append(" end=").append(end);
+            if (error != null) {
+                sb.append(" error=").append(error.name());
+            }
+        }
+
+        private void streamJson(StringBuilder sb) {
+            sb.append("{\"time\":\"").append(ISO_TIME.format(Instant.ofEpochMilli(epochMillis))).append('"');
+            string(sb.append(",\"stream\":"), stream);
+            string(sb.append(",\"client\":"), clientAddress());
+            string(sb.append(",\"upstream\":"), upstream);
+            string(sb.append(",\"peer\":"), peer == null ? null : peer.hostAndPort());
+            sb.append(",\"attempts\":").append(attempts);
+            sb.append(",\"request_bytes\":").append(requestBytes);
+            sb.append(",\"response_bytes\":").append(responseBytes);
+            sb.append(",\"time_total\":");
+            seconds(sb, totalNanos);
+            string(sb.append(",\"end\":"), end);
+            string(sb.append(",\"error\":"), error == null ? null : error.name());
+            sb.append('}');
+        }
+
         void json(StringBuilder sb) {
+            if (stream != null) {
+                streamJson(sb);
+                return;
+            }
             sb.append("{\"time\":\"").append(ISO_TIME.format(Instant.ofEpochMilli(epochMillis))).append('"');
             string(sb.append(",\"client\":"), clientAddress());
             string(sb.append(",\"method\":"), method);

@@ -2,8 +2,6 @@ package dev.relay.server.internal.proxy;
 
 import dev.relay.core.AttemptOutcome;
 import dev.relay.core.Backend;
-import dev.relay.core.ErrorSource;
-import dev.relay.core.ErrorType;
 import dev.relay.core.HttpModules;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
@@ -20,12 +18,10 @@ import dev.relay.server.internal.metrics.RelayMetrics.RouteStats;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BiPredicate;
 
 import static java.util.Objects.requireNonNull;
 
@@ -229,18 +225,9 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             key = group.key(session);
             ctx.key = key;
         }
-        Backend backend = group.select(key, ctx);
-        if (backend == null && !ctx.anyReadiness) {
-            // No backend is ready (every one failed its health check or is ejected): rather than
-            // fail, try them anyway, as nginx does when all its servers are marked down. A health
-            // check that is wrong for every backend must not take the whole group offline. Drained
-            // backends stay out.
-            ctx.anyReadiness = true;
-            backend = group.select(key, ctx);
-        }
+        Backend backend = ctx.picks.next(group, key);
         if (backend == null) {
-            return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL,
-                    "upstream '" + group.name() + "': no backend left to try", null));
+            return Stages.failed(BackendPicks.noneLeft(group));
         }
         HttpPeer peer = group.peer(backend);
         ctx.backend = backend;
@@ -252,9 +239,9 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     public ProxyError failToConnect(Session session, HttpPeer peer, Context ctx, ProxyError error) {
         Backend failed = ctx.backend;
         if (failed != null) {
-            ctx.markFailed(failed);
+            ctx.picks.markFailed(failed);
         }
-        boolean another = ctx.route != null && ctx.failedCount < ctx.route.upstream().size();
+        boolean another = ctx.route != null && ctx.picks.anotherLeft(ctx.route.upstream());
         if (error.isRetry() && !another) {
             // Every backend of the group refused this request: report the last connect error.
             error.setRetry(false);
@@ -342,21 +329,17 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     /**
      * The state of one request: its snapshot, its route, the backend of the current attempt, and the
-     * backends it failed to connect to. It is also the selection filter handed to the load balancer
-     * (ready and not failed), which saves a lambda per request.
+     * backends it failed to connect to ({@link BackendPicks}).
      */
-    public static final class Context implements BiPredicate<Backend, Boolean> {
+    public static final class Context {
         final ProxyRuntime runtime;
+        private final BackendPicks picks = new BackendPicks();
         private Route route;
         private boolean routeResolved;
         private Backend backend;
         private HttpPeer peer;
-        private Backend[] failed;
-        private int failedCount;
         private long firstAttemptNanos;
         private byte[] key;
-        /** Whether backends that are not ready (unhealthy, ejected) may be picked: none was ready. */
-        private boolean anyReadiness;
 
         Context(ProxyRuntime runtime) {
             this.runtime = requireNonNull(runtime, "runtime");
@@ -379,43 +362,13 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
         /** The backends this request failed to connect to. */
         public List<Backend> failedBackends() {
-            return failed == null ? List.of() : List.of(Arrays.copyOf(failed, failedCount));
+            return picks.failedBackends();
         }
 
         Route resolveRoute(RequestHeader request) {
             route = runtime.router().match(request);
             routeResolved = true;
             return route;
-        }
-
-        @Override
-        public boolean test(Backend candidate, Boolean ready) {
-            if (hasFailed(candidate)) {
-                return false;
-            }
-            // Even then, a backend drained by hand (Backends.setEnabled) stays out.
-            return ready || (anyReadiness && route.upstream().loadBalancer().backends().isEnabled(candidate));
-        }
-
-        void markFailed(Backend b) {
-            if (hasFailed(b)) {
-                return;
-            }
-            if (failed == null) {
-                failed = new Backend[4];
-            } else if (failedCount == failed.length) {
-                failed = Arrays.copyOf(failed, failedCount * 2);
-            }
-            failed[failedCount++] = b;
-        }
-
-        private boolean hasFailed(Backend b) {
-            for (int i = 0; i < failedCount; i++) {
-                if (failed[i].equals(b)) {
-                    return true;
-                }
-            }
-            return false;
         }
     }
 }

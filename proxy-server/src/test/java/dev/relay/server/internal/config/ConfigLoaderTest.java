@@ -266,7 +266,7 @@ class ConfigLoaderTest {
 
         assertEquals("proxy.upstreams.web.selction", p.key());
         assertEquals(8, p.line());
-        assertTrue(p.detail().startsWith("unknown key (expected one of: alpn, backends, connect-timeout,"), p.detail());
+        assertTrue(p.detail().startsWith("unknown key (expected one of: alpn, backends, ca-file, client-cert, client-key, connect-timeout,"), p.detail());
     }
 
     @Test
