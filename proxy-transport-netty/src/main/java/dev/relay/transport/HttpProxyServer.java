@@ -3,9 +3,11 @@ package dev.relay.transport;
 import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
+import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ProxyEngine;
+import dev.relay.transport.internal.UnixSocketFile;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -21,9 +23,14 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -53,6 +60,8 @@ public final class HttpProxyServer implements AutoCloseable {
     private final ProxyEngine<?> engine;
     private final ChannelGroup connections = new DefaultChannelGroup("relay-downstream", GlobalEventExecutor.INSTANCE);
     private final List<Channel> listeners = new CopyOnWriteArrayList<>();
+    /** The socket file of each Unix-domain socket listener, removed when it closes. */
+    private final Map<Channel, UnixSocketFile> unixFiles = new ConcurrentHashMap<>();
     private final DnsAddressResolverGroup resolver;
 
     private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
@@ -62,7 +71,8 @@ public final class HttpProxyServer implements AutoCloseable {
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
         this.engine = new ProxyEngine<>(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
-                List.copyOf(modules), runtime.socketChannelType(), resolver, clock);
+                List.copyOf(modules), runtime.socketChannelType(),
+                new DomainSockets(runtime.domainSocketChannelType(), runtime::domainSocketAddress), resolver, clock);
     }
 
     /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */
@@ -87,8 +97,10 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /**
      * Listens on {@code address} ({@code host:port}; port 0 picks a free one) and returns the address
-     * actually bound. Blocks until the socket is bound.
+     * actually bound. Blocks until the socket is bound. A Unix-domain socket is bound with
+     * {@link #bindUnix(Path, ListenerOptions)}.
      *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address) {
@@ -96,18 +108,85 @@ public final class HttpProxyServer implements AutoCloseable {
     }
 
     /**
-     * Like {@link #bind(String)}, with this listener's own client timeouts.
+     * Like {@link #bind(String)}, with this listener's own settings.
      *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address, ListenerOptions listenerOptions) {
+        if (Addresses.isUnix(address)) {
+            throw new IllegalArgumentException("address: '" + address + "' (expected: host:port; "
+                    + "a unix socket is bound with bindUnix(path, options))");
+        }
+        return bindTcp(address, listenerOptions);
+    }
+
+    /**
+     * Listens on the Unix-domain socket at {@code path} (made absolute: the result) and serves it like
+     * a TCP listener. Blocks until the socket is bound. A stale socket file left at the path by a dead
+     * process (nothing accepts on it) is replaced; a socket another process listens on, or any other
+     * kind of file, is refused. The socket gets {@link ListenerOptions#unixSocketMode()} before
+     * clients can see it, and its file is removed when the listener closes.
+     *
+     * <pre>{@code
+     * server.bindUnix(Path.of("/run/relay/http.sock"), ListenerOptions.builder()
+     *         .unixSocketMode(PosixFilePermissions.fromString("rw-rw----"))
+     *         .build());
+     * // curl --unix-socket /run/relay/http.sock http://example.com/
+     * }</pre>
+     *
+     * @throws IllegalStateException when the path cannot be used or bound, naming it and why
+     */
+    public UnixDomainSocketAddress bindUnix(Path path, ListenerOptions listenerOptions) {
+        return bindUnix(path, listenerOptions, false);
+    }
+
+    /**
+     * Like {@link #bindUnix(Path, ListenerOptions)}, for the process that replaces another in a
+     * zero-downtime upgrade: a socket the old process still listens on at {@code path} is taken over
+     * (a new socket is renamed over its file, so clients connect here from then on, with no moment
+     * where the path is missing) instead of refused. The old process, closing its listener later,
+     * leaves the new file alone.
+     *
+     * @throws IllegalStateException when the path cannot be used or bound
+     */
+    public UnixDomainSocketAddress bindUnixReplacing(Path path, ListenerOptions listenerOptions) {
+        return bindUnix(path, listenerOptions, true);
+    }
+
+    private UnixDomainSocketAddress bindUnix(Path path, ListenerOptions listenerOptions, boolean replaceLive) {
+        requireNonNull(path, "path");
+        requireNonNull(listenerOptions, "listenerOptions");
+        String address = Addresses.UNIX_PREFIX + path;
+        UnixSocketFile file;
+        Channel listener;
+        try {
+            file = UnixSocketFile.prepare(path, replaceLive);
+            listener = bootstrap(listenerOptions).channel(runtime.serverDomainSocketChannelType())
+                    .bind(runtime.domainSocketAddress(file.bindAddress())).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+        }
+        try {
+            file.install(listenerOptions.unixSocketMode());
+        } catch (RuntimeException e) {
+            listener.close().syncUninterruptibly();
+            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+        }
+        unixFiles.put(listener, file);
+        listeners.add(listener);
+        return UnixDomainSocketAddress.of(file.path());
+    }
+
+    private InetSocketAddress bindTcp(String address, ListenerOptions listenerOptions) {
         InetSocketAddress requested = Addresses.parseHostPort(address);
         if (requested.isUnresolved()) {
             requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
         }
         Channel listener;
         try {
-            listener = bootstrap(listenerOptions).channel(runtime.serverChannelType()).bind(requested).syncUninterruptibly().channel();
+            listener = bootstrap(listenerOptions).channel(runtime.serverChannelType())
+                    .option(ChannelOption.SO_REUSEADDR, true).bind(requested).syncUninterruptibly().channel();
         } catch (Exception e) {
             throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
         }
@@ -171,15 +250,29 @@ public final class HttpProxyServer implements AutoCloseable {
      *
      * @return whether such a listener was open
      */
-    public boolean closeListener(InetSocketAddress address) {
+    public boolean closeListener(SocketAddress address) {
         for (Channel ch : listeners) {
-            if (address.equals(ch.localAddress())) {
+            if (address.equals(listenAddress(ch))) {
                 listeners.remove(ch);
-                ch.close().syncUninterruptibly();
+                close(ch);
                 return true;
             }
         }
         return false;
+    }
+
+    /** The address {@code listener} was bound as: for a Unix socket, the configured path. */
+    private SocketAddress listenAddress(Channel listener) {
+        UnixSocketFile file = unixFiles.get(listener);
+        return file != null ? UnixDomainSocketAddress.of(file.path()) : listener.localAddress();
+    }
+
+    private void close(Channel listener) {
+        listener.close().syncUninterruptibly();
+        UnixSocketFile file = unixFiles.remove(listener);
+        if (file != null) {
+            file.remove();
+        }
     }
 
     private ServerBootstrap bootstrap(ListenerOptions listenerOptions) {
@@ -190,12 +283,13 @@ public final class HttpProxyServer implements AutoCloseable {
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ChannelInitializer<SocketChannel>() {
+                .childHandler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
+                        if (ch instanceof SocketChannel) {
+                            ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+                        }
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
                                 bodyReadNanos);
                         engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos);
@@ -225,12 +319,24 @@ public final class HttpProxyServer implements AutoCloseable {
         }
     }
 
-    /** The addresses listened on. */
+    /** The TCP addresses listened on (Unix sockets are in {@link #boundUnixSockets()}). */
     public List<InetSocketAddress> boundAddresses() {
         List<InetSocketAddress> out = new ArrayList<>();
         for (Channel ch : listeners) {
-            if (ch.isActive()) {
-                out.add((InetSocketAddress) ch.localAddress());
+            if (ch.isActive() && ch.localAddress() instanceof InetSocketAddress inet) {
+                out.add(inet);
+            }
+        }
+        return out;
+    }
+
+    /** The Unix-domain sockets listened on, by their (absolute) paths. */
+    public List<UnixDomainSocketAddress> boundUnixSockets() {
+        List<UnixDomainSocketAddress> out = new ArrayList<>();
+        for (Channel ch : listeners) {
+            UnixSocketFile file = unixFiles.get(ch);
+            if (ch.isActive() && file != null) {
+                out.add(UnixDomainSocketAddress.of(file.path()));
             }
         }
         return out;
@@ -242,7 +348,7 @@ public final class HttpProxyServer implements AutoCloseable {
      */
     public void stopAccepting() {
         for (Channel ch : listeners) {
-            ch.close().syncUninterruptibly();
+            close(ch);
         }
         listeners.clear();
     }

@@ -5,7 +5,10 @@ import dev.relay.core.ConnectionFilter;
 import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -34,8 +37,10 @@ public final class ListenerOptions {
     private final boolean proxyProtocol;
     private final List<CidrBlock> proxyProtocolTrusted;
     private final @Nullable ConnectionFilter connectionFilter;
+    private final @Nullable Set<PosixFilePermission> unixSocketMode;
 
     private ListenerOptions(Builder b) {
+        this.unixSocketMode = b.unixSocketMode;
         this.proxyProtocol = b.proxyProtocol;
         this.proxyProtocolTrusted = b.proxyProtocolTrusted;
         this.connectionFilter = b.connectionFilter;
@@ -63,6 +68,7 @@ public final class ListenerOptions {
         b.proxyProtocol = proxyProtocol;
         b.proxyProtocolTrusted = proxyProtocolTrusted;
         b.connectionFilter = connectionFilter;
+        b.unixSocketMode = unixSocketMode;
         return b;
     }
 
@@ -89,6 +95,15 @@ public final class ListenerOptions {
      */
     public @Nullable ConnectionFilter connectionFilter() {
         return connectionFilter;
+    }
+
+    /**
+     * The permissions given to the socket file of a {@code unix:} listener before clients can see it
+     * (for example {@code rw-rw----}, {@code 0660}: only the owner and its group may connect); null
+     * leaves what the process umask gives. Ignored on a TCP listener.
+     */
+    public @Nullable Set<PosixFilePermission> unixSocketMode() {
+        return unixSocketMode;
     }
 
     /**
@@ -135,13 +150,14 @@ public final class ListenerOptions {
                 && Objects.equals(bodyReadTimeout, other.bodyReadTimeout)
                 && proxyProtocol == other.proxyProtocol
                 && proxyProtocolTrusted.equals(other.proxyProtocolTrusted)
-                && Objects.equals(connectionFilter, other.connectionFilter);
+                && Objects.equals(connectionFilter, other.connectionFilter)
+                && Objects.equals(unixSocketMode, other.unixSocketMode);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
-                connectionFilter);
+                connectionFilter, unixSocketMode);
     }
 
     @Override
@@ -150,7 +166,9 @@ public final class ListenerOptions {
                 + ", keepAliveTimeout=" + orInherit(keepAliveTimeout)
                 + ", bodyReadTimeout=" + orInherit(bodyReadTimeout)
                 + (proxyProtocol ? ", proxyProtocol, trusted=" + proxyProtocolTrusted : "")
-                + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "") + '}';
+                + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "")
+                + (unixSocketMode != null ? ", unixSocketMode=" + PosixFilePermissions.toString(unixSocketMode) : "")
+                + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -168,8 +186,15 @@ public final class ListenerOptions {
         private boolean proxyProtocol;
         private List<CidrBlock> proxyProtocolTrusted = List.of();
         private @Nullable ConnectionFilter connectionFilter;
+        private @Nullable Set<PosixFilePermission> unixSocketMode;
 
         private Builder() {}
+
+        /** See {@link ListenerOptions#unixSocketMode()}; null for the umask's. */
+        public Builder unixSocketMode(@Nullable Set<PosixFilePermission> mode) {
+            this.unixSocketMode = mode == null ? null : Set.copyOf(mode);
+            return this;
+        }
 
         /** See {@link ListenerOptions#proxyProtocol()}. */
         public Builder proxyProtocol(boolean required) {
