@@ -134,11 +134,7 @@ final class DiscoveryReader {
         }
         if (!path.isAbsolute()) {
             // Relative to the configuration file, as an include would be.
-            String file = pathNode.origin() == null ? null : pathNode.origin().filename();
-            if (file != null && Path.of(file).getParent() != null) {
-                path = Path.of(file).getParent().resolve(path);
-            }
-            path = path.toAbsolutePath().normalize();
+            path = pathNode.relativeToFile(path);
         }
         if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
             throw pathNode.problem("cannot read '" + path + "': " + (Files.exists(path) ? "not a readable file" : "no such file")

@@ -6,8 +6,10 @@ import dev.relay.server.internal.config.ProxyConfig.AdminConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 
 import java.net.InetSocketAddress;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -22,7 +24,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny");
+            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "mode");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
     private final RestartOnlySettings.Recorder restartOnly;
@@ -33,8 +35,9 @@ final class ListenersReader {
     }
 
     /**
-     * {@code proxy.listeners}: each an address, {@code "host:port"}, or a block with the address and
-     * the listener's own client timeouts; at least one, each address once.
+     * {@code proxy.listeners}: each an address, {@code "host:port"} or {@code "unix:/path"} (relative to
+     * the configuration file's directory), or a block with the address and the listener's own
+     * settings; at least one, each address once.
      */
     List<ListenerConfig> listeners(ConfigNode node) {
         if (node.isMissing()) {
@@ -50,6 +53,7 @@ final class ListenersReader {
             Duration keepAlive = null;
             Duration bodyRead = null;
             ConnectionSettings connection = ConnectionSettings.NONE;
+            ConfigNode mode = null;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
@@ -57,14 +61,20 @@ final class ListenersReader {
                 keepAlive = item.get("keepalive-timeout").clientTimeout(null);
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
                 connection = connectionSettings(item);
+                mode = item.get("mode");
             }
             String text = address.string();
-            InetSocketAddress parsed = address.hostPort(text, 0);
-            if (!seen.add(Addresses.format(parsed))) {
+            boolean unix = Addresses.isUnix(text);
+            String listenAddress = unix ? address.unixAddress(text) : text.trim();
+            if (!seen.add(unix ? listenAddress : Addresses.format(address.hostPort(text, 0)))) {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
-            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead,
-                    connection);
+            if (unix && !connection.trusted().isEmpty()) {
+                throw item.get("proxy-protocol-trusted").problem("is set on a unix listener, whose peers have no IP "
+                        + "address (expected: no proxy-protocol-trusted; the socket's mode says who may connect)");
+            }
+            ListenerConfig listener = new ListenerConfig(listenAddress, address.where(), headerRead, keepAlive, bodyRead,
+                    connection, socketMode(mode, unix));
             // Keyed by address, not position: the same address in the next file is the same socket.
             restartOnly.record("listener " + listener.address(),
                     node.path() + "[" + i + "] settings of " + listener.address(), listener.listenerOptions());
@@ -87,6 +97,32 @@ final class ListenersReader {
                     + "or no proxy-protocol-trusted)");
         }
         return new ConnectionSettings(proxyProtocol, trusted, cidrs(item.get("allow")), cidrs(item.get("deny")));
+    }
+
+    /**
+     * A unix listener's {@code mode}: octal permission bits as a string ({@code "0660"}, {@code "660"}),
+     * read, write and execute bits only; null when missing.
+     */
+    private static Set<PosixFilePermission> socketMode(ConfigNode node, boolean unix) {
+        if (node == null || node.isMissing()) {
+            return null;
+        }
+        if (!unix) {
+            throw node.problem("is set on a TCP listener (expected: mode only with address = \"unix:/path\")");
+        }
+        String text = node.string().trim();
+        if (!text.matches("0?[0-7]{3}")) {
+            throw node.problem("bad mode '" + text + "' (expected: octal permission bits as a string, as \"0660\")");
+        }
+        int bits = Integer.parseInt(text, 8);
+        Set<PosixFilePermission> mode = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = PosixFilePermission.values(); // OWNER_READ (0400) ... OTHERS_EXECUTE (0001)
+        for (int i = 0; i < order.length; i++) {
+            if ((bits & (0400 >> i)) != 0) {
+                mode.add(order[i]);
+            }
+        }
+        return mode;
     }
 
     /** A list of CIDR blocks ({@code [ "10.0.0.0/8", "2001:db8::/32" ]}); empty when missing. */
@@ -126,6 +162,9 @@ final class ListenersReader {
         String text = address.string().trim();
         InetSocketAddress parsed = address.hostPort(text, 0);
         for (ListenerConfig l : listeners) {
+            if (Addresses.isUnix(l.address())) {
+                continue;
+            }
             InetSocketAddress other = Addresses.parseHostPort(l.address());
             if (parsed.getPort() != 0 && Addresses.format(other).equals(Addresses.format(parsed))) {
                 throw address.problem("'" + text + "' is also a proxy listener (expected: an address of its own)");

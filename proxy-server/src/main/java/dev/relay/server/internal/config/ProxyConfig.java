@@ -11,11 +11,13 @@ import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
 
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
@@ -174,15 +176,23 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
     /**
      * One listener ({@code proxy.listeners[i]}).
      *
-     * @param address           {@code host:port} as written
+     * @param address           {@code host:port} as written, or {@code unix:} and the absolute socket path
      * @param origin            {@code file:line}, for start-up errors
      * @param headerReadTimeout its own {@code header-read-timeout}; null: the service's
      * @param keepAliveTimeout  its own {@code keepalive-timeout}; null: the service's
      * @param bodyReadTimeout   its own {@code body-read-timeout}; null: the service's
      * @param connection        its PROXY protocol and connection filter
+     * @param unixSocketMode    a Unix socket's {@code mode}; null: as the umask gives
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
-                                 Duration bodyReadTimeout, ConnectionSettings connection) {
+                                 Duration bodyReadTimeout, ConnectionSettings connection,
+                                 Set<PosixFilePermission> unixSocketMode) {
+
+        /** A listener without a socket mode. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout, ConnectionSettings connection) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, connection, null);
+        }
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
@@ -192,10 +202,11 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         /** The transport's view of this listener's own timeouts. */
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
-                    && connection.equals(ConnectionSettings.NONE)) {
+                    && connection.equals(ConnectionSettings.NONE) && unixSocketMode == null) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
+                    .unixSocketMode(unixSocketMode)
                     .headerReadTimeout(headerReadTimeout)
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)
