@@ -136,7 +136,7 @@ class ResilienceConfigTest {
                 "proxy.listeners[0].body-read-timeout", "'0ms' (expected: > 0)");
         assertProblem(conf("", "[ { address = \"127.0.0.1:8080\", read-timeout = 1s } ]"), 2,
                 "proxy.listeners[0].read-timeout",
-                "unknown key (expected one of: address, allow, body-read-timeout, deny, header-read-timeout, keepalive-timeout, "
+                "unknown key (expected one of: address, allow, body-read-timeout, deny, header-read-timeout, keepalive-timeout, mode, "
                         + "proxy-protocol, proxy-protocol-trusted)");
     }
 
