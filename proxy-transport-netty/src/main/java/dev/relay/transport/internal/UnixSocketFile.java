@@ -7,6 +7,7 @@ import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -33,6 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class UnixSocketFile {
     private static final AtomicInteger SEQUENCE = new AtomicInteger();
+    /** sun_path holds 108 bytes, the terminating NUL included. */
+    private static final int MAX_PATH_BYTES = 107;
 
     private final Path path;
     private final Path bindPath;
@@ -74,8 +77,15 @@ public final class UnixSocketFile {
                 deleteStale(absolute);
             }
         }
-        String name = ".relay-" + ProcessHandle.current().pid() + "-" + SEQUENCE.incrementAndGet();
-        return new UnixSocketFile(absolute, absolute.resolveSibling(name));
+        // Short, because sun_path is: ".r", the pid and a sequence number, in base 36.
+        String name = ".r" + Long.toString(ProcessHandle.current().pid(), 36) + "."
+                + Integer.toString(SEQUENCE.incrementAndGet(), 36);
+        Path bindPath = absolute.resolveSibling(name);
+        if (bindPath.toString().getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+            throw new IllegalStateException(absolute + ": its directory name is too long to bind in (expected: "
+                    + "at most " + (MAX_PATH_BYTES - name.length() - 1) + " bytes for the directory)");
+        }
+        return new UnixSocketFile(absolute, bindPath);
     }
 
     private static boolean isSocket(Path path, BasicFileAttributes attributes) {
