@@ -1,10 +1,55 @@
 package dev.relay.core;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 
-/** Parsing and printing of {@code host:port} addresses, one rule everywhere. */
+/**
+ * Parsing and printing of addresses, one rule everywhere: {@code host:port} for TCP and
+ * {@code unix:/path/to.sock} for a Unix-domain socket.
+ */
 public final class Addresses {
+    /** The prefix that marks a Unix-domain socket path: {@code unix:/run/app.sock}. */
+    public static final String UNIX_PREFIX = "unix:";
+
     private Addresses() {}
+
+    /** Whether {@code text} names a Unix-domain socket ({@code unix:/path}) rather than {@code host:port}. */
+    public static boolean isUnix(String text) {
+        return text != null && text.trim().startsWith(UNIX_PREFIX);
+    }
+
+    /**
+     * Parses {@code unix:/path/to.sock} (a relative path is kept relative: resolved against the
+     * working directory when used).
+     *
+     * @throws IllegalArgumentException naming the text when it is not {@code unix:} and a path
+     */
+    public static UnixDomainSocketAddress parseUnix(String text) {
+        if (!isUnix(text)) {
+            throw new IllegalArgumentException("address: '" + text + "' (expected: unix:/path/to.sock)");
+        }
+        String path = text.trim().substring(UNIX_PREFIX.length());
+        if (path.isBlank() || path.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("address: '" + text + "' (expected: a socket path after 'unix:')");
+        }
+        try {
+            return UnixDomainSocketAddress.of(path);
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("address: '" + text + "' (expected: a valid socket path: "
+                    + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Parses {@code unix:/path} into a {@link UnixDomainSocketAddress}, anything else as
+     * {@link #parseHostPort(String)} does.
+     *
+     * @throws IllegalArgumentException naming the text when it is neither
+     */
+    public static SocketAddress parse(String text) {
+        return isUnix(text) ? parseUnix(text) : parseHostPort(text);
+    }
 
     /**
      * Parses {@code host:port}, {@code [v6]:port} or {@code *:port} (any address) into an unresolved
@@ -58,6 +103,20 @@ public final class Addresses {
             host = "[" + host + "]";
         }
         return host + ":" + address.getPort();
+    }
+
+    /**
+     * {@code unix:/path} for a Unix-domain socket address, {@link #format(InetSocketAddress)} for an IP
+     * one, the address's own text for anything else.
+     */
+    public static String format(SocketAddress address) {
+        if (address instanceof InetSocketAddress inet) {
+            return format(inet);
+        }
+        if (address instanceof UnixDomainSocketAddress unix) {
+            return UNIX_PREFIX + unix.getPath();
+        }
+        return String.valueOf(address);
     }
 
     static boolean isIpLiteral(String host) {

@@ -3,6 +3,9 @@ package dev.relay.core;
 import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
 import java.util.Objects;
 
 import static java.util.Objects.requireNonNull;
@@ -16,7 +19,12 @@ import static java.util.Objects.requireNonNull;
  * HttpPeer api = HttpPeer.tls(backend, "api.example.com");                 // https://, SNI api.example.com
  * HttpPeer seed = HttpPeer.of(backend, true, "one.one.one.one");           // Pingora's HttpPeer::new
  * HttpPeer tuned = api.withOptions(PeerOptions.builder().readTimeout(Duration.ofSeconds(5)).build());
+ * HttpPeer local = HttpPeer.unix(Path.of("/run/app.sock"));              // http:// over a Unix socket
  * }</pre>
+ *
+ * <p>A Unix-domain socket peer ({@link #unix(Path)}, or {@code "unix:/run/app.sock"} wherever an
+ * address string is taken) has no host: the request keeps the client's {@code Host} header (or
+ * {@code localhost} when the client sent none), and TLS over it presents only the SNI given.
  *
  * <p>{@link #plain} and {@link #tls} say what they make; the {@code of(address, tls, sni)} factories
  * mirror Pingora's {@code HttpPeer::new(addr, tls, sni)} argument for argument, for code ported from
@@ -25,7 +33,8 @@ import static java.util.Objects.requireNonNull;
  * <p>Two peers whose {@link #reuseKey()} are equal may share pooled connections; nothing else may.
  */
 public final class HttpPeer {
-    private final InetSocketAddress address;
+    /** An {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}. */
+    private final SocketAddress address;
     private final boolean tls;
     private final String sni;
     private final long groupKey;
@@ -33,7 +42,7 @@ public final class HttpPeer {
     private final PoolKey reuseKey;
     private final @Nullable Backend backend;
 
-    private HttpPeer(InetSocketAddress address, boolean tls, String sni, long groupKey, PeerOptions options,
+    private HttpPeer(SocketAddress address, boolean tls, String sni, long groupKey, PeerOptions options,
                      @Nullable Backend backend) {
         this.backend = backend;
         this.address = requireNonNull(address, "address");
@@ -48,14 +57,14 @@ public final class HttpPeer {
 
     /**
      * Pingora's {@code HttpPeer::new(addr, tls, sni)}, kept with its shape so that Pingora code ports
-     * as is: {@code address} is {@code host:port}; {@code sni} is the TLS server name (empty for none;
+     * as is: {@code address} is {@code host:port} (or {@code unix:/path}); {@code sni} is the TLS server name (empty for none;
      * ignored without TLS). Where the flag is a constant, {@link #plain(String)} or
      * {@link #tls(String, String)} read better.
      *
-     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
+     * @throws IllegalArgumentException when {@code address} is neither {@code host:port} nor {@code unix:/path}
      */
     public static HttpPeer of(String address, boolean tls, String sni) {
-        return new HttpPeer(Addresses.parseHostPort(address), tls, sni, 0, PeerOptions.defaults(), null);
+        return new HttpPeer(Addresses.parse(address), tls, sni, 0, PeerOptions.defaults(), null);
     }
 
     /**
@@ -63,7 +72,7 @@ public final class HttpPeer {
      * ({@link #backend()}); see {@link #of(String, boolean, String)}.
      */
     public static HttpPeer of(Backend backend, boolean tls, String sni) {
-        return new HttpPeer(backend.address(), tls, sni, 0, PeerOptions.defaults(), backend);
+        return new HttpPeer(backend.socketAddress(), tls, sni, 0, PeerOptions.defaults(), backend);
     }
 
     /** Pingora's {@code HttpPeer::new} for {@code address}; see {@link #of(String, boolean, String)}. */
@@ -72,9 +81,9 @@ public final class HttpPeer {
     }
 
     /**
-     * A plain-text (no TLS) peer at {@code address}, {@code host:port}.
+     * A plain-text (no TLS) peer at {@code address}, {@code host:port} or {@code unix:/path}.
      *
-     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
+     * @throws IllegalArgumentException when {@code address} is neither {@code host:port} nor {@code unix:/path}
      */
     public static HttpPeer plain(String address) {
         return of(address, false, "");
@@ -83,6 +92,15 @@ public final class HttpPeer {
     /** A plain-text (no TLS) peer at {@code address}. */
     public static HttpPeer plain(InetSocketAddress address) {
         return of(address, false, "");
+    }
+
+    /**
+     * A plain-text (no TLS) peer listening on the Unix-domain socket at {@code path}; pooled apart
+     * from every other path.
+     */
+    public static HttpPeer unix(Path path) {
+        return new HttpPeer(UnixDomainSocketAddress.of(requireNonNull(path, "path")), false, "", 0,
+                PeerOptions.defaults(), null);
     }
 
     /** A plain-text (no TLS) peer at the address of {@code backend}, which it remembers ({@link #backend()}). */
@@ -114,9 +132,27 @@ public final class HttpPeer {
         return of(backend, true, sni);
     }
 
-    /** The address to connect to (unresolved when it names a host: resolved at connect time). */
+    /**
+     * The TCP address to connect to (unresolved when it names a host: resolved at connect time).
+     *
+     * @throws IllegalStateException for a Unix-domain socket peer ({@link #isUnix()}): use
+     *                               {@link #socketAddress()}
+     */
     public InetSocketAddress address() {
+        if (address instanceof InetSocketAddress inet) {
+            return inet;
+        }
+        throw new IllegalStateException("peer " + this + " is a unix socket (expected: socketAddress())");
+    }
+
+    /** The address to connect to: an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}. */
+    public SocketAddress socketAddress() {
         return address;
+    }
+
+    /** Whether this peer is a Unix-domain socket rather than {@code host:port}. */
+    public boolean isUnix() {
+        return address instanceof UnixDomainSocketAddress;
     }
 
     /** Whether to speak TLS to the upstream. */
@@ -163,7 +199,7 @@ public final class HttpPeer {
         return reuseKey;
     }
 
-    /** {@code host:port} of {@link #address()}. */
+    /** {@code host:port} of {@link #address()}, or {@code unix:/path} of a Unix-domain socket peer. */
     public String hostAndPort() {
         return reuseKey.address();
     }
@@ -187,7 +223,7 @@ public final class HttpPeer {
      * Everything that decides whether a pooled connection can carry a request for a peer: the same
      * address, the same TLS identity and verification, the same protocol offer and group.
      *
-     * @param address {@code host:port}
+     * @param address {@code host:port}, or {@code unix:/path}
      * @param tls whether the connection speaks TLS
      * @param sni the server name presented (meaningful with TLS)
      * @param groupKey the user's pool group

@@ -7,6 +7,7 @@ import org.jspecify.annotations.Nullable;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -38,6 +39,9 @@ import static java.util.Objects.requireNonNull;
  */
 public final class HashKey {
     private enum Source { URI, CLIENT_IP, HEADER, COOKIE }
+
+    /** The {@link #clientIp()} key of every Unix-domain socket client, which has no IP address. */
+    private static final byte[] UNIX_CLIENT_KEY = "unix".getBytes(StandardCharsets.ISO_8859_1);
 
     private final Source source;
     private final String name;
@@ -79,7 +83,10 @@ public final class HashKey {
         return new HashKey(Source.URI, "");
     }
 
-    /** The client's IP address in text ({@code $remote_addr}). */
+    /**
+     * The client's IP address in text ({@code $remote_addr}); the constant {@code unix} for a client
+     * of a Unix-domain socket listener (they all go to one backend).
+     */
     public static HashKey clientIp() {
         return new HashKey(Source.CLIENT_IP, "");
     }
@@ -115,6 +122,10 @@ public final class HashKey {
             case URI:
                 return bytes(request.uri());
             case CLIENT_IP:
+                if (client instanceof UnixDomainSocketAddress) {
+                    // A Unix-socket client has no IP: all of them share one key (one backend).
+                    return UNIX_CLIENT_KEY.clone();
+                }
                 return client instanceof InetSocketAddress inet && inet.getAddress() != null
                         ? bytes(ipText(inet.getAddress())) : LoadBalancer.NO_KEY;
             case HEADER:

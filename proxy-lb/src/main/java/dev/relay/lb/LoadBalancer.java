@@ -129,7 +129,7 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
 
     /**
      * A load balancer over fixed addresses, like Pingora's {@code try_from_iter}: each entry is
-     * {@code host:port} or {@code [v6]:port}; a host name is resolved now (blocking, with the JDK
+     * {@code host:port}, {@code [v6]:port} or {@code unix:/path/to.sock}; a host name is resolved now (blocking, with the JDK
      * resolver) and becomes one backend per address it resolves to. Every backend has weight 1.
      *
      * @throws IllegalArgumentException naming the entry that is not {@code host:port} or does not resolve
@@ -435,6 +435,13 @@ public final class LoadBalancer<S extends SelectionAlgorithm> implements AutoClo
     private static List<Backend> resolve(String entry, int i) {
         if (entry == null) {
             throw new IllegalArgumentException("addresses[" + i + "]: null (expected: host:port)");
+        }
+        if (Addresses.isUnix(entry)) {
+            try {
+                return List.of(Backend.parse(entry));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("addresses[" + i + "]: " + e.getMessage(), e);
+            }
         }
         InetSocketAddress address;
         try {

@@ -13,6 +13,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -42,7 +45,12 @@ public final class HttpProxyService implements Service {
     private final Map<String, ListenerOptions> listenerOptions = new LinkedHashMap<>();
     private final List<HttpModuleFactory> modules = new ArrayList<>();
     private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
-    private final Map<String, InetSocketAddress> listening = new LinkedHashMap<>();
+    private final Map<String, SocketAddress> listening = new LinkedHashMap<>();
+    /**
+     * Set when this process replaces another (zero-downtime upgrade): Unix sockets that the old
+     * process still listens on are taken over rather than refused.
+     */
+    private boolean replacingAnotherProcess;
     /** Null until the service starts. */
     private @Nullable HttpProxyServer server;
     private boolean started;
@@ -120,13 +128,30 @@ public final class HttpProxyService implements Service {
      * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
      */
     public synchronized boolean updateListenerTls(String address, @Nullable TlsSettings tls) {
-        InetSocketAddress bound = listening.get(address);
+        SocketAddress bound = listening.get(address);
         if (bound == null || server == null || !server.updateTls(bound, tls)) {
             return false;
         }
         ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.inherit());
         listenerOptions.put(address, options.toBuilder().tls(tls).build());
         return true;
+    }
+
+    /**
+     * Adds a Unix-domain socket listener at {@code path} ({@code /run/relay/http.sock}; a relative
+     * path is resolved against the working directory), bound when the server starts; see
+     * {@link HttpProxyServer#bindUnix} for what happens to a file already at the path, and
+     * {@link ListenerOptions#unixSocketMode()} for its permissions.
+     *
+     * @throws IllegalArgumentException when {@code path} is not a valid socket path
+     */
+    public synchronized HttpProxyService addUnix(String path, ListenerOptions options) {
+        requireNotStarted("addUnix");
+        String address = Addresses.UNIX_PREFIX + Addresses.parseUnix(Addresses.UNIX_PREFIX + path).getPath();
+        requireNonNull(options, "options");
+        tcpAddresses.add(address);
+        listenerOptions.put(address, options);
+        return this;
     }
 
     /**
@@ -149,7 +174,8 @@ public final class HttpProxyService implements Service {
     public synchronized void start(TransportRuntime runtime) {
         requireNotStarted("start");
         if (tcpAddresses.isEmpty()) {
-            throw new IllegalStateException("service '" + name + "': no listener (expected: addTcp(\"host:port\") before start)");
+            throw new IllegalStateException("service '" + name + "': no listener (expected: addTcp(\"host:port\") "
+                    + "or addUnix(path) before start)");
         }
         started = true;
         server = HttpProxyServer.create(proxy, options, runtime, List.copyOf(modules));
@@ -169,8 +195,17 @@ public final class HttpProxyService implements Service {
     }
 
     /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
-    private InetSocketAddress listen(String address) {
+    private SocketAddress listen(String address) {
         ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.inherit());
+        if (Addresses.isUnix(address)) {
+            // Never among the inherited descriptors: a Unix socket is re-created by each process.
+            Path path = Addresses.parseUnix(address).getPath();
+            UnixDomainSocketAddress unix = replacingAnotherProcess
+                    ? server.bindUnixReplacing(path, options) : server.bindUnix(path, options);
+            LOG.info("service '{}' listening on {}", name, Addresses.format(unix));
+            listening.put(address, unix);
+            return unix;
+        }
         InetSocketAddress bound = null;
         for (var it = inherited.entrySet().iterator(); it.hasNext(); ) {
             var e = it.next();
@@ -198,6 +233,7 @@ public final class HttpProxyService implements Service {
     public synchronized HttpProxyService inheritListeners(Map<InetSocketAddress, Integer> sockets) {
         requireNotStarted("inheritListeners");
         inherited.putAll(sockets);
+        replacingAnotherProcess = true;
         return this;
     }
 
@@ -207,7 +243,7 @@ public final class HttpProxyService implements Service {
      * @return the bound address
      * @throws IllegalStateException when the service is not running or the address cannot be bound
      */
-    public synchronized InetSocketAddress addListener(String address) {
+    public synchronized SocketAddress addListener(String address) {
         return addListener(address, ListenerOptions.inherit());
     }
 
@@ -217,14 +253,14 @@ public final class HttpProxyService implements Service {
      * @return the bound address
      * @throws IllegalStateException when the service is not running or the address cannot be bound
      */
-    public synchronized InetSocketAddress addListener(String address, ListenerOptions options) {
+    public synchronized SocketAddress addListener(String address, ListenerOptions options) {
         if (server == null) {
             throw new IllegalStateException("addListener: service '" + name + "' is not running");
         }
-        Addresses.parseHostPort(address);
+        Addresses.parse(address);
         requireNonNull(options, "options");
         ListenerOptions before = listenerOptions.put(address, options);
-        InetSocketAddress bound;
+        SocketAddress bound;
         try {
             bound = listen(address);
         } catch (RuntimeException e) {
@@ -246,7 +282,7 @@ public final class HttpProxyService implements Service {
      * @return whether there was such a listener
      */
     public synchronized boolean removeListener(String address) {
-        InetSocketAddress bound = listening.remove(address);
+        SocketAddress bound = listening.remove(address);
         tcpAddresses.remove(address);
         listenerOptions.remove(address);
         if (bound == null || server == null) {
@@ -266,11 +302,11 @@ public final class HttpProxyService implements Service {
         if (listening.containsKey(address)) {
             return true;
         }
-        if (Addresses.parseHostPort(address).getPort() == 0) {
+        if (Addresses.isUnix(address) || Addresses.parseHostPort(address).getPort() == 0) {
             return false;
         }
-        for (Map.Entry<String, InetSocketAddress> e : listening.entrySet()) {
-            if (ListenerAddresses.matches(address, e.getValue())) {
+        for (Map.Entry<String, SocketAddress> e : listening.entrySet()) {
+            if (e.getValue() instanceof InetSocketAddress bound && ListenerAddresses.matches(address, bound)) {
                 listening.remove(e.getKey());
                 listening.put(address, e.getValue());
                 tcpAddresses.remove(e.getKey());
@@ -283,8 +319,11 @@ public final class HttpProxyService implements Service {
         return false;
     }
 
-    /** The listeners by their configured address ({@code *:8080}) and the address each is bound to. */
-    public synchronized Map<String, InetSocketAddress> listeners() {
+    /**
+     * The listeners by their configured address ({@code *:8080}, {@code unix:/run/relay.sock}) and the
+     * address each is bound to (a {@link UnixDomainSocketAddress} for a Unix socket).
+     */
+    public synchronized Map<String, SocketAddress> listeners() {
         return Map.copyOf(listening);
     }
 
@@ -304,7 +343,10 @@ public final class HttpProxyService implements Service {
         }
     }
 
-    /** The addresses listened on; empty before the service starts and after it stops accepting. */
+    /**
+     * The TCP addresses listened on; empty before the service starts and after it stops accepting.
+     * Unix sockets are in {@link #listeners()}.
+     */
     public synchronized List<InetSocketAddress> boundAddresses() {
         return server == null ? List.of() : server.boundAddresses();
     }

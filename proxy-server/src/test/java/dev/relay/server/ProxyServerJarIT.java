@@ -484,6 +484,45 @@ class ProxyServerJarIT {
         assertEquals(0, next.awaitExit(30));
     }
 
+    @Test
+    void anUpgradeRecreatesAUnixListenerThatKeepsServing() throws Exception {
+        TestOrigin a = origin("a");
+        int port = freePort();
+        Path socket = dir.resolve("http.sock");
+        Path file = conf("""
+                proxy {
+                  listeners = [ "127.0.0.1:%d", { address = "unix:http.sock", mode = "0600" } ]
+                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 10s, access-log = false }
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), a.address()));
+        RelayProcess old = new RelayProcess(Map.of(), "-c", file.toString());
+        old.awaitLine("written to " + dir.resolve("relay.pid"), 30);
+        assertTrue(unixGet(socket).startsWith("HTTP/1.1 200"), "the old process serves the socket");
+
+        RelayProcess next = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+        next.awaitLine("upgrade complete", 60);
+        assertEquals(0, old.awaitExit(30), old.output());
+
+        assertTrue(Files.exists(socket), "the old process's exit leaves the new socket file");
+        assertTrue(unixGet(socket).startsWith("HTTP/1.1 200"), "the new process serves the socket");
+        next.sigterm();
+        assertEquals(0, next.awaitExit(30));
+        assertFalse(Files.exists(socket), "the socket file is removed at exit");
+    }
+
+    /** {@code GET /} with {@code Connection: close} on the unix socket at {@code path}: the whole answer. */
+    private static String unixGet(Path path) throws IOException {
+        try (java.nio.channels.SocketChannel channel = java.nio.channels.SocketChannel.open(
+                java.net.UnixDomainSocketAddress.of(path))) {
+            channel.write(java.nio.ByteBuffer.wrap("GET / HTTP/1.1\r\nHost: site.test\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1)));
+            // Bounded by the class timeout: the proxy closes after its answer.
+            return new String(java.nio.channels.Channels.newInputStream(channel).readAllBytes(),
+                    StandardCharsets.ISO_8859_1);
+        }
+    }
+
     private static void awaitServed(dev.relay.server.testing.LoadClient load, long count) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (load.ok() < count && System.nanoTime() < deadline) {

@@ -1,7 +1,9 @@
 package dev.relay.transport;
 
+import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
+import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ListenerTls;
@@ -23,8 +25,13 @@ import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -66,7 +73,8 @@ public final class HttpProxyServer implements AutoCloseable {
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
         this.engine = new ProxyEngine<>(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
-                List.copyOf(modules), runtime.socketChannelType(), resolver, clock);
+                List.copyOf(modules), runtime.socketChannelType(),
+                new DomainSockets(runtime.domainSocketChannelType(), runtime::domainSocketAddress), resolver, clock);
     }
 
     /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */
@@ -91,8 +99,10 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /**
      * Listens on {@code address} ({@code host:port}; port 0 picks a free one) and returns the address
-     * actually bound. Blocks until the socket is bound.
+     * actually bound. Blocks until the socket is bound. A Unix-domain socket is bound with
+     * {@link #bindUnix(Path, ListenerOptions)}.
      *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address) {
@@ -100,11 +110,69 @@ public final class HttpProxyServer implements AutoCloseable {
     }
 
     /**
-     * Like {@link #bind(String)}, with this listener's own client timeouts.
+     * Like {@link #bind(String)}, with this listener's own settings.
      *
+     * @throws IllegalArgumentException when {@code address} is not {@code host:port}
      * @throws IllegalStateException when the address cannot be bound (in use, not local ...)
      */
     public InetSocketAddress bind(String address, ListenerOptions listenerOptions) {
+        if (Addresses.isUnix(address)) {
+            throw new IllegalArgumentException("address: '" + address + "' (expected: host:port; "
+                    + "a unix socket is bound with bindUnix(path, options))");
+        }
+        return bindTcp(address, listenerOptions);
+    }
+
+    /**
+     * Listens on the Unix-domain socket at {@code path} (made absolute: the result) and serves it like
+     * a TCP listener. Blocks until the socket is bound. A stale socket file left at the path by a dead
+     * process (nothing accepts on it) is replaced; a socket another process listens on, or any other
+     * kind of file, is refused. The socket gets {@link ListenerOptions#unixSocketMode()} before
+     * clients can see it, and its file is removed when the listener closes.
+     *
+     * <pre>{@code
+     * server.bindUnix(Path.of("/run/relay/http.sock"), ListenerOptions.builder()
+     *         .unixSocketMode(PosixFilePermissions.fromString("rw-rw----"))
+     *         .build());
+     * // curl --unix-socket /run/relay/http.sock http://example.com/
+     * }</pre>
+     *
+     * @throws IllegalStateException when the path cannot be used or bound, naming it and why
+     */
+    public UnixDomainSocketAddress bindUnix(Path path, ListenerOptions listenerOptions) {
+        return bindUnix(path, listenerOptions, false);
+    }
+
+    /**
+     * Like {@link #bindUnix(Path, ListenerOptions)}, for the process that replaces another in a
+     * zero-downtime upgrade: a socket the old process still listens on at {@code path} is taken over
+     * (a new socket is renamed over its file, so clients connect here from then on, with no moment
+     * where the path is missing) instead of refused. The old process, closing its listener later,
+     * leaves the new file alone.
+     *
+     * @throws IllegalStateException when the path cannot be used or bound
+     */
+    public UnixDomainSocketAddress bindUnixReplacing(Path path, ListenerOptions listenerOptions) {
+        return bindUnix(path, listenerOptions, true);
+    }
+
+    private UnixDomainSocketAddress bindUnix(Path path, ListenerOptions listenerOptions, boolean replaceLive) {
+        requireNonNull(path, "path");
+        requireNonNull(listenerOptions, "listenerOptions");
+        ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
+        Channel listener;
+        try {
+            listener = listeners.bindUnix(bootstrap(listenerOptions, tls).channel(runtime.serverDomainSocketChannelType()),
+                    path, listenerOptions.unixSocketMode(), replaceLive, runtime::domainSocketAddress);
+        } catch (RuntimeException e) {
+            tls.close();
+            throw e;
+        }
+        trackTls(listener, tls);
+        return (UnixDomainSocketAddress) listeners.listenAddress(listener);
+    }
+
+    private InetSocketAddress bindTcp(String address, ListenerOptions listenerOptions) {
         ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
         Channel listener;
         try {
@@ -175,9 +243,9 @@ public final class HttpProxyServer implements AutoCloseable {
      * @return whether such a listener is open
      * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
      */
-    public boolean updateTls(InetSocketAddress address, @org.jspecify.annotations.Nullable TlsSettings tls) {
+    public boolean updateTls(SocketAddress address, @org.jspecify.annotations.Nullable TlsSettings tls) {
         for (Channel ch : listeners.channels()) {
-            if (address.equals(ch.localAddress())) {
+            if (address.equals(listeners.listenAddress(ch))) {
                 ListenerTls current = listenerTls.get(ch);
                 if (current != null) {
                     current.update(tls);
@@ -219,7 +287,7 @@ public final class HttpProxyServer implements AutoCloseable {
      *
      * @return whether such a listener was open
      */
-    public boolean closeListener(InetSocketAddress address) {
+    public boolean closeListener(SocketAddress address) {
         return listeners.close(address);
     }
 
@@ -231,12 +299,13 @@ public final class HttpProxyServer implements AutoCloseable {
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
-                .childHandler(new ChannelInitializer<SocketChannel>() {
+                .childHandler(new ChannelInitializer<Channel>() {
                     @Override
-                    protected void initChannel(SocketChannel ch) {
+                    protected void initChannel(Channel ch) {
+                        if (ch instanceof SocketChannel) {
+                            ch.config().setOption(ChannelOption.TCP_NODELAY, true);
+                        }
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
                                 bodyReadNanos, listenerOptions.connectAllowList());
                         engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos);
@@ -269,9 +338,14 @@ public final class HttpProxyServer implements AutoCloseable {
         }
     }
 
-    /** The addresses listened on. */
+    /** The TCP addresses listened on (Unix sockets are in {@link #boundUnixSockets()}). */
     public List<InetSocketAddress> boundAddresses() {
         return listeners.boundAddresses();
+    }
+
+    /** The Unix-domain sockets listened on, by their (absolute) paths. */
+    public List<UnixDomainSocketAddress> boundUnixSockets() {
+        return listeners.boundUnixSockets();
     }
 
     /**

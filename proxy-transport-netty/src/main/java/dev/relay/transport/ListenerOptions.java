@@ -7,7 +7,10 @@ import org.jspecify.annotations.Nullable;
 import dev.relay.transport.internal.ConnectAllowList;
 
 import java.time.Duration;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
+import java.util.Set;
 import java.util.Objects;
 
 /**
@@ -40,8 +43,10 @@ public final class ListenerOptions {
     private final @Nullable TlsSettings tls;
     private final List<String> connectAllow;
     private final ConnectAllowList connectAllowList;
+    private final @Nullable Set<PosixFilePermission> unixSocketMode;
 
     private ListenerOptions(Builder b, ConnectAllowList connectAllowList) {
+        this.unixSocketMode = b.unixSocketMode;
         this.proxyProtocol = b.proxyProtocol;
         this.proxyProtocolTrusted = b.proxyProtocolTrusted;
         this.connectionFilter = b.connectionFilter;
@@ -74,6 +79,7 @@ public final class ListenerOptions {
         b.connectionFilter = connectionFilter;
         b.tls = tls;
         b.connectAllow = connectAllow;
+        b.unixSocketMode = unixSocketMode;
         return b;
     }
 
@@ -100,6 +106,15 @@ public final class ListenerOptions {
      */
     public @Nullable ConnectionFilter connectionFilter() {
         return connectionFilter;
+    }
+
+    /**
+     * The permissions given to the socket file of a {@code unix:} listener before clients can see it
+     * (for example {@code rw-rw----}, {@code 0660}: only the owner and its group may connect); null
+     * leaves what the process umask gives. Ignored on a TCP listener.
+     */
+    public @Nullable Set<PosixFilePermission> unixSocketMode() {
+        return unixSocketMode;
     }
 
     /**
@@ -165,13 +180,14 @@ public final class ListenerOptions {
                 && proxyProtocolTrusted.equals(other.proxyProtocolTrusted)
                 && Objects.equals(connectionFilter, other.connectionFilter)
                 && Objects.equals(tls, other.tls)
-                && connectAllow.equals(other.connectAllow);
+                && connectAllow.equals(other.connectAllow)
+                && Objects.equals(unixSocketMode, other.unixSocketMode);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
-                connectionFilter, tls, connectAllow);
+                connectionFilter, tls, connectAllow, unixSocketMode);
     }
 
     @Override
@@ -182,7 +198,9 @@ public final class ListenerOptions {
                 + (proxyProtocol ? ", proxyProtocol, trusted=" + proxyProtocolTrusted : "")
                 + (connectionFilter != null ? ", connectionFilter=" + connectionFilter : "")
                 + (tls == null ? "" : ", tls=" + tls)
-                + (connectAllow.isEmpty() ? "" : ", connectAllow=" + connectAllow) + '}';
+                + (connectAllow.isEmpty() ? "" : ", connectAllow=" + connectAllow)
+                + (unixSocketMode != null ? ", unixSocketMode=" + PosixFilePermissions.toString(unixSocketMode) : "")
+                + '}';
     }
 
     private static Object orInherit(@Nullable Duration value) {
@@ -202,8 +220,15 @@ public final class ListenerOptions {
         private @Nullable ConnectionFilter connectionFilter;
         private @Nullable TlsSettings tls;
         private List<String> connectAllow = List.of();
+        private @Nullable Set<PosixFilePermission> unixSocketMode;
 
         private Builder() {}
+
+        /** See {@link ListenerOptions#unixSocketMode()}; null for the umask's. */
+        public Builder unixSocketMode(@Nullable Set<PosixFilePermission> mode) {
+            this.unixSocketMode = mode == null ? null : Set.copyOf(mode);
+            return this;
+        }
 
         /** See {@link ListenerOptions#proxyProtocol()}. */
         public Builder proxyProtocol(boolean required) {

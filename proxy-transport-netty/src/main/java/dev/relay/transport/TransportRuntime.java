@@ -1,5 +1,6 @@
 package dev.relay.transport;
 
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -16,9 +17,12 @@ import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.Future;
 
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
@@ -63,6 +67,8 @@ public final class TransportRuntime implements AutoCloseable {
     private final Class<? extends ServerChannel> serverChannelType;
     private final Class<? extends SocketChannel> socketChannelType;
     private final Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelType;
+    private final Class<? extends ServerChannel> serverDomainSocketChannelType;
+    private final Class<? extends Channel> domainSocketChannelType;
 
     private TransportRuntime(Kind requested, int workerThreads) {
         this.kind = resolve(requested);
@@ -85,6 +91,16 @@ public final class TransportRuntime implements AutoCloseable {
             case IO_URING -> io.netty.channel.uring.IoUringDatagramChannel.class;
             case EPOLL -> io.netty.channel.epoll.EpollDatagramChannel.class;
             default -> io.netty.channel.socket.nio.NioDatagramChannel.class;
+        };
+        this.serverDomainSocketChannelType = switch (kind) {
+            case IO_URING -> io.netty.channel.uring.IoUringServerDomainSocketChannel.class;
+            case EPOLL -> io.netty.channel.epoll.EpollServerDomainSocketChannel.class;
+            default -> io.netty.channel.socket.nio.NioServerDomainSocketChannel.class;
+        };
+        this.domainSocketChannelType = switch (kind) {
+            case IO_URING -> io.netty.channel.uring.IoUringDomainSocketChannel.class;
+            case EPOLL -> io.netty.channel.epoll.EpollDomainSocketChannel.class;
+            default -> io.netty.channel.socket.nio.NioDomainSocketChannel.class;
         };
         this.acceptors = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("relay-accept", true), ioFactory);
         this.workers = new MultiThreadIoEventLoopGroup(workerThreads,
@@ -159,6 +175,24 @@ public final class TransportRuntime implements AutoCloseable {
 
     Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannelType() {
         return datagramChannelType;
+    }
+
+    /** The listening Unix-domain socket channel of this transport. */
+    Class<? extends ServerChannel> serverDomainSocketChannelType() {
+        return serverDomainSocketChannelType;
+    }
+
+    /** The connecting Unix-domain socket channel of this transport. */
+    Class<? extends Channel> domainSocketChannelType() {
+        return domainSocketChannelType;
+    }
+
+    /**
+     * {@code address} in the form this transport's domain-socket channels take: the JDK's own for NIO,
+     * Netty's {@link DomainSocketAddress} for the native transports.
+     */
+    SocketAddress domainSocketAddress(UnixDomainSocketAddress address) {
+        return kind == Kind.NIO ? address : new DomainSocketAddress(address.getPath().toString());
     }
 
     /**

@@ -139,6 +139,12 @@ public final class BackendSet {
     }
 
     private static int compare(Backend a, Backend b) {
+        // TCP backends first, then Unix-domain sockets by path: any fixed order keeps selection stable.
+        if (a.isUnix() || b.isUnix()) {
+            int c = a.isUnix() != b.isUnix() ? (a.isUnix() ? 1 : -1)
+                    : a.hostAndPort().compareTo(b.hostAndPort());
+            return c != 0 ? c : Integer.compare(a.weight(), b.weight());
+        }
         InetSocketAddress x = a.address();
         InetSocketAddress y = b.address();
         InetAddress ix = x.isUnresolved() ? null : x.getAddress();

@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.net.UnixDomainSocketAddress;
 import java.util.List;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
@@ -38,7 +39,11 @@ public final class ProbeConnector {
         this.portOverride = portOverride;
     }
 
-    /** The address a probe of {@code backend} connects to. */
+    /**
+     * The TCP address a probe of {@code backend} connects to.
+     *
+     * @throws IllegalStateException for a Unix-domain socket backend, which has none
+     */
     public InetSocketAddress address(Backend backend) {
         InetSocketAddress a = backend.address();
         if (portOverride == 0) {
@@ -51,6 +56,11 @@ public final class ProbeConnector {
     /** A connected (and, with TLS, handshaken) socket to {@code backend}, within the connect timeout. */
     public Socket connect(Backend backend) throws IOException {
         long deadline = System.nanoTime() + connectTimeoutNanos;
+        if (backend.socketAddress() instanceof UnixDomainSocketAddress unix) {
+            // The port override has no meaning for a socket path; TLS, when wanted, runs over it.
+            Socket socket = UnixProbeSocket.connect(unix, remainingMillis(deadline));
+            return sslContext == null ? socket : handshake(socket, sni != null ? sni : "localhost", 0, deadline);
+        }
         InetSocketAddress target = address(backend);
         if (target.isUnresolved()) {
             target = new InetSocketAddress(target.getHostString(), target.getPort());
@@ -65,8 +75,16 @@ public final class ProbeConnector {
             if (sslContext == null) {
                 return socket;
             }
-            SSLSocket tls = (SSLSocket) sslContext.getSocketFactory()
-                    .createSocket(socket, sni != null ? sni : target.getHostString(), target.getPort(), true);
+            return handshake(socket, sni != null ? sni : target.getHostString(), target.getPort(), deadline);
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(socket);
+            throw e;
+        }
+    }
+
+    private Socket handshake(Socket socket, String host, int port, long deadline) throws IOException {
+        try {
+            SSLSocket tls = (SSLSocket) sslContext.getSocketFactory().createSocket(socket, host, port, true);
             SSLParameters parameters = tls.getSSLParameters();
             if (sni != null) {
                 parameters.setServerNames(List.of(new SNIHostName(sni)));

@@ -5,6 +5,7 @@ import com.google.inject.Provider;
 import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import com.google.inject.multibindings.Multibinder;
+import dev.relay.core.Addresses;
 import dev.relay.server.HttpProxyService;
 import dev.relay.server.Server;
 import dev.relay.server.ServerOptions;
@@ -48,7 +49,11 @@ public final class ProxyModule extends AbstractModule {
         ProxyOptions options = config.server().proxyOptions(proxy);
         HttpProxyService service = HttpProxyService.create("proxy", proxy, options);
         for (ListenerConfig listener : config.listeners()) {
-            service.addTcp(listener.address(), listener.listenerOptions());
+            if (Addresses.isUnix(listener.address())) {
+                service.addUnix(Addresses.parseUnix(listener.address()).getPath().toString(), listener.listenerOptions());
+            } else {
+                service.addTcp(listener.address(), listener.listenerOptions());
+            }
         }
         metrics.bindServer(() -> {
             try {

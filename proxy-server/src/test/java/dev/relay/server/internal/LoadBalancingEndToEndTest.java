@@ -27,8 +27,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -83,26 +81,11 @@ class LoadBalancingEndToEndTest {
 
     /** The {@code field} of backend {@code address} in {@code /upstreams}. */
     private static String backendField(InProcessRelay relay, String address, String field) {
-        String json = upstreams(relay);
-        Matcher m = Pattern.compile("\\{\"address\":\"" + Pattern.quote(address) + "\"[^}]*}").matcher(json);
-        if (!m.find()) {
-            return null;
-        }
-        Matcher f = Pattern.compile("\"" + field + "\":([^,}]*)").matcher(m.group());
-        return f.find() ? f.group(1) : null;
+        return relay.backendField(address, field);
     }
 
     private static String upstreams(InProcessRelay relay) {
-        try {
-            HttpResponse<String> r = relay.adminGet("/upstreams");
-            assertEquals(200, r.statusCode());
-            return r.body();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new AssertionError(e);
-        }
+        return relay.upstreamsJson();
     }
 
     private static int count(String text, String part) {

@@ -79,6 +79,33 @@ public final class InProcessRelay implements AutoCloseable {
         return URI.create("http://" + a.getAddress().getHostAddress() + ":" + a.getPort() + path);
     }
 
+    /** The admin listener's {@code /upstreams} JSON (which must answer 200). */
+    public String upstreamsJson() {
+        try {
+            HttpResponse<String> r = adminGet("/upstreams");
+            if (r.statusCode() != 200) {
+                throw new AssertionError("/upstreams answered " + r.statusCode() + ": " + r.body());
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The {@code field} of backend {@code address} in {@link #upstreamsJson()}; null when absent. */
+    public String backendField(String address, String field) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "\\{\"address\":\"" + java.util.regex.Pattern.quote(address) + "\"[^}]*}").matcher(upstreamsJson());
+        if (!m.find()) {
+            return null;
+        }
+        java.util.regex.Matcher f = java.util.regex.Pattern.compile("\"" + field + "\":([^,}]*)").matcher(m.group());
+        return f.find() ? f.group(1) : null;
+    }
+
     /** Rewrites the configuration file (for a reload). */
     public void rewrite(String conf) throws IOException {
         Files.writeString(file, conf);

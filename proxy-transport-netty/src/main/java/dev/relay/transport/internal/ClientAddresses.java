@@ -1,9 +1,11 @@
 package dev.relay.transport.internal;
 
 import io.netty.channel.Channel;
+import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.util.AttributeKey;
 
 import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * The one place the engine learns a client connection's addresses: the socket's own, unless a PROXY
@@ -20,12 +22,25 @@ record ClientAddresses(SocketAddress client, SocketAddress server) {
     /** The client address of {@code channel}. */
     static SocketAddress client(Channel channel) {
         ClientAddresses proxied = channel.attr(FROM_PROXY_HEADER).get();
-        return proxied != null ? proxied.client : channel.remoteAddress();
+        return proxied != null ? proxied.client : portable(channel.remoteAddress());
     }
 
     /** The local (server) address of {@code channel} as the client sees it. */
     static SocketAddress server(Channel channel) {
         ClientAddresses proxied = channel.attr(FROM_PROXY_HEADER).get();
-        return proxied != null ? proxied.server : channel.localAddress();
+        return proxied != null ? proxied.server : portable(channel.localAddress());
+    }
+
+    /**
+     * {@code address}, with Netty's native {@link DomainSocketAddress} replaced by the JDK's
+     * {@link UnixDomainSocketAddress}: whatever the transport, a Unix-socket connection shows users
+     * (who see only proxy-core, JDK types) the same class. A client's path is usually empty (an
+     * unnamed socket).
+     */
+    static SocketAddress portable(SocketAddress address) {
+        if (address instanceof DomainSocketAddress netty) {
+            return UnixDomainSocketAddress.of(netty.path());
+        }
+        return address;
     }
 }

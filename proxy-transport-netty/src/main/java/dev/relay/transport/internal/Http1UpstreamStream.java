@@ -92,7 +92,8 @@ final class Http1UpstreamStream implements UpstreamStream {
         }
         headers.remove(HttpHeaderNames.EXPECT);
         if (!headers.contains(HttpHeaderNames.HOST)) {
-            headers.set(HttpHeaderNames.HOST, peer.hostAndPort());
+            // A Unix-socket peer has no authority to name: "localhost", as curl --unix-socket sends.
+            headers.set(HttpHeaderNames.HOST, peer.isUnix() ? "localhost" : peer.hostAndPort());
         }
         if (bufferedBodyLength >= 0) {
             // The whole body is here: announce its exact length, whatever framing the client used.

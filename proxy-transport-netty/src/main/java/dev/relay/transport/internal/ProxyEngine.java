@@ -35,13 +35,20 @@ public final class ProxyEngine<C> {
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
                        Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver,
                        EngineClock clock) {
+        this(proxy, options, extraModules, channelType, DomainSockets.NIO, resolver, clock);
+    }
+
+    /** An engine whose Unix-domain socket peers are reached through {@code domainSockets}. */
+    public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
+                       Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
+                       AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
         this.proxy = proxy;
         this.clock = clock;
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
         this.streams = new Http1Streams(pool,
-                new UpstreamConnector(channelType, resolver, pool, options.maxHeaderBytes(), clock), clock);
+                new UpstreamConnector(channelType, domainSockets, resolver, pool, options.maxHeaderBytes(), clock), clock);
     }
 
     /** The phase engine for one request arriving on {@code downstream}. */

@@ -96,7 +96,8 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
         boolean ip = family == HAProxyProxiedProtocol.AddressFamily.AF_IPv4
                 || family == HAProxyProxiedProtocol.AddressFamily.AF_IPv6;
         if (header.command() == HAProxyCommand.LOCAL || !ip || header.sourceAddress() == null) {
-            return new ClientAddresses(ctx.channel().remoteAddress(), ctx.channel().localAddress());
+            return new ClientAddresses(ClientAddresses.portable(ctx.channel().remoteAddress()),
+                    ClientAddresses.portable(ctx.channel().localAddress()));
         }
         // The decoder validated both as IP literals of the family: no name lookup happens here.
         return new ClientAddresses(

@@ -24,6 +24,7 @@ import io.netty.util.concurrent.Promise;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * Opens upstream connections on the event loop of the downstream connection that needs them:
@@ -37,6 +38,7 @@ final class UpstreamConnector {
     private static final io.netty.channel.ChannelHandler CONNECTING = new ConnectingHandler();
 
     private final Class<? extends SocketChannel> channelType;
+    private final DomainSockets domainSockets;
     private final AddressResolverGroup<InetSocketAddress> resolver;
     private final UpstreamTlsContexts tls = new UpstreamTlsContexts();
     private final UpstreamConnectionPool pool;
@@ -44,9 +46,11 @@ final class UpstreamConnector {
 
     private final EngineClock clock;
 
-    UpstreamConnector(Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver,
-                      UpstreamConnectionPool pool, int maxResponseHeaderBytes, EngineClock clock) {
+    UpstreamConnector(Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
+                      AddressResolverGroup<InetSocketAddress> resolver, UpstreamConnectionPool pool,
+                      int maxResponseHeaderBytes, EngineClock clock) {
         this.channelType = channelType;
+        this.domainSockets = domainSockets;
         this.resolver = resolver;
         this.pool = pool;
         this.maxResponseHeaderBytes = maxResponseHeaderBytes;
@@ -68,12 +72,9 @@ final class UpstreamConnector {
                     .setRetry(false));
             return promise;
         }
+        boolean unix = peer.socketAddress() instanceof UnixDomainSocketAddress;
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
-                .channel(channelType)
-                .resolver(resolver)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
@@ -96,12 +97,23 @@ final class UpstreamConnector {
                         p.addLast("proxy", CONNECTING);
                     }
                 });
+        SocketAddress target;
+        if (unix) {
+            // No resolver and no TCP options: a socket path is connected as it is.
+            bootstrap.channel(domainSockets.channelType());
+            target = domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());
+        } else {
+            bootstrap.channel(channelType).resolver(resolver)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive());
+            target = peer.address();
+        }
         if (options.connectTimeout() != null) {
             bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
                     options.connectTimeout().toMillis()));
         }
         String context = "connect " + peer;
-        ChannelFuture connect = bootstrap.connect(peer.address());
+        ChannelFuture connect = bootstrap.connect(target);
         Channel channel = connect.channel();
         java.util.concurrent.Future<?> totalTimer = null;
         if (options.totalConnectionTimeout() != null) {
@@ -137,6 +149,10 @@ final class UpstreamConnector {
         return promise;
     }
 
+    /**
+     * The TLS handler for {@code peer}: the SNI, else the TCP peer's host; a Unix-socket peer without
+     * an SNI has no name to present (nor to verify the certificate against).
+     */
     private void ready(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Channel channel, Object poolKey) {
         if (timer != null) {
             timer.cancel(false);

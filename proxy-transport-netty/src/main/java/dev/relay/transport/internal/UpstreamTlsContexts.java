@@ -49,8 +49,16 @@ final class UpstreamTlsContexts {
      * connection timeout bounds the handshake.
      */
     SslHandler newHandler(HttpPeer peer, Channel channel) {
-        String host = !peer.sni().isEmpty() ? peer.sni() : peer.address().getHostString();
-        SslHandler ssl = forOptions(peer.options()).newHandler(channel.alloc(), host, peer.address().getPort());
+        SslContext context = forOptions(peer.options());
+        SslHandler ssl;
+        if (!peer.sni().isEmpty()) {
+            ssl = context.newHandler(channel.alloc(), peer.sni(), peer.isUnix() ? -1 : peer.address().getPort());
+        } else if (peer.isUnix()) {
+            // A socket path names no host: no SNI and no host to verify unless the peer sets one.
+            ssl = context.newHandler(channel.alloc());
+        } else {
+            ssl = context.newHandler(channel.alloc(), peer.address().getHostString(), peer.address().getPort());
+        }
         if (peer.options().totalConnectionTimeout() != null) {
             ssl.setHandshakeTimeoutMillis(peer.options().totalConnectionTimeout().toMillis());
         }

@@ -10,6 +10,8 @@ import com.typesafe.config.ConfigValueType;
 import dev.relay.core.Addresses;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -320,6 +322,36 @@ final class ConfigNode {
     }
 
     /**
+     * The {@code unix:/path/to.sock} address {@code text} (this value, as the caller shows it), with a
+     * relative path resolved against the directory of the configuration file, as an include would
+     * be; returned as {@code unix:} and the absolute, normalized path.
+     */
+    String unixAddress(String text) {
+        Path path;
+        try {
+            path = Addresses.parseUnix(text).getPath();
+        } catch (IllegalArgumentException e) {
+            throw problem("bad address '" + text + "' (expected: unix:/path/to.sock)");
+        }
+        path = relativeToFile(path);
+        // sun_path holds 108 bytes with the terminating NUL; the kernel refuses longer ones at bind.
+        if (path.toString().getBytes(StandardCharsets.UTF_8).length > 107) {
+            throw problem("socket path '" + path + "' is too long (expected: at most 107 bytes)");
+        }
+        return Addresses.UNIX_PREFIX + path;
+    }
+
+    /** {@code path} made absolute: a relative one against the directory of this value's file. */
+    Path relativeToFile(Path path) {
+        if (path.isAbsolute()) {
+            return path.normalize();
+        }
+        String file = origin() == null ? null : origin().filename();
+        Path resolved = file != null && Path.of(file).getParent() != null ? Path.of(file).getParent().resolve(path) : path;
+        return resolved.toAbsolutePath().normalize();
+    }
+
+    /**
      * The value of {@code byName} that this text names, trimmed and in any case; a {@code -} may
      * stand for a {@code _} ({@code io-uring}, {@code a-and-aaaa}). {@code expected} lists the names
      * for the message.
@@ -345,19 +377,11 @@ final class ConfigNode {
         if (text.isEmpty()) {
             throw problem("empty (expected: a file path)");
         }
-        java.nio.file.Path path;
         try {
-            path = java.nio.file.Path.of(text);
+            return relativeToFile(java.nio.file.Path.of(text));
         } catch (java.nio.file.InvalidPathException e) {
             throw problem("bad path '" + text + "' (expected: a file path)");
         }
-        if (!path.isAbsolute()) {
-            String file = origin() == null ? null : origin().filename();
-            if (file != null && java.nio.file.Path.of(file).getParent() != null) {
-                path = java.nio.file.Path.of(file).getParent().resolve(path);
-            }
-        }
-        return path.toAbsolutePath().normalize();
     }
 
     /** This text trimmed, or null when missing. */

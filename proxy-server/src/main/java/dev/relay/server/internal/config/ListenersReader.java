@@ -9,8 +9,10 @@ import dev.relay.transport.TlsSettings;
 import dev.relay.transport.ListenerOptions;
 
 import java.net.InetSocketAddress;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -25,7 +27,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect");
+            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect", "mode");
     private static final Set<String> CONNECT_KEYS = Set.of("allow");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
@@ -37,8 +39,9 @@ final class ListenersReader {
     }
 
     /**
-     * {@code proxy.listeners}: each an address, {@code "host:port"}, or a block with the address and
-     * the listener's own client timeouts; at least one, each address once.
+     * {@code proxy.listeners}: each an address, {@code "host:port"} or {@code "unix:/path"} (relative to
+     * the configuration file's directory), or a block with the address and the listener's own
+     * settings; at least one, each address once.
      */
     List<ListenerConfig> listeners(ConfigNode node) {
         if (node.isMissing()) {
@@ -56,6 +59,7 @@ final class ListenersReader {
             ConnectionSettings connection = ConnectionSettings.NONE;
             TlsSettings tls = null;
             List<String> connectAllow = List.of();
+            ConfigNode mode = null;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
@@ -65,14 +69,20 @@ final class ListenersReader {
                 connection = connectionSettings(item);
                 tls = TlsReader.tls(item.get("tls"));
                 connectAllow = connectAllow(item.get("connect"));
+                mode = item.get("mode");
             }
             String text = address.string();
-            InetSocketAddress parsed = address.hostPort(text, 0);
-            if (!seen.add(Addresses.format(parsed))) {
+            boolean unix = Addresses.isUnix(text);
+            String listenAddress = unix ? address.unixAddress(text) : text.trim();
+            if (!seen.add(unix ? listenAddress : Addresses.format(address.hostPort(text, 0)))) {
                 throw address.problem("'" + text + "' is listed twice (expected: each address once)");
             }
-            ListenerConfig listener = new ListenerConfig(text.trim(), address.where(), headerRead, keepAlive, bodyRead,
-                    connection, tls, connectAllow);
+            if (unix && !connection.trusted().isEmpty()) {
+                throw item.get("proxy-protocol-trusted").problem("is set on a unix listener, whose peers have no IP "
+                        + "address (expected: no proxy-protocol-trusted; the socket's mode says who may connect)");
+            }
+            ListenerConfig listener = new ListenerConfig(listenAddress, address.where(), headerRead, keepAlive, bodyRead,
+                    connection, tls, connectAllow, socketMode(mode, unix));
             // Keyed by address, not position: the same address in the next file is the same socket.
             // Its TLS is not restart-only: a reload gives a listener that stays bound its new TLS.
             restartOnly.record("listener " + listener.address(),
@@ -97,6 +107,32 @@ final class ListenersReader {
                     + "or no proxy-protocol-trusted)");
         }
         return new ConnectionSettings(proxyProtocol, trusted, cidrs(item.get("allow")), cidrs(item.get("deny")));
+    }
+
+    /**
+     * A unix listener's {@code mode}: octal permission bits as a string ({@code "0660"}, {@code "660"}),
+     * read, write and execute bits only; null when missing.
+     */
+    private static Set<PosixFilePermission> socketMode(ConfigNode node, boolean unix) {
+        if (node == null || node.isMissing()) {
+            return null;
+        }
+        if (!unix) {
+            throw node.problem("is set on a TCP listener (expected: mode only with address = \"unix:/path\")");
+        }
+        String text = node.string().trim();
+        if (!text.matches("0?[0-7]{3}")) {
+            throw node.problem("bad mode '" + text + "' (expected: octal permission bits as a string, as \"0660\")");
+        }
+        int bits = Integer.parseInt(text, 8);
+        Set<PosixFilePermission> mode = EnumSet.noneOf(PosixFilePermission.class);
+        PosixFilePermission[] order = PosixFilePermission.values(); // OWNER_READ (0400) ... OTHERS_EXECUTE (0001)
+        for (int i = 0; i < order.length; i++) {
+            if ((bits & (0400 >> i)) != 0) {
+                mode.add(order[i]);
+            }
+        }
+        return mode;
     }
 
     /** A list of CIDR blocks ({@code [ "10.0.0.0/8", "2001:db8::/32" ]}); empty when missing. */
@@ -163,6 +199,9 @@ final class ListenersReader {
         String text = address.string().trim();
         InetSocketAddress parsed = address.hostPort(text, 0);
         for (ListenerConfig l : listeners) {
+            if (Addresses.isUnix(l.address())) {
+                continue;
+            }
             InetSocketAddress other = Addresses.parseHostPort(l.address());
             if (parsed.getPort() != 0 && Addresses.format(other).equals(Addresses.format(parsed))) {
                 throw address.problem("'" + text + "' is also a proxy listener (expected: an address of its own)");

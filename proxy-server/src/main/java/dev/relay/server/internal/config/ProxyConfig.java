@@ -12,11 +12,13 @@ import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 import static java.util.Objects.requireNonNull;
 
@@ -202,7 +204,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
     /**
      * One listener ({@code proxy.listeners[i]}).
      *
-     * @param address           {@code host:port} as written
+     * @param address           {@code host:port} as written, or {@code unix:} and the absolute socket path
      * @param origin            {@code file:line}, for start-up errors
      * @param headerReadTimeout its own {@code header-read-timeout}; null: the service's
      * @param keepAliveTimeout  its own {@code keepalive-timeout}; null: the service's
@@ -210,10 +212,11 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param connection        its PROXY protocol and connection filter
      * @param tls               its TLS termination; null: plain HTTP
      * @param connectAllow      {@code connect.allow}: the {@code host:port} patterns CONNECT may tunnel to; empty: refused
+     * @param unixSocketMode    a Unix socket's {@code mode}; null: as the umask gives
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
                                  Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
-                                 List<String> connectAllow) {
+                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode) {
 
         public ListenerConfig {
             connectAllow = List.copyOf(connectAllow);
@@ -221,23 +224,25 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
 
         /** A listener with the service's client timeouts. */
         public ListenerConfig(String address, String origin) {
-            this(address, origin, null, null, null, ConnectionSettings.NONE, null, List.of());
+            this(address, origin, null, null, null, ConnectionSettings.NONE, null, List.of(), null);
         }
 
         /** A plain-HTTP listener with its own client timeouts. */
         public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
                               Duration bodyReadTimeout) {
             this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, ConnectionSettings.NONE, null,
-                    List.of());
+                    List.of(), null);
         }
 
         /** The transport's view of this listener's own timeouts and its TLS (null: plain HTTP). */
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
-                    && connection.equals(ConnectionSettings.NONE) && tls == null && connectAllow.isEmpty()) {
+                    && connection.equals(ConnectionSettings.NONE) && tls == null && connectAllow.isEmpty()
+                    && unixSocketMode == null) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
+                    .unixSocketMode(unixSocketMode)
                     .headerReadTimeout(headerReadTimeout)
                     .keepAliveTimeout(keepAliveTimeout)
                     .bodyReadTimeout(bodyReadTimeout)

@@ -1,5 +1,6 @@
 package dev.relay.server.internal.config;
 
+import dev.relay.core.Addresses;
 import dev.relay.core.Alpn;
 import dev.relay.core.Backend;
 import dev.relay.core.PeerOptions;
@@ -9,7 +10,7 @@ import dev.relay.lb.SelectionAlgorithms;
 import dev.relay.server.internal.config.ProxyConfig.Selection;
 import dev.relay.server.internal.config.ProxyConfig.UpstreamConfig;
 
-import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -299,7 +300,7 @@ final class UpstreamsReader {
 
     private static List<Backend> staticBackends(ConfigNode backendsNode) {
         List<Backend> backends = new ArrayList<>();
-        Set<InetSocketAddress> seen = new HashSet<>();
+        Set<SocketAddress> seen = new HashSet<>();
         for (ConfigNode item : backendsNode.nonEmptyList("at least one backend")) {
             ConfigNode address = item;
             int weight = 1;
@@ -311,7 +312,9 @@ final class UpstreamsReader {
                     weight = weightNode.integer(1, 1_000_000);
                 }
             }
-            InetSocketAddress parsed = address.hostPort(address.string(), 1);
+            String text = address.string();
+            SocketAddress parsed = Addresses.isUnix(text) ? Addresses.parseUnix(address.unixAddress(text))
+                    : address.hostPort(text, 1);
             if (!seen.add(parsed)) {
                 throw address.problem("'" + address.string() + "' is listed twice (expected: each backend once; use weight)");
             }

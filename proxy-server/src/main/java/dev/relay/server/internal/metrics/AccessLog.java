@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
+import java.net.UnixDomainSocketAddress;
 import java.net.SocketAddress;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -305,6 +306,10 @@ public final class AccessLog implements AutoCloseable {
         private String clientAddress() {
             if (client instanceof InetSocketAddress inet && inet.getAddress() != null) {
                 return inet.getAddress().getHostAddress();
+            }
+            if (client instanceof UnixDomainSocketAddress) {
+                // A client of a unix listener: its own socket is unnamed, so the kind is all there is to say.
+                return "unix";
             }
             return client == null ? "-" : client.toString();
         }

@@ -221,8 +221,8 @@ public final class UpstreamGroup implements AutoCloseable {
     private HttpPeer newPeer(Backend backend) {
         String sni = "";
         if (config.tls()) {
-            // No sni configured: present the backend's own host, as a browser would.
-            sni = config.sni() != null ? config.sni() : backend.address().getHostString();
+            // No sni configured: present the backend's own host, as a browser would (a unix socket has none).
+            sni = config.sni() != null ? config.sni() : backend.isUnix() ? "" : backend.address().getHostString();
         }
         return HttpPeer.of(backend, config.tls(), sni).withOptions(config.options()).withGroupKey(id);
     }
