@@ -5,6 +5,7 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.ProxyHttp;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.testing.TestCertificates;
 import dev.relay.testing.TestOrigin;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -21,6 +22,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -379,6 +382,89 @@ class TunnelTest {
         assertEquals(0, curl.exitValue(), out);
         assertEquals("origin target\n", out);
         assertEquals(200, proxy.next().status);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Tunnels through a TLS listener: the splice's downstream side sits behind the listener's SslHandler
+
+    /** A listener terminating TLS with the test CA's {@code localhost} certificate. */
+    private static ListenerOptions.Builder tlsListener() {
+        TestCertificates.Server localhost = TestCertificates.localhost();
+        return ListenerOptions.builder().tls(TlsSettings.builder()
+                .certificate(localhost.certificateChainPem(), localhost.privateKeyPem()).build());
+    }
+
+    @Test
+    void jdkWebSocketClientTalksWssThroughATlsListener() throws Exception {
+        InetSocketAddress origin = nettyWebSocketEchoServer();
+        Recorder proxy = new Recorder(s -> HttpPeer.plain("127.0.0.1:" + origin.getPort()));
+        InetSocketAddress address = start(proxy, ProxyOptions.defaults(), tlsListener().build());
+
+        BlockingQueue<String> received = new LinkedBlockingQueue<>();
+        HttpClient https = HttpClient.newBuilder().sslContext(TestCertificates.clientSslContext()).build();
+        WebSocket ws = https.newWebSocketBuilder()
+                .buildAsync(URI.create("wss://localhost:" + address.getPort() + "/ws"), new WebSocket.Listener() {
+                    @Override
+                    public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                        received.add(data.toString());
+                        webSocket.request(1);
+                        return null;
+                    }
+                }).get(5, TimeUnit.SECONDS);
+        ws.sendText("over tls", true).get(5, TimeUnit.SECONDS);
+        assertEquals("echo: over tls", received.poll(5, TimeUnit.SECONDS));
+        ws.sendText("again", true).get(5, TimeUnit.SECONDS);
+        assertEquals("echo: again", received.poll(5, TimeUnit.SECONDS));
+        ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(5, TimeUnit.SECONDS);
+
+        Logged logged = proxy.next();
+        assertEquals(101, logged.status());
+        assertNull(logged.error());
+        assertTrue(logged.requestBytes() > 0 && logged.responseBytes() > 0, logged.toString());
+    }
+
+    @Test
+    void connectTunnelThroughATlsListenerPassesBytesAndTheClientsCloseNotifyOn() throws Exception {
+        try (RawOrigin origin = new RawOrigin()) {
+            Recorder proxy = new Recorder(s -> null);
+            InetSocketAddress address = start(proxy, ProxyOptions.defaults(),
+                    tlsListener().connectAllow(List.of("127.0.0.1:*")).build());
+            try (SSLSocket client = tlsConnect(address)) {
+                write(client, "CONNECT " + origin.address() + " HTTP/1.1\r\nHost: " + origin.address() + "\r\n\r\n");
+                RawOrigin.Conn target = origin.accept();
+                String head = readHeader(client);
+                assertTrue(head.startsWith("HTTP/1.1 200 Connection Established"), head);
+                write(client, "inner bytes");
+                assertEquals("inner bytes", target.readExactly(11));
+                target.write("reply");
+                assertEquals("reply", readExactly(client, 5));
+
+                // The client's close_notify is the end of its direction: the target gets a FIN. (OpenSSL,
+                // the listener's engine where available, answers a close_notify with its own, so what
+                // the target sends after it cannot reach the client: no half-open TLS direction here.)
+                client.shutdownOutput();
+                assertEquals("", target.readRest(), "the client's close_notify reaches the target as a FIN");
+                target.socket.close();
+            }
+            Logged logged = proxy.next();
+            assertEquals(200, logged.status());
+            assertNull(logged.error());
+            assertEquals(11, logged.requestBytes());
+            assertEquals(5, logged.responseBytes());
+        }
+    }
+
+    /** A TLS 1.3 client socket to the proxy, trusting the test CA, with SNI and host name check for localhost. */
+    private static SSLSocket tlsConnect(InetSocketAddress address) throws IOException {
+        Socket tcp = connect(address);
+        SSLSocket tls = (SSLSocket) TestCertificates.clientSslContext().getSocketFactory()
+                .createSocket(tcp, "localhost", address.getPort(), true);
+        SSLParameters parameters = tls.getSSLParameters();
+        parameters.setEndpointIdentificationAlgorithm("HTTPS");
+        parameters.setProtocols(new String[] {"TLSv1.3"});
+        tls.setSSLParameters(parameters);
+        tls.startHandshake();
+        return tls;
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -1,12 +1,8 @@
 package dev.relay.transport.internal;
 
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 import java.net.Socket;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
@@ -23,58 +19,39 @@ import java.util.Locale;
  * wildcard only as the whole left-most label), IP addresses for IP literals, the subject's common
  * name only when the certificate has no DNS name.
  */
-final class AlternativeNameTrustManager extends X509ExtendedTrustManager {
+final class AlternativeNameTrustManager extends PkixTrustManager {
     private static final int SAN_DNS = 2;
     private static final int SAN_IP = 7;
 
-    private final X509ExtendedTrustManager chainCheck;
     private final String alternativeName;
 
     private AlternativeNameTrustManager(X509ExtendedTrustManager chainCheck, String alternativeName) {
-        this.chainCheck = chainCheck;
+        super(chainCheck, "an upstream trust manager");
         this.alternativeName = alternativeName;
     }
 
     /** A trust manager over {@code roots} (empty: the JDK's default roots) that also accepts {@code alternativeName}. */
     static AlternativeNameTrustManager create(List<X509Certificate> roots, String alternativeName) {
-        try {
-            KeyStore store = null;
-            if (!roots.isEmpty()) {
-                store = KeyStore.getInstance(KeyStore.getDefaultType());
-                store.load(null, null);
-                for (int i = 0; i < roots.size(); i++) {
-                    store.setCertificateEntry("root-" + i, roots.get(i));
-                }
-            }
-            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            factory.init(store);
-            for (TrustManager tm : factory.getTrustManagers()) {
-                if (tm instanceof X509ExtendedTrustManager x509) {
-                    return new AlternativeNameTrustManager(x509, alternativeName);
-                }
-            }
-            throw new IllegalStateException("no X509 trust manager from " + factory.getAlgorithm());
-        } catch (GeneralSecurityException | java.io.IOException e) {
-            throw new IllegalStateException("cannot create a trust manager for alternative name " + alternativeName, e);
-        }
+        return new AlternativeNameTrustManager(pkix(roots.isEmpty() ? null : roots,
+                "alternative name " + alternativeName), alternativeName);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
         // The engine has no endpoint identification algorithm: this checks the chain only.
-        chainCheck.checkServerTrusted(chain, authType, engine);
+        pkix.checkServerTrusted(chain, authType, engine);
         checkNames(chain[0], engine == null ? null : engine.getPeerHost());
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        chainCheck.checkServerTrusted(chain, authType, socket);
+        pkix.checkServerTrusted(chain, authType, socket);
         checkNames(chain[0], null);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        chainCheck.checkServerTrusted(chain, authType);
+        pkix.checkServerTrusted(chain, authType);
         checkNames(chain[0], null);
     }
 
@@ -153,25 +130,5 @@ final class AlternativeNameTrustManager extends X509ExtendedTrustManager {
             return null;
         }
         return null;
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        throw new CertificateException("an upstream trust manager does not check clients");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        throw new CertificateException("an upstream trust manager does not check clients");
-    }
-
-    @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("an upstream trust manager does not check clients");
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-        return chainCheck.getAcceptedIssuers();
     }
 }

@@ -1,9 +1,12 @@
 package dev.relay.transport.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufHolder;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -15,35 +18,42 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import org.jspecify.annotations.Nullable;
 
-import java.util.ArrayDeque;
+import java.util.concurrent.Future;
 
 /**
- * Copies raw bytes both ways between two connected channels of one event loop, a client side
- * ({@code downstream}) and an upstream side, until both directions are done: the splice of a TCP
- * stream proxy, and of a WebSocket or CONNECT tunnel once the HTTP exchange has switched protocols.
+ * The one byte splice of the engine: copies raw bytes both ways between two channels of one event
+ * loop, a client side ({@code downstream}) and an upstream side, until both directions are done.
+ * It carries the TCP/TLS stream proxy ({@link StreamCall}) and the HTTP tunnels once their exchange
+ * switched protocols ({@link TunnelStart}: a WebSocket after {@code 101}, a {@code CONNECT} after
+ * {@code 200}).
  *
  * <ul>
  *   <li><b>Backpressure</b>, both ways: a side reads only while the other side is writable
  *       (auto-read off when the other's outbound buffer passes its high water mark, on again when it
- *       drains below the low one), so at most one read batch per direction waits in memory.</li>
+ *       drains below the low one; Netty's {@code HexDumpProxy} rule), so at most one read batch per
+ *       direction waits in memory. Writes are flushed at the end of each read batch.</li>
  *   <li><b>Half-close</b>: the end of one side's input (a TCP FIN, or a TLS close_notify) becomes the
  *       end of the other side's output once what was read before it is written
  *       ({@code shutdownOutput}, or a close_notify on a TLS side), and the other direction carries on.
  *       Both channels get {@link ChannelOption#ALLOW_HALF_CLOSURE}.</li>
- *   <li>The relay ends once both directions are done, when a side closes (what was read from it is
- *       still written to the other, which is then closed), on an error (both closed at once), when
- *       nothing moved for the idle timeout, or on {@link #abort}. Both channels are closed then, and
- *       the {@link Listener} hears about it exactly once.</li>
- *   <li>Byte counts per direction; each buffer read is written to the other side, which releases it
- *       (a buffer that arrives after its direction is done is released here).</li>
+ *   <li>The relay ends once both directions are done, when a side closes, on an error, when nothing
+ *       moved for the idle timeout, or on {@link #abort}. After a finished exchange or a close, what
+ *       was read is still written before the channels close (closing at once dropped what a slow
+ *       reader had not taken yet); a reader that never takes it is cut off after one more idle
+ *       timeout. After an error, a timeout or an abort both channels close at once. The
+ *       {@link Listener} hears the end exactly once.</li>
+ *   <li>Byte counts per direction. Buffer ownership: each buffer read is written to the other side,
+ *       whose write releases it; a buffer that arrives after its direction is done is released here.</li>
  * </ul>
  *
- * <p>Starting: a side's pipeline ends with this relay's handler, named {@value #HANDLER}. Whatever
- * sits before it must hand on plain {@link ByteBuf}s (an {@link SslHandler} does; remove the HTTP
- * codecs first). Bytes a side received before the relay started (bytes after a {@code 101}
- * response, data a server sent right after the TLS handshake) are not lost if that side's pipeline
- * had a {@link #holdingHandler()} under the same name: the relay takes its bytes over and sends them
- * first. Confined to the channels' event loop: call {@link #start} and {@link #abort} on it.
+ * <p>Two ways to start. A stream proxy calls {@link #start(Channel, Channel, long, EngineClock, Listener)}
+ * on two connected channels whose pipelines hand on plain {@link ByteBuf}s (an {@link SslHandler} may
+ * sit before); a side whose pipeline ends with a {@link #holdingHandler()} named {@value #HANDLER}
+ * has the bytes it received meanwhile sent first. An HTTP tunnel creates the relay with
+ * {@link #ByteRelay(long, EngineClock, Listener)}, lets each stream put {@link #downstreamHandler()}
+ * and {@link #upstreamHandler()} where its HTTP codec was, and calls {@link #start(ByteBuf, ByteBuf)}
+ * with the bytes each side sent before the switch. Confined to the channels' event loop: create,
+ * start and abort on it.
  */
 final class ByteRelay {
     /** The name of the relay's handler (and of the {@link #holdingHandler()} it replaces) in both pipelines. */
@@ -51,7 +61,7 @@ final class ByteRelay {
 
     /** How the relay ended. */
     enum End {
-        /** Both directions finished (each side closed or half-closed its output). */
+        /** Both directions finished, or a side closed. */
         COMPLETED,
         /** No byte moved either way for the idle timeout. */
         IDLE_TIMEOUT,
@@ -65,30 +75,40 @@ final class ByteRelay {
 
     /** Hears the end of a relay, once, on the event loop; the byte counts are final then. */
     interface Listener {
+        /**
+         * @param cause the failure for {@link End#DOWNSTREAM_ERROR} and {@link End#UPSTREAM_ERROR}, else null
+         */
         void relayEnded(ByteRelay relay, End end, @Nullable Throwable cause);
     }
 
     private final Side downstream;
     private final Side upstream;
-    private final @Nullable LazyTimer idleTimer;
     private final long idleTimeoutNanos;
-    private final Listener listener;
     private final EngineClock clock;
+    private final Listener listener;
+    private @Nullable LazyTimer idleTimer;
+    private boolean started;
     private boolean ended;
 
-    private ByteRelay(Channel downstream, Channel upstream, long idleTimeoutNanos, EngineClock clock, Listener listener) {
-        this.downstream = new Side(downstream, End.DOWNSTREAM_ERROR);
-        this.upstream = new Side(upstream, End.UPSTREAM_ERROR);
-        this.downstream.other = this.upstream;
-        this.upstream.other = this.downstream;
+    /**
+     * A relay whose two handlers are yet to be placed in the pipelines of two channels of one event
+     * loop; {@link #start(ByteBuf, ByteBuf)} begins it.
+     *
+     * @param idleTimeoutNanos end the relay when no byte moved either way for this long; 0: no idle timeout
+     */
+    ByteRelay(long idleTimeoutNanos, EngineClock clock, Listener listener) {
+        this.downstream = new Side(End.DOWNSTREAM_ERROR);
+        this.upstream = new Side(End.UPSTREAM_ERROR);
+        this.downstream.other = upstream;
+        this.upstream.other = downstream;
         this.idleTimeoutNanos = idleTimeoutNanos;
-        this.idleTimer = idleTimeoutNanos > 0 ? new LazyTimer(clock, downstream.eventLoop(), this::idleExpired) : null;
-        this.listener = listener;
         this.clock = clock;
+        this.listener = listener;
     }
 
     /**
-     * Starts relaying between two active channels of the same event loop (call on it).
+     * Starts relaying between two connected channels of the same event loop (call on it): the relay's
+     * handlers go last in both pipelines, replacing a {@link #holdingHandler()} whose bytes go first.
      *
      * @param idleTimeoutNanos end the relay when no byte moved for this long; 0: no idle timeout
      */
@@ -98,16 +118,10 @@ final class ByteRelay {
             throw new IllegalArgumentException("upstream: on " + upstream.eventLoop()
                     + " (expected: the downstream's event loop " + downstream.eventLoop() + ")");
         }
-        ByteRelay relay = new ByteRelay(downstream, upstream, idleTimeoutNanos, clock, listener);
-        if (relay.idleTimer != null) {
-            relay.idleTimer.arm(idleTimeoutNanos);
-        }
-        relay.downstream.install();
-        relay.upstream.install();
-        if (!relay.ended) {
-            relay.downstream.channel.config().setAutoRead(true);
-            relay.upstream.channel.config().setAutoRead(true);
-        }
+        ByteRelay relay = new ByteRelay(idleTimeoutNanos, clock, listener);
+        ByteBuf downstreamEarly = relay.downstream.placeLast(downstream.pipeline());
+        ByteBuf upstreamEarly = relay.upstream.placeLast(upstream.pipeline());
+        relay.start(downstreamEarly, upstreamEarly);
         return relay;
     }
 
@@ -118,6 +132,57 @@ final class ByteRelay {
      */
     static ChannelInboundHandlerAdapter holdingHandler() {
         return new Holding();
+    }
+
+    /**
+     * Appends {@code more} to {@code held} (which may be null): bytes kept in order while a
+     * connection waits for its relay. Ownership of both passes to the result.
+     */
+    static ByteBuf append(@Nullable ByteBuf held, ByteBuf more) {
+        if (held == null) {
+            return more;
+        }
+        if (held instanceof CompositeByteBuf composite) {
+            return composite.addComponent(true, more);
+        }
+        return more.alloc().compositeBuffer().addComponents(true, held, more);
+    }
+
+    /** The handler for the downstream pipeline, for an owner that places it itself (an HTTP tunnel). */
+    ChannelHandler downstreamHandler() {
+        return downstream;
+    }
+
+    /** The handler for the upstream pipeline, for an owner that places it itself (an HTTP tunnel). */
+    ChannelHandler upstreamHandler() {
+        return upstream;
+    }
+
+    /**
+     * Starts copying once both handlers are in their pipelines: writes what each side sent before the
+     * relay existed to the other side (ownership of both buffers passes here), then reads both. A
+     * side whose input already ended (a FIN before the switch) is passed on at once; one that closed
+     * ends the relay (after its early bytes are written).
+     */
+    void start(ByteBuf downstreamEarly, ByteBuf upstreamEarly) {
+        Channel d = downstream.channel;
+        Channel u = upstream.channel;
+        if (started || d == null || u == null || d.eventLoop() != u.eventLoop()) {
+            downstreamEarly.release();
+            upstreamEarly.release();
+            throw new IllegalStateException("both handlers must be in pipelines of one event loop, once, before the start");
+        }
+        started = true;
+        if (idleTimeoutNanos > 0) {
+            idleTimer = new LazyTimer(clock, d.eventLoop(), this::idleExpired);
+            idleTimer.arm(idleTimeoutNanos);
+        }
+        d.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        u.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+        downstream.forwardEarly(downstreamEarly);
+        upstream.forwardEarly(upstreamEarly);
+        downstream.begin();
+        upstream.begin();
     }
 
     /** Bytes read from the downstream (and written upstream). */
@@ -159,96 +224,138 @@ final class ByteRelay {
             idleTimer.cancel();
         }
         if (end == End.COMPLETED) {
-            // What was read is written before the close; a reader that never takes it is cut off
-            // after one more idle timeout.
             downstream.closeAfterWrites();
             upstream.closeAfterWrites();
-            if (idleTimeoutNanos > 0 && (downstream.channel.isActive() || upstream.channel.isActive())) {
-                clock.schedule(downstream.channel.eventLoop(), () -> {
-                    downstream.channel.close();
-                    upstream.channel.close();
-                }, idleTimeoutNanos);
-            }
+            cutOffSlowReaders();
         } else {
-            downstream.channel.close();
-            upstream.channel.close();
+            downstream.closeNow();
+            upstream.closeNow();
         }
         listener.relayEnded(this, end, cause);
     }
 
-    /** One side: reads its channel and writes to the other. */
+    /** A reader that never takes what was written to it must not keep its channel open: one more idle timeout. */
+    private void cutOffSlowReaders() {
+        Channel d = downstream.channel;
+        Channel u = upstream.channel;
+        if (idleTimeoutNanos <= 0 || d == null || u == null || !(d.isActive() || u.isActive())) {
+            return;
+        }
+        Future<?> cutOff = clock.schedule(d.eventLoop(), () -> {
+            d.close();
+            u.close();
+        }, idleTimeoutNanos);
+        // Once both are closed the task has nothing to do: do not keep it (and the channels) queued.
+        ChannelFutureListener whenBothClosed = f -> {
+            if (!d.isOpen() && !u.isOpen()) {
+                cutOff.cancel(false);
+            }
+        };
+        d.closeFuture().addListener(whenBothClosed);
+        u.closeFuture().addListener(whenBothClosed);
+    }
+
+    /** One side: reads its channel and writes to the other's. */
     private final class Side extends ChannelInboundHandlerAdapter {
-        final Channel channel;
         final End failure;
         Side other;
+        @Nullable Channel channel;
+        /** Bytes read before the start (none when the owner placed the handler just before it). */
+        @Nullable ByteBuf beforeStart;
         long bytesRead;
         /** This side's input has ended (FIN or close_notify): the direction from it is done. */
         boolean inputEnded;
         boolean flushPending;
 
-        Side(Channel channel, End failure) {
-            this.channel = channel;
+        Side(End failure) {
             this.failure = failure;
         }
 
-        void install() {
-            channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
-            ChannelPipeline p = channel.pipeline();
-            ArrayDeque<Object> held = null;
-            if (p.get(HANDLER) instanceof Holding holding) {
-                held = holding.takeHeld();
-                p.replace(HANDLER, HANDLER, this);
-            } else {
-                p.addLast(HANDLER, this);
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            channel = ctx.channel();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            releaseBeforeStart();
+        }
+
+        /** Puts this handler last in {@code pipeline} (in place of a holding handler); returns the bytes held so far. */
+        ByteBuf placeLast(ChannelPipeline pipeline) {
+            if (pipeline.get(HANDLER) instanceof Holding holding) {
+                ByteBuf held = holding.takeHeld();
+                pipeline.replace(HANDLER, HANDLER, this);
+                return held;
             }
-            if (held != null) {
-                for (Object msg; (msg = held.poll()) != null; ) {
-                    forward(msg);
-                }
-                if (flushPending) {
-                    flushPending = false;
-                    other.channel.flush();
-                }
+            pipeline.addLast(HANDLER, this);
+            return Unpooled.EMPTY_BUFFER;
+        }
+
+        void forwardEarly(ByteBuf early) {
+            ByteBuf read = beforeStart;
+            beforeStart = null;
+            forward(early);
+            if (read != null) {
+                forward(read);
             }
-            if (!channel.isActive()) {
+            flushIfPending();
+        }
+
+        /** After the early bytes: notices a side that is already done, else reads it while the other can take it. */
+        void begin() {
+            Channel ch = channel;
+            if (ended || ch == null) {
+                return;
+            }
+            if (!ch.isActive()) {
                 // It closed before the relay began: nothing more can come from it.
                 closed();
+            } else if (ch instanceof DuplexChannel duplex && duplex.isInputShutdown()) {
+                inputEnded();
+            } else {
+                ch.config().setAutoRead(other.channel.isWritable());
             }
         }
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!started && msg instanceof ByteBuf buf) {
+                beforeStart = append(beforeStart, buf);
+                return;
+            }
             forward(msg);
         }
 
         private void forward(Object msg) {
+            if (msg instanceof ByteBufHolder marker && !marker.content().isReadable()) {
+                // An empty end marker an HTTP decoder leaves behind after a switch: nothing to relay.
+                marker.release();
+                return;
+            }
             if (!(msg instanceof ByteBuf buf)) {
                 ReferenceCountUtil.release(msg);
                 end(failure, new IllegalStateException("relay: " + msg.getClass().getName()
                         + " read from " + channel + " (expected: ByteBuf; remove the codecs before relaying)"));
                 return;
             }
-            if (ended || inputEnded) {
-                buf.release();
-                return;
-            }
             int n = buf.readableBytes();
-            if (n == 0) {
+            if (ended || inputEnded || n == 0) {
                 buf.release();
                 return;
             }
             bytesRead += n;
             progress();
+            Channel to = other.channel;
             // A failed write reaches the other side's exceptionCaught (void promise).
-            other.channel.write(buf, other.channel.voidPromise());
+            to.write(buf, to.voidPromise());
             flushPending = true;
-            if (!other.channel.isWritable()) {
+            if (!to.isWritable()) {
                 channel.config().setAutoRead(false);
             }
         }
 
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
+        private void flushIfPending() {
             if (flushPending) {
                 flushPending = false;
                 other.channel.flush();
@@ -256,8 +363,14 @@ final class ByteRelay {
         }
 
         @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            flushIfPending();
+        }
+
+        @Override
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (channel.isWritable() && !other.inputEnded && !ended) {
+            if (started && !ended && channel.isWritable() && !other.inputEnded) {
+                // The other side's bytes can flow again: read it.
                 other.channel.config().setAutoRead(true);
             }
             ctx.fireChannelWritabilityChanged();
@@ -266,19 +379,28 @@ final class ByteRelay {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt == ChannelInputShutdownEvent.INSTANCE || evt instanceof SslCloseCompletionEvent) {
-                inputEnded();
+                // Before the start, begin() finds a shut input; a close_notify that early is not seen.
+                if (started) {
+                    inputEnded();
+                }
+                return;
             }
-            ReferenceCountUtil.release(evt);
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            closed();
+            if (started) {
+                closed();
+            }
+            // The connection's owner (an HTTP listener's handler after a tunnel) still counts the close.
+            ctx.fireChannelInactive();
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             end(failure, cause);
+            ctx.close();
         }
 
         private void inputEnded() {
@@ -300,14 +422,15 @@ final class ByteRelay {
         }
 
         private void shutdownOutputAfterWrites() {
-            SslHandler ssl = channel.pipeline().get(SslHandler.class);
+            Channel ch = channel;
+            SslHandler ssl = ch.pipeline().get(SslHandler.class);
             if (ssl != null) {
                 // TLS has its own end of output: close_notify (TLS 1.3 keeps reading after it).
-                channel.flush();
+                ch.flush();
                 ssl.closeOutbound();
-            } else if (channel instanceof DuplexChannel duplex) {
-                channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-                    if (f.isSuccess() && channel.isActive()) {
+            } else if (ch instanceof DuplexChannel duplex) {
+                ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                    if (f.isSuccess() && ch.isActive()) {
                         duplex.shutdownOutput();
                     }
                 });
@@ -317,21 +440,43 @@ final class ByteRelay {
         }
 
         void closeAfterWrites() {
-            if (channel.isActive()) {
-                channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            Channel ch = channel;
+            if (ch == null) {
+                return;
+            }
+            if (ch.isActive()) {
+                ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             } else {
+                ch.close();
+            }
+        }
+
+        void closeNow() {
+            if (channel != null) {
                 channel.close();
+            }
+        }
+
+        private void releaseBeforeStart() {
+            if (beforeStart != null) {
+                beforeStart.release();
+                beforeStart = null;
             }
         }
     }
 
     /** Keeps what a side reads before the relay starts. */
     private static final class Holding extends ChannelInboundHandlerAdapter {
-        private final ArrayDeque<Object> held = new ArrayDeque<>(2);
+        private @Nullable ByteBuf held;
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            held.add(msg);
+            if (msg instanceof ByteBuf buf) {
+                held = append(held, buf);
+            } else {
+                // Only TLS may sit before a holding handler, and it hands on bytes alone.
+                ReferenceCountUtil.release(msg);
+            }
         }
 
         @Override
@@ -342,19 +487,17 @@ final class ByteRelay {
 
         @Override
         public void handlerRemoved(ChannelHandlerContext ctx) {
-            releaseHeld();
-        }
-
-        ArrayDeque<Object> takeHeld() {
-            ArrayDeque<Object> out = new ArrayDeque<>(held);
-            held.clear();
-            return out;
-        }
-
-        private void releaseHeld() {
-            for (Object msg; (msg = held.poll()) != null; ) {
-                ReferenceCountUtil.release(msg);
+            if (held != null) {
+                held.release();
+                held = null;
             }
+        }
+
+        /** The bytes held so far (ownership passes to the caller; may be empty). */
+        ByteBuf takeHeld() {
+            ByteBuf taken = held;
+            held = null;
+            return taken != null ? taken : Unpooled.EMPTY_BUFFER;
         }
     }
 }

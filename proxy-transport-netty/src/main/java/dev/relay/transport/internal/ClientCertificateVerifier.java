@@ -2,12 +2,8 @@ package dev.relay.transport.internal;
 
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
-import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
-import javax.net.ssl.X509TrustManager;
 import java.net.Socket;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateExpiredException;
@@ -21,43 +17,26 @@ import java.util.List;
  * ({@code optional}), it lets the handshake complete and leaves the reason in the handshake's
  * session under {@link #FAILURE_KEY}, where {@link TlsHandshakeHandler} finds it afterwards.
  */
-final class ClientCertificateVerifier extends X509ExtendedTrustManager {
+final class ClientCertificateVerifier extends PkixTrustManager {
     /** The session value holding why the client certificate did not verify (a String). */
     static final String FAILURE_KEY = "dev.relay.client-certificate-failure";
 
-    private final X509ExtendedTrustManager delegate;
     private final boolean lenient;
 
-    private ClientCertificateVerifier(X509ExtendedTrustManager delegate, boolean lenient) {
-        this.delegate = delegate;
+    private ClientCertificateVerifier(X509ExtendedTrustManager pkix, boolean lenient) {
+        super(pkix, "a listener's client-CA trust manager");
         this.lenient = lenient;
     }
 
     /** A verifier trusting {@code ca}. */
     static ClientCertificateVerifier create(List<X509Certificate> ca, boolean lenient) {
-        try {
-            KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-            store.load(null, null);
-            for (int i = 0; i < ca.size(); i++) {
-                store.setCertificateEntry("client-ca-" + i, ca.get(i));
-            }
-            TrustManagerFactory factory = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            factory.init(store);
-            for (var tm : factory.getTrustManagers()) {
-                if (tm instanceof X509ExtendedTrustManager x509) {
-                    return new ClientCertificateVerifier(x509, lenient);
-                }
-            }
-            throw new IllegalStateException("the JDK's " + factory.getAlgorithm() + " trust manager is not an X509ExtendedTrustManager");
-        } catch (GeneralSecurityException | java.io.IOException e) {
-            throw new IllegalStateException("cannot build a trust manager for the client CA: " + e.getMessage(), e);
-        }
+        return new ClientCertificateVerifier(pkix(ca, "the client CA"), lenient);
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
         try {
-            delegate.checkClientTrusted(chain, authType, engine);
+            pkix.checkClientTrusted(chain, authType, engine);
         } catch (CertificateException e) {
             if (!lenient) {
                 throw e;
@@ -72,33 +51,12 @@ final class ClientCertificateVerifier extends X509ExtendedTrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
         // Netty hands engines, never sockets; a socket-based caller gets the strict check.
-        delegate.checkClientTrusted(chain, authType, socket);
+        pkix.checkClientTrusted(chain, authType, socket);
     }
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        delegate.checkClientTrusted(chain, authType);
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
-        throw new CertificateException("a listener's client-CA trust manager does not verify servers");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) throws CertificateException {
-        throw new CertificateException("a listener's client-CA trust manager does not verify servers");
-    }
-
-    @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-        throw new CertificateException("a listener's client-CA trust manager does not verify servers");
-    }
-
-    @Override
-    public X509Certificate[] getAcceptedIssuers() {
-        // Sent in the CertificateRequest: clients pick a certificate issued by one of these.
-        return ((X509TrustManager) delegate).getAcceptedIssuers();
+        pkix.checkClientTrusted(chain, authType);
     }
 
     /**

@@ -123,7 +123,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof ByteBuf raw) {
             // Raw bytes come only once the decoder is gone (a held connection): they wait for the answer.
             if (holding) {
-                early = Tunnel.append(early, raw);
+                early = ByteRelay.append(early, raw);
             } else {
                 raw.release();
             }

@@ -143,7 +143,7 @@ final class Http1DownstreamStream implements DownstreamStream {
         channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
         ChannelPipeline pipeline = channel.pipeline();
         pipeline.remove(HttpServerCodec.class);
-        pipeline.addBefore(pipeline.context(handler).name(), "tunnel", relay);
+        pipeline.addBefore(pipeline.context(handler).name(), ByteRelay.HANDLER, relay);
         return handler.takeEarly();
     }
 

@@ -173,7 +173,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         done = true;
         listener = null;
         conn.handOver();
-        pipeline.replace(conn, "tunnel", relay);
+        pipeline.replace(conn, ByteRelay.HANDLER, relay);
         ByteBuf early = held;
         held = null;
         return early != null ? early : io.netty.buffer.Unpooled.EMPTY_BUFFER;
@@ -227,7 +227,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         }
         if (msg instanceof ByteBuf raw) {
             // Raw bytes: after a 101 (the decoder passes them through) or as the decoder leaves.
-            held = Tunnel.append(held, raw);
+            held = ByteRelay.append(held, raw);
             return;
         }
         if (msg instanceof HttpResponse response) {

@@ -17,7 +17,7 @@ import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Where a request's exchange turns into a {@link Tunnel}, for the {@link ProxyCall} of a request the
+ * Where a request's exchange turns into a tunnel (a {@link ByteRelay}), for the {@link ProxyCall} of a request the
  * downstream connection is held for (an upgrade, or an allowed {@code CONNECT}): the call runs the
  * phases as for any request and asks here, at two points, whether to switch.
  *
@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  *       upgrade: that status goes to the client, the origin connection closes.</li>
  * </ul>
  *
- * <p>The tunnel counts its bytes into the session ({@code requestBodyBytesRead} client to origin,
+ * <p>The relay counts its bytes into the session ({@code requestBodyBytesRead} client to origin,
  * {@code responseBodyBytesSent} origin to client) and ends the call when it ends, so that
  * {@code logging} runs then, once. The request deadline does not apply to a tunnel; its idle
  * timeout ({@code ProxyOptions.tunnelIdleTimeout}) does.
@@ -119,30 +119,30 @@ final class TunnelStart {
         session.responseWritten = true;
         session.responseStatus = header.status();
         call.tunnelStarted();
-        Tunnel tunnel = new Tunnel(clock, idleNanos, this::onTunnelEnd);
-        ByteBuf clientEarly = downstream.switchToTunnel(header, tunnel.clientHandler());
+        ByteRelay relay = new ByteRelay(idleNanos, clock, this::onTunnelEnd);
+        ByteBuf clientEarly = downstream.switchToTunnel(header, relay.downstreamHandler());
         ByteBuf originEarly;
         try {
-            originEarly = stream.switchToTunnel(tunnel.originHandler());
+            originEarly = stream.switchToTunnel(relay.upstreamHandler());
         } catch (RuntimeException e) {
             clientEarly.release();
             stream.abort();
             throw e;
         }
-        tunnel.start(clientEarly, originEarly);
+        relay.start(clientEarly, originEarly);
     }
 
-    private void onTunnelEnd(Tunnel tunnel, @Nullable Throwable cause, boolean fromClient, boolean idle) {
+    private void onTunnelEnd(ByteRelay relay, ByteRelay.End end, @Nullable Throwable cause) {
         CallSession session = call.session();
-        session.requestBodyBytes += tunnel.clientToOriginBytes();
-        session.responseBodyBytes += tunnel.originToClientBytes();
-        ProxyError error = null;
-        if (idle) {
-            error = ProxyError.of(ErrorType.READ_TIMEDOUT, ErrorSource.INTERNAL, "tunnel idle for "
+        session.requestBodyBytes += relay.downstreamBytes();
+        session.responseBodyBytes += relay.upstreamBytes();
+        ProxyError error = switch (end) {
+            case IDLE_TIMEOUT -> ProxyError.of(ErrorType.READ_TIMEDOUT, ErrorSource.INTERNAL, "tunnel idle for "
                     + TimeUnit.NANOSECONDS.toMillis(idleNanos) + " ms", null);
-        } else if (cause != null) {
-            error = Errors.io(cause, fromClient ? ErrorSource.DOWNSTREAM : ErrorSource.UPSTREAM, "tunnel");
-        }
+            case DOWNSTREAM_ERROR -> Errors.io(cause, ErrorSource.DOWNSTREAM, "tunnel");
+            case UPSTREAM_ERROR -> Errors.io(cause, ErrorSource.UPSTREAM, "tunnel");
+            case COMPLETED, ABORTED -> null;
+        };
         call.tunnelEnded(error);
     }
 }
