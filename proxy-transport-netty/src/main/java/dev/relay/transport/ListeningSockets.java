@@ -1,55 +1,182 @@
 package dev.relay.transport;
 
 import dev.relay.core.Addresses;
+import dev.relay.transport.internal.ListenerTls;
+import dev.relay.transport.internal.TlsHandshakeCounters;
+import dev.relay.transport.internal.TlsMaintenance;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 
 /**
- * The listening sockets of one server ({@link HttpProxyServer}, {@link StreamProxyServer}): binding,
- * the addresses bound, closing one or all. Thread-safe.
+ * The listening sockets of one server ({@link HttpProxyServer}, {@link StreamProxyServer}) and the
+ * TLS of each: binding, adopting a socket inherited from another process, the addresses bound, the
+ * descriptors to hand over, replacing a listener's TLS, handshake counts per listener, closing one
+ * or all. Thread-safe.
+ *
+ * <p>A server describes its listeners by a function from the listener's {@link ListenerTls} to its
+ * bootstrap (groups, options, child handler); the channel type or the adopted descriptor is set here.
  */
-final class ListeningSockets {
+final class ListeningSockets implements AutoCloseable {
+    private final TransportRuntime runtime;
+    private final List<String> alpn;
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
+    /** The TLS of each listening socket, replaceable while it stays bound. */
+    private final Map<Channel, ListenerTls> listenerTls = new ConcurrentHashMap<>();
+    /**
+     * Handshake counts by bound address, one counter set per listener ever bound there, so that a
+     * listener closed and bound again by a reload keeps counting up.
+     */
+    private final Map<InetSocketAddress, List<TlsHandshakeCounters>> handshakes = new ConcurrentHashMap<>();
+    private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
+
+    /** The listeners of a server on {@code runtime} whose TLS listeners offer {@code alpn} (empty: no ALPN). */
+    ListeningSockets(TransportRuntime runtime, List<String> alpn) {
+        this.runtime = runtime;
+        this.alpn = List.copyOf(alpn);
+    }
 
     /**
-     * Binds {@code bootstrap} (its server channel type set) to {@code address} ({@code host:port}; port 0
-     * picks a free one) and returns the address actually bound. Blocks until the socket is bound.
+     * Binds a listener to {@code address} ({@code host:port}; port 0 picks a free one), its connections
+     * getting {@code tls} (null: plain), and returns the address actually bound. Blocks until bound.
      *
-     * @throws IllegalStateException when the address cannot be bound
+     * @throws IllegalStateException    when the address cannot be bound
+     * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
      */
-    InetSocketAddress bind(ServerBootstrap bootstrap, String address) {
-        return (InetSocketAddress) bindChannel(bootstrap, address).localAddress();
+    InetSocketAddress bind(String address, @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+        InetSocketAddress requested = Addresses.parseHostPort(address);
+        InetSocketAddress resolved = requested.isUnresolved()
+                ? new InetSocketAddress(requested.getHostString(), requested.getPort()) : requested;
+        return open(tls, listenerTls -> {
+            try {
+                return bootstrap.apply(listenerTls).channel(runtime.serverChannelType()).bind(resolved)
+                        .syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            }
+        });
     }
 
-    /** Like {@link #bind}, returning the listening channel. */
-    Channel bindChannel(ServerBootstrap bootstrap, String address) {
-        InetSocketAddress requested = Addresses.parseHostPort(address);
-        if (requested.isUnresolved()) {
-            requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
+    /**
+     * Serves connections accepted on {@code fd}, a socket already bound and listening (inherited from
+     * the process this one replaces), taking ownership of the descriptor.
+     *
+     * @throws IllegalStateException when the transport cannot adopt descriptors, or {@code fd} is not a
+     *                               listening TCP socket
+     */
+    InetSocketAddress adopt(int fd, @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+        if (!runtime.canAdoptListeners()) {
+            throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
+                    + "listening socket (expected: epoll)");
         }
+        return open(tls, listenerTls -> {
+            Channel listener;
+            try {
+                listener = bootstrap.apply(listenerTls)
+                        .channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
+                        .register().syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
+            }
+            if (!listener.isActive() || !(listener.localAddress() instanceof InetSocketAddress)) {
+                listener.close();
+                throw new IllegalStateException("cannot adopt fd " + fd + ": not a bound TCP socket");
+            }
+            return listener;
+        });
+    }
+
+    private InetSocketAddress open(@Nullable TlsSettings tls, Function<ListenerTls, Channel> opener) {
+        TlsHandshakeCounters counters = new TlsHandshakeCounters();
+        ListenerTls listenerTls = new ListenerTls(tls, alpn, tlsMaintenance, counters);
         Channel listener;
         try {
-            listener = bootstrap.bind(requested).syncUninterruptibly().channel();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            listener = opener.apply(listenerTls);
+        } catch (RuntimeException e) {
+            listenerTls.close();
+            throw e;
         }
+        InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
+        this.listenerTls.put(listener, listenerTls);
+        handshakes.computeIfAbsent(bound, a -> new CopyOnWriteArrayList<>()).add(counters);
+        // Whoever closes the socket (close, closeAll, the server's close), its TLS upkeep stops too.
+        listener.closeFuture().addListener(f -> {
+            ListenerTls removed = this.listenerTls.remove(listener);
+            if (removed != null) {
+                removed.close();
+            }
+        });
         channels.add(listener);
-        return listener;
+        return bound;
     }
 
-    /** Adds a listener opened otherwise (adopted from another process). */
-    void add(Channel listener) {
-        channels.add(listener);
+    /**
+     * Replaces the TLS of the listener bound to {@code address}: new connections get {@code tls}
+     * (null: plain), open ones keep theirs.
+     *
+     * @return whether such a listener is open
+     * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
+     */
+    boolean updateTls(InetSocketAddress address, @Nullable TlsSettings tls) {
+        for (Channel ch : channels) {
+            if (address.equals(ch.localAddress())) {
+                ListenerTls current = listenerTls.get(ch);
+                if (current != null) {
+                    current.update(tls);
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
-    /** The listening channels. */
-    List<Channel> channels() {
-        return channels;
+    /** TLS handshakes by the address of the listener that ran them (listeners closed since included). */
+    Map<InetSocketAddress, TlsHandshakeCount> tlsHandshakes() {
+        Map<InetSocketAddress, TlsHandshakeCount> out = new LinkedHashMap<>();
+        handshakes.forEach((address, counters) -> {
+            long completed = 0;
+            long failed = 0;
+            for (TlsHandshakeCounters c : counters) {
+                completed += c.completedCount();
+                failed += c.failedCount();
+            }
+            out.put(address, new TlsHandshakeCount(completed, failed));
+        });
+        return out;
+    }
+
+    /** The sum of {@link #tlsHandshakes()} over every listener. */
+    TlsHandshakeCount tlsHandshakesTotal() {
+        long completed = 0;
+        long failed = 0;
+        for (TlsHandshakeCount c : tlsHandshakes().values()) {
+            completed += c.completed();
+            failed += c.failed();
+        }
+        return new TlsHandshakeCount(completed, failed);
+    }
+
+    /**
+     * The descriptors of the listening sockets, by bound address; empty unless the transport is
+     * epoll. They stay owned here: a receiving process gets duplicates (SCM_RIGHTS).
+     */
+    Map<InetSocketAddress, Integer> fileDescriptors() {
+        Map<InetSocketAddress, Integer> out = new LinkedHashMap<>();
+        for (Channel ch : channels) {
+            if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
+                out.put(epoll.localAddress(), epoll.fd().intValue());
+            }
+        }
+        return out;
     }
 
     /** The addresses listened on. */
@@ -81,5 +208,12 @@ final class ListeningSockets {
             ch.close().syncUninterruptibly();
         }
         channels.clear();
+    }
+
+    /** Closes every listener and stops the TLS upkeep thread. */
+    @Override
+    public void close() {
+        closeAll();
+        tlsMaintenance.close();
     }
 }
