@@ -146,7 +146,7 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /**
      * TLS handshakes by the address of the listener that ran them, since start (listeners closed
-     * since included); a listener without TLS counts none.
+     * since included); a listener that never had TLS is absent.
      */
     public java.util.Map<InetSocketAddress, TlsHandshakeCount> tlsHandshakes() {
         return listeners.tlsHandshakes();

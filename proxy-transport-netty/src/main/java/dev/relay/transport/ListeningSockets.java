@@ -32,9 +32,11 @@ final class ListeningSockets implements AutoCloseable {
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
     /** The TLS of each listening socket, replaceable while it stays bound. */
     private final Map<Channel, ListenerTls> listenerTls = new ConcurrentHashMap<>();
+    /** The handshake counters of each open listening socket. */
+    private final Map<Channel, TlsHandshakeCounters> listenerCounters = new ConcurrentHashMap<>();
     /**
-     * Handshake counts by bound address, one counter set per listener ever bound there, so that a
-     * listener closed and bound again by a reload keeps counting up.
+     * Handshake counts by bound address, one counter set per listener that had TLS there, so that a
+     * listener closed and bound again by a reload keeps counting up; plain listeners have none.
      */
     private final Map<InetSocketAddress, List<TlsHandshakeCounters>> handshakes = new ConcurrentHashMap<>();
     private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
@@ -107,9 +109,13 @@ final class ListeningSockets implements AutoCloseable {
         }
         InetSocketAddress bound = (InetSocketAddress) listener.localAddress();
         this.listenerTls.put(listener, listenerTls);
-        handshakes.computeIfAbsent(bound, a -> new CopyOnWriteArrayList<>()).add(counters);
+        listenerCounters.put(listener, counters);
+        if (listenerTls.isEnabled()) {
+            countHandshakes(bound, counters);
+        }
         // Whoever closes the socket (close, closeAll, the server's close), its TLS upkeep stops too.
         listener.closeFuture().addListener(f -> {
+            listenerCounters.remove(listener);
             ListenerTls removed = this.listenerTls.remove(listener);
             if (removed != null) {
                 removed.close();
@@ -132,6 +138,10 @@ final class ListeningSockets implements AutoCloseable {
                 ListenerTls current = listenerTls.get(ch);
                 if (current != null) {
                     current.update(tls);
+                    TlsHandshakeCounters counters = listenerCounters.get(ch);
+                    if (tls != null && counters != null) {
+                        countHandshakes(address, counters);
+                    }
                     return true;
                 }
             }
@@ -139,7 +149,18 @@ final class ListeningSockets implements AutoCloseable {
         return false;
     }
 
-    /** TLS handshakes by the address of the listener that ran them (listeners closed since included). */
+    /** Reports {@code counters} under {@code bound} from now on (once: a listener's TLS may be turned on again). */
+    private void countHandshakes(InetSocketAddress bound, TlsHandshakeCounters counters) {
+        List<TlsHandshakeCounters> all = handshakes.computeIfAbsent(bound, a -> new CopyOnWriteArrayList<>());
+        if (!all.contains(counters)) {
+            all.add(counters);
+        }
+    }
+
+    /**
+     * TLS handshakes by the address of the listener that ran them (listeners closed since included);
+     * a listener that never had TLS is absent.
+     */
     Map<InetSocketAddress, TlsHandshakeCount> tlsHandshakes() {
         Map<InetSocketAddress, TlsHandshakeCount> out = new LinkedHashMap<>();
         handshakes.forEach((address, counters) -> {

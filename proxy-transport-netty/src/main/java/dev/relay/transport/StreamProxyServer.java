@@ -135,7 +135,10 @@ public final class StreamProxyServer implements AutoCloseable {
         return listeners.updateTls(address, tls);
     }
 
-    /** TLS handshakes by the address of the listener that ran them, since start (listeners closed since included). */
+    /**
+     * TLS handshakes by the address of the listener that ran them, since start (listeners closed since
+     * included); a listener that never had TLS is absent.
+     */
     public Map<InetSocketAddress, TlsHandshakeCount> tlsHandshakes() {
         return listeners.tlsHandshakes();
     }
