@@ -225,6 +225,11 @@ public final class Main {
                 return listener.origin() + ": key 'proxy.listeners[" + i + "].address': " + message;
             }
         }
+        for (int i = 0; i < config.streams().size(); i++) {
+            if (message.startsWith("cannot listen on " + config.streams().get(i).address() + ":")) {
+                return config.streams().get(i).origin() + ": key 'proxy.streams[" + i + "].address': " + message;
+            }
+        }
         if (config.admin() != null && message.startsWith("cannot listen on " + config.admin().address() + ":")) {
             return config.admin().origin() + ": key 'proxy.admin.address': " + message;
         }
