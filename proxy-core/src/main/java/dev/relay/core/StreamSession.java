@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import org.jspecify.annotations.Nullable;
+
 import java.net.SocketAddress;
 import java.util.concurrent.Executor;
 
@@ -14,6 +16,14 @@ public interface StreamSession {
 
     /** The local address that accepted the connection. */
     SocketAddress serverAddress();
+
+    /**
+     * What the TLS handshake with the client settled (protocol, SNI name, client certificate) on a
+     * listener that terminates TLS; null on a plain one. Set before {@link StreamProxy#newCtx()}
+     * runs, as the handshake comes first, so {@code upstreamPeer} can choose by SNI name or
+     * certificate. {@link TlsInfo#alpn()} is null: a stream listener offers no ALPN.
+     */
+    @Nullable TlsInfo downstreamTls();
 
     /** Upstream connect attempts made so far, the current one included (1 in the first {@code upstreamPeer}). */
     int attempts();

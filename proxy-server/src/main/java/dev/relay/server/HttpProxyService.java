@@ -188,10 +188,7 @@ public final class HttpProxyService implements Service {
             throw e;
         }
         // Inherited sockets that no listener of this configuration wants: nobody accepts on them.
-        for (Integer fd : inherited.values()) {
-            closeQuietly(fd);
-        }
-        inherited.clear();
+        ListenerAddresses.closeAll(inherited);
     }
 
     /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
@@ -207,17 +204,12 @@ public final class HttpProxyService implements Service {
             return unix;
         }
         InetSocketAddress bound = null;
-        for (var it = inherited.entrySet().iterator(); it.hasNext(); ) {
-            var e = it.next();
-            if (ListenerAddresses.matches(address, e.getKey())) {
-                it.remove();
-                bound = server.adoptListener(e.getValue(), options);
-                LOG.info("service '{}' listening on {} (socket taken over from the previous process)", name,
-                        Addresses.format(bound));
-                break;
-            }
-        }
-        if (bound == null) {
+        Integer fd = ListenerAddresses.take(inherited, address);
+        if (fd != null) {
+            bound = server.adoptListener(fd, options);
+            LOG.info("service '{}' listening on {} (socket taken over from the previous process)", name,
+                    Addresses.format(bound));
+        } else {
             bound = server.bind(address, options);
             LOG.info("service '{}' listening on {}", name, Addresses.format(bound));
         }
@@ -333,14 +325,6 @@ public final class HttpProxyService implements Service {
      */
     public synchronized Map<InetSocketAddress, Integer> listenerFileDescriptors() {
         return server == null ? Map.of() : server.listenerFileDescriptors();
-    }
-
-    private static void closeQuietly(int fd) {
-        try {
-            HttpProxyServer.closeInheritedDescriptor(fd);
-        } catch (RuntimeException e) {
-            LOG.debug("closing inherited fd {} failed: {}", fd, e.toString());
-        }
     }
 
     /**

@@ -6,6 +6,7 @@ import com.google.inject.TypeLiteral;
 import dev.relay.server.internal.ConfigModule.ConfigSource;
 import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.ServerAssembly;
+import dev.relay.server.internal.StreamsModule;
 import dev.relay.server.internal.admin.AdminServer;
 import dev.relay.server.internal.config.ConfigLoader;
 import dev.relay.server.internal.config.ConfigProblem;
@@ -197,7 +198,7 @@ public final class Main {
         return 0;
     }
 
-    /** Gives the inherited sockets to the admin listener and the proxy service, by address. */
+    /** Gives the inherited sockets to the admin listener, the stream services and the proxy service, by address. */
     private static void inherit(Injector injector, ProxyConfig config, Map<InetSocketAddress, Integer> sockets) {
         Map<InetSocketAddress, Integer> forProxy = new LinkedHashMap<>(sockets);
         Optional<AdminServer> admin = injector.getInstance(Key.get(new TypeLiteral<Optional<AdminServer>>() {}));
@@ -211,6 +212,7 @@ public final class Main {
                 }
             }
         }
+        ServerAssembly.instance(injector, StreamsModule.StreamServices.class).inheritListeners(forProxy);
         ServerAssembly.instance(injector, HttpProxyService.class).inheritListeners(forProxy);
     }
 
@@ -221,6 +223,11 @@ public final class Main {
             ProxyConfig.ListenerConfig listener = config.listeners().get(i);
             if (message.startsWith("cannot listen on " + listener.address() + ":")) {
                 return listener.origin() + ": key 'proxy.listeners[" + i + "].address': " + message;
+            }
+        }
+        for (int i = 0; i < config.streams().size(); i++) {
+            if (message.startsWith("cannot listen on " + config.streams().get(i).address() + ":")) {
+                return config.streams().get(i).origin() + ": key 'proxy.streams[" + i + "].address': " + message;
             }
         }
         if (config.admin() != null && message.startsWith("cannot listen on " + config.admin().address() + ":")) {

@@ -4,6 +4,8 @@ import dev.relay.core.Addresses;
 import dev.relay.core.StreamProxy;
 import dev.relay.transport.StreamOptions;
 import dev.relay.transport.StreamProxyServer;
+import dev.relay.transport.TlsHandshakeCount;
+import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -11,8 +13,9 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -35,7 +38,10 @@ public final class StreamProxyService implements Service {
     private final String name;
     private final StreamProxy<?> proxy;
     private final StreamOptions options;
-    private final List<String> addresses = new ArrayList<>();
+    /** The listeners, by configured address, with the TLS each terminates (null: plain TCP). */
+    private final Map<String, @Nullable TlsSettings> listeners = new LinkedHashMap<>();
+    /** Listening sockets handed over by the previous process, by bound address, until start adopts them. */
+    private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
     /** Null until the service starts; written under the lock, read without it. */
     private volatile @Nullable StreamProxyServer server;
 
@@ -58,12 +64,69 @@ public final class StreamProxyService implements Service {
      * @throws IllegalStateException    when the service has started
      */
     public synchronized StreamProxyService addTcp(String address) {
+        return addListener("addTcp", address, null);
+    }
+
+    /**
+     * Adds a listener on {@code address} that terminates TLS with {@code tls} (the same settings and
+     * behaviour as an HTTP listener's, without ALPN) and relays the decrypted bytes; the phases see
+     * the handshake's outcome in {@link dev.relay.core.StreamSession#downstreamTls()}.
+     *
+     * <pre>{@code
+     * postgres.addTls("0.0.0.0:5433", TlsSettings.builder()
+     *         .certificate(Path.of("db.pem"), Path.of("db.key"))
+     *         .build());
+     * }</pre>
+     *
+     * @throws IllegalArgumentException when the address is not {@code host:port}
+     * @throws IllegalStateException    when the service has started
+     */
+    public synchronized StreamProxyService addTls(String address, TlsSettings tls) {
+        return addListener("addTls", address, requireNonNull(tls, "tls"));
+    }
+
+    private StreamProxyService addListener(String method, String address, @Nullable TlsSettings tls) {
         if (server != null) {
-            throw new IllegalStateException("addTcp: service '" + name + "' has already started");
+            throw new IllegalStateException(method + ": service '" + name + "' has already started");
         }
         Addresses.parseHostPort(address);
-        addresses.add(address);
+        listeners.put(address, tls);
         return this;
+    }
+
+    /**
+     * Listening sockets inherited from the process this one replaces (zero-downtime upgrade), by bound
+     * address: {@link #start} adopts the one that matches each listener instead of binding it, and
+     * closes the others. Call before the service starts.
+     *
+     * @throws IllegalStateException when the service has started
+     */
+    public synchronized StreamProxyService inheritListeners(Map<InetSocketAddress, Integer> sockets) {
+        if (server != null) {
+            throw new IllegalStateException("inheritListeners: service '" + name + "' has already started");
+        }
+        inherited.putAll(sockets);
+        return this;
+    }
+
+    /** Whether one of this service's listeners is configured for the socket bound to {@code bound}. */
+    public synchronized boolean listensOn(InetSocketAddress bound) {
+        return listeners.keySet().stream().anyMatch(address -> ListenerAddresses.matches(address, bound));
+    }
+
+    /**
+     * The file descriptors of the listening sockets, by bound address, to hand to a new process
+     * (epoll only; see {@link StreamProxyServer#listenerFileDescriptors()}); empty before start.
+     */
+    public Map<InetSocketAddress, Integer> listenerFileDescriptors() {
+        StreamProxyServer s = server;
+        return s == null ? Map.of() : s.listenerFileDescriptors();
+    }
+
+    /** TLS handshakes per listener since start (see {@link StreamProxyServer#tlsHandshakes()}); empty before. */
+    public Map<java.net.SocketAddress, TlsHandshakeCount> tlsHandshakes() {
+        StreamProxyServer s = server;
+        return s == null ? Map.of() : s.tlsHandshakes();
     }
 
     @Override
@@ -76,19 +139,29 @@ public final class StreamProxyService implements Service {
         if (server != null) {
             throw new IllegalStateException("start: service '" + name + "' has already started");
         }
-        if (addresses.isEmpty()) {
+        if (listeners.isEmpty()) {
             throw new IllegalStateException("service '" + name + "': no listener (expected: addTcp(\"host:port\") before start)");
         }
         StreamProxyServer s = StreamProxyServer.create(proxy, options, runtime);
         server = s;
         try {
-            for (String address : addresses) {
-                LOG.info("stream service '{}' listening on {}", name, Addresses.format(s.bind(address)));
+            for (Map.Entry<String, @Nullable TlsSettings> listener : listeners.entrySet()) {
+                Integer fd = ListenerAddresses.take(inherited, listener.getKey());
+                if (fd != null) {
+                    LOG.info("stream service '{}' listening on {} (socket taken over from the previous process)", name,
+                            Addresses.format(s.adoptListener(fd, listener.getValue())));
+                } else {
+                    LOG.info("stream service '{}' listening on {}{}", name,
+                            Addresses.format(s.bind(listener.getKey(), listener.getValue())),
+                            listener.getValue() == null ? "" : " (TLS)");
+                }
             }
         } catch (RuntimeException e) {
             s.close();
             throw e;
         }
+        // Inherited sockets no listener wants: nobody would accept on them.
+        ListenerAddresses.closeAll(inherited);
     }
 
     /** The addresses listened on; empty before the service starts and after it stops accepting. */
@@ -100,6 +173,17 @@ public final class StreamProxyService implements Service {
     public int openConnections() {
         StreamProxyServer s = server;
         return s == null ? 0 : s.openConnections();
+    }
+
+    /**
+     * Closes the listening sockets; the relays in progress carry on (a zero-downtime upgrade: the new
+     * process accepts on the same sockets now, and {@link #stop} drains these later).
+     */
+    public void stopAccepting() {
+        StreamProxyServer s = server;
+        if (s != null) {
+            s.stopAccepting();
+        }
     }
 
     /**
@@ -132,6 +216,6 @@ public final class StreamProxyService implements Service {
 
     @Override
     public String toString() {
-        return "StreamProxyService{" + name + ", " + addresses + '}';
+        return "StreamProxyService{" + name + ", " + listeners.keySet() + '}';
     }
 }

@@ -523,6 +523,90 @@ class ProxyServerJarIT {
         }
     }
 
+    @Test
+    void anUpgradeHandsStreamListenersOverWhileAStreamKeepsRelayingOnTheOldProcess() throws Exception {
+        int echo = echoBackend();
+        int port = freePort();
+        int streamPort = freePort();
+        Path file = conf("""
+                proxy {
+                  listeners = [ "127.0.0.1:%d" ]
+                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 20s, access-log = false }
+                  upstreams { echo { backends = [ "127.0.0.1:%d" ] } }
+                  streams = [ { name = echo, address = "127.0.0.1:%d", upstream = echo } ]
+                }
+                """.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), echo, streamPort));
+        RelayProcess old = new RelayProcess(Map.of(), "-c", file.toString());
+        old.awaitLine("written to " + dir.resolve("relay.pid"), 30);
+        InetSocketAddress stream = new InetSocketAddress("127.0.0.1", streamPort);
+
+        try (Socket onOld = new Socket()) {
+            onOld.connect(stream, 5000);
+            onOld.setSoTimeout(10_000);
+            assertEquals("one", echoed(onOld, "one"));
+
+            RelayProcess next = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+            next.awaitLine("stream service 'echo' listening on 127.0.0.1:" + streamPort
+                    + " (socket taken over from the previous process)", 60);
+            next.awaitLine("upgrade complete", 60);
+            old.awaitLine("this one stops accepting and drains", 30);
+
+            // The old process still relays its connection while the new one accepts the next.
+            assertEquals("two", echoed(onOld, "two"));
+            try (Socket onNew = new Socket()) {
+                onNew.connect(stream, 5000);
+                onNew.setSoTimeout(10_000);
+                assertEquals("three", echoed(onNew, "three"));
+            }
+            assertTrue(old.process.isAlive(), "the old process waits for its stream connection");
+            assertEquals("four", echoed(onOld, "four"));
+            onOld.close();
+            assertEquals(0, old.awaitExit(30), old.output());
+
+            try (Socket afterOld = new Socket()) {
+                afterOld.connect(stream, 5000);
+                afterOld.setSoTimeout(10_000);
+                assertEquals("five", echoed(afterOld, "five"));
+            }
+            next.sigterm();
+            assertEquals(0, next.awaitExit(30), next.output());
+        }
+    }
+
+    /** Writes {@code text} and reads as many bytes back. */
+    private static String echoed(Socket socket, String text) throws IOException {
+        socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return new String(socket.getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII);
+    }
+
+    /** A loopback TCP server (in this JVM) that echoes every connection until it closes; returns its port. */
+    private int echoBackend() throws IOException {
+        java.net.ServerSocket server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        cleanup.add(server);
+        Thread acceptor = new Thread(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    Thread t = new Thread(() -> {
+                        try (s) {
+                            s.getInputStream().transferTo(s.getOutputStream());
+                        } catch (IOException ignored) {
+                            // The peer went away.
+                        }
+                    }, "echo-connection");
+                    t.setDaemon(true);
+                    t.start();
+                } catch (IOException closed) {
+                    return;
+                }
+            }
+        }, "echo-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+        return server.getLocalPort();
+    }
+
     private static void awaitServed(dev.relay.server.testing.LoadClient load, long count) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (load.ok() < count && System.nanoTime() < deadline) {

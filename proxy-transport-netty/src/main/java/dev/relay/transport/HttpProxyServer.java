@@ -8,8 +8,6 @@ import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ListenerTls;
 import dev.relay.transport.internal.ProxyEngine;
-import dev.relay.transport.internal.TlsHandshakeCounters;
-import dev.relay.transport.internal.TlsMaintenance;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -59,16 +57,13 @@ public final class HttpProxyServer implements AutoCloseable {
     private final TransportRuntime runtime;
     private final ProxyEngine<?> engine;
     private final ChannelGroup connections = new DefaultChannelGroup("relay-downstream", GlobalEventExecutor.INSTANCE);
-    private final ListeningSockets listeners = new ListeningSockets();
-    /** The TLS of each listening socket, replaceable while it stays bound. */
-    private final java.util.Map<Channel, ListenerTls> listenerTls = new java.util.concurrent.ConcurrentHashMap<>();
-    private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
-    private final TlsHandshakeCounters tlsHandshakes = new TlsHandshakeCounters();
+    private final ListeningSockets listeners;
     private final DnsAddressResolverGroup resolver;
 
     private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
                             List<HttpModuleFactory> modules, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
+        this.listeners = new ListeningSockets(runtime, ListenerTls.HTTP_ALPN);
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
@@ -120,7 +115,7 @@ public final class HttpProxyServer implements AutoCloseable {
             throw new IllegalArgumentException("address: '" + address + "' (expected: host:port; "
                     + "a unix socket is bound with bindUnix(path, options))");
         }
-        return bindTcp(address, listenerOptions);
+        return listeners.bind(address, listenerOptions.tls(), tls -> bootstrap(listenerOptions, tls));
     }
 
     /**
@@ -159,30 +154,8 @@ public final class HttpProxyServer implements AutoCloseable {
     private UnixDomainSocketAddress bindUnix(Path path, ListenerOptions listenerOptions, boolean replaceLive) {
         requireNonNull(path, "path");
         requireNonNull(listenerOptions, "listenerOptions");
-        ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
-        Channel listener;
-        try {
-            listener = listeners.bindUnix(bootstrap(listenerOptions, tls).channel(runtime.serverDomainSocketChannelType()),
-                    path, listenerOptions.unixSocketMode(), replaceLive, runtime::domainSocketAddress);
-        } catch (RuntimeException e) {
-            tls.close();
-            throw e;
-        }
-        trackTls(listener, tls);
-        return (UnixDomainSocketAddress) listeners.listenAddress(listener);
-    }
-
-    private InetSocketAddress bindTcp(String address, ListenerOptions listenerOptions) {
-        ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
-        Channel listener;
-        try {
-            listener = listeners.bindChannel(bootstrap(listenerOptions, tls).channel(runtime.serverChannelType()), address);
-        } catch (RuntimeException e) {
-            tls.close();
-            throw e;
-        }
-        trackTls(listener, tls);
-        return (InetSocketAddress) listener.localAddress();
+        return listeners.bindUnix(path, listenerOptions.unixSocketMode(), replaceLive, listenerOptions.tls(),
+                tls -> bootstrap(listenerOptions, tls));
     }
 
     /**
@@ -201,38 +174,7 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /** Like {@link #adoptListener(int)}, with this listener's own client timeouts. */
     public InetSocketAddress adoptListener(int fd, ListenerOptions listenerOptions) {
-        if (!runtime.canAdoptListeners()) {
-            throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
-                    + "listening socket (expected: epoll)");
-        }
-        ListenerTls tls = new ListenerTls(listenerOptions.tls(), tlsMaintenance, tlsHandshakes);
-        Channel listener;
-        try {
-            listener = bootstrap(listenerOptions, tls).channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
-                    .register().syncUninterruptibly().channel();
-        } catch (Exception e) {
-            tls.close();
-            throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
-        }
-        if (!listener.isActive() || !(listener.localAddress() instanceof InetSocketAddress bound)) {
-            listener.close();
-            tls.close();
-            throw new IllegalStateException("cannot adopt fd " + fd + ": not a bound TCP socket");
-        }
-        trackTls(listener, tls);
-        listeners.add(listener);
-        return bound;
-    }
-
-    private void trackTls(Channel listener, ListenerTls tls) {
-        listenerTls.put(listener, tls);
-        // Whoever closes the socket (closeListener, stopAccepting, close), its TLS upkeep stops too.
-        listener.closeFuture().addListener(f -> {
-            ListenerTls removed = listenerTls.remove(listener);
-            if (removed != null) {
-                removed.close();
-            }
-        });
+        return listeners.adopt(fd, listenerOptions.tls(), tls -> bootstrap(listenerOptions, tls));
     }
 
     /**
@@ -244,26 +186,25 @@ public final class HttpProxyServer implements AutoCloseable {
      * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
      */
     public boolean updateTls(SocketAddress address, @org.jspecify.annotations.Nullable TlsSettings tls) {
-        for (Channel ch : listeners.channels()) {
-            if (address.equals(listeners.listenAddress(ch))) {
-                ListenerTls current = listenerTls.get(ch);
-                if (current != null) {
-                    current.update(tls);
-                    return true;
-                }
-            }
-        }
-        return false;
+        return listeners.updateTls(address, tls);
     }
 
     /** TLS handshakes completed on this server's listeners since start. */
     public long tlsHandshakesCompleted() {
-        return tlsHandshakes.completedCount();
+        return listeners.tlsHandshakesTotal().completed();
     }
 
     /** TLS handshakes that failed (or were abandoned) on this server's listeners since start. */
     public long tlsHandshakesFailed() {
-        return tlsHandshakes.failedCount();
+        return listeners.tlsHandshakesTotal().failed();
+    }
+
+    /**
+     * TLS handshakes by the address of the listener that ran them, since start (listeners closed
+     * since included); a listener that never had TLS is absent.
+     */
+    public java.util.Map<SocketAddress, TlsHandshakeCount> tlsHandshakes() {
+        return listeners.tlsHandshakes();
     }
 
     /**
@@ -272,13 +213,7 @@ public final class HttpProxyServer implements AutoCloseable {
      * by this server: the receiver gets duplicates (SCM_RIGHTS).
      */
     public java.util.Map<InetSocketAddress, Integer> listenerFileDescriptors() {
-        java.util.Map<InetSocketAddress, Integer> out = new java.util.LinkedHashMap<>();
-        for (Channel ch : listeners.channels()) {
-            if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
-                out.put(epoll.localAddress(), epoll.fd().intValue());
-            }
-        }
-        return out;
+        return listeners.fileDescriptors();
     }
 
     /**
@@ -466,6 +401,6 @@ public final class HttpProxyServer implements AutoCloseable {
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         engine.closeUpstreamConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
         resolver.close();
-        tlsMaintenance.close();
+        listeners.close();
     }
 }

@@ -1,6 +1,9 @@
 package dev.relay.transport;
 
 import dev.relay.core.Addresses;
+import dev.relay.transport.internal.ListenerTls;
+import dev.relay.transport.internal.TlsHandshakeCounters;
+import dev.relay.transport.internal.TlsMaintenance;
 import dev.relay.transport.internal.UnixSocketFile;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -13,6 +16,7 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -21,86 +25,228 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 
 /**
- * The listening sockets of one server ({@link HttpProxyServer}, {@link StreamProxyServer}): binding
- * TCP and Unix-domain sockets, the addresses bound, closing one or all (a Unix socket's file goes with
- * it). Thread-safe.
+ * The listening sockets of one server ({@link HttpProxyServer}, {@link StreamProxyServer}) and the
+ * TLS of each: binding TCP and Unix-domain sockets, adopting a socket inherited from another process,
+ * the addresses bound, the descriptors to hand over, replacing a listener's TLS, handshake counts per
+ * listener, closing one or all (a Unix socket's file goes with it). Thread-safe.
+ *
+ * <p>A server describes its listeners by a function from the listener's {@link ListenerTls} to its
+ * bootstrap (groups, options, child handler); the channel type or the adopted descriptor is set here.
  */
-final class ListeningSockets {
+final class ListeningSockets implements AutoCloseable {
+    private final TransportRuntime runtime;
+    private final List<String> alpn;
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
+    /** The TLS of each listening socket, replaceable while it stays bound. */
+    private final Map<Channel, ListenerTls> listenerTls = new ConcurrentHashMap<>();
+    /** The handshake counters of each open listening socket. */
+    private final Map<Channel, TlsHandshakeCounters> listenerCounters = new ConcurrentHashMap<>();
+    /**
+     * Handshake counts by bound address, one counter set per listener that had TLS there, so that a
+     * listener closed and bound again by a reload keeps counting up; plain listeners have none.
+     */
+    private final Map<SocketAddress, List<TlsHandshakeCounters>> handshakes = new ConcurrentHashMap<>();
     /** The socket file of each Unix-domain socket listener, removed when it closes. */
     private final Map<Channel, UnixSocketFile> unixFiles = new ConcurrentHashMap<>();
+    private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
+
+    /** The listeners of a server on {@code runtime} whose TLS listeners offer {@code alpn} (empty: no ALPN). */
+    ListeningSockets(TransportRuntime runtime, List<String> alpn) {
+        this.runtime = runtime;
+        this.alpn = List.copyOf(alpn);
+    }
 
     /**
-     * Binds {@code bootstrap} (its server channel type set) to {@code address} ({@code host:port}; port 0
-     * picks a free one) and returns the address actually bound. Blocks until the socket is bound.
+     * Binds a listener to {@code address} ({@code host:port}; port 0 picks a free one), its connections
+     * getting {@code tls} (null: plain), and returns the address actually bound. Blocks until bound.
      *
-     * @throws IllegalStateException when the address cannot be bound
+     * @throws IllegalStateException    when the address cannot be bound
+     * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
      */
-    InetSocketAddress bind(ServerBootstrap bootstrap, String address) {
-        return (InetSocketAddress) bindChannel(bootstrap, address).localAddress();
-    }
-
-    /** Like {@link #bind}, returning the listening channel. */
-    Channel bindChannel(ServerBootstrap bootstrap, String address) {
+    InetSocketAddress bind(String address, @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
         InetSocketAddress requested = Addresses.parseHostPort(address);
-        if (requested.isUnresolved()) {
-            requested = new InetSocketAddress(requested.getHostString(), requested.getPort());
-        }
-        Channel listener;
-        try {
-            // SO_REUSEADDR is a TCP matter: a Unix socket's bootstrap must not carry it.
-            listener = bootstrap.option(ChannelOption.SO_REUSEADDR, true).bind(requested).syncUninterruptibly().channel();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
-        }
-        channels.add(listener);
-        return listener;
+        InetSocketAddress resolved = requested.isUnresolved()
+                ? new InetSocketAddress(requested.getHostString(), requested.getPort()) : requested;
+        return (InetSocketAddress) open(tls, listenerTls -> {
+            try {
+                // SO_REUSEADDR is a TCP matter: a Unix socket's bootstrap must not carry it.
+                return bootstrap.apply(listenerTls).channel(runtime.serverChannelType())
+                        .option(ChannelOption.SO_REUSEADDR, true).bind(resolved).syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            }
+        }).localAddress();
     }
 
     /**
-     * Binds {@code bootstrap} (a Unix-domain server channel type set) at {@code path}: a stale socket
-     * file is replaced, a live one only when {@code replaceLive} (an upgrade taking over), anything else
-     * refused; the socket gets {@code mode} before it is renamed onto the path. {@code transportAddress}
-     * turns the JDK's address into the transport's.
+     * Binds a listener at the Unix-domain socket {@code path} (absolute), its connections getting
+     * {@code tls} (null: plain): a stale socket file is replaced, a live one only when
+     * {@code replaceLive} (an upgrade taking over), anything else refused; the socket gets {@code mode}
+     * before it is renamed onto the path, and its file is removed when the listener closes.
      *
      * @throws IllegalStateException when the path cannot be used or bound, naming it and why
      */
-    Channel bindUnix(ServerBootstrap bootstrap, Path path, @Nullable Set<PosixFilePermission> mode, boolean replaceLive,
-                     Function<UnixDomainSocketAddress, SocketAddress> transportAddress) {
-        String address = Addresses.UNIX_PREFIX + path;
-        UnixSocketFile file;
+    UnixDomainSocketAddress bindUnix(Path path, @Nullable Set<PosixFilePermission> mode, boolean replaceLive,
+                                     @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+        String address = dev.relay.core.Addresses.UNIX_PREFIX + path;
+        Channel listener = open(tls, listenerTls -> {
+            UnixSocketFile file;
+            Channel bound;
+            try {
+                file = UnixSocketFile.prepare(path, replaceLive);
+                bound = bootstrap.apply(listenerTls).channel(runtime.serverDomainSocketChannelType())
+                        .bind(runtime.domainSocketAddress(file.bindAddress())).syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            }
+            try {
+                file.install(mode);
+            } catch (RuntimeException e) {
+                bound.close().syncUninterruptibly();
+                throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            }
+            unixFiles.put(bound, file);
+            return bound;
+        });
+        return (UnixDomainSocketAddress) listenAddress(listener);
+    }
+
+    /**
+     * Serves connections accepted on {@code fd}, a socket already bound and listening (inherited from
+     * the process this one replaces), taking ownership of the descriptor.
+     *
+     * @throws IllegalStateException when the transport cannot adopt descriptors, or {@code fd} is not a
+     *                               listening TCP socket
+     */
+    InetSocketAddress adopt(int fd, @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+        if (!runtime.canAdoptListeners()) {
+            throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
+                    + "listening socket (expected: epoll)");
+        }
+        return (InetSocketAddress) open(tls, listenerTls -> {
+            Channel listener;
+            try {
+                listener = bootstrap.apply(listenerTls)
+                        .channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
+                        .register().syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
+            }
+            if (!listener.isActive() || !(listener.localAddress() instanceof InetSocketAddress)) {
+                listener.close();
+                throw new IllegalStateException("cannot adopt fd " + fd + ": not a bound TCP socket");
+            }
+            return listener;
+        }).localAddress();
+    }
+
+    private Channel open(@Nullable TlsSettings tls, Function<ListenerTls, Channel> opener) {
+        TlsHandshakeCounters counters = new TlsHandshakeCounters();
+        ListenerTls listenerTls = new ListenerTls(tls, alpn, tlsMaintenance, counters);
         Channel listener;
         try {
-            file = UnixSocketFile.prepare(path, replaceLive);
-            listener = bootstrap.bind(transportAddress.apply(file.bindAddress())).syncUninterruptibly().channel();
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
-        }
-        try {
-            file.install(mode);
+            listener = opener.apply(listenerTls);
         } catch (RuntimeException e) {
-            listener.close().syncUninterruptibly();
-            throw new IllegalStateException("cannot listen on " + address + ": " + e.getMessage(), e);
+            listenerTls.close();
+            throw e;
         }
-        unixFiles.put(listener, file);
+        SocketAddress bound = listenAddress(listener);
+        this.listenerTls.put(listener, listenerTls);
+        listenerCounters.put(listener, counters);
+        if (listenerTls.isEnabled()) {
+            countHandshakes(bound, counters);
+        }
+        // Whoever closes the socket (close, closeAll, the server's close), its TLS upkeep stops too.
+        listener.closeFuture().addListener(f -> {
+            listenerCounters.remove(listener);
+            ListenerTls removed = this.listenerTls.remove(listener);
+            if (removed != null) {
+                removed.close();
+            }
+        });
         channels.add(listener);
         return listener;
     }
 
-    /** Adds a listener opened otherwise (adopted from another process). */
-    void add(Channel listener) {
-        channels.add(listener);
-    }
-
-    /** The listening channels. */
-    List<Channel> channels() {
-        return channels;
-    }
-
     /** The address {@code listener} was bound as: for a Unix socket, the configured path. */
-    SocketAddress listenAddress(Channel listener) {
+    private SocketAddress listenAddress(Channel listener) {
         UnixSocketFile file = unixFiles.get(listener);
         return file != null ? UnixDomainSocketAddress.of(file.path()) : listener.localAddress();
+    }
+
+    /**
+     * Replaces the TLS of the listener bound to {@code address}: new connections get {@code tls}
+     * (null: plain), open ones keep theirs.
+     *
+     * @return whether such a listener is open
+     * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
+     */
+    boolean updateTls(SocketAddress address, @Nullable TlsSettings tls) {
+        for (Channel ch : channels) {
+            if (address.equals(listenAddress(ch))) {
+                ListenerTls current = listenerTls.get(ch);
+                if (current != null) {
+                    current.update(tls);
+                    TlsHandshakeCounters counters = listenerCounters.get(ch);
+                    if (tls != null && counters != null) {
+                        countHandshakes(address, counters);
+                    }
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Reports {@code counters} under {@code bound} from now on (once: a listener's TLS may be turned on again). */
+    private void countHandshakes(SocketAddress bound, TlsHandshakeCounters counters) {
+        List<TlsHandshakeCounters> all = handshakes.computeIfAbsent(bound, a -> new CopyOnWriteArrayList<>());
+        if (!all.contains(counters)) {
+            all.add(counters);
+        }
+    }
+
+    /**
+     * TLS handshakes by the address of the listener that ran them (listeners closed since included);
+     * a listener that never had TLS is absent.
+     */
+    Map<SocketAddress, TlsHandshakeCount> tlsHandshakes() {
+        Map<SocketAddress, TlsHandshakeCount> out = new LinkedHashMap<>();
+        handshakes.forEach((address, counters) -> {
+            long completed = 0;
+            long failed = 0;
+            for (TlsHandshakeCounters c : counters) {
+                completed += c.completedCount();
+                failed += c.failedCount();
+            }
+            out.put(address, new TlsHandshakeCount(completed, failed));
+        });
+        return out;
+    }
+
+    /** The sum of {@link #tlsHandshakes()} over every listener. */
+    TlsHandshakeCount tlsHandshakesTotal() {
+        long completed = 0;
+        long failed = 0;
+        for (TlsHandshakeCount c : tlsHandshakes().values()) {
+            completed += c.completed();
+            failed += c.failed();
+        }
+        return new TlsHandshakeCount(completed, failed);
+    }
+
+    /**
+     * The descriptors of the listening sockets, by bound address; empty unless the transport is
+     * epoll. They stay owned here: a receiving process gets duplicates (SCM_RIGHTS).
+     */
+    Map<InetSocketAddress, Integer> fileDescriptors() {
+        Map<InetSocketAddress, Integer> out = new LinkedHashMap<>();
+        for (Channel ch : channels) {
+            if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
+                out.put(epoll.localAddress(), epoll.fd().intValue());
+            }
+        }
+        return out;
     }
 
     /** The TCP addresses listened on. */
@@ -126,7 +272,7 @@ final class ListeningSockets {
         return out;
     }
 
-    /** Closes the listener bound as {@code address} (see {@link #listenAddress}); returns whether there was one. */
+    /** Closes the listener bound as {@code address} (a TCP address or a socket path); returns whether there was one. */
     boolean close(SocketAddress address) {
         for (Channel ch : channels) {
             if (address.equals(listenAddress(ch))) {
@@ -152,5 +298,12 @@ final class ListeningSockets {
         if (file != null) {
             file.remove();
         }
+    }
+
+    /** Closes every listener and stops the TLS upkeep thread. */
+    @Override
+    public void close() {
+        closeAll();
+        tlsMaintenance.close();
     }
 }

@@ -2,6 +2,7 @@ package dev.relay.transport;
 
 import dev.relay.core.StreamProxy;
 import dev.relay.transport.internal.EngineClock;
+import dev.relay.transport.internal.ListenerTls;
 import dev.relay.transport.internal.StreamEngine;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelInitializer;
@@ -11,10 +12,12 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +31,10 @@ import static java.util.Objects.requireNonNull;
  * {@link StreamOptions}). Thread-safe.
  *
  * <p>The client pipeline is {@code [tls] stream} until the upstream is connected, then
- * {@code [tls] relay}: a TLS terminator for stream listeners goes first, under the name
- * {@value #TLS_HANDLER}, so that everything after it sees plain bytes. The client is not read before
- * an upstream is connected.
+ * {@code [tls] relay}: a listener's TLS terminator ({@link #bind(String, TlsSettings)}) goes first,
+ * under the name {@value #TLS_HANDLER}, so that everything after it sees plain bytes. The client is
+ * not read before an upstream is connected, except for the TLS handshake, which comes first: the
+ * peer is chosen once the handshake says who the client is.
  *
  * <p>Lifecycle as {@link HttpProxyServer}: {@link #bind}, {@link #stop(Duration)} (stop accepting,
  * let relays finish within the grace period, then close them), {@link #close()}.
@@ -45,15 +49,16 @@ import static java.util.Objects.requireNonNull;
  */
 public final class StreamProxyServer implements AutoCloseable {
     /** The pipeline name reserved for a TLS terminator, first in every client pipeline. */
-    public static final String TLS_HANDLER = "tls";
+    public static final String TLS_HANDLER = ListenerTls.HANDLER_NAME;
 
     private final TransportRuntime runtime;
     private final StreamEngine engine;
     private final DnsAddressResolverGroup resolver;
-    private final ListeningSockets listeners = new ListeningSockets();
+    private final ListeningSockets listeners;
 
     private StreamProxyServer(StreamProxy<?> proxy, StreamOptions options, TransportRuntime runtime, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
+        this.listeners = new ListeningSockets(runtime, List.of());
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
@@ -73,23 +78,86 @@ public final class StreamProxyServer implements AutoCloseable {
      * @throws IllegalStateException when the address cannot be bound
      */
     public InetSocketAddress bind(String address) {
-        return listeners.bind(bootstrap().channel(runtime.serverChannelType()), address);
+        return bind(address, null);
     }
 
-    private ServerBootstrap bootstrap() {
+    /**
+     * Like {@link #bind(String)}, terminating TLS with {@code tls} (null: plain TCP): the same
+     * certificate choice by SNI, client certificates, versions, handshake timeout, file watching and
+     * ticket keys as an {@link HttpProxyServer} listener, but no ALPN (the bytes relayed are not
+     * HTTP's to name). The peer is chosen after the handshake, so
+     * {@link dev.relay.core.StreamSession#downstreamTls()} (the SNI name, the client certificate) can
+     * steer it.
+     *
+     * <pre>{@code
+     * server.bind("0.0.0.0:5433", TlsSettings.builder()
+     *         .certificate(Path.of("db.pem"), Path.of("db.key"))
+     *         .build());
+     * }</pre>
+     *
+     * @throws IllegalStateException    when the address cannot be bound
+     * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
+     */
+    public InetSocketAddress bind(String address, @Nullable TlsSettings tls) {
+        return listeners.bind(address, tls, this::bootstrap);
+    }
+
+    /**
+     * Serves connections accepted on {@code fd}, a listening socket inherited from the process this
+     * one replaces (zero-downtime upgrade), with {@code tls} (null: plain TCP); as
+     * {@link HttpProxyServer#adoptListener(int)}. This server takes ownership of the descriptor.
+     *
+     * @return the address the socket is bound to
+     * @throws IllegalStateException when the transport cannot adopt descriptors (only epoll can), or
+     *                               {@code fd} is not a listening TCP socket
+     */
+    public InetSocketAddress adoptListener(int fd, @Nullable TlsSettings tls) {
+        return listeners.adopt(fd, tls, this::bootstrap);
+    }
+
+    /**
+     * The file descriptors of the listening sockets, by bound address, for handing them to another
+     * process (zero-downtime upgrade); empty unless the transport is epoll. They stay owned here.
+     */
+    public Map<InetSocketAddress, Integer> listenerFileDescriptors() {
+        return listeners.fileDescriptors();
+    }
+
+    /**
+     * Replaces the TLS of the listener bound to {@code address}: connections accepted from now on get
+     * {@code tls} (null: plain TCP), open ones keep theirs, the socket stays bound. Certificate files
+     * are read again.
+     *
+     * @return whether such a listener is open
+     * @throws IllegalArgumentException when a certificate cannot be used; the listener keeps its TLS
+     */
+    public boolean updateTls(InetSocketAddress address, @Nullable TlsSettings tls) {
+        return listeners.updateTls(address, tls);
+    }
+
+    /**
+     * TLS handshakes by the address of the listener that ran them, since start (listeners closed since
+     * included); a listener that never had TLS is absent.
+     */
+    public Map<java.net.SocketAddress, TlsHandshakeCount> tlsHandshakes() {
+        return listeners.tlsHandshakes();
+    }
+
+    private ServerBootstrap bootstrap(ListenerTls tls) {
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                // Nothing is read from the client before its upstream is connected.
+                // Nothing is read from the client before its upstream is connected (but the TLS handshake).
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        // A TLS terminator, when the listener has one, is added first as TLS_HANDLER.
+                        // The TLS terminator first (as TLS_HANDLER), so that the rest sees plain bytes.
+                        tls.addHandlers(ch.pipeline());
                         ch.pipeline().addLast(StreamEngine.handlerName(), engine.newConnection(ch));
                     }
                 });
@@ -167,5 +235,6 @@ public final class StreamProxyServer implements AutoCloseable {
             java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
         }
         resolver.close();
+        listeners.close();
     }
 }

@@ -68,12 +68,12 @@ public final class ProxyModule extends AbstractModule {
     @Provides
     @Singleton
     Optional<UpgradeListener> upgradeListener(ProxyConfig config, HttpProxyService proxy, Optional<AdminServer> admin,
-                                              Provider<Server> server) {
+                                              StreamsModule.StreamServices streams, Provider<Server> server) {
         if (config.server().upgradeSocket() == null) {
             return Optional.empty();
         }
         return Optional.of(new UpgradeListener(Path.of(config.server().upgradeSocket()), proxy, admin.orElse(null),
-                server::get, () -> config.server().gracePeriod()));
+                streams.services(), server::get, () -> config.server().gracePeriod()));
     }
 
     @Provides

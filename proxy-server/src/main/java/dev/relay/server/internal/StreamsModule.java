@@ -13,11 +13,15 @@ import dev.relay.server.internal.metrics.StreamMetrics;
 import dev.relay.server.internal.proxy.ConfiguredProxy;
 import dev.relay.server.internal.proxy.ConfiguredStreamProxy;
 
+import dev.relay.transport.TlsHandshakeCount;
 import dev.relay.transport.TransportRuntime;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -59,6 +63,24 @@ public final class StreamsModule extends AbstractModule {
             }
         }
 
+        /**
+         * Gives each stream service the sockets inherited from the previous process (zero-downtime
+         * upgrade) that its listeners are configured for, taking them out of {@code sockets}.
+         */
+        public void inheritListeners(Map<InetSocketAddress, Integer> sockets) {
+            for (StreamProxyService s : services) {
+                Map<InetSocketAddress, Integer> mine = new LinkedHashMap<>();
+                for (var it = sockets.entrySet().iterator(); it.hasNext(); ) {
+                    var e = it.next();
+                    if (s.listensOn(e.getKey())) {
+                        mine.put(e.getKey(), e.getValue());
+                        it.remove();
+                    }
+                }
+                s.inheritListeners(mine);
+            }
+        }
+
         @Override
         public CompletionStage<Void> stop(Duration gracePeriod) {
             CompletableFuture<?>[] stops = services.stream()
@@ -80,12 +102,19 @@ public final class StreamsModule extends AbstractModule {
 
     @Provides
     @Singleton
-    StreamServices streamServices(ProxyConfig config, ConfiguredProxy proxy, StreamMetrics metrics, AccessLog accessLog) {
+    StreamServices streamServices(ProxyConfig config, ConfiguredProxy proxy, StreamMetrics metrics, AccessLog accessLog,
+                                  RelayMetrics relayMetrics) {
         List<StreamProxyService> services = new ArrayList<>();
         for (StreamConfig stream : config.streams()) {
             ConfiguredStreamProxy streamProxy = new ConfiguredStreamProxy(stream, proxy, metrics.stream(stream.name()), accessLog);
-            services.add(StreamProxyService.create(stream.name(), streamProxy, stream.streamOptions()).addTcp(stream.address()));
+            StreamProxyService service = StreamProxyService.create(stream.name(), streamProxy, stream.streamOptions());
+            services.add(stream.tls() == null ? service.addTcp(stream.address()) : service.addTls(stream.address(), stream.tls()));
         }
+        relayMetrics.bindStreamHandshakes(() -> {
+            Map<java.net.SocketAddress, TlsHandshakeCount> all = new LinkedHashMap<>();
+            services.forEach(s -> all.putAll(s.tlsHandshakes()));
+            return all;
+        });
         return new StreamServices(services);
     }
 }

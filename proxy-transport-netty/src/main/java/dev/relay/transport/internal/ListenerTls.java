@@ -10,6 +10,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import org.jspecify.annotations.Nullable;
 
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,20 +27,26 @@ import java.util.concurrent.TimeUnit;
 public final class ListenerTls implements AutoCloseable {
     /** The name of the TLS handler in a downstream pipeline. */
     public static final String HANDLER_NAME = "tls";
+    /** What an HTTP listener offers with ALPN. */
+    public static final List<String> HTTP_ALPN = ServerTlsContexts.ALPN_PROTOCOLS;
 
     private final TlsMaintenance maintenance;
     private final TlsHandshakeCounters counters;
+    private final List<String> alpn;
     private final SessionTicketKeys ticketKeys = new SessionTicketKeys();
     private volatile @Nullable ServerTlsContexts contexts;
 
     /**
-     * The TLS of a listener, off when {@code settings} is null.
+     * The TLS of a listener, off when {@code settings} is null, offering {@code alpn} with ALPN (empty:
+     * no ALPN, as on a stream listener, where the bytes are not ours to interpret).
      *
      * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
      */
-    public ListenerTls(@Nullable TlsSettings settings, TlsMaintenance maintenance, TlsHandshakeCounters counters) {
+    public ListenerTls(@Nullable TlsSettings settings, List<String> alpn, TlsMaintenance maintenance,
+                       TlsHandshakeCounters counters) {
         this.maintenance = maintenance;
         this.counters = counters;
+        this.alpn = List.copyOf(alpn);
         update(settings);
     }
 
@@ -49,7 +56,7 @@ public final class ListenerTls implements AutoCloseable {
      * @throws IllegalArgumentException when a certificate cannot be used; the previous settings stay
      */
     public synchronized void update(@Nullable TlsSettings settings) {
-        ServerTlsContexts next = settings == null ? null : new ServerTlsContexts(settings, ticketKeys);
+        ServerTlsContexts next = settings == null ? null : new ServerTlsContexts(settings, alpn, ticketKeys);
         ServerTlsContexts previous = contexts;
         if (next != null) {
             next.start(maintenance);

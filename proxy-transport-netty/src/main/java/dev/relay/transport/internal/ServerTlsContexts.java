@@ -61,6 +61,8 @@ public final class ServerTlsContexts implements AsyncMapping<String, SslContext>
     private record Served(TlsCertificate certificate, SslContext context) {}
 
     private final TlsSettings settings;
+    /** Offered with ALPN; empty: no ALPN at all (a stream listener relays whatever protocol comes). */
+    private final List<String> alpn;
     private final SslProvider provider;
     private final SessionTicketKeys ticketKeys;
     private final @Nullable ClientCertificateVerifier clientVerifier;
@@ -80,8 +82,9 @@ public final class ServerTlsContexts implements AsyncMapping<String, SslContext>
      *
      * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
      */
-    ServerTlsContexts(TlsSettings settings, SessionTicketKeys ticketKeys) {
+    ServerTlsContexts(TlsSettings settings, List<String> alpn, SessionTicketKeys ticketKeys) {
         this.settings = settings;
+        this.alpn = List.copyOf(alpn);
         this.ticketKeys = ticketKeys;
         this.provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         this.clientVerifier = settings.clientAuth() == TlsSettings.ClientAuth.NONE ? null
@@ -243,13 +246,15 @@ public final class ServerTlsContexts implements AsyncMapping<String, SslContext>
                     .sslProvider(provider)
                     .protocols(settings.minVersion() == TlsSettings.Version.TLS_1_3
                             ? new String[] {"TLSv1.3"} : new String[] {"TLSv1.3", "TLSv1.2"})
-                    .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
-                    .applicationProtocolConfig(new ApplicationProtocolConfig(
-                            ApplicationProtocolConfig.Protocol.ALPN,
-                            // A client offering none of ours gets no ALPN answer, and HTTP/1.1.
-                            ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                            ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                            ALPN_PROTOCOLS));
+                    .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE);
+            if (!alpn.isEmpty()) {
+                builder.applicationProtocolConfig(new ApplicationProtocolConfig(
+                        ApplicationProtocolConfig.Protocol.ALPN,
+                        // A client offering none of ours gets no ALPN answer, and HTTP/1.1.
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        alpn));
+            }
             if (clientVerifier != null) {
                 builder.trustManager(clientVerifier)
                         .clientAuth(settings.clientAuth() == TlsSettings.ClientAuth.REQUIRE

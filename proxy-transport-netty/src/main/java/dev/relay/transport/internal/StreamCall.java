@@ -7,9 +7,13 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.StreamProxy;
 import dev.relay.core.StreamSession;
 import dev.relay.core.StreamSummary;
+import dev.relay.core.TlsInfo;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.concurrent.Future;
 import org.jspecify.annotations.Nullable;
 
@@ -24,7 +28,9 @@ import java.util.concurrent.Executor;
  * only caller of its methods). It asks for a peer, connects (trying again while the proxy's
  * {@code failToConnect} says so, up to the attempt limit), then hands both channels to a
  * {@link ByteRelay} and reports the end once. The client channel reads nothing (auto-read off) until
- * the relay starts, so no byte is taken from the client before there is somewhere to send it.
+ * the relay starts, so no byte is taken from the client before there is somewhere to send it; on a
+ * TLS listener the handshake comes first, and the phases start when it is done (what the client
+ * sends meanwhile waits in {@link ByteRelay#holdingHandler()}).
  *
  * <p>It sits in the client pipeline as {@value #HANDLER} until the relay replaces it. Confined to the
  * client channel's event loop; user callbacks that throw end the connection with their error.
@@ -47,6 +53,10 @@ final class StreamCall<C> extends ChannelInboundHandlerAdapter implements Stream
     private @Nullable Channel upstream;
     private @Nullable ByteRelay relay;
     private boolean done;
+    /** What the TLS handshake settled; null on a plain listener. */
+    private @Nullable TlsInfo tls;
+    /** The client's end of input (FIN or close_notify) when it came before the relay started. */
+    private @Nullable Object clientInputEnded;
 
     StreamCall(StreamProxy<C> proxy, StreamEngine engine, Channel client) {
         this.proxy = proxy;
@@ -58,6 +68,34 @@ final class StreamCall<C> extends ChannelInboundHandlerAdapter implements Stream
     @Override
     public void channelActive(ChannelHandlerContext chc) {
         engine.opened(this);
+        if (chc.pipeline().get(ListenerTls.HANDLER_NAME) != null) {
+            // The handshake comes first: read the ClientHello (auto-read is off) and start once it
+            // is done, so the phases see who the client is and a failed handshake costs no upstream.
+            // What the client sends after it waits for the relay in the holding handler.
+            chc.pipeline().addAfter(HANDLER, ByteRelay.HANDLER, ByteRelay.holdingHandler());
+            chc.read();
+            chc.fireChannelActive();
+            return;
+        }
+        start();
+        chc.fireChannelActive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext chc, Object evt) {
+        if (evt instanceof SslHandshakeCompletionEvent handshake && handshake.isSuccess() && !ctxCreated && !done) {
+            TlsHandshakeHandler.DownstreamTls settled = TlsHandshakeHandler.of(client);
+            tls = settled == null ? null : settled.info();
+            start();
+        } else if (relay == null && (evt == ChannelInputShutdownEvent.INSTANCE || evt instanceof SslCloseCompletionEvent)) {
+            // The client ended its output before the relay exists: the relay hears it once it starts.
+            clientInputEnded = evt;
+        }
+        chc.fireUserEventTriggered(evt);
+    }
+
+    /** Creates the context and makes the first attempt. */
+    private void start() {
         try {
             ctx = proxy.newCtx();
             ctxCreated = true;
@@ -66,7 +104,6 @@ final class StreamCall<C> extends ChannelInboundHandlerAdapter implements Stream
             return;
         }
         attempt();
-        chc.fireChannelActive();
     }
 
     @Override
@@ -129,6 +166,13 @@ final class StreamCall<C> extends ChannelInboundHandlerAdapter implements Stream
             upstream = f.getNow();
             client.pipeline().remove(this);
             relay = ByteRelay.start(client, upstream, engine.options().idleTimeout().toNanos(), engine.clock(), this);
+            if (clientInputEnded != null && !relay.isEnded()) {
+                // Fired from the TLS handler's place, so that the relay (right after it) is the first to see it.
+                ChannelHandlerContext tlsContext = client.pipeline().context(ListenerTls.HANDLER_NAME);
+                if (tlsContext != null) {
+                    tlsContext.fireUserEventTriggered(clientInputEnded);
+                }
+            }
             return;
         }
         ProxyError error = Errors.connectFailure(f.cause(), "connect " + tried);
@@ -214,6 +258,11 @@ final class StreamCall<C> extends ChannelInboundHandlerAdapter implements Stream
     @Override
     public SocketAddress serverAddress() {
         return client.localAddress();
+    }
+
+    @Override
+    public @Nullable TlsInfo downstreamTls() {
+        return tls;
     }
 
     @Override

@@ -1,6 +1,8 @@
 package dev.relay.server.internal.config;
 
 import dev.relay.transport.StreamOptions;
+import dev.relay.transport.TlsSettings;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 
@@ -16,10 +18,11 @@ import static java.util.Objects.requireNonNull;
  * @param idleTimeout    {@code idle-timeout}: close a relay that moved no byte for this long; zero: never
  * @param connectTimeout {@code connect-timeout}: the bound on each connect attempt (TCP and TLS)
  * @param maxAttempts    {@code max-attempts}: connect attempts per connection, the first included
+ * @param tls            {@code tls}: the TLS the listener terminates; null: plain TCP
  * @param origin         {@code file:line}, for start-up errors
  */
 public record StreamConfig(String name, String address, String upstream, Duration idleTimeout,
-                           Duration connectTimeout, int maxAttempts, String origin) {
+                           Duration connectTimeout, int maxAttempts, @Nullable TlsSettings tls, String origin) {
     public StreamConfig {
         requireNonNull(name, "name");
         requireNonNull(address, "address");

@@ -5,9 +5,11 @@ import dev.relay.lb.HashKey;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 import dev.relay.server.internal.config.ProxyConfig.UpstreamConfig;
 import dev.relay.transport.StreamOptions;
+import dev.relay.transport.TlsSettings;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +19,10 @@ import java.util.Set;
  * Reads {@code proxy.streams}: the layer-4 (TCP) services, each a listener relaying to an upstream
  * group of {@code proxy.upstreams}. The groups' backends, selection, health and TLS (origination,
  * CA file, client certificate) apply as for HTTP; a hashing selection can only hash the client's
- * address. The stream listeners are bound at start: a reload that changes them is noted as needing
- * a restart (their groups' backends and health do follow a reload).
+ * address. A {@code tls} block terminates TLS exactly as on an HTTP listener ({@link TlsReader}).
+ * The stream listeners are bound at start: a reload that changes them, their {@code tls} block
+ * included, is noted as needing a restart or an upgrade (their groups' backends and health do
+ * follow a reload, and changed certificate files are picked up while running).
  */
 final class StreamsReader {
     private static final Set<String> STREAM_KEYS = Set.of("name", "address", "upstream", "idle-timeout",
@@ -55,9 +59,16 @@ final class StreamsReader {
                 out.add(stream);
             }
         }
-        // Stream listeners are bound once, at start.
-        restartOnly.record(node.path(), out.stream()
-                .map(s -> List.of(s.name(), s.address(), s.upstream(), s.streamOptions())).toList());
+        // Stream listeners are bound once, at start, with their TLS (as written: the files it names
+        // are still watched and reloaded when they change).
+        List<Object> recorded = new ArrayList<>();
+        for (int i = 0; i < out.size(); i++) {
+            StreamConfig s = out.get(i);
+            ConfigNode tls = node.list().get(i).get("tls");
+            recorded.add(Arrays.asList(s.name(), s.address(), s.upstream(), s.streamOptions(),
+                    tls.isMissing() ? null : tls.value().unwrapped()));
+        }
+        restartOnly.record(node.path(), recorded);
         return List.copyOf(out);
     }
 
@@ -65,11 +76,6 @@ final class StreamsReader {
                                        int defaultMaxAttempts) {
         node.object();
         node.checkKeys(STREAM_KEYS);
-        ConfigNode tls = node.get("tls");
-        if (!tls.isMissing()) {
-            throw tls.problem("TLS termination on stream listeners is not available yet (expected: no tls block; "
-                    + "TLS towards the backends is the upstream group's tls = true)");
-        }
         ConfigNode addressNode = node.get("address");
         if (addressNode.isMissing()) {
             throw addressNode.problem("missing (expected: \"host:port\" to listen on)");
@@ -104,6 +110,8 @@ final class StreamsReader {
                 Duration.ofHours(1));
         ConfigNode attemptsNode = node.get("max-attempts");
         int attempts = attemptsNode.isMissing() ? defaultMaxAttempts : attemptsNode.integer(1, 100);
-        return new StreamConfig(name, address, upstream, idle, connect, attempts, addressNode.where());
+        // The same block, files read and checked the same way, as an HTTP listener's.
+        TlsSettings tls = TlsReader.tls(node.get("tls"));
+        return new StreamConfig(name, address, upstream, idle, connect, attempts, tls, addressNode.where());
     }
 }

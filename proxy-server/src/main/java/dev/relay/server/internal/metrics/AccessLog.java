@@ -2,6 +2,7 @@ package dev.relay.server.internal.metrics;
 
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
+import dev.relay.core.TlsInfo;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -181,6 +182,8 @@ public final class AccessLog implements AutoCloseable {
         public String stream;
         /** How a stream connection ended ({@code completed}, {@code idle_timeout} ...); streams only. */
         public String end;
+        /** What a stream connection's TLS handshake settled; null on a plain listener. Streams only. */
+        public TlsInfo tls;
 
         Entry(long sequence) {
             this.sequence = sequence;
@@ -200,6 +203,7 @@ public final class AccessLog implements AutoCloseable {
             peer = null;
             error = null;
             stream = end = null;
+            tls = null;
         }
 
         void combined(StringBuilder sb) {
@@ -250,6 +254,10 @@ public final class AccessLog implements AutoCloseable {
             if (error != null) {
                 sb.append(" error=").append(error.name());
             }
+            // nginx's $ssl_protocol, $ssl_server_name and $ssl_client_verify.
+            sb.append(" tls=").append(tls == null ? "-" : tls.protocol())
+                    .append(" sni=").append(tls == null ? "-" : orDash(tls.serverName()))
+                    .append(" client_verify=").append(tls == null ? "NONE" : tls.clientVerify());
         }
 
         private void streamJson(StringBuilder sb) {
@@ -265,6 +273,11 @@ public final class AccessLog implements AutoCloseable {
             seconds(sb, totalNanos);
             string(sb.append(",\"end\":"), end);
             string(sb.append(",\"error\":"), error == null ? null : error.name());
+            string(sb.append(",\"tls\":"), tls == null ? null : tls.protocol());
+            string(sb.append(",\"sni\":"), tls == null ? null : tls.serverName());
+            string(sb.append(",\"client_verify\":"), tls == null ? "NONE" : tls.clientVerify());
+            string(sb.append(",\"client_subject\":"), tls == null || tls.clientCertificate() == null
+                    ? null : tls.clientCertificate().subject());
             sb.append('}');
         }
 

@@ -1,11 +1,14 @@
 package dev.relay.server.internal.metrics;
 
+import dev.relay.core.Addresses;
 import dev.relay.core.Backend;
 import dev.relay.lb.Backends;
 import dev.relay.server.internal.proxy.UpstreamGroup;
 import dev.relay.transport.HttpProxyServer;
+import dev.relay.transport.TlsHandshakeCount;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.MultiCollector;
@@ -17,7 +20,9 @@ import io.prometheus.metrics.model.snapshots.MetricSnapshots;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -59,6 +64,7 @@ public final class RelayMetrics {
     private final CounterDataPoint droppedLines;
     private volatile Supplier<HttpProxyServer> server = () -> null;
     private volatile Supplier<Collection<UpstreamGroup>> upstreams = List::of;
+    private volatile Supplier<Map<java.net.SocketAddress, TlsHandshakeCount>> streamHandshakes = Map::of;
 
     /** A registry with every Relay metric registered and nothing recorded. */
     public RelayMetrics() {
@@ -137,6 +143,30 @@ public final class RelayMetrics {
                 .labelNames("upstream", "backend")
                 .callback(cb -> forEachBackend((g, b, set) -> cb.call(set.inFlight(b), g.name(), b.hostAndPort())))
                 .register(registry);
+        CounterWithCallback.builder().name("relay_tls_handshakes")
+                .help("TLS handshakes on the listeners that terminate TLS (HTTP and stream), by listener address and "
+                        + "result: completed, or failed (no common version or cipher, a refused client certificate, "
+                        + "a timeout, a client that left)")
+                .labelNames("listener", "result")
+                .callback(cb -> {
+                    Map<java.net.SocketAddress, TlsHandshakeCount> all = new LinkedHashMap<>();
+                    HttpProxyServer s = server.get();
+                    if (s != null) {
+                        all.putAll(s.tlsHandshakes());
+                    }
+                    all.putAll(streamHandshakes.get());
+                    all.forEach((address, count) -> {
+                        String listener = Addresses.format(address);
+                        cb.call(count.completed(), listener, "completed");
+                        cb.call(count.failed(), listener, "failed");
+                    });
+                }).register(registry);
+        CounterWithCallback.builder().name("relay_downstream_connections_refused")
+                .help("Client connections closed unread by a listener's allow/deny rules (the connection filter)")
+                .callback(cb -> {
+                    HttpProxyServer s = server.get();
+                    cb.call(s == null ? 0 : s.connectionsRefused());
+                }).register(registry);
         registry.register(new Histograms());
     }
 
@@ -156,6 +186,11 @@ public final class RelayMetrics {
     /** Where the connection gauges read from (the running proxy's transport server; null before start). */
     public void bindServer(Supplier<HttpProxyServer> server) {
         this.server = requireNonNull(server, "server");
+    }
+
+    /** Where the TLS handshake counts of the stream listeners come from (the stream services). */
+    public void bindStreamHandshakes(Supplier<Map<java.net.SocketAddress, TlsHandshakeCount>> handshakes) {
+        this.streamHandshakes = requireNonNull(handshakes, "handshakes");
     }
 
     /** Where the backend gauges read from (the current configuration's upstream groups). */

@@ -131,6 +131,7 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
                 e.responseBytes = summary.bytesToClient();
                 e.totalNanos = summary.duration().toNanos();
                 e.end = end;
+                e.tls = session.downstreamTls();
                 e.error = summary.error() == null ? null : summary.error().type();
                 e.publish();
             }

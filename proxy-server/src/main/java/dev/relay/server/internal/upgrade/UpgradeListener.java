@@ -2,6 +2,7 @@ package dev.relay.server.internal.upgrade;
 
 import dev.relay.core.Addresses;
 import dev.relay.server.HttpProxyService;
+import dev.relay.server.StreamProxyService;
 import dev.relay.server.Server;
 import dev.relay.server.Service;
 import dev.relay.server.internal.admin.AdminServer;
@@ -41,7 +42,7 @@ import static java.util.Objects.requireNonNull;
  * The running process's side of a zero-downtime upgrade: a {@link Service} that listens on the
  * upgrade socket ({@code proxy.server.upgrade-socket}, mode 0600, only the same user may connect)
  * and, when a process started with {@code --upgrade} connects, hands it every listening socket
- * (proxy listeners and the admin listener) and then stops accepting and drains
+ * (proxy listeners, stream listeners and the admin listener) and then stops accepting and drains
  * ({@link Server#stopForUpgrade}). See {@link UpgradeChannel} for the conversation.
  *
  * <p>Needs the epoll transport (descriptors of Netty's io_uring server channels cannot be adopted);
@@ -54,6 +55,7 @@ public final class UpgradeListener implements Service {
     private final Path path;
     private final HttpProxyService proxy;
     private final AdminServer admin;
+    private final List<StreamProxyService> streams;
     private final Supplier<Server> server;
     private final Supplier<Duration> gracePeriod;
     private final AtomicBoolean handingOver = new AtomicBoolean();
@@ -64,13 +66,15 @@ public final class UpgradeListener implements Service {
     /**
      * The upgrade listener of a server.
      *
-     * @param admin nullable: no admin listener
+     * @param admin   nullable: no admin listener
+     * @param streams the stream services, whose listeners are handed over too
      */
-    public UpgradeListener(Path path, HttpProxyService proxy, AdminServer admin, Supplier<Server> server,
-                           Supplier<Duration> gracePeriod) {
+    public UpgradeListener(Path path, HttpProxyService proxy, AdminServer admin, List<StreamProxyService> streams,
+                           Supplier<Server> server, Supplier<Duration> gracePeriod) {
         this.path = requireNonNull(path, "path");
         this.proxy = requireNonNull(proxy, "proxy");
         this.admin = admin;
+        this.streams = List.copyOf(streams);
         this.server = requireNonNull(server, "server");
         this.gracePeriod = requireNonNull(gracePeriod, "gracePeriod");
     }
@@ -180,8 +184,9 @@ public final class UpgradeListener implements Service {
                 return;
             }
             LOG.info("upgrade: process {} asks for the listening sockets", hello.substring("RELAY-UPGRADE 1".length()).trim());
-            for (Map.Entry<InetSocketAddress, Integer> e : proxy.listenerFileDescriptors().entrySet()) {
-                fds.add(e.getValue());
+            fds.addAll(proxy.listenerFileDescriptors().values());
+            for (StreamProxyService stream : streams) {
+                fds.addAll(stream.listenerFileDescriptors().values());
             }
             Integer adminFd = admin == null ? null : admin.listenerFileDescriptor();
             if (adminFd != null) {
@@ -204,6 +209,8 @@ public final class UpgradeListener implements Service {
             if (admin != null) {
                 admin.stopAccepting();
             }
+            // Stream connections last: stop taking new ones at once rather than after the HTTP drain.
+            streams.forEach(StreamProxyService::stopAccepting);
             closeUpgradeSocket();
             end.send("BYE");
             end.close();

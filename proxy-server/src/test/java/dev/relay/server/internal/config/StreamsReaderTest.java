@@ -1,13 +1,18 @@
 package dev.relay.server.internal.config;
 
 import dev.relay.server.internal.FilterRegistry;
+import dev.relay.testing.TestCertificates;
+import dev.relay.transport.TlsSettings;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class StreamsReaderTest {
     private final ConfigLoader loader = new ConfigLoader(FilterRegistry.load(getClass().getClassLoader()));
@@ -58,10 +63,47 @@ class StreamsReaderTest {
                 problem("[ { address = \"127.0.0.1:5432\", upstream = cache } ]"));
     }
 
+    private static String tlsBlock(TestCertificates.Server server, String more) {
+        return "tls { certificates = [ { cert = \"" + server.certificateChainPem() + "\", key = \""
+                + server.privateKeyPem() + "\" } ]" + more + " }";
+    }
+
     @Test
-    void tlsTerminationIsRefusedUntilItExists() {
-        String message = problem("[ { address = \"127.0.0.1:5432\", upstream = db, tls { } } ]");
-        assertEquals(true, message.startsWith("relay.conf:3: key 'proxy.streams[0].tls': TLS termination on stream"), message);
+    void aTlsBlockIsReadAsOnAnHttpListener() {
+        TestCertificates.Server db = TestCertificates.server("db.test");
+        StreamConfig stream = load("[ { address = \"127.0.0.1:5432\", upstream = db, " + tlsBlock(db,
+                ", client-auth = require, client-ca = \"" + TestCertificates.caCertificatePem() + "\", min-version = TLSv1.3")
+                + " } ]").streams().get(0);
+
+        TlsSettings tls = stream.tls();
+        assertNotNull(tls);
+        assertEquals(TlsSettings.ClientAuth.REQUIRE, tls.clientAuth());
+        assertEquals(TlsSettings.Version.TLS_1_3, tls.minVersion());
+        assertEquals(1, tls.certificates().size());
+        assertNull(load("[ { address = \"127.0.0.1:5432\", upstream = db } ]").streams().get(0).tls(), "plain TCP");
+    }
+
+    @Test
+    void aBadTlsBlockNamesFileLineAndKeyAsForAnHttpListener() {
+        TestCertificates.Server db = TestCertificates.server("db.test");
+        String missing = problem("[ { address = \"127.0.0.1:5432\", upstream = db, tls { certificates = [ { cert = \"/nope/db.pem\", key = \""
+                + db.privateKeyPem() + "\" } ] } } ]");
+        assertEquals("relay.conf:3: key 'proxy.streams[0].tls.certificates[0].cert': /nope/db.pem: no such file", missing);
+        String noCa = problem("[ { address = \"127.0.0.1:5432\", upstream = db, " + tlsBlock(db, ", client-auth = optional") + " } ]");
+        assertTrue(noCa.startsWith("relay.conf:3: key 'proxy.streams[0].tls.client-ca': missing"), noCa);
+        String unknown = problem("[ { address = \"127.0.0.1:5432\", upstream = db, " + tlsBlock(db, ", alpn = [ h2 ]") + " } ]");
+        assertTrue(unknown.startsWith("relay.conf:3: key 'proxy.streams[0].tls.alpn'"), unknown);
+    }
+
+    @Test
+    void aChangedTlsBlockOfAStreamNeedsARestart() {
+        TestCertificates.Server db = TestCertificates.server("db.test");
+        ProxyConfig before = load("[ { address = \"127.0.0.1:5432\", upstream = db, " + tlsBlock(db, "") + " } ]");
+        ProxyConfig same = load("[ { address = \"127.0.0.1:5432\", upstream = db, " + tlsBlock(db, "") + " } ]");
+        ProxyConfig stricter = load("[ { address = \"127.0.0.1:5432\", upstream = db, " + tlsBlock(db, ", min-version = TLSv1.3") + " } ]");
+
+        assertEquals(List.of(), same.restartOnly().changedSince(before.restartOnly()));
+        assertEquals(List.of("proxy.streams"), stricter.restartOnly().changedSince(before.restartOnly()));
     }
 
     @Test
