@@ -70,7 +70,7 @@ class ProxyEngineTest {
         assertEquals(200, response.statusCode());
         assertEquals(100, response.body().length());
         assertEquals("a", response.headers().firstValue("X-Origin").orElseThrow());
-        ProxyFixture.Logged logged = proxy.nextLogged();
+        ProxyFixture.Logged logged = proxy.nextLogged("/small");
         assertEquals(200, logged.status());
         assertNull(logged.error());
     }
@@ -204,7 +204,7 @@ class ProxyEngineTest {
         assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
         assertEquals(1, answer.split("HTTP/1.1 ", -1).length - 1, "one response, then the connection closed: " + answer);
         assertEquals(0, origin.requests().size());
-        assertEquals(ErrorType.H1_ERROR, proxy.nextLogged().error().type());
+        assertEquals(ErrorType.H1_ERROR, proxy.nextLogged("/sink").error().type());
     }
 
     @Test

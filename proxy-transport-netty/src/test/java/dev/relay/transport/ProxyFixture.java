@@ -91,7 +91,7 @@ final class ProxyFixture implements AutoCloseable {
 
         @Override
         public CompletionStage<Void> logging(Session session, ProxyError error, Object ctx) {
-            logged.add(new Logged(session.responseStatus(), error));
+            logged.add(new Logged(session.responseStatus(), error, session.requestHeader().uri()));
             return Stages.done();
         }
 
@@ -103,8 +103,27 @@ final class ProxyFixture implements AutoCloseable {
             }
             return next;
         }
+
+        /**
+         * The next {@code logging} call for a request to {@code uri}, skipping others: with a proxy
+         * shared by several tests, the previous test's request may be logged after this one began
+         * (logging runs after the response was written, so after its client moved on).
+         */
+        Logged nextLogged(String uri) throws InterruptedException {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+            while (true) {
+                Logged next = logged.poll(Math.max(0, deadline - System.nanoTime()),
+                        java.util.concurrent.TimeUnit.NANOSECONDS);
+                if (next == null) {
+                    throw new AssertionError("logging was not called for " + uri + " within 5 s");
+                }
+                if (next.uri().equals(uri)) {
+                    return next;
+                }
+            }
+        }
     }
 
     /** What one {@code logging} call saw; {@code error} is null on success. */
-    record Logged(int status, ProxyError error) {}
+    record Logged(int status, ProxyError error, String uri) {}
 }
