@@ -3,6 +3,7 @@ package dev.relay.transport;
 import dev.relay.core.StreamProxy;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ListenerTls;
+import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.StreamEngine;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelInitializer;
@@ -63,7 +64,8 @@ public final class StreamProxyServer implements AutoCloseable {
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
         this.engine = new StreamEngine(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
-                runtime.socketChannelType(), resolver, clock);
+                runtime.socketChannelType(),
+                new DomainSockets(runtime.domainSocketChannelType(), runtime::domainSocketAddress), resolver, clock);
     }
 
     /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */

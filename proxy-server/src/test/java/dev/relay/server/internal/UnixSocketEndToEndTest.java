@@ -73,6 +73,30 @@ class UnixSocketEndToEndTest {
     }
 
     @Test
+    void aStreamRelaysToAUnixBackendBesideAUnixHttpListener() throws Exception {
+        try (UnixOrigin unix = UnixOrigin.start("unix", dir.resolve("app.sock"));
+             InProcessRelay relay = new InProcessRelay(dir.resolve("relay.conf"), """
+                     proxy {
+                       listeners = [ "unix:http.sock" ]
+                       admin.address = "127.0.0.1:0"
+                       server { upgrade-socket = none, access-log = false }
+                       upstreams { app { backends = [ "unix:app.sock" ] } }
+                       streams = [ { name = app-tcp, address = "127.0.0.1:0", upstream = app } ]
+                     }
+                     """)) {
+            java.net.InetSocketAddress stream = relay.injector.getInstance(StreamsModule.StreamServices.class)
+                    .services().get(0).boundAddresses().get(0);
+            try (RawHttpConnection connection = new RawHttpConnection(stream)) {
+                connection.send("GET /over-the-stream HTTP/1.1\r\nHost: site.test\r\n\r\n");
+                Response response = connection.readResponse();
+                assertEquals(200, response.status());
+                assertEquals("unix", response.header("X-Origin"));
+            }
+            assertEquals(List.of("site.test"), unix.hosts());
+        }
+    }
+
+    @Test
     void aRoundRobinGroupMixesTcpAndUnixBackends() throws Exception {
         try (TestOrigin tcp = TestOrigin.builder().name("tcp").build().start();
              UnixOrigin unix = UnixOrigin.start("unix", dir.resolve("app.sock"));

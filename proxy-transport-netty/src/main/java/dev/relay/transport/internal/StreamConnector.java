@@ -17,6 +17,8 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 
 /**
  * Opens the upstream connection of a relayed stream on the client connection's event loop: TCP,
@@ -28,13 +30,15 @@ import java.net.InetSocketAddress;
  */
 final class StreamConnector {
     private final Class<? extends SocketChannel> channelType;
+    private final DomainSockets domainSockets;
     private final AddressResolverGroup<InetSocketAddress> resolver;
     private final UpstreamTlsContexts tls;
     private final EngineClock clock;
 
-    StreamConnector(Class<? extends SocketChannel> channelType, AddressResolverGroup<InetSocketAddress> resolver,
-                    UpstreamTlsContexts tls, EngineClock clock) {
+    StreamConnector(Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
+                    AddressResolverGroup<InetSocketAddress> resolver, UpstreamTlsContexts tls, EngineClock clock) {
         this.channelType = channelType;
+        this.domainSockets = domainSockets;
         this.resolver = resolver;
         this.tls = tls;
         this.clock = clock;
@@ -56,12 +60,8 @@ final class StreamConnector {
         long tcpNanos = options.connectTimeout() == null ? totalNanos : Math.min(totalNanos, options.connectTimeout().toNanos());
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
-                .channel(channelType)
-                .resolver(resolver)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive())
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, UpstreamConnector.WATER_MARK)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, Math.min(Integer.MAX_VALUE, tcpNanos / 1_000_000)))
                 .handler(new ChannelInitializer<Channel>() {
@@ -74,7 +74,18 @@ final class StreamConnector {
                     }
                 });
         String context = "connect " + peer;
-        ChannelFuture connect = bootstrap.connect(peer.address());
+        SocketAddress target;
+        if (peer.isUnix()) {
+            // No resolver and no TCP options: a socket path is connected as it is.
+            bootstrap.channel(domainSockets.channelType());
+            target = domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());
+        } else {
+            bootstrap.channel(channelType).resolver(resolver)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive());
+            target = peer.address();
+        }
+        ChannelFuture connect = bootstrap.connect(target);
         Channel channel = connect.channel();
         long timeoutNanos = totalNanos;
         java.util.concurrent.Future<?> timer = clock.schedule(loop, () -> {

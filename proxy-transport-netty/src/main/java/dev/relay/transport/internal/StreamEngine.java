@@ -26,11 +26,11 @@ public final class StreamEngine {
     private final LongAdder accepted = new LongAdder();
 
     public StreamEngine(StreamProxy<?> proxy, StreamOptions options, Class<? extends SocketChannel> channelType,
-                        AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
+                        DomainSockets domainSockets, AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
         this.proxy = proxy;
         this.options = options;
         this.clock = clock;
-        this.connector = new StreamConnector(channelType, resolver, new UpstreamTlsContexts(), clock);
+        this.connector = new StreamConnector(channelType, domainSockets, resolver, new UpstreamTlsContexts(), clock);
     }
 
     /** The handler that drives one accepted client connection (named {@value StreamCall#HANDLER}). */

@@ -42,7 +42,9 @@ final class StreamsReader {
         if (!node.isMissing()) {
             Set<String> addresses = new HashSet<>();
             for (ListenerConfig l : listeners) {
-                addresses.add(Addresses.format(Addresses.parseHostPort(l.address())));
+                if (!Addresses.isUnix(l.address())) {
+                    addresses.add(Addresses.format(Addresses.parseHostPort(l.address())));
+                }
             }
             Set<String> names = new HashSet<>();
             List<ConfigNode> items = node.list();
