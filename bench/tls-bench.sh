@@ -163,8 +163,9 @@ for t in nginx relay; do
   proto=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' --cacert "$T/cert.pem" \
     --resolve "bench.test:${PORT[$t]}:$HOST" "https://bench.test:${PORT[$t]}/small")
   [[ "$proto" == "200 100" ]] || die "$t: /small over TLS returned '$proto'"
+  # "New, TLSv1.3, Cipher is TLS_AES_256_GCM_SHA384" in s_client's summary
   version=$(echo | openssl s_client -connect "$HOST:${PORT[$t]}" -servername bench.test 2>/dev/null \
-    | awk -F': *' '/^ *Protocol *:/{print $2; exit} /^New, /{print $2; exit}')
+    | sed -n 's/^New, \(TLSv[0-9.]*\), Cipher is \(.*\)$/\1 \2/p' | head -1)
   log "$t on ${PORT[$t]} (pid ${SPID[$t]}): $version"
 done
 {
