@@ -178,4 +178,16 @@ class TlsServerTest {
         ConfigProblem version = problemOf(certificates(a) + "min-version = TLSv1.1");
         assertEquals("unknown value 'TLSv1.1' (expected: TLSv1.2 or TLSv1.3)", version.detail());
     }
+
+    @Test
+    void configTestNamesTheKeyOfATicketRotationOrCheckIntervalBelowItsFloor() throws Exception {
+        TestCertificates.Server a = TestCertificates.server("a.test");
+        ConfigProblem rotation = problemOf(certificates(a) + "ticket-key-rotation = 500ms");
+        assertEquals("proxy.listeners[0].tls.ticket-key-rotation", rotation.key());
+        assertEquals("'500ms' (expected: >= 1s and <= 168h)", rotation.detail());
+        // 1 ns would poll the certificate files without pause.
+        ConfigProblem interval = problemOf(certificates(a) + "certificate-check-interval = 1ns");
+        assertEquals("proxy.listeners[0].tls.certificate-check-interval", interval.key());
+        assertEquals("'1ns' (expected: >= 100ms and <= 1h)", interval.detail());
+    }
 }

@@ -1,5 +1,7 @@
 package dev.relay.transport.internal;
 
+import org.jspecify.annotations.Nullable;
+
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509ExtendedTrustManager;
@@ -14,12 +16,22 @@ import java.util.List;
 /**
  * Verifies client certificates against a listener's client CA with the JDK's PKIX trust manager.
  * Strict, it fails the handshake on a bad certificate ({@code client-auth = require}); lenient
- * ({@code optional}), it lets the handshake complete and leaves the reason in the handshake's
- * session under {@link #FAILURE_KEY}, where {@link TlsHandshakeHandler} finds it afterwards.
+ * ({@code optional}), it lets the handshake complete. Either way it leaves its verdict in the
+ * handshake's session under {@link #VERDICT_KEY}, where {@link #failure} finds it afterwards.
+ *
+ * <p>A resumed session checks no certificate: the handshake restores the peer's chain without
+ * asking this trust manager, and the session values of the first handshake do not travel in a
+ * session ticket. {@link #failure} then checks the restored chain again, so that a certificate that
+ * failed once does not pass as verified when its session is resumed.
  */
 final class ClientCertificateVerifier extends PkixTrustManager {
-    /** The session value holding why the client certificate did not verify (a String). */
-    static final String FAILURE_KEY = "dev.relay.client-certificate-failure";
+    /** The session value holding this handshake's verdict (a {@link Verdict}). */
+    static final String VERDICT_KEY = "dev.relay.client-certificate-verdict";
+
+    /** The outcome of the chain check: null {@code failure} when the certificate verified. */
+    private record Verdict(@Nullable String failure) {}
+
+    private static final Verdict VERIFIED = new Verdict(null);
 
     private final boolean lenient;
 
@@ -35,16 +47,40 @@ final class ClientCertificateVerifier extends PkixTrustManager {
 
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) throws CertificateException {
+        SSLSession handshake = engine.getHandshakeSession();
         try {
             pkix.checkClientTrusted(chain, authType, engine);
         } catch (CertificateException e) {
             if (!lenient) {
                 throw e;
             }
-            SSLSession handshake = engine.getHandshakeSession();
             if (handshake != null) {
-                handshake.putValue(FAILURE_KEY, reason(e));
+                handshake.putValue(VERDICT_KEY, new Verdict(reason(e)));
             }
+            return;
+        }
+        if (handshake != null) {
+            handshake.putValue(VERDICT_KEY, VERIFIED);
+        }
+    }
+
+    /**
+     * Why the client certificate {@code chain} of the finished handshake's {@code session} did not
+     * verify, or null when it did: the verdict of the handshake's own check, or, when the handshake
+     * resumed a session and checked nothing, the verdict of checking {@code chain} now.
+     */
+    @Nullable String failure(SSLSession session, X509Certificate[] chain) {
+        if (session.getValue(VERDICT_KEY) instanceof Verdict verdict) {
+            return verdict.failure();
+        }
+        try {
+            // The key-exchange type matters only to server checks; a client check wants a non-empty one.
+            pkix.checkClientTrusted(chain, "UNKNOWN");
+            return null;
+        } catch (CertificateException e) {
+            return reason(e);
+        } catch (RuntimeException e) {
+            return "certificate check failed: " + e.getClass().getSimpleName();
         }
     }
 

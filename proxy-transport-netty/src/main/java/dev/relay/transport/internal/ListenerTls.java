@@ -80,7 +80,7 @@ public final class ListenerTls implements AutoCloseable {
         }
         TlsSettings settings = now.settings();
         pipeline.addLast(HANDLER_NAME, new TlsSniHandler(now, settings.handshakeTimeout().toMillis()))
-                .addLast("tls-handshake", new TlsHandshakeHandler(settings.clientAuth() != TlsSettings.ClientAuth.NONE,
+                .addLast("tls-handshake", new TlsHandshakeHandler(now.clientVerifier(),
                         settings.forwardClientCertificate(), counters));
     }
 

@@ -114,6 +114,11 @@ public final class ServerTlsContexts implements AsyncMapping<String, SslContext>
         return settings;
     }
 
+    /** The client-certificate check of these contexts; null when they ask for no client certificate. */
+    @Nullable ClientCertificateVerifier clientVerifier() {
+        return clientVerifier;
+    }
+
     String providerName() {
         return provider.name();
     }

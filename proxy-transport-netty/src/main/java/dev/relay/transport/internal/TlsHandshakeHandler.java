@@ -38,14 +38,16 @@ final class TlsHandshakeHandler extends ChannelInboundHandlerAdapter {
     /** The TLS facts of a connection and its listener's forwarding rule. */
     record DownstreamTls(TlsInfo info, boolean forwardClientCertificate) {}
 
-    private final boolean clientAuth;
+    /** The listener's client-certificate check; null when it asks for no client certificate. */
+    private final @Nullable ClientCertificateVerifier clientVerifier;
     private final boolean forwardClientCertificate;
     private final TlsHandshakeCounters counters;
     private @Nullable String serverName;
     private boolean failed;
 
-    TlsHandshakeHandler(boolean clientAuth, boolean forwardClientCertificate, TlsHandshakeCounters counters) {
-        this.clientAuth = clientAuth;
+    TlsHandshakeHandler(@Nullable ClientCertificateVerifier clientVerifier, boolean forwardClientCertificate,
+                        TlsHandshakeCounters counters) {
+        this.clientVerifier = clientVerifier;
         this.forwardClientCertificate = forwardClientCertificate;
         this.counters = counters;
     }
@@ -123,12 +125,13 @@ final class TlsHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     private TlsInfo info(SSLSession session, @Nullable String alpn) {
         ClientCertificate client = null;
-        if (clientAuth) {
+        if (clientVerifier != null) {
             try {
                 Certificate[] peer = session.getPeerCertificates();
                 if (peer.length > 0 && peer[0] instanceof X509Certificate leaf) {
-                    Object failure = session.getValue(ClientCertificateVerifier.FAILURE_KEY);
-                    client = clientCertificate(leaf, failure == null ? null : failure.toString());
+                    X509Certificate[] chain = java.util.Arrays.stream(peer).filter(X509Certificate.class::isInstance)
+                            .toArray(X509Certificate[]::new);
+                    client = clientCertificate(leaf, clientVerifier.failure(session, chain));
                 }
             } catch (SSLPeerUnverifiedException noCertificate) {
                 // The client presented none (allowed under optional).

@@ -60,10 +60,11 @@ final class TlsReader {
             builder.minVersion(node.get("min-version").choice(VERSIONS, "TLSv1.2 or TLSv1.3"));
         }
         builder.handshakeTimeout(node.get("handshake-timeout").clientTimeout(TlsSettings.DEFAULT_HANDSHAKE_TIMEOUT));
-        builder.ticketKeyRotation(node.get("ticket-key-rotation")
-                .positiveDuration(TlsSettings.DEFAULT_TICKET_KEY_ROTATION, Duration.ofDays(7)));
-        builder.certificateCheckInterval(node.get("certificate-check-interval")
-                .positiveDuration(TlsSettings.DEFAULT_CERTIFICATE_CHECK_INTERVAL, Duration.ofHours(1)));
+        builder.ticketKeyRotation(durationBetween(node.get("ticket-key-rotation"),
+                TlsSettings.DEFAULT_TICKET_KEY_ROTATION, Duration.ofSeconds(1), Duration.ofDays(7)));
+        // A floor, so that a typo (1ns, 1ms) does not turn the file check into a busy loop.
+        builder.certificateCheckInterval(durationBetween(node.get("certificate-check-interval"),
+                TlsSettings.DEFAULT_CERTIFICATE_CHECK_INTERVAL, Duration.ofMillis(100), Duration.ofHours(1)));
         ConfigNode forward = node.get("forward-client-cert");
         boolean forwardClientCert = !forward.isMissing() && forward.bool();
         if (forwardClientCert && clientAuth == TlsSettings.ClientAuth.NONE) {
@@ -100,5 +101,15 @@ final class TlsReader {
 
     private static TlsSettings.ClientAuth clientAuth(ConfigNode node) {
         return node.isMissing() ? TlsSettings.ClientAuth.NONE : node.choice(CLIENT_AUTH, "none, optional or require");
+    }
+
+    /** The duration at {@code node}, {@code fallback} when missing; a problem naming the key outside {@code min..max}. */
+    private static Duration durationBetween(ConfigNode node, Duration fallback, Duration min, Duration max) {
+        Duration d = node.positiveDuration(fallback, max);
+        if (d.compareTo(min) < 0) {
+            throw node.problem("'" + node.string() + "' (expected: >= " + ConfigText.duration(min) + " and <= "
+                    + ConfigText.duration(max) + ")");
+        }
+        return d;
     }
 }
