@@ -193,7 +193,9 @@ class TlsListenerTest {
         TestCertificates.Client alice = TestCertificates.client("alice.test");
 
         ExternalTool.Result good = run(curl(at, "mtls.test", "--cert", alice.certificatePem().toString(),
-                "--key", alice.privateKeyPem().toString(), "-H", "X-Client-Cert-Verify: SUCCESS-forged"));
+                "--key", alice.privateKeyPem().toString(), "-H", "X-Client-Cert-Verify: SUCCESS-forged",
+                // Some origin frameworks read '_' as '-' (CGI-style): a look-alike is spoofing too.
+                "-H", "x_client_cert_subject: CN=forged"));
         assertEquals(0, good.exitCode(), good.stderr());
         TlsInfo verified = proxy.nextTls();
         ClientCertificate cert = verified.clientCertificate();
@@ -207,6 +209,7 @@ class TlsListenerTest {
         assertEquals(cert.subject(), forwarded.header("X-Client-Cert-Subject"));
         assertEquals(cert.sha256Fingerprint(), forwarded.header("X-Client-Cert-Fingerprint"));
         assertEquals("DNS:alice.test", forwarded.header("X-Client-Cert-SAN"));
+        assertEquals(null, forwarded.header("x_client_cert_subject"), "the look-alike is removed");
 
         TestCertificates.Client mallory = TestCertificates.untrustedClient("mallory.test");
         ExternalTool.Result bad = run(curl(at, "mtls.test", "--cert", mallory.certificatePem().toString(),

@@ -7,8 +7,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 /**
  * Forwards the client certificate of a mutual-TLS connection to the origin as request headers, for
  * listeners that ask for it ({@code TlsSettings.forwardClientCertificate}). The same-named headers a
- * client sent are removed first, always on such a listener: an origin that trusts them must only
- * ever see what the proxy verified. Applied to the request as it arrives, so the phases see (and
+ * client sent are removed first, always on such a listener, and so are look-alikes with {@code _}
+ * for {@code -} (CGI-style origins read both as one): an origin that trusts them must only ever see
+ * what the proxy verified. Applied to the request as it arrives, so the phases see (and
  * may change) what will be sent.
  */
 final class ClientCertHeaders {
@@ -24,10 +25,11 @@ final class ClientCertHeaders {
         if (tls == null || !tls.forwardClientCertificate()) {
             return;
         }
-        headers.remove(SUBJECT);
-        headers.remove(FINGERPRINT);
-        headers.remove(VERIFY);
-        headers.remove(SAN);
+        for (String name : headers.names()) {
+            if (isClientCertHeader(name.replace('_', '-'))) {
+                headers.remove(name);
+            }
+        }
         TlsInfo info = tls.info();
         headers.set(VERIFY, printable(info.clientVerify()));
         ClientCertificate cert = info.clientCertificate();
@@ -38,6 +40,11 @@ final class ClientCertHeaders {
                 headers.set(SAN, printable(String.join(", ", cert.subjectAlternativeNames())));
             }
         }
+    }
+
+    private static boolean isClientCertHeader(String name) {
+        return name.equalsIgnoreCase(SUBJECT) || name.equalsIgnoreCase(FINGERPRINT) || name.equalsIgnoreCase(VERIFY)
+                || name.equalsIgnoreCase(SAN);
     }
 
     /** Header values carry printable ASCII only, whatever a certificate's subject holds. */
