@@ -143,6 +143,10 @@ class EngineStateTest {
         channel.finishAndReleaseAll();
     }
 
+    /**
+     * An upstream stream that records the body parts written to it; the rest of the interface is not
+     * part of what these tests drive, and a call to it fails the test.
+     */
     private static UpstreamStream recordingStream(List<String> written) {
         return new UpstreamStream() {
             @Override
@@ -153,14 +157,14 @@ class EngineStateTest {
 
             @Override
             public void start(Listener listener) {
-                throw new UnsupportedOperationException();
+                throw new AssertionError("a replay never calls start");
             }
 
             @Override
             public dev.relay.core.RequestHeader newRequestHeader(dev.relay.core.RequestHeader clientRequest,
                                                                 dev.relay.core.HttpPeer peer, boolean requestHasBody,
                                                                 long bufferedBodyLength, boolean upgrade) {
-                throw new UnsupportedOperationException();
+                throw new AssertionError("a replay never calls newRequestHeader");
             }
 
             @Override
@@ -170,12 +174,12 @@ class EngineStateTest {
 
             @Override
             public ByteBuf switchToTunnel(io.netty.channel.ChannelHandler relay) {
-                throw new UnsupportedOperationException();
+                throw new AssertionError("a replay never calls switchToTunnel");
             }
 
             @Override
             public void writeHeader(dev.relay.core.RequestHeader upstreamRequest) {
-                throw new UnsupportedOperationException();
+                throw new AssertionError("a replay never calls writeHeader");
             }
 
             @Override
