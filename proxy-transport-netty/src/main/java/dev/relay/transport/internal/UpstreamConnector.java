@@ -21,6 +21,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -58,11 +59,10 @@ final class UpstreamConnector {
     }
 
     /**
-     * Connects to {@code peer}; the connection is pooled under {@code poolKey}. {@code client} and
-     * {@code server} are the addresses of the client connection, for the PROXY header when the peer
-     * wants one.
+     * Connects to {@code peer}; the connection is pooled under {@code poolKey}. {@code proxyHeader}:
+     * the addresses of the client connection, for the PROXY header the peer wants; null when it wants none.
      */
-    Future<UpstreamConnection> connect(HttpPeer peer, Object poolKey, SocketAddress client, SocketAddress server,
+    Future<UpstreamConnection> connect(HttpPeer peer, Object poolKey, @Nullable ClientAddresses proxyHeader,
                                        EventLoop loop) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         PeerOptions options = peer.options();
@@ -80,8 +80,9 @@ final class UpstreamConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline p = ch.pipeline();
-                        if (options.sendProxyProtocol() != ProxyProtocol.NONE) {
-                            new ProxyHeaderWriter(options.sendProxyProtocol(), client, server).install(p);
+                        if (proxyHeader != null && options.sendProxyProtocol() != ProxyProtocol.NONE) {
+                            new ProxyHeaderWriter(options.sendProxyProtocol(), proxyHeader.client(),
+                                    proxyHeader.server()).install(p);
                         }
                         if (peer.isTls()) {
                             p.addLast("tls", tls.newHandler(peer, ch));
