@@ -149,7 +149,6 @@ public final class StreamProxyServer implements AutoCloseable {
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
-                .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 // Nothing is read from the client before its upstream is connected (but the TLS handshake).
                 .childOption(ChannelOption.AUTO_READ, false)

@@ -4,8 +4,7 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyProtocol;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
-
-import java.net.SocketAddress;
+import org.jspecify.annotations.Nullable;
 
 /**
  * HTTP/1.1 upstream streams: one exchange per connection at a time. A stream takes the newest idle
@@ -25,16 +24,19 @@ final class Http1Streams implements UpstreamStreams {
 
     @Override
     public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
-        SocketAddress client = downstream.clientAddress();
-        SocketAddress server = downstream.serverAddress();
-        Object key = poolKey(peer, client, server);
+        ProxyProtocol proxyHeader = peer.options().sendProxyProtocol();
+        // Only a peer that is sent a PROXY header needs the client connection's addresses: the others
+        // do not pay for looking them up on every request.
+        ClientAddresses addresses = proxyHeader == ProxyProtocol.NONE ? null
+                : new ClientAddresses(downstream.clientAddress(), downstream.serverAddress());
+        Object key = poolKey(peer, addresses);
         UpstreamConnection pooled = fresh ? null : pool.checkout(key);
         if (pooled != null) {
             callback.onStreamReady(new Http1UpstreamStream(pooled, peer, pool), true, 0);
             return;
         }
         long connectStart = clock.nanoTime();
-        Future<UpstreamConnection> connect = connector.connect(peer, key, client, server, loop);
+        Future<UpstreamConnection> connect = connector.connect(peer, key, addresses, loop);
         connect.addListener(f -> {
             if (f.isSuccess()) {
                 UpstreamConnection conn = (UpstreamConnection) f.getNow();
@@ -47,14 +49,13 @@ final class Http1Streams implements UpstreamStreams {
     }
 
     /**
-     * The peer's {@link HttpPeer#reuseKey()}; but a connection that began with a PROXY header speaks
-     * for one client connection, so its key also holds that connection's addresses: it carries later
-     * requests of the same client connection and never another client's.
+     * The peer's {@link HttpPeer#reuseKey()}; but a connection that began with a PROXY header (telling
+     * {@code addresses}) speaks for one client connection, so its key also holds that connection's
+     * addresses: it carries later requests of the same client connection and never another client's.
      */
-    static Object poolKey(HttpPeer peer, SocketAddress client, SocketAddress server) {
-        ProxyProtocol version = peer.options().sendProxyProtocol();
-        return version == ProxyProtocol.NONE ? peer.reuseKey()
-                : new ClientBoundKey(peer.reuseKey(), version, new ClientAddresses(client, server));
+    private static Object poolKey(HttpPeer peer, @Nullable ClientAddresses addresses) {
+        return addresses == null ? peer.reuseKey()
+                : new ClientBoundKey(peer.reuseKey(), peer.options().sendProxyProtocol(), addresses);
     }
 
     /** The pool key of a connection that told the upstream about one client connection. */

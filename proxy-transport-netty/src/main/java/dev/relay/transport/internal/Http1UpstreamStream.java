@@ -48,6 +48,8 @@ final class Http1UpstreamStream implements UpstreamStream {
     private boolean responseKeepAlive;
     private boolean skipInformationalBody;
     private boolean done;
+    /** The client connection is held for an upgrade, so this request may carry {@code Upgrade} up. */
+    private boolean upgradeAllowed;
     /** The request carried {@code Upgrade}: a {@code 101} is its answer, and it is never sent twice. */
     private boolean upgradeSent;
     /** The origin answered {@code 101}: what follows is not HTTP, and waits for the tunnel. */
@@ -85,6 +87,7 @@ final class Http1UpstreamStream implements UpstreamStream {
                     clientRequest.uri(), headers);
             clientChunked = requestHasBody && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
         }
+        upgradeAllowed = upgrade;
         String upgradeTo = upgrade && TunnelRequests.asksForUpgrade(headers) ? headers.get(HttpHeaderNames.UPGRADE) : null;
         HopByHop.strip(headers);
         if (upgradeTo != null) {
@@ -108,7 +111,9 @@ final class Http1UpstreamStream implements UpstreamStream {
     public void writeHeader(RequestHeader upstreamRequest) {
         HttpRequest request = ((NettyRequestHeader) upstreamRequest).unwrap();
         used = true;
-        upgradeSent = request.headers().contains(HttpHeaderNames.UPGRADE);
+        // Only a held client connection can take a 101: an Upgrade a filter added to another request
+        // is sent, but a 101 to it is an error, not a switch (and no header lookup on every request).
+        upgradeSent = upgradeAllowed && request.headers().contains(HttpHeaderNames.UPGRADE);
         conn.decoder.expectResponseTo(HttpMethod.HEAD.equals(request.method()));
         // Failed writes surface as exceptionCaught on the upstream pipeline: no promise per write.
         channel.write(request, channel.voidPromise());

@@ -17,8 +17,6 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 
 /**
  * Opens the upstream connection of a relayed stream on the client connection's event loop: TCP,
@@ -74,18 +72,8 @@ final class StreamConnector {
                     }
                 });
         String context = "connect " + peer;
-        SocketAddress target;
-        if (peer.isUnix()) {
-            // No resolver and no TCP options: a socket path is connected as it is.
-            bootstrap.channel(domainSockets.channelType());
-            target = domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());
-        } else {
-            bootstrap.channel(channelType).resolver(resolver)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive());
-            target = peer.address();
-        }
-        ChannelFuture connect = bootstrap.connect(target);
+        ChannelFuture connect = bootstrap.connect(
+                UpstreamConnector.transport(bootstrap, peer, channelType, domainSockets, resolver));
         Channel channel = connect.channel();
         long timeoutNanos = totalNanos;
         java.util.concurrent.Future<?> timer = clock.schedule(loop, () -> {

@@ -38,9 +38,12 @@ final class TunnelRequests {
         if (HttpMethod.CONNECT.equals(request.method())) {
             return Kind.CONNECT;
         }
+        // Runs on every request: the test that rules out almost all of them (no Upgrade field) comes first.
+        if (!asksForUpgrade(request.headers()) || !HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
+            return Kind.NONE;
+        }
         boolean hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
-        return !hasBody && HttpVersion.HTTP_1_1.equals(request.protocolVersion()) && asksForUpgrade(request.headers())
-                ? Kind.UPGRADE : Kind.NONE;
+        return hasBody ? Kind.NONE : Kind.UPGRADE;
     }
 
     /** Whether {@code headers} carry an {@code Upgrade} field and {@code upgrade} among the {@code Connection} tokens. */

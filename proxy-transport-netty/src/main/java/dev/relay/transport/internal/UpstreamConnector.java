@@ -21,6 +21,7 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -58,11 +59,10 @@ final class UpstreamConnector {
     }
 
     /**
-     * Connects to {@code peer}; the connection is pooled under {@code poolKey}. {@code client} and
-     * {@code server} are the addresses of the client connection, for the PROXY header when the peer
-     * wants one.
+     * Connects to {@code peer}; the connection is pooled under {@code poolKey}. {@code proxyHeader}:
+     * the addresses of the client connection, for the PROXY header the peer wants; null when it wants none.
      */
-    Future<UpstreamConnection> connect(HttpPeer peer, Object poolKey, SocketAddress client, SocketAddress server,
+    Future<UpstreamConnection> connect(HttpPeer peer, Object poolKey, @Nullable ClientAddresses proxyHeader,
                                        EventLoop loop) {
         Promise<UpstreamConnection> promise = loop.newPromise();
         PeerOptions options = peer.options();
@@ -72,7 +72,6 @@ final class UpstreamConnector {
                     .setRetry(false));
             return promise;
         }
-        boolean unix = peer.socketAddress() instanceof UnixDomainSocketAddress;
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
@@ -80,8 +79,9 @@ final class UpstreamConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         ChannelPipeline p = ch.pipeline();
-                        if (options.sendProxyProtocol() != ProxyProtocol.NONE) {
-                            new ProxyHeaderWriter(options.sendProxyProtocol(), client, server).install(p);
+                        if (proxyHeader != null && options.sendProxyProtocol() != ProxyProtocol.NONE) {
+                            new ProxyHeaderWriter(options.sendProxyProtocol(), proxyHeader.client(),
+                                    proxyHeader.server()).install(p);
                         }
                         if (peer.isTls()) {
                             p.addLast("tls", tls.newHandler(peer, ch));
@@ -97,17 +97,7 @@ final class UpstreamConnector {
                         p.addLast("proxy", CONNECTING);
                     }
                 });
-        SocketAddress target;
-        if (unix) {
-            // No resolver and no TCP options: a socket path is connected as it is.
-            bootstrap.channel(domainSockets.channelType());
-            target = domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());
-        } else {
-            bootstrap.channel(channelType).resolver(resolver)
-                    .option(ChannelOption.TCP_NODELAY, true)
-                    .option(ChannelOption.SO_KEEPALIVE, options.tcpKeepAlive());
-            target = peer.address();
-        }
+        SocketAddress target = transport(bootstrap, peer, channelType, domainSockets, resolver);
         if (options.connectTimeout() != null) {
             bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
                     options.connectTimeout().toMillis()));
@@ -150,9 +140,23 @@ final class UpstreamConnector {
     }
 
     /**
-     * The TLS handler for {@code peer}: the SNI, else the TCP peer's host; a Unix-socket peer without
-     * an SNI has no name to present (nor to verify the certificate against).
+     * Sets the channel of {@code bootstrap} for {@code peer} and returns the address to connect to:
+     * a Unix-socket peer's path as it is, on the transport's domain-socket channel (no resolver, no
+     * TCP options); else TCP through {@code resolver}, without Nagle, with the peer's keep-alive.
+     * Shared by the HTTP and the stream connectors.
      */
+    static SocketAddress transport(Bootstrap bootstrap, HttpPeer peer, Class<? extends SocketChannel> channelType,
+                                   DomainSockets domainSockets, AddressResolverGroup<InetSocketAddress> resolver) {
+        if (peer.isUnix()) {
+            bootstrap.channel(domainSockets.channelType());
+            return domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());
+        }
+        bootstrap.channel(channelType).resolver(resolver)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, peer.options().tcpKeepAlive());
+        return peer.address();
+    }
+
     private void ready(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Channel channel, Object poolKey) {
         if (timer != null) {
             timer.cancel(false);

@@ -4,7 +4,6 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import io.netty.channel.EventLoop;
 
-
 /**
  * Where upstream streams come from: a pool of connections and a connector, per protocol, behind one
  * interface. The HTTP/1.1 one ({@link Http1Streams}) gives each stream a connection of its own, from
