@@ -73,12 +73,7 @@ public final class TlsCertificate {
         requireNonNull(chainFile, "chainFile");
         requireNonNull(keyFile, "keyFile");
         List<X509Certificate> chain = readCertificates(chainFile);
-        PrivateKey key;
-        try {
-            key = PemFiles.readPrivateKey(keyFile);
-        } catch (IllegalArgumentException e) {
-            throw new FileException(keyFile, e.getMessage(), e);
-        }
+        PrivateKey key = readPrivateKey(keyFile);
         try {
             return of(key, chain);
         } catch (IllegalArgumentException e) {
@@ -87,13 +82,28 @@ public final class TlsCertificate {
     }
 
     /**
-     * Reads the PEM certificates of {@code file}, for a client CA bundle.
+     * Reads the PEM certificates of {@code file}, in file order: a chain, or a CA bundle.
      *
      * @throws FileException when the file is missing, unreadable or holds no certificate
      */
     public static List<X509Certificate> readCertificates(Path file) {
         try {
             return PemFiles.readCertificates(file);
+        } catch (IllegalArgumentException e) {
+            throw new FileException(file, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Reads the unencrypted PEM private key of {@code file} (PKCS#8, PKCS#1 {@code RSA PRIVATE KEY}
+     * or SEC1 {@code EC PRIVATE KEY}), for a key that {@link #of} then pairs with its chain.
+     *
+     * @throws FileException when the file is missing, unreadable, holds no key, or an encrypted or
+     *                       malformed one
+     */
+    public static PrivateKey readPrivateKey(Path file) {
+        try {
+            return PemFiles.readPrivateKey(file);
         } catch (IllegalArgumentException e) {
             throw new FileException(file, e.getMessage(), e);
         }

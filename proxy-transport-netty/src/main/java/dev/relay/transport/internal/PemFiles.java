@@ -60,8 +60,8 @@ public final class PemFiles {
             }
         }
         if (out.isEmpty()) {
-            throw new IllegalArgumentException("no certificate in the file (expected: -----BEGIN CERTIFICATE----- blocks, "
-                    + "the server certificate first)");
+            throw new IllegalArgumentException("no certificate in the file (expected: PEM, -----BEGIN CERTIFICATE----- "
+                    + "blocks)");
         }
         return List.copyOf(out);
     }
@@ -131,15 +131,15 @@ public final class PemFiles {
 
     private static PrivateKey pkcs8(byte[] der) {
         PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(der);
-        for (String algorithm : List.of("RSA", "EC", "Ed25519", "RSASSA-PSS")) {
+        for (String algorithm : List.of("RSA", "EC", "Ed25519", "Ed448", "RSASSA-PSS")) {
             try {
                 return KeyFactory.getInstance(algorithm).generatePrivate(spec);
             } catch (GeneralSecurityException | IllegalArgumentException notThisOne) {
-                // The DER names its algorithm; trying the few a server certificate uses is simpler
-                // than parsing the identifier, and a failure of all of them is the error below.
+                // The DER names its algorithm; trying the few a server or client certificate uses is
+                // simpler than parsing the identifier, and a failure of all of them is the error below.
             }
         }
-        throw new IllegalArgumentException("the private key is neither RSA, EC nor Ed25519, or is malformed");
+        throw new IllegalArgumentException("the private key is neither RSA, EC, Ed25519 nor Ed448, or is malformed");
     }
 
     /** PKCS#1 RSAPrivateKey inside a PKCS#8 PrivateKeyInfo with the rsaEncryption identifier. */

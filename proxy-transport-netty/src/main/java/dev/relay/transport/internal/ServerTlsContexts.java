@@ -25,7 +25,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ScheduledFuture;
@@ -168,9 +167,8 @@ public final class ServerTlsContexts implements AsyncMapping<String, SslContext>
             return null;
         }
         if (hostname != null) {
-            String host = hostname.toLowerCase(Locale.ROOT);
             for (Served s : now) {
-                if (s.certificate().matches(host)) {
+                if (s.certificate().matches(hostname)) {
                     return s.context();
                 }
             }

@@ -6,6 +6,7 @@ import dev.relay.transport.TlsSettings;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -50,7 +51,7 @@ final class TlsReader {
         if (clientAuth != TlsSettings.ClientAuth.NONE) {
             if (clientCa.isMissing()) {
                 throw clientCa.problem("missing (expected: the PEM file of the CA that issues client certificates, "
-                        + "needed with client-auth = " + clientAuth.name().toLowerCase() + ")");
+                        + "needed with client-auth = " + clientAuth.name().toLowerCase(Locale.ROOT) + ")");
             }
             Path ca = clientCa.filePath();
             files.putIfAbsent(ca, clientCa);

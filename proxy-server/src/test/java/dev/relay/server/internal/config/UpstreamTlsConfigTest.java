@@ -2,6 +2,7 @@ package dev.relay.server.internal.config;
 
 import dev.relay.core.PeerOptions;
 import dev.relay.server.internal.FilterRegistry;
+import dev.relay.testing.OpensslKeys;
 import dev.relay.testing.TestCertificates;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +92,31 @@ class UpstreamTlsConfigTest {
                 """.formatted(client.certificateChainPem(), TestCertificates.localhost().privateKeyPem()));
         assertTrue(message.contains("key 'proxy.upstreams.secure.client-key': the key in")
                 && message.contains("does not belong to the certificate"), message);
+    }
+
+    @Test
+    void aClientKeyMayBeInTheTraditionalEncodingsOpensslWrites() throws Exception {
+        for (OpensslKeys.Kind kind : List.of(OpensslKeys.Kind.RSA_PKCS1, OpensslKeys.Kind.EC_SEC1)) {
+            OpensslKeys.Pair pair = OpensslKeys.selfSigned(dir, "relay-client", kind);
+            PeerOptions options = loader.load(conf("""
+                    tls = true
+                    client-cert = "%s"
+                    client-key = "%s"
+                    """.formatted(pair.chain(), pair.key()))).upstreams().get("secure").options();
+            assertEquals(kind == OpensslKeys.Kind.RSA_PKCS1 ? "RSA" : "EC", options.clientKey().getAlgorithm(), kind.name());
+        }
+    }
+
+    @Test
+    void anEncryptedClientKeyNamesFileLineAndKey() throws Exception {
+        OpensslKeys.Pair pair = OpensslKeys.selfSigned(dir, "relay-client", OpensslKeys.Kind.EC_ENCRYPTED);
+        String message = problem("""
+                tls = true
+                  client-cert = "%s"
+                  client-key = "%s"
+                """.formatted(pair.chain(), pair.key()));
+        assertTrue(message.contains("relay.conf:6: key 'proxy.upstreams.secure.client-key': '" + pair.key()
+                + "': the private key is encrypted"), message);
     }
 
     @Test
