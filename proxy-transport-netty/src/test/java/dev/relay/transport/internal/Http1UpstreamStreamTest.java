@@ -162,6 +162,25 @@ class Http1UpstreamStreamTest {
     }
 
     @Test
+    void anUpgradeAFilterAddedToAnOrdinaryRequestIsNoSwitch() {
+        // Not held for a tunnel (upgrade = false): the Upgrade a filter sets goes out, but a 101 to it
+        // fails the exchange instead of leaving it waiting on a switched connection.
+        RequestHeader upstream = stream.newRequestHeader(clientRequest("GET"), PEER, false, -1, false);
+        upstream.headers().set("Upgrade", "websocket");
+        upstream.headers().set("Connection", "upgrade");
+        stream.writeHeader(upstream);
+        stream.writeBody(Unpooled.EMPTY_BUFFER, true, null);
+        stream.flush();
+        assertTrue(written().contains("Upgrade: websocket\r\n"));
+
+        receive("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n");
+
+        assertEquals(ErrorType.H1_ERROR, events.failures.get(0).type());
+        assertNull(events.header);
+        assertFalse(stream.switchedProtocols());
+    }
+
+    @Test
     void theResponseToHeadHasNoBodyWhateverItsLength() {
         send("HEAD");
         receive("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
