@@ -1,7 +1,5 @@
 package dev.relay.core;
 
-import java.util.Locale;
-
 /**
  * Which version of HAProxy's PROXY protocol a proxy writes as the first bytes of an upstream
  * connection, to tell the origin the real client address ({@link PeerOptions#sendProxyProtocol()}).
@@ -13,19 +11,5 @@ public enum ProxyProtocol {
     /** Version 1, one human-readable line: {@code PROXY TCP4 192.0.2.1 198.51.100.2 56324 443\r\n}. */
     V1,
     /** Version 2, binary: shorter to parse, and IPv4/IPv6/unknown alike. */
-    V2;
-
-    /**
-     * Parses {@code none}, {@code v1} or {@code v2} (any case).
-     *
-     * @throws IllegalArgumentException naming the text otherwise
-     */
-    public static ProxyProtocol parse(String text) {
-        return switch (text.trim().toLowerCase(Locale.ROOT)) {
-            case "none", "off" -> NONE;
-            case "v1", "1" -> V1;
-            case "v2", "2" -> V2;
-            default -> throw new IllegalArgumentException("proxy protocol: '" + text + "' (expected: v1, v2 or none)");
-        };
-    }
+    V2
 }

@@ -122,12 +122,7 @@ public final class HashKey {
             case URI:
                 return bytes(request.uri());
             case CLIENT_IP:
-                if (client instanceof UnixDomainSocketAddress) {
-                    // A Unix-socket client has no IP: all of them share one key (one backend).
-                    return UNIX_CLIENT_KEY.clone();
-                }
-                return client instanceof InetSocketAddress inet && inet.getAddress() != null
-                        ? bytes(ipText(inet.getAddress())) : LoadBalancer.NO_KEY;
+                return clientIpKey(client);
             case HEADER:
                 return bytes(request.headers().get(name));
             case COOKIE:
@@ -135,6 +130,19 @@ public final class HashKey {
             default:
                 throw new AssertionError(source);
         }
+    }
+
+    /**
+     * The {@link #clientIp()} key of a connection from {@code client} (nullable: unknown), for a caller
+     * that has no request to hand to {@link #key(RequestHeader, SocketAddress)}, such as a stream proxy.
+     */
+    public static byte[] clientIpKey(@Nullable SocketAddress client) {
+        if (client instanceof UnixDomainSocketAddress) {
+            // A Unix-socket client has no IP: all of them share one key (one backend).
+            return UNIX_CLIENT_KEY.clone();
+        }
+        return client instanceof InetSocketAddress inet && inet.getAddress() != null
+                ? bytes(ipText(inet.getAddress())) : LoadBalancer.NO_KEY;
     }
 
     private static byte[] bytes(@Nullable String text) {

@@ -1,21 +1,17 @@
 package dev.relay.server.internal;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.relay.core.Addresses;
-import dev.relay.server.internal.metrics.AccessLog;
+import dev.relay.server.testing.AccessLogLines;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
 import dev.relay.testing.ExternalTool;
 import dev.relay.testing.TestCertificates;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -42,17 +38,11 @@ class StreamTlsServerTest {
     Path dir;
 
     private final List<AutoCloseable> cleanup = new ArrayList<>();
-    private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
-
-    @BeforeEach
-    void captureAccessLog() {
-        accessLines.start();
-        ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER)).addAppender(accessLines);
-    }
+    @RegisterExtension
+    final AccessLogLines accessLines = new AccessLogLines();
 
     @AfterEach
     void tearDown() throws Exception {
-        ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER)).detachAppender(accessLines);
         for (int i = cleanup.size() - 1; i >= 0; i--) {
             cleanup.get(i).close();
         }
@@ -107,9 +97,9 @@ class StreamTlsServerTest {
         assertEquals(0, ok.exitCode(), ok.stderr());
         assertTrue(ok.stdout().contains("origin db-origin"), ok.stdout());
 
-        Await.until(() -> accessLines.list.size() >= 1, Duration.ofSeconds(10), () -> "a stream access-log line");
-        String line = accessLines.list.get(0).getFormattedMessage();
-        assertEquals(1, accessLines.list.size(), "no line for the refused handshake: " + accessLines.list);
+        Await.until(() -> accessLines.list().size() >= 1, Duration.ofSeconds(10), () -> "a stream access-log line");
+        String line = accessLines.list().get(0).getFormattedMessage();
+        assertEquals(1, accessLines.list().size(), "no line for the refused handshake: " + accessLines.list());
         assertTrue(line.contains(" stream=tls-db upstream=db "), line);
         assertTrue(line.matches(".* end=completed tls=TLSv1\\.[23] sni=db\\.test client_verify=SUCCESS$"), line);
 

@@ -11,6 +11,8 @@ import dev.relay.core.Addresses;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -108,20 +110,6 @@ final class ConfigNode {
     /** A problem with this key. */
     ConfigProblem problem(String detail) {
         return new ConfigProblem(origin(), path, detail);
-    }
-
-    /**
-     * This value as the path of a readable regular file; a relative path is relative to the
-     * configuration file, as an include would be. {@code expected} says what the file holds, for the
-     * message.
-     */
-    java.nio.file.Path readableFile(String expected) {
-        java.nio.file.Path path = filePath();
-        if (!java.nio.file.Files.isRegularFile(path) || !java.nio.file.Files.isReadable(path)) {
-            throw problem("cannot read '" + path + "': " + (java.nio.file.Files.exists(path) ? "not a readable file"
-                    : "no such file") + " (expected: " + expected + ")");
-        }
-        return path;
     }
 
     /** The child {@code key} of this object (missing when absent). */
@@ -342,7 +330,7 @@ final class ConfigNode {
     }
 
     /** {@code path} made absolute: a relative one against the directory of this value's file. */
-    Path relativeToFile(Path path) {
+    private Path relativeToFile(Path path) {
         if (path.isAbsolute()) {
             return path.normalize();
         }
@@ -372,16 +360,30 @@ final class ConfigNode {
      * This text as a file path, absolute; a relative one is relative to the configuration file's
      * directory, as an include would be. Whether the file exists is the caller's to check.
      */
-    java.nio.file.Path filePath() {
+    Path filePath() {
         String text = string().trim();
         if (text.isEmpty()) {
             throw problem("empty (expected: a file path)");
         }
         try {
-            return relativeToFile(java.nio.file.Path.of(text));
-        } catch (java.nio.file.InvalidPathException e) {
+            return relativeToFile(Path.of(text));
+        } catch (InvalidPathException e) {
             throw problem("bad path '" + text + "' (expected: a file path)");
         }
+    }
+
+    /**
+     * This value as the path of a readable regular file; a relative path is relative to the
+     * configuration file, as an include would be. {@code expected} says what the file holds, for the
+     * message.
+     */
+    Path readableFile(String expected) {
+        Path path = filePath();
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            throw problem("cannot read '" + path + "': " + (Files.exists(path) ? "not a readable file"
+                    : "no such file") + " (expected: " + expected + ")");
+        }
+        return path;
     }
 
     /** This text trimmed, or null when missing. */

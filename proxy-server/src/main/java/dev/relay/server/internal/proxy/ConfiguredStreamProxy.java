@@ -10,6 +10,7 @@ import dev.relay.core.Stages;
 import dev.relay.core.StreamProxy;
 import dev.relay.core.StreamSession;
 import dev.relay.core.StreamSummary;
+import dev.relay.lb.HashKey;
 import dev.relay.lb.LoadBalancer;
 import dev.relay.server.internal.config.StreamConfig;
 import dev.relay.server.internal.metrics.AccessLog;
@@ -17,8 +18,6 @@ import dev.relay.server.internal.metrics.StreamMetrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -74,7 +73,8 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
                     "stream '" + config.name() + "': upstream group '" + config.upstream() + "' is gone", null));
         }
         ctx.group = group;
-        byte[] key = group.config().hashKey() == null ? LoadBalancer.NO_KEY : clientIp(session);
+        // A stream's group hashes nothing or the client's address (StreamsReader refuses other keys).
+        byte[] key = group.config().hashKey() == null ? LoadBalancer.NO_KEY : HashKey.clientIpKey(session.clientAddress());
         Backend backend = ctx.picks.next(group, key);
         if (backend == null) {
             return Stages.failed(BackendPicks.noneLeft(group));
@@ -85,13 +85,6 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
         ctx.attemptStartNanos = System.nanoTime();
         group.loadBalancer().observer().onAttemptStart(peer);
         return CompletableFuture.completedFuture(peer);
-    }
-
-    private static byte[] clientIp(StreamSession session) {
-        if (session.clientAddress() instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            return inet.getAddress().getHostAddress().getBytes(StandardCharsets.ISO_8859_1);
-        }
-        return LoadBalancer.NO_KEY;
     }
 
     @Override

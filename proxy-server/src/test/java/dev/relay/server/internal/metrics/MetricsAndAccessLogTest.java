@@ -1,18 +1,16 @@
 package dev.relay.server.internal.metrics;
 
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import dev.relay.server.testing.AccessLogLines;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.server.testing.Origins;
 import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -40,17 +38,11 @@ class MetricsAndAccessLogTest {
     Path dir;
 
     private final List<AutoCloseable> cleanup = new ArrayList<>();
-    private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
-
-    @BeforeEach
-    void captureAccessLog() {
-        accessLines.start();
-        ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER)).addAppender(accessLines);
-    }
+    @RegisterExtension
+    final AccessLogLines accessLines = new AccessLogLines();
 
     @AfterEach
     void tearDown() throws Exception {
-        ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER)).detachAppender(accessLines);
         for (int i = cleanup.size() - 1; i >= 0; i--) {
             cleanup.get(i).close();
         }
@@ -180,11 +172,11 @@ class MetricsAndAccessLogTest {
 
     private List<String> awaitLines(int count) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
-        while (accessLines.list.size() < count && System.nanoTime() < deadline) {
+        while (accessLines.list().size() < count && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         List<String> out = new ArrayList<>();
-        for (ILoggingEvent e : List.copyOf(accessLines.list)) {
+        for (ILoggingEvent e : List.copyOf(accessLines.list())) {
             assertEquals("relay-access-log", e.getThreadName(), "written off the event loop");
             out.add(e.getFormattedMessage());
         }

@@ -1,17 +1,13 @@
 package dev.relay.server.internal.metrics;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
+import dev.relay.server.testing.AccessLogLines;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
 import dev.relay.testing.TestOrigin;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
-import org.slf4j.LoggerFactory;
 
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -29,18 +25,8 @@ class ProxyProtocolAccessLogTest {
     @TempDir
     Path dir;
 
-    private final ListAppender<ILoggingEvent> accessLines = new ListAppender<>();
-
-    @BeforeEach
-    void captureAccessLog() {
-        accessLines.start();
-        ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER)).addAppender(accessLines);
-    }
-
-    @AfterEach
-    void stopCapturing() {
-        ((Logger) LoggerFactory.getLogger(AccessLog.LOGGER)).detachAppender(accessLines);
-    }
+    @RegisterExtension
+    final AccessLogLines accessLines = new AccessLogLines();
 
     @Test
     void theAccessLogLineCarriesTheClientAddressOfTheProxyHeader() throws Exception {
@@ -61,8 +47,8 @@ class ProxyProtocolAccessLogTest {
                 String response = new String(balancer.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
                 assertTrue(response.startsWith("HTTP/1.1 200"), response);
             }
-            Await.until(() -> !accessLines.list.isEmpty(), Duration.ofSeconds(10), () -> "an access-log line");
-            String line = accessLines.list.get(0).getFormattedMessage();
+            Await.until(() -> !accessLines.list().isEmpty(), Duration.ofSeconds(10), () -> "an access-log line");
+            String line = accessLines.list().get(0).getFormattedMessage();
             assertTrue(line.startsWith("203.0.113.7 - - ["), line);
             assertTrue(line.contains("\"GET /pp HTTP/1.1\" 200"), line);
         }
