@@ -370,6 +370,17 @@ public final class HttpProxyServer implements AutoCloseable {
         return engine.connectionsRefused();
     }
 
+    /**
+     * HTTP/2 client connections ended with GOAWAY {@code ENHANCE_YOUR_CALM} for abuse since start, by
+     * reason ({@code settings_flood}, {@code ping_flood}, {@code priority_flood}, {@code window_update_flood},
+     * {@code empty_data_flood}, {@code stream_churn}, {@code headers_timeout}); every reason is present.
+     */
+    public Map<String, Long> http2AbuseCounts() {
+        Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        engine.http2Abuse().counts().forEach((reason, count) -> counts.put(reason.label(), count));
+        return counts;
+    }
+
     /** Requests received since start. */
     public long requestsServed() {
         return engine.requestsServed();

@@ -30,6 +30,7 @@ public final class ProxyEngine<C> {
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
+    final Http2Abuse http2Abuse = new Http2Abuse();
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
@@ -93,6 +94,11 @@ public final class ProxyEngine<C> {
     /** Client connections the connection filter refused since start. */
     public long connectionsRefused() {
         return connectionsRefused.sum();
+    }
+
+    /** HTTP/2 client connections ended by {@link Http2FloodGuard} since start, by reason. */
+    public Http2Abuse http2Abuse() {
+        return http2Abuse;
     }
 
     /** Requests in flight. */
