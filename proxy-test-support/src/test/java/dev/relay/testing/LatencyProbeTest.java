@@ -20,11 +20,7 @@ class LatencyProbeTest {
 
     @Test
     void recordsTheTimesOfSuccessfulRequests() throws Exception {
-        LatencyProbe.Result result;
-        try (LatencyProbe probe = LatencyProbe.start(URI.create("http://127.0.0.1:" + origin.port() + "/small"))) {
-            probe.awaitRequests(20, WAIT);
-            result = probe.stop();
-        }
+        LatencyProbe.Result result = probe("/small", 20);
 
         assertTrue(result.requests() >= 20, result.toString());
         assertEquals(List.of(), result.errors());
@@ -33,13 +29,17 @@ class LatencyProbeTest {
 
     @Test
     void countsAnythingButA200AsAnError() throws Exception {
-        LatencyProbe.Result result;
-        try (LatencyProbe probe = LatencyProbe.start(URI.create("http://127.0.0.1:" + origin.port() + "/status/503"))) {
-            probe.awaitRequests(3, WAIT);
-            result = probe.stop();
-        }
+        LatencyProbe.Result result = probe("/status/503", 3);
 
         assertTrue(result.errors().size() >= 3, result.toString());
         assertEquals("status 503", result.errors().get(0));
+    }
+
+    /** Runs a probe on {@code path} until it has finished {@code requests} requests. */
+    private static LatencyProbe.Result probe(String path, int requests) throws InterruptedException {
+        try (LatencyProbe probe = LatencyProbe.start(URI.create("http://127.0.0.1:" + origin.port() + path))) {
+            probe.awaitRequests(requests, WAIT);
+            return probe.stop();
+        }
     }
 }
