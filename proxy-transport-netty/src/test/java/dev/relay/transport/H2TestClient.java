@@ -71,6 +71,11 @@ final class H2TestClient implements AutoCloseable {
      * fast reader); without, the client's 64 KiB windows fill and stay full until {@link #giveBack}.
      */
     static H2TestClient connect(InetSocketAddress address, boolean autoWindow) throws Exception {
+        return connect(address, autoWindow, true);
+    }
+
+    /** Like {@link #connect(InetSocketAddress, boolean)}; without {@code answerPings} a PING is recorded, never acknowledged. */
+    static H2TestClient connect(InetSocketAddress address, boolean autoWindow, boolean answerPings) throws Exception {
         Frames frames = new Frames();
         H2TestClient client = new H2TestClient(frames, autoWindow);
         frames.client = client;
@@ -82,6 +87,7 @@ final class H2TestClient implements AutoCloseable {
                                         .initialSettings(Http2Settings.defaultSettings())
                                         .validateHeaders(false)
                                         .encoderIgnoreMaxHeaderListSize(true)
+                                        .autoAckPingFrame(answerPings)
                                         .build(),
                                 frames);
                     }
