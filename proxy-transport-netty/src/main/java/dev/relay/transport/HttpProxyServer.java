@@ -258,8 +258,8 @@ public final class HttpProxyServer implements AutoCloseable {
                         if (http2) {
                             // HTTP/1.1 is in place; this handler swaps it for HTTP/2 on ALPN h2 or the preface.
                             boolean onTls = ch.pipeline().get(ListenerTls.HANDLER_NAME) != null;
-                            ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, keepAliveNanos,
-                                    bodyReadNanos, "bytes", "http", "proxy"));
+                            ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, headerReadNanos,
+                                    keepAliveNanos, bodyReadNanos, "bytes", "http", "proxy"));
                         }
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())

@@ -73,10 +73,10 @@ public final class ProxyEngine<C> {
      * HTTP/2 on (by ALPN when {@code tls}, by the prior-knowledge preface otherwise); for HTTP/2 it
      * removes {@code http1Handlers} and installs {@link Http2DownstreamPipeline}'s.
      */
-    public io.netty.channel.ChannelHandler newProtocolSelector(boolean tls, long keepAliveNanos, long bodyReadNanos,
-                                                              String... http1Handlers) {
-        return new DownstreamProtocolSelector(tls, http1Handlers,
-                pipeline -> Http2DownstreamPipeline.install(pipeline, this, keepAliveNanos, bodyReadNanos));
+    public io.netty.channel.ChannelHandler newProtocolSelector(boolean tls, long headerReadNanos, long keepAliveNanos,
+                                                              long bodyReadNanos, String... http1Handlers) {
+        return new DownstreamProtocolSelector(tls, http1Handlers, pipeline ->
+                Http2DownstreamPipeline.install(pipeline, this, headerReadNanos, keepAliveNanos, bodyReadNanos));
     }
 
     /**
