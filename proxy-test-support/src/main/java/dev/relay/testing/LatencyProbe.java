@@ -94,6 +94,11 @@ public final class LatencyProbe implements AutoCloseable {
         }
     }
 
+    /** Requests finished so far. */
+    public synchronized int requests() {
+        return nanos.size();
+    }
+
     /** Stops sending (the request in flight finishes first) and returns what was recorded. */
     public Result stop() throws InterruptedException {
         stopped = true;

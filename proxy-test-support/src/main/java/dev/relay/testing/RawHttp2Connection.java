@@ -74,6 +74,8 @@ public final class RawHttp2Connection implements AutoCloseable {
     private final Socket socket;
     private final OutputStream out;
     private final ReentrantLock writeLock = new ReentrantLock();
+    /** Written a HEADERS (or CONTINUATION) frame without END_HEADERS last; guarded by {@link #writeLock}. */
+    private boolean headerBlockOpen;
     /** ACKs the reader could not write because the test thread held the socket; sent with the next write. */
     private final List<byte[]> pendingAcks = new ArrayList<>();
     private final DefaultHttp2HeadersEncoder headerEncoder = new DefaultHttp2HeadersEncoder();
@@ -159,7 +161,14 @@ public final class RawHttp2Connection implements AutoCloseable {
      * encoder), followed by CONTINUATION frames when the block is larger than 16 KiB.
      */
     public void headers(int streamId, Http2Headers headers, boolean endStream) throws IOException {
-        byte[] block = encode(streamId, headers);
+        headerBlock(streamId, encode(streamId, headers), endStream);
+    }
+
+    /**
+     * A HEADERS frame carrying the raw (already HPACK-encoded) header block {@code block}, followed by
+     * CONTINUATION frames when it is larger than 16 KiB: for blocks no encoder would write (an HPACK bomb).
+     */
+    public void headerBlock(int streamId, byte[] block, boolean endStream) throws IOException {
         int first = Math.min(block.length, DEFAULT_MAX_FRAME_SIZE);
         int flags = (endStream ? END_STREAM : 0) | (first == block.length ? END_HEADERS : 0);
         writeLock.lock();
@@ -297,10 +306,19 @@ public final class RawHttp2Connection implements AutoCloseable {
         writePendingAcks();
         out.write(frameHeader(length, type, flags, streamId));
         out.write(payload, offset, length);
+        if (type == HEADERS || type == PUSH_PROMISE || type == CONTINUATION) {
+            headerBlockOpen = (flags & END_HEADERS) == 0;
+        }
     }
 
-    /** Writes the ACKs the reader left; the caller holds {@link #writeLock}. */
+    /**
+     * Writes the ACKs the reader left, unless a header block is open (no frame may come between its
+     * HEADERS and CONTINUATION frames): they then wait for the block to end. The caller holds {@link #writeLock}.
+     */
     private void writePendingAcks() throws IOException {
+        if (headerBlockOpen) {
+            return;
+        }
         synchronized (pendingAcks) {
             for (byte[] ack : pendingAcks) {
                 out.write(ack);

@@ -5,6 +5,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 
 import java.nio.charset.StandardCharsets;
@@ -43,9 +44,9 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>When a limit is passed: the reason is counted ({@link Http2Abuse}), logged at INFO with the
  * client's address (at most one line per second for all connections, with the number left out), a
- * GOAWAY with {@code ENHANCE_YOUR_CALM} and the highest client stream id seen is written, and the
- * connection closes once it is flushed (or after a second if the client does not read). From then on
- * the client's bytes are dropped unread. The codec does not see the GOAWAY; closing the channel ends
+ * GOAWAY with {@code ENHANCE_YOUR_CALM} and the highest client stream id seen is written, followed by
+ * a FIN once it is flushed, and the connection is closed when the client closes or after a second.
+ * From then on the client's bytes are read and dropped. The codec does not see the GOAWAY; closing the channel ends
  * its streams as any close does.
  *
  * <p>One per connection; runs on its event loop.
@@ -100,7 +101,10 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
     private int headersSent;
     private int streamsOpened;
 
+    /** The highest stream id the client has opened, in what this handler has read so far. */
     private int lastClientStreamId;
+    /** The same in what has been passed on to the codec: the GOAWAY's last stream id. */
+    private int lastStreamIdPassed;
     private boolean headerBlockOpen;
     private Future<?> headersTimer;
     private boolean tripped;
@@ -137,9 +141,11 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
         if (msg instanceof ByteBuf bytes) {
             inbound.scan(bytes, clientFrames);
             if (tripped) {
+                // Nothing of this buffer reaches the codec: the streams it opens were never processed.
                 bytes.release();
                 return;
             }
+            lastStreamIdPassed = lastClientStreamId;
         }
         ctx.fireChannelRead(msg);
     }
@@ -158,6 +164,9 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
 
         @Override
         public void frameStart(int length, int type, int flags, int streamId) {
+            if (tripped) {
+                return;
+            }
             this.type = type;
             this.flags = flags;
             roll();
@@ -277,9 +286,18 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
         byte[] debug = reason.label().getBytes(StandardCharsets.US_ASCII);
         ByteBuf frame = ctx.alloc().buffer(9 + 8 + debug.length);
         frame.writeMedium(8 + debug.length).writeByte(0x7).writeByte(0).writeInt(0)
-                .writeInt(lastClientStreamId).writeInt((int) ENHANCE_YOUR_CALM).writeBytes(debug);
-        ctx.writeAndFlush(frame).addListener(ChannelFutureListener.CLOSE);
-        // A client that does not read never lets the GOAWAY be flushed: close anyway.
+                .writeInt(lastStreamIdPassed).writeInt((int) ENHANCE_YOUR_CALM).writeBytes(debug);
+        ctx.writeAndFlush(frame).addListener((ChannelFutureListener) written -> {
+            if (written.isSuccess() && ctx.channel() instanceof DuplexChannel socket) {
+                // A lingering close: the GOAWAY and a FIN go out, the client's bytes are still read (and
+                // dropped) until it closes or the linger ends. Closing with its flood unread would send
+                // a TCP reset, which discards whatever of the GOAWAY the kernel had not sent yet.
+                socket.shutdownOutput();
+            } else {
+                ctx.close();
+            }
+        });
+        // A client that neither reads nor closes: closed anyway.
         ctx.executor().schedule(() -> ctx.close(), CLOSE_AFTER_GOAWAY_MILLIS, TimeUnit.MILLISECONDS);
     }
 
