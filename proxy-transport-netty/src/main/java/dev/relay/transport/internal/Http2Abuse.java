@@ -2,6 +2,7 @@ package dev.relay.transport.internal;
 
 import java.util.EnumMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -33,9 +34,16 @@ public final class Http2Abuse {
         }
     }
 
-    private final LongAdder[] counts = new LongAdder[Reason.values().length];
+    private static final long LOG_INTERVAL_NANOS = 1_000_000_000L;
 
-    public Http2Abuse() {
+    private final LongAdder[] counts = new LongAdder[Reason.values().length];
+    /** When the next log line may be written: an attack on many connections is one line a second. */
+    private final AtomicLong nextLogNanos;
+    private final AtomicLong unlogged = new AtomicLong();
+
+    /** Counts from zero; the first log line may be written at {@code nowNanos} (the engine clock's time). */
+    public Http2Abuse(long nowNanos) {
+        this.nextLogNanos = new AtomicLong(nowNanos);
         for (int i = 0; i < counts.length; i++) {
             counts[i] = new LongAdder();
         }
@@ -43,6 +51,19 @@ public final class Http2Abuse {
 
     void count(Reason reason) {
         counts[reason.ordinal()].increment();
+    }
+
+    /**
+     * Whether a connection ended for abuse at {@code nowNanos} may be logged: at most one line a second
+     * for all connections. Returns -1 when not, else how many went unlogged since the last line.
+     */
+    long logPermit(long nowNanos) {
+        long next = nextLogNanos.get();
+        if (nowNanos - next < 0 || !nextLogNanos.compareAndSet(next, nowNanos + LOG_INTERVAL_NANOS)) {
+            unlogged.incrementAndGet();
+            return -1;
+        }
+        return unlogged.getAndSet(0);
     }
 
     /** Connections ended since start, by reason (every reason present, zero included). */

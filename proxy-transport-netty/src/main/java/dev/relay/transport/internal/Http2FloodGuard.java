@@ -11,7 +11,6 @@ import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import static java.util.Objects.requireNonNull;
 
@@ -43,7 +42,8 @@ import static java.util.Objects.requireNonNull;
  * milliseconds, while the limits stay far above what browsers and gRPC clients send.
  *
  * <p>When a limit is passed: the reason is counted ({@link Http2Abuse}), logged at INFO with the
- * client's address (at most one line per second for all connections, with the number left out), a
+ * client's address (at most one line per second for all the connections of a service, with the number
+ * left out), a
  * GOAWAY with {@code ENHANCE_YOUR_CALM} and the highest client stream id seen is written, followed by
  * a FIN once it is flushed, and the connection is closed when the client closes or after a second.
  * From then on the client's bytes are read and dropped. The codec does not see the GOAWAY; closing the channel ends
@@ -57,9 +57,6 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
     private static final long CLOSE_AFTER_GOAWAY_MILLIS = 1_000;
     private static final int CLIENT_PREFACE_LENGTH = 24;
     private static final long ENHANCE_YOUR_CALM = 0xb;
-    /** The next time a log line may be written, shared by every connection: an attack on many is one line a second. */
-    private static final AtomicLong nextLogNanos = new AtomicLong(Long.MIN_VALUE);
-    private static final AtomicLong unlogged = new AtomicLong();
 
     private static final int DATA = 0x0, HEADERS = 0x1, PRIORITY = 0x2, RST_STREAM = 0x3, SETTINGS = 0x4,
             PING = 0x6, WINDOW_UPDATE = 0x8, CONTINUATION = 0x9;
@@ -302,17 +299,14 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
     }
 
     private void log(Http2Abuse.Reason reason, int count, int limit) {
-        long now = System.nanoTime();
-        long next = nextLogNanos.get();
-        if (now - next < 0 || !nextLogNanos.compareAndSet(next, now + WINDOW_NANOS)) {
-            unlogged.incrementAndGet();
+        long left = abuse.logPermit(clock.nanoTime());
+        if (left < 0) {
             return;
         }
-        long left = unlogged.getAndSet(0);
         String what = reason == Http2Abuse.Reason.HEADERS_TIMEOUT
                 ? "a header block open longer than " + TimeUnit.NANOSECONDS.toMillis(limits.headersTimeoutNanos()) + " ms"
                 : count + " in under a second (limit " + limit + " plus what the server's frames allow)";
-        LOG.log(System.Logger.Level.INFO, "HTTP/2 client {0} sent GOAWAY ENHANCE_YOUR_CALM and closed: {1}, {2}{3}",
+        LOG.log(System.Logger.Level.INFO, "HTTP/2 connection from {0} closed with GOAWAY ENHANCE_YOUR_CALM: {1}, {2}{3}",
                 ctx.channel().remoteAddress(), reason.label(), what,
                 left == 0 ? "" : " (" + left + " more connections closed for abuse since the last line)");
     }

@@ -30,7 +30,7 @@ public final class ProxyEngine<C> {
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
-    final Http2Abuse http2Abuse = new Http2Abuse();
+    final Http2Abuse http2Abuse;
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
@@ -45,6 +45,7 @@ public final class ProxyEngine<C> {
                        AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
         this.proxy = proxy;
         this.clock = clock;
+        this.http2Abuse = new Http2Abuse(clock.nanoTime());
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());

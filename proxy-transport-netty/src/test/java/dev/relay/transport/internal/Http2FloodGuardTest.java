@@ -11,6 +11,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -28,7 +29,7 @@ class Http2FloodGuardTest {
     private static final Duration HEADERS_TIMEOUT = Duration.ofSeconds(5);
 
     private final ManualEngineClock clock = new ManualEngineClock();
-    private final Http2Abuse abuse = new Http2Abuse();
+    private final Http2Abuse abuse = new Http2Abuse(clock.nanoTime());
     private EmbeddedChannel channel;
 
     @BeforeEach
@@ -211,6 +212,59 @@ class Http2FloodGuardTest {
         clock.advance(HEADERS_TIMEOUT.multipliedBy(2));
         channel.runPendingTasks();
         assertTrue(channel.isOpen());
+    }
+
+    @Test
+    void logsAtMostOneLineASecondForAllConnectionsAndCountsTheOnesLeftOut() {
+        java.util.logging.Logger logger = java.util.logging.Logger.getLogger("dev.relay.proxy.http2");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                lines.add(r.getLevel() + " " + java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(capture);
+        try {
+            floodSettings(channel);
+            floodSettings(newConnection());
+            assertEquals(1, lines.size(), lines.toString());
+            assertTrue(lines.get(0).startsWith("INFO HTTP/2 connection from embedded closed with GOAWAY "
+                    + "ENHANCE_YOUR_CALM: settings_flood, 101 in under a second"), lines.get(0));
+
+            clock.advance(Duration.ofSeconds(1));
+            floodSettings(newConnection());
+
+            assertEquals(2, lines.size(), lines.toString());
+            assertTrue(lines.get(1).endsWith("(1 more connections closed for abuse since the last line)"), lines.get(1));
+            assertEquals(3, abuse.counts().get(Http2Abuse.Reason.SETTINGS_FLOOD));
+        } finally {
+            logger.removeHandler(capture);
+        }
+    }
+
+    private EmbeddedChannel newConnection() {
+        EmbeddedChannel other = new EmbeddedChannel(new Http2FloodGuard(
+                new Http2FloodGuard.Limits(LIMIT, CHURN, HEADERS_TIMEOUT.toNanos()), abuse, clock));
+        other.writeInbound(Unpooled.wrappedBuffer(PREFACE));
+        other.releaseInbound();
+        return other;
+    }
+
+    private static void floodSettings(EmbeddedChannel target) {
+        for (int i = 0; i <= LIMIT && target.isOpen(); i++) {
+            target.writeInbound(Unpooled.wrappedBuffer(frame(SETTINGS, 0, 0, new byte[0])));
+        }
+        assertFalse(target.isOpen());
+        target.finishAndReleaseAll();
     }
 
     @Test
