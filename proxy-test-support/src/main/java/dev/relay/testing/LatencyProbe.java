@@ -112,9 +112,14 @@ public final class LatencyProbe implements AutoCloseable {
         }
     }
 
+    /** Stops the probe, like {@link #stop()} without the result. */
     @Override
-    public void close() throws InterruptedException {
-        stop();
+    public void close() {
+        try {
+            stop();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** What the probe saw: requests finished, the errors among them, and the 99th percentile and worst time. */

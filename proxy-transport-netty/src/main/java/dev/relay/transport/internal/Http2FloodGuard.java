@@ -303,9 +303,13 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
         if (left < 0) {
             return;
         }
-        String what = reason == Http2Abuse.Reason.HEADERS_TIMEOUT
-                ? "a header block open longer than " + TimeUnit.NANOSECONDS.toMillis(limits.headersTimeoutNanos()) + " ms"
-                : count + " in under a second (limit " + limit + " plus what the server's frames allow)";
+        String what = switch (reason) {
+            case HEADERS_TIMEOUT -> "a header block open longer than "
+                    + TimeUnit.NANOSECONDS.toMillis(limits.headersTimeoutNanos()) + " ms";
+            case STREAM_CHURN -> count + " streams reset in under a second (limit " + limit + ")";
+            default -> count + " frames in under a second (limit " + limit
+                    + ", plus what the proxy's DATA and the client's streams allow)";
+        };
         LOG.log(System.Logger.Level.INFO, "HTTP/2 connection from {0} closed with GOAWAY ENHANCE_YOUR_CALM: {1}, {2}{3}",
                 ctx.channel().remoteAddress(), reason.label(), what,
                 left == 0 ? "" : " (" + left + " more connections closed for abuse since the last line)");

@@ -238,7 +238,7 @@ class Http2FloodGuardTest {
             floodSettings(newConnection());
             assertEquals(1, lines.size(), lines.toString());
             assertTrue(lines.get(0).startsWith("INFO HTTP/2 connection from embedded closed with GOAWAY "
-                    + "ENHANCE_YOUR_CALM: settings_flood, 101 in under a second"), lines.get(0));
+                    + "ENHANCE_YOUR_CALM: settings_flood, 101 frames in under a second (limit 100"), lines.get(0));
 
             clock.advance(Duration.ofSeconds(1));
             floodSettings(newConnection());
