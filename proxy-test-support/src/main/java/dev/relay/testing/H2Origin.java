@@ -99,6 +99,8 @@ public final class H2Origin implements AutoCloseable {
     private final AtomicInteger openConnections = new AtomicInteger();
     private final AtomicInteger maxStreamsSeen = new AtomicInteger();
     private final AtomicInteger pingsReceived = new AtomicInteger();
+    private final AtomicInteger resetsReceived = new AtomicInteger();
+    private final AtomicLong bytesSent = new AtomicLong();
     private final AtomicLong connectionIds = new AtomicLong();
     private final Map<String, AtomicInteger> resets = new ConcurrentHashMap<>();
     private EventLoopGroup group;
@@ -216,6 +218,16 @@ public final class H2Origin implements AutoCloseable {
     /** PING frames received (not acknowledgements). */
     public int pingsReceived() {
         return pingsReceived.get();
+    }
+
+    /** RST_STREAM frames received from clients (a cancelled request). */
+    public int resetsReceived() {
+        return resetsReceived.get();
+    }
+
+    /** Body bytes the {@code /bytes/{n}} route has handed to its streams (it writes only while they are writable). */
+    public long bytesSent() {
+        return bytesSent.get();
     }
 
     /** Streams reset by the {@code /reset} route with {@code code}. */
@@ -423,6 +435,7 @@ public final class H2Origin implements AutoCloseable {
                 int n = (int) Math.min(16 * 1024, toSend - sent);
                 ByteBuf chunk = Unpooled.wrappedBuffer(TestOrigin.patternBytes(sent, n));
                 sent += n;
+                bytesSent.addAndGet(n);
                 ctx.write(new DefaultHttp2DataFrame(chunk, sent == toSend));
             }
             ctx.flush();
@@ -438,6 +451,9 @@ public final class H2Origin implements AutoCloseable {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.handler.codec.http2.Http2ResetFrame) {
+                resetsReceived.incrementAndGet();
+            }
             ReferenceCountUtil.release(evt);
         }
 

@@ -192,6 +192,60 @@ class Http2UpstreamTest {
         }
     }
 
+    @Test
+    void aSlowClientHoldsTheOriginBackAndItsHangUpResetsTheStream() throws Exception {
+        H2Origin origin = H2Origin.builder().name("flow").build().start();
+        var proxy = new ProxyFixture.SimpleProxy(s -> h2cPeer(origin, h2(Alpn.H2).build()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy);
+             java.net.Socket socket = new java.net.Socket("127.0.0.1", fixture.address.getPort())) {
+            socket.setReceiveBufferSize(64 * 1024);
+            socket.getOutputStream().write("GET /bytes/200000000 HTTP/1.1\r\nHost: a\r\n\r\n".getBytes());
+            assertTrue(socket.getInputStream().readNBytes(1000).length == 1000);
+            // The client reads no more: the origin stops when the stream's window is spent (the proxy
+            // withholds WINDOW_UPDATE while the client is not writable), far short of the 200 MB.
+            long[] last = {-1};
+            Await.until(() -> {
+                long now = origin.bytesSent();
+                boolean stalled = now == last[0];
+                last[0] = now;
+                if (!stalled) {
+                    try {
+                        Thread.sleep(200);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+                return stalled;
+            }, WAIT, () -> "the origin keeps sending: " + origin.bytesSent());
+            assertTrue(origin.bytesSent() < 32L * 1024 * 1024, "sent " + origin.bytesSent());
+            socket.close();
+            // The client's hang-up reaches the origin as RST_STREAM CANCEL.
+            Await.until(() -> origin.resetsReceived() == 1, WAIT, () -> "no RST_STREAM at the origin");
+            assertEquals(1, origin.openConnections());
+        } finally {
+            origin.close();
+        }
+    }
+
+    @Test
+    void aReadTimeoutCancelsTheStreamAndKeepsTheConnection() throws Exception {
+        H2Origin origin = H2Origin.builder().name("slow").build().start();
+        var proxy = new ProxyFixture.SimpleProxy(s -> h2cPeer(origin, h2(Alpn.H2)
+                .readTimeout(Duration.ofMillis(300)).build()));
+        // One event loop: the second request finds the connection of the first whichever client connection it uses.
+        TransportRuntime oneLoop = TransportRuntime.create(TransportRuntime.Kind.AUTO, 1);
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.defaults(), oneLoop)) {
+            assertEquals(504, get(fixture, "/delay/3000").statusCode());
+            assertEquals(ErrorType.READ_TIMEDOUT, proxy.nextLogged("/delay/3000").error().type());
+            Await.until(() -> origin.resetsReceived() == 1, WAIT, () -> "no RST_STREAM at the origin");
+            assertEquals(200, get(fixture, "/").statusCode());
+            assertEquals(1, origin.connectionsAccepted());
+        } finally {
+            oneLoop.close();
+            origin.close();
+        }
+    }
+
     // ---- the multiplexed pool -----------------------------------------------------------------------
 
     @Test
