@@ -50,10 +50,10 @@ class UpstreamsReaderTest {
 
     @Test
     void http2SettingsOutOfRangeNameFileLineAndKey() {
-        assertEquals("relay.conf:1: key 'proxy.upstreams.web.h2-max-streams': 0 (expected: 1 to 1000000)",
+        assertEquals("relay.conf:1: key 'proxy.upstreams.web.h2-max-streams': 0 (expected: 1..1000000)",
                 problem(() -> read("proxy.upstreams.web { backends = [ \"127.0.0.1:9001\" ], h2-max-streams = 0 }",
                         new RestartOnlySettings.Recorder())));
-        assertEquals("relay.conf:2: key 'proxy.upstreams.web.h2-ping-interval': 0 (expected: > 0, or none)",
+        assertEquals("relay.conf:2: key 'proxy.upstreams.web.h2-ping-interval': '0s' (expected: > 0, or none)",
                 problem(() -> read("proxy.upstreams.web.backends = [ \"127.0.0.1:9001\" ]\n"
                         + "proxy.upstreams.web.h2-ping-interval = 0s", new RestartOnlySettings.Recorder())));
     }
