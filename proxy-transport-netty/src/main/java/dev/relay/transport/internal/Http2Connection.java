@@ -153,6 +153,10 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
                 if (max != null) {
                     peerLimit = (int) Math.min(Integer.MAX_VALUE, max);
                 }
+                if (!settled.isDone() && streams == 0 && idleTimeoutNanos > 0) {
+                    // Ready with nobody waiting (they all went elsewhere): it must not linger unused.
+                    idleTimer.arm(idleTimeoutNanos);
+                }
                 settled.trySuccess(this);
             } else if (msg instanceof Http2PingFrame ping && ping.ack()) {
                 if (ping.content() == pingSent) {

@@ -182,6 +182,11 @@ final class Http2Streams implements UpstreamStreams {
                             .setRetry(peer.options().alpn() == Alpn.H2_OR_H1));
                     return;
                 }
+                if (!channel.isActive()) {
+                    failAll(() -> ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "connect " + peer
+                            + ": closed right after the handshake", null).setRetry(true));
+                    return;
+                }
                 PeerOptions options = peer.options();
                 Duration idle = options.idleTimeout() != null ? options.idleTimeout() : defaultIdleTimeout;
                 Duration ping = options.h2PingInterval();
