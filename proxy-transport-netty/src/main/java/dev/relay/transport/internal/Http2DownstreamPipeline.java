@@ -3,6 +3,7 @@ package dev.relay.transport.internal;
 import dev.relay.transport.Http2Settings;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -15,7 +16,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  * the prior-knowledge preface on a plain listener):
  *
  * <pre>
- * [tls] ─► "h2-activity" ─► "h2" Http2FrameCodec ─► "h2-streams" Http2MultiplexHandler ─► "h2-connection"
+ * [tls] ─► "h2-flushes" ─► "h2-activity" ─► "h2" Http2FrameCodec ─► "h2-streams" Http2MultiplexHandler ─► "h2-connection"
  *                                                          └─ per stream: child channel ─► Http2StreamHandler
  * </pre>
  *
@@ -24,6 +25,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  */
 public final class Http2DownstreamPipeline {
     /** The names of the handlers, in pipeline order. */
+    public static final String FLUSHES = "h2-flushes";
     public static final String ACTIVITY = "h2-activity";
     public static final String CODEC = "h2";
     public static final String STREAMS = "h2-streams";
@@ -37,7 +39,11 @@ public final class Http2DownstreamPipeline {
         Http2DownstreamConnection connection = new Http2DownstreamConnection(engine, settings, keepAliveNanos,
                 bodyReadNanos);
         Http2FrameCodec codec = codec(settings, engine.options.maxHeaderBytes());
-        pipeline.addLast(ACTIVITY, connection.activityWatcher())
+        // Each stream flushes its own response, usually while handling an upstream read rather than a
+        // read of this connection: without consolidation every response would be a socket write (and
+        // a TLS record) of its own. Flushes are batched to one per event-loop turn instead.
+        pipeline.addLast(FLUSHES, new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
+                .addLast(ACTIVITY, connection.activityWatcher())
                 .addLast(CODEC, codec)
                 .addLast(STREAMS, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override

@@ -193,6 +193,9 @@ final class Http2Streams implements UpstreamStreams {
                 Http2Connection conn = new Http2Connection(channel, KeyPool.this, counters.group(peer.groupKey()),
                         options.maxH2Streams(), idle.toNanos(), ping == null ? 0 : ping.toNanos(), clock);
                 ChannelPipeline p = channel.pipeline();
+                // Streams flush one by one; the socket (and TLS) gets one write per event-loop turn.
+                p.addBefore(UpstreamConnector.PLACEHOLDER, "h2-flushes", new io.netty.handler.flush.FlushConsolidationHandler(
+                        io.netty.handler.flush.FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
                 p.addBefore(UpstreamConnector.PLACEHOLDER, "h2", Http2FrameCodecBuilder.forClient()
                         .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)
                                 .maxHeaderListSize(maxResponseHeaderBytes))
