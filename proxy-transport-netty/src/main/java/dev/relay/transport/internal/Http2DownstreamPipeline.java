@@ -52,11 +52,19 @@ public final class Http2DownstreamPipeline {
                     }
                 }))
                 .addLast(CONNECTION, connection);
-        int connectionWindowIncrease = settings.connectionWindow() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
-        if (connectionWindowIncrease > 0) {
-            // The connection window starts at 64 KiB whatever SETTINGS say (RFC 9113 §6.9.2); a
-            // WINDOW_UPDATE on stream 0 raises it, and the codec keeps it at the new size from then on.
-            pipeline.context(CONNECTION).writeAndFlush(new DefaultHttp2WindowUpdateFrame(connectionWindowIncrease));
+        openConnectionWindow(pipeline, CONNECTION, settings.connectionWindow());
+    }
+
+    /**
+     * Raises the receive window of a connection whose frame codec sits before the handler named
+     * {@code after} to {@code window} bytes. The connection window starts at 64 KiB whatever SETTINGS
+     * say (RFC 9113 §6.9.2); a WINDOW_UPDATE on stream 0 raises it, and the codec keeps it at the new
+     * size from then on. Used for client and origin connections alike.
+     */
+    static void openConnectionWindow(ChannelPipeline pipeline, String after, int window) {
+        int increase = window - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+        if (increase > 0) {
+            pipeline.context(after).writeAndFlush(new DefaultHttp2WindowUpdateFrame(increase));
         }
     }
 

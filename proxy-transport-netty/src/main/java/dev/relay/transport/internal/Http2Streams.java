@@ -48,11 +48,17 @@ final class Http2Streams implements UpstreamStreams {
     private final EngineClock clock;
     private final Duration defaultIdleTimeout;
     private final int maxResponseHeaderBytes;
+    private final dev.relay.transport.Http2Settings windows;
     private final ChosenProtocols chosen;
     final Http2Counters counters = new Http2Counters();
 
+    /**
+     * @param windows whose stream and connection windows the upstream connections advertise too: a
+     *                response from an origin streams as fast as an upload from a client
+     */
     Http2Streams(UpstreamConnector connector, EngineClock clock, Duration defaultIdleTimeout, int maxResponseHeaderBytes,
-                 ChosenProtocols chosen) {
+                 dev.relay.transport.Http2Settings windows, ChosenProtocols chosen) {
+        this.windows = windows;
         this.connector = connector;
         this.clock = clock;
         this.defaultIdleTimeout = defaultIdleTimeout;
@@ -198,10 +204,12 @@ final class Http2Streams implements UpstreamStreams {
                         io.netty.handler.flush.FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true));
                 p.addBefore(UpstreamConnector.PLACEHOLDER, "h2", Http2FrameCodecBuilder.forClient()
                         .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)
+                                .initialWindowSize(windows.initialStreamWindow())
                                 .maxHeaderListSize(maxResponseHeaderBytes))
                         .build());
                 p.addBefore(UpstreamConnector.PLACEHOLDER, "h2-streams", new Http2MultiplexHandler(REFUSE_INBOUND));
                 p.replace(UpstreamConnector.PLACEHOLDER, "h2-connection", conn);
+                Http2DownstreamPipeline.openConnectionWindow(p, "h2-connection", windows.connectionWindow());
                 counters.group(peer.groupKey()).connectionOpened();
                 java.util.concurrent.Future<?> settingsTimer = settingsTimer(channel, options);
                 conn.settled().addListener(f -> {

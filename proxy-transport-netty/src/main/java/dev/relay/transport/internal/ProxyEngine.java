@@ -52,7 +52,7 @@ public final class ProxyEngine<C> {
                 options.maxHeaderBytes(), clock);
         ChosenProtocols chosen = new ChosenProtocols();
         Http2Streams http2Streams = new Http2Streams(connector, clock, options.upstreamIdleTimeout(),
-                options.maxHeaderBytes(), chosen);
+                options.maxHeaderBytes(), options.http2(), chosen);
         this.http2 = http2Streams.counters;
         this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2Streams, chosen),
                 http2Streams, chosen);
