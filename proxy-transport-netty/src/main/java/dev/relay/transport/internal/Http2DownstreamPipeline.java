@@ -3,6 +3,7 @@ package dev.relay.transport.internal;
 import dev.relay.transport.Http2Settings;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.codec.http2.DefaultHttp2WindowUpdateFrame;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -15,8 +16,8 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  * the prior-knowledge preface on a plain listener):
  *
  * <pre>
- * [tls] ─► "h2-activity" ─► "h2-guard" ─► "h2" Http2FrameCodec ─► "h2-streams" Http2MultiplexHandler ─► "h2-connection"
- *                                                       └─ per stream: child channel ─► Http2StreamIdleTimeout ─► Http2StreamHandler
+ * [tls] ─► "h2-flushes" ─► "h2-activity" ─► "h2-guard" ─► "h2" Http2FrameCodec ─► "h2-streams" Http2MultiplexHandler ─► "h2-connection"
+ *                                                     └─ per stream: child channel ─► Http2StreamIdleTimeout ─► Http2StreamHandler
  * </pre>
  *
  * The one place the HTTP/2 pipeline is put together. {@link Http2FloodGuard} reads the raw frame
@@ -24,6 +25,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  */
 public final class Http2DownstreamPipeline {
     /** The names of the handlers, in pipeline order. */
+    public static final String FLUSHES = "h2-flushes";
     public static final String ACTIVITY = "h2-activity";
     public static final String GUARD = "h2-guard";
     public static final String CODEC = "h2";
@@ -43,7 +45,11 @@ public final class Http2DownstreamPipeline {
         Http2DownstreamConnection connection = new Http2DownstreamConnection(engine, settings, keepAliveNanos,
                 bodyReadNanos);
         Http2FrameCodec codec = codec(settings, engine.options.maxHeaderBytes());
-        pipeline.addLast(ACTIVITY, connection.activityWatcher())
+        // Each stream flushes its own response, usually while handling an upstream read rather than a
+        // read of this connection: without consolidation every response would be a socket write (and
+        // a TLS record) of its own. Flushes are batched to one per event-loop turn instead.
+        pipeline.addLast(FLUSHES, new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
+                .addLast(ACTIVITY, connection.activityWatcher())
                 .addLast(GUARD, new Http2FloodGuard(new Http2FloodGuard.Limits(settings.maxControlFramesPerSecond(),
                         settings.maxStreamChurnPerSecond(), headerReadNanos), engine.http2Abuse, engine.clock))
                 .addLast(CODEC, codec)
@@ -55,11 +61,19 @@ public final class Http2DownstreamPipeline {
                     }
                 }))
                 .addLast(CONNECTION, connection);
-        int connectionWindowIncrease = settings.connectionWindow() - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
-        if (connectionWindowIncrease > 0) {
-            // The connection window starts at 64 KiB whatever SETTINGS say (RFC 9113 §6.9.2); a
-            // WINDOW_UPDATE on stream 0 raises it, and the codec keeps it at the new size from then on.
-            pipeline.context(CONNECTION).writeAndFlush(new DefaultHttp2WindowUpdateFrame(connectionWindowIncrease));
+        openConnectionWindow(pipeline, CONNECTION, settings.connectionWindow());
+    }
+
+    /**
+     * Raises the receive window of a connection whose frame codec sits before the handler named
+     * {@code after} to {@code window} bytes. The connection window starts at 64 KiB whatever SETTINGS
+     * say (RFC 9113 §6.9.2); a WINDOW_UPDATE on stream 0 raises it, and the codec keeps it at the new
+     * size from then on. Used for client and origin connections alike.
+     */
+    static void openConnectionWindow(ChannelPipeline pipeline, String after, int window) {
+        int increase = window - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+        if (increase > 0) {
+            pipeline.context(after).writeAndFlush(new DefaultHttp2WindowUpdateFrame(increase));
         }
     }
 
