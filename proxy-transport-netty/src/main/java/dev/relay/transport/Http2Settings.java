@@ -11,7 +11,8 @@ import static java.util.Objects.requireNonNull;
  * HTTP/2 towards clients: whether listeners speak it (ALPN {@code h2} on TLS listeners, prior knowledge
  * {@code h2c} on plain ones), the SETTINGS the proxy announces, flow-control windows, PING-based idle
  * detection and the limits that refuse the HTTP/2 attacks Netty guards against (rapid reset,
- * MadeYouReset, control-frame, empty-DATA and CONTINUATION floods). Held by
+ * MadeYouReset, control-frame, empty-DATA and CONTINUATION floods) and those the proxy adds
+ * (floods of each control-frame kind and stream churn per second, idle streams). Held by
  * {@link ProxyOptions#http2()}; a listener may turn HTTP/2 off with {@link ListenerOptions.Builder#http2}.
  * Immutable; equal when every setting is.
  *
@@ -37,6 +38,9 @@ public final class Http2Settings {
     private final int maxQueuedControlFrames;
     private final int maxConsecutiveEmptyDataFrames;
     private final int maxSmallContinuationFrames;
+    private final int maxControlFramesPerSecond;
+    private final int maxStreamChurnPerSecond;
+    private final Duration streamIdleTimeout;
 
     private Http2Settings(Builder b) {
         this.enabled = b.enabled;
@@ -52,6 +56,9 @@ public final class Http2Settings {
         this.maxQueuedControlFrames = b.maxQueuedControlFrames;
         this.maxConsecutiveEmptyDataFrames = b.maxConsecutiveEmptyDataFrames;
         this.maxSmallContinuationFrames = b.maxSmallContinuationFrames;
+        this.maxControlFramesPerSecond = b.maxControlFramesPerSecond;
+        this.maxStreamChurnPerSecond = b.maxStreamChurnPerSecond;
+        this.streamIdleTimeout = b.streamIdleTimeout;
     }
 
     /** The defaults: HTTP/2 on, the values documented per setting. */
@@ -80,6 +87,9 @@ public final class Http2Settings {
         b.maxQueuedControlFrames = maxQueuedControlFrames;
         b.maxConsecutiveEmptyDataFrames = maxConsecutiveEmptyDataFrames;
         b.maxSmallContinuationFrames = maxSmallContinuationFrames;
+        b.maxControlFramesPerSecond = maxControlFramesPerSecond;
+        b.maxStreamChurnPerSecond = maxStreamChurnPerSecond;
+        b.streamIdleTimeout = streamIdleTimeout;
         return b;
     }
 
@@ -170,6 +180,34 @@ public final class Http2Settings {
         return maxSmallContinuationFrames;
     }
 
+    /**
+     * SETTINGS, PING, PRIORITY, WINDOW_UPDATE and empty DATA frames a client may send per second, each
+     * kind counted on its own, before the connection is closed with GOAWAY {@code ENHANCE_YOUR_CALM}
+     * (default 1000). WINDOW_UPDATE and PING frames are also allowed in proportion to the DATA the proxy
+     * sends (2 and 1 per DATA frame) and PRIORITY frames to the streams the client opens (2 each), so a
+     * fast download with small windows, or gRPC's bandwidth probes, never count as a flood.
+     */
+    public int maxControlFramesPerSecond() {
+        return maxControlFramesPerSecond;
+    }
+
+    /**
+     * Streams reset per second on one connection, by the client and by the proxy together, before the
+     * connection is closed with GOAWAY {@code ENHANCE_YOUR_CALM} (default 200): the burst limit on stream
+     * churn beside {@link #maxResetsPerWindow()}'s count over a longer window.
+     */
+    public int maxStreamChurnPerSecond() {
+        return maxStreamChurnPerSecond;
+    }
+
+    /**
+     * A stream on which no frame has moved either way for this long is reset (RST_STREAM {@code CANCEL};
+     * default 5 minutes): a client that opens streams and then neither sends nor reads.
+     */
+    public Duration streamIdleTimeout() {
+        return streamIdleTimeout;
+    }
+
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof Http2Settings s && enabled == s.enabled && maxConcurrentStreams == s.maxConcurrentStreams
@@ -179,14 +217,17 @@ public final class Http2Settings {
                 && maxResetsPerWindow == s.maxResetsPerWindow && resetWindow.equals(s.resetWindow)
                 && maxQueuedControlFrames == s.maxQueuedControlFrames
                 && maxConsecutiveEmptyDataFrames == s.maxConsecutiveEmptyDataFrames
-                && maxSmallContinuationFrames == s.maxSmallContinuationFrames;
+                && maxSmallContinuationFrames == s.maxSmallContinuationFrames
+                && maxControlFramesPerSecond == s.maxControlFramesPerSecond
+                && maxStreamChurnPerSecond == s.maxStreamChurnPerSecond && streamIdleTimeout.equals(s.streamIdleTimeout);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(enabled, maxConcurrentStreams, initialStreamWindow, connectionWindow, maxFrameSize,
                 maxHeaderListSize, pingInterval, pingTimeout, maxResetsPerWindow, resetWindow, maxQueuedControlFrames,
-                maxConsecutiveEmptyDataFrames, maxSmallContinuationFrames);
+                maxConsecutiveEmptyDataFrames, maxSmallContinuationFrames, maxControlFramesPerSecond,
+                maxStreamChurnPerSecond, streamIdleTimeout);
     }
 
     @Override
@@ -196,7 +237,10 @@ public final class Http2Settings {
                 + ", maxFrameSize=" + maxFrameSize + ", maxHeaderListSize="
                 + (maxHeaderListSize == null ? "maxHeaderBytes" : maxHeaderListSize)
                 + ", pingInterval=" + pingInterval + ", pingTimeout=" + pingTimeout
-                + ", maxResetsPerWindow=" + maxResetsPerWindow + ", resetWindow=" + resetWindow + '}';
+                + ", maxResetsPerWindow=" + maxResetsPerWindow + ", resetWindow=" + resetWindow
+                + ", maxControlFramesPerSecond=" + maxControlFramesPerSecond
+                + ", maxStreamChurnPerSecond=" + maxStreamChurnPerSecond + ", streamIdleTimeout=" + streamIdleTimeout
+                + '}';
     }
 
     /** Builds {@link Http2Settings}; each setter validates its argument. Not thread-safe. */
@@ -217,6 +261,9 @@ public final class Http2Settings {
         private int maxQueuedControlFrames = 10_000;
         private int maxConsecutiveEmptyDataFrames = 2;
         private int maxSmallContinuationFrames = 16;
+        private int maxControlFramesPerSecond = 1000;
+        private int maxStreamChurnPerSecond = 200;
+        private Duration streamIdleTimeout = Duration.ofMinutes(5);
 
         private Builder() {}
 
@@ -298,6 +345,24 @@ public final class Http2Settings {
         /** See {@link Http2Settings#maxSmallContinuationFrames()}; at least 1. */
         public Builder maxSmallContinuationFrames(int frames) {
             this.maxSmallContinuationFrames = between("maxSmallContinuationFrames", frames, 1, Integer.MAX_VALUE);
+            return this;
+        }
+
+        /** See {@link Http2Settings#maxControlFramesPerSecond()}; at least 1. */
+        public Builder maxControlFramesPerSecond(int frames) {
+            this.maxControlFramesPerSecond = between("maxControlFramesPerSecond", frames, 1, Integer.MAX_VALUE);
+            return this;
+        }
+
+        /** See {@link Http2Settings#maxStreamChurnPerSecond()}; at least 1. */
+        public Builder maxStreamChurnPerSecond(int resets) {
+            this.maxStreamChurnPerSecond = between("maxStreamChurnPerSecond", resets, 1, Integer.MAX_VALUE);
+            return this;
+        }
+
+        /** See {@link Http2Settings#streamIdleTimeout()}; {@code > 0}. */
+        public Builder streamIdleTimeout(Duration timeout) {
+            this.streamIdleTimeout = positive("streamIdleTimeout", timeout);
             return this;
         }
 

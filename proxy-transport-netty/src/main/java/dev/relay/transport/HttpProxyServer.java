@@ -258,8 +258,8 @@ public final class HttpProxyServer implements AutoCloseable {
                         if (http2) {
                             // HTTP/1.1 is in place; this handler swaps it for HTTP/2 on ALPN h2 or the preface.
                             boolean onTls = ch.pipeline().get(ListenerTls.HANDLER_NAME) != null;
-                            ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, keepAliveNanos,
-                                    bodyReadNanos, "bytes", "http", "proxy"));
+                            ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, headerReadNanos,
+                                    keepAliveNanos, bodyReadNanos, "bytes", "http", "proxy"));
                         }
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
@@ -397,6 +397,17 @@ public final class HttpProxyServer implements AutoCloseable {
     /** Client connections refused by a listener's {@link ListenerOptions#connectionFilter()} since start. */
     public long connectionsRefused() {
         return engine.connectionsRefused();
+    }
+
+    /**
+     * HTTP/2 client connections ended with GOAWAY {@code ENHANCE_YOUR_CALM} for abuse since start, by
+     * reason ({@code settings_flood}, {@code ping_flood}, {@code priority_flood}, {@code window_update_flood},
+     * {@code empty_data_flood}, {@code stream_churn}, {@code headers_timeout}); every reason is present.
+     */
+    public Map<String, Long> http2AbuseCounts() {
+        Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        engine.http2Abuse().counts().forEach((reason, count) -> counts.put(reason.label(), count));
+        return counts;
     }
 
     /** Requests received since start. */

@@ -124,10 +124,15 @@ public final class Http2DownstreamConnection extends ChannelInboundHandlerAdapte
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // What reaches here is a broken connection (protocol errors were answered by the codec):
-        // the client's doing, not the operator's.
+        // What reaches here is a broken connection: the client's doing, not the operator's.
         ProxyEngine.LOG.log(System.Logger.Level.DEBUG, "HTTP/2 connection from {0} failed: {1}",
                 ctx.channel().remoteAddress(), String.valueOf(cause));
+        if (cause instanceof io.netty.handler.codec.http2.Http2Exception) {
+            // A connection error the codec found (a flood, a protocol error): it fires the error here
+            // first, then sends GOAWAY with its code and closes. Closing now would send GOAWAY NO_ERROR
+            // before it, and the client would not learn why (ENHANCE_YOUR_CALM, PROTOCOL_ERROR ...).
+            return;
+        }
         closeNow();
     }
 

@@ -16,26 +16,32 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  * the prior-knowledge preface on a plain listener):
  *
  * <pre>
- * [tls] ─► "h2-flushes" ─► "h2-activity" ─► "h2" Http2FrameCodec ─► "h2-streams" Http2MultiplexHandler ─► "h2-connection"
- *                                                          └─ per stream: child channel ─► Http2StreamHandler
+ * [tls] ─► "h2-flushes" ─► "h2-activity" ─► "h2-guard" ─► "h2" Http2FrameCodec ─► "h2-streams" Http2MultiplexHandler ─► "h2-connection"
+ *                                                     └─ per stream: child channel ─► Http2StreamIdleTimeout ─► Http2StreamHandler
  * </pre>
  *
- * The one place the HTTP/2 pipeline is put together: a handler that must see the frames of a
- * connection (a flood guard, say) goes in here, between the codec and the multiplexer.
+ * The one place the HTTP/2 pipeline is put together. {@link Http2FloodGuard} reads the raw frame
+ * headers both ways before the codec (its Javadoc says why there).
  */
 public final class Http2DownstreamPipeline {
     /** The names of the handlers, in pipeline order. */
     public static final String FLUSHES = "h2-flushes";
     public static final String ACTIVITY = "h2-activity";
+    public static final String GUARD = "h2-guard";
     public static final String CODEC = "h2";
     public static final String STREAMS = "h2-streams";
     public static final String CONNECTION = "h2-connection";
 
     private Http2DownstreamPipeline() {}
 
-    /** Appends the HTTP/2 handlers to {@code pipeline}, for a connection of a listener with these timeouts. */
-    static void install(ChannelPipeline pipeline, ProxyEngine<?> engine, long keepAliveNanos, long bodyReadNanos) {
+    /**
+     * Appends the HTTP/2 handlers to {@code pipeline}, for a connection of a listener with these timeouts
+     * (the header read timeout bounds a header block left open).
+     */
+    static void install(ChannelPipeline pipeline, ProxyEngine<?> engine, long headerReadNanos, long keepAliveNanos,
+                        long bodyReadNanos) {
         Http2Settings settings = engine.options.http2();
+        long streamIdleNanos = settings.streamIdleTimeout().toNanos();
         Http2DownstreamConnection connection = new Http2DownstreamConnection(engine, settings, keepAliveNanos,
                 bodyReadNanos);
         Http2FrameCodec codec = codec(settings, engine.options.maxHeaderBytes());
@@ -44,11 +50,14 @@ public final class Http2DownstreamPipeline {
         // a TLS record) of its own. Flushes are batched to one per event-loop turn instead.
         pipeline.addLast(FLUSHES, new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true))
                 .addLast(ACTIVITY, connection.activityWatcher())
+                .addLast(GUARD, new Http2FloodGuard(new Http2FloodGuard.Limits(settings.maxControlFramesPerSecond(),
+                        settings.maxStreamChurnPerSecond(), headerReadNanos), engine.http2Abuse, engine.clock))
                 .addLast(CODEC, codec)
                 .addLast(STREAMS, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                     @Override
                     protected void initChannel(Http2StreamChannel stream) {
-                        stream.pipeline().addLast(new Http2StreamHandler(connection));
+                        stream.pipeline().addLast(new Http2StreamIdleTimeout(engine.clock, streamIdleNanos),
+                                new Http2StreamHandler(connection));
                     }
                 }))
                 .addLast(CONNECTION, connection);

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
@@ -166,7 +167,19 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ProxyCall<?> c = call;
-        if (c != null && !finished) {
+        if (cause instanceof Http2Exception.StreamException streamError) {
+            // A stream error in the client's frames (a WINDOW_UPDATE of 0, DATA after END_STREAM ...).
+            // Netty hands it to the stream's handler and then closes the stream's channel, which sends
+            // no RST_STREAM once the client has ended its side: the RST_STREAM with the error (RFC 9113
+            // §5.4.2) is ours to send. Without it the call would answer 400 and the stream would end as
+            // a normal exchange, unseen by the reset limits that stop MadeYouReset (CVE-2025-8671).
+            ctx.writeAndFlush(new DefaultHttp2ResetFrame(streamError.error()));
+            if (c != null && !finished) {
+                // The client's doing: the call ends as on a client's reset, quietly and without a response.
+                c.onDownstreamFailure(ProxyError.downstream(ErrorType.CONNECTION_CLOSED, "stream error in the "
+                        + "client's frames (" + streamError.error() + "): " + streamError.getMessage(), null));
+            }
+        } else if (c != null && !finished) {
             c.onDownstreamFailure(cause);
         }
         ctx.close();

@@ -31,6 +31,7 @@ public final class ProxyEngine<C> {
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
+    final Http2Abuse http2Abuse;
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
@@ -45,6 +46,7 @@ public final class ProxyEngine<C> {
                        AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
         this.proxy = proxy;
         this.clock = clock;
+        this.http2Abuse = new Http2Abuse(clock.nanoTime());
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
@@ -79,10 +81,10 @@ public final class ProxyEngine<C> {
      * HTTP/2 on (by ALPN when {@code tls}, by the prior-knowledge preface otherwise); for HTTP/2 it
      * removes {@code http1Handlers} and installs {@link Http2DownstreamPipeline}'s.
      */
-    public io.netty.channel.ChannelHandler newProtocolSelector(boolean tls, long keepAliveNanos, long bodyReadNanos,
-                                                              String... http1Handlers) {
-        return new DownstreamProtocolSelector(tls, http1Handlers,
-                pipeline -> Http2DownstreamPipeline.install(pipeline, this, keepAliveNanos, bodyReadNanos));
+    public io.netty.channel.ChannelHandler newProtocolSelector(boolean tls, long headerReadNanos, long keepAliveNanos,
+                                                              long bodyReadNanos, String... http1Handlers) {
+        return new DownstreamProtocolSelector(tls, http1Handlers, pipeline ->
+                Http2DownstreamPipeline.install(pipeline, this, headerReadNanos, keepAliveNanos, bodyReadNanos));
     }
 
     /**
@@ -111,6 +113,11 @@ public final class ProxyEngine<C> {
     /** Client connections the connection filter refused since start. */
     public long connectionsRefused() {
         return connectionsRefused.sum();
+    }
+
+    /** HTTP/2 client connections ended by {@link Http2FloodGuard} since start, by reason. */
+    public Http2Abuse http2Abuse() {
+        return http2Abuse;
     }
 
     /** Requests in flight. */

@@ -40,7 +40,13 @@ final class Http2Reader {
             new Key("max-consecutive-empty-data-frames",
                     (b, n) -> b.maxConsecutiveEmptyDataFrames(n.integer(1, Integer.MAX_VALUE))),
             new Key("max-small-continuation-frames",
-                    (b, n) -> b.maxSmallContinuationFrames(n.integer(1, Integer.MAX_VALUE))));
+                    (b, n) -> b.maxSmallContinuationFrames(n.integer(1, Integer.MAX_VALUE))),
+            new Key("max-control-frames-per-second",
+                    (b, n) -> b.maxControlFramesPerSecond(n.integer(1, Integer.MAX_VALUE))),
+            new Key("max-stream-churn-per-second",
+                    (b, n) -> b.maxStreamChurnPerSecond(n.integer(1, Integer.MAX_VALUE))),
+            new Key("stream-idle-timeout",
+                    (b, n) -> b.streamIdleTimeout(n.positiveDuration(Duration.ofMinutes(5), MAX_INTERVAL))));
 
     private static final Set<String> KEY_NAMES = KEYS.stream().map(Key::name).collect(Collectors.toUnmodifiableSet());
 

@@ -167,6 +167,16 @@ public final class RelayMetrics {
                     HttpProxyServer s = server.get();
                     cb.call(s == null ? 0 : s.connectionsRefused());
                 }).register(registry);
+        CounterWithCallback.builder().name("relay_http2_abuse")
+                .help("HTTP/2 client connections ended with GOAWAY ENHANCE_YOUR_CALM, by reason: a flood of one kind of "
+                        + "control frame, stream churn (streams reset by either side), or a header block left open")
+                .labelNames("reason")
+                .callback(cb -> {
+                    HttpProxyServer s = server.get();
+                    if (s != null) {
+                        s.http2AbuseCounts().forEach((reason, count) -> cb.call(count, reason));
+                    }
+                }).register(registry);
         http2PoolMetrics();
         registry.register(new Histograms());
     }

@@ -39,13 +39,15 @@ class Http2ConfigTest {
                 + "initial-stream-window = 128KiB, connection-window = 2MiB, max-frame-size = 32KiB, "
                 + "max-header-list-size = 16KiB, ping-interval = 5s, ping-timeout = 2s, max-resets-per-window = 50, "
                 + "reset-window = 10s, max-queued-control-frames = 99, max-consecutive-empty-data-frames = 3, "
-                + "max-small-continuation-frames = 4 }").http2();
+                + "max-small-continuation-frames = 4, max-control-frames-per-second = 300, "
+                + "max-stream-churn-per-second = 40, stream-idle-timeout = 90s }").http2();
 
         assertEquals(Http2Settings.builder().enabled(false).maxConcurrentStreams(7).initialStreamWindow(128 * 1024)
                 .connectionWindow(2 * 1024 * 1024).maxFrameSize(32 * 1024).maxHeaderListSize(16 * 1024)
                 .pingInterval(Duration.ofSeconds(5)).pingTimeout(Duration.ofSeconds(2)).maxResetsPerWindow(50)
                 .resetWindow(Duration.ofSeconds(10)).maxQueuedControlFrames(99).maxConsecutiveEmptyDataFrames(3)
-                .maxSmallContinuationFrames(4).build(), h2);
+                .maxSmallContinuationFrames(4).maxControlFramesPerSecond(300).maxStreamChurnPerSecond(40)
+                .streamIdleTimeout(Duration.ofSeconds(90)).build(), h2);
         ProxyOptions options = server("proxy.server.http2.max-concurrent-streams = 7").proxyOptions();
         assertEquals(7, options.http2().maxConcurrentStreams(), "the engine gets the block");
         assertNull(options.http2().maxHeaderListSize(), "none: the HTTP/1.1 limit");
@@ -63,6 +65,12 @@ class Http2ConfigTest {
         assertEquals("relay.conf:1: key 'proxy.server.http2.ping-interval': 'soon' (expected: a duration such as 250ms, "
                         + "10s or 2m)",
                 problem(() -> server("proxy.server.http2.ping-interval = soon")));
+        assertEquals("relay.conf:3: key 'proxy.server.http2.max-control-frames-per-second': 0 (expected: >= 1)",
+                problem(() -> server("proxy.server.http2 {\n enabled = true\n max-control-frames-per-second = 0\n}")));
+        assertEquals("relay.conf:1: key 'proxy.server.http2.max-stream-churn-per-second': 'many' (expected: a whole number)",
+                problem(() -> server("proxy.server.http2.max-stream-churn-per-second = many")));
+        assertEquals("relay.conf:1: key 'proxy.server.http2.stream-idle-timeout': '0s' (expected: > 0 and <= 24h)",
+                problem(() -> server("proxy.server.http2.stream-idle-timeout = 0s")));
     }
 
     @Test
