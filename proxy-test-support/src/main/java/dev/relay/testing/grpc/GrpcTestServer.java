@@ -25,6 +25,9 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import static java.util.Objects.requireNonNull;
 
@@ -44,6 +47,33 @@ import static java.util.Objects.requireNonNull;
  * <p>Thread-safe. {@link #close()} stops the server at once (open calls are cancelled).
  */
 public final class GrpcTestServer implements AutoCloseable {
+    /**
+     * grpc-java's server logs this (once per connection) for a request without {@code te: trailers},
+     * and keeps {@code te} out of the call's {@link Metadata}: the warning is how a test sees it.
+     */
+    private static final String MISSING_TE_WARNING = "Expected header TE: trailers";
+    private static final AtomicInteger MISSING_TE_WARNINGS = new AtomicInteger();
+    /** Held here: the JDK keeps loggers weakly, and a collected one would take the handler with it. */
+    private static final Logger GRPC_SERVER_HANDLER_LOG = Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler");
+
+    static {
+        GRPC_SERVER_HANDLER_LOG.addHandler(new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                String message = record.getMessage();
+                if (message != null && message.startsWith(MISSING_TE_WARNING)) {
+                    MISSING_TE_WARNINGS.incrementAndGet();
+                }
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        });
+    }
+
     private final TestCertificates.Server certificate;
     private int maxInboundMessageSize = 4 * 1024 * 1024;
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
@@ -157,7 +187,18 @@ public final class GrpcTestServer implements AutoCloseable {
                 () -> "cancellations of " + method.getFullMethodName() + ": " + cancellations(method));
     }
 
-    /** The request header of the last call, as the service saw it (pseudo-header fields excluded); null before any. */
+    /**
+     * How many connections to any test server in this JVM carried a request without {@code te: trailers}
+     * (grpc-java warns once per connection; the field itself never reaches {@link #lastRequestHeaders()}).
+     */
+    public static int connectionsWithoutTeTrailers() {
+        return MISSING_TE_WARNINGS.get();
+    }
+
+    /**
+     * The request header of the last call, as the service saw it: without pseudo-header fields and
+     * without {@code te} (see {@link #connectionsWithoutTeTrailers()}); null before any.
+     */
     public Metadata lastRequestHeaders() {
         return lastRequestHeaders.get();
     }

@@ -1,5 +1,6 @@
 package dev.relay.testing.grpc;
 
+import dev.relay.testing.ExternalTool;
 import dev.relay.testing.TestCertificates;
 import io.grpc.CallOptions;
 import io.grpc.Context;
@@ -109,6 +110,19 @@ class GrpcTestServerTest {
             assertEquals("secure", text(client.unary(GrpcTestService.ECHO, utf8("secure"))));
         }
         assertEquals(1, tls.calls(GrpcTestService.ECHO));
+    }
+
+    @Test
+    void aRequestWithoutTeTrailersIsCounted() throws Exception {
+        // A fresh server: grpc-java warns once per connection, and curl opens one.
+        try (GrpcTestServer server = GrpcTestServer.plaintext().start()) {
+            int before = GrpcTestServer.connectionsWithoutTeTrailers();
+            ExternalTool.Result r = ExternalTool.run(Duration.ofSeconds(20), "curl", "-sS", "--http2-prior-knowledge",
+                    "--max-time", "10", "-H", "content-type: application/grpc", "--data-binary", "@/dev/null", "-o", "/dev/null",
+                    "http://127.0.0.1:" + server.port() + "/" + GrpcTestService.ECHO.getFullMethodName());
+            assertEquals(0, r.exitCode(), r.stderr());
+            assertEquals(before + 1, GrpcTestServer.connectionsWithoutTeTrailers());
+        }
     }
 
     static List<String> texts(List<byte[]> messages) {
