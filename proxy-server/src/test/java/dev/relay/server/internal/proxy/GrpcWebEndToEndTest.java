@@ -33,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The {@code grpc-web} filter end to end, configured as a user would ({@code filters = [ { name = grpc-web } ]}
- * on a route to an {@code alpn = h2} group): curl posts a gRPC-web body over HTTP/1.1, the proxy speaks gRPC
+ * on a route to an {@code alpn = h2} group): curl posts a gRPC-web body over HTTP/1.1 (or HTTP/2), the proxy speaks gRPC
  * over h2c to a real grpc-java origin, and the response comes back as gRPC-web, its trailers in a trailer
  * frame at the end of the body.
  */
@@ -90,6 +90,18 @@ class GrpcWebEndToEndTest {
     }
 
     @Test
+    void aGrpcWebClientOnHttp2GetsTheTrailerFrameToo() throws Exception {
+        Answer answer = post(ECHO, "application/grpc-web+proto", message(0, "over h2"), "--http2-prior-knowledge");
+
+        assertTrue(answer.head().startsWith("HTTP/2 200"), answer.head());
+        assertEquals("application/grpc-web", answer.header("content-type"), answer.head());
+        List<Frame> frames = frames(answer.body());
+        assertEquals(new Frame(0, "over h2"), frames.get(0));
+        assertEquals(0x80, frames.get(1).flags());
+        assertTrue(frames.get(1).text().startsWith("grpc-status: 0\r\n"), frames.get(1).text());
+    }
+
+    @Test
     void serverStreamingCallSendsEveryMessageThenTheTrailers() throws Exception {
         Answer answer = post("/" + GrpcTestService.REPEAT.getFullMethodName(), "application/grpc-web", message(0, "3"));
 
@@ -127,10 +139,15 @@ class GrpcWebEndToEndTest {
 
     /** Posts {@code body} with curl over HTTP/1.1, as a browser's gRPC-web client would. */
     private Answer post(String path, String contentType, byte[] body) throws Exception {
+        return post(path, contentType, body, "--http1.1");
+    }
+
+    /** Posts {@code body} with curl speaking {@code protocol} ({@code --http1.1}, {@code --http2-prior-knowledge}). */
+    private Answer post(String path, String contentType, byte[] body, String protocol) throws Exception {
         Path request = Files.write(dir.resolve("request.bin"), body);
         Path head = dir.resolve("head.txt");
         Path response = dir.resolve("response.bin");
-        ExternalTool.Result r = ExternalTool.run(Duration.ofSeconds(20), "curl", "-sS", "--http1.1", "--max-time", "10",
+        ExternalTool.Result r = ExternalTool.run(Duration.ofSeconds(20), "curl", "-sS", protocol, "--max-time", "10",
                 "-H", "content-type: " + contentType, "-H", "x-grpc-web: 1", "-H", "accept: " + contentType,
                 "--data-binary", "@" + request, "-D", head.toString(), "-o", response.toString(),
                 "http://127.0.0.1:" + proxy.getPort() + path);
