@@ -4,6 +4,7 @@ import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.internal.DomainSockets;
+import dev.relay.transport.internal.DownstreamConnection;
 import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ListenerTls;
@@ -37,8 +38,8 @@ import java.util.concurrent.TimeUnit;
 import static java.util.Objects.requireNonNull;
 
 /**
- * Runs one {@link ProxyHttp} on one or more listening sockets: every accepted HTTP/1.1 connection
- * goes through the phase engine. Thread-safe.
+ * Runs one {@link ProxyHttp} on one or more listening sockets: every request of an accepted
+ * HTTP/1.1 or HTTP/2 connection ({@link Http2Settings}) goes through the phase engine. Thread-safe.
  *
  * <p>Lifecycle: {@link #bind} (or {@link #adoptListener}) starts accepting; {@link #stop(Duration)}
  * stops gracefully within a grace period; {@link #close()} stops at once and releases everything
@@ -63,7 +64,7 @@ public final class HttpProxyServer implements AutoCloseable {
     private HttpProxyServer(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime,
                             List<HttpModuleFactory> modules, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
-        this.listeners = new ListeningSockets(runtime, ListenerTls.HTTP_ALPN);
+        this.listeners = new ListeningSockets(runtime);
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
@@ -115,7 +116,8 @@ public final class HttpProxyServer implements AutoCloseable {
             throw new IllegalArgumentException("address: '" + address + "' (expected: host:port; "
                     + "a unix socket is bound with bindUnix(path, options))");
         }
-        return listeners.bind(address, listenerOptions.tls(), tls -> bootstrap(listenerOptions, tls));
+        return listeners.bind(address, listenerOptions.tls(), alpn(listenerOptions),
+                tls -> bootstrap(listenerOptions, tls));
     }
 
     /**
@@ -155,7 +157,7 @@ public final class HttpProxyServer implements AutoCloseable {
         requireNonNull(path, "path");
         requireNonNull(listenerOptions, "listenerOptions");
         return listeners.bindUnix(path, listenerOptions.unixSocketMode(), replaceLive, listenerOptions.tls(),
-                tls -> bootstrap(listenerOptions, tls));
+                alpn(listenerOptions), tls -> bootstrap(listenerOptions, tls));
     }
 
     /**
@@ -174,7 +176,7 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /** Like {@link #adoptListener(int)}, with this listener's own client timeouts. */
     public InetSocketAddress adoptListener(int fd, ListenerOptions listenerOptions) {
-        return listeners.adopt(fd, listenerOptions.tls(), tls -> bootstrap(listenerOptions, tls));
+        return listeners.adopt(fd, listenerOptions.tls(), alpn(listenerOptions), tls -> bootstrap(listenerOptions, tls));
     }
 
     /**
@@ -226,11 +228,17 @@ public final class HttpProxyServer implements AutoCloseable {
         return listeners.close(address);
     }
 
+    /** What a listener offers with ALPN: {@code h2} first when it speaks HTTP/2. */
+    private List<String> alpn(ListenerOptions listenerOptions) {
+        return listenerOptions.http2EnabledOr(engine.options()) ? ListenerTls.H2_ALPN : ListenerTls.HTTP_ALPN;
+    }
+
     private ServerBootstrap bootstrap(ListenerOptions listenerOptions, ListenerTls tls) {
         ProxyOptions options = engine.options();
         long headerReadNanos = listenerOptions.headerReadTimeoutOr(options).toNanos();
         long keepAliveNanos = listenerOptions.keepAliveTimeoutOr(options).toNanos();
         long bodyReadNanos = listenerOptions.bodyReadTimeoutOr(options).toNanos();
+        boolean http2 = listenerOptions.http2EnabledOr(options);
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
@@ -247,6 +255,12 @@ public final class HttpProxyServer implements AutoCloseable {
                         // TLS first (after whatever must see the raw connection, such as a PROXY
                         // protocol header), so that the rest of the pipeline sees plain HTTP.
                         tls.addHandlers(ch.pipeline());
+                        if (http2) {
+                            // HTTP/1.1 is in place; this handler swaps it for HTTP/2 on ALPN h2 or the preface.
+                            boolean onTls = ch.pipeline().get(ListenerTls.HANDLER_NAME) != null;
+                            ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, keepAliveNanos,
+                                    bodyReadNanos, "bytes", "http", "proxy"));
+                        }
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
                                 .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
@@ -317,12 +331,11 @@ public final class HttpProxyServer implements AutoCloseable {
         requireNonNull(gracePeriod, "gracePeriod");
         stopAccepting();
         engine.startDraining();
-        if (closeIdleNow) {
-            for (Channel ch : connections) {
-                DownstreamHandler handler = ch.pipeline().get(DownstreamHandler.class);
-                if (handler != null) {
-                    ch.eventLoop().execute(handler::closeIfIdle);
-                }
+        long graceMillis = gracePeriod.toMillis();
+        for (Channel ch : connections) {
+            DownstreamConnection connection = ch.pipeline().get(DownstreamConnection.class);
+            if (connection != null) {
+                ch.eventLoop().execute(() -> connection.drain(closeIdleNow, graceMillis));
             }
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -338,13 +351,29 @@ public final class HttpProxyServer implements AutoCloseable {
             return;
         }
         if (System.nanoTime() - deadline >= 0) {
-            connections.close().addListener(f -> {
+            closeConnectionsNow().addListener(f -> {
                 engine.closeUpstreamConnections();
                 completeOffNettyThreads(done);
             });
             return;
         }
         GlobalEventExecutor.INSTANCE.schedule(() -> pollDrained(done, deadline), 20, TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Closes every client connection at once (an HTTP/2 one without waiting for its streams, which a
+     * plain close would); the future completes when all are closed.
+     */
+    private io.netty.channel.group.ChannelGroupFuture closeConnectionsNow() {
+        for (Channel ch : connections) {
+            DownstreamConnection connection = ch.pipeline().get(DownstreamConnection.class);
+            if (connection != null) {
+                ch.eventLoop().execute(connection::closeNow);
+            } else {
+                ch.close();
+            }
+        }
+        return connections.newCloseFuture();
     }
 
     /**
@@ -398,7 +427,7 @@ public final class HttpProxyServer implements AutoCloseable {
     public void close() {
         stopAccepting();
         engine.startDraining();
-        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        closeConnectionsNow().awaitUninterruptibly(5, TimeUnit.SECONDS);
         engine.closeUpstreamConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
         resolver.close();
         listeners.close();

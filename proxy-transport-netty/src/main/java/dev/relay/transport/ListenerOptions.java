@@ -26,10 +26,9 @@ import java.util.Objects;
  * server.bind("0.0.0.0:443", publicPort);
  * }</pre>
  *
- * <p>A listener has its own client timeouts, PROXY protocol, connection filter and TLS ({@link #tls()}); HTTP/2
- * settings will join them here,
- * which is why this is a class with a builder rather than a record: new settings are new builder
- * methods, and code written against this version keeps compiling. Immutable and thread-safe.
+ * <p>A listener has its own client timeouts, PROXY protocol, connection filter, TLS ({@link #tls()}) and
+ * whether it speaks HTTP/2 ({@link #http2()}), which is why this is a class with a builder rather than
+ * a record: new settings are new builder methods, and code written against this version keeps compiling. Immutable and thread-safe.
  */
 public final class ListenerOptions {
     private static final ListenerOptions INHERIT = new Builder().build();
@@ -44,8 +43,10 @@ public final class ListenerOptions {
     private final List<String> connectAllow;
     private final ConnectAllowList connectAllowList;
     private final @Nullable Set<PosixFilePermission> unixSocketMode;
+    private final @Nullable Boolean http2;
 
     private ListenerOptions(Builder b, ConnectAllowList connectAllowList) {
+        this.http2 = b.http2;
         this.unixSocketMode = b.unixSocketMode;
         this.proxyProtocol = b.proxyProtocol;
         this.proxyProtocolTrusted = b.proxyProtocolTrusted;
@@ -80,6 +81,7 @@ public final class ListenerOptions {
         b.tls = tls;
         b.connectAllow = connectAllow;
         b.unixSocketMode = unixSocketMode;
+        b.http2 = http2;
         return b;
     }
 
@@ -154,6 +156,18 @@ public final class ListenerOptions {
         return connectAllow;
     }
 
+    /**
+     * Whether this listener speaks HTTP/2 (ALPN {@code h2} with TLS, prior-knowledge {@code h2c}
+     * without); null when it takes {@link Http2Settings#enabled()} of the service.
+     */
+    public @Nullable Boolean http2() {
+        return http2;
+    }
+
+    boolean http2EnabledOr(ProxyOptions service) {
+        return http2 != null ? http2 : service.http2().enabled();
+    }
+
     ConnectAllowList connectAllowList() {
         return connectAllowList;
     }
@@ -181,13 +195,14 @@ public final class ListenerOptions {
                 && Objects.equals(connectionFilter, other.connectionFilter)
                 && Objects.equals(tls, other.tls)
                 && connectAllow.equals(other.connectAllow)
-                && Objects.equals(unixSocketMode, other.unixSocketMode);
+                && Objects.equals(unixSocketMode, other.unixSocketMode)
+                && Objects.equals(http2, other.http2);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
-                connectionFilter, tls, connectAllow, unixSocketMode);
+                connectionFilter, tls, connectAllow, unixSocketMode, http2);
     }
 
     @Override
@@ -200,6 +215,7 @@ public final class ListenerOptions {
                 + (tls == null ? "" : ", tls=" + tls)
                 + (connectAllow.isEmpty() ? "" : ", connectAllow=" + connectAllow)
                 + (unixSocketMode != null ? ", unixSocketMode=" + PosixFilePermissions.toString(unixSocketMode) : "")
+                + (http2 != null ? ", http2=" + http2 : "")
                 + '}';
     }
 
@@ -221,8 +237,18 @@ public final class ListenerOptions {
         private @Nullable TlsSettings tls;
         private List<String> connectAllow = List.of();
         private @Nullable Set<PosixFilePermission> unixSocketMode;
+        private @Nullable Boolean http2;
 
         private Builder() {}
+
+        /**
+         * See {@link ListenerOptions#http2()}: false keeps this listener on HTTP/1.1 (ALPN offers only
+         * {@code http/1.1}, a prior-knowledge preface is not recognised); null inherits.
+         */
+        public Builder http2(@Nullable Boolean enabled) {
+            this.http2 = enabled;
+            return this;
+        }
 
         /** See {@link ListenerOptions#unixSocketMode()}; null for the umask's. */
         public Builder unixSocketMode(@Nullable Set<PosixFilePermission> mode) {

@@ -35,7 +35,6 @@ import java.util.function.Function;
  */
 final class ListeningSockets implements AutoCloseable {
     private final TransportRuntime runtime;
-    private final List<String> alpn;
     private final List<Channel> channels = new CopyOnWriteArrayList<>();
     /** The TLS of each listening socket, replaceable while it stays bound. */
     private final Map<Channel, ListenerTls> listenerTls = new ConcurrentHashMap<>();
@@ -50,24 +49,25 @@ final class ListeningSockets implements AutoCloseable {
     private final Map<Channel, UnixSocketFile> unixFiles = new ConcurrentHashMap<>();
     private final TlsMaintenance tlsMaintenance = new TlsMaintenance();
 
-    /** The listeners of a server on {@code runtime} whose TLS listeners offer {@code alpn} (empty: no ALPN). */
-    ListeningSockets(TransportRuntime runtime, List<String> alpn) {
+    /** The listeners of a server on {@code runtime}. */
+    ListeningSockets(TransportRuntime runtime) {
         this.runtime = runtime;
-        this.alpn = List.copyOf(alpn);
     }
 
     /**
      * Binds a listener to {@code address} ({@code host:port}; port 0 picks a free one), its connections
-     * getting {@code tls} (null: plain), and returns the address actually bound. Blocks until bound.
+     * getting {@code tls} (null: plain) offering {@code alpn} (empty: no ALPN), and returns the address
+     * actually bound. Blocks until bound.
      *
      * @throws IllegalStateException    when the address cannot be bound
      * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
      */
-    InetSocketAddress bind(String address, @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+    InetSocketAddress bind(String address, @Nullable TlsSettings tls, List<String> alpn,
+                           Function<ListenerTls, ServerBootstrap> bootstrap) {
         InetSocketAddress requested = Addresses.parseHostPort(address);
         InetSocketAddress resolved = requested.isUnresolved()
                 ? new InetSocketAddress(requested.getHostString(), requested.getPort()) : requested;
-        return (InetSocketAddress) open(tls, listenerTls -> {
+        return (InetSocketAddress) open(tls, alpn, listenerTls -> {
             try {
                 // SO_REUSEADDR is a TCP matter: a Unix socket's bootstrap must not carry it.
                 return bootstrap.apply(listenerTls).channel(runtime.serverChannelType())
@@ -87,9 +87,10 @@ final class ListeningSockets implements AutoCloseable {
      * @throws IllegalStateException when the path cannot be used or bound, naming it and why
      */
     UnixDomainSocketAddress bindUnix(Path path, @Nullable Set<PosixFilePermission> mode, boolean replaceLive,
-                                     @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+                                     @Nullable TlsSettings tls, List<String> alpn,
+                                     Function<ListenerTls, ServerBootstrap> bootstrap) {
         String address = dev.relay.core.Addresses.UNIX_PREFIX + path;
-        Channel listener = open(tls, listenerTls -> {
+        Channel listener = open(tls, alpn, listenerTls -> {
             UnixSocketFile file;
             Channel bound;
             try {
@@ -118,12 +119,13 @@ final class ListeningSockets implements AutoCloseable {
      * @throws IllegalStateException when the transport cannot adopt descriptors, or {@code fd} is not a
      *                               listening TCP socket
      */
-    InetSocketAddress adopt(int fd, @Nullable TlsSettings tls, Function<ListenerTls, ServerBootstrap> bootstrap) {
+    InetSocketAddress adopt(int fd, @Nullable TlsSettings tls, List<String> alpn,
+                            Function<ListenerTls, ServerBootstrap> bootstrap) {
         if (!runtime.canAdoptListeners()) {
             throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
                     + "listening socket (expected: epoll)");
         }
-        return (InetSocketAddress) open(tls, listenerTls -> {
+        return (InetSocketAddress) open(tls, alpn, listenerTls -> {
             Channel listener;
             try {
                 listener = bootstrap.apply(listenerTls)
@@ -140,7 +142,7 @@ final class ListeningSockets implements AutoCloseable {
         }).localAddress();
     }
 
-    private Channel open(@Nullable TlsSettings tls, Function<ListenerTls, Channel> opener) {
+    private Channel open(@Nullable TlsSettings tls, List<String> alpn, Function<ListenerTls, Channel> opener) {
         TlsHandshakeCounters counters = new TlsHandshakeCounters();
         ListenerTls listenerTls = new ListenerTls(tls, alpn, tlsMaintenance, counters);
         Channel listener;

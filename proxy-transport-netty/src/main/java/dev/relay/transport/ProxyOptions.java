@@ -28,8 +28,10 @@ public final class ProxyOptions {
     private final @Nullable Duration requestDeadline;
     private final @Nullable Duration retryBackoff;
     private final Duration tunnelIdleTimeout;
+    private final Http2Settings http2;
 
     private ProxyOptions(Builder b) {
+        this.http2 = b.http2;
         this.tunnelIdleTimeout = b.tunnelIdleTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
         this.requestDeadline = b.requestDeadline;
@@ -122,6 +124,11 @@ public final class ProxyOptions {
         return tunnelIdleTimeout;
     }
 
+    /** HTTP/2 towards clients ({@link Http2Settings#defaults()}: on); a listener may turn it off. */
+    public Http2Settings http2() {
+        return http2;
+    }
+
     /** Sees every upstream attempt (passive health, load signals); {@link UpstreamObserver#NONE} by default. */
     public UpstreamObserver upstreamObserver() {
         return upstreamObserver;
@@ -133,7 +140,7 @@ public final class ProxyOptions {
                 + ", maxRequestLineBytes=" + maxRequestLineBytes + ", maxHeaderBytes=" + maxHeaderBytes
                 + ", headerReadTimeout=" + headerReadTimeout + ", keepAliveTimeout=" + keepAliveTimeout
                 + ", maxIdleUpstreamConnections=" + maxIdleUpstreamConnections
-                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + ", tunnelIdleTimeout=" + tunnelIdleTimeout + '}';
+                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + ", tunnelIdleTimeout=" + tunnelIdleTimeout + ", http2=" + http2 + '}';
     }
 
     /** Builds {@link ProxyOptions}; each setter validates its argument. */
@@ -151,8 +158,15 @@ public final class ProxyOptions {
         private @Nullable Duration requestDeadline;
         private @Nullable Duration retryBackoff;
         private Duration tunnelIdleTimeout = Duration.ofSeconds(60);
+        private Http2Settings http2 = Http2Settings.defaults();
 
         private Builder() {}
+
+        /** See {@link ProxyOptions#http2()}. */
+        public Builder http2(Http2Settings http2) {
+            this.http2 = requireNonNull(http2, "http2");
+            return this;
+        }
 
         /** See {@link ProxyOptions#tunnelIdleTimeout()}. */
         public Builder tunnelIdleTimeout(Duration timeout) {

@@ -59,7 +59,7 @@ public final class StreamProxyServer implements AutoCloseable {
 
     private StreamProxyServer(StreamProxy<?> proxy, StreamOptions options, TransportRuntime runtime, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
-        this.listeners = new ListeningSockets(runtime, List.of());
+        this.listeners = new ListeningSockets(runtime);
         this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
                 .datagramChannelType(runtime.datagramChannelType())
                 .socketChannelType(runtime.socketChannelType()));
@@ -101,7 +101,7 @@ public final class StreamProxyServer implements AutoCloseable {
      * @throws IllegalArgumentException when a certificate cannot be used by the TLS provider
      */
     public InetSocketAddress bind(String address, @Nullable TlsSettings tls) {
-        return listeners.bind(address, tls, this::bootstrap);
+        return listeners.bind(address, tls, List.of(), this::bootstrap);
     }
 
     /**
@@ -114,7 +114,7 @@ public final class StreamProxyServer implements AutoCloseable {
      *                               {@code fd} is not a listening TCP socket
      */
     public InetSocketAddress adoptListener(int fd, @Nullable TlsSettings tls) {
-        return listeners.adopt(fd, tls, this::bootstrap);
+        return listeners.adopt(fd, tls, List.of(), this::bootstrap);
     }
 
     /**

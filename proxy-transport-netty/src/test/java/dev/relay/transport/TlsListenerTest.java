@@ -269,12 +269,20 @@ class TlsListenerTest {
     void alpnNegotiatesHttp11AndTls12And13Work() throws Exception {
         InetSocketAddress at = bindTls(certificates(TestCertificates.server("a.test")).build());
 
-        ExternalTool.Result alpn = sClientRequest(sClient(at, "-alpn", "h2,http/1.1", "-tls1_3"));
+        // h2 is offered too (Http2DownstreamTest speaks it); a client that wants HTTP/1.1 gets it.
+        ExternalTool.Result alpn = sClientRequest(sClient(at, "-alpn", "http/1.1", "-tls1_3"));
         assertTrue(alpn.stdout().contains("ALPN protocol: http/1.1"), alpn.stdout());
         assertTrue(alpn.stdout().contains("HTTP/1.1 200"), alpn.stdout());
         TlsInfo info = proxy.nextTls();
         assertEquals("http/1.1", info.alpn());
         assertEquals("TLSv1.3", info.protocol());
+
+        InetSocketAddress http1Only = fixture.server.bind("127.0.0.1:0", ListenerOptions.builder()
+                .tls(certificates(TestCertificates.server("a.test")).build()).http2(false).build());
+        ExternalTool.Result noH2 = sClientRequest(sClient(http1Only, "-alpn", "h2,http/1.1", "-tls1_3"));
+        assertTrue(noH2.stdout().contains("ALPN protocol: http/1.1"), "http2 = false offers no h2: " + noH2.stdout());
+        assertTrue(noH2.stdout().contains("HTTP/1.1 200"), noH2.stdout());
+        assertEquals("http/1.1", proxy.nextTls().alpn());
 
         ExternalTool.Result tls12 = sClientRequest(sClient(at, "-tls1_2"));
         assertTrue(tls12.stdout().contains("HTTP/1.1 200"), tls12.stdout());

@@ -28,7 +28,7 @@ import java.util.ArrayDeque;
  * request body to keep the connection reusable, and enforces the keep-alive idle and request-header
  * timeouts.
  */
-public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
+public final class DownstreamHandler extends ChannelInboundHandlerAdapter implements DownstreamConnection {
     private static final long DRAIN_IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private final ProxyEngine<?> engine;
     private final ArrayDeque<Object> queued = new ArrayDeque<>(2);
@@ -42,6 +42,8 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     private boolean reading = true;
     private int requestsOnConnection;
     private LazyTimer timer;
+    /** Counted in the engine's open connections (from channelActive until inactive or removed). */
+    private boolean counted;
 
     private final long headerReadNanos;
     private final long keepAliveNanos;
@@ -77,17 +79,29 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         timer = new LazyTimer(engine.clock, channel.eventLoop(), this::onTimeout);
+        counted = true;
         engine.openConnections.incrementAndGet();
         armTimer(keepAliveNanos);
         ctx.fireChannelActive();
     }
 
     @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        engine.openConnections.decrementAndGet();
-        if (timer != null) {
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        // Removed from a live connection when it turned out to speak HTTP/2: that handler counts it now.
+        uncount();
+    }
+
+    private void uncount() {
+        if (counted) {
+            counted = false;
+            engine.openConnections.decrementAndGet();
             timer.cancel();
         }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        uncount();
         Object m;
         while ((m = queued.poll()) != null) {
             ReferenceCountUtil.release(m);
@@ -322,6 +336,21 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter {
     /** Closes the connection if no request is in progress (graceful shutdown). Call on the event loop. */
     public void closeIfIdle() {
         if (current == null && channel != null) {
+            channel.close();
+        }
+    }
+
+    @Override
+    public void drain(boolean closeIdle, long graceMillis) {
+        // In-flight responses close their connections (Connection: close) as the engine drains.
+        if (closeIdle) {
+            closeIfIdle();
+        }
+    }
+
+    @Override
+    public void closeNow() {
+        if (channel != null) {
             channel.close();
         }
     }

@@ -9,13 +9,16 @@ import java.util.List;
 /**
  * Removes the connection-specific fields of RFC 9110 §7.6.1 before a message crosses the proxy:
  * every field named in {@code Connection}, and {@code Connection}, {@code Proxy-Connection},
- * {@code Keep-Alive}, {@code TE}, {@code Transfer-Encoding}, {@code Upgrade} (the proxy re-frames
+ * {@code Keep-Alive}, {@code TE}, {@code Transfer-Encoding}, {@code Upgrade}, and {@code HTTP2-Settings}
+ * (RFC 9113 §3.2.1 left it hop-by-hop even where a client forgets to name it in {@code Connection}: it
+ * belongs to an {@code h2c} upgrade, which the proxy never passes on) (the proxy re-frames
  * the body itself; an upgrade request the client connection is held for, and its {@code 101}, get
  * {@code Upgrade} and {@code Connection: upgrade} back afterwards: {@link TunnelRequests#restoreUpgrade}).
  */
 final class HopByHop {
     private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     private static final AsciiString KEEP_ALIVE = AsciiString.cached("keep-alive");
+    private static final AsciiString HTTP2_SETTINGS = AsciiString.cached("http2-settings");
 
     private HopByHop() {}
 
@@ -38,5 +41,6 @@ final class HopByHop {
         headers.remove(HttpHeaderNames.TE);
         headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
         headers.remove(HttpHeaderNames.UPGRADE);
+        headers.remove(HTTP2_SETTINGS);
     }
 }

@@ -13,7 +13,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -134,7 +133,7 @@ final class Http1DownstreamStream implements DownstreamStream {
         if (tunnel == TunnelRequests.Kind.NONE || !handler.isHolding()) {
             throw new IllegalStateException("the connection was not held for a tunnel: " + this);
         }
-        HttpResponse response = header instanceof NettyResponseHeader n ? n.unwrap() : toNetty(header);
+        HttpResponse response = NettyResponseHeader.toNetty(header);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         // Written as it is: a 101 or a 2xx to CONNECT has no body and needs no framing fields.
         response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
@@ -196,7 +195,7 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public boolean writeResponseHeader(ResponseHeader header, boolean endOfStream, boolean keepAlive) {
-        HttpResponse response = header instanceof NettyResponseHeader n ? n.unwrap() : toNetty(header);
+        HttpResponse response = NettyResponseHeader.toNetty(header);
         int code = response.status().code();
         boolean bodiless = headRequest || code == 204 || code == 304;
         boolean lengthSet = HttpUtil.isContentLengthSet(response);
@@ -224,12 +223,6 @@ final class Http1DownstreamStream implements DownstreamStream {
         return keepAlive;
     }
 
-    private static HttpResponse toNetty(ResponseHeader header) {
-        HttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1,
-                HttpResponseStatus.valueOf(header.status()));
-        header.headers().forEach((name, value) -> response.headers().add(name, value));
-        return response;
-    }
 
     @Override
     public void writeBody(ByteBuf data) {

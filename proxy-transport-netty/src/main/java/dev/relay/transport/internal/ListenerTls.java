@@ -27,8 +27,10 @@ import java.util.concurrent.TimeUnit;
 public final class ListenerTls implements AutoCloseable {
     /** The name of the TLS handler in a downstream pipeline. */
     public static final String HANDLER_NAME = "tls";
-    /** What an HTTP listener offers with ALPN. */
+    /** What an HTTP listener without HTTP/2 offers with ALPN. */
     public static final List<String> HTTP_ALPN = ServerTlsContexts.ALPN_PROTOCOLS;
+    /** What an HTTP listener with HTTP/2 offers with ALPN: {@code h2}, then {@code http/1.1}. */
+    public static final List<String> H2_ALPN = ServerTlsContexts.H2_ALPN_PROTOCOLS;
 
     private final TlsMaintenance maintenance;
     private final TlsHandshakeCounters counters;

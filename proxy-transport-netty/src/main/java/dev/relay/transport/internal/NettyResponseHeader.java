@@ -19,6 +19,17 @@ final class NettyResponseHeader implements ResponseHeader {
         return response;
     }
 
+    /** The Netty response behind {@code header}: its own when it wraps one, else an HTTP/1.1 copy. */
+    static HttpResponse toNetty(ResponseHeader header) {
+        if (header instanceof NettyResponseHeader n) {
+            return n.response;
+        }
+        HttpResponse response = new io.netty.handler.codec.http.DefaultHttpResponse(
+                io.netty.handler.codec.http.HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(header.status()));
+        header.headers().forEach((name, value) -> response.headers().add(name, value));
+        return response;
+    }
+
     @Override
     public int status() {
         return response.status().code();

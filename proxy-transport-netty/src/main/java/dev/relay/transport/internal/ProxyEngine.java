@@ -68,6 +68,17 @@ public final class ProxyEngine<C> {
     }
 
     /**
+     * Creates the handler that chooses HTTP/1.1 or HTTP/2 for a new connection of a listener with
+     * HTTP/2 on (by ALPN when {@code tls}, by the prior-knowledge preface otherwise); for HTTP/2 it
+     * removes {@code http1Handlers} and installs {@link Http2DownstreamPipeline}'s.
+     */
+    public io.netty.channel.ChannelHandler newProtocolSelector(boolean tls, long keepAliveNanos, long bodyReadNanos,
+                                                              String... http1Handlers) {
+        return new DownstreamProtocolSelector(tls, http1Handlers,
+                pipeline -> Http2DownstreamPipeline.install(pipeline, this, keepAliveNanos, bodyReadNanos));
+    }
+
+    /**
      * Adds what runs before TLS and HTTP on a new client connection of a listener: the PROXY protocol
      * decoder and reader when {@code listener} requires the protocol, then the connection filter.
      * With a filter and no PROXY protocol, reading starts off until the filter has answered.

@@ -40,11 +40,14 @@ import java.util.concurrent.ScheduledFuture;
  * every context built, so resumption survives certificate changes and reloads.
  */
 public final class ServerTlsContexts implements AsyncMapping<String, SslContext>, AutoCloseable {
-    /**
-     * Offered with ALPN. HTTP/2 will put {@code h2} first here and dispatch on
-     * {@code SslHandler.applicationProtocol()} once the handshake is done.
-     */
+    /** Offered with ALPN by a listener without HTTP/2. */
     static final List<String> ALPN_PROTOCOLS = List.of(ApplicationProtocolNames.HTTP_1_1);
+    /**
+     * Offered with ALPN by a listener with HTTP/2: {@code h2} first (the server picks in its own
+     * order); the pipeline is chosen on {@code SslHandler.applicationProtocol()} after the handshake.
+     */
+    static final List<String> H2_ALPN_PROTOCOLS = List.of(ApplicationProtocolNames.HTTP_2,
+            ApplicationProtocolNames.HTTP_1_1);
     /**
      * TLS 1.3's suites (all AEAD), then TLS 1.2 with forward secrecy (ECDHE) and AEAD only; in JSSE
      * names, which Netty maps to OpenSSL's.

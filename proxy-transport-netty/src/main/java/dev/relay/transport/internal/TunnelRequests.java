@@ -32,7 +32,10 @@ final class TunnelRequests {
     /**
      * The tunnel {@code request} asks for. An upgrade must come on HTTP/1.1 and without a body
      * (a WebSocket handshake never has one); any other request with {@code Upgrade} is an ordinary
-     * one, and the field is removed on the way up, as every hop-by-hop field is.
+     * one, and the field is removed on the way up, as every hop-by-hop field is. An upgrade to
+     * {@code h2c} is never a tunnel: HTTP/2 is the proxy's own protocol to speak with each side (a
+     * client wanting it uses prior knowledge), and relaying it as opaque bytes would let a client
+     * talk HTTP/2 to the origin past every phase and filter (h2c smuggling).
      */
     static Kind kind(HttpRequest request) {
         if (HttpMethod.CONNECT.equals(request.method())) {
@@ -43,7 +46,19 @@ final class TunnelRequests {
             return Kind.NONE;
         }
         boolean hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
-        return hasBody ? Kind.NONE : Kind.UPGRADE;
+        return hasBody || upgradesToH2c(request.headers()) ? Kind.NONE : Kind.UPGRADE;
+    }
+
+    /** Whether {@code Upgrade} names {@code h2c} among its protocols. */
+    static boolean upgradesToH2c(HttpHeaders headers) {
+        for (String value : headers.getAll(HttpHeaderNames.UPGRADE)) {
+            for (String token : value.split(",")) {
+                if (token.trim().equalsIgnoreCase("h2c")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Whether {@code headers} carry an {@code Upgrade} field and {@code upgrade} among the {@code Connection} tokens. */

@@ -27,7 +27,8 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect", "mode");
+            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect", "mode",
+            "http2");
     private static final Set<String> CONNECT_KEYS = Set.of("allow");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
 
@@ -60,6 +61,7 @@ final class ListenersReader {
             TlsSettings tls = null;
             List<String> connectAllow = List.of();
             ConfigNode mode = null;
+            Boolean http2 = null;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
@@ -70,6 +72,8 @@ final class ListenersReader {
                 tls = TlsReader.tls(item.get("tls"));
                 connectAllow = connectAllow(item.get("connect"));
                 mode = item.get("mode");
+                ConfigNode http2Node = item.get("http2");
+                http2 = http2Node.isMissing() ? null : http2Node.bool();
             }
             String text = address.string();
             boolean unix = Addresses.isUnix(text);
@@ -82,7 +86,7 @@ final class ListenersReader {
                         + "address (expected: no proxy-protocol-trusted; the socket's mode says who may connect)");
             }
             ListenerConfig listener = new ListenerConfig(listenAddress, address.where(), headerRead, keepAlive, bodyRead,
-                    connection, tls, connectAllow, socketMode(mode, unix));
+                    connection, tls, connectAllow, socketMode(mode, unix), http2);
             // Keyed by address, not position: the same address in the next file is the same socket.
             // Its TLS is not restart-only: a reload gives a listener that stays bound its new TLS.
             restartOnly.record("listener " + listener.address(),

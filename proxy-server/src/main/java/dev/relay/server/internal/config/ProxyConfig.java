@@ -8,6 +8,7 @@ import dev.relay.core.UpstreamObserver;
 import dev.relay.lb.HashKey;
 import dev.relay.lb.SelectionAlgorithms;
 import dev.relay.transport.ListenerOptions;
+import dev.relay.transport.Http2Settings;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
@@ -111,6 +112,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param maxRequestLineBytes        longest request line; longer gets 414
      * @param shutdownDelay              how long a graceful stop keeps accepting after /ready turned 503
      * @param tunnelIdleTimeout          how long a WebSocket or CONNECT tunnel may stay without a byte either way
+     * @param http2                      HTTP/2 towards clients ({@code proxy.server.http2})
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
@@ -118,14 +120,29 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                                  String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
                                  int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
-                                 Duration tunnelIdleTimeout) {
+                                 Duration tunnelIdleTimeout, Http2Settings http2) {
 
         public ServerSettings {
+            requireNonNull(http2, "http2");
             requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
             requireNonNull(shutdownDelay, "shutdownDelay");
             requireNonNull(headerReadTimeout, "headerReadTimeout");
             requireNonNull(keepAliveTimeout, "keepAliveTimeout");
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+        }
+
+        /** The settings without HTTP/2's, which take the engine's defaults. */
+        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
+                              boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
+                              Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
+                              String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
+                              Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
+                              int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
+                              Duration tunnelIdleTimeout) {
+            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
+                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
+                    requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
+                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults());
         }
 
         /** The settings without the tunnel idle timeout, which takes the engine's default. */
@@ -180,6 +197,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .maxHeaderBytes(maxHeaderBytes)
                     .maxRequestLineBytes(maxRequestLineBytes)
                     .tunnelIdleTimeout(tunnelIdleTimeout)
+                    .http2(http2)
                     .upstreamObserver(observer)
                     .build();
         }
@@ -213,13 +231,22 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param tls               its TLS termination; null: plain HTTP
      * @param connectAllow      {@code connect.allow}: the {@code host:port} patterns CONNECT may tunnel to; empty: refused
      * @param unixSocketMode    a Unix socket's {@code mode}; null: as the umask gives
+     * @param http2             its {@code http2}: false keeps it on HTTP/1.1; null: as {@code proxy.server.http2.enabled}
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
                                  Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
-                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode) {
+                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2) {
 
         public ListenerConfig {
             connectAllow = List.copyOf(connectAllow);
+        }
+
+        /** A listener that takes the service's HTTP/2 setting. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
+                              List<String> connectAllow, Set<PosixFilePermission> unixSocketMode) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, connection, tls, connectAllow,
+                    unixSocketMode, null);
         }
 
         /** A listener with the service's client timeouts. */
@@ -238,7 +265,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
                     && connection.equals(ConnectionSettings.NONE) && tls == null && connectAllow.isEmpty()
-                    && unixSocketMode == null) {
+                    && unixSocketMode == null && http2 == null) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
@@ -248,6 +275,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .bodyReadTimeout(bodyReadTimeout)
                     .tls(tls)
                     .connectAllow(connectAllow)
+                    .http2(http2)
                     .build();
         }
     }

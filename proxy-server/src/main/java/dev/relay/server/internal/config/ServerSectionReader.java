@@ -2,6 +2,7 @@ package dev.relay.server.internal.config;
 
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import dev.relay.server.internal.config.ProxyConfig.ServerSettings;
+import dev.relay.transport.Http2Settings;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
 
@@ -75,7 +76,8 @@ final class ServerSectionReader {
             restartOnly("max-header-size", (r, n) -> r.maxHeaderBytes = n.isMissing() ? ENGINE.maxHeaderBytes()
                     : (int) n.bytes(256, 16L * 1024 * 1024)),
             restartOnly("max-request-line", (r, n) -> r.maxRequestLineBytes = n.isMissing() ? ENGINE.maxRequestLineBytes()
-                    : (int) n.bytes(64, 16L * 1024 * 1024)));
+                    : (int) n.bytes(64, 16L * 1024 * 1024)),
+            restartOnly("http2", (r, n) -> r.http2 = Http2Reader.read(n)));
 
     private static final Set<String> KEY_NAMES = KEYS.stream().map(Key::name).collect(Collectors.toUnmodifiableSet());
 
@@ -99,6 +101,7 @@ final class ServerSectionReader {
     private Duration tunnelIdleTimeout;
     private int maxHeaderBytes;
     private int maxRequestLineBytes;
+    private Http2Settings http2;
 
     private ServerSectionReader() {}
 
@@ -117,7 +120,7 @@ final class ServerSectionReader {
         return new ServerSettings(r.threads, r.gracePeriod, r.maxAttempts, r.transport, r.accessLog, r.accessLogFormat,
                 r.shutdownTimeout, r.retryBackoff, r.maxIdleUpstreamConnections, r.pidFile, r.upgradeSocket,
                 r.retryBufferBytes, r.requestDeadline, r.headerReadTimeout, r.keepAliveTimeout, r.bodyReadTimeout,
-                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout);
+                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout, r.http2);
     }
 
     private static Key restartOnly(String name, KeyReader reader) {

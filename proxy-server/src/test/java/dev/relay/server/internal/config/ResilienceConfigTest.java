@@ -137,7 +137,7 @@ class ResilienceConfigTest {
         assertProblem(conf("", "[ { address = \"127.0.0.1:8080\", read-timeout = 1s } ]"), 2,
                 "proxy.listeners[0].read-timeout",
                 "unknown key (expected one of: address, allow, body-read-timeout, connect, deny, header-read-timeout, "
-                        + "keepalive-timeout, mode, proxy-protocol, proxy-protocol-trusted, tls)");
+                        + "http2, keepalive-timeout, mode, proxy-protocol, proxy-protocol-trusted, tls)");
     }
 
     @Test

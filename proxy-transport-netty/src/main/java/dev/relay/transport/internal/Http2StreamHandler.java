@@ -1,0 +1,194 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.ErrorType;
+import dev.relay.core.ProxyError;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.util.ReferenceCountUtil;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The handler of one HTTP/2 stream's child channel (what {@link DownstreamHandler} is to an HTTP/1.1
+ * connection, for one request): the first HEADERS frame starts a {@link ProxyCall} over an
+ * {@link Http2DownstreamStream}, DATA frames and the trailing HEADERS frame go to its request body,
+ * and a client's RST_STREAM or the end of the connection report {@link ProxyCall#onDownstreamFailure}
+ * so the upstream side is aborted (gRPC cancellation travels this way).
+ */
+final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
+    private final Http2DownstreamConnection connection;
+    private @Nullable Channel channel;
+    private @Nullable Http2DownstreamStream stream;
+    private @Nullable ProxyCall<?> call;
+    /** The client sent END_STREAM: its request is complete. */
+    private boolean requestEnded;
+    /** The call is over ({@code logging} ran). */
+    private boolean finished;
+    private boolean reading = true;
+    /** The connection carried another stream before this one. */
+    private boolean connectionReused;
+
+    Http2StreamHandler(Http2DownstreamConnection connection) {
+        this.connection = connection;
+    }
+
+    long bodyReadTimeoutNanos() {
+        return connection.bodyReadTimeoutNanos();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        connectionReused = connection.streamOpened();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2HeadersFrame headers) {
+            if (stream == null) {
+                onRequestHeaders(headers);
+            } else {
+                onTrailers(headers);
+            }
+        } else if (msg instanceof Http2DataFrame data) {
+            onData(data);
+        } else {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onRequestHeaders(Http2HeadersFrame frame) {
+        Http2Headers headers = frame.headers();
+        requestEnded = frame.isEndStream();
+        boolean hasBody = !frame.isEndStream();
+        int streamId = frame.stream().id();
+        HttpRequest request;
+        ProxyError refusal = null;
+        if (HttpMethod.CONNECT.asciiName().contentEquals(headers.method() == null ? "" : headers.method())) {
+            // No tunnels over HTTP/2 (RFC 9113 §8.5 CONNECT, RFC 8441 extended CONNECT): the listener
+            // does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL, and plain CONNECT gets 405.
+            request = Http2DownstreamStream.placeholderRequest(headers);
+            refusal = ProxyError.httpStatus(405).setContext("CONNECT is not supported over HTTP/2");
+        } else {
+            try {
+                request = Http2DownstreamStream.toRequest(streamId, headers, hasBody);
+            } catch (Http2Exception | RuntimeException e) {
+                request = Http2DownstreamStream.placeholderRequest(headers);
+                refusal = Http2DownstreamStream.malformedRequest(e.getMessage(), e);
+            }
+        }
+        ClientCertHeaders.apply(TlsHandshakeHandler.of(channel.parent()), request.headers());
+        Http2DownstreamStream s = new Http2DownstreamStream(this, channel, request, hasBody && refusal == null,
+                connectionReused);
+        ProxyCall<?> c = connection.engine().newCall(s);
+        stream = s;
+        call = c;
+        if (refusal != null) {
+            c.rejectMalformed(refusal);
+            return;
+        }
+        c.start();
+        if (requestEnded && !finished) {
+            c.requestBody().onPart(Unpooled.EMPTY_BUFFER, true, null);
+        }
+    }
+
+    private void onData(Http2DataFrame data) {
+        ProxyCall<?> c = call;
+        boolean last = data.isEndStream();
+        requestEnded |= last;
+        if (c == null || finished) {
+            data.release();
+            return;
+        }
+        // Ownership of the bytes passes to the call; the frame is only their wrapper.
+        c.requestBody().onPart(data.content(), last, null);
+    }
+
+    private void onTrailers(Http2HeadersFrame frame) {
+        requestEnded = true;
+        ProxyCall<?> c = call;
+        if (c == null || finished) {
+            return;
+        }
+        NettyHttpHeaders trailers;
+        try {
+            trailers = Http2DownstreamStream.toTrailers(frame.stream().id(), frame.headers());
+        } catch (Http2Exception e) {
+            c.requestBody().onMalformed(Http2DownstreamStream.malformedRequest("bad trailers", e));
+            return;
+        }
+        c.requestBody().onPart(Unpooled.EMPTY_BUFFER, true, trailers.size() == 0 ? null : trailers);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof Http2ResetFrame reset) {
+            // The client cancelled the stream: the call stops, and its upstream attempt with it.
+            ProxyCall<?> c = call;
+            if (c != null && !finished && (stream == null || !stream.responseEnded())) {
+                // A client's cancellation, not an operator's problem: logged as a closed connection.
+                c.onDownstreamFailure(ProxyError.downstream(ErrorType.CONNECTION_CLOSED, "client reset the stream ("
+                        + io.netty.handler.codec.http2.Http2Error.valueOf(reset.errorCode()) + ")", null));
+            }
+            return;
+        }
+        ReferenceCountUtil.release(evt);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ProxyCall<?> c = call;
+        if (c != null && !finished) {
+            c.onDownstreamWritabilityChanged();
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        connection.streamClosed();
+        ProxyCall<?> c = call;
+        // A stream closes after a complete exchange too (both END_STREAMs written): not a failure then.
+        if (c != null && !finished && (stream == null || !stream.responseEnded() || !requestEnded)) {
+            c.onDownstreamFailure(null);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ProxyCall<?> c = call;
+        if (c != null && !finished) {
+            c.onDownstreamFailure(cause);
+        }
+        ctx.close();
+    }
+
+    /** Turns reading this stream's DATA on or off: while off, the client's window is not replenished. */
+    void setReading(boolean on) {
+        if (on != reading && channel != null) {
+            reading = on;
+            channel.config().setAutoRead(on);
+        }
+    }
+
+    /** The call is over and {@code logging} ran: the stream ends from the proxy's side. */
+    void streamFinished(Http2DownstreamStream s) {
+        if (s != stream || finished) {
+            return;
+        }
+        finished = true;
+        s.end(requestEnded);
+        // Whatever DATA is still queued for this stream is read (and dropped) so the connection
+        // window is given back.
+        setReading(true);
+    }
+}
