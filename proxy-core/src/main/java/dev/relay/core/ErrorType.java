@@ -32,6 +32,8 @@ public enum ErrorType {
     INVALID_HTTP_HEADER,
     /** The HTTP/1 framing was broken (bad status line, conflicting lengths, too many bytes ...). */
     H1_ERROR,
+    /** An HTTP/2 stream or connection error: RST_STREAM, GOAWAY, a protocol violation (Pingora's {@code H2Error}). */
+    H2_ERROR,
     /** A filter decided to fail the request with a status; see {@link ProxyError#httpStatus()}. */
     HTTP_STATUS,
     /** {@link ProxyHttp#upstreamPeer} gave no peer, or a filter refused to go upstream. */

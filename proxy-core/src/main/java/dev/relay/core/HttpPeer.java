@@ -52,7 +52,10 @@ public final class HttpPeer {
         this.options = requireNonNull(options, "options");
         this.reuseKey = new PoolKey(Addresses.format(address), tls, sni, groupKey,
                 options.verifyCert(), options.verifyHostname(), options.alpn(),
-                options.trustedCertificates(), options.clientCertificateChain(), options.alternativeName());
+                options.trustedCertificates(), options.clientCertificateChain(), options.alternativeName(),
+                // HTTP/1.1 connections do not use the HTTP/2 settings: they must not split their pool.
+                options.alpn() == Alpn.H1 ? 0 : options.maxH2Streams(),
+                options.alpn() == Alpn.H1 ? null : options.h2PingInterval());
     }
 
     /**
@@ -233,10 +236,13 @@ public final class HttpPeer {
      * @param trustedCertificates the roots the certificate was verified against (empty: the JDK's)
      * @param clientCertificates the client certificate chain presented (empty: none)
      * @param alternativeName the second name the certificate was allowed to carry; null: none
+     * @param maxH2Streams the cap of streams per HTTP/2 connection (0 under {@link Alpn#H1})
+     * @param h2PingInterval the PING interval of HTTP/2 connections; null: none (always under {@link Alpn#H1})
      */
     public record PoolKey(String address, boolean tls, String sni, long groupKey,
                           boolean verifyCert, boolean verifyHostname, Alpn alpn,
                           java.util.List<java.security.cert.X509Certificate> trustedCertificates,
                           java.util.List<java.security.cert.X509Certificate> clientCertificates,
-                          @Nullable String alternativeName) {}
+                          @Nullable String alternativeName, int maxH2Streams,
+                          java.time.@Nullable Duration h2PingInterval) {}
 }

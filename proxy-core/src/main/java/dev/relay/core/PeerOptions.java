@@ -37,8 +37,12 @@ public final class PeerOptions {
     private final List<X509Certificate> clientCertificateChain;
     private final @Nullable PrivateKey clientKey;
     private final @Nullable String alternativeName;
+    private final int maxH2Streams;
+    private final @Nullable Duration h2PingInterval;
 
     private PeerOptions(Builder b) {
+        this.maxH2Streams = b.maxH2Streams;
+        this.h2PingInterval = b.h2PingInterval;
         this.sendProxyProtocol = b.sendProxyProtocol;
         this.clientCertificateChain = b.clientCertificateChain;
         this.clientKey = b.clientKey;
@@ -84,6 +88,8 @@ public final class PeerOptions {
         b.clientCertificateChain = clientCertificateChain;
         b.clientKey = clientKey;
         b.alternativeName = alternativeName;
+        b.maxH2Streams = maxH2Streams;
+        b.h2PingInterval = h2PingInterval;
         return b;
     }
 
@@ -189,6 +195,25 @@ public final class PeerOptions {
         return alternativeName;
     }
 
+    /**
+     * The most streams this proxy opens at once on one HTTP/2 connection to the peer (Pingora's
+     * {@code max_h2_streams}); the peer's own {@code SETTINGS_MAX_CONCURRENT_STREAMS} lowers it further.
+     * When every connection is full, another one opens. Default 100 (the smallest limit RFC 9113
+     * recommends a server allow). Meaningless under {@link Alpn#H1}.
+     */
+    public int maxH2Streams() {
+        return maxH2Streams;
+    }
+
+    /**
+     * How often to send a PING on an HTTP/2 connection to the peer, idle or busy (Pingora's
+     * {@code h2_ping_interval}); a connection whose PING is not acknowledged by the time the next one
+     * is due is dropped. Nullable: no PING (Pingora's default).
+     */
+    public @Nullable Duration h2PingInterval() {
+        return h2PingInterval;
+    }
+
     @Override
     public boolean equals(@Nullable Object o) {
         return o instanceof PeerOptions other
@@ -202,6 +227,8 @@ public final class PeerOptions {
                 && clientCertificateChain.equals(other.clientCertificateChain)
                 && Objects.equals(clientKey, other.clientKey)
                 && Objects.equals(alternativeName, other.alternativeName)
+                && maxH2Streams == other.maxH2Streams
+                && Objects.equals(h2PingInterval, other.h2PingInterval)
                 && Objects.equals(connectTimeout, other.connectTimeout)
                 && Objects.equals(totalConnectionTimeout, other.totalConnectionTimeout)
                 && Objects.equals(readTimeout, other.readTimeout)
@@ -213,7 +240,7 @@ public final class PeerOptions {
     public int hashCode() {
         return Objects.hash(connectTimeout, totalConnectionTimeout, readTimeout, writeTimeout, idleTimeout,
                 verifyCert, verifyHostname(), alpn, tcpKeepAlive, trustedCertificates, maxIdleConnections,
-                sendProxyProtocol, clientCertificateChain, alternativeName);
+                sendProxyProtocol, clientCertificateChain, alternativeName, maxH2Streams, h2PingInterval);
     }
 
     @Override
@@ -222,6 +249,7 @@ public final class PeerOptions {
                 + ", readTimeout=" + readTimeout + ", writeTimeout=" + writeTimeout + ", idleTimeout=" + idleTimeout
                 + ", verifyCert=" + verifyCert + ", verifyHostname=" + verifyHostname() + ", alpn=" + alpn
                 + ", tcpKeepAlive=" + tcpKeepAlive + ", sendProxyProtocol=" + sendProxyProtocol
+                + (alpn != Alpn.H1 ? ", maxH2Streams=" + maxH2Streams + ", h2PingInterval=" + h2PingInterval : "")
                 + (clientKey != null ? ", clientCertificate=" + clientCertificateChain.get(0).getSubjectX500Principal() : "")
                 + (alternativeName != null ? ", alternativeName=" + alternativeName : "") + '}';
     }
@@ -243,8 +271,25 @@ public final class PeerOptions {
         private List<X509Certificate> clientCertificateChain = List.of();
         private @Nullable PrivateKey clientKey;
         private @Nullable String alternativeName;
+        private int maxH2Streams = 100;
+        private @Nullable Duration h2PingInterval;
 
         private Builder() {}
+
+        /** See {@link PeerOptions#maxH2Streams()}; at least 1. */
+        public Builder maxH2Streams(int streams) {
+            if (streams < 1) {
+                throw new IllegalArgumentException("maxH2Streams: " + streams + " (expected: >= 1)");
+            }
+            this.maxH2Streams = streams;
+            return this;
+        }
+
+        /** See {@link PeerOptions#h2PingInterval()}; null for no PING. */
+        public Builder h2PingInterval(@Nullable Duration interval) {
+            this.h2PingInterval = positiveOrNull("h2PingInterval", interval);
+            return this;
+        }
 
         /** See {@link PeerOptions#sendProxyProtocol()}. */
         public Builder sendProxyProtocol(ProxyProtocol version) {

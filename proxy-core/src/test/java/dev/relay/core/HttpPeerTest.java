@@ -233,4 +233,31 @@ class HttpPeerTest {
         assertNotEquals(TLS_PEER, TLS_PEER.reuseKey());
         assertNotEquals(null, TLS_PEER);
     }
+
+    @Test
+    void http2SettingsSplitThePoolOnlyForPeersThatSpeakHttp2() {
+        HttpPeer h1 = HttpPeer.plain("127.0.0.1:9000");
+        HttpPeer h1OtherCap = h1.withOptions(PeerOptions.builder().maxH2Streams(10).h2PingInterval(Duration.ofSeconds(5)).build());
+        // HTTP/1.1 connections do not use the HTTP/2 settings: same pool.
+        assertEquals(h1.reuseKey(), h1OtherCap.reuseKey());
+
+        HttpPeer h2 = h1.withOptions(PeerOptions.builder().alpn(Alpn.H2).build());
+        HttpPeer h2OtherCap = h1.withOptions(PeerOptions.builder().alpn(Alpn.H2).maxH2Streams(10).build());
+        HttpPeer h2WithPing = h1.withOptions(PeerOptions.builder().alpn(Alpn.H2).h2PingInterval(Duration.ofSeconds(5)).build());
+        assertNotEquals(h1.reuseKey(), h2.reuseKey());
+        assertNotEquals(h2.reuseKey(), h2OtherCap.reuseKey());
+        assertNotEquals(h2.reuseKey(), h2WithPing.reuseKey());
+        assertEquals(100, h2.reuseKey().maxH2Streams());
+    }
+
+    @Test
+    void http2OptionsAreValidated() {
+        assertEquals("maxH2Streams: 0 (expected: >= 1)", assertThrows(IllegalArgumentException.class,
+                () -> PeerOptions.builder().maxH2Streams(0)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> PeerOptions.builder().h2PingInterval(Duration.ZERO));
+        PeerOptions options = PeerOptions.builder().maxH2Streams(7).h2PingInterval(Duration.ofSeconds(3)).build();
+        assertEquals(options, options.toBuilder().build());
+        assertNull(PeerOptions.defaults().h2PingInterval());
+        assertEquals(100, PeerOptions.defaults().maxH2Streams());
+    }
 }

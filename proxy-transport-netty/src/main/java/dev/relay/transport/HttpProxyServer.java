@@ -419,6 +419,39 @@ public final class HttpProxyServer implements AutoCloseable {
         return engine.idleUpstreamConnections();
     }
 
+    /** Upstream HTTP/2 connections opened since start (also counted in {@link #upstreamConnectionsOpened()}). */
+    public long upstreamH2ConnectionsOpened() {
+        return engine.upstreamH2ConnectionsOpened();
+    }
+
+    /** Upstream HTTP/2 streams (one per request attempt) opened since start. */
+    public long upstreamH2StreamsOpened() {
+        return engine.upstreamH2StreamsOpened();
+    }
+
+    /**
+     * Upstream HTTP/2 streams opened on a connection already in the pool, since start (also counted in
+     * {@link #upstreamConnectionsReused()}).
+     */
+    public long upstreamH2StreamsReused() {
+        return engine.upstreamH2StreamsReused();
+    }
+
+    /** Upstream HTTP/2 connections dropped because a PING went unanswered, since start. */
+    public long upstreamH2PingFailures() {
+        return engine.upstreamH2PingFailures();
+    }
+
+    /** Open upstream HTTP/2 connections of the peers with {@link dev.relay.core.HttpPeer#groupKey()} {@code groupKey}. */
+    public int upstreamH2Connections(long groupKey) {
+        return engine.upstreamH2Connections(groupKey);
+    }
+
+    /** Open upstream HTTP/2 streams of the peers with {@link dev.relay.core.HttpPeer#groupKey()} {@code groupKey}. */
+    public int upstreamH2ActiveStreams(long groupKey) {
+        return engine.upstreamH2ActiveStreams(groupKey);
+    }
+
     /**
      * Immediate stop: closes the listeners and every connection at once, then the pooled upstream
      * connections and the DNS resolver. Also ends a graceful {@link #stop} in progress.

@@ -39,6 +39,12 @@ final class ProxyFixture implements AutoCloseable {
         this.address = server.bind("127.0.0.1:0");
     }
 
+    /** A proxy on the event loops of {@code runtime} (one loop: one partition of the upstream pools). */
+    ProxyFixture(ProxyHttp<?> proxy, ProxyOptions options, TransportRuntime runtime) {
+        this.server = HttpProxyServer.create(proxy, options, runtime);
+        this.address = server.bind("127.0.0.1:0");
+    }
+
     /** A proxy whose timeouts run on {@code clock} (a {@link ManualEngineClock} in timeout tests). */
     ProxyFixture(ProxyHttp<?> proxy, ProxyOptions options, dev.relay.transport.internal.EngineClock clock) {
         this.server = HttpProxyServer.create(proxy, options, RUNTIME, clock);

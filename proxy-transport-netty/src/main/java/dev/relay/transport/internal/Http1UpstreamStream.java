@@ -11,8 +11,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.http.DefaultHttpContent;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -20,7 +18,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import org.jspecify.annotations.Nullable;
@@ -32,10 +29,6 @@ import org.jspecify.annotations.Nullable;
  * whole request went out, and the origin sent nothing beyond the response).
  */
 final class Http1UpstreamStream implements UpstreamStream {
-    /** The client's fields were validated by its decoder: copying them need not validate again. */
-    private static final DefaultHttpHeadersFactory TRUSTED_HEADERS = DefaultHttpHeadersFactory.headersFactory()
-            .withNameValidation(false).withValueValidation(false);
-
     private final UpstreamConnection conn;
     private final HttpPeer peer;
     private final UpstreamConnectionPool pool;
@@ -73,20 +66,11 @@ final class Http1UpstreamStream implements UpstreamStream {
     @Override
     public RequestHeader newRequestHeader(RequestHeader clientRequest, HttpPeer peer, boolean requestHasBody,
                                           long bufferedBodyLength, boolean upgrade) {
-        io.netty.handler.codec.http.HttpHeaders headers = TRUSTED_HEADERS.newHeaders();
-        HttpRequest request;
-        boolean clientChunked;
-        if (clientRequest instanceof NettyRequestHeader netty) {
-            HttpRequest client = netty.unwrap();
-            headers.set(client.headers());
-            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, client.method(), client.uri(), headers);
-            clientChunked = HttpUtil.isTransferEncodingChunked(client);
-        } else {
-            clientRequest.headers().forEach((String name, String value) -> headers.add(name, value));
-            request = new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(clientRequest.method()),
-                    clientRequest.uri(), headers);
-            clientChunked = requestHasBody && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
-        }
+        HttpRequest request = UpstreamRequests.copy(clientRequest);
+        io.netty.handler.codec.http.HttpHeaders headers = request.headers();
+        boolean clientChunked = clientRequest instanceof NettyRequestHeader netty
+                ? HttpUtil.isTransferEncodingChunked(netty.unwrap())
+                : requestHasBody && !headers.contains(HttpHeaderNames.CONTENT_LENGTH);
         upgradeAllowed = upgrade;
         String upgradeTo = upgrade && TunnelRequests.asksForUpgrade(headers) ? headers.get(HttpHeaderNames.UPGRADE) : null;
         HopByHop.strip(headers);
@@ -94,10 +78,7 @@ final class Http1UpstreamStream implements UpstreamStream {
             TunnelRequests.restoreUpgrade(headers, upgradeTo);
         }
         headers.remove(HttpHeaderNames.EXPECT);
-        if (!headers.contains(HttpHeaderNames.HOST)) {
-            // A Unix-socket peer has no authority to name: "localhost", as curl --unix-socket sends.
-            headers.set(HttpHeaderNames.HOST, peer.isUnix() ? "localhost" : peer.hostAndPort());
-        }
+        UpstreamRequests.defaultHost(headers, peer);
         if (bufferedBodyLength >= 0) {
             // The whole body is here: announce its exact length, whatever framing the client used.
             headers.set(HttpHeaderNames.CONTENT_LENGTH, bufferedBodyLength);

@@ -25,6 +25,7 @@ public final class ProxyEngine<C> {
     final HttpModuleFactory[] moduleFactories;
     final UpstreamConnectionPool pool;
     final UpstreamStreams streams;
+    private final Http2Counters http2;
     final EngineClock clock;
     final AtomicInteger activeRequests = new AtomicInteger();
     final AtomicInteger openConnections = new AtomicInteger();
@@ -47,8 +48,14 @@ public final class ProxyEngine<C> {
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
-        this.streams = new Http1Streams(pool,
-                new UpstreamConnector(channelType, domainSockets, resolver, pool, options.maxHeaderBytes(), clock), clock);
+        UpstreamConnector connector = new UpstreamConnector(channelType, domainSockets, resolver, pool,
+                options.maxHeaderBytes(), clock);
+        ChosenProtocols chosen = new ChosenProtocols();
+        Http2Streams http2Streams = new Http2Streams(connector, clock, options.upstreamIdleTimeout(),
+                options.maxHeaderBytes(), chosen);
+        this.http2 = http2Streams.counters;
+        this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2Streams, chosen),
+                http2Streams, chosen);
     }
 
     /** The phase engine for one request arriving on {@code downstream}. */
@@ -121,14 +128,47 @@ public final class ProxyEngine<C> {
         return requests.sum();
     }
 
-    /** Upstream connections opened since start. */
+    /** Upstream connections opened since start, HTTP/1.1 and HTTP/2. */
     public long upstreamConnectionsOpened() {
-        return pool.opened.sum();
+        return pool.opened.sum() + http2.connectionsOpened.sum();
     }
 
-    /** Upstream requests sent on a pooled connection since start. */
+    /**
+     * Upstream requests sent on a pooled connection since start: an idle HTTP/1.1 one, or an HTTP/2
+     * one already carrying or having carried other streams.
+     */
     public long upstreamConnectionsReused() {
-        return pool.reused.sum();
+        return pool.reused.sum() + http2.streamsReused.sum();
+    }
+
+    /** Upstream HTTP/2 connections opened since start. */
+    public long upstreamH2ConnectionsOpened() {
+        return http2.connectionsOpened.sum();
+    }
+
+    /** Upstream HTTP/2 streams (requests) opened since start. */
+    public long upstreamH2StreamsOpened() {
+        return http2.streamsOpened.sum();
+    }
+
+    /** Upstream HTTP/2 streams opened on a connection that was already in the pool, since start. */
+    public long upstreamH2StreamsReused() {
+        return http2.streamsReused.sum();
+    }
+
+    /** Upstream HTTP/2 connections dropped because a PING went unanswered, since start. */
+    public long upstreamH2PingFailures() {
+        return http2.pingFailures.sum();
+    }
+
+    /** Open upstream HTTP/2 connections of the peers of pool group {@code groupKey} now. */
+    public int upstreamH2Connections(long groupKey) {
+        return http2.connections(groupKey);
+    }
+
+    /** Open upstream HTTP/2 streams of the peers of pool group {@code groupKey} now. */
+    public int upstreamH2ActiveStreams(long groupKey) {
+        return http2.activeStreams(groupKey);
     }
 
     /** Idle pooled upstream connections now. */

@@ -17,6 +17,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.Future;
@@ -29,13 +30,16 @@ import java.net.UnixDomainSocketAddress;
 
 /**
  * Opens upstream connections on the event loop of the downstream connection that needs them:
- * TCP, then TLS (SNI, certificate and hostname verification per the peer's options), then the
- * HTTP/1.1 client codec. Completes with a ready {@link UpstreamConnection} or fails with a connect
- * {@link ProxyError}.
+ * TCP, then TLS (SNI, certificate and hostname verification, ALPN per the peer's options), then a
+ * protocol's codec: {@link #connect} adds the HTTP/1.1 one and completes with a ready
+ * {@link UpstreamConnection}; {@link Http2Streams} adds HTTP/2's to what {@link #open} gives.
+ * Failures are connect {@link ProxyError}s.
  */
 final class UpstreamConnector {
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
+    /** The name of the last handler of a connection {@link #open} made, until a protocol replaces it. */
+    static final String PLACEHOLDER = "proxy";
     private static final io.netty.channel.ChannelHandler CONNECTING = new ConnectingHandler();
 
     private final Class<? extends SocketChannel> channelType;
@@ -59,19 +63,74 @@ final class UpstreamConnector {
     }
 
     /**
-     * Connects to {@code peer}; the connection is pooled under {@code poolKey}. {@code proxyHeader}:
-     * the addresses of the client connection, for the PROXY header the peer wants; null when it wants none.
+     * Connects to {@code peer} for HTTP/1.1; the connection is pooled under {@code poolKey}.
+     * {@code proxyHeader}: the addresses of the client connection, for the PROXY header the peer
+     * wants; null when it wants none.
      */
     Future<UpstreamConnection> connect(HttpPeer peer, Object poolKey, @Nullable ClientAddresses proxyHeader,
                                        EventLoop loop) {
         Promise<UpstreamConnection> promise = loop.newPromise();
-        PeerOptions options = peer.options();
-        if (peer.isTls() && options.alpn() == Alpn.H2) {
-            promise.setFailure(ProxyError.upstream(ErrorType.CONNECT_ERROR,
-                    "peer " + peer + " requires HTTP/2 (alpn=H2); upstream connections speak HTTP/1.1", null)
-                    .setRetry(false));
-            return promise;
+        open(peer, proxyHeader, loop).addListener((Future<Channel> f) -> {
+            if (!f.isSuccess()) {
+                promise.tryFailure(f.cause());
+                return;
+            }
+            Channel channel = f.getNow();
+            if (Alpn.H2.equals(negotiated(peer, channel))) {
+                channel.close();
+                promise.tryFailure(ProxyError.upstream(ErrorType.CONNECT_ERROR, "connect " + peer
+                        + ": the origin chose HTTP/2 where HTTP/1.1 was needed", null).setRetry(false));
+                return;
+            }
+            UpstreamConnection conn = http1(channel, poolKey);
+            if (!promise.trySuccess(conn)) {
+                conn.close();
+            }
+        });
+        return promise;
+    }
+
+    /**
+     * The protocol of a connection {@link #open} made: with TLS what the origin chose by ALPN (HTTP/1.1
+     * when it chose nothing), without TLS what the peer is configured for (h2 is prior knowledge).
+     */
+    static Alpn negotiated(HttpPeer peer, Channel channel) {
+        SslHandler ssl = channel.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return peer.options().alpn() == Alpn.H2 ? Alpn.H2 : Alpn.H1;
         }
+        return ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol()) ? Alpn.H2 : Alpn.H1;
+    }
+
+    /**
+     * Makes an open connection (from {@link #open}) an HTTP/1.1 {@link UpstreamConnection} pooled under
+     * {@code poolKey}: adds the codec and the connection handler, and counts it as opened.
+     */
+    UpstreamConnection http1(Channel channel, Object poolKey) {
+        ChannelPipeline p = channel.pipeline();
+        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(new HttpDecoderConfig()
+                .setMaxInitialLineLength(8192)
+                .setMaxHeaderSize(maxResponseHeaderBytes)
+                .setMaxChunkSize(64 * 1024));
+        p.addBefore(PLACEHOLDER, "decoder", decoder);
+        p.addBefore(PLACEHOLDER, "encoder", new HttpRequestEncoder());
+        UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool, decoder, clock);
+        p.addBefore("decoder", UpstreamConnection.RAW_READ_WATCHER, conn.rawReadWatcher());
+        p.replace(PLACEHOLDER, PLACEHOLDER, conn);
+        pool.opened.increment();
+        return conn;
+    }
+
+    /**
+     * Opens a connection to {@code peer}: TCP (or a Unix socket), the PROXY header when the peer wants
+     * one ({@code proxyHeader}: the client connection's addresses), then TLS offering the peer's ALPN
+     * protocols. Completes with the channel once it is ready for a protocol's codec, which the caller
+     * adds before the placeholder handler named {@link #PLACEHOLDER} (it drops whatever arrives first);
+     * fails with a connect {@link ProxyError}. The total connection timeout bounds TCP and TLS.
+     */
+    Future<Channel> open(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop) {
+        Promise<Channel> promise = loop.newPromise();
+        PeerOptions options = peer.options();
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
@@ -86,15 +145,10 @@ final class UpstreamConnector {
                         if (peer.isTls()) {
                             p.addLast("tls", tls.newHandler(peer, ch));
                         }
-                        p.addLast("decoder", new UpstreamResponseDecoder(new HttpDecoderConfig()
-                                .setMaxInitialLineLength(8192)
-                                .setMaxHeaderSize(maxResponseHeaderBytes)
-                                .setMaxChunkSize(64 * 1024)));
-                        p.addLast("encoder", new HttpRequestEncoder());
                         // Until the connection is ready, failures are reported through the connect
                         // and handshake futures; this placeholder keeps them out of Netty's
                         // "unhandled exception" log.
-                        p.addLast("proxy", CONNECTING);
+                        p.addLast(PLACEHOLDER, CONNECTING);
                     }
                 });
         SocketAddress target = transport(bootstrap, peer, channelType, domainSockets, resolver);
@@ -124,12 +178,12 @@ final class UpstreamConnector {
             }
             SslHandler ssl = f.channel().pipeline().get(SslHandler.class);
             if (ssl == null) {
-                ready(promise, timer, f.channel(), poolKey);
+                ready(promise, timer, f.channel());
                 return;
             }
             ssl.handshakeFuture().addListener(h -> {
                 if (h.isSuccess()) {
-                    ready(promise, timer, f.channel(), poolKey);
+                    ready(promise, timer, f.channel());
                 } else {
                     f.channel().close();
                     fail(promise, timer, h.cause(), context);
@@ -157,23 +211,17 @@ final class UpstreamConnector {
         return peer.address();
     }
 
-    private void ready(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Channel channel, Object poolKey) {
+    private void ready(Promise<Channel> promise, java.util.concurrent.Future<?> timer, Channel channel) {
         if (timer != null) {
             timer.cancel(false);
         }
-        UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool,
-                channel.pipeline().get(UpstreamResponseDecoder.class), clock);
-        channel.pipeline().addBefore("decoder", UpstreamConnection.RAW_READ_WATCHER, conn.rawReadWatcher());
-        channel.pipeline().replace("proxy", "proxy", conn);
         pool.track(channel);
-        if (!promise.trySuccess(conn)) {
-            conn.close();
-            return;
+        if (!promise.trySuccess(channel)) {
+            channel.close();
         }
-        pool.opened.increment();
     }
 
-    private static void fail(Promise<UpstreamConnection> promise, java.util.concurrent.Future<?> timer, Throwable cause,
+    private static void fail(Promise<Channel> promise, java.util.concurrent.Future<?> timer, Throwable cause,
                              String context) {
         if (timer != null) {
             timer.cancel(false);

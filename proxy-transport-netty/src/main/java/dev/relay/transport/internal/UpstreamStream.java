@@ -13,7 +13,7 @@ import org.jspecify.annotations.Nullable;
  * {@code ExchangeCodec}): send a request header, body parts and trailers; receive a response header,
  * body parts and trailers through a {@link Listener}; then release (back to the pool when the
  * connection can carry another exchange) or abort. {@link Http1UpstreamStream} is the HTTP/1.1 one,
- * over one pooled connection; an HTTP/2 stream on a multiplexed connection is another. An
+ * over one pooled connection; {@link Http2UpstreamStream} a stream on a multiplexed connection. An
  * implementation owns every framing rule of its protocol. Streams come from {@link UpstreamStreams}.
  * Everything runs on the event loop of the downstream connection; buffers passed to a write method
  * belong to the stream from then on.

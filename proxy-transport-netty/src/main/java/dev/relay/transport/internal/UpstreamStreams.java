@@ -7,8 +7,9 @@ import io.netty.channel.EventLoop;
 /**
  * Where upstream streams come from: a pool of connections and a connector, per protocol, behind one
  * interface. The HTTP/1.1 one ({@link Http1Streams}) gives each stream a connection of its own, from
- * the pool or newly opened; an HTTP/2 one would open a stream on a pooled connection that has room
- * under its concurrency cap, and connect only when none has.
+ * the pool or newly opened; the HTTP/2 one ({@link Http2Streams}) opens a stream on a pooled connection
+ * that has room under its concurrency cap, and connects only when none has; {@link ProtocolStreams}
+ * picks between them by the peer's ALPN setting.
  */
 interface UpstreamStreams {
 

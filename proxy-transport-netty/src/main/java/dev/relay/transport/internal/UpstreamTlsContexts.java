@@ -84,12 +84,16 @@ final class UpstreamTlsContexts {
             if (key.clientKey() != null) {
                 builder.keyManager(key.clientKey(), key.clientChain().toArray(new X509Certificate[0]));
             }
-            // Upstreams speak HTTP/1.1 (H2_OR_H1 falls back to it); offer it explicitly.
+            // What the peer may speak, preferred first; an origin without ALPN is taken to speak HTTP/1.1.
             builder.applicationProtocolConfig(new ApplicationProtocolConfig(
                     ApplicationProtocolConfig.Protocol.ALPN,
                     ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                     ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                    List.of(ApplicationProtocolNames.HTTP_1_1)));
+                    switch (key.alpn()) {
+                        case H1 -> List.of(ApplicationProtocolNames.HTTP_1_1);
+                        case H2 -> List.of(ApplicationProtocolNames.HTTP_2);
+                        case H2_OR_H1 -> List.of(ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
+                    }));
             return builder.build();
         } catch (SSLException e) {
             throw new IllegalStateException("cannot build the upstream TLS context for " + key, e);

@@ -201,7 +201,8 @@ public final class AdminServer implements Service {
 
     /**
      * The {@code /upstreams} document: per group its selection, hash key, TLS, where its backends
-     * come from, its active check (null: none) and whether passive health is on; per backend its
+     * come from, its active check (null: none), whether passive health is on, its protocol ({@code alpn})
+     * and its open HTTP/2 connections and streams ({@code h2_connections}, {@code h2_active_streams}); per backend its
      * weight, {@code healthy} (active checks), {@code enabled} (not drained), {@code ejected}
      * (passive health), {@code ready} (all three: it takes traffic) and {@code in_flight}.
      */
@@ -224,6 +225,10 @@ public final class AdminServer implements Service {
                     .append(",\"health_check\":");
             Json.string(sb, config.healthCheck() == null ? null : config.healthCheck().describe())
                     .append(",\"outlier_detection\":").append(config.outlierDetection() != null)
+                    .append(",\"alpn\":");
+            Json.string(sb, config.options().alpn().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'))
+                    .append(",\"h2_connections\":").append(metrics.upstreamH2Connections(g.id()))
+                    .append(",\"h2_active_streams\":").append(metrics.upstreamH2ActiveStreams(g.id()))
                     .append(",\"backends\":[");
             boolean first = true;
             for (Backend b : backends.list()) {

@@ -33,7 +33,8 @@ final class UpstreamsReader {
     private static final Set<String> DEFAULT_KEYS = Set.of("selection", "tls", "sni", "verify",
             "host-header", "connect-timeout", "total-connect-timeout", "read-timeout", "write-timeout",
             "idle-timeout", "max-idle-connections", "alpn", "tcp-keepalive", "hash-key", "health-check",
-            "outlier-detection", "send-proxy-protocol", "ca-file", "client-cert", "client-key", "verify-name-alternative");
+            "outlier-detection", "send-proxy-protocol", "ca-file", "client-cert", "client-key", "verify-name-alternative",
+            "h2-max-streams", "h2-ping-interval");
     /** A group has the keys of the defaults and where its backends come from. */
     private static final Set<String> GROUP_KEYS = union(DEFAULT_KEYS, Set.of("backends", "discovery"));
     private static final Set<String> BACKEND_KEYS = Set.of("address", "weight");
@@ -160,19 +161,14 @@ final class UpstreamsReader {
             throw hostHeaderNode.problem("'" + hostHeader + "' (expected: a host name, optionally with :port)");
         }
 
-        ConfigNode alpnNode = key.apply("alpn");
-        Alpn alpn = Alpn.H1;
-        if (!alpnNode.isMissing()) {
-            alpn = alpnNode.choice(ALPNS, "h1, h2-or-h1 or h2");
-            if (alpn != Alpn.H1 && !tls) {
-                throw alpnNode.problem("'" + alpnNode.string() + "' needs tls = true (expected: h1 without TLS)");
-            }
-        }
+        Alpn alpn = alpn(key.apply("alpn"), tls);
         ConfigNode keepAliveNode = key.apply("tcp-keepalive");
         ConfigNode maxIdleNode = key.apply("max-idle-connections");
         PeerOptions.Builder options = PeerOptions.builder()
                 .maxIdleConnections(maxIdleNode.isMissing() ? 0 : maxIdleNode.integer(0, 1_000_000))
                 .alpn(alpn)
+                .maxH2Streams(h2MaxStreams(key.apply("h2-max-streams")))
+                .h2PingInterval(key.apply("h2-ping-interval").timeout(false))
                 .tcpKeepAlive(!keepAliveNode.isMissing() && keepAliveNode.bool())
                 .totalConnectionTimeout(key.apply("total-connect-timeout").timeout(false))
                 .connectTimeout(key.apply("connect-timeout").timeout(false))
@@ -240,6 +236,27 @@ final class UpstreamsReader {
 
     private static String lastKey(ConfigNode node) {
         return node.path().substring(node.path().lastIndexOf('.') + 1);
+    }
+
+    /**
+     * {@code alpn}: with TLS the protocols offered in the handshake; without TLS nothing is
+     * negotiated, so {@code h2} means HTTP/2 with prior knowledge (h2c) and {@code h2-or-h1} cannot be.
+     */
+    private static Alpn alpn(ConfigNode node, boolean tls) {
+        if (node.isMissing()) {
+            return Alpn.H1;
+        }
+        Alpn alpn = node.choice(ALPNS, "h1, h2-or-h1 or h2");
+        if (alpn == Alpn.H2_OR_H1 && !tls) {
+            throw node.problem("'" + node.string() + "' needs tls = true: without TLS there is no handshake to "
+                    + "choose in (expected: h1, or h2 for HTTP/2 with prior knowledge)");
+        }
+        return alpn;
+    }
+
+    /** {@code h2-max-streams}: the cap of streams per HTTP/2 connection (the peer's limit may be lower). */
+    private static int h2MaxStreams(ConfigNode node) {
+        return node.isMissing() ? PeerOptions.defaults().maxH2Streams() : node.integer(1, 1_000_000);
     }
 
     /** {@code send-proxy-protocol}: {@code v1}, {@code v2} or {@code none} (the default). */

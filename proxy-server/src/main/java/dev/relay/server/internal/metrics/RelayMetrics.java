@@ -167,7 +167,57 @@ public final class RelayMetrics {
                     HttpProxyServer s = server.get();
                     cb.call(s == null ? 0 : s.connectionsRefused());
                 }).register(registry);
+        http2PoolMetrics();
         registry.register(new Histograms());
+    }
+
+    /** The multiplexed HTTP/2 upstream pool: totals since start, and per group what is open now. */
+    private void http2PoolMetrics() {
+        CounterWithCallback.builder().name("relay_upstream_h2_connections_opened")
+                .help("Upstream HTTP/2 connections opened since start")
+                .callback(cb -> cb.call(h2Total(HttpProxyServer::upstreamH2ConnectionsOpened))).register(registry);
+        CounterWithCallback.builder().name("relay_upstream_h2_streams_opened")
+                .help("Upstream HTTP/2 streams (request attempts) opened since start")
+                .callback(cb -> cb.call(h2Total(HttpProxyServer::upstreamH2StreamsOpened))).register(registry);
+        CounterWithCallback.builder().name("relay_upstream_h2_streams_reused")
+                .help("Upstream HTTP/2 streams opened on a connection already in the pool, since start")
+                .callback(cb -> cb.call(h2Total(HttpProxyServer::upstreamH2StreamsReused))).register(registry);
+        CounterWithCallback.builder().name("relay_upstream_h2_ping_failures")
+                .help("Upstream HTTP/2 connections dropped because a PING went unanswered, since start")
+                .callback(cb -> cb.call(h2Total(HttpProxyServer::upstreamH2PingFailures))).register(registry);
+        GaugeWithCallback.builder().name("relay_upstream_h2_connections")
+                .help("Open upstream HTTP/2 connections, by upstream group")
+                .labelNames("upstream")
+                .callback(cb -> {
+                    for (UpstreamGroup g : upstreams.get()) {
+                        cb.call(upstreamH2Connections(g.id()), g.name());
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("relay_upstream_h2_streams_active")
+                .help("Open upstream HTTP/2 streams, by upstream group")
+                .labelNames("upstream")
+                .callback(cb -> {
+                    for (UpstreamGroup g : upstreams.get()) {
+                        cb.call(upstreamH2ActiveStreams(g.id()), g.name());
+                    }
+                }).register(registry);
+    }
+
+    private long h2Total(java.util.function.ToLongFunction<HttpProxyServer> counter) {
+        HttpProxyServer s = server.get();
+        return s == null ? 0 : counter.applyAsLong(s);
+    }
+
+    /** Open upstream HTTP/2 connections of the group with {@link UpstreamGroup#id()} {@code groupId}. */
+    public int upstreamH2Connections(long groupId) {
+        HttpProxyServer s = server.get();
+        return s == null ? 0 : s.upstreamH2Connections(groupId);
+    }
+
+    /** Open upstream HTTP/2 streams of the group with {@link UpstreamGroup#id()} {@code groupId}. */
+    public int upstreamH2ActiveStreams(long groupId) {
+        HttpProxyServer s = server.get();
+        return s == null ? 0 : s.upstreamH2ActiveStreams(groupId);
     }
 
     private interface BackendVisitor {

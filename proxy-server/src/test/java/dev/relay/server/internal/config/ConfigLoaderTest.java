@@ -486,8 +486,8 @@ class ConfigLoaderTest {
                 "proxy.admin.address", "'127.0.0.1:8080' is also a proxy listener");
         assertProblem(base.replace("MATCH", "path = \"/\"").replace("ADMIN", "server.access-log-format = xml"), 5,
                 "proxy.server.access-log-format", "unknown value 'xml' (expected: combined or json)");
-        assertProblem(base.replace("MATCH", "path = \"/\"").replace("ADMIN", "upstreams.web.alpn = h2"), 5,
-                "proxy.upstreams.web.alpn", "'h2' needs tls = true");
+        assertProblem(base.replace("MATCH", "path = \"/\"").replace("ADMIN", "upstreams.web.alpn = h2-or-h1"), 5,
+                "proxy.upstreams.web.alpn", "'h2-or-h1' needs tls = true");
     }
 
     private void assertProblem(String conf, int line, String key, String detailStart) throws IOException {

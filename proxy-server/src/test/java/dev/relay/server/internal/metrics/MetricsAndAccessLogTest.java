@@ -194,7 +194,8 @@ class MetricsAndAccessLogTest {
         assertEquals("ready\n", relay.adminGet("/ready").body());
         HttpResponse<String> upstreams = relay.adminGet("/upstreams");
         assertEquals("{\"generation\":1,\"upstreams\":{\"web\":{\"selection\":\"round-robin\",\"hash_key\":null,"
-                + "\"tls\":false,\"discovery\":\"static\",\"health_check\":null,\"outlier_detection\":true,\"backends\":["
+                + "\"tls\":false,\"discovery\":\"static\",\"health_check\":null,\"outlier_detection\":true,"
+                + "\"alpn\":\"h1\",\"h2_connections\":0,\"h2_active_streams\":0,\"backends\":["
                 + "{\"address\":\"" + origin.address() + "\",\"weight\":1,\"healthy\":true,\"enabled\":true,"
                 + "\"ejected\":false,\"ready\":true,\"in_flight\":0}]}}}\n", upstreams.body());
         assertEquals(405, relay.adminGet("/reload").statusCode());

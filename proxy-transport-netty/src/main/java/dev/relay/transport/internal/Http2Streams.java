@@ -1,0 +1,280 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.Alpn;
+import dev.relay.core.ErrorType;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.PeerOptions;
+import dev.relay.core.ProxyError;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.Future;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * HTTP/2 upstream streams over multiplexed connections. Per event loop (a {@link FastThreadLocal}
+ * partition, touched by that loop only: no locks) and per pool key, a {@link KeyPool} holds the
+ * ready connections and those being opened. A stream goes on the oldest connection with room under
+ * min(the peer's {@code SETTINGS_MAX_CONCURRENT_STREAMS}, {@link PeerOptions#maxH2Streams()}); when
+ * all are full it waits for a connection being opened that is expected to have room, and only when
+ * there is none a new connection opens. A connection is ready when the peer's first SETTINGS arrived
+ * (its limit is then known). A connection that a GOAWAY or a failed PING drains leaves the pool.
+ */
+final class Http2Streams implements UpstreamStreams {
+    /** Servers do not open streams to us (push is off): any that comes is closed at once. */
+    private static final ChannelHandler REFUSE_INBOUND = new RefuseInbound();
+
+    private final FastThreadLocal<Map<Object, KeyPool>> partitions = new FastThreadLocal<>() {
+        @Override
+        protected Map<Object, KeyPool> initialValue() {
+            return new HashMap<>();
+        }
+    };
+    private final UpstreamConnector connector;
+    private final EngineClock clock;
+    private final Duration defaultIdleTimeout;
+    private final int maxResponseHeaderBytes;
+    private final ChosenProtocols chosen;
+    final Http2Counters counters = new Http2Counters();
+
+    Http2Streams(UpstreamConnector connector, EngineClock clock, Duration defaultIdleTimeout, int maxResponseHeaderBytes,
+                 ChosenProtocols chosen) {
+        this.connector = connector;
+        this.clock = clock;
+        this.defaultIdleTimeout = defaultIdleTimeout;
+        this.maxResponseHeaderBytes = maxResponseHeaderBytes;
+        this.chosen = chosen;
+    }
+
+    @Override
+    public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
+        ClientAddresses addresses = Http1Streams.clientAddresses(peer, downstream);
+        Object key = Http1Streams.poolKey(peer, addresses);
+        pool(key).acquire(new Waiter(peer, addresses, callback, clock.nanoTime()), loop);
+    }
+
+    /**
+     * Takes a connection that was opened elsewhere and negotiated h2 (an {@code h2-or-h1} peer's first
+     * connection) into the pool under {@code key}; {@code callback} gets the first stream on it.
+     */
+    void adopt(Channel channel, HttpPeer peer, Object key, Callback callback, long connectStartNanos) {
+        pool(key).adopt(channel, new Waiter(peer, null, callback, connectStartNanos));
+    }
+
+    private KeyPool pool(Object key) {
+        Map<Object, KeyPool> partition = partitions.get();
+        KeyPool pool = partition.get(key);
+        if (pool == null) {
+            pool = new KeyPool(key);
+            partition.put(key, pool);
+        }
+        return pool;
+    }
+
+    /** One acquirer waiting for a stream. */
+    private record Waiter(HttpPeer peer, @org.jspecify.annotations.Nullable ClientAddresses addresses,
+                          Callback callback, long sinceNanos) {}
+
+    /** The connections of one pool key on one event loop. */
+    final class KeyPool {
+        private final Object key;
+        private final List<Http2Connection> connections = new ArrayList<>(2);
+        private final List<Pending> pending = new ArrayList<>(1);
+
+        KeyPool(Object key) {
+            this.key = key;
+        }
+
+        private void acquire(Waiter w, EventLoop loop) {
+            for (int i = 0; i < connections.size(); i++) {
+                Http2Connection c = connections.get(i);
+                if (c.hasRoom()) {
+                    openStream(c, w, true, 0);
+                    return;
+                }
+            }
+            for (int i = 0; i < pending.size(); i++) {
+                Pending p = pending.get(i);
+                if (p.waiters.size() < p.peer.options().maxH2Streams()) {
+                    p.waiters.add(w);
+                    return;
+                }
+            }
+            Pending p = new Pending(w.peer());
+            pending.add(p);
+            p.waiters.add(w);
+            p.connect(w.addresses(), loop);
+        }
+
+        private void adopt(Channel channel, Waiter w) {
+            Pending p = new Pending(w.peer());
+            pending.add(p);
+            p.waiters.add(w);
+            p.install(channel);
+        }
+
+        /** A connection leaves the pool (GOAWAY, failed PING, idle, closed): no stream goes on it any more. */
+        void remove(Http2Connection c) {
+            connections.remove(c);
+            forgetIfEmpty();
+        }
+
+        private void forgetIfEmpty() {
+            if (connections.isEmpty() && pending.isEmpty()) {
+                partitions.get().remove(key, this);
+            }
+        }
+
+        private void openStream(Http2Connection c, Waiter w, boolean reused, long connectNanos) {
+            Http2UpstreamStream stream = new Http2UpstreamStream(w.peer(), c, clock);
+            c.openStream(stream.handler(), reused).addListener((Future<Http2StreamChannel> f) -> {
+                if (f.isSuccess()) {
+                    stream.attach(f.getNow());
+                    w.callback().onStreamReady(stream, reused, connectNanos);
+                } else {
+                    w.callback().onStreamFailed(ProxyError.upstream(ErrorType.H2_ERROR,
+                            "cannot open a stream on the upstream HTTP/2 connection", f.cause()).setRetry(true));
+                }
+            });
+        }
+
+        /** A connection being opened, and who waits for a stream on it. */
+        final class Pending {
+            private final HttpPeer peer;
+            private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+
+            Pending(HttpPeer peer) {
+                this.peer = peer;
+            }
+
+            private void connect(@org.jspecify.annotations.Nullable ClientAddresses addresses, EventLoop loop) {
+                connector.open(peer, addresses, loop).addListener((Future<Channel> f) -> {
+                    if (f.isSuccess()) {
+                        install(f.getNow());
+                    } else {
+                        failAll(() -> Errors.connectFailure(f.cause(), "connect " + peer));
+                    }
+                });
+            }
+
+            /** Adds HTTP/2 to the open {@code channel} and waits for the peer's SETTINGS. */
+            void install(Channel channel) {
+                if (UpstreamConnector.negotiated(peer, channel) != Alpn.H2) {
+                    channel.close();
+                    // An h2-or-h1 origin that chose HTTP/1.1 this time: the next attempt asks again.
+                    chosen.remember(peer.reuseKey(), Alpn.H1);
+                    failAll(() -> ProxyError.upstream(ErrorType.CONNECT_ERROR, "connect " + peer
+                            + ": the origin did not choose HTTP/2 in the TLS handshake", null)
+                            .setRetry(peer.options().alpn() == Alpn.H2_OR_H1));
+                    return;
+                }
+                if (!channel.isActive()) {
+                    failAll(() -> ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "connect " + peer
+                            + ": closed right after the handshake", null).setRetry(true));
+                    return;
+                }
+                PeerOptions options = peer.options();
+                Duration idle = options.idleTimeout() != null ? options.idleTimeout() : defaultIdleTimeout;
+                Duration ping = options.h2PingInterval();
+                Http2Connection conn = new Http2Connection(channel, KeyPool.this, counters.group(peer.groupKey()),
+                        options.maxH2Streams(), idle.toNanos(), ping == null ? 0 : ping.toNanos(), clock);
+                ChannelPipeline p = channel.pipeline();
+                p.addBefore(UpstreamConnector.PLACEHOLDER, "h2", Http2FrameCodecBuilder.forClient()
+                        .initialSettings(Http2Settings.defaultSettings().pushEnabled(false)
+                                .maxHeaderListSize(maxResponseHeaderBytes))
+                        .build());
+                p.addBefore(UpstreamConnector.PLACEHOLDER, "h2-streams", new Http2MultiplexHandler(REFUSE_INBOUND));
+                p.replace(UpstreamConnector.PLACEHOLDER, "h2-connection", conn);
+                counters.group(peer.groupKey()).connectionOpened();
+                java.util.concurrent.Future<?> settingsTimer = settingsTimer(channel, options);
+                conn.settled().addListener(f -> {
+                    if (settingsTimer != null) {
+                        settingsTimer.cancel(false);
+                    }
+                    pending.remove(this);
+                    if (!f.isSuccess()) {
+                        channel.close();
+                        failAll(() -> Errors.connectFailure(f.cause(), "HTTP/2 connection preface with " + peer));
+                        return;
+                    }
+                    if (peer.options().alpn() == Alpn.H2_OR_H1) {
+                        chosen.remember(peer.reuseKey(), Alpn.H2);
+                    }
+                    connections.add(conn);
+                    serve(conn);
+                });
+            }
+
+            /** The peer's SETTINGS must come within the connect timeouts (else the read timeout). */
+            private java.util.concurrent.Future<?> settingsTimer(Channel channel, PeerOptions options) {
+                Duration limit = options.totalConnectionTimeout() != null ? options.totalConnectionTimeout()
+                        : options.connectTimeout() != null ? options.connectTimeout() : options.readTimeout();
+                if (limit == null) {
+                    return null;
+                }
+                return clock.schedule(channel.eventLoop(), () -> {
+                    if (pending.contains(this)) {
+                        channel.close();
+                    }
+                }, limit.toNanos());
+            }
+
+            private void serve(Http2Connection conn) {
+                if (!conn.hasRoom()) {
+                    failAll(() -> ProxyError.upstream(ErrorType.H2_ERROR, "upstream " + peer
+                            + " allows no concurrent stream (SETTINGS_MAX_CONCURRENT_STREAMS = 0)", null));
+                    channelCloseIfUnused(conn);
+                    return;
+                }
+                long now = clock.nanoTime();
+                Waiter w;
+                while ((w = waiters.poll()) != null) {
+                    if (conn.hasRoom()) {
+                        openStream(conn, w, false, now - w.sinceNanos());
+                    } else {
+                        // The peer allows fewer streams than were waiting: the rest look again.
+                        acquire(w, conn.channel.eventLoop());
+                    }
+                }
+            }
+
+            private void channelCloseIfUnused(Http2Connection conn) {
+                if (conn.streams() == 0) {
+                    conn.channel.close();
+                }
+            }
+
+            /** Fails every waiter, each with an error of its own (a call may change the one it gets). */
+            private void failAll(java.util.function.Supplier<ProxyError> error) {
+                pending.remove(this);
+                forgetIfEmpty();
+                Waiter w;
+                while ((w = waiters.poll()) != null) {
+                    w.callback().onStreamFailed(error.get());
+                }
+            }
+        }
+    }
+
+    @ChannelHandler.Sharable
+    private static final class RefuseInbound extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.close();
+        }
+    }
+}

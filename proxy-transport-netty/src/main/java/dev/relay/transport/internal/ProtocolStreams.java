@@ -1,0 +1,46 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.Alpn;
+import dev.relay.core.ErrorType;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
+import io.netty.channel.EventLoop;
+
+/**
+ * Picks the streams of the protocol a peer speaks: {@code h1} peers get {@link Http1Streams},
+ * {@code h2} peers {@link Http2Streams}; an {@code h2-or-h1} peer goes where its origin's last
+ * choice says, and before any choice (or after it chose HTTP/1.1) through {@link Http1Streams},
+ * whose new connection joins the HTTP/2 pool if the handshake picks h2.
+ */
+final class ProtocolStreams implements UpstreamStreams {
+    private final Http1Streams http1;
+    private final Http2Streams http2;
+    private final ChosenProtocols chosen;
+
+    ProtocolStreams(Http1Streams http1, Http2Streams http2, ChosenProtocols chosen) {
+        this.http1 = http1;
+        this.http2 = http2;
+        this.chosen = chosen;
+    }
+
+    @Override
+    public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
+        Alpn alpn = peer.options().alpn();
+        if (alpn == Alpn.H1 || fresh && alpn == Alpn.H2_OR_H1) {
+            // A tunnel (fresh) needs HTTP/1.1: its connection offers both, and fails if h2 is chosen.
+            http1.acquire(peer, downstream, loop, fresh, callback);
+        } else if (alpn == Alpn.H2 && fresh) {
+            callback.onStreamFailed(ProxyError.upstream(ErrorType.CONNECT_ERROR, "peer " + peer
+                    + " speaks HTTP/2 only (alpn = h2); a CONNECT tunnel needs HTTP/1.1", null).setRetry(false));
+        } else if (alpn == Alpn.H2 || chosen.get(peer.reuseKey()) == Alpn.H2) {
+            http2.acquire(peer, downstream, loop, false, callback);
+        } else {
+            http1.acquire(peer, downstream, loop, false, callback);
+        }
+    }
+
+    /** The HTTP/2 pool's counters. */
+    Http2Counters http2Counters() {
+        return http2.counters;
+    }
+}
