@@ -77,6 +77,7 @@ class CallbackFailureTest {
         MODULE_RESPONSE_BODY_FILTER("/small", Expect.RESPONSE_CUT),
         UPSTREAM_RESPONSE_TRAILER_FILTER("/trailers", Expect.RESPONSE_CUT),
         RESPONSE_TRAILER_FILTER("/trailers", Expect.RESPONSE_CUT),
+        MODULE_RESPONSE_TRAILER_FILTER("/trailers", Expect.RESPONSE_CUT),
         // The request failed already (connection refused): the fallback is the default answer to that error.
         FAIL_TO_PROXY("refused", Expect.STATUS_502),
         SUPPRESS_ERROR_LOG("refused", Expect.STATUS_502),
@@ -232,6 +233,12 @@ class CallbackFailureTest {
                         @Override
                         public void responseBodyFilter(Session session, BodyChunk body, boolean endOfStream) {
                             maybeThrow(Callback.MODULE_RESPONSE_BODY_FILTER);
+                        }
+
+                        @Override
+                        public byte[] responseTrailerFilter(Session session, HttpHeaders trailers) {
+                            maybeThrow(Callback.MODULE_RESPONSE_TRAILER_FILTER);
+                            return null;
                         }
 
                         @Override

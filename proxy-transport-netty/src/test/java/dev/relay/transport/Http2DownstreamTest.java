@@ -253,6 +253,22 @@ class Http2DownstreamTest {
     }
 
     @Test
+    void aResponseWithoutBodyIsOneHeadersFrameWithEndStream() throws Exception {
+        // What gRPC's trailers-only answer needs: its status in a HEADERS frame that ends the stream
+        // (a client that gets an empty DATA frame after it reports INTERNAL instead of the status).
+        try (H2TestClient client = H2TestClient.connect(fixture.address, true)) {
+            Http2FrameStream stream = client.send(H2TestClient.request("GET", "/status/204", "proxy.test"), true);
+            List<Object> events = client.untilStreamEnd(stream.id(), 10);
+            List<Object> ofStream = events.stream().filter(e -> e instanceof Http2HeadersFrame h && h.stream().id() == stream.id()
+                    || e instanceof H2TestClient.Data d && d.streamId() == stream.id()).toList();
+            assertEquals(1, ofStream.size(), "frames of the stream: " + ofStream);
+            Http2HeadersFrame only = (Http2HeadersFrame) ofStream.get(0);
+            assertTrue(only.isEndStream());
+            assertEquals("204", only.headers().status().toString());
+        }
+    }
+
+    @Test
     void connectionSpecificRequestFieldsResetTheStream() throws Exception {
         try (H2TestClient client = H2TestClient.connect(fixture.address, true)) {
             Http2Headers headers = H2TestClient.request("GET", "/small", "proxy.test");

@@ -60,6 +60,13 @@ final class Http2DownstreamStream implements DownstreamStream {
     private @Nullable ChannelFuture responseEnd;
     /** The write of the response header, for {@link #flushWithFuture()}. */
     private @Nullable ChannelFuture headerWrite;
+    /**
+     * The response header, held until what follows it is known: a response that ends right after it
+     * goes as one HEADERS frame with END_STREAM. gRPC's trailers-only answer (an immediate error) must:
+     * a client that gets its grpc-status in a HEADERS frame without END_STREAM, then an empty DATA frame
+     * that ends the stream, reports INTERNAL instead of the status.
+     */
+    private @Nullable Http2Headers pendingHeader;
 
     Http2DownstreamStream(Http2StreamHandler handler, Channel stream, HttpRequest request, boolean hasBody,
                           boolean connectionReused) {
@@ -206,9 +213,25 @@ final class Http2DownstreamStream implements DownstreamStream {
             responseEnded = true;
             responseEnd = stream.write(new DefaultHttp2HeadersFrame(headers, true));
         } else {
-            headerWrite = stream.write(new DefaultHttp2HeadersFrame(headers, false));
+            pendingHeader = headers;
         }
         return keepAlive;
+    }
+
+    /** Writes the held response header, if any: with END_STREAM when nothing follows it. */
+    private void writePendingHeader(boolean endStream) {
+        Http2Headers headers = pendingHeader;
+        if (headers == null) {
+            return;
+        }
+        pendingHeader = null;
+        ChannelFuture write = stream.write(new DefaultHttp2HeadersFrame(headers, endStream));
+        if (endStream) {
+            responseEnded = true;
+            responseEnd = write;
+        } else {
+            headerWrite = write;
+        }
     }
 
 
@@ -218,6 +241,7 @@ final class Http2DownstreamStream implements DownstreamStream {
             data.release();
             return;
         }
+        writePendingHeader(false);
         stream.write(new DefaultHttp2DataFrame(data, false), stream.voidPromise());
     }
 
@@ -227,6 +251,7 @@ final class Http2DownstreamStream implements DownstreamStream {
             data.release();
             return flushWithFuture();
         }
+        writePendingHeader(false);
         return stream.writeAndFlush(new DefaultHttp2DataFrame(data, false));
     }
 
@@ -238,9 +263,17 @@ final class Http2DownstreamStream implements DownstreamStream {
             stream.flush();
             return responseEnd != null ? responseEnd : stream.newSucceededFuture();
         }
+        boolean withTrailers = trailers != null && trailers.size() > 0 && !headRequest;
+        if (pendingHeader != null && !data.isReadable() && !withTrailers) {
+            data.release();
+            writePendingHeader(true);
+            stream.flush();
+            return responseEnd;
+        }
+        writePendingHeader(false);
         responseEnded = true;
         ChannelFuture last;
-        if (trailers != null && trailers.size() > 0 && !headRequest) {
+        if (withTrailers) {
             if (data.isReadable()) {
                 stream.write(new DefaultHttp2DataFrame(data, false), stream.voidPromise());
             } else {
@@ -267,6 +300,7 @@ final class Http2DownstreamStream implements DownstreamStream {
 
     @Override
     public void flush() {
+        writePendingHeader(false);
         stream.flush();
     }
 
@@ -274,6 +308,7 @@ final class Http2DownstreamStream implements DownstreamStream {
     public ChannelFuture flushWithFuture() {
         // A stream channel writes only frames (no empty buffer to flush with): the header's write
         // stands for what was written before the flush.
+        writePendingHeader(false);
         stream.flush();
         return headerWrite != null ? headerWrite : stream.newSucceededFuture();
     }

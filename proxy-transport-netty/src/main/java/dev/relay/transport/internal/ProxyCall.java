@@ -14,6 +14,7 @@ import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
 
@@ -394,6 +395,7 @@ final class ProxyCall<C> {
     void onResponseBodyPart(UpstreamAttempt a, ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
         ByteBufBodyChunk chunk = responseChunk.reset(data);
         Duration pause;
+        byte @Nullable [] trailersAsBody = null;
         try {
             Duration upstreamPause = proxy.upstreamResponseBodyFilter(session, chunk, last, ctx);
             Duration downstreamPause = proxy.responseBodyFilter(session, chunk, last, ctx);
@@ -403,6 +405,9 @@ final class ProxyCall<C> {
             if (trailers != null) {
                 proxy.upstreamResponseTrailerFilter(session, trailers, ctx);
                 proxy.responseTrailerFilter(session, trailers, ctx);
+                for (int i = 0; i < modules.length && trailersAsBody == null; i++) {
+                    trailersAsBody = modules[i].responseTrailerFilter(session, trailers);
+                }
             }
             pause = upstreamPause == null || downstreamPause != null && downstreamPause.compareTo(upstreamPause) > 0
                     ? downstreamPause : upstreamPause;
@@ -412,9 +417,13 @@ final class ProxyCall<C> {
             return;
         }
         ByteBuf out = chunk.take();
+        if (trailersAsBody != null) {
+            // A module sends the trailers as body bytes in their place (a gRPC-web trailer frame).
+            out = Unpooled.wrappedBuffer(out, Unpooled.wrappedBuffer(trailersAsBody));
+        }
         session.responseBodyBytes += out.readableBytes();
         if (last) {
-            response.writeLast(out, trailers);
+            response.writeLast(out, trailersAsBody == null ? trailers : null);
             a.observeEnd(a.response.status() >= 500 ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
             a.releaseStream();
             finishAfterLastWrite();

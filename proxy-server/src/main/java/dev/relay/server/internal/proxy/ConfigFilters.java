@@ -1,11 +1,13 @@
 package dev.relay.server.internal.proxy;
 
 import dev.relay.core.BodyChunk;
+import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpModule;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,8 +20,8 @@ import static java.util.Objects.requireNonNull;
 /**
  * Runs the configured filters of each request: the global ones ({@code proxy.filters}) in their
  * order, then (once the route is known) the route's own, for every hook: request header and body,
- * response header and body (responses the proxy writes itself, a 404 or an error page, included),
- * and {@code responseDone}.
+ * response header, body and trailers (responses the proxy writes itself, a 404 or an error page,
+ * included), and {@code responseDone}.
  *
  * <p>Registered once, as the last downstream module of the configured proxy ({@link #order()} is
  * {@link Integer#MAX_VALUE}); the filters themselves come from the request's configuration snapshot,
@@ -153,6 +155,24 @@ final class ConfigFilters implements HttpModuleFactory {
             for (HttpModule m : route) {
                 m.responseBodyFilter(session, body, endOfStream);
             }
+        }
+
+        @Override
+        public byte @Nullable [] responseTrailerFilter(Session session, HttpHeaders trailers) {
+            // As the engine does with modules: the first filter that sends the trailers as body bytes ends the chain.
+            for (HttpModule m : global) {
+                byte[] asBody = m.responseTrailerFilter(session, trailers);
+                if (asBody != null) {
+                    return asBody;
+                }
+            }
+            for (HttpModule m : route) {
+                byte[] asBody = m.responseTrailerFilter(session, trailers);
+                if (asBody != null) {
+                    return asBody;
+                }
+            }
+            return null;
         }
 
         @Override

@@ -220,6 +220,25 @@ class ConfiguredProxyTest {
     }
 
     @Test
+    void aRouteFilterMaySendTheTrailersAsBodyBytes() throws IOException {
+        TestOrigin a = origin("a");
+        start("""
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  upstreams { web { backends = [ "%s" ] } }
+                  filters = [ { name = test-add-header, header = X-Global, value = g } ]
+                  routes = [ { upstream = web, filters = [ { name = test-trailers-as-body } ] } ]
+                }
+                """.formatted(a.address()));
+
+        // The origin's /trailers: "hello" chunked, then the trailer field X-Checksum.
+        Response response = get("known.test", "/trailers");
+        assertEquals(200, response.status());
+        assertEquals("g", response.header("X-Global"));
+        assertEquals("hello|X-Checksum=5d41402a", response.bodyText());
+    }
+
+    @Test
     void globalFiltersSeeResponsesTheProxyWritesItself() throws IOException {
         TestOrigin a = origin("a");
         start("""
