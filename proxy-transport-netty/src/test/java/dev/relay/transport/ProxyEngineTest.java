@@ -199,12 +199,13 @@ class ProxyEngineTest {
 
     @Test
     void rejectsContentLengthWithTransferEncodingAndForwardsNothing() throws Exception {
-        String answer = fixture.raw("POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+        // A target no other test of the shared proxy uses: its logging call is this request's.
+        String answer = fixture.raw("POST /sink?cl-and-te HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                 + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
         assertTrue(answer.startsWith("HTTP/1.1 400"), answer);
         assertEquals(1, answer.split("HTTP/1.1 ", -1).length - 1, "one response, then the connection closed: " + answer);
         assertEquals(0, origin.requests().size());
-        assertEquals(ErrorType.H1_ERROR, proxy.nextLogged("/sink").error().type());
+        assertEquals(ErrorType.H1_ERROR, proxy.nextLogged("/sink?cl-and-te").error().type());
     }
 
     @Test
