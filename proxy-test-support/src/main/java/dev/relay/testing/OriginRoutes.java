@@ -73,6 +73,9 @@ final class OriginRoutes {
             case "/trailers":
                 return new RawRoute("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n",
                         "5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\n\r\n", false);
+            case "/early-hints":
+                return new RawRoute("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                        + "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\n", "hinted", false);
             case "/too-many-bytes":
                 return new RawRoute("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n",
                         "hello" + TOO_MANY_BYTES_EXTRA, false);

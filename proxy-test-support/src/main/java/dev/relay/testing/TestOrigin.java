@@ -101,6 +101,7 @@ import static java.util.Objects.requireNonNull;
  *   <tr><td>{@code /too-many-bytes}</td><td>200 with {@code Content-Length: 5}, then {@code hello0123456789}
  *       (ten bytes more than announced, with no line break), kept alive</td></tr>
  *   <tr><td>{@code /trailers}</td><td>200, chunked: {@code hello}, then the trailer field {@code X-Checksum}</td></tr>
+ *   <tr><td>{@code /early-hints}</td><td>a {@code 103 Early Hints} with a {@code Link} field, then 200 {@code hinted}</td></tr>
  * </table>
  *
  * <p>The origin as a whole misbehaves on command too: {@link #pause()} stops accepting connections (they

@@ -237,6 +237,27 @@ class Http2DownstreamTest {
     }
 
     @Test
+    void anEarlyHintsResponseReachesHttp2AndHttp11ClientsBeforeTheFinalOne() throws Exception {
+        assertHintsBeforeTheFinalResponse(curl("-v", "--http2-prior-knowledge", plainUrl("/early-hints")), "http/2");
+        assertHintsBeforeTheFinalResponse(curl("-v", "--http1.1", plainUrl("/early-hints")), "http/1.1");
+
+        // An HTTP/1.0 client understands no interim response (RFC 9110 §15.2): it gets the final one only.
+        String raw = fixture.raw("GET /early-hints HTTP/1.0\r\n\r\n");
+        assertTrue(raw.startsWith("HTTP/1.1 200"), raw);
+    }
+
+    /** curl's trace shows the 103 with its Link field, then the 200; the body is the final response's. */
+    private static void assertHintsBeforeTheFinalResponse(ExternalTool.Result r, String version) {
+        assertEquals(0, r.exitCode(), r.stderr());
+        String trace = r.stderr().toLowerCase(java.util.Locale.ROOT);
+        int hints = trace.indexOf("< " + version + " 103");
+        assertTrue(hints >= 0, r.stderr());
+        assertTrue(trace.indexOf("< link: </style.css>; rel=preload", hints) > hints, r.stderr());
+        assertTrue(trace.indexOf("< " + version + " 200", hints) > hints, r.stderr());
+        assertEquals("hinted", r.stdout());
+    }
+
+    @Test
     void trailersOfAChunkedOriginResponseReachTheClientAsAHeadersFrame() throws Exception {
         try (H2TestClient client = H2TestClient.connect(fixture.address, true)) {
             Http2FrameStream stream = client.send(H2TestClient.request("GET", "/trailers", "proxy.test"), true);

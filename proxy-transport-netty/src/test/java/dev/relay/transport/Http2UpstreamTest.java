@@ -172,13 +172,19 @@ class Http2UpstreamTest {
     }
 
     @Test
-    void interimResponsesAreSkipped() throws Exception {
+    void anInterimResponseIsRelayedBeforeTheFinalOne() throws Exception {
         var proxy = new ProxyFixture.SimpleProxy(s -> h2cPeer(h2c, h2(Alpn.H2).build()));
         try (ProxyFixture fixture = new ProxyFixture(proxy)) {
             HttpResponse<byte[]> response = get(fixture, "/early-hints");
-
             assertEquals(200, response.statusCode());
             assertEquals("hinted", new String(response.body()));
+
+            // The JDK client hides interim responses: the raw answer shows the 103 and its field first.
+            String raw = fixture.raw("GET /early-hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertTrue(raw.startsWith("HTTP/1.1 103 Early Hints\r\n"), raw);
+            int end = raw.indexOf("\r\n\r\n");
+            assertTrue(raw.substring(0, end).toLowerCase(java.util.Locale.ROOT).contains("\r\nlink: "), raw);
+            assertTrue(raw.startsWith("HTTP/1.1 200", end + 4), raw);
         }
     }
 

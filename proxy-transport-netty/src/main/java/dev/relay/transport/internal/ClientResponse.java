@@ -41,7 +41,18 @@ final class ClientResponse {
     void sendContinueIfAwaited(boolean requestComplete) {
         if (downstream.expectsContinue() && !continueSent && !requestComplete && !session.responseWritten) {
             continueSent = true;
-            downstream.writeInterim(100);
+            downstream.writeInterim(ResponseHeader.of(100));
+        }
+    }
+
+    /**
+     * Passes on an interim response the origin sent before its final one ({@code 103 Early Hints} and
+     * the like), while no response has been written. Not a {@code 100}: the proxy answers the client's
+     * {@code Expect} itself and never forwards it, so an origin's {@code 100} speaks to the proxy only.
+     */
+    void relayInterim(ResponseHeader interim) {
+        if (!session.responseWritten && interim.status() != 100 && downstream.isOpen()) {
+            downstream.writeInterim(interim);
         }
     }
 

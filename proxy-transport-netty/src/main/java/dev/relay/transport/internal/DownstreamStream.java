@@ -59,8 +59,12 @@ interface DownstreamStream {
     /** Whether the connection is still open. */
     boolean isOpen();
 
-    /** Writes and flushes an interim (1xx) response, such as {@code 100 Continue}. */
-    void writeInterim(int status);
+    /**
+     * Writes and flushes an interim (1xx) response: the proxy's own {@code 100 Continue}, or one the
+     * origin sent, such as {@code 103 Early Hints} with its {@code Link} fields. An HTTP/1.0 client is
+     * sent none (RFC 9110 §15.2: it does not understand them).
+     */
+    void writeInterim(ResponseHeader interim);
 
     /**
      * Writes the response header (not flushed), adding the framing the protocol needs.

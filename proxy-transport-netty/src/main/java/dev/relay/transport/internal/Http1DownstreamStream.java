@@ -188,9 +188,14 @@ final class Http1DownstreamStream implements DownstreamStream {
     }
 
     @Override
-    public void writeInterim(int status) {
-        channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
-                Unpooled.EMPTY_BUFFER));
+    public void writeInterim(ResponseHeader interim) {
+        if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            return;
+        }
+        DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                HttpResponseStatus.valueOf(interim.status()), Unpooled.EMPTY_BUFFER);
+        interim.headers().forEach((name, value) -> response.headers().add(name, value));
+        channel.writeAndFlush(response, channel.voidPromise());
     }
 
     @Override

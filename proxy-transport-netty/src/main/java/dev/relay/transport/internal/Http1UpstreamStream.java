@@ -229,15 +229,20 @@ final class Http1UpstreamStream implements UpstreamStream {
                 return;
             }
             if (code >= 100 && code < 200) {
-                // Interim responses (100, 103): the final one follows. A 101 to a request that did not
-                // ask for an upgrade would switch protocols behind the client's back.
-                ReferenceCountUtil.release(msg);
+                // Interim responses (100, 103): passed on, the final one follows. A 101 to a request that
+                // did not ask for an upgrade would switch protocols behind the client's back.
                 if (code == 101) {
+                    ReferenceCountUtil.release(msg);
                     l.onFailure(ProxyError.upstream(ErrorType.H1_ERROR,
                             "upstream switched protocols without being asked", null));
                     return;
                 }
                 skipInformationalBody = !(msg instanceof LastHttpContent);
+                HttpResponse interim = new io.netty.handler.codec.http.DefaultHttpResponse(response.protocolVersion(),
+                        response.status(), response.headers().copy());
+                ReferenceCountUtil.release(msg);
+                HopByHop.strip(interim.headers());
+                l.onInterimResponse(new NettyResponseHeader(interim));
                 return;
             }
             onResponseHeader(l, response);

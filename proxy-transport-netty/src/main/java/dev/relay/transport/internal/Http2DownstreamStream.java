@@ -198,8 +198,9 @@ final class Http2DownstreamStream implements DownstreamStream {
     }
 
     @Override
-    public void writeInterim(int status) {
-        Http2Headers headers = new DefaultHttp2Headers().status(HttpResponseStatus.valueOf(status).codeAsText());
+    public void writeInterim(ResponseHeader interim) {
+        Http2Headers headers = HttpConversionUtil.toHttp2Headers(NettyResponseHeader.toNetty(interim), false);
+        headers.status(HttpResponseStatus.valueOf(interim.status()).codeAsText());
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false), stream.voidPromise());
     }
 

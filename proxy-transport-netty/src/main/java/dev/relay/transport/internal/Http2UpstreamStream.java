@@ -320,7 +320,11 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
             if (!responseStarted) {
                 CharSequence status = headers.status();
                 if (status != null && status.length() == 3 && status.charAt(0) == '1') {
-                    // Interim responses (100, 103): the final one follows.
+                    // Interim responses (100, 103): passed on, the final one follows.
+                    HttpResponse interim = HttpConversionUtil.toHttpResponse(id, headers, false);
+                    interim.headers().remove(STREAM_ID);
+                    HopByHop.strip(interim.headers());
+                    l.onInterimResponse(new NettyResponseHeader(interim));
                     return;
                 }
                 HttpResponse response = HttpConversionUtil.toHttpResponse(id, headers, false);

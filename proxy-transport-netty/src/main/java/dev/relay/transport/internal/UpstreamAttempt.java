@@ -126,6 +126,13 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     }
 
     @Override
+    public void onInterimResponse(ResponseHeader interim) {
+        if (isCurrent()) {
+            call.response().relayInterim(interim);
+        }
+    }
+
+    @Override
     public void onResponseBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
         if (!isCurrent()) {
             data.release();

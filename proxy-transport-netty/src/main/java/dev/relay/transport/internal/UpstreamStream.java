@@ -23,8 +23,14 @@ interface UpstreamStream {
     /** What the stream reports. Called on the event loop, only between {@link #start} and release or abort. */
     interface Listener {
 
-        /** The final response header arrived (interim 1xx responses are not reported). */
+        /** The final response header arrived. */
         void onResponseHeader(ResponseHeader header);
+
+        /**
+         * An interim response arrived ({@code 1xx} other than a {@code 101} that switches protocols),
+         * without connection-specific fields; the final one follows.
+         */
+        void onInterimResponse(ResponseHeader interim);
 
         /** A response body part (ownership passes to the listener); {@code last} ends the response. */
         void onResponseBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers);

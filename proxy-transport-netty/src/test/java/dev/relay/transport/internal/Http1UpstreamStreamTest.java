@@ -142,11 +142,15 @@ class Http1UpstreamStreamTest {
     }
 
     @Test
-    void interimResponsesAreSkipped() {
+    void interimResponsesAreReportedBeforeTheFinalOne() {
         send("GET");
-        receive("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
-                + "HTTP/1.1 204 No Content\r\n\r\n");
+        receive("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n"
+                + "Connection: x-hop\r\nX-Hop: 1\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n");
 
+        assertEquals(List.of(100, 103), events.interims.stream().map(ResponseHeader::status).toList());
+        ResponseHeader hints = events.interims.get(1);
+        assertEquals("</a.css>", hints.headers().get("Link"));
+        assertNull(hints.headers().get("X-Hop"), "fields Connection names are hop-by-hop");
         assertEquals(204, events.header.status());
         assertTrue(events.ended);
         assertTrue(events.failures.isEmpty());
@@ -276,6 +280,12 @@ class Http1UpstreamStreamTest {
         boolean ended;
         HttpHeaders trailers;
         final List<ProxyError> failures = new ArrayList<>();
+        final List<ResponseHeader> interims = new ArrayList<>();
+
+        @Override
+        public void onInterimResponse(ResponseHeader interim) {
+            interims.add(interim);
+        }
 
         @Override
         public void onResponseHeader(ResponseHeader header) {
