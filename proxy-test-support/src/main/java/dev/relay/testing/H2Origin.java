@@ -294,6 +294,7 @@ public final class H2Origin implements AutoCloseable {
         private Http2Headers request;
         private Http2Headers trailers;
         private String path;
+        private boolean echoEnded;
         private long toSend = -1;
         private long sent;
         private boolean closed;
@@ -342,7 +343,8 @@ public final class H2Origin implements AutoCloseable {
                 } else if (msg instanceof Http2DataFrame data) {
                     digest.update(data.content());
                     if ("/echo".equals(path)) {
-                        ctx.writeAndFlush(new DefaultHttp2DataFrame(data.content().retain(), data.isEndStream()));
+                        echoEnded = data.isEndStream();
+                        ctx.writeAndFlush(new DefaultHttp2DataFrame(data.content().retain(), echoEnded));
                     }
                     if (data.isEndStream()) {
                         requestEnded(ctx);
@@ -385,7 +387,8 @@ public final class H2Origin implements AutoCloseable {
 
         private void route(ChannelHandlerContext ctx) {
             if (path.equals("/echo")) {
-                if (digest.bytes() == 0) {
+                // A request without body, or one ended by trailers: the echo ends with an empty DATA frame.
+                if (!echoEnded) {
                     ctx.writeAndFlush(new DefaultHttp2DataFrame(true));
                 }
             } else if (path.startsWith("/bytes/")) {
