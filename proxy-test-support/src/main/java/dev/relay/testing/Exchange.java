@@ -56,6 +56,7 @@ final class Exchange {
     private boolean responseComplete;
     private boolean responseHasNoBody;
     private RecordedRequest recorded;
+    private final List<RecordedRequest.Header> requestTrailers = new ArrayList<>();
 
     // Pattern streaming: see streamPattern().
     private long streamOffset;
@@ -85,8 +86,14 @@ final class Exchange {
         route.onRequestHead(this);
     }
 
-    /** @param content borrowed from the caller, which releases it */
-    void onRequestBody(ByteBuf content, boolean last) {
+    /**
+     * @param content borrowed from the caller, which releases it
+     * @param trailers the trailer section that ends the body, when {@code last}; empty when none
+     */
+    void onRequestBody(ByteBuf content, boolean last, HttpHeaders trailers) {
+        if (last) {
+            trailers.forEach(field -> requestTrailers.add(new RecordedRequest.Header(field.getKey(), field.getValue())));
+        }
         body.update(content);
         if (content.isReadable()) {
             route.onRequestBody(this, content);
@@ -444,7 +451,7 @@ final class Exchange {
             headers.add(new RecordedRequest.Header(header.getKey(), header.getValue()));
         }
         RecordedRequest r = new RecordedRequest(request.method().name(), request.uri(), path,
-                request.protocolVersion().text(), headers, body.bytes(), body.sha256Hex(), complete,
+                request.protocolVersion().text(), headers, requestTrailers, body.bytes(), body.sha256Hex(), complete,
                 connection.sniHostName(), connection.tls(), connection.id(), connection.remoteAddress());
         connection.origin().record(r);
         return r;

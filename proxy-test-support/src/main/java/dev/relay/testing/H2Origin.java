@@ -51,7 +51,7 @@ import static java.util.Objects.requireNonNull;
 /**
  * A real HTTP/2 origin for integration tests: Netty's frame codec on its own event loop, bound to
  * {@code 127.0.0.1} on an ephemeral port, over TLS (ALPN offering {@code h2} only) or in clear text with
- * prior knowledge (h2c). It records every request (headers as received, body size and SHA-256), counts
+ * prior knowledge (h2c). It records every request (headers and trailers as received, body size and SHA-256), counts
  * connections and the most streams open at once on one, and serves these routes (every response has
  * {@code x-origin: <name>}):
  *
@@ -292,7 +292,9 @@ public final class H2Origin implements AutoCloseable {
         private final InetSocketAddress remote;
         private final BodyDigest digest = new BodyDigest();
         private Http2Headers request;
+        private Http2Headers trailers;
         private String path;
+        private boolean echoEnded;
         private long toSend = -1;
         private long sent;
         private boolean closed;
@@ -332,6 +334,8 @@ public final class H2Origin implements AutoCloseable {
                         if (path.equals("/echo")) {
                             respondHeaders(ctx, 200, false);
                         }
+                    } else {
+                        trailers = headers.headers();
                     }
                     if (headers.isEndStream()) {
                         requestEnded(ctx);
@@ -339,7 +343,8 @@ public final class H2Origin implements AutoCloseable {
                 } else if (msg instanceof Http2DataFrame data) {
                     digest.update(data.content());
                     if ("/echo".equals(path)) {
-                        ctx.writeAndFlush(new DefaultHttp2DataFrame(data.content().retain(), data.isEndStream()));
+                        echoEnded = data.isEndStream();
+                        ctx.writeAndFlush(new DefaultHttp2DataFrame(data.content().retain(), echoEnded));
                     }
                     if (data.isEndStream()) {
                         requestEnded(ctx);
@@ -366,17 +371,24 @@ public final class H2Origin implements AutoCloseable {
             if (closed) {
                 return;
             }
-            List<RecordedRequest.Header> fields = new ArrayList<>();
-            request.forEach(e -> fields.add(new RecordedRequest.Header(e.getKey().toString(), e.getValue().toString())));
             requests.add(new RecordedRequest(String.valueOf(request.method()), String.valueOf(request.path()), path,
-                    "HTTP/2.0", fields, digest.bytes(), digest.sha256Hex(), true, null, connection.tls,
+                    "HTTP/2.0", fields(request), fields(trailers), digest.bytes(), digest.sha256Hex(), true, null, connection.tls,
                     connection.id, remote));
             route(ctx);
         }
 
+        private static List<RecordedRequest.Header> fields(Http2Headers headers) {
+            List<RecordedRequest.Header> fields = new ArrayList<>();
+            if (headers != null) {
+                headers.forEach(e -> fields.add(new RecordedRequest.Header(e.getKey().toString(), e.getValue().toString())));
+            }
+            return fields;
+        }
+
         private void route(ChannelHandlerContext ctx) {
             if (path.equals("/echo")) {
-                if (digest.bytes() == 0) {
+                // A request without body, or one ended by trailers: the echo ends with an empty DATA frame.
+                if (!echoEnded) {
                     ctx.writeAndFlush(new DefaultHttp2DataFrame(true));
                 }
             } else if (path.startsWith("/bytes/")) {

@@ -27,6 +27,7 @@ import static java.util.Objects.requireNonNull;
  */
 public final class NginxOrigin implements AutoCloseable {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
+    private static final int BIND_ATTEMPTS = 3;
 
     private final Process process;
     private final Path root;
@@ -40,11 +41,30 @@ public final class NginxOrigin implements AutoCloseable {
         this.h2cPort = h2cPort;
     }
 
-    /** Starts nginx with its files in {@code dir}, serving TLS with {@code certificate}; waits until both ports accept. */
+    /**
+     * Starts nginx with its files in {@code dir}, serving TLS with {@code certificate}; waits until both ports
+     * accept. nginx cannot bind port 0: it gets two ports just found free, and is started again on two others
+     * when another process took one in between.
+     */
     public static NginxOrigin start(Path dir, OpensslKeys.Pair certificate) throws IOException, InterruptedException {
         ExternalTool.assumeInstalled("nginx");
         requireNonNull(certificate, "certificate");
         Path root = Files.createDirectories(dir.resolve("www"));
+        for (int attempt = 1; ; attempt++) {
+            NginxOrigin nginx = start(dir, certificate, root);
+            if (nginx != null) {
+                return nginx;
+            }
+            if (attempt == BIND_ATTEMPTS) {
+                throw new AssertionError("nginx could not bind its ports in " + BIND_ATTEMPTS + " attempts: "
+                        + Files.readString(dir.resolve("nginx.out")));
+            }
+        }
+    }
+
+    /** One start on two free ports; null when one of them was taken before nginx bound it. */
+    private static NginxOrigin start(Path dir, OpensslKeys.Pair certificate, Path root)
+            throws IOException, InterruptedException {
         int tlsPort = freePort();
         int h2cPort = freePort();
         String conf = """
@@ -80,7 +100,11 @@ public final class NginxOrigin implements AutoCloseable {
         while (!(accepts(tlsPort) && accepts(h2cPort))) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 nginx.close();
-                throw new AssertionError("nginx did not start: " + Files.readString(dir.resolve("nginx.out")));
+                String out = Files.readString(dir.resolve("nginx.out"));
+                if (out.contains("Address already in use")) {
+                    return null;
+                }
+                throw new AssertionError("nginx did not start: " + out);
             }
             Thread.sleep(20);
         }

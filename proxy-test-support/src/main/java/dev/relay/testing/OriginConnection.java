@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -230,7 +231,8 @@ final class OriginConnection extends ChannelInboundHandlerAdapter {
                 current.start();
             }
             if (msg instanceof HttpContent && current != null && !current.requestComplete()) {
-                current.onRequestBody(((HttpContent) msg).content(), msg instanceof LastHttpContent);
+                current.onRequestBody(((HttpContent) msg).content(), msg instanceof LastHttpContent,
+                        msg instanceof LastHttpContent last ? last.trailingHeaders() : EmptyHttpHeaders.INSTANCE);
             }
         } finally {
             ReferenceCountUtil.release(msg);

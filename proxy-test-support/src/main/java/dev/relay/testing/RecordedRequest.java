@@ -45,6 +45,7 @@ public final class RecordedRequest {
     private final String path;
     private final String version;
     private final List<Header> headers;
+    private final List<Header> trailers;
     private final long bodyBytes;
     private final String bodySha256;
     private final boolean bodyComplete;
@@ -54,13 +55,14 @@ public final class RecordedRequest {
     private final InetSocketAddress remoteAddress;
 
     RecordedRequest(String method, String uri, String path, String version, List<Header> headers,
-                    long bodyBytes, String bodySha256, boolean bodyComplete, String sniHostName, boolean tls,
-                    long connectionId, InetSocketAddress remoteAddress) {
+                    List<Header> trailers, long bodyBytes, String bodySha256, boolean bodyComplete,
+                    String sniHostName, boolean tls, long connectionId, InetSocketAddress remoteAddress) {
         this.method = requireNonNull(method, "method");
         this.uri = requireNonNull(uri, "uri");
         this.path = requireNonNull(path, "path");
         this.version = requireNonNull(version, "version");
         this.headers = List.copyOf(headers);
+        this.trailers = List.copyOf(trailers);
         this.bodyBytes = bodyBytes;
         this.bodySha256 = requireNonNull(bodySha256, "bodySha256");
         this.bodyComplete = bodyComplete;
@@ -102,6 +104,24 @@ public final class RecordedRequest {
     public String header(String name) {
         requireNonNull(name, "name");
         for (Header h : headers) {
+            if (h.name().equalsIgnoreCase(name)) {
+                return h.value();
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The trailer fields that ended the body (a chunked body's trailer section, an HTTP/2 trailing
+     * HEADERS frame), as received; empty when there were none.
+     */
+    public List<Header> trailers() {
+        return trailers;
+    }
+
+    /** The value of the first trailer field named {@code name} (compared ignoring case), or {@code null}. */
+    public String trailer(String name) {
+        for (Header h : trailers) {
             if (h.name().equalsIgnoreCase(name)) {
                 return h.value();
             }
@@ -173,7 +193,7 @@ public final class RecordedRequest {
         RecordedRequest other = (RecordedRequest) o;
         return bodyBytes == other.bodyBytes && bodyComplete == other.bodyComplete && tls == other.tls
                 && connectionId == other.connectionId && method.equals(other.method) && uri.equals(other.uri)
-                && version.equals(other.version) && headers.equals(other.headers)
+                && version.equals(other.version) && headers.equals(other.headers) && trailers.equals(other.trailers)
                 && bodySha256.equals(other.bodySha256) && Objects.equals(sniHostName, other.sniHostName)
                 && remoteAddress.equals(other.remoteAddress);
     }
@@ -187,6 +207,7 @@ public final class RecordedRequest {
     public String toString() {
         return method + ' ' + uri + ' ' + version + " (connection " + connectionId
                 + (tls ? ", tls sni=" + sniHostName : "") + ", body " + bodyBytes + " bytes"
-                + (bodyComplete ? "" : " INCOMPLETE") + ", " + headers.size() + " headers)";
+                + (bodyComplete ? "" : " INCOMPLETE") + ", " + headers.size() + " headers"
+                + (trailers.isEmpty() ? "" : ", " + trailers.size() + " trailers") + ")";
     }
 }

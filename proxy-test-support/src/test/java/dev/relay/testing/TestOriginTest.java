@@ -159,6 +159,21 @@ class TestOriginTest {
     }
 
     @Test
+    void theTrailersOfAChunkedRequestAreRecorded() throws Exception {
+        try (RawHttpConnection connection = new RawHttpConnection(origin.port())) {
+            connection.send("POST /sink HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n0\r\nX-Sum: 5\r\nX-Other: a\r\n\r\n");
+            assertEquals(200, connection.readResponse().status());
+        }
+        RecordedRequest recorded = origin.awaitRequests(1, Duration.ofSeconds(5)).get(0);
+        assertEquals(5, recorded.bodyBytes());
+        assertEquals("5", recorded.trailer("x-sum"));
+        assertEquals(List.of(new RecordedRequest.Header("X-Sum", "5"), new RecordedRequest.Header("X-Other", "a")),
+                recorded.trailers());
+        assertNull(recorded.header("X-Sum"), "a trailer is not a header");
+    }
+
+    @Test
     void sinkReportsTheSizeAndSha256OfA50MiBUpload() throws Exception {
         byte[] body = randomBytes(50 * 1024 * 1024, 3);
         HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(origin.uri("/sink"))

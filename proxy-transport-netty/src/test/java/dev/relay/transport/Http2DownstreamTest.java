@@ -383,6 +383,7 @@ class Http2DownstreamTest {
             RecordedRequest seen = origin.awaitRequests(1, Duration.ofSeconds(5)).get(0);
             assertEquals(5, seen.bodyBytes());
             assertEquals("chunked", seen.header("Transfer-Encoding"), "a body of unannounced length goes chunked");
+            assertEquals("5", seen.trailer("x-sum"), "the trailing HEADERS frame is the chunked body's trailer: " + seen.trailers());
         }
     }
 }

@@ -158,6 +158,25 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void theTrailersOfAChunkedRequestGoUpAsATrailingHeadersFrame() throws Exception {
+        H2Origin origin = H2Origin.builder().name("trailers-up").build().start();
+        var proxy = new ProxyFixture.SimpleProxy(s -> h2cPeer(origin, h2(Alpn.H2).build()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+            String response = fixture.raw("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                    + "Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Sum: 5\r\n\r\n");
+
+            assertTrue(response.startsWith("HTTP/1.1 200"), response);
+            assertTrue(response.endsWith("5\r\nhello\r\n0\r\n\r\n"), "the echo, then the end: " + response);
+            RecordedRequest seen = origin.requests().get(0);
+            assertEquals(5, seen.bodyBytes());
+            assertEquals("5", seen.trailer("x-sum"), "trailers: " + seen.trailers());
+            assertNull(seen.header("x-sum"), "a trailer, not a header field");
+        } finally {
+            origin.close();
+        }
+    }
+
+    @Test
     void aTrailersOnlyResponseIsAHeaderWithAnEmptyBody() throws Exception {
         var proxy = new ProxyFixture.SimpleProxy(s -> h2cPeer(h2c, h2(Alpn.H2).build()));
         try (ProxyFixture fixture = new ProxyFixture(proxy)) {

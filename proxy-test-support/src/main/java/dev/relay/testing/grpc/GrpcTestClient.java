@@ -98,7 +98,11 @@ public final class GrpcTestClient implements AutoCloseable {
         return responses.get(0);
     }
 
-    /** A bidirectional call: sends {@code requests} (as fast as flow control allows), half-closes, collects every response. */
+    /**
+     * A bidirectional call: sends {@code requests}, half-closes, collects every response. The requests are
+     * handed to the call at once (grpc-java queues what flow control does not let out yet), so responses
+     * arrive while requests are still being sent.
+     */
     public List<byte[]> bidiStreaming(MethodDescriptor<byte[], byte[]> method, List<byte[]> requests) {
         Collector collector = new Collector();
         StreamObserver<byte[]> out = ClientCalls.asyncBidiStreamingCall(channel.newCall(method, callOptions()), collector);
