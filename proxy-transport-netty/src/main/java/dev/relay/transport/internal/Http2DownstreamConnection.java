@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * acknowledgement does not come within {@link Http2Settings#pingTimeout()}), and stops with GOAWAY
  * when the server drains (in-flight streams complete; Netty's graceful shutdown closes after the last).
  */
-public final class Http2DownstreamConnection extends ChannelInboundHandlerAdapter implements DownstreamConnection {
+final class Http2DownstreamConnection extends ChannelInboundHandlerAdapter implements DownstreamConnection {
     private final ProxyEngine<?> engine;
     private final long keepAliveNanos;
     private final long bodyReadNanos;

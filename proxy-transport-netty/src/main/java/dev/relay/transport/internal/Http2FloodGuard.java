@@ -51,7 +51,7 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>One per connection; runs on its event loop.
  */
-public final class Http2FloodGuard extends ChannelDuplexHandler {
+final class Http2FloodGuard extends ChannelDuplexHandler {
     private static final System.Logger LOG = System.getLogger("dev.relay.proxy.http2");
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long CLOSE_AFTER_GOAWAY_MILLIS = 1_000;
@@ -71,8 +71,8 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
      * @param maxStreamChurnPerSecond   RST_STREAM frames per second, sent by either side
      * @param headersTimeoutNanos       how long a header block may stay open
      */
-    public record Limits(int maxControlFramesPerSecond, int maxStreamChurnPerSecond, long headersTimeoutNanos) {
-        public Limits {
+    record Limits(int maxControlFramesPerSecond, int maxStreamChurnPerSecond, long headersTimeoutNanos) {
+        Limits {
             if (maxControlFramesPerSecond <= 0 || maxStreamChurnPerSecond <= 0 || headersTimeoutNanos <= 0) {
                 throw new IllegalArgumentException("limits: " + maxControlFramesPerSecond + ", "
                         + maxStreamChurnPerSecond + ", " + headersTimeoutNanos + "ns (expected: all > 0)");
@@ -108,7 +108,7 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
     private final Runnable headersTimedOut = this::onHeadersTimeout;
     private boolean tripped;
 
-    public Http2FloodGuard(Limits limits, Http2Abuse abuse, EngineClock clock) {
+    Http2FloodGuard(Limits limits, Http2Abuse abuse, EngineClock clock) {
         this.limits = requireNonNull(limits, "limits");
         this.abuse = requireNonNull(abuse, "abuse");
         this.clock = requireNonNull(clock, "clock");
