@@ -72,6 +72,8 @@ import static java.util.Objects.requireNonNull;
  *   <tr><td>{@code /reset?code=refused|cancel|internal}</td><td>RST_STREAM with that code (default internal)
  *       before any response; a refused stream is not recorded</td></tr>
  *   <tr><td>{@code /short-body}</td><td>{@code content-length: 100} but 50 bytes, then the end of the stream</td></tr>
+ *   <tr><td>{@code /drop-connection}</td><td>no response: once the request is recorded, the whole connection
+ *       is closed at once, without GOAWAY (an origin that crashed after reading the request)</td></tr>
  * </table>
  *
  * <p>Misbehaviour on command ({@link Builder}): {@code maxConcurrentStreams} announces a low
@@ -418,6 +420,10 @@ public final class H2Origin implements AutoCloseable {
             } else if (path.startsWith("/delay/")) {
                 long ms = Long.parseLong(path.substring("/delay/".length()));
                 ctx.executor().schedule(() -> text(ctx, "delayed"), ms, TimeUnit.MILLISECONDS);
+            } else if (path.equals("/drop-connection")) {
+                // Past the pipeline, so the codec sends no GOAWAY: the client sees only the close.
+                Channel connection = ctx.channel().parent();
+                connection.unsafe().close(connection.voidPromise());
             } else if (path.equals("/short-body")) {
                 ctx.write(new DefaultHttp2HeadersFrame(headers(200).setInt("content-length", 100), false));
                 ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(TestOrigin.patternBytes(0, 50)), true));

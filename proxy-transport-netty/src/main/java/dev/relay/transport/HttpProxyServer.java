@@ -333,10 +333,12 @@ public final class HttpProxyServer implements AutoCloseable {
         engine.startDraining();
         long graceMillis = gracePeriod.toMillis();
         for (Channel ch : connections) {
-            DownstreamConnection connection = ch.pipeline().get(DownstreamConnection.class);
-            if (connection != null) {
-                ch.eventLoop().execute(() -> connection.drain(closeIdleNow, graceMillis));
-            }
+            ch.eventLoop().execute(() -> {
+                DownstreamConnection connection = connectionHandler(ch);
+                if (connection != null) {
+                    connection.drain(closeIdleNow, graceMillis);
+                }
+            });
         }
         CompletableFuture<Void> done = new CompletableFuture<>();
         long deadline = System.nanoTime() + gracePeriod.toNanos();
@@ -366,14 +368,26 @@ public final class HttpProxyServer implements AutoCloseable {
      */
     private io.netty.channel.group.ChannelGroupFuture closeConnectionsNow() {
         for (Channel ch : connections) {
-            DownstreamConnection connection = ch.pipeline().get(DownstreamConnection.class);
-            if (connection != null) {
-                ch.eventLoop().execute(connection::closeNow);
-            } else {
-                ch.close();
-            }
+            ch.eventLoop().execute(() -> {
+                DownstreamConnection connection = connectionHandler(ch);
+                if (connection != null) {
+                    connection.closeNow();
+                } else {
+                    ch.close();
+                }
+            });
         }
         return connections.newCloseFuture();
+    }
+
+    /**
+     * The handler that owns {@code ch} now. Looked up on the connection's event loop, where the protocol
+     * selector swaps it: read before, a connection that has just turned HTTP/2 would be asked of its
+     * removed HTTP/1.1 handler, whose plain close lets Netty wait on the streams for its own 30 s
+     * instead of the grace period (or instead of not at all, for {@link #close()}).
+     */
+    private static @org.jspecify.annotations.Nullable DownstreamConnection connectionHandler(Channel ch) {
+        return ch.pipeline().get(DownstreamConnection.class);
     }
 
     /**

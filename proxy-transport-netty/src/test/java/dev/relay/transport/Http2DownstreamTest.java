@@ -3,6 +3,7 @@ package dev.relay.transport;
 import dev.relay.core.BodyChunk;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.Session;
+import dev.relay.testing.Await;
 import dev.relay.testing.ExternalTool;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.TestCertificates;
@@ -368,6 +369,33 @@ class Http2DownstreamTest {
             assertEquals(100, client.receivedBytes());
             stopped.toCompletableFuture().get(10, TimeUnit.SECONDS);
             assertFalse(client.isOpen());
+        }
+    }
+
+    @Test
+    void aConnectionThatTurnsHttp2AfterAStopBeganServesTheStreamItOpenedWith() throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", fixture.address.getPort())) {
+            // Accepted before the stop (the listener closes with it), silent until the stop has begun: on an
+            // upgrade the idle connection stays open, and its first request is to be served.
+            Await.until(() -> fixture.server.openConnections() == 1, Duration.ofSeconds(5), () -> "not accepted");
+            CompletionStage<Void> stopped = fixture.server.stopForUpgrade(Duration.ofSeconds(20));
+            // Preface, SETTINGS and the first stream's HEADERS in one write, as curl and h2load send them.
+            io.netty.buffer.ByteBuf block = Unpooled.buffer();
+            new io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder()
+                    .encodeHeaders(1, H2TestClient.request("GET", "/small", "proxy.test"), block);
+            io.netty.buffer.ByteBuf bytes = Unpooled.buffer()
+                    .writeBytes("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII))
+                    .writeMedium(0).writeByte(0x4).writeByte(0).writeInt(0)
+                    .writeMedium(block.readableBytes()).writeByte(0x1).writeByte(0x5).writeInt(1).writeBytes(block);
+            block.release();
+            byte[] raw = new byte[bytes.readableBytes()];
+            bytes.readBytes(raw).release();
+            socket.getOutputStream().write(raw);
+
+            ProxyFixture.Logged logged = proxy.nextLogged("/small");
+            assertNull(logged.error(), "the stream the GOAWAY accepted is served: " + logged.error());
+            assertEquals(200, logged.status());
+            stopped.toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
     }
 

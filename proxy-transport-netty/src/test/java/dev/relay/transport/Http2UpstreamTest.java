@@ -418,6 +418,41 @@ class Http2UpstreamTest {
     }
 
     @Test
+    void aConnectionLostAfterTheRequestWentOutIsRetriedForAnIdempotentRequestOnly() throws Exception {
+        H2Origin crashing = H2Origin.builder().name("crashing").build().start();
+        FailoverProxy proxy = new FailoverProxy(h2cPeer(crashing, h2(Alpn.H2).build()));
+        // One event loop: every request after the first goes on a pooled connection (a reused one).
+        TransportRuntime oneLoop = TransportRuntime.create(TransportRuntime.Kind.AUTO, 1);
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.defaults(), oneLoop)) {
+            assertEquals(200, get(fixture, "/").statusCode());
+            proxy.nextOutcome();
+
+            // The origin read the POST and died without a GOAWAY: it may have acted on it, so it is not sent again.
+            HttpResponse<String> post = fixture.client.send(HttpRequest.newBuilder(fixture.uri("/drop-connection"))
+                    .timeout(WAIT).POST(HttpRequest.BodyPublishers.ofString("order=1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(502, post.statusCode());
+            FailoverProxy.Outcome refused = proxy.nextOutcome();
+            assertEquals(List.of(true), refused.reused(), "the POST went on a pooled connection");
+            assertEquals(1, refused.attempts(), refused.toString());
+            assertEquals(ErrorType.CONNECTION_CLOSED, refused.error().type());
+            assertEquals(1, crashing.requestCount("/drop-connection"));
+
+            // A GET is safe to send twice: retried as after an HTTP/1.1 keep-alive race (on a new
+            // connection, which fails the same way and is not retried, being no pooled one).
+            assertEquals(200, get(fixture, "/").statusCode());
+            proxy.nextOutcome();
+            assertEquals(502, get(fixture, "/drop-connection").statusCode());
+            FailoverProxy.Outcome retried = proxy.nextOutcome();
+            assertEquals(List.of(true, false), retried.reused(), retried.toString());
+            assertEquals(3, crashing.requestCount("/drop-connection"));
+        } finally {
+            oneLoop.close();
+            crashing.close();
+        }
+    }
+
+    @Test
     void h2OrH1SpeaksWhatTheTlsOriginChooses() throws Exception {
         TestOrigin h1Only = TestOrigin.builder().name("h1-only").tls(TestCertificates.localhost()).build().start();
         PeerOptions either = h2(Alpn.H2_OR_H1).build();

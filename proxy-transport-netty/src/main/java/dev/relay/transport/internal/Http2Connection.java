@@ -34,6 +34,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
     private final LazyTimer idleTimer;
     private final LazyTimer pingTimer;
     private final Promise<Http2Connection> settled;
+    /** Reused for every stream: it keeps the multiplexer's context instead of searching the pipeline each time. */
+    private final Http2StreamChannelBootstrap streamBootstrap;
     private int peerLimit = Integer.MAX_VALUE;
     private int streams;
     private boolean draining;
@@ -56,6 +58,7 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
         this.idleTimer = new LazyTimer(clock, channel.eventLoop(), () -> closeFor("idle timeout"));
         this.pingTimer = new LazyTimer(clock, channel.eventLoop(), this::onPingDue);
         this.settled = channel.eventLoop().newPromise();
+        this.streamBootstrap = new Http2StreamChannelBootstrap(channel);
     }
 
     /** Completes when the peer's first SETTINGS arrived (its stream limit is known); fails if it closes first. */
@@ -81,7 +84,8 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
         streams++;
         idleTimer.disarm();
         counters.streamOpened(reused);
-        Future<Http2StreamChannel> open = new Http2StreamChannelBootstrap(channel).handler(handler).open();
+        // On the event loop the open is immediate, so the handler set here is the one the stream gets.
+        Future<Http2StreamChannel> open = streamBootstrap.handler(handler).open();
         open.addListener(f -> {
             if (f.isSuccess()) {
                 ((Channel) f.getNow()).closeFuture().addListener(c -> streamClosed());

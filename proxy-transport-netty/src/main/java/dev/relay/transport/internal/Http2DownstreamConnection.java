@@ -20,7 +20,9 @@ import java.util.concurrent.TimeUnit;
  * acknowledgement does not come within {@link Http2Settings#pingTimeout()}), and stops with GOAWAY
  * when the server drains (in-flight streams complete; Netty's graceful shutdown closes after the last).
  */
-public final class Http2DownstreamConnection extends ChannelInboundHandlerAdapter implements DownstreamConnection {
+final class Http2DownstreamConnection extends ChannelInboundHandlerAdapter implements DownstreamConnection {
+    /** A graceful-shutdown timeout for Netty's codec: wait until the open streams are done, however long. */
+    private static final long UNTIL_STREAMS_END = -1;
     private final ProxyEngine<?> engine;
     private final long keepAliveNanos;
     private final long bodyReadNanos;
@@ -86,8 +88,9 @@ public final class Http2DownstreamConnection extends ChannelInboundHandlerAdapte
         idleTimer.arm(keepAliveNanos);
         pingTimer.arm(pingIntervalNanos);
         if (engine.isDraining()) {
-            // Became HTTP/2 after the stop began: serve nothing new.
-            channel.eventLoop().execute(() -> drain(true, 0));
+            // Became HTTP/2 after the stop began: GOAWAY at once, but the streams that came with the
+            // preface (it names them as accepted) are served; the stop's own deadline ends what is left.
+            channel.eventLoop().execute(() -> drain(true, UNTIL_STREAMS_END));
         }
     }
 

@@ -23,14 +23,14 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
  * The one place the HTTP/2 pipeline is put together. {@link Http2FloodGuard} reads the raw frame
  * headers both ways before the codec (its Javadoc says why there).
  */
-public final class Http2DownstreamPipeline {
+final class Http2DownstreamPipeline {
     /** The names of the handlers, in pipeline order. */
-    public static final String FLUSHES = "h2-flushes";
-    public static final String ACTIVITY = "h2-activity";
-    public static final String GUARD = "h2-guard";
-    public static final String CODEC = "h2";
-    public static final String STREAMS = "h2-streams";
-    public static final String CONNECTION = "h2-connection";
+    private static final String FLUSHES = "h2-flushes";
+    private static final String ACTIVITY = "h2-activity";
+    private static final String GUARD = "h2-guard";
+    private static final String CODEC = "h2";
+    private static final String STREAMS = "h2-streams";
+    private static final String CONNECTION = "h2-connection";
 
     private Http2DownstreamPipeline() {}
 

@@ -51,7 +51,7 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>One per connection; runs on its event loop.
  */
-public final class Http2FloodGuard extends ChannelDuplexHandler {
+final class Http2FloodGuard extends ChannelDuplexHandler {
     private static final System.Logger LOG = System.getLogger("dev.relay.proxy.http2");
     private static final long WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
     private static final long CLOSE_AFTER_GOAWAY_MILLIS = 1_000;
@@ -71,8 +71,8 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
      * @param maxStreamChurnPerSecond   RST_STREAM frames per second, sent by either side
      * @param headersTimeoutNanos       how long a header block may stay open
      */
-    public record Limits(int maxControlFramesPerSecond, int maxStreamChurnPerSecond, long headersTimeoutNanos) {
-        public Limits {
+    record Limits(int maxControlFramesPerSecond, int maxStreamChurnPerSecond, long headersTimeoutNanos) {
+        Limits {
             if (maxControlFramesPerSecond <= 0 || maxStreamChurnPerSecond <= 0 || headersTimeoutNanos <= 0) {
                 throw new IllegalArgumentException("limits: " + maxControlFramesPerSecond + ", "
                         + maxStreamChurnPerSecond + ", " + headersTimeoutNanos + "ns (expected: all > 0)");
@@ -103,10 +103,12 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
     /** The same in what has been passed on to the codec: the GOAWAY's last stream id. */
     private int lastStreamIdPassed;
     private boolean headerBlockOpen;
+    /** Set when a header block is still open at the end of a buffer; cancelled when the block ends. */
     private Future<?> headersTimer;
+    private final Runnable headersTimedOut = this::onHeadersTimeout;
     private boolean tripped;
 
-    public Http2FloodGuard(Limits limits, Http2Abuse abuse, EngineClock clock) {
+    Http2FloodGuard(Limits limits, Http2Abuse abuse, EngineClock clock) {
         this.limits = requireNonNull(limits, "limits");
         this.abuse = requireNonNull(abuse, "abuse");
         this.clock = requireNonNull(clock, "clock");
@@ -143,6 +145,11 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
                 return;
             }
             lastStreamIdPassed = lastClientStreamId;
+            if (headerBlockOpen && headersTimer == null) {
+                // Almost every header block ends in the buffer it begins in: only one still open after it
+                // costs a timer (a schedule and a cancel per request would load the loop's timer heap).
+                headersTimer = clock.schedule(ctx.executor(), headersTimedOut, limits.headersTimeoutNanos());
+            }
         }
         ctx.fireChannelRead(msg);
     }
@@ -173,7 +180,7 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
                         lastClientStreamId = streamId;
                         streamsOpened++;
                     }
-                    openHeaderBlock();
+                    headerBlockOpen = true;
                 }
                 case SETTINGS -> check(++settings, 0, Http2Abuse.Reason.SETTINGS_FLOOD);
                 case PING -> check(++pings, dataSent + headersSent, Http2Abuse.Reason.PING_FLOOD);
@@ -254,14 +261,7 @@ public final class Http2FloodGuard extends ChannelDuplexHandler {
         }
     }
 
-    private void openHeaderBlock() {
-        if (!headerBlockOpen) {
-            headerBlockOpen = true;
-            headersTimer = clock.schedule(ctx.executor(), this::headersTimedOut, limits.headersTimeoutNanos());
-        }
-    }
-
-    private void headersTimedOut() {
+    private void onHeadersTimeout() {
         headersTimer = null;
         if (headerBlockOpen && !tripped && ctx.channel().isActive()) {
             tripped = true;

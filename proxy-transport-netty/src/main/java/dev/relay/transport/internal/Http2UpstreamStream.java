@@ -14,6 +14,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
@@ -46,7 +47,8 @@ import java.util.Locale;
  * <p>Retries: a stream the origin refused (RST_STREAM REFUSED_STREAM) or that a GOAWAY left out
  * (above its last stream id) was not processed, and is retryable; a HEADERS frame that could not be
  * sent was not either. A connection that closes before the response is retryable on a reused
- * connection only, as for HTTP/1.1.
+ * connection only, as for HTTP/1.1, and only for a request that is safe to send twice (an idempotent
+ * method): the origin may have processed it.
  */
 final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements UpstreamStream {
     private static final AsciiString HTTPS = AsciiString.cached("https");
@@ -60,7 +62,12 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     private @Nullable Listener listener;
     /** The request header, held until the first body part or flush so a request without a body is one frame. */
     private @Nullable Http2Headers pendingHeader;
-    private boolean requestComplete;
+    /**
+     * Whether the origin may get this request again without harm if the connection is lost before a
+     * response: until its HEADERS go out, and after that for an idempotent method only (RFC 9110
+     * §9.2.2). A POST (every gRPC call) that reached an origin which then died may have been acted on.
+     */
+    private boolean safeToResend = true;
     private boolean responseStarted;
     private boolean lastReceived;
     private boolean done;
@@ -109,6 +116,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     @Override
     public void writeHeader(RequestHeader upstreamRequest) {
         HttpRequest request = ((NettyRequestHeader) upstreamRequest).unwrap();
+        safeToResend = isIdempotent(request.method());
         Http2Headers out = new DefaultHttp2Headers(false);
         out.method(request.method().asciiName());
         String target = request.uri();
@@ -134,6 +142,11 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         pendingHeader = out;
     }
 
+    private static boolean isIdempotent(HttpMethod method) {
+        return method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)
+                || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.DELETE) || method.equals(HttpMethod.TRACE);
+    }
+
     @Override
     public void writeBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
         Http2StreamChannel ch = channel;
@@ -145,7 +158,6 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         if (pendingHeader != null) {
             if (last && !data.isReadable() && !hasTrailers) {
                 data.release();
-                requestComplete = true;
                 writePendingHeader(true);
                 return;
             }
@@ -159,7 +171,6 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
             }
             return;
         }
-        requestComplete = true;
         if (!hasTrailers) {
             ch.write(new DefaultHttp2DataFrame(data, true), ch.voidPromise());
             return;
@@ -388,8 +399,19 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         }
         fail(responseStarted
                 ? ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream HTTP/2 stream closed mid-response", null)
-                : ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "upstream HTTP/2 stream closed before a response",
-                        null).setRetryType(RetryType.REUSED_ONLY));
+                : lostBeforeResponse(ProxyError.upstream(ErrorType.CONNECTION_CLOSED,
+                        "upstream HTTP/2 stream closed before a response", null)));
+    }
+
+    /**
+     * The retry of an attempt whose connection was lost before a response: as for HTTP/1.1 (a pooled
+     * connection the origin had closed is worth another go) when the request is safe to send again,
+     * never otherwise. Unlike an HTTP/1.1 keep-alive race, an HTTP/2 origin that stops gracefully says
+     * so with GOAWAY (whose unprocessed streams are retried); a connection lost without one is a
+     * crash or a broken path, and the origin may have processed what it received.
+     */
+    private ProxyError lostBeforeResponse(ProxyError e) {
+        return e.setRetryType(safeToResend ? RetryType.REUSED_ONLY : RetryType.NO);
     }
 
     @Override
@@ -400,6 +422,8 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
                         ? "reading the upstream response" : "waiting for the upstream response");
         if (responseStarted || cause instanceof Http2Exception) {
             e.setRetry(false);
+        } else if (e.retryType() == RetryType.REUSED_ONLY) {
+            lostBeforeResponse(e);
         }
         fail(e);
         ctx.close();

@@ -38,9 +38,4 @@ final class ProtocolStreams implements UpstreamStreams {
             http1.acquire(peer, downstream, loop, false, callback);
         }
     }
-
-    /** The HTTP/2 pool's counters. */
-    Http2Counters http2Counters() {
-        return http2.counters;
-    }
 }

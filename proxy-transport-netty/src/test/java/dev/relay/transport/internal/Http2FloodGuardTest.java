@@ -215,6 +215,18 @@ class Http2FloodGuardTest {
     }
 
     @Test
+    void headerBlocksThatEndInTheBufferTheyBeginInScheduleNoTimer() {
+        long before = clock.scheduledTasks();
+        for (int stream = 1; stream < 400; stream += 4) {
+            send(concat(frame(HEADERS, 0, stream, new byte[10]), frame(CONTINUATION, 0x4, stream, new byte[10])));
+            send(frame(HEADERS, 0x5, stream + 2, new byte[10]));
+        }
+
+        assertEquals(before, clock.scheduledTasks(), "a timer per request");
+        assertTrue(channel.isOpen());
+    }
+
+    @Test
     void logsAtMostOneLineASecondForAllConnectionsAndCountsTheOnesLeftOut() {
         java.util.logging.Logger logger = java.util.logging.Logger.getLogger("dev.relay.proxy.http2");
         List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();

@@ -32,6 +32,11 @@ public final class ManualEngineClock implements EngineClock {
         return t.handle;
     }
 
+    /** Tasks scheduled since the clock was made, whatever became of them. */
+    public synchronized long scheduledTasks() {
+        return sequence;
+    }
+
     /** Scheduled tasks that have neither run nor been cancelled. */
     public synchronized int pendingTasks() {
         int n = 0;
