@@ -6,7 +6,10 @@
 # figures read the same way:
 #   origin   plain nginx, worker_processes 1, HTTP/1.1: GET /small -> 100-byte body, /64k -> 65,536 bytes
 #   nginx    nginx with HTTP/2 on a TLS port (listen ... ssl http2, ALPN h2) and on a plain port
-#            (listen ... http2: h2c with prior knowledge), worker_processes 1, upstream keepalive 64
+#            (listen ... http2: h2c with prior knowledge), worker_processes 1, upstream keepalive
+#            CONNS x STREAMS: nginx proxies each concurrent stream on an origin connection of its own,
+#            and with fewer kept idle it would close and reopen origin connections all run long (a
+#            cost of the setting, not of HTTP/2; Relay's pool keeps up to 1024 by default)
 #   relay    java -jar proxy-server/target/proxy-server.jar -c FILE, no JVM flags, shipped defaults
 #            (access log on, HTTP/2 on by default), one TLS listener and one plain listener
 # Both present one ECDSA P-256 certificate (generated with openssl), TLS 1.3 only.
@@ -43,6 +46,7 @@ require_free_ports "$ORIGIN_PORT" "$NGINX_TLS_PORT" "$NGINX_H2C_PORT" "$RELAY_TL
 make_certificate
 start_origin
 # ---------- nginx with HTTP/2 (TLS and h2c), one process ----------
+NGINX_UPSTREAM_KEEPALIVE=$(( CONNS * STREAMS ))
 start_nginx_proxy "listen $HOST:$NGINX_TLS_PORT ssl http2 backlog=4096;
     listen $HOST:$NGINX_H2C_PORT http2 backlog=4096;"
 declare -A SPID=( [nginx]=$LAST_PID )
@@ -78,6 +82,7 @@ done
   host_meta
   echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'); $(h2load --version 2>&1 | head -1); $(openssl version); $(java -version 2>&1 | head -1)"
   echo "pinning: h2load -> cpu $CLIENT_CPU; origin and proxies -> cpu $SERVER_CPU (pin=$PIN); h2load -t1 -c$CONNS -m$STREAMS -D$DURATION, $RUNS rounds"
+  echo "nginx: upstream keepalive $NGINX_UPSTREAM_KEEPALIVE (one origin connection per concurrent stream)"
   echo "certificate: ECDSA P-256; TLS 1.3 only on both; relay: java -jar $(basename "$RELAY_JAR") -c relay.conf (no JVM flags)"
 } > "$RESULTS_DIR/meta.txt"
 cat "$RESULTS_DIR/meta.txt" >&2

@@ -119,7 +119,8 @@ EOF
   ORIGIN_PID=$LAST_PID
 }
 
-start_nginx_proxy() {  # start_nginx_proxy "<listen directives>": nginx (TLS 1.3, the bench certificate) to the origin
+start_nginx_proxy() {  # start_nginx_proxy "<listen directives>": nginx (TLS 1.3, the bench certificate) to the origin;
+  # NGINX_UPSTREAM_KEEPALIVE idle origin connections kept (default 64, as in ../shared/bench)
   mkdir -p "$T/nginx"
   cat > "$T/nginx/nginx.conf" <<EOF
 worker_processes 1; pid $T/nginx/nginx.pid; error_log $T/nginx/error.log warn;
@@ -127,7 +128,7 @@ events { worker_connections 16384; }
 http {
   access_log off; keepalive_timeout 75s; keepalive_requests 1000000;
   $(temp_paths "$T/nginx")
-  upstream origin { server $HOST:$ORIGIN_PORT; keepalive 64; keepalive_requests 1000000; }
+  upstream origin { server $HOST:$ORIGIN_PORT; keepalive ${NGINX_UPSTREAM_KEEPALIVE:-64}; keepalive_requests 1000000; }
   server {
     $1
     ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem;
