@@ -260,9 +260,10 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         return false;
     }
 
+    /** Never called: an HTTP/2 stream never {@linkplain #switchedProtocols() switches protocols}. */
     @Override
     public ByteBuf switchToTunnel(ChannelHandler relay) {
-        throw new UnsupportedOperationException("an HTTP/2 upstream stream cannot become a tunnel: " + this);
+        throw new IllegalStateException("the origin did not switch protocols (an HTTP/2 stream never does): " + this);
     }
 
     @Override
