@@ -17,7 +17,6 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
@@ -199,8 +198,8 @@ final class Http2DownstreamStream implements DownstreamStream {
 
     @Override
     public void writeInterim(ResponseHeader interim) {
+        // The conversion sets :status from the response, and leaves connection-specific fields out.
         Http2Headers headers = HttpConversionUtil.toHttp2Headers(NettyResponseHeader.toNetty(interim), false);
-        headers.status(HttpResponseStatus.valueOf(interim.status()).codeAsText());
         stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers, false), stream.voidPromise());
     }
 
