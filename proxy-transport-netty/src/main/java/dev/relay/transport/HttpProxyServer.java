@@ -7,6 +7,7 @@ import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamConnection;
 import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
+import dev.relay.transport.internal.Http1ServerCodec;
 import dev.relay.transport.internal.ListenerTls;
 import dev.relay.transport.internal.ProxyEngine;
 import io.netty.bootstrap.ServerBootstrap;
@@ -18,7 +19,6 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -263,7 +263,7 @@ public final class HttpProxyServer implements AutoCloseable {
                         }
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
-                                .addLast("http", new HttpServerCodec(new HttpDecoderConfig()
+                                .addLast("http", new Http1ServerCodec(new HttpDecoderConfig()
                                         .setMaxInitialLineLength(options.maxRequestLineBytes())
                                         .setMaxHeaderSize(options.maxHeaderBytes())
                                         .setMaxChunkSize(64 * 1024)))

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
@@ -248,7 +247,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         setReading(false);
         // A FIN while the answer is awaited must not end the exchange: it is passed on in the tunnel.
         channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
-        HttpServerCodec codec = channel.pipeline().get(HttpServerCodec.class);
+        Http1ServerCodec codec = channel.pipeline().get(Http1ServerCodec.class);
         if (codec != null) {
             // The decoder hands its unparsed bytes on as it leaves (they land in channelRead).
             codec.removeInboundHandler();

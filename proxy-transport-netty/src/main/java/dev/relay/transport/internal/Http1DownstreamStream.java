@@ -20,7 +20,6 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -48,6 +47,8 @@ final class Http1DownstreamStream implements DownstreamStream {
     private final boolean expectContinue;
     private final TunnelRequests.Kind tunnel;
     private boolean chunkedResponse;
+    /** The response has no body (HEAD, 204, 304): body bytes a module writes anyway are dropped here. */
+    private boolean bodilessResponse;
     private @Nullable ProxyCall<?> call;
 
     Http1DownstreamStream(DownstreamHandler handler, Channel channel, HttpRequest request, boolean connectionReused) {
@@ -141,7 +142,7 @@ final class Http1DownstreamStream implements DownstreamStream {
         channel.write(response, channel.voidPromise());
         channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT, channel.voidPromise());
         ChannelPipeline pipeline = channel.pipeline();
-        pipeline.remove(HttpServerCodec.class);
+        pipeline.remove(Http1ServerCodec.class);
         pipeline.addBefore(pipeline.context(handler).name(), ByteRelay.HANDLER, relay);
         return handler.takeEarly();
     }
@@ -203,6 +204,7 @@ final class Http1DownstreamStream implements DownstreamStream {
         HttpResponse response = NettyResponseHeader.toNetty(header);
         int code = response.status().code();
         boolean bodiless = headRequest || code == 204 || code == 304;
+        bodilessResponse = bodiless;
         boolean lengthSet = HttpUtil.isContentLengthSet(response);
         if (endOfStream && !bodiless && !lengthSet) {
             HttpUtil.setContentLength(response, 0);
@@ -231,16 +233,28 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public void writeBody(ByteBuf data) {
+        if (bodilessResponse) {
+            data.release();
+            return;
+        }
         channel.write(new DefaultHttpContent(data), channel.voidPromise());
     }
 
     @Override
     public ChannelFuture writeBodyAndFlush(ByteBuf data) {
+        if (bodilessResponse) {
+            data.release();
+            return channel.writeAndFlush(Unpooled.EMPTY_BUFFER);
+        }
         return channel.writeAndFlush(new DefaultHttpContent(data));
     }
 
     @Override
     public ChannelFuture writeLast(ByteBuf data, @Nullable HttpHeaders trailers) {
+        if (bodilessResponse) {
+            data.release();
+            return channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
         // Only chunked coding can carry trailer fields; otherwise they are dropped, as RFC 9110 §6.5 allows.
         return channel.writeAndFlush(Http1Messages.lastPart(channel, data, chunkedResponse ? trailers : null));
     }

@@ -12,7 +12,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -49,7 +48,7 @@ class Http1DownstreamTest {
                 DefaultAddressResolverGroup.INSTANCE, EngineClock.system());
         long minute = TimeUnit.MINUTES.toNanos(1);
         DownstreamHandler handler = engine.newDownstreamHandler(minute, minute, minute);
-        channel = new EmbeddedChannel(handler.byteWatcher(), new HttpServerCodec(new HttpDecoderConfig()
+        channel = new EmbeddedChannel(handler.byteWatcher(), new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(options.maxRequestLineBytes())
                 .setMaxHeaderSize(options.maxHeaderBytes())), handler);
     }

@@ -1,0 +1,22 @@
+package dev.relay.transport.internal;
+
+import io.netty.channel.ChannelInboundHandler;
+import io.netty.channel.ChannelOutboundHandler;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+
+/**
+ * The HTTP/1.1 codec of a client connection: the request decoder and the response encoder in one
+ * handler (named {@code "http"} in the pipeline). The decoder can leave on its own
+ * ({@link #removeInboundHandler()}): a connection held for a tunnel keeps writing its answer through
+ * the encoder while the bytes the client sends stay raw.
+ */
+public final class Http1ServerCodec extends CombinedChannelDuplexHandler<ChannelInboundHandler, ChannelOutboundHandler> {
+
+    /** A codec with the request limits of {@code config}. */
+    public Http1ServerCodec(HttpDecoderConfig config) {
+        super(new HttpRequestDecoder(config), new HttpResponseEncoder());
+    }
+}
