@@ -5,7 +5,6 @@ import io.netty.channel.ChannelOutboundHandler;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestDecoder;
-import io.netty.handler.codec.http.HttpResponseEncoder;
 
 /**
  * The HTTP/1.1 codec of a client connection: the request decoder and the response encoder in one
@@ -17,6 +16,6 @@ public final class Http1ServerCodec extends CombinedChannelDuplexHandler<Channel
 
     /** A codec with the request limits of {@code config}. */
     public Http1ServerCodec(HttpDecoderConfig config) {
-        super(new HttpRequestDecoder(config), new HttpResponseEncoder());
+        super(new HttpRequestDecoder(config), new Http1Encoder());
     }
 }

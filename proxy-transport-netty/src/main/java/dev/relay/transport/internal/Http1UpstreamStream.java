@@ -154,7 +154,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         io.netty.channel.ChannelPipeline pipeline = channel.pipeline();
         // The decoder hands its unparsed bytes on as it leaves: they are held with the others, in order.
         pipeline.remove(conn.decoder);
-        pipeline.remove(io.netty.handler.codec.http.HttpRequestEncoder.class);
+        pipeline.remove(Http1Encoder.class);
         pipeline.remove(UpstreamConnection.RAW_READ_WATCHER);
         done = true;
         listener = null;

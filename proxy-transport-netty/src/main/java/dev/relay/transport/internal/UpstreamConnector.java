@@ -15,7 +15,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
@@ -113,7 +112,7 @@ final class UpstreamConnector {
                 .setMaxHeaderSize(maxResponseHeaderBytes)
                 .setMaxChunkSize(64 * 1024));
         p.addBefore(PLACEHOLDER, "decoder", decoder);
-        p.addBefore(PLACEHOLDER, "encoder", new HttpRequestEncoder());
+        p.addBefore(PLACEHOLDER, "encoder", new Http1Encoder());
         UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool, decoder, clock);
         p.addBefore("decoder", UpstreamConnection.RAW_READ_WATCHER, conn.rawReadWatcher());
         p.replace(PLACEHOLDER, PLACEHOLDER, conn);
