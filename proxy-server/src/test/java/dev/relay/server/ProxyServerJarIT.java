@@ -461,6 +461,39 @@ class ProxyServerJarIT {
         upgradeUnderLoad(from, to);
     }
 
+    @Test
+    void anUpgradeToANioProcessFailsAndTheRunningOneServesOnAndTakesTheNextUpgrade() throws Exception {
+        TestOrigin a = origin("a");
+        int port = freePort();
+        String config = """
+                proxy {
+                  listeners = [ "127.0.0.1:%d" ]
+                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 10s, access-log = false, transport = %s }
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """;
+        Path file = conf(config.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), "auto", a.address()));
+        RelayProcess old = new RelayProcess(Map.of(), "-c", file.toString());
+        old.awaitLine("written to " + dir.resolve("relay.pid"), 30);
+        InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", port);
+
+        // NIO has no descriptors: the new process cannot take the sockets, gives up, and the old one stays.
+        conf(config.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), "nio", a.address()));
+        RelayProcess nio = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+        assertEquals(1, nio.awaitExit(60), nio.output());
+        assertTrue(nio.output().contains("cannot adopt a listening socket (expected: io_uring or epoll)"), nio.output());
+        old.awaitLine("upgrade: handoff abandoned, this process keeps serving", 30);
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/").status());
+
+        conf(config.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), "auto", a.address()));
+        RelayProcess next = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+        next.awaitLine("upgrade complete", 60);
+        assertEquals(0, old.awaitExit(30), old.output());
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/").status());
+        next.sigterm();
+        assertEquals(0, next.awaitExit(30));
+    }
+
     /**
      * Starts a process with {@code transport = from}, keeps a client sending, upgrades to a process
      * with {@code transport = to}, and checks that every request got a 200 and that each process ran
