@@ -321,7 +321,7 @@ public final class HttpProxyService implements Service {
 
     /**
      * The file descriptors of the listening sockets, by bound address, to hand to a new process
-     * (epoll only; see {@link HttpProxyServer#listenerFileDescriptors()}).
+     * (io_uring or epoll; see {@link HttpProxyServer#listenerFileDescriptors()}).
      */
     public synchronized Map<InetSocketAddress, Integer> listenerFileDescriptors() {
         return server == null ? Map.of() : server.listenerFileDescriptors();

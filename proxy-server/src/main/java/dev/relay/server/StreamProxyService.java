@@ -116,7 +116,7 @@ public final class StreamProxyService implements Service {
 
     /**
      * The file descriptors of the listening sockets, by bound address, to hand to a new process
-     * (epoll only; see {@link StreamProxyServer#listenerFileDescriptors()}); empty before start.
+     * (io_uring or epoll; see {@link StreamProxyServer#listenerFileDescriptors()}); empty before start.
      */
     public Map<InetSocketAddress, Integer> listenerFileDescriptors() {
         StreamProxyServer s = server;

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -445,18 +447,74 @@ class ProxyServerJarIT {
 
     @Test
     void anUpgradeHandsTheSocketsToANewProcessWhileAClientKeepsSending() throws Exception {
+        // The shipped default: auto is io_uring, with upgrades on.
+        upgradeUnderLoad("auto", "auto");
+    }
+
+    /**
+     * From a process on epoll (what auto meant with upgrades on before io_uring could adopt a
+     * listener: the first upgrade after updating) to one on io_uring, and back, as a rollback would.
+     */
+    @ParameterizedTest(name = "{0} to {1}")
+    @CsvSource({"epoll, auto", "auto, epoll"})
+    void anUpgradeBetweenEpollAndIoUringLosesNoRequest(String from, String to) throws Exception {
+        upgradeUnderLoad(from, to);
+    }
+
+    @Test
+    void anUpgradeToANioProcessFailsAndTheRunningOneServesOnAndTakesTheNextUpgrade() throws Exception {
+        TestOrigin a = origin("a");
+        int port = freePort();
+        String config = """
+                proxy {
+                  listeners = [ "127.0.0.1:%d" ]
+                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 10s, access-log = false, transport = %s }
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """;
+        Path file = conf(config.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), "auto", a.address()));
+        RelayProcess old = new RelayProcess(Map.of(), "-c", file.toString());
+        old.awaitLine("written to " + dir.resolve("relay.pid"), 30);
+        InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", port);
+
+        // NIO has no descriptors: the new process cannot take the sockets, gives up, and the old one stays.
+        conf(config.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), "nio", a.address()));
+        RelayProcess nio = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+        assertEquals(1, nio.awaitExit(60), nio.output());
+        assertTrue(nio.output().contains("cannot adopt a listening socket (expected: io_uring or epoll)"), nio.output());
+        old.awaitLine("upgrade: handoff abandoned, this process keeps serving", 30);
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/").status());
+
+        conf(config.formatted(port, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), "auto", a.address()));
+        RelayProcess next = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
+        next.awaitLine("upgrade complete", 60);
+        assertEquals(0, old.awaitExit(30), old.output());
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/").status());
+        next.sigterm();
+        assertEquals(0, next.awaitExit(30));
+    }
+
+    /**
+     * Starts a process with {@code transport = from}, keeps a client sending, upgrades to a process
+     * with {@code transport = to}, and checks that every request got a 200 and that each process ran
+     * the transport it was given.
+     */
+    private void upgradeUnderLoad(String from, String to) throws Exception {
         TestOrigin a = origin("a");
         int port = freePort();
         int adminPort = freePort();
-        Path file = conf("""
+        String config = """
                 proxy {
                   listeners = [ "127.0.0.1:%d" ]
                   admin.address = "127.0.0.1:%d"
-                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 10s, access-log = false }
+                  server { upgrade-socket = "%s", pid-file = "%s", grace-period = 10s, access-log = false, transport = %s }
                   upstreams { web { backends = [ "%s" ] } }
                 }
-                """.formatted(port, adminPort, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), a.address()));
+                """;
+        Path file = conf(config.formatted(port, adminPort, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), from,
+                a.address()));
         RelayProcess old = new RelayProcess(Map.of(), "-c", file.toString());
+        old.awaitLine("server bootstrapped: transport " + resolved(from) + ",", 30);
         old.awaitLine("written to " + dir.resolve("relay.pid"), 30);
         InetSocketAddress proxy = new InetSocketAddress("127.0.0.1", port);
         InetSocketAddress admin = new InetSocketAddress("127.0.0.1", adminPort);
@@ -466,8 +524,10 @@ class ProxyServerJarIT {
         cleanup.add(load);
         awaitServed(load, 200);
 
+        conf(config.formatted(port, adminPort, dir.resolve("upgrade.sock"), dir.resolve("relay.pid"), to, a.address()));
         RelayProcess next = new RelayProcess(Map.of(), "-c", file.toString(), "--upgrade");
-        next.awaitLine("socket taken over from the previous process", 60);
+        next.awaitLine("server bootstrapped: transport " + resolved(to) + ",", 30);
+        next.awaitLine("service 'proxy' listening on 127.0.0.1:" + port + " (socket taken over from the previous process)", 60);
         next.awaitLine("upgrade complete", 60);
         next.awaitLine("written to " + dir.resolve("relay.pid"), 30);
         assertEquals(0, old.awaitExit(30), old.output());
@@ -482,6 +542,15 @@ class ProxyServerJarIT {
         assertTrue(Files.exists(dir.resolve("upgrade.sock")), "the new process listens for the next upgrade");
         next.sigterm();
         assertEquals(0, next.awaitExit(30));
+    }
+
+    /** The transport {@code transport} resolves to on this machine, as the server logs it. */
+    private static String resolved(String transport) {
+        if (!transport.equals("auto")) {
+            return transport;
+        }
+        return io.netty.channel.uring.IoUring.isAvailable() ? "io_uring"
+                : io.netty.channel.epoll.Epoll.isAvailable() ? "epoll" : "nio";
     }
 
     @Test

@@ -163,8 +163,9 @@ public final class HttpProxyServer implements AutoCloseable {
     /**
      * Serves connections accepted on {@code fd}, a socket that is already bound and listening,
      * typically inherited from the process this one replaces (zero-downtime upgrade). This server
-     * takes ownership of the descriptor. Only the epoll transport can adopt a descriptor
-     * ({@link TransportRuntime#canAdoptListeners()}); io_uring and NIO cannot.
+     * takes ownership of the descriptor. The io_uring and epoll transports can adopt a descriptor
+     * ({@link TransportRuntime#canAdoptListeners()}), NIO cannot. The sender may run either of the two:
+     * the socket is the same.
      *
      * @return the address the socket is bound to
      * @throws IllegalStateException when the transport cannot adopt descriptors, or {@code fd} is not a
@@ -211,7 +212,7 @@ public final class HttpProxyServer implements AutoCloseable {
 
     /**
      * The file descriptors of the listening sockets, by bound address, for handing them to another
-     * process (zero-downtime upgrade); empty unless the transport is epoll. The descriptors stay owned
+     * process (zero-downtime upgrade); empty on NIO. The descriptors stay owned
      * by this server: the receiver gets duplicates (SCM_RIGHTS).
      */
     public java.util.Map<InetSocketAddress, Integer> listenerFileDescriptors() {

@@ -8,6 +8,9 @@ import dev.relay.transport.internal.UnixSocketFile;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.unix.UnixChannel;
 import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
@@ -121,17 +124,15 @@ final class ListeningSockets implements AutoCloseable {
      */
     InetSocketAddress adopt(int fd, @Nullable TlsSettings tls, List<String> alpn,
                             Function<ListenerTls, ServerBootstrap> bootstrap) {
-        if (!runtime.canAdoptListeners()) {
-            throw new IllegalStateException("adoptListener: the " + runtime.kind() + " transport cannot adopt a "
-                    + "listening socket (expected: epoll)");
-        }
         return (InetSocketAddress) open(tls, alpn, listenerTls -> {
+            // Outside the bootstrap, whose failed future would bury the transport's refusal.
+            ServerChannel adopted = runtime.adoptedServerChannel(fd);
             Channel listener;
             try {
-                listener = bootstrap.apply(listenerTls)
-                        .channelFactory(() -> new io.netty.channel.epoll.EpollServerSocketChannel(fd))
+                listener = bootstrap.apply(listenerTls).channelFactory(() -> adopted)
                         .register().syncUninterruptibly().channel();
             } catch (Exception e) {
+                adopted.unsafe().closeForcibly();
                 throw new IllegalStateException("cannot adopt listening socket fd " + fd + ": " + e.getMessage(), e);
             }
             if (!listener.isActive() || !(listener.localAddress() instanceof InetSocketAddress)) {
@@ -238,14 +239,15 @@ final class ListeningSockets implements AutoCloseable {
     }
 
     /**
-     * The descriptors of the listening sockets, by bound address; empty unless the transport is
-     * epoll. They stay owned here: a receiving process gets duplicates (SCM_RIGHTS).
+     * The descriptors of the listening TCP sockets, by bound address; empty unless the transport is
+     * native (io_uring or epoll). They stay owned here: a receiving process gets duplicates
+     * (SCM_RIGHTS). Unix-domain listeners are not among them: each process re-creates its own.
      */
     Map<InetSocketAddress, Integer> fileDescriptors() {
         Map<InetSocketAddress, Integer> out = new LinkedHashMap<>();
         for (Channel ch : channels) {
-            if (ch.isActive() && ch instanceof io.netty.channel.epoll.EpollServerSocketChannel epoll) {
-                out.put(epoll.localAddress(), epoll.fd().intValue());
+            if (ch.isActive() && ch instanceof ServerSocketChannel tcp && ch instanceof UnixChannel unix) {
+                out.put(tcp.localAddress(), unix.fd().intValue());
             }
         }
         return out;

@@ -110,7 +110,7 @@ public final class StreamProxyServer implements AutoCloseable {
      * {@link HttpProxyServer#adoptListener(int)}. This server takes ownership of the descriptor.
      *
      * @return the address the socket is bound to
-     * @throws IllegalStateException when the transport cannot adopt descriptors (only epoll can), or
+     * @throws IllegalStateException when the transport cannot adopt descriptors (NIO), or
      *                               {@code fd} is not a listening TCP socket
      */
     public InetSocketAddress adoptListener(int fd, @Nullable TlsSettings tls) {
@@ -119,7 +119,7 @@ public final class StreamProxyServer implements AutoCloseable {
 
     /**
      * The file descriptors of the listening sockets, by bound address, for handing them to another
-     * process (zero-downtime upgrade); empty unless the transport is epoll. They stay owned here.
+     * process (zero-downtime upgrade); empty on NIO. They stay owned here.
      */
     public Map<InetSocketAddress, Integer> listenerFileDescriptors() {
         return listeners.fileDescriptors();

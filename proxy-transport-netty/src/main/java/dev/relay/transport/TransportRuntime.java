@@ -13,6 +13,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.AdoptedIoUringServerSocketChannel;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
@@ -60,6 +61,15 @@ public final class TransportRuntime implements AutoCloseable {
             }
         }
     }
+
+    /**
+     * Whether {@link AdoptedIoUringServerSocketChannel}, which sits in Netty's package, shares Netty's
+     * runtime package (one class loader, one module: the class path, as in the fat jar); elsewhere its
+     * use of Netty's package-private members would fail.
+     */
+    private static final boolean IO_URING_ADOPTION =
+            AdoptedIoUringServerSocketChannel.class.getClassLoader() == IoUringServerSocketChannel.class.getClassLoader()
+                    && AdoptedIoUringServerSocketChannel.class.getModule() == IoUringServerSocketChannel.class.getModule();
 
     private final Kind kind;
     private final EventLoopGroup acceptors;
@@ -150,11 +160,26 @@ public final class TransportRuntime implements AutoCloseable {
     /**
      * Whether listeners can be handed between processes on this runtime: adopted from an inherited
      * descriptor ({@link HttpProxyServer#adoptListener(int)}) and exposed for passing
-     * ({@link HttpProxyServer#listenerFileDescriptors()}). Only epoll: Netty's io_uring server channel
-     * cannot be created from an existing descriptor, and NIO has no descriptors.
+     * ({@link HttpProxyServer#listenerFileDescriptors()}). io_uring and epoll can (io_uring through
+     * {@link AdoptedIoUringServerSocketChannel}, Netty's own io_uring server channel opens only sockets
+     * of its own); NIO has no descriptors.
      */
     public boolean canAdoptListeners() {
-        return kind == Kind.EPOLL;
+        return kind == Kind.EPOLL || kind == Kind.IO_URING && IO_URING_ADOPTION;
+    }
+
+    /**
+     * A server channel of this transport for {@code fd}, a TCP socket already bound and listening; it
+     * owns the descriptor. Register it, never bind it.
+     *
+     * @throws IllegalStateException when this transport cannot adopt descriptors
+     */
+    ServerChannel adoptedServerChannel(int fd) {
+        if (!canAdoptListeners()) {
+            throw new IllegalStateException("adoptListener: the " + this + " cannot adopt a listening socket "
+                    + "(expected: io_uring or epoll)");
+        }
+        return kind == Kind.IO_URING ? new AdoptedIoUringServerSocketChannel(fd) : new EpollServerSocketChannel(fd);
     }
 
     EventLoopGroup acceptors() {

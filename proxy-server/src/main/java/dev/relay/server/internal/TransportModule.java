@@ -5,28 +5,26 @@ import com.google.inject.Provides;
 import com.google.inject.Singleton;
 import dev.relay.server.internal.config.ProxyConfig;
 import dev.relay.transport.TransportRuntime;
-import io.netty.channel.epoll.Epoll;
 
 /**
  * Transport: provides the process's {@link TransportRuntime} from {@code proxy.server.threads} and
  * {@code transport}.
  *
  * <p>{@code transport = auto} means io_uring where the kernel has it (about a fifth less CPU per
- * request than epoll in the load harness), unless zero-downtime upgrades are on
- * ({@code upgrade-socket} set, the default): an upgrade hands listening sockets to the next process
- * by descriptor, and Netty's io_uring server channel cannot be created from one
- * ({@link TransportRuntime#canAdoptListeners()}), so then auto means epoll.
- * {@code transport = io_uring} is honoured, without upgrades.
+ * request than epoll in the load harness), else epoll, else NIO, with or without zero-downtime
+ * upgrades: an upgrade hands the listening TCP sockets to the next process by descriptor, and both
+ * native transports adopt a descriptor ({@link TransportRuntime#canAdoptListeners()}; io_uring through
+ * Relay's {@code AdoptedIoUringServerSocketChannel}, since Netty's own io_uring server channel only
+ * opens sockets of its own). Adoption was chosen over binding a second socket with SO_REUSEPORT: on
+ * close, the connections queued on the old process's socket would be reset (see docs/architecture.md,
+ * "Transport: io_uring with upgrades too"). Only NIO has no descriptors to pass: with
+ * {@code transport = nio} upgrades are off.
  */
 public final class TransportModule extends AbstractModule {
 
     @Provides
     @Singleton
     TransportRuntime transportRuntime(ProxyConfig config) {
-        TransportRuntime.Kind kind = config.server().transport();
-        if (kind == TransportRuntime.Kind.AUTO && config.server().upgradeSocket() != null && Epoll.isAvailable()) {
-            kind = TransportRuntime.Kind.EPOLL;
-        }
-        return TransportRuntime.create(kind, config.server().threads());
+        return TransportRuntime.create(config.server().transport(), config.server().threads());
     }
 }

@@ -41,8 +41,8 @@ public final class UpgradeClient {
      */
     public static Handoff takeOver(Path socket, Duration connectTimeout) throws IOException {
         if (!Epoll.isAvailable()) {
-            throw new IOException("--upgrade needs the epoll transport, which is not available here: "
-                    + Epoll.unavailabilityCause());
+            throw new IOException("--upgrade talks to the running process over epoll's Unix sockets, and epoll is "
+                    + "not available here: " + Epoll.unavailabilityCause());
         }
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("relay-upgrade-client", true),
                 EpollIoHandler.newFactory());

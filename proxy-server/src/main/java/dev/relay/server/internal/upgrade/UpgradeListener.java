@@ -45,8 +45,9 @@ import static java.util.Objects.requireNonNull;
  * (proxy listeners, stream listeners and the admin listener) and then stops accepting and drains
  * ({@link Server#stopForUpgrade}). See {@link UpgradeChannel} for the conversation.
  *
- * <p>Needs the epoll transport (descriptors of Netty's io_uring server channels cannot be adopted);
- * on any other transport it logs why upgrades are off and does nothing.
+ * <p>Needs a transport whose listeners can be handed over, io_uring or epoll
+ * ({@link TransportRuntime#canAdoptListeners()}), and epoll's Unix-socket channels for the conversation
+ * itself (on a small event loop of its own); on NIO it logs why upgrades are off and does nothing.
  */
 public final class UpgradeListener implements Service {
     private static final Logger LOG = LoggerFactory.getLogger(UpgradeListener.class);
@@ -105,8 +106,8 @@ public final class UpgradeListener implements Service {
             return;
         }
         if (!runtime.canAdoptListeners() || !Epoll.isAvailable()) {
-            LOG.warn("zero-downtime upgrade is off: it needs the epoll transport (this server runs {}); "
-                    + "set proxy.server.transport = epoll (or auto)", runtime.kind().name().toLowerCase(java.util.Locale.ROOT));
+            LOG.warn("zero-downtime upgrade is off: it needs the io_uring or epoll transport (this server runs {}); "
+                    + "set proxy.server.transport = auto", runtime.kind().name().toLowerCase(java.util.Locale.ROOT));
             return;
         }
         try {
