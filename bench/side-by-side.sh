@@ -144,39 +144,41 @@ make_certificate() {  # $T/cert.pem and $T/key.pem: ECDSA P-256, self-signed, SA
 # ---------- the servers ----------
 temp_paths() { echo "client_body_temp_path $1/body; proxy_temp_path $1/proxy; fastcgi_temp_path $1/fcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;"; }
 
-start_origin() {  # nginx on ORIGIN_PORT, worker_processes 1, HTTP/1.1: /small (100 bytes), /64k; ORIGIN_PID
+start_origin() {  # start_origin [<name> <port>]: nginx (default: "origin" on ORIGIN_PORT, its pid in ORIGIN_PID),
+  # worker_processes 1, HTTP/1.1: /small (100 bytes), /64k
   # ORIGIN_TLS=1: the port speaks TLS (the bench certificate, make_certificate first).
   # ORIGIN_LOG=<file>: one line "<connection serial> <requests on it so far>" per request.
   # It never closes a keep-alive connection of its own accord (keepalive_requests far above any
   # run, nginx's default 1000 would close every 1000th and cap any proxy's reuse at 99.9 %).
-  local small listen log="access_log off;"
-  mkdir -p "$T/origin/www"
+  local name=${1:-origin} port=${2:-$ORIGIN_PORT} small listen log="access_log off;"
+  local dir=$T/$name
+  mkdir -p "$dir/www"
   small="hello$(printf 'x%.0s' $(seq 1 94))"
-  head -c 65536 /dev/zero | tr '\0' 'x' > "$T/origin/www/64k"
-  listen="listen $HOST:$ORIGIN_PORT backlog=4096;"
-  [[ "${ORIGIN_TLS:-0}" == 1 ]] && listen="listen $HOST:$ORIGIN_PORT ssl backlog=4096;
+  head -c 65536 /dev/zero | tr '\0' 'x' > "$dir/www/64k"
+  listen="listen $HOST:$port backlog=4096;"
+  [[ "${ORIGIN_TLS:-0}" == 1 ]] && listen="listen $HOST:$port ssl backlog=4096;
     ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:origin:1m; ssl_session_tickets on;"
   [[ -n "${ORIGIN_LOG:-}" ]] && log="log_format reuse '\$connection \$connection_requests';
   access_log ${ORIGIN_LOG} reuse buffer=256k flush=1s;"
   # sendfile without TCP_CORK (tcp_nopush): with cork, /64k straight from the origin stalls on
   # delayed ACKs over loopback (the reference harness saw 40 ms p99s).
-  cat > "$T/origin/nginx.conf" <<EOF
-worker_processes 1; pid $T/origin/nginx.pid; error_log $T/origin/error.log warn;
+  cat > "$dir/nginx.conf" <<EOF
+worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log warn;
 events { worker_connections 16384; }
 http {
   $log
   sendfile on; tcp_nopush off; tcp_nodelay on; keepalive_timeout 300s; keepalive_requests 100000000;
   open_file_cache max=64 inactive=60s; open_file_cache_valid 60s;
-  $(temp_paths "$T/origin")
+  $(temp_paths "$dir")
   server { $listen
-           root $T/origin/www;
+           root $dir/www;
            location = /small { default_type text/plain; return 200 "$small\n"; }
            location = /64k { default_type application/octet-stream; } }
 }
 EOF
-  start_server origin nginx -p "$T/origin/" -e "$T/origin/error.log" -c "$T/origin/nginx.conf" -g 'daemon off;'
-  ORIGIN_PID=$LAST_PID
+  start_server "$name" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;'
+  [[ "$name" != origin ]] || ORIGIN_PID=$LAST_PID
 }
 
 start_nginx_proxy() {  # start_nginx_proxy "<listen directives>": nginx, worker_processes 1, to the origin
@@ -243,28 +245,40 @@ EOF
 relay_upgrade_socket() {  # relay_upgrade_socket <name>: a config line, or nothing for the shipped default
   # Upgrades stay on (they choose the transport). Only when the default socket is held by another
   # Relay on this machine (which would refuse to start a second one) does this run use its own.
-  if [[ "$1" != relay ]] || [[ -n "$(ss -Hxl src /tmp/relay-upgrade.sock 2>/dev/null)" ]]; then
-    [[ "$1" == relay ]] && log "relay: /tmp/relay-upgrade.sock is in use, this run's upgrade socket is in $T"
-    echo "server.upgrade-socket = \"$T/$1-upgrade.sock\""
+  # Decided once per name: a rewritten config (a reload, an upgrade) keeps the socket it had.
+  local choice=$T/$1.upgrade-socket-line
+  if [[ ! -f "$choice" ]]; then
+    if [[ "$1" != relay ]] || [[ -n "$(ss -Hxl src /tmp/relay-upgrade.sock 2>/dev/null)" ]]; then
+      [[ "$1" == relay ]] && log "relay: /tmp/relay-upgrade.sock is in use, this run's upgrade socket is in $T"
+      echo "server.upgrade-socket = \"$T/$1-upgrade.sock\"" > "$choice"
+    else
+      : > "$choice"
+    fi
   fi
+  cat "$choice"
 }
 
-start_relay() {  # start_relay <name> <port> "<upstream group lines>" "<extra lines>": Relay as users run it
-  # java -jar proxy-server.jar -c FILE, no JVM flags, FILE holding the listener, the upstream group
-  # and the route (plus the extra lines, e.g. server.access-log = false); everything else is the
-  # shipped reference.conf: access log on (to stdout, which goes to $T/<name>.out), upgrades on.
-  local name=$1 port=$2
-  cat > "$T/$name.conf" <<EOF
+write_relay_conf() {  # write_relay_conf <name> <port> "<upstream group lines>" "<extra lines>": $T/<name>.conf
+  # The listener, the upstream group "origin" (RELAY_BACKENDS, default the origin) and the route,
+  # plus the extra lines (e.g. server.access-log = false); the rest is the shipped reference.conf.
+  local backends=${RELAY_BACKENDS:-\"$HOST:$ORIGIN_PORT\"}
+  cat > "$T/$1.conf" <<EOF
 proxy {
-  listeners = [ { address = "$HOST:$port" } ]
-  upstreams { origin { backends = [ "$HOST:$ORIGIN_PORT" ]
+  listeners = [ { address = "$HOST:$2" } ]
+  upstreams { origin { backends = [ $backends ]
                        $3 } }
   routes = [ { upstream = origin } ]
-  $(relay_upgrade_socket "$name")
+  $(relay_upgrade_socket "$1")
   $4
 }
 EOF
-  start_server "$name" java -jar "$RELAY_JAR" -c "$T/$name.conf"
+}
+
+start_relay() {  # start_relay <name> <port> "<upstream group lines>" "<extra lines>": Relay as users run it
+  # java -jar proxy-server.jar -c FILE, no JVM flags, FILE from write_relay_conf: access log on (to
+  # stdout, which goes to $T/<name>.out), upgrades on.
+  write_relay_conf "$@"
+  start_server "$1" java -jar "$RELAY_JAR" -c "$T/$1.conf"
 }
 
 start_targets() {  # start_targets: each proxy named in the TARGETS array, on its port in PORT; fills SPID
