@@ -33,10 +33,7 @@ set -Eeuo pipefail
 : "${ORIGIN_PORT:=28190}" "${NGINX_TLS_PORT:=28191}" "${NGINX_H2C_PORT:=28192}"
 : "${RELAY_TLS_PORT:=28193}" "${RELAY_H2C_PORT:=28194}"
 : "${SCENARIOS:=tls-small tls-64k h2c-small h2c-64k}" "${RELAY_EXTRA_CONF:=}"
-HOST=127.0.0.1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-: "${RELAY_JAR:=$ROOT/proxy-server/target/proxy-server.jar}"
-: "${RESULTS_DIR:=${TMPDIR:-/tmp}/h2-bench-results/$(date +%Y%m%d-%H%M%S)}"
 # shellcheck source=bench/side-by-side.sh
 . "$ROOT/bench/side-by-side.sh"
 bench_init h2-bench

@@ -29,10 +29,7 @@ set -Eeuo pipefail
 : "${WRK_CPU:=0}" "${SERVER_CPU:=1}"
 : "${ORIGIN_PORT:=28180}" "${NGINX_PORT:=28181}" "${RELAY_PORT:=28182}"
 : "${SCENARIOS:=keepalive handshake}" "${RELAY_EXTRA_CONF:=}"
-HOST=127.0.0.1
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-: "${RELAY_JAR:=$ROOT/proxy-server/target/proxy-server.jar}"
-: "${RESULTS_DIR:=${TMPDIR:-/tmp}/tls-bench-results/$(date +%Y%m%d-%H%M%S)}"
 # shellcheck source=bench/side-by-side.sh
 . "$ROOT/bench/side-by-side.sh"
 bench_init tls-bench
@@ -81,14 +78,6 @@ cat "$RESULTS_DIR/meta.txt" >&2
 # ---------- measurement ----------
 TSV=$RESULTS_DIR/runs.tsv
 printf 'round\tscenario\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tproxy_cpu_us\torigin_cpu_us\trss_kb\n' > "$TSV"
-parse_wrk() {  # -> rps p50 p99 requests errors
-  awk 'function ms(v, n,u){n=v; sub(/[a-z]+$/,"",n); u=v; sub(/^[0-9.]+/,"",u);
-         return u=="us" ? n/1000 : u=="ms" ? n+0 : u=="s" ? n*1000 : -1}
-       /Latency Distribution/{ld=1; next} ld&&$1=="50%"{p50=ms($2)} ld&&$1=="99%"{p99=ms($2); ld=0}
-       / requests in /{reqs=$1} /^Requests\/sec:/{rps=$2}
-       /Non-2xx/{err+=$NF} /Socket errors:/{gsub(/,/,""); err+=$4+$6+$8+$10}
-       END{printf "%.0f %.3f %.3f %d %d\n", rps, p50, p99, reqs, err}' "$1"
-}
 run_wrk() {  # run_wrk <round> <scenario> <target> <seconds> [record]
   local r=$1 s=$2 t=$3 d=$4 rec=${5:-} extra=() out
   [[ "$s" == handshake ]] && extra=(-H 'Connection: close')
