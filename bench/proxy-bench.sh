@@ -9,8 +9,9 @@
 #   relay    java -jar proxy-server/target/proxy-server.jar -c FILE as users run it: no JVM flags,
 #            FILE holds only the listener, the upstream group and the route, everything else is the
 #            shipped reference.conf (access log on, to a file; zero-downtime upgrades on)
-#   relay-alt  with RELAY_ALT_CONF set: a second Relay, the same FILE plus those lines (for example
-#            'server.access-log = false' for the "access log off" row in the same run)
+#   relay-alt  with RELAY_ALT_CONF or RELAY_ALT_JVM_FLAGS set: a second Relay, the same FILE plus
+#            those lines (for example 'server.access-log = false' for the "access log off" row in the
+#            same run), started with those JVM flags (for example the launcher flags of src/dist)
 # For each path, each target: wrk -t$THREADS -c$CONNS -d$DURATION --latency, RUNS rounds with the
 # target order rotated every round, after a warm-up (WARMUP s per target and path, CANDIDATE_WARMUP
 # s for Relay: the JIT). Reported, medians over the rounds: req/s and its ratio to nginx's, p50/p99,
@@ -46,7 +47,7 @@ set -Eeuo pipefail
 : "${WARMUP:=3}" "${CANDIDATE_WARMUP:=20}" "${WRK_CPU:=0}" "${SERVER_CPU:=1}"
 : "${PATHS:=/small /64k}" "${TARGETS:=direct nginx haproxy relay}"
 : "${ORIGIN_PORT:=28280}" "${NGINX_PORT:=28281}" "${HAPROXY_PORT:=28282}" "${RELAY_PORT:=28283}" "${RELAY_ALT_PORT:=28284}"
-: "${RELAY_CONF_EXTRA:=}" "${RELAY_ALT_CONF:=}" "${NGINX_ACCESS_LOG:=0}"
+: "${RELAY_CONF_EXTRA:=}" "${RELAY_ALT_CONF:=}" "${RELAY_ALT_JVM_FLAGS:=}" "${NGINX_ACCESS_LOG:=0}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/side-by-side.sh
 . "$ROOT/bench/side-by-side.sh"
@@ -54,7 +55,7 @@ bench_init proxy-bench
 require_tools "wrk nginx haproxy curl openssl util-linux iproute2" wrk nginx haproxy curl openssl java taskset setsid ss
 require_free_ports "$ORIGIN_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$RELAY_PORT" "$RELAY_ALT_PORT"
 
-[[ -n "$RELAY_ALT_CONF" ]] && TARGETS="$TARGETS relay-alt"
+[[ -n "$RELAY_ALT_CONF$RELAY_ALT_JVM_FLAGS" ]] && TARGETS="$TARGETS relay-alt"
 read -r -a TARGETS <<<"$TARGETS"
 declare -A PORT=( [direct]=$ORIGIN_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [relay]=$RELAY_PORT [relay-alt]=$RELAY_ALT_PORT )
 declare -A SPID=() IDLE_RSS=()
@@ -154,7 +155,7 @@ SUM=$RESULTS_DIR/summary.md
     done
   done
   echo
-  echo "Mode $MODE; wrk -t$THREADS -c$CONNS -d${DURATION}s on cpu $WRK_CPU, origin and proxy on cpu $SERVER_CPU; medians of $RUNS rounds (order rotated); Relay: \`java -jar proxy-server.jar -c FILE\`, no JVM flags, shipped defaults${RELAY_CONF_EXTRA:+ plus \`$RELAY_CONF_EXTRA\`}${RELAY_ALT_CONF:+; relay-alt: plus \`$RELAY_ALT_CONF\`}; nginx access log $NGINX_LOG_STATE."
+  echo "Mode $MODE; wrk -t$THREADS -c$CONNS -d${DURATION}s on cpu $WRK_CPU, origin and proxy on cpu $SERVER_CPU; medians of $RUNS rounds (order rotated); Relay: \`java -jar proxy-server.jar -c FILE\`, no JVM flags, shipped defaults${RELAY_CONF_EXTRA:+ plus \`$RELAY_CONF_EXTRA\`}${RELAY_ALT_CONF:+; relay-alt: plus \`$RELAY_ALT_CONF\`}${RELAY_ALT_JVM_FLAGS:+; relay-alt JVM flags \`$RELAY_ALT_JVM_FLAGS\`}; nginx access log $NGINX_LOG_STATE."
   echo
   echo "Details (the same run):"
   echo

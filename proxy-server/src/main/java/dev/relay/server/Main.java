@@ -61,8 +61,16 @@ public final class Main {
 
     private Main() {}
 
-    /** Runs the server, or the test, and exits with the status of {@link #run}. */
+    /**
+     * Runs the server, or the test, and exits with the status of {@link #run}. As the process's entry
+     * point it also lets G1 return memory when the proxy is idle ({@code IdleMemoryReturn}).
+     */
     public static void main(String[] args) {
+        // The process's own JVM only (not when embedded through run): give memory back when idle.
+        java.util.List<String> memory = dev.relay.server.internal.IdleMemoryReturn.apply();
+        if (!memory.isEmpty()) {
+            LoggerFactory.getLogger(Main.class).debug("idle memory return: {}", memory);
+        }
         System.exit(run(args, System.out, System.err));
     }
 
