@@ -175,7 +175,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     public Context newCtx() {
         Context ctx = PENDING.get();
         if (ctx != null) {
-            PENDING.remove();
+            // set(null), not remove(): the thread's map entry stays, so the next request allocates none.
+            PENDING.set(null);
             return ctx;
         }
         return new Context(current.get());

@@ -86,7 +86,8 @@ public final class Router {
 
     /** The route of {@code request}, or null when none matches. */
     public Route match(RequestHeader request) {
-        String host = hostOf(request);
+        // Without host routes the host is not looked at: no field lookup per request for it.
+        String host = byExactHost.isEmpty() && wildcardRoutes.length == 0 ? null : hostOf(request);
         String path = pathOf(request.uri());
         if (host != null) {
             Route[] exact = byExactHost.get(host);
