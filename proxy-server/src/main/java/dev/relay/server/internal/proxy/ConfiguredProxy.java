@@ -142,7 +142,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         startNewGroups(next, previous);
         current.set(next);
         if (accessLog != null) {
-            accessLog.format(config.server().accessLogFormat());
+            accessLog.reconfigure(config.server().accessLogFormat(), config.server().accessLogDestination());
         }
         for (UpstreamGroup old : previous.groups().values()) {
             if (next.groups().get(old.name()) != old) {
@@ -150,6 +150,16 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             }
         }
         return next;
+    }
+
+    /**
+     * Reopens the access-log file (logrotate renamed it): what every reload does first, a rejected
+     * one included, so that a rotation's SIGHUP never leaves the lines going to the rotated file.
+     */
+    public void reopenAccessLog() {
+        if (accessLog != null) {
+            accessLog.reopen();
+        }
     }
 
     /**
