@@ -114,6 +114,8 @@ public final class AccessLog implements AutoCloseable {
     private AccessLogSink sink;
     private final AccessLogFormatter formatter = new AccessLogFormatter(new LogTimestamps(ZoneId.systemDefault()));
     private final LogLineBuffer buffer = new LogLineBuffer(80 * 1024);
+    /** Lines taken from the ring so far. */
+    private volatile long linesTaken;
     /** Write calls made (failed ones included): how well lines are batched. */
     private volatile long writes;
     private long lastWarnNanos;
@@ -197,6 +199,16 @@ public final class AccessLog implements AutoCloseable {
     /** Write calls so far (one per batch of up to the destination's write size). */
     long writes() {
         return writes;
+    }
+
+    /** Lines the writer has taken from the ring (written or dropped). */
+    long linesTaken() {
+        return linesTaken;
+    }
+
+    /** The writer thread (for measuring its CPU time). */
+    Thread writerThread() {
+        return writer;
     }
 
     /** Whether the writer sleeps until a producer wakes it (its last look found no line). */
@@ -328,6 +340,7 @@ public final class AccessLog implements AutoCloseable {
             }
         }
         head = h;
+        linesTaken += taken;
         if (buf.length() > 0) {
             write(buf.length(), linesInBuffer);
             buf.clear();
