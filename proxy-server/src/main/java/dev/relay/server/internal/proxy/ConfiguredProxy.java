@@ -291,29 +291,33 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         }
         if (accessLog != null && rt.accessLog()) {
             AccessLog.Entry e = accessLog.claim();
+            // Published whatever happens: a claimed slot never published would hold up every later line.
             if (e != null) {
-                RequestHeader request = session.requestHeader();
-                e.epochMillis = System.currentTimeMillis();
-                e.client = session.clientAddress();
-                e.method = request.method();
-                e.uri = request.uri();
-                e.protocol = request.version();
-                e.status = status;
-                e.requestBytes = session.requestBodyBytesRead();
-                e.responseBytes = session.responseBodyBytesSent();
-                e.referer = request.headers().get("Referer");
-                e.userAgent = request.headers().get("User-Agent");
-                e.host = request.headers().get("Host");
-                e.route = route == null ? null : route.name();
-                e.upstream = route == null ? null : route.upstream().name();
-                e.peer = ctx == null ? null : ctx.peer;
-                e.attempts = attempts;
-                e.upstreamReused = session.isUpstreamConnectionReused();
-                e.upstreamConnectNanos = session.upstreamConnectNanos();
-                e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
-                e.totalNanos = total;
-                e.error = error == null ? null : error.type();
-                e.publish();
+                try {
+                    RequestHeader request = session.requestHeader();
+                    e.epochMillis = System.currentTimeMillis();
+                    e.client = session.clientAddress();
+                    e.method = request.method();
+                    e.uri = request.uri();
+                    e.protocol = request.version();
+                    e.status = status;
+                    e.requestBytes = session.requestBodyBytesRead();
+                    e.responseBytes = session.responseBodyBytesSent();
+                    e.referer = request.headers().get("Referer");
+                    e.userAgent = request.headers().get("User-Agent");
+                    e.host = request.headers().get("Host");
+                    e.route = route == null ? null : route.name();
+                    e.upstream = route == null ? null : route.upstream().name();
+                    e.peer = ctx == null ? null : ctx.peer;
+                    e.attempts = attempts;
+                    e.upstreamReused = session.isUpstreamConnectionReused();
+                    e.upstreamConnectNanos = session.upstreamConnectNanos();
+                    e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
+                    e.totalNanos = total;
+                    e.error = error == null ? null : error.type();
+                } finally {
+                    e.publish();
+                }
             }
         }
         return Stages.done();
