@@ -96,7 +96,7 @@ public final class AccessLog implements AutoCloseable {
 
     private final Entry[] ring;
     private final int mask;
-    /** While the writer naps, the producer of a line at a multiple of this plus one (a quarter ring) wakes it. */
+    /** A quarter ring, less one: while the writer naps, the producer of a line at a position with none of these bits wakes it. */
     private final int wakeMask;
     private final AtomicLong tail = new AtomicLong();
     /** The next position the writer reads; the writer's own (read by others only after it ended). */
