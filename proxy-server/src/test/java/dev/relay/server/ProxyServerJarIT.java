@@ -261,6 +261,60 @@ class ProxyServerJarIT {
     }
 
     @Test
+    void theAccessLogGoesToStandardOutputAndSigtermWritesEveryLineFirst() throws Exception {
+        TestOrigin origin = origin("o");
+        Path file = conf("""
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  server { upgrade-socket = none }
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """.formatted(origin.address()));
+        RelayProcess relay = new RelayProcess(Map.of(), "-c", file.toString());
+        InetSocketAddress proxy = relay.awaitListening();
+        int requests = 100;
+        for (int i = 0; i < requests; i++) {
+            assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/n/" + i).status(), relay.output());
+        }
+        // Straight away: the lines still queued (the writer batches every 10 ms) go out before the exit.
+        relay.sigterm();
+        assertEquals(0, relay.awaitExit(30), relay.output());
+        for (int i = 0; i < requests; i++) {
+            relay.awaitMatch(Pattern.compile("^127\\.0\\.0\\.1 - - \\[[^]]+] \"GET /n/" + i + " HTTP/1\\.1\" 200 "), 10);
+        }
+    }
+
+    @Test
+    void sighupReopensTheAccessLogFileThatLogrotateRenamed() throws Exception {
+        TestOrigin origin = origin("o");
+        Path log = dir.resolve("access.log");
+        Path file = conf("""
+                proxy {
+                  listeners = [ "127.0.0.1:0" ]
+                  server { upgrade-socket = none, access-log-path = "%s" }
+                  upstreams { web { backends = [ "%s" ] } }
+                }
+                """.formatted(log, origin.address()));
+        RelayProcess relay = new RelayProcess(Map.of(), "-c", file.toString());
+        InetSocketAddress proxy = relay.awaitListening();
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/before").status());
+        Path rotated = dir.resolve("access.log.1");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!Files.readString(log).contains("/before") && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        Files.move(log, rotated);
+
+        relay.signal("HUP");
+        relay.awaitLine("configuration reloaded", 30);
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/after").status());
+        relay.sigterm();
+        assertEquals(0, relay.awaitExit(30), relay.output());
+        assertTrue(Files.readString(rotated).matches("(?s)[^\\n]*\"GET /before HTTP/1\\.1\" 200 [^\\n]*\\n"), Files.readString(rotated));
+        assertTrue(Files.readString(log).matches("(?s)[^\\n]*\"GET /after HTTP/1\\.1\" 200 [^\\n]*\\n"), Files.readString(log));
+    }
+
+    @Test
     void withoutArgumentsTheBundledDemoAlternatesBetweenDemoOrigins() throws Exception {
         // RELAY_LISTEN (a substitution in the bundled file) moves the listener off 6188 for the test.
         RelayProcess relay = new RelayProcess(Map.of("RELAY_LISTEN", "127.0.0.1:0"));

@@ -33,7 +33,9 @@ import static java.util.Objects.requireNonNull;
  * An invalid configuration is rejected with the reason, and the running one stays. Settings that
  * only a restart (or an upgrade) can apply, the event loops, the transport, the admin address and
  * the like, are reported as such in the log and the answer: the configuration readers mark them
- * ({@link ProxyConfig#restartOnly()}). One reload at a time.
+ * ({@link ProxyConfig#restartOnly()}). One reload at a time. Every reload, rejected or not, first
+ * reopens the access-log file, so logrotate's {@code postrotate} can send SIGHUP (nginx's
+ * {@code -s reopen}).
  */
 public final class ConfigReloader {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigReloader.class);
@@ -74,6 +76,8 @@ public final class ConfigReloader {
 
     /** Reloads; {@code trigger} names the cause in the log ({@code SIGHUP}, {@code POST /reload}). */
     public synchronized Result reload(String trigger) {
+        // Before the new configuration: a reload that names another file switches to it afterwards.
+        proxy.reopenAccessLog();
         Result result = doReload();
         if (metrics != null) {
             metrics.reloaded(result.success());

@@ -21,6 +21,6 @@ public final class MetricsModule extends AbstractModule {
     @Provides
     @Singleton
     AccessLog accessLog(ProxyConfig config, RelayMetrics metrics) {
-        return new AccessLog(config.server().accessLogFormat(), ACCESS_LOG_RING, metrics);
+        return new AccessLog(config.server().accessLogFormat(), config.server().accessLogDestination(), ACCESS_LOG_RING, metrics);
     }
 }

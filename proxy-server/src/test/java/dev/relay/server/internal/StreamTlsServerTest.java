@@ -77,14 +77,14 @@ class StreamTlsServerTest {
                 proxy {
                   listeners = [ { address = "127.0.0.1:0", deny = [ "127.0.0.1/32" ] } ]
                   admin.address = "127.0.0.1:0"
-                  server { upgrade-socket = none, access-log = true }
+                  server { upgrade-socket = none, access-log = true, %s }
                   upstreams { db { backends = [ "%s" ] } }
                   routes = [ { upstream = db } ]
                   streams = [ { name = tls-db, address = "127.0.0.1:0", upstream = db
                                 tls { certificates = [ { cert = "%s", key = "%s" } ]
                                       client-auth = require, client-ca = "%s" } } ]
                 }
-                """.formatted(origin.address(), db.certificateChainPem(), db.privateKeyPem(),
+                """.formatted(accessLines.setting(), origin.address(), db.certificateChainPem(), db.privateKeyPem(),
                 TestCertificates.caCertificatePem()));
         cleanup.add(relay);
         InetSocketAddress stream = relay.injector.getInstance(StreamsModule.StreamServices.class)
@@ -97,9 +97,9 @@ class StreamTlsServerTest {
         assertEquals(0, ok.exitCode(), ok.stderr());
         assertTrue(ok.stdout().contains("origin db-origin"), ok.stdout());
 
-        Await.until(() -> accessLines.list().size() >= 1, Duration.ofSeconds(10), () -> "a stream access-log line");
-        String line = accessLines.list().get(0).getFormattedMessage();
-        assertEquals(1, accessLines.list().size(), "no line for the refused handshake: " + accessLines.list());
+        Await.until(() -> accessLines.lines().size() >= 1, Duration.ofSeconds(10), () -> "a stream access-log line");
+        String line = accessLines.lines().get(0);
+        assertEquals(1, accessLines.lines().size(), "no line for the refused handshake: " + accessLines.lines());
         assertTrue(line.contains(" stream=tls-db upstream=db "), line);
         assertTrue(line.matches(".* end=completed tls=TLSv1\\.[23] sni=db\\.test client_verify=SUCCESS$"), line);
 

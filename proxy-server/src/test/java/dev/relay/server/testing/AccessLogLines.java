@@ -1,47 +1,65 @@
 package dev.relay.server.testing;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
-import dev.relay.server.internal.metrics.AccessLog;
 import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
-import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Captures the access-log lines ({@link AccessLog#LOGGER}) written during each test.
+ * A file for each test's access log and the lines written to it: the test puts
+ * {@link #setting()} into the server's configuration.
  *
  * <pre>{@code
  * @RegisterExtension
  * final AccessLogLines accessLines = new AccessLogLines();
- * ...
- * String line = accessLines.list().get(0).getFormattedMessage();
+ * ... "server { " + accessLines.setting() + " }" ...
+ * String line = accessLines.lines().get(0);
  * }</pre>
  */
 public final class AccessLogLines implements BeforeEachCallback, AfterEachCallback {
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    private Path file;
 
     @Override
-    public void beforeEach(ExtensionContext context) {
-        appender.list.clear();
-        appender.start();
-        logger().addAppender(appender);
+    public void beforeEach(ExtensionContext context) throws IOException {
+        file = Files.createTempFile("relay-access", ".log");
     }
 
     @Override
-    public void afterEach(ExtensionContext context) {
-        logger().detachAppender(appender);
+    public void afterEach(ExtensionContext context) throws IOException {
+        Files.deleteIfExists(file);
     }
 
-    /** The lines so far, in order (the appender's own list: copy it before iterating while lines arrive). */
-    public List<ILoggingEvent> list() {
-        return appender.list;
+    /** The file the lines go to. */
+    public Path file() {
+        return file;
     }
 
-    private static Logger logger() {
-        return (Logger) LoggerFactory.getLogger(AccessLog.LOGGER);
+    /** {@code access-log-path = "FILE"}, for the {@code proxy.server} block. */
+    public String setting() {
+        return "access-log-path = \"" + file + "\"";
+    }
+
+    /** The whole lines written so far, in order, without their newlines (a line being written is left out). */
+    public List<String> lines() {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        List<String> out = new ArrayList<>();
+        int start = 0;
+        for (int nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+            out.add(text.substring(start, nl));
+            start = nl + 1;
+        }
+        return out;
     }
 }

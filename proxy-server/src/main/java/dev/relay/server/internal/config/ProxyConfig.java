@@ -13,6 +13,9 @@ import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 
+import org.jspecify.annotations.Nullable;
+
+import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -113,6 +116,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param shutdownDelay              how long a graceful stop keeps accepting after /ready turned 503
      * @param tunnelIdleTimeout          how long a WebSocket or CONNECT tunnel may stay without a byte either way
      * @param http2                      HTTP/2 towards clients ({@code proxy.server.http2})
+     * @param accessLogDestination       where access-log lines go ({@code proxy.server.access-log-path})
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
@@ -120,9 +124,11 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                                  String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
                                  int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
-                                 Duration tunnelIdleTimeout, Http2Settings http2) {
+                                 Duration tunnelIdleTimeout, Http2Settings http2,
+                                 AccessLogDestination accessLogDestination) {
 
         public ServerSettings {
+            requireNonNull(accessLogDestination, "accessLogDestination");
             requireNonNull(http2, "http2");
             requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
             requireNonNull(shutdownDelay, "shutdownDelay");
@@ -131,7 +137,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
         }
 
-        /** The settings without HTTP/2's, which take the engine's defaults. */
+        /** The settings without HTTP/2's, which take the engine's defaults, and with the access log on standard output. */
         public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
                               boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
                               Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
@@ -142,7 +148,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
                     retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
                     requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
-                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults());
+                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT);
         }
 
         /** The settings without the tunnel idle timeout, which takes the engine's default. */
@@ -209,6 +215,40 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         COMBINED,
         /** One JSON object per line. */
         JSON
+    }
+
+    /**
+     * Where access-log lines go ({@code proxy.server.access-log-path}).
+     *
+     * @param kind standard output, a file, or the SLF4J logger {@code dev.relay.access}
+     * @param file the file, absolute; null unless {@code kind} is {@link Kind#FILE}
+     */
+    public record AccessLogDestination(Kind kind, @Nullable Path file) {
+        /** Standard output of the process (file descriptor 1), the default. */
+        public static final AccessLogDestination STDOUT = new AccessLogDestination(Kind.STDOUT, null);
+        /** The SLF4J logger {@code dev.relay.access}: for those who route the lines with Logback. */
+        public static final AccessLogDestination LOGGER = new AccessLogDestination(Kind.LOGGER, null);
+
+        /** The kinds of destination. */
+        public enum Kind { STDOUT, FILE, LOGGER }
+
+        public AccessLogDestination {
+            requireNonNull(kind, "kind");
+            if ((kind == Kind.FILE) != (file != null)) {
+                throw new IllegalArgumentException("file: " + file + " (expected: a path exactly for kind FILE, not " + kind + ")");
+            }
+        }
+
+        /** The file {@code file}, opened for append (created when missing). */
+        public static AccessLogDestination file(Path file) {
+            return new AccessLogDestination(Kind.FILE, requireNonNull(file, "file"));
+        }
+
+        /** As written in the configuration: {@code stdout}, {@code logger} or the path. */
+        @Override
+        public String toString() {
+            return kind == Kind.FILE ? file.toString() : kind.name().toLowerCase(Locale.ROOT);
+        }
     }
 
     /**

@@ -1,11 +1,14 @@
 package dev.relay.server.internal.config;
 
+import dev.relay.server.internal.config.ProxyConfig.AccessLogDestination;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import dev.relay.server.internal.config.ProxyConfig.ServerSettings;
 import dev.relay.transport.Http2Settings;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +63,7 @@ final class ServerSectionReader {
             restartOnly("transport", (r, n) -> r.transport = n.choice(TRANSPORTS, "auto, io_uring, epoll or nio")),
             live("access-log", (r, n) -> r.accessLog = n.bool()),
             live("access-log-format", (r, n) -> r.accessLogFormat = n.choice(ACCESS_LOG_FORMATS, "combined or json")),
+            live("access-log-path", (r, n) -> r.accessLogDestination = accessLogDestination(n)),
             restartOnly("shutdown-timeout", (r, n) -> r.shutdownTimeout = nonNegative(n)),
             restartOnly("shutdown-delay", (r, n) -> r.shutdownDelay = n.isMissing() ? Duration.ZERO : nonNegative(n)),
             restartOnly("retry-backoff", (r, n) -> r.retryBackoff = n.timeout(false)),
@@ -87,6 +91,7 @@ final class ServerSectionReader {
     private TransportRuntime.Kind transport;
     private boolean accessLog;
     private AccessLogFormat accessLogFormat;
+    private AccessLogDestination accessLogDestination = AccessLogDestination.STDOUT;
     private Duration shutdownTimeout;
     private Duration shutdownDelay;
     private Duration retryBackoff;
@@ -120,7 +125,8 @@ final class ServerSectionReader {
         return new ServerSettings(r.threads, r.gracePeriod, r.maxAttempts, r.transport, r.accessLog, r.accessLogFormat,
                 r.shutdownTimeout, r.retryBackoff, r.maxIdleUpstreamConnections, r.pidFile, r.upgradeSocket,
                 r.retryBufferBytes, r.requestDeadline, r.headerReadTimeout, r.keepAliveTimeout, r.bodyReadTimeout,
-                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout, r.http2);
+                r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout, r.http2,
+                r.accessLogDestination);
     }
 
     private static Key restartOnly(String name, KeyReader reader) {
@@ -130,6 +136,33 @@ final class ServerSectionReader {
     /** A key the next request already sees after a reload (the access log's settings). */
     private static Key live(String name, KeyReader reader) {
         return new Key(name, false, reader);
+    }
+
+    /**
+     * {@code stdout}, {@code logger}, or a file to append to (relative to the configuration file's
+     * directory). The file itself may be missing (it is created), its directory may not: a typo there
+     * is better refused with the key's position than found when the first line cannot be written.
+     */
+    private static AccessLogDestination accessLogDestination(ConfigNode node) {
+        if (node.isMissing()) {
+            return AccessLogDestination.STDOUT;
+        }
+        String text = node.string().trim();
+        if (text.equalsIgnoreCase("stdout")) {
+            return AccessLogDestination.STDOUT;
+        }
+        if (text.equalsIgnoreCase("logger")) {
+            return AccessLogDestination.LOGGER;
+        }
+        Path file = node.filePath();
+        if (Files.isDirectory(file)) {
+            throw node.problem("'" + file + "' is a directory (expected: stdout, logger or a file path)");
+        }
+        Path dir = file.getParent();
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw node.problem("no directory '" + dir + "' for '" + file + "' (expected: stdout, logger or a file path)");
+        }
+        return AccessLogDestination.file(file);
     }
 
     private static Duration nonNegative(ConfigNode node) {

@@ -3,19 +3,20 @@ package dev.relay.server.internal.metrics;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.TlsInfo;
+import dev.relay.server.internal.config.ProxyConfig.AccessLogDestination;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetSocketAddress;
-import java.net.UnixDomainSocketAddress;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.SocketAddress;
-import java.time.Instant;
 import java.time.ZoneId;
-import java.time.format.DateTimeFormatter;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
 
@@ -23,67 +24,217 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * The access log: one line per request, formatted and written by a background thread
- * ({@code relay-access-log}) through SLF4J to the logger {@code dev.relay.access}, so neither the
- * formatting nor the I/O ever runs on an event loop.
+ * ({@code relay-access-log}), so neither the formatting nor the I/O ever runs on an event loop.
  *
  * <p>The event loop only copies the request's fields into a preallocated slot of a bounded ring
  * (a multi-producer, single-consumer queue after Dmitry Vyukov's bounded queue: one CAS to claim a
- * slot, one ordered write to publish it) and, when the writer sleeps, wakes it. When the ring is
- * full the line is dropped and counted ({@code relay_access_log_dropped_lines_total}), never waited
- * for. Formats: {@link AccessLogFormat#COMBINED} (Apache/nginx combined, then Relay's fields) and
- * {@link AccessLogFormat#JSON}.
+ * slot, one ordered write to publish it). When the ring is full the line is dropped and counted
+ * ({@code relay_access_log_dropped_lines_total{reason="ring_full"}}), never waited for.
+ *
+ * <p>The writer takes every line there is, formats it ({@link AccessLogFormatter}: bytes into one
+ * reused buffer, the timestamp cached per second) and writes the batch with one system call per
+ * 64 KiB (4 KiB on standard output, see {@link AccessLogSink}); then it naps {@value #BATCH_NAP_MILLIS} ms
+ * so that the next batch can gather. A producer does not wake it for each line, which would cost a
+ * system call on the event loop and a context switch per request: only when it has gone idle (a
+ * batch found nothing, so the first line of a quiet period goes out at once) or, while it naps, with
+ * the line at each quarter of the ring (so a nap never lets more than a quarter fill). A line thus
+ * reaches its destination within about
+ * {@value #BATCH_NAP_MILLIS} ms under load. A batch that cannot be written (a full disk, a closed
+ * pipe) is dropped and counted ({@code reason="write_error"}), with one warning per minute at most;
+ * the proxy never waits for the disk. {@link #close()} writes every line queued before it.
+ *
+ * <p>Destinations ({@link AccessLogDestination}): standard output, a file (opened for append and
+ * reopened by {@link #reopen()}, which a reload calls, for logrotate), or the SLF4J logger
+ * {@value #LOGGER}. Formats: {@link AccessLogFormat#COMBINED} (Apache/nginx combined, then Relay's
+ * fields) and {@link AccessLogFormat#JSON}.
  */
 public final class AccessLog implements AutoCloseable {
-    /** The logger every line goes to. */
+    /** The logger of the {@code logger} destination. */
     public static final String LOGGER = "dev.relay.access";
-    private static final Logger ACCESS = LoggerFactory.getLogger(LOGGER);
     private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
-    private static final DateTimeFormatter COMBINED_TIME =
-            DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT).withZone(ZoneId.systemDefault());
-    private static final DateTimeFormatter ISO_TIME = DateTimeFormatter.ISO_OFFSET_DATE_TIME.withZone(ZoneId.systemDefault());
+    /** How long the writer waits after a batch for the next one to gather. */
+    static final long BATCH_NAP_MILLIS = 10;
+    /** How long an idle writer sleeps when nothing wakes it (a producer does, with its first line). */
+    private static final long IDLE_PARK_MILLIS = 1000;
+    private static final long WARN_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
+    private static final long CLOSE_WAIT_MILLIS = 5000;
+
+    private static final int RUNNING = 0;
+    private static final int NAPPING = 1;
+    private static final int IDLE = 2;
+
+    private static final VarHandle SEQUENCE;
+
+    static {
+        try {
+            SEQUENCE = MethodHandles.lookup().findVarHandle(Entry.class, "sequence", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /** Why lines were dropped: the {@code reason} label of {@code relay_access_log_dropped_lines_total}. */
+    public enum DropReason {
+        /** The writer fell a whole ring behind. */
+        RING_FULL("ring_full"),
+        /** Writing the batch failed (a full disk, a closed pipe). */
+        WRITE_ERROR("write_error"),
+        /** The line came after {@link #close()}, or the writer could not finish within the close's wait. */
+        STOPPED("stopped");
+
+        private final String label;
+
+        DropReason(String label) {
+            this.label = label;
+        }
+
+        /** The metric label's value. */
+        public String label() {
+            return label;
+        }
+    }
 
     private final Entry[] ring;
     private final int mask;
+    /** A quarter ring, less one: while the writer naps, the producer of a line at a position with none of these bits wakes it. */
+    private final int wakeMask;
     private final AtomicLong tail = new AtomicLong();
+    /** The next position the writer reads; the writer's own (read by others only after it ended). */
     private long head;
     private final LongAdder dropped = new LongAdder();
     private final RelayMetrics metrics;
     private final Thread writer;
-    private volatile boolean sleeping;
+    private volatile int writerState = RUNNING;
     private volatile boolean closed;
     private volatile AccessLogFormat format;
+    private volatile AccessLogDestination destination;
+    /** A sink opened by a reload or reopen, for the writer to take at its next batch. */
+    private final AtomicReference<AccessLogSink> nextSink = new AtomicReference<>();
+    /** The writer's. */
+    private AccessLogSink sink;
+    private final AccessLogFormatter formatter = new AccessLogFormatter(new LogTimestamps(ZoneId.systemDefault()));
+    private final LogLineBuffer buffer = new LogLineBuffer(80 * 1024);
+    /** Lines taken from the ring so far. */
+    private volatile long linesTaken;
+    /** Write calls made (failed ones included): how well lines are batched. */
+    private volatile long writes;
+    private long lastWarnNanos;
+    private long droppedSinceWarn;
+    private boolean failing;
 
-    /** An access log with a ring of {@code capacity} lines (rounded up to a power of two). */
-    public AccessLog(AccessLogFormat format, int capacity, RelayMetrics metrics) {
+    /**
+     * An access log writing to {@code destination}, with a ring of {@code capacity} lines (rounded up
+     * to a power of two, at least 4).
+     *
+     * @param metrics where to count dropped lines; null: only {@link #dropped()} counts them
+     * @throws UncheckedIOException when the destination cannot be opened
+     */
+    public AccessLog(AccessLogFormat format, AccessLogDestination destination, int capacity, RelayMetrics metrics) {
         this.format = requireNonNull(format, "format");
+        this.destination = requireNonNull(destination, "destination");
         this.metrics = metrics;
+        try {
+            sink = AccessLogSink.open(destination);
+        } catch (IOException e) {
+            throw new UncheckedIOException("access log: cannot open '" + destination + "': " + e.getMessage(), e);
+        }
         int size = Integer.highestOneBit(Math.max(2, capacity - 1)) << 1;
         ring = new Entry[size];
         for (int i = 0; i < size; i++) {
-            ring[i] = new Entry(i);
+            ring[i] = new Entry(this, i);
         }
         mask = size - 1;
-        writer = new Thread(this::drainLoop, "relay-access-log");
+        wakeMask = size / 4 - 1;
+        writer = new Thread(this::writeLoop, "relay-access-log");
         writer.setDaemon(true);
         writer.start();
     }
 
-    /** Changes the line format (a reload); lines already queued take the new one. */
-    public void format(AccessLogFormat format) {
+    /**
+     * Applies a reload's settings: the format (lines already queued take the new one) and the
+     * destination, opened here when it changed. A destination that cannot be opened is reported and
+     * the lines keep going where they went.
+     */
+    public void reconfigure(AccessLogFormat format, AccessLogDestination destination) {
         this.format = requireNonNull(format, "format");
+        requireNonNull(destination, "destination");
+        if (!destination.equals(this.destination)) {
+            switchTo(destination);
+        }
     }
 
-    /** Lines dropped because the ring was full. */
+    /**
+     * Reopens the file (a no-op for standard output and the logger): once logrotate has renamed it,
+     * the next lines go to a new file at the configured path.
+     */
+    public void reopen() {
+        AccessLogDestination current = destination;
+        if (current.kind() == AccessLogDestination.Kind.FILE) {
+            switchTo(current);
+        }
+    }
+
+    private synchronized void switchTo(AccessLogDestination next) {
+        AccessLogSink opened;
+        try {
+            opened = AccessLogSink.open(next);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("access log: cannot open '{}' ({}); the lines still go to '{}'", next, e.toString(), destination);
+            return;
+        }
+        destination = next;
+        AccessLogSink unused = nextSink.getAndSet(opened);
+        if (unused != null) {
+            unused.close();
+        }
+        LockSupport.unpark(writer);
+        LOG.info("access log: writing to '{}'", next);
+    }
+
+    /** Where the lines go. */
+    public AccessLogDestination destination() {
+        return destination;
+    }
+
+    /** Write calls so far (one per batch of up to the destination's write size). */
+    long writes() {
+        return writes;
+    }
+
+    /** Lines the writer has taken from the ring (written or dropped). */
+    long linesTaken() {
+        return linesTaken;
+    }
+
+    /** The writer thread (for measuring its CPU time). */
+    Thread writerThread() {
+        return writer;
+    }
+
+    /** Whether the writer sleeps until a producer wakes it (its last look found no line). */
+    boolean writerIdle() {
+        return writerState == IDLE;
+    }
+
+    /** Lines dropped, for every reason. */
     public long dropped() {
         return dropped.sum();
     }
 
+    private void drop(DropReason reason, long lines) {
+        dropped.add(lines);
+        if (metrics != null) {
+            metrics.accessLogDropped(reason, lines);
+        }
+    }
+
     /**
      * Claims a slot for one line; fill it and {@link Entry#publish()} it. Null when the ring is full
-     * (the line is counted as dropped). Never blocks; allocates nothing.
+     * or the log closed (the line is counted as dropped). Never blocks; allocates nothing.
      */
     public Entry claim() {
         if (closed) {
+            drop(DropReason.STOPPED, 1);
             return null;
         }
         long pos = tail.get();
@@ -97,10 +248,7 @@ public final class AccessLog implements AutoCloseable {
                 }
                 pos = tail.get();
             } else if (dif < 0) {
-                dropped.increment();
-                if (metrics != null) {
-                    metrics.accessLogDropped(1);
-                }
+                drop(DropReason.RING_FULL, 1);
                 return null;
             } else {
                 pos = tail.get();
@@ -108,54 +256,154 @@ public final class AccessLog implements AutoCloseable {
         }
     }
 
-    private void drainLoop() {
-        StringBuilder line = new StringBuilder(512);
+    private void writeLoop() {
         while (true) {
-            Entry e = ring[(int) (head & mask)];
-            if (e.sequence == head + 1) {
-                line.setLength(0);
-                try {
-                    if (format == AccessLogFormat.JSON) {
-                        e.json(line);
-                    } else {
-                        e.combined(line);
-                    }
-                    ACCESS.info(line.toString());
-                } catch (RuntimeException ex) {
-                    LOG.warn("access-log line failed: {}", ex.toString());
+            takeNextSink();
+            int lines = writeAvailable();
+            if (lines > 0) {
+                writerState = NAPPING;
+                if (!closed) {
+                    LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(BATCH_NAP_MILLIS));
                 }
-                e.clear();
-                e.sequence = head + ring.length;
-                head++;
+                writerState = RUNNING;
                 continue;
             }
-            if (closed && head == tail.get()) {
-                return;
+            if (closed) {
+                if (head == tail.get()) {
+                    break;
+                }
+                // A line claimed before the close and not yet published: its producer is filling it.
+                Thread.onSpinWait();
+                continue;
             }
-            sleeping = true;
-            // Re-check after announcing the sleep: a producer that published meanwhile saw the flag or
-            // its line is seen here.
-            if (ring[(int) (head & mask)].sequence != head + 1 && !closed) {
-                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(50));
+            writerState = IDLE;
+            // Checked after announcing the sleep: a producer that published meanwhile saw IDLE and
+            // wakes this thread, or its line is seen here (both are volatile: one of them sees the other).
+            if (!ready(head) && !closed && nextSink.get() == null) {
+                LockSupport.parkNanos(this, TimeUnit.MILLISECONDS.toNanos(IDLE_PARK_MILLIS));
             }
-            sleeping = false;
+            writerState = RUNNING;
+        }
+        takeNextSink();
+        sink.close();
+    }
+
+    private boolean ready(long position) {
+        return ring[(int) (position & mask)].sequence == position + 1;
+    }
+
+    private void takeNextSink() {
+        AccessLogSink next = nextSink.getAndSet(null);
+        if (next != null) {
+            sink.close();
+            sink = next;
         }
     }
 
-    /** Writes what is queued, then stops the writer (waits up to five seconds). */
+    /**
+     * Formats every line there is into the buffer and writes it, one write per
+     * {@link AccessLogSink#maxWriteBytes()} of whole lines. Returns how many lines it took.
+     */
+    private int writeAvailable() {
+        AccessLogFormat fmt = format;
+        int max = sink.maxWriteBytes();
+        LogLineBuffer buf = buffer;
+        int linesInBuffer = 0;
+        int taken = 0;
+        long h = head;
+        while (ready(h)) {
+            Entry e = ring[(int) (h & mask)];
+            int lineStart = buf.length();
+            try {
+                formatter.format(e, fmt, buf);
+                linesInBuffer++;
+            } catch (RuntimeException ex) {
+                buf.truncate(lineStart);
+                LOG.warn("access log: a line could not be formatted: {}", ex.toString());
+            }
+            e.clear();
+            // Frees the slot; release order is enough: a producer reads it before it writes the slot.
+            SEQUENCE.setRelease(e, h + ring.length);
+            h++;
+            taken++;
+            if (buf.length() >= max) {
+                if (lineStart > 0 && buf.length() > max) {
+                    // The last line would take the write past its size: it opens the next one.
+                    write(lineStart, linesInBuffer - 1);
+                    buf.discardFirst(lineStart);
+                    linesInBuffer = 1;
+                } else {
+                    write(buf.length(), linesInBuffer);
+                    buf.clear();
+                    linesInBuffer = 0;
+                }
+            }
+        }
+        head = h;
+        linesTaken += taken;
+        if (buf.length() > 0) {
+            write(buf.length(), linesInBuffer);
+            buf.clear();
+        }
+        return taken;
+    }
+
+    /** Writes the buffer's first {@code length} bytes, {@code lines} whole lines; drops them on failure. */
+    private void write(int length, int lines) {
+        writes++;
+        try {
+            sink.write(buffer.array(), length);
+            if (failing) {
+                failing = false;
+                LOG.info("access log: writing to '{}' again ({} line(s) dropped since the last warning)",
+                        destination, droppedSinceWarn);
+                droppedSinceWarn = 0;
+            }
+        } catch (IOException | RuntimeException e) {
+            drop(DropReason.WRITE_ERROR, lines);
+            droppedSinceWarn += lines;
+            long now = System.nanoTime();
+            if (!failing || now - lastWarnNanos >= WARN_INTERVAL_NANOS) {
+                LOG.warn("access log: writing to '{}' failed ({}); {} line(s) dropped, counted in "
+                                + "relay_access_log_dropped_lines_total{reason=\"write_error\"}; the next warning in a minute at the soonest",
+                        destination, e.toString(), droppedSinceWarn);
+                lastWarnNanos = now;
+                droppedSinceWarn = 0;
+            }
+            failing = true;
+        }
+    }
+
+    /**
+     * Writes every line queued (and every line claimed before, once published), then stops the
+     * writer: at most five seconds; lines it could not write by then (a destination that blocks) are
+     * counted as dropped. Call it once nothing logs any more: a later line is dropped.
+     */
     @Override
     public void close() {
         closed = true;
         LockSupport.unpark(writer);
         try {
-            writer.join(5000);
+            writer.join(CLOSE_WAIT_MILLIS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+        if (writer.isAlive()) {
+            long lost = Math.max(0, tail.get() - head);
+            LOG.warn("access log: the writer did not finish within {} ms (is '{}' blocked?); up to {} line(s) lost",
+                    CLOSE_WAIT_MILLIS, destination, lost);
+            drop(DropReason.STOPPED, lost);
+            return;
+        }
+        AccessLogSink unused = nextSink.getAndSet(null);
+        if (unused != null) {
+            unused.close();
         }
     }
 
     /** One line's fields, filled on the event loop. Strings are references, formatted by the writer. */
-    public final class Entry {
+    public static final class Entry {
+        private final AccessLog log;
         private volatile long sequence;
         private long claimedAt;
         public long epochMillis;
@@ -185,15 +433,22 @@ public final class AccessLog implements AutoCloseable {
         /** What a stream connection's TLS handshake settled; null on a plain listener. Streams only. */
         public TlsInfo tls;
 
-        Entry(long sequence) {
+        /** A slot of {@code log}'s ring (a line's fields alone, for the formatter's tests, when null). */
+        Entry(AccessLog log, long sequence) {
+            this.log = log;
             this.sequence = sequence;
         }
 
-        /** Makes the line visible to the writer; the entry must not be touched afterwards. */
+        /**
+         * Makes the line visible to the writer; the entry must not be touched afterwards. Wakes the
+         * writer only when it is idle, or napping with a quarter of the ring filled (see the class comment).
+         */
         public void publish() {
-            sequence = claimedAt + 1;
-            if (sleeping) {
-                LockSupport.unpark(writer);
+            long position = claimedAt;
+            sequence = position + 1;
+            int state = log.writerState;
+            if (state != RUNNING && (state == IDLE || (position & log.wakeMask) == 0)) {
+                LockSupport.unpark(log.writer);
             }
         }
 
@@ -205,148 +460,5 @@ public final class AccessLog implements AutoCloseable {
             stream = end = null;
             tls = null;
         }
-
-        void combined(StringBuilder sb) {
-            if (stream != null) {
-                streamCombined(sb);
-                return;
-            }
-            sb.append(clientAddress()).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(epochMillis)))
-                    .append("] \"").append(method).append(' ').append(uri).append(' ').append(protocol).append("\" ")
-                    .append(status).append(' ').append(responseBytes).append(" \"").append(orDash(referer))
-                    .append("\" \"").append(orDash(userAgent)).append('"')
-                    .append(" host=").append(orDash(host))
-                    .append(" route=").append(orDash(route))
-                    .append(" upstream=").append(orDash(upstream))
-                    .append(" peer=").append(peer == null ? "-" : peer.hostAndPort())
-                    .append(" attempts=").append(attempts)
-                    .append(" reused=").append(attempts == 0 ? "-" : upstreamReused ? "1" : "0")
-                    .append(" connect_time=");
-            seconds(sb, upstreamConnectNanos);
-            sb.append(" upstream_time=");
-            if (attempts == 0) {
-                sb.append('-');
-            } else {
-                seconds(sb, upstreamNanos);
-            }
-            sb.append(" request_bytes=").append(requestBytes).append(" time=");
-            seconds(sb, totalNanos);
-            if (error != null) {
-                sb.append(" error=").append(error.name());
-            }
-        }
-
-        /**
-         * A stream connection's line: who, where to, bytes each way (in: from the client), how long,
-         * how it ended. Not Apache's format (there is no request), but the same field names.
-         */
-        private void streamCombined(StringBuilder sb) {
-            sb.append(clientAddress()).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(epochMillis)))
-                    .append("] stream=").append(stream)
-                    .append(" upstream=").append(orDash(upstream))
-                    .append(" peer=").append(peer == null ? "-" : peer.hostAndPort())
-                    .append(" attempts=").append(attempts)
-                    .append(" request_bytes=").append(requestBytes)
-                    .append(" response_bytes=").append(responseBytes)
-                    .append(" time=");
-            seconds(sb, totalNanos);
-            sb.append(" end=").append(end);
-            if (error != null) {
-                sb.append(" error=").append(error.name());
-            }
-            // nginx's $ssl_protocol, $ssl_server_name and $ssl_client_verify.
-            sb.append(" tls=").append(tls == null ? "-" : tls.protocol())
-                    .append(" sni=").append(tls == null ? "-" : orDash(tls.serverName()))
-                    .append(" client_verify=").append(tls == null ? "NONE" : tls.clientVerify());
-        }
-
-        private void streamJson(StringBuilder sb) {
-            sb.append("{\"time\":\"").append(ISO_TIME.format(Instant.ofEpochMilli(epochMillis))).append('"');
-            string(sb.append(",\"stream\":"), stream);
-            string(sb.append(",\"client\":"), clientAddress());
-            string(sb.append(",\"upstream\":"), upstream);
-            string(sb.append(",\"peer\":"), peer == null ? null : peer.hostAndPort());
-            sb.append(",\"attempts\":").append(attempts);
-            sb.append(",\"request_bytes\":").append(requestBytes);
-            sb.append(",\"response_bytes\":").append(responseBytes);
-            sb.append(",\"time_total\":");
-            seconds(sb, totalNanos);
-            string(sb.append(",\"end\":"), end);
-            string(sb.append(",\"error\":"), error == null ? null : error.name());
-            string(sb.append(",\"tls\":"), tls == null ? null : tls.protocol());
-            string(sb.append(",\"sni\":"), tls == null ? null : tls.serverName());
-            string(sb.append(",\"client_verify\":"), tls == null ? "NONE" : tls.clientVerify());
-            string(sb.append(",\"client_subject\":"), tls == null || tls.clientCertificate() == null
-                    ? null : tls.clientCertificate().subject());
-            sb.append('}');
-        }
-
-        void json(StringBuilder sb) {
-            if (stream != null) {
-                streamJson(sb);
-                return;
-            }
-            sb.append("{\"time\":\"").append(ISO_TIME.format(Instant.ofEpochMilli(epochMillis))).append('"');
-            string(sb.append(",\"client\":"), clientAddress());
-            string(sb.append(",\"method\":"), method);
-            string(sb.append(",\"uri\":"), uri);
-            string(sb.append(",\"protocol\":"), protocol);
-            sb.append(",\"status\":").append(status);
-            sb.append(",\"request_bytes\":").append(requestBytes);
-            sb.append(",\"response_bytes\":").append(responseBytes);
-            string(sb.append(",\"referer\":"), referer);
-            string(sb.append(",\"user_agent\":"), userAgent);
-            string(sb.append(",\"host\":"), host);
-            string(sb.append(",\"route\":"), route);
-            string(sb.append(",\"upstream\":"), upstream);
-            string(sb.append(",\"peer\":"), peer == null ? null : peer.hostAndPort());
-            sb.append(",\"attempts\":").append(attempts);
-            sb.append(",\"upstream_reused\":").append(attempts > 0 && upstreamReused);
-            sb.append(",\"upstream_connect_time\":");
-            seconds(sb, upstreamConnectNanos);
-            sb.append(",\"upstream_time\":");
-            if (attempts == 0) {
-                sb.append("null");
-            } else {
-                seconds(sb, upstreamNanos);
-            }
-            sb.append(",\"time_total\":");
-            seconds(sb, totalNanos);
-            string(sb.append(",\"error\":"), error == null ? null : error.name());
-            sb.append('}');
-        }
-
-        private String clientAddress() {
-            if (client instanceof InetSocketAddress inet && inet.getAddress() != null) {
-                return inet.getAddress().getHostAddress();
-            }
-            if (client instanceof UnixDomainSocketAddress) {
-                // A client of a unix listener: its own socket is unnamed, so the kind is all there is to say.
-                return "unix";
-            }
-            return client == null ? "-" : client.toString();
-        }
-    }
-
-    private static String orDash(String s) {
-        return s == null || s.isEmpty() ? "-" : s;
-    }
-
-    /** Seconds with millisecond precision, as nginx's {@code $request_time}: {@code 0.004}. */
-    private static void seconds(StringBuilder sb, long nanos) {
-        long millis = Math.max(0, nanos) / 1_000_000;
-        sb.append(millis / 1000).append('.');
-        long frac = millis % 1000;
-        if (frac < 100) {
-            sb.append('0');
-        }
-        if (frac < 10) {
-            sb.append('0');
-        }
-        sb.append(frac);
-    }
-
-    private static void string(StringBuilder sb, String s) {
-        dev.relay.server.internal.JsonText.string(sb, s);
     }
 }

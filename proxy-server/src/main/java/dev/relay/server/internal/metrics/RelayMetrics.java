@@ -22,6 +22,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,7 +62,7 @@ public final class RelayMetrics {
     private final Map<String, LatencyHistogram> durations = new ConcurrentHashMap<>();
     private final CounterDataPoint reloadSuccess;
     private final CounterDataPoint reloadFailure;
-    private final CounterDataPoint droppedLines;
+    private final Map<AccessLog.DropReason, CounterDataPoint> droppedLines;
     private volatile Supplier<HttpProxyServer> server = () -> null;
     private volatile Supplier<Collection<UpstreamGroup>> upstreams = List::of;
     private volatile Supplier<Map<java.net.SocketAddress, TlsHandshakeCount>> streamHandshakes = Map::of;
@@ -87,11 +88,15 @@ public final class RelayMetrics {
                 .help("Configuration reloads, by result")
                 .labelNames("result").withoutExemplars().register(registry);
         accessLogDropped = Counter.builder().name("relay_access_log_dropped_lines")
-                .help("Access-log lines dropped because the writer fell behind (the ring was full)")
-                .withoutExemplars().register(registry);
+                .help("Access-log lines dropped: the writer fell a whole ring behind (ring_full), writing them "
+                        + "failed (write_error), or they came after the log was closed (stopped)")
+                .labelNames("reason").withoutExemplars().register(registry);
         reloadSuccess = reloads.labelValues("success");
         reloadFailure = reloads.labelValues("failure");
-        droppedLines = accessLogDropped.labelValues();
+        droppedLines = new EnumMap<>(AccessLog.DropReason.class);
+        for (AccessLog.DropReason reason : AccessLog.DropReason.values()) {
+            droppedLines.put(reason, accessLogDropped.labelValues(reason.label()));
+        }
 
         GaugeWithCallback.builder().name("relay_downstream_connections")
                 .help("Open client connections")
@@ -276,9 +281,9 @@ public final class RelayMetrics {
         (success ? reloadSuccess : reloadFailure).inc();
     }
 
-    /** Counts access-log lines dropped. */
-    public void accessLogDropped(long lines) {
-        droppedLines.inc(lines);
+    /** Counts access-log lines dropped for {@code reason}. */
+    public void accessLogDropped(AccessLog.DropReason reason, long lines) {
+        droppedLines.get(reason).inc(lines);
     }
 
     /** The registry (for tests and for registering more collectors). */

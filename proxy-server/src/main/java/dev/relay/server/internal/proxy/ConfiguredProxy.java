@@ -142,7 +142,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         startNewGroups(next, previous);
         current.set(next);
         if (accessLog != null) {
-            accessLog.format(config.server().accessLogFormat());
+            accessLog.reconfigure(config.server().accessLogFormat(), config.server().accessLogDestination());
         }
         for (UpstreamGroup old : previous.groups().values()) {
             if (next.groups().get(old.name()) != old) {
@@ -150,6 +150,16 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             }
         }
         return next;
+    }
+
+    /**
+     * Reopens the access-log file (logrotate renamed it): what every reload does first, a rejected
+     * one included, so that a rotation's SIGHUP never leaves the lines going to the rotated file.
+     */
+    public void reopenAccessLog() {
+        if (accessLog != null) {
+            accessLog.reopen();
+        }
     }
 
     /**
@@ -282,29 +292,33 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         }
         if (accessLog != null && rt.accessLog()) {
             AccessLog.Entry e = accessLog.claim();
+            // Published whatever happens: a claimed slot never published would hold up every later line.
             if (e != null) {
-                RequestHeader request = session.requestHeader();
-                e.epochMillis = System.currentTimeMillis();
-                e.client = session.clientAddress();
-                e.method = request.method();
-                e.uri = request.uri();
-                e.protocol = request.version();
-                e.status = status;
-                e.requestBytes = session.requestBodyBytesRead();
-                e.responseBytes = session.responseBodyBytesSent();
-                e.referer = request.headers().get("Referer");
-                e.userAgent = request.headers().get("User-Agent");
-                e.host = request.headers().get("Host");
-                e.route = route == null ? null : route.name();
-                e.upstream = route == null ? null : route.upstream().name();
-                e.peer = ctx == null ? null : ctx.peer;
-                e.attempts = attempts;
-                e.upstreamReused = session.isUpstreamConnectionReused();
-                e.upstreamConnectNanos = session.upstreamConnectNanos();
-                e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
-                e.totalNanos = total;
-                e.error = error == null ? null : error.type();
-                e.publish();
+                try {
+                    RequestHeader request = session.requestHeader();
+                    e.epochMillis = System.currentTimeMillis();
+                    e.client = session.clientAddress();
+                    e.method = request.method();
+                    e.uri = request.uri();
+                    e.protocol = request.version();
+                    e.status = status;
+                    e.requestBytes = session.requestBodyBytesRead();
+                    e.responseBytes = session.responseBodyBytesSent();
+                    e.referer = request.headers().get("Referer");
+                    e.userAgent = request.headers().get("User-Agent");
+                    e.host = request.headers().get("Host");
+                    e.route = route == null ? null : route.name();
+                    e.upstream = route == null ? null : route.upstream().name();
+                    e.peer = ctx == null ? null : ctx.peer;
+                    e.attempts = attempts;
+                    e.upstreamReused = session.isUpstreamConnectionReused();
+                    e.upstreamConnectNanos = session.upstreamConnectNanos();
+                    e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
+                    e.totalNanos = total;
+                    e.error = error == null ? null : error.type();
+                } finally {
+                    e.publish();
+                }
             }
         }
         return Stages.done();

@@ -114,19 +114,23 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
         if (accessLog != null && ctx.runtime.accessLog()) {
             AccessLog.Entry e = accessLog.claim();
             if (e != null) {
-                e.epochMillis = System.currentTimeMillis();
-                e.stream = config.name();
-                e.client = summary.clientAddress();
-                e.upstream = config.upstream();
-                e.peer = summary.peer();
-                e.attempts = summary.attempts();
-                e.requestBytes = summary.bytesFromClient();
-                e.responseBytes = summary.bytesToClient();
-                e.totalNanos = summary.duration().toNanos();
-                e.end = end;
-                e.tls = session.downstreamTls();
-                e.error = summary.error() == null ? null : summary.error().type();
-                e.publish();
+                // Published whatever happens: a claimed slot never published would hold up every later line.
+                try {
+                    e.epochMillis = System.currentTimeMillis();
+                    e.stream = config.name();
+                    e.client = summary.clientAddress();
+                    e.upstream = config.upstream();
+                    e.peer = summary.peer();
+                    e.attempts = summary.attempts();
+                    e.requestBytes = summary.bytesFromClient();
+                    e.responseBytes = summary.bytesToClient();
+                    e.totalNanos = summary.duration().toNanos();
+                    e.end = end;
+                    e.tls = session.downstreamTls();
+                    e.error = summary.error() == null ? null : summary.error().type();
+                } finally {
+                    e.publish();
+                }
             }
         }
     }

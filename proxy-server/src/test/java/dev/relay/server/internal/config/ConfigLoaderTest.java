@@ -490,6 +490,29 @@ class ConfigLoaderTest {
                 "proxy.upstreams.web.alpn", "'h2-or-h1' needs tls = true");
     }
 
+    @Test
+    void readsTheAccessLogPathAndRefusesAFileThatCannotBeMade() throws IOException {
+        String base = """
+                proxy {
+                  listeners = [ "127.0.0.1:8080" ]
+                  upstreams { web { backends = [ "127.0.0.1:9001" ] } }
+                  server { PATH }
+                }
+                """;
+        assertEquals(ProxyConfig.AccessLogDestination.STDOUT, loader.load(write("a.conf", base.replace("PATH", ""))).server().accessLogDestination());
+        assertEquals(ProxyConfig.AccessLogDestination.LOGGER,
+                loader.load(write("a.conf", base.replace("PATH", "access-log-path = logger"))).server().accessLogDestination());
+        // A relative path is relative to the configuration file, as an include is.
+        Files.createDirectories(dir.resolve("logs"));
+        assertEquals(ProxyConfig.AccessLogDestination.file(dir.resolve("logs/access.log").toAbsolutePath()),
+                loader.load(write("a.conf", base.replace("PATH", "access-log-path = logs/access.log"))).server().accessLogDestination());
+
+        assertProblem(base.replace("PATH", "access-log-path = \"missing/access.log\""), 4, "proxy.server.access-log-path",
+                "no directory '" + dir.resolve("missing").toAbsolutePath() + "'");
+        assertProblem(base.replace("PATH", "access-log-path = logs"), 4, "proxy.server.access-log-path",
+                "'" + dir.resolve("logs").toAbsolutePath() + "' is a directory (expected: stdout, logger or a file path)");
+    }
+
     private void assertProblem(String conf, int line, String key, String detailStart) throws IOException {
         ConfigProblem p = assertThrows(ConfigProblem.class, () -> loader.load(write("bad.conf", conf)));
         assertEquals(key, p.key(), p.getMessage());

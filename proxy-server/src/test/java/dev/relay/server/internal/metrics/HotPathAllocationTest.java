@@ -39,8 +39,9 @@ class HotPathAllocationTest {
 
     @Test
     void claimingAndPublishingAnAccessLogLineAllocatesNothing() throws Exception {
-        org.slf4j.LoggerFactory.getLogger(AccessLog.LOGGER);
-        try (AccessLog log = new AccessLog(dev.relay.server.internal.config.ProxyConfig.AccessLogFormat.COMBINED, 1 << 16, null)) {
+        try (AccessLog log = new AccessLog(dev.relay.server.internal.config.ProxyConfig.AccessLogFormat.COMBINED,
+                dev.relay.server.internal.config.ProxyConfig.AccessLogDestination.file(java.nio.file.Path.of("/dev/null")),
+                1 << 16, null)) {
             com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long id = Thread.currentThread().getId();
             Runnable line = () -> {

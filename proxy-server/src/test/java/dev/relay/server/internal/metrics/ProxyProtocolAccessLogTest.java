@@ -34,11 +34,11 @@ class ProxyProtocolAccessLogTest {
              InProcessRelay relay = new InProcessRelay(dir.resolve("relay.conf"), """
                      proxy {
                        listeners = [ { address = "127.0.0.1:0", proxy-protocol = true } ]
-                       server { upgrade-socket = none, access-log = true }
+                       server { upgrade-socket = none, access-log = true, %s }
                        upstreams { web { backends = [ "%s" ] } }
                        routes = [ { upstream = web } ]
                      }
-                     """.formatted(origin.address()))) {
+                     """.formatted(accessLines.setting(), origin.address()))) {
             try (Socket balancer = new Socket()) {
                 balancer.connect(relay.proxy(), 5000);
                 balancer.setSoTimeout(10_000);
@@ -47,8 +47,8 @@ class ProxyProtocolAccessLogTest {
                 String response = new String(balancer.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
                 assertTrue(response.startsWith("HTTP/1.1 200"), response);
             }
-            Await.until(() -> !accessLines.list().isEmpty(), Duration.ofSeconds(10), () -> "an access-log line");
-            String line = accessLines.list().get(0).getFormattedMessage();
+            Await.until(() -> !accessLines.lines().isEmpty(), Duration.ofSeconds(10), () -> "an access-log line");
+            String line = accessLines.lines().get(0);
             assertTrue(line.startsWith("203.0.113.7 - - ["), line);
             assertTrue(line.contains("\"GET /pp HTTP/1.1\" 200"), line);
         }

@@ -1,0 +1,137 @@
+package dev.relay.server.internal.metrics;
+
+import dev.relay.server.internal.config.ProxyConfig.AccessLogDestination;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * Where the access-log writer puts its batches of whole lines: standard output, a file, or the
+ * SLF4J logger. Only the writer thread writes; {@link #open} may run on another (a reload) and
+ * hands the sink over.
+ */
+abstract class AccessLogSink implements AutoCloseable {
+    /** Opens {@code destination}: a file for append, created when missing. */
+    static AccessLogSink open(AccessLogDestination destination) throws IOException {
+        return switch (destination.kind()) {
+            case STDOUT -> new Stdout();
+            case FILE -> new AppendFile(destination.file());
+            case LOGGER -> new ToLogger();
+        };
+    }
+
+    /**
+     * The most bytes of whole lines one {@link #write} should carry (a single line may be longer).
+     */
+    abstract int maxWriteBytes();
+
+    /** Writes {@code length} bytes of whole lines from {@code bytes}, all of them or an exception. */
+    abstract void write(byte[] bytes, int length) throws IOException;
+
+    /** Closes a file; nothing to do for standard output or the logger. Never throws. */
+    @Override
+    public void close() {}
+
+    /**
+     * File descriptor 1, written directly: a failed write reports its error (a {@code PrintStream}
+     * only remembers that one happened, forever). Writes of at most {@code PIPE_BUF} bytes, which a
+     * pipe takes whole: lines of the console log (Logback, through {@code System.out}) written to the
+     * same pipe meanwhile fall between two writes, never into a line. Never closed: the process's
+     * standard output is not ours.
+     */
+    private static final class Stdout extends AccessLogSink {
+        private static final int PIPE_BUF = 4096;
+        private final FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+
+        @Override
+        int maxWriteBytes() {
+            return PIPE_BUF;
+        }
+
+        @Override
+        void write(byte[] bytes, int length) throws IOException {
+            out.write(bytes, 0, length);
+        }
+    }
+
+    /**
+     * A file opened with {@code O_APPEND}: lines of a process that an upgrade started, appending to
+     * the same file meanwhile, do not overwrite these. Closing it writes nothing more: every batch went
+     * to the kernel when it was written (nothing forced to the disk, as nginx does not).
+     */
+    private static final class AppendFile extends AccessLogSink {
+        private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
+        private static final int MAX_WRITE = 64 * 1024;
+        private final Path path;
+        private final FileChannel channel;
+        private ByteBuffer view = ByteBuffer.allocate(0);
+
+        AppendFile(Path path) throws IOException {
+            this.path = path;
+            channel = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        }
+
+        @Override
+        int maxWriteBytes() {
+            return MAX_WRITE;
+        }
+
+        @Override
+        void write(byte[] bytes, int length) throws IOException {
+            if (view.array() != bytes) {
+                view = ByteBuffer.wrap(bytes);
+            }
+            view.clear().limit(length);
+            while (view.hasRemaining()) {
+                channel.write(view);
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.warn("access log: closing '{}' failed: {}", path, e.toString());
+            }
+        }
+    }
+
+    /**
+     * The logger {@code dev.relay.access}: one {@code String} and one logging call per line, for
+     * those who route the lines with their own Logback configuration (what Relay did before it wrote
+     * the lines itself).
+     */
+    private static final class ToLogger extends AccessLogSink {
+        private static final Logger ACCESS = LoggerFactory.getLogger(AccessLog.LOGGER);
+
+        @Override
+        int maxWriteBytes() {
+            return 64 * 1024;
+        }
+
+        @Override
+        void write(byte[] bytes, int length) throws IOException {
+            int start = 0;
+            for (int i = 0; i < length; i++) {
+                if (bytes[i] == '\n') {
+                    String line = new String(bytes, start, i - start, StandardCharsets.UTF_8);
+                    try {
+                        ACCESS.info(line);
+                    } catch (RuntimeException e) {
+                        throw new IOException("the logger failed: " + e, e);
+                    }
+                    start = i + 1;
+                }
+            }
+        }
+    }
+}
