@@ -57,7 +57,7 @@ class KeepAliveRaceTest {
         try (TestOrigin origin = TestOrigin.builder().name("racy")
                 // The window is short enough that even a fast proxy's gap between two requests often
                 // falls across it (the test needs the race to happen, at least 1 % of the time).
-                .closeIdleConnectionsAfter(Duration.ofNanos(100_000), Duration.ofMillis(1)).build().start()) {
+                .closeIdleConnectionsAfter(Duration.ofNanos(20_000), Duration.ofMillis(1)).build().start()) {
             FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
             ProxyOptions options = ProxyOptions.builder().maxAttempts(3).upstreamObserver(counter).build();
             try (ProxyFixture fixture = new ProxyFixture(proxy, options);

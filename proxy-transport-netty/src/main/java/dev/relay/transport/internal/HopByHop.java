@@ -50,6 +50,14 @@ final class HopByHop {
 
     /** Whether a field of {@code headers} is one of the connection-specific names above. */
     private static boolean hasAny(HttpHeaders headers) {
+        if (headers instanceof CompactHttpHeaders compact) {
+            for (int i = 0, n = compact.size(); i < n; i++) {
+                if (isConnectionSpecific(compact.nameAt(i))) {
+                    return true;
+                }
+            }
+            return false;
+        }
         java.util.Iterator<java.util.Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
         while (it.hasNext()) {
             if (isConnectionSpecific(it.next().getKey())) {

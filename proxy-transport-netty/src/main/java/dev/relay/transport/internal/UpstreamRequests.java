@@ -20,12 +20,12 @@ final class UpstreamRequests {
 
     /** A copy of {@code clientRequest} (method, target, every field) that the upstream side may change freely. */
     static HttpRequest copy(RequestHeader clientRequest) {
-        HttpHeaders headers = TRUSTED_HEADERS.newHeaders();
         if (clientRequest instanceof NettyRequestHeader netty) {
             HttpRequest client = netty.unwrap();
-            headers.set(client.headers());
-            return new DefaultHttpRequest(HttpVersion.HTTP_1_1, client.method(), client.uri(), headers);
+            return new DefaultHttpRequest(HttpVersion.HTTP_1_1, client.method(), client.uri(),
+                    CompactHttpHeaders.copyOf(client.headers()));
         }
+        HttpHeaders headers = TRUSTED_HEADERS.newHeaders();
         clientRequest.headers().forEach((String name, String value) -> headers.add(name, value));
         return new DefaultHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(clientRequest.method()),
                 clientRequest.uri(), headers);
