@@ -18,6 +18,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /**
  * What an HTTP/1 decoder made of some bytes, as one line of text that does not depend on how the bytes
@@ -134,6 +137,26 @@ final class DecoderTranscript {
             fields.add(e.getKey() + ": " + e.getValue());
         }
         return fields.toString();
+    }
+
+    /**
+     * The transcript of {@code input} fed whole to one decoder of {@code decoders}, after checking that
+     * one byte per read (in direct buffers) and pieces of 2 to 8 bytes give the same one; the channel is
+     * closed after the input when {@code close}.
+     */
+    static DecoderTranscript sameInAnySplit(Supplier<? extends ChannelHandler> decoders, String input, boolean close) {
+        Consumer<EmbeddedChannel> nothing = ch -> { };
+        DecoderTranscript whole = decode(decoders.get(), input, 0, close, nothing);
+        for (int step = 1; step <= 8; step++) {
+            assertEquals(whole.toString(), decode(decoders.get(), input, step, close, nothing).toString(),
+                    "whole and in pieces of " + step + " differ");
+        }
+        return whole;
+    }
+
+    /** The framing of the message decoded last. */
+    Http1Framing framing() {
+        return Http1Framing.of(lastMessage());
     }
 
     /** The message decoded last. */

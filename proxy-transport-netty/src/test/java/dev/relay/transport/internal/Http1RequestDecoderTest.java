@@ -44,16 +44,9 @@ class Http1RequestDecoderTest {
         return new Http1RequestDecoder(MAX_LINE, MAX_HEADER, MAX_CHUNK);
     }
 
-    /** The transcript of {@code input}, after checking that byte-by-byte reads give the same one. */
+    /** The transcript of {@code input}, the same whole and in any split. */
     private static DecoderTranscript decode(String input) {
-        DecoderTranscript whole = DecoderTranscript.whole(decoder(), input);
-        DecoderTranscript split = DecoderTranscript.byteByByte(decoder(), input);
-        assertEquals(whole.toString(), split.toString(), "whole and byte by byte differ");
-        return whole;
-    }
-
-    private static Http1Framing framing(DecoderTranscript t) {
-        return Http1Framing.of(t.lastMessage());
+        return DecoderTranscript.sameInAnySplit(Http1RequestDecoderTest::decoder, input, false);
     }
 
     @Test
@@ -62,7 +55,7 @@ class Http1RequestDecoderTest {
                 + "ACCEPT: */*\r\nX-Custom-Thing: a, b\r\n\r\n");
         assertEquals("GET /p?q=1 HTTP/1.1 [Host: example.test, user-agent: curl/8, ACCEPT: */*, "
                 + "X-Custom-Thing: a, b] | BODY '' | END", t.toString());
-        Http1Framing framing = framing(t);
+        Http1Framing framing = t.framing();
         assertFalse(framing.hasRequestBody());
         assertTrue(framing.keepAlive());
         assertFalse(framing.expectContinue());
@@ -114,8 +107,8 @@ class Http1RequestDecoderTest {
                 + "0\r\nX-Checksum: 42\r\nContent-Length: 15\r\nTrailer: X-Checksum\r\n\r\n");
         assertEquals("POST /c HTTP/1.1 [Transfer-Encoding: chunked] | BODY 'hello0123456789' "
                 + "| TRAILERS [X-Checksum: 42] END", t.toString(), "framing fields never come through as trailers");
-        assertTrue(framing(t).chunked());
-        assertTrue(framing(t).hasRequestBody());
+        assertTrue(t.framing().chunked());
+        assertTrue(t.framing().hasRequestBody());
     }
 
     @Test
@@ -138,26 +131,26 @@ class Http1RequestDecoderTest {
     void recognisesTheFramingFieldsWhateverTheirCase() {
         DecoderTranscript t = decode("POST / HTTP/1.1\r\ncontent-LENGTH: 2\r\nCONNECTION: Close\r\n\r\nok");
         assertEquals("POST / HTTP/1.1 [content-LENGTH: 2, CONNECTION: Close] | BODY 'ok' | END", t.toString());
-        assertEquals(2, framing(t).contentLength());
-        assertFalse(framing(t).keepAlive());
-        assertTrue(framing(decode("POST / HTTP/1.1\r\ntransfer-encoding: CHUNKED\r\n\r\n0\r\n\r\n")).chunked());
+        assertEquals(2, t.framing().contentLength());
+        assertFalse(t.framing().keepAlive());
+        assertTrue(decode("POST / HTTP/1.1\r\ntransfer-encoding: CHUNKED\r\n\r\n0\r\n\r\n").framing().chunked());
     }
 
     @Test
     void keepAliveFollowsTheVersionAndTheConnectionOptions() {
-        assertTrue(framing(decode("GET / HTTP/1.1\r\n\r\n")).keepAlive());
-        assertFalse(framing(decode("GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n")).keepAlive());
-        assertFalse(framing(decode("GET / HTTP/1.0\r\n\r\n")).keepAlive());
-        assertTrue(framing(decode("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")).keepAlive());
-        assertFalse(framing(decode("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n"))
+        assertTrue(decode("GET / HTTP/1.1\r\n\r\n").framing().keepAlive());
+        assertFalse(decode("GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n").framing().keepAlive());
+        assertFalse(decode("GET / HTTP/1.0\r\n\r\n").framing().keepAlive());
+        assertTrue(decode("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").framing().keepAlive());
+        assertFalse(decode("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n").framing()
                 .keepAlive());
     }
 
     @Test
     void expectContinueCountsOnHttp11Only() {
-        assertTrue(framing(decode("PUT / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx"))
+        assertTrue(decode("PUT / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx").framing()
                 .expectContinue());
-        assertFalse(framing(decode("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx"))
+        assertFalse(decode("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx").framing()
                 .expectContinue());
     }
 
@@ -371,10 +364,6 @@ class Http1RequestDecoderTest {
         String netty = DecoderTranscript.whole(new HttpRequestDecoder(new HttpDecoderConfig()
                 .setMaxChunkSize(MAX_CHUNK)), input).toString();
         assertEquals(netty, decode(input).toString());
-        for (int step = 2; step < 9; step++) {
-            assertEquals(netty, DecoderTranscript.decode(decoder(), input, step, false, ch -> { }).toString(),
-                    "in pieces of " + step);
-        }
     }
 
     @Test

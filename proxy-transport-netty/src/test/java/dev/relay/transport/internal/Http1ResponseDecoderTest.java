@@ -17,7 +17,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.charset.StandardCharsets;
-import java.util.function.Consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -45,17 +44,9 @@ class Http1ResponseDecoderTest {
         return decode(input, false, false);
     }
 
-    /** The transcript of {@code input} (to a HEAD request when {@code head}), the same whole and byte by byte. */
+    /** The transcript of {@code input} (to a HEAD request when {@code head}), the same whole and in any split. */
     private static DecoderTranscript decode(String input, boolean head, boolean close) {
-        Consumer<EmbeddedChannel> nothing = ch -> { };
-        DecoderTranscript whole = DecoderTranscript.decode(decoder(head), input, 0, close, nothing);
-        DecoderTranscript split = DecoderTranscript.decode(decoder(head), input, 1, close, nothing);
-        assertEquals(whole.toString(), split.toString(), "whole and byte by byte differ");
-        return whole;
-    }
-
-    private static Http1Framing framing(DecoderTranscript t) {
-        return Http1Framing.of(t.lastMessage());
+        return DecoderTranscript.sameInAnySplit(() -> decoder(head), input, close);
     }
 
     @Test
@@ -65,9 +56,9 @@ class Http1ResponseDecoderTest {
         assertEquals("HTTP/1.1 200 OK [Server: nginx, Content-Type: text/plain, Content-Length: 5, "
                 + "Connection: keep-alive] | BODY 'hello' | END", t.toString());
         assertSame(HttpResponseStatus.OK, ((HttpResponse) t.lastMessage()).status(), "the usual phrase: Netty's constant");
-        assertEquals(5, framing(t).contentLength());
-        assertTrue(framing(t).keepAlive());
-        assertTrue(framing(t).isDelimited());
+        assertEquals(5, t.framing().contentLength());
+        assertTrue(t.framing().keepAlive());
+        assertTrue(t.framing().isDelimited());
     }
 
     @Test
@@ -88,14 +79,14 @@ class Http1ResponseDecoderTest {
                 + "64\r\n" + big + "\r\n1;ext\r\nz\r\n0\r\nGrpc-Status: 0\r\nTransfer-Encoding: x\r\n\r\n");
         assertEquals("HTTP/1.1 200 OK [Transfer-Encoding: chunked] | BODY '" + big + "z' | TRAILERS [Grpc-Status: 0] END",
                 t.toString());
-        assertTrue(framing(t).chunked());
+        assertTrue(t.framing().chunked());
     }
 
     @Test
     void aResponseWithoutLengthEndsWithTheConnection() {
         DecoderTranscript t = decode("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end", false, true);
         assertEquals("HTTP/1.1 200 OK [Content-Type: text/plain] | BODY 'until the end' | END", t.toString());
-        assertFalse(framing(t).isDelimited());
+        assertFalse(t.framing().isDelimited());
         assertEquals("HTTP/1.1 200 OK [] | PARTS 'open'", decode("HTTP/1.1 200 OK\r\n\r\nopen").toString(),
                 "not ended while the connection is open");
     }
@@ -158,10 +149,10 @@ class Http1ResponseDecoderTest {
 
     @Test
     void keepAliveFollowsTheVersionAndTheConnectionOptions() {
-        assertTrue(framing(decode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")).keepAlive());
-        assertFalse(framing(decode("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")).keepAlive());
-        assertFalse(framing(decode("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")).keepAlive());
-        assertTrue(framing(decode("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")).keepAlive());
+        assertTrue(decode("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
+        assertFalse(decode("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
+        assertFalse(decode("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
+        assertTrue(decode("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
     }
 
     @ParameterizedTest
@@ -269,13 +260,8 @@ class Http1ResponseDecoderTest {
         "HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html></html>",
     })
     void decodesWhatNettysDecoderDecodesTheSameWay(String input) {
-        Consumer<EmbeddedChannel> nothing = ch -> { };
         String netty = DecoderTranscript.decode(new HttpResponseDecoder(new HttpDecoderConfig()
-                .setMaxChunkSize(MAX_CHUNK)), input, 0, true, nothing).toString();
+                .setMaxChunkSize(MAX_CHUNK)), input, 0, true, ch -> { }).toString();
         assertEquals(netty, decode(input, false, true).toString());
-        for (int step = 2; step < 9; step++) {
-            assertEquals(netty, DecoderTranscript.decode(decoder(false), input, step, true, nothing).toString(),
-                    "in pieces of " + step);
-        }
     }
 }
