@@ -7,11 +7,11 @@ import io.netty.util.AsciiString;
  * their case, so that {@code CONTENT-length} frames a message as {@code Content-Length} does), and
  * the common ones, whose name objects are shared instead of made anew for every message.
  *
- * <p>A name is looked up by the case-insensitive hash the decoder computes while it validates the
- * name's characters ({@link #hashStep}), in an open-addressed table built once. A name sent exactly
- * as the canonical form ({@code Content-Type}) or in lower case ({@code content-type}) reuses that
- * constant, so the case a peer chose is kept on the way through; any other spelling gets its own
- * {@link AsciiString} over the decoder's copy of the header block.
+ * <p>A name is looked up by its length and its first and last bytes (lower case), in an
+ * open-addressed table built once: no per-byte hashing. A name sent exactly as the canonical form
+ * ({@code Content-Type}) or in lower case ({@code content-type}) reuses that constant, so the case a
+ * peer chose is kept on the way through; any other spelling gets its own {@link AsciiString} over the
+ * decoder's copy of the header block.
  */
 final class Http1FieldNames {
     /** Not one of the names below. */
@@ -54,12 +54,7 @@ final class Http1FieldNames {
             String lower = canonical.toLowerCase(java.util.Locale.ROOT);
             CANONICAL[id] = AsciiString.cached(canonical);
             LOWER[id] = AsciiString.cached(lower);
-            byte[] bytes = lower.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-            int hash = 0;
-            for (byte b : bytes) {
-                hash = hashStep(hash, b);
-            }
-            int slot = slot(hash, bytes.length);
+            int slot = slot(lower.length(), lower.charAt(0), lower.charAt(lower.length() - 1));
             while (SLOTS[slot] != 0) {
                 slot = (slot + 1) & (SLOTS.length - 1);
             }
@@ -69,56 +64,64 @@ final class Http1FieldNames {
 
     private Http1FieldNames() {}
 
-    /** One step of the name hash, over the name's bytes in lower case ({@code lowerByte} is already lower case). */
-    static int hashStep(int hash, int lowerByte) {
-        return 31 * hash + lowerByte;
-    }
-
-    private static int slot(int hash, int length) {
-        int h = hash ^ (hash >>> 13) ^ (length << 4);
-        return (h ^ (h >>> 7)) & (SLOTS.length - 1);
+    private static int slot(int length, int firstLower, int lastLower) {
+        return (length * 29 + firstLower * 7 + lastLower) & (SLOTS.length - 1);
     }
 
     /**
-     * The id of the name {@code a[start, start + length)} (any case; {@code hash} from {@link #hashStep}
-     * over its lower-case bytes), or {@link #OTHER}.
+     * The name {@code a[start, start + length)}, made of token characters: {@link #id} and
+     * {@link #isShared} of the result tell which name it is and whether its spelling is one of the
+     * constants.
+     *
+     * @param firstLower the first byte in lower case
+     * @param lastLower  the last byte in lower case
      */
-    static int find(byte[] a, int start, int length, int hash) {
-        int slot = slot(hash, length);
+    static int find(byte[] a, int start, int length, int firstLower, int lastLower) {
+        int slot = slot(length, firstLower, lastLower);
         int entry;
         while ((entry = SLOTS[slot]) != 0) {
-            AsciiString lower = LOWER[entry - 1];
-            if (lower.length() == length && equalsIgnoreCase(a, start, lower.array(), lower.arrayOffset(), length)) {
-                return entry - 1;
+            int id = entry - 1;
+            AsciiString canonical = CANONICAL[id];
+            if (canonical.length() == length) {
+                if (equals(a, start, canonical.array(), canonical.arrayOffset(), length)) {
+                    return id << 2 | SPELLED_CANONICALLY;
+                }
+                AsciiString lower = LOWER[id];
+                if (equals(a, start, lower.array(), lower.arrayOffset(), length)) {
+                    return id << 2 | SPELLED_IN_LOWER_CASE;
+                }
+                if (equalsIgnoreCase(a, start, lower.array(), lower.arrayOffset(), length)) {
+                    return id << 2 | SPELLED_OTHERWISE;
+                }
             }
             slot = (slot + 1) & (SLOTS.length - 1);
         }
         return OTHER;
     }
 
+    private static final int SPELLED_CANONICALLY = 1;
+    private static final int SPELLED_IN_LOWER_CASE = 2;
+    private static final int SPELLED_OTHERWISE = 3;
+
+    /** The id of a name {@link #find} found, or {@link #OTHER}. */
+    static int id(int found) {
+        return found == OTHER ? OTHER : found >> 2;
+    }
+
     /**
-     * The name object for the recognised name {@code id} spelled {@code a[start, start + length)}: a shared
-     * constant when spelled canonically or in lower case, otherwise one over {@code a} (which must not change).
+     * The name object for {@code a[start, start + length)}, which {@link #find} found: a shared constant
+     * when it is spelled canonically or in lower case, otherwise one over {@code a} (which must not change).
      */
-    static AsciiString name(int id, byte[] a, int start, int length) {
-        AsciiString canonical = CANONICAL[id];
-        if (equals(a, start, canonical.array(), canonical.arrayOffset(), length)) {
-            return canonical;
-        }
-        AsciiString lower = LOWER[id];
-        if (equals(a, start, lower.array(), lower.arrayOffset(), length)) {
-            return lower;
-        }
-        return new AsciiString(a, start, length, false);
+    static AsciiString name(int found, byte[] a, int start, int length) {
+        return switch (found == OTHER ? SPELLED_OTHERWISE : found & 3) {
+            case SPELLED_CANONICALLY -> CANONICAL[found >> 2];
+            case SPELLED_IN_LOWER_CASE -> LOWER[found >> 2];
+            default -> new AsciiString(a, start, length, false);
+        };
     }
 
     private static boolean equals(byte[] a, int start, byte[] b, int bStart, int length) {
-        for (int i = 0; i < length; i++) {
-            if (a[start + i] != b[bStart + i]) {
-                return false;
-            }
-        }
-        return true;
+        return java.util.Arrays.equals(a, start, start + length, b, bStart, bStart + length);
     }
 
     private static boolean equalsIgnoreCase(byte[] a, int start, byte[] lower, int lowerStart, int length) {

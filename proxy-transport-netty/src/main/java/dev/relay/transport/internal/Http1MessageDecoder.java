@@ -16,6 +16,8 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.List;
 
 /**
@@ -50,6 +52,8 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     static final byte[] TOKEN = new byte[256];
     /** Per byte: whether it may stand in a field value, a reason phrase or a chunk extension (HTAB, SP, VCHAR, obs-text). */
     static final boolean[] FIELD_VALUE = new boolean[256];
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     /** Per byte: its value as a hex digit, or -1. */
     private static final byte[] HEX = new byte[256];
 
@@ -282,9 +286,18 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         if (!startLine) {
             startLineEnd = 0;
         }
+        // The readable bytes as one NIO buffer (Netty's own, no copy) for a search without a call per line.
+        ByteBuffer nio = in.nioBufferCount() == 1 ? in.internalNioBuffer(base, limit - base) : null;
+        int shift = nio == null ? 0 : nio.position() - base;
         int from = base + scanFrom;
         for (;;) {
-            int lf = in.indexOf(from, limit, LF);
+            int lf;
+            if (nio != null) {
+                int at = indexOfLf(nio, from + shift, limit + shift);
+                lf = at < 0 ? -1 : at - shift;
+            } else {
+                lf = in.indexOf(from, limit, LF);
+            }
             if (lf < 0) {
                 scanFrom = limit - base;
                 checkLimits(scanFrom, false);
@@ -304,6 +317,24 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             lineStart = lineEnd;
             from = lf + 1;
         }
+    }
+
+    /** The index of the first LF in {@code b[from, to)}, eight bytes at a time (either byte order), or -1. */
+    private static int indexOfLf(ByteBuffer b, int from, int to) {
+        boolean bigEndian = b.order() == ByteOrder.BIG_ENDIAN;
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long lfs = zeroBytes(b.getLong(i) ^ 0x0a0a0a0a0a0a0a0aL);
+            if (lfs != 0) {
+                return i + ((bigEndian ? Long.numberOfLeadingZeros(lfs) : Long.numberOfTrailingZeros(lfs)) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b.get(i) == LF) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** Whether {@code scanned} bytes of the block, {@code lineComplete} or not, are within the limits. */
@@ -353,24 +384,26 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
                 return;
             }
             int nameStart = pos;
-            int hash = 0;
-            int lower;
-            while ((lower = TOKEN[a[pos] & 0xff]) != 0) {
-                hash = Http1FieldNames.hashStep(hash, lower);
-                pos++;
+            int colon = indexOfColon(a, pos);
+            int nameLength = colon - nameStart;
+            int found = nameLength == 0 || colon == a.length ? Http1FieldNames.OTHER
+                    : Http1FieldNames.find(a, nameStart, nameLength, TOKEN[b & 0xff], TOKEN[a[colon - 1] & 0xff]);
+            if (found == Http1FieldNames.OTHER) {
+                // Not a known name (whose bytes are tokens, a known name's in any case): check every byte.
+                while (TOKEN[a[pos] & 0xff] != 0) {
+                    pos++;
+                }
+                if (pos != colon || nameLength == 0) {
+                    throw invalidFieldLine(a, nameStart, pos);
+                }
             }
-            int nameLength = pos - nameStart;
-            if (a[pos] != ':' || nameLength == 0) {
-                throw invalidFieldLine(a, nameStart, pos);
-            }
+            pos = colon;
             pos++;
             while (a[pos] == SP || a[pos] == HTAB) {
                 pos++;
             }
             int valueStart = pos;
-            while (FIELD_VALUE[a[pos] & 0xff]) {
-                pos++;
-            }
+            pos = valueEnd(a, pos);
             if (a[pos] != CR) {
                 throw a[pos] == LF ? bareLf() : new Http1ParseException(String.format(
                         "invalid character 0x%02x in the value of %s", a[pos] & 0xff, quote(a, nameStart, nameLength)));
@@ -383,26 +416,64 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
                 valueEnd--;
             }
             pos += 2;
-            int id = Http1FieldNames.find(a, nameStart, nameLength, hash);
-            AsciiString name;
-            if (id == Http1FieldNames.OTHER) {
-                name = new AsciiString(a, nameStart, nameLength, false);
-            } else {
-                if (id <= Http1FieldNames.TRAILER) {
-                    if (trailers) {
-                        if (id == Http1FieldNames.CONTENT_LENGTH || id == Http1FieldNames.TRANSFER_ENCODING
-                                || id == Http1FieldNames.TRAILER) {
-                            continue;
-                        }
-                    } else {
-                        framingField(id, a, valueStart, valueEnd);
-                    }
+            int id = Http1FieldNames.id(found);
+            if (id != Http1FieldNames.OTHER && id <= Http1FieldNames.TRAILER) {
+                if (!trailers) {
+                    framingField(id, a, valueStart, valueEnd);
+                } else if (id == Http1FieldNames.CONTENT_LENGTH || id == Http1FieldNames.TRANSFER_ENCODING
+                        || id == Http1FieldNames.TRAILER) {
+                    continue;
                 }
-                name = Http1FieldNames.name(id, a, nameStart, nameLength);
             }
+            AsciiString name = Http1FieldNames.name(found, a, nameStart, nameLength);
             headers.add(name, valueEnd == valueStart ? AsciiString.EMPTY_STRING
                     : new AsciiString(a, valueStart, valueEnd - valueStart, false));
         }
+    }
+
+    /** The index of the first colon in {@code a} from {@code pos}, eight bytes at a time; {@code a.length} if none. */
+    private static int indexOfColon(byte[] a, int pos) {
+        int lastWord = a.length - Long.BYTES;
+        for (; pos <= lastWord; pos += Long.BYTES) {
+            long colons = zeroBytes((long) LONGS.get(a, pos) ^ 0x3a3a3a3a3a3a3a3aL);
+            if (colons != 0) {
+                return pos + (Long.numberOfTrailingZeros(colons) >>> 3);
+            }
+        }
+        while (pos < a.length && a[pos] != ':') {
+            pos++;
+        }
+        return pos;
+    }
+
+    /** The bytes of {@code word} that are zero, as 0x80 in each such byte and 0 elsewhere (exact: no borrow). */
+    private static long zeroBytes(long word) {
+        long low7 = (word & 0x7f7f7f7f7f7f7f7fL) + 0x7f7f7f7f7f7f7f7fL;
+        return ~(low7 | word | 0x7f7f7f7f7f7f7f7fL);
+    }
+
+    /**
+     * The index of the first byte from {@code pos} that may not stand in a field value (normally the CR
+     * that ends the line). Eight bytes at a time while none of them is a control character or DEL
+     * (SWAR: a byte below 0x20 or equal to 0x7f sets its high bit in {@code special}); byte by byte
+     * from the word that has one (HTAB, allowed, included).
+     */
+    static int valueEnd(byte[] a, int pos) {
+        int lastWord = a.length - Long.BYTES;
+        while (pos <= lastWord) {
+            long word = (long) LONGS.get(a, pos);
+            long del = word ^ 0x7f7f7f7f7f7f7f7fL;
+            long special = ((word - 0x2020202020202020L) & ~word | (del - 0x0101010101010101L) & ~del)
+                    & 0x8080808080808080L;
+            if (special != 0) {
+                break;
+            }
+            pos += Long.BYTES;
+        }
+        while (FIELD_VALUE[a[pos] & 0xff]) {
+            pos++;
+        }
+        return pos;
     }
 
     private void framingField(int id, byte[] a, int start, int end) {

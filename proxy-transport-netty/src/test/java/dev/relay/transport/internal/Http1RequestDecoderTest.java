@@ -81,6 +81,14 @@ class Http1RequestDecoderTest {
     }
 
     @Test
+    void acceptsLongValuesOfAnyAllowedByteWordByWord() {
+        String obsText = "\u00e9\u00ff\u0080".repeat(9);
+        String mixed = "a\tb c~d!e\"f" + obsText + "\t" + "0123456789".repeat(3) + "\t";
+        assertEquals("GET / HTTP/1.1 [X-Long: " + mixed.strip() + ", Y: " + obsText + "] | BODY '' | END",
+                decode("GET / HTTP/1.1\r\nX-Long: " + mixed + "\r\nY:" + obsText + "\r\n\r\n").toString());
+    }
+
+    @Test
     void readsAContentLengthBodyInPartsOfAtMostTheChunkSize() {
         String body = "x".repeat(200);
         EmbeddedChannel channel = new EmbeddedChannel(decoder());
@@ -120,6 +128,17 @@ class Http1RequestDecoderTest {
                 decode("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
                         + "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n"
                         + "\r\nGET /4 HTTP/1.0\r\n\r\n").toString());
+    }
+
+    @Test
+    void decodesTheSameFromACompositeCumulation() {
+        String input = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+                + "GET /b HTTP/1.1\r\nUser-Agent: test\r\n\r\n";
+        assertEquals(decode(input).toString(), DecoderTranscript.sameInAnySplit(() -> {
+            Http1RequestDecoder decoder = decoder();
+            decoder.setCumulator(io.netty.handler.codec.ByteToMessageDecoder.COMPOSITE_CUMULATOR);
+            return decoder;
+        }, input, false).toString());
     }
 
     @Test
@@ -177,6 +196,10 @@ class Http1RequestDecoderTest {
         "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",
         "GET / HTTP/1.1\r\nX: a\u007fb\r\n\r\n",
         "GET / HTTP/1.1\r\nX: a\u0001b\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: 0123456789abcdef\u0000ghijklmnop\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: 0123456789abcdefg\u007fhijklmnop\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: 0123456789\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u001fz\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: 0123456789abcdef\nY: 0123456789abcdef\r\n\r\n",
         "GET / HTTP/1.1\nHost: x\n\n",
         "GET / HTTP/1.1\r\nHost: x\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\n\n",
