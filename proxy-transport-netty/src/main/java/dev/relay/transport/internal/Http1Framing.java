@@ -1,6 +1,5 @@
 package dev.relay.transport.internal;
 
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpUtil;
 
@@ -47,8 +46,7 @@ record Http1Framing(long contentLength, boolean chunked, boolean keepAlive, bool
         if (message instanceof DecodedHttpResponse response) {
             return response.framing();
         }
-        String length = message.headers().get(HttpHeaderNames.CONTENT_LENGTH);
-        return of(length == null ? NO_LENGTH : Long.parseLong(length.trim()), HttpUtil.isTransferEncodingChunked(message),
+        return of(HttpUtil.getContentLength(message, NO_LENGTH), HttpUtil.isTransferEncodingChunked(message),
                 HttpUtil.isKeepAlive(message), HttpUtil.is100ContinueExpected(message));
     }
 
