@@ -45,6 +45,8 @@ final class Http1DownstreamStream implements DownstreamStream {
     private final boolean headRequest;
     private final boolean hasBody;
     private final boolean expectContinue;
+    /** The client asked the connection to persist ({@code Connection} and its version), as its decoder found. */
+    private final boolean keepAlive;
     private final TunnelRequests.Kind tunnel;
     private boolean chunkedResponse;
     /** The response has no body (HEAD, 204, 304): body bytes a module writes anyway are dropped here. */
@@ -64,8 +66,10 @@ final class Http1DownstreamStream implements DownstreamStream {
         this.requestHeader = new NettyRequestHeader(request);
         this.connectionReused = connectionReused;
         this.headRequest = HttpMethod.HEAD.equals(request.method());
-        this.hasBody = HttpUtil.isTransferEncodingChunked(request) || HttpUtil.getContentLength(request, 0L) > 0;
-        this.expectContinue = HttpUtil.is100ContinueExpected(request);
+        Http1Framing framing = Http1Framing.of(request);
+        this.hasBody = framing.hasRequestBody();
+        this.expectContinue = framing.expectContinue();
+        this.keepAlive = framing.keepAlive();
     }
 
     void bind(ProxyCall<?> call) {
@@ -92,8 +96,14 @@ final class Http1DownstreamStream implements DownstreamStream {
         }
     }
 
-    /** The error a request the decoder rejected is answered with: 400, or 414/431 for what was too long. */
+    /**
+     * The error a request the decoder rejected is answered with: 400, 414/431 for what was too long, 505
+     * for an HTTP version other than 1.x.
+     */
     static ProxyError malformedRequest(Throwable cause) {
+        if (cause instanceof Http1ParseException parse && parse.status() != 400) {
+            return ProxyError.httpStatus(parse.status()).setContext("malformed request: " + cause.getMessage());
+        }
         if (cause instanceof TooLongHttpLineException) {
             return ProxyError.httpStatus(414).setContext("request header too large: " + cause.getMessage());
         }
@@ -121,7 +131,7 @@ final class Http1DownstreamStream implements DownstreamStream {
     @Override
     public boolean requestsKeepAlive() {
         // A connection held for a tunnel lost its decoder: after any other answer it closes.
-        return tunnel == TunnelRequests.Kind.NONE && HttpUtil.isKeepAlive(request);
+        return tunnel == TunnelRequests.Kind.NONE && keepAlive;
     }
 
     @Override

@@ -4,7 +4,6 @@ import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelOutboundHandler;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpRequestDecoder;
 
 /**
  * The HTTP/1.1 codec of a client connection: the request decoder and the response encoder in one
@@ -14,8 +13,12 @@ import io.netty.handler.codec.http.HttpRequestDecoder;
  */
 public final class Http1ServerCodec extends CombinedChannelDuplexHandler<ChannelInboundHandler, ChannelOutboundHandler> {
 
-    /** A codec with the request limits of {@code config}. */
+    /**
+     * A codec with the request limits of {@code config}: its initial-line length, header size and chunk
+     * size (the rest of it, Netty's decoder options, does not apply to {@link Http1RequestDecoder}).
+     */
     public Http1ServerCodec(HttpDecoderConfig config) {
-        super(new HttpRequestDecoder(config), new Http1Encoder());
+        super(new Http1RequestDecoder(config.getMaxInitialLineLength(), config.getMaxHeaderSize(),
+                config.getMaxChunkSize()), new Http1Encoder());
     }
 }

@@ -288,9 +288,8 @@ final class Http1UpstreamStream implements UpstreamStream {
         responseStarted = true;
         int code = response.status().code();
         boolean bodiless = conn.decoder.isHeadResponse() || code == 204 || code == 304;
-        boolean lengthSet = HttpUtil.isContentLengthSet(response);
-        boolean framed = bodiless || lengthSet || HttpUtil.isTransferEncodingChunked(response);
-        responseKeepAlive = HttpUtil.isKeepAlive(response) && framed;
+        Http1Framing framing = Http1Framing.of(response);
+        responseKeepAlive = framing.keepAlive() && (bodiless || framing.isDelimited());
         HopByHop.strip(response.headers());
         l.onResponseHeader(new NettyResponseHeader(response));
     }

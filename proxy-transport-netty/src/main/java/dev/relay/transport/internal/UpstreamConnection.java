@@ -28,11 +28,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     /** The read timeout of the request in progress (re-armed on every bit of progress). */
     final LazyTimer readTimer;
 
-    final UpstreamResponseDecoder decoder;
+    final Http1ResponseDecoder decoder;
     private long readTimeoutNanos;
 
     UpstreamConnection(Channel channel, Object key, UpstreamConnectionPool pool,
-                       UpstreamResponseDecoder decoder, EngineClock clock) {
+                       Http1ResponseDecoder decoder, EngineClock clock) {
         this.channel = channel;
         this.key = key;
         this.pool = pool;

@@ -15,7 +15,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.resolver.AddressResolverGroup;
@@ -107,10 +106,7 @@ final class UpstreamConnector {
      */
     UpstreamConnection http1(Channel channel, Object poolKey) {
         ChannelPipeline p = channel.pipeline();
-        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(new HttpDecoderConfig()
-                .setMaxInitialLineLength(8192)
-                .setMaxHeaderSize(maxResponseHeaderBytes)
-                .setMaxChunkSize(64 * 1024));
+        Http1ResponseDecoder decoder = new Http1ResponseDecoder(8192, maxResponseHeaderBytes, 64 * 1024);
         p.addBefore(PLACEHOLDER, "decoder", decoder);
         p.addBefore(PLACEHOLDER, "encoder", new Http1Encoder());
         UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool, decoder, clock);

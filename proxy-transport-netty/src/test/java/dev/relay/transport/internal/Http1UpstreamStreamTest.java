@@ -12,7 +12,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpVersion;
@@ -49,7 +48,7 @@ class Http1UpstreamStreamTest {
     void connect() {
         channel = new EmbeddedChannel();
         pool = new UpstreamConnectionPool(16, java.time.Duration.ofSeconds(60));
-        UpstreamResponseDecoder decoder = new UpstreamResponseDecoder(new HttpDecoderConfig());
+        Http1ResponseDecoder decoder = new Http1ResponseDecoder(8192, 8192, 8192);
         connection = new UpstreamConnection(channel, PEER.reuseKey(), pool, decoder, EngineClock.system());
         channel.pipeline().addLast("progress", connection.rawReadWatcher())
                 .addLast("decoder", decoder)

@@ -1,0 +1,789 @@
+package dev.relay.transport.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.PrematureChannelClosureException;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.util.AsciiString;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.List;
+
+/**
+ * What the HTTP/1.1 request and response decoders share: the header block read in one pass from the
+ * receive buffer, and the body as Content-Length, chunked or close-delimited parts. They emit Netty's
+ * message objects, as Netty's decoders do: the message (with a failed {@link DecoderResult} when the
+ * head is malformed), then {@link HttpContent} parts and one {@link LastHttpContent} (with the trailer
+ * fields, or failed when the body's framing is broken, after which everything is discarded).
+ *
+ * <p>The head: the end of the block is found with {@link ByteBuf#indexOf} (one search per line,
+ * resumed where it stopped when the block arrives in pieces), checking the limits as it goes; then
+ * the block is copied once into a {@code byte[]} that the message keeps, and parsed from it in one
+ * pass that validates every byte against a table (token characters in names, field-value characters
+ * in values) and picks out the fields framing depends on. Names and values are {@link AsciiString}s
+ * over that array (the common names are shared constants), added to headers that skip Netty's
+ * second validation ({@link DecodedHttpHeaders}).
+ *
+ * <p>Strictness (RFC 9112): lines end in CRLF; no whitespace before the colon or at the start of a
+ * line (obs-fold); no control characters but HTAB in values; one {@code Content-Length} of digits
+ * only, never with {@code Transfer-Encoding}; {@code Transfer-Encoding} only {@code chunked}, only
+ * in HTTP/1.1; chunk sizes of hex digits, chunk data followed by CRLF. Each head is emitted by its
+ * own {@link #decode} call, so that a handler that removes the decoder on seeing it (a tunnel) gets
+ * the bytes behind it raw.
+ */
+abstract class Http1MessageDecoder extends ByteToMessageDecoder {
+    static final byte CR = '\r';
+    static final byte LF = '\n';
+    static final byte SP = ' ';
+    static final byte HTAB = '\t';
+
+    /** Per byte: its lower-case form when it is a token character (RFC 9110 §5.6.2), else 0. */
+    static final byte[] TOKEN = new byte[256];
+    /** Per byte: whether it may stand in a field value, a reason phrase or a chunk extension (HTAB, SP, VCHAR, obs-text). */
+    static final boolean[] FIELD_VALUE = new boolean[256];
+    private static final java.lang.invoke.VarHandle LONGS =
+            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+    /** Per byte: its value as a hex digit, or -1. */
+    private static final byte[] HEX = new byte[256];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TOKEN[c] = (byte) c;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TOKEN[c] = (byte) c;
+            TOKEN[c - 'a' + 'A'] = (byte) c;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TOKEN[c] = (byte) c;
+        }
+        java.util.Arrays.fill(HEX, (byte) -1);
+        for (int c = 0; c < 16; c++) {
+            HEX[Character.forDigit(c, 16)] = (byte) c;
+            HEX[Character.toUpperCase(Character.forDigit(c, 16))] = (byte) c;
+        }
+        FIELD_VALUE[HTAB] = true;
+        for (int c = 0x20; c < 0x7f; c++) {
+            FIELD_VALUE[c] = true;
+        }
+        for (int c = 0x80; c < 0x100; c++) {
+            FIELD_VALUE[c] = true;
+        }
+    }
+
+    enum State {
+        /** Reading a message's start line and fields. */
+        HEAD,
+        FIXED_BODY,
+        CHUNK_SIZE,
+        CHUNK_DATA,
+        /** The CRLF after a chunk's data. */
+        CHUNK_END,
+        TRAILERS,
+        /** A response body without length: everything until the connection closes. */
+        UNTIL_CLOSE,
+        /** After {@code 101 Switching Protocols}: the bytes are not HTTP and are passed on as they come. */
+        RAW,
+        /** A response ended and no request is in flight: bytes that come are extra, and wait. */
+        IDLE,
+        /** After a malformed message: everything is dropped until the connection closes. */
+        DISCARD
+    }
+
+    private final int maxStartLineBytes;
+    private final int maxHeaderBytes;
+    private final int maxChunkBytes;
+    State state = State.HEAD;
+
+    // Scanning for the end of a header block, relative to the reader index (the block stays unread until whole).
+    private int scanFrom;
+    private int lineStart;
+    /** Offset after the start line's LF, or -1 before it arrived (0 for a trailer section, which has none). */
+    private int startLineEnd = -1;
+    private int lines;
+
+    /** Body bytes still to come: of the Content-Length, or of the current chunk. */
+    private long remaining;
+
+    // The framing fields of the message being parsed, collected as the fields go by.
+    long contentLength;
+    boolean transferEncoding;
+    boolean chunkedOnly;
+    boolean connectionClose;
+    boolean connectionKeepAlive;
+    boolean expectContinue;
+    int hosts;
+
+    Http1MessageDecoder(int maxStartLineBytes, int maxHeaderBytes, int maxChunkBytes) {
+        this.maxStartLineBytes = positive("maxStartLineBytes", maxStartLineBytes);
+        this.maxHeaderBytes = positive("maxHeaderBytes", maxHeaderBytes);
+        this.maxChunkBytes = positive("maxChunkBytes", maxChunkBytes);
+    }
+
+    private static int positive(String name, int value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + ": " + value + " (expected: > 0)");
+        }
+        return value;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // What the request and response decoders do their own way
+
+    /**
+     * Parses the start line {@code a[0, end)} (without its CRLF) and keeps what it found for
+     * {@link #emitHead} and {@link #invalidHead}.
+     *
+     * @throws Http1ParseException when it is malformed
+     */
+    abstract void parseStartLine(byte[] a, int end);
+
+    /**
+     * Emits the message whose start line was parsed and whose fields are in {@code headers} (and in the
+     * framing fields of this class), and sets the state for its body.
+     *
+     * @throws Http1ParseException when its framing is invalid
+     */
+    abstract void emitHead(DecodedHttpHeaders headers, List<Object> out);
+
+    /** The message that stands for a head that could not be decoded (with the start line, if it was parsed). */
+    abstract HttpMessage invalidHead();
+
+    /** The last part of a message went out: sets the state for what follows. */
+    abstract void messageDone();
+
+    /** Forgets the start line parsed for the previous message. */
+    abstract void forgetStartLine();
+
+    // ---------------------------------------------------------------------------------------------
+
+    @Override
+    protected final void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        try {
+            switch (state) {
+                case HEAD -> readHead(in, out);
+                case FIXED_BODY -> readFixedBody(in, out);
+                case CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILERS -> readChunked(in, out);
+                case UNTIL_CLOSE -> out.add(new DefaultHttpContent(in.readRetainedSlice(
+                        Math.min(in.readableBytes(), maxChunkBytes))));
+                case RAW -> out.add(in.readRetainedSlice(in.readableBytes()));
+                case DISCARD -> in.skipBytes(in.readableBytes());
+                case IDLE -> {
+                    // Left in the buffer: bytes no request asked for (see Http1ResponseDecoder.bufferedBytes).
+                }
+            }
+        } catch (RuntimeException e) {
+            fail(in, out, e);
+        }
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        // ByteToMessageDecoder has decoded what it holds already.
+        switch (state) {
+            case HEAD -> {
+                if (startLineEnd > 0) {
+                    // The start line came, the rest of the head did not.
+                    fail(in, out, new PrematureChannelClosureException("connection closed before the end of the header"));
+                }
+            }
+            case UNTIL_CLOSE -> {
+                out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+                messageDone();
+            }
+            default -> {
+                // A body cut short is not a message: the connection's end tells (as with Netty's decoders).
+            }
+        }
+    }
+
+    /** Reports {@code cause} on a message (in the head) or a last part (in the body) and discards the rest. */
+    private void fail(ByteBuf in, List<Object> out, Exception cause) {
+        boolean inHead = state == State.HEAD;
+        if (inHead && startLineEnd > 2) {
+            // The head failed before it was whole (too large, or cut short): its start line, if it is one, names it.
+            byte[] line = new byte[startLineEnd];
+            in.getBytes(in.readerIndex(), line);
+            if (line[startLineEnd - 2] == CR) {
+                try {
+                    parseStartLine(line, startLineEnd - 2);
+                } catch (RuntimeException notAStartLine) {
+                    forgetStartLine();
+                }
+            }
+        }
+        state = State.DISCARD;
+        in.skipBytes(in.readableBytes());
+        if (inHead) {
+            HttpMessage message = invalidHead();
+            message.setDecoderResult(DecoderResult.failure(cause));
+            out.add(message);
+        } else {
+            LastHttpContent broken = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, EmptyHttpHeaders.INSTANCE);
+            broken.setDecoderResult(DecoderResult.failure(cause));
+            out.add(broken);
+        }
+        resetScan();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Heads
+
+    private void readHead(ByteBuf in, List<Object> out) {
+        if (startLineEnd < 0 && scanFrom == 0) {
+            // RFC 9112 §2.2: empty lines before a message are ignored.
+            int first = in.readerIndex();
+            int end = in.writerIndex();
+            int i = first;
+            while (i < end && (in.getByte(i) == CR || in.getByte(i) == LF)) {
+                i++;
+            }
+            in.readerIndex(i);
+            if (i == end) {
+                return;
+            }
+            forgetStartLine();
+        }
+        int length = findBlockEnd(in, true);
+        if (length < 0) {
+            return;
+        }
+        byte[] a = new byte[length];
+        in.readBytes(a);
+        int fields = lines - 2;
+        int bodyStart = startLineEnd;
+        resetScan();
+        if (a[bodyStart - 2] != CR) {
+            throw bareLf();
+        }
+        parseStartLine(a, bodyStart - 2);
+        DecodedHttpHeaders headers = new DecodedHttpHeaders(fields);
+        resetFraming();
+        parseFields(a, bodyStart, headers, false);
+        emitHead(headers.seal(), out);
+    }
+
+    /**
+     * Finds the end of the header block (or trailer section) that begins at the reader index, resuming
+     * where the last call stopped; checks the limits on the way.
+     *
+     * @return the length of the block with its empty line, or -1 when it has not all arrived
+     */
+    private int findBlockEnd(ByteBuf in, boolean startLine) {
+        int base = in.readerIndex();
+        int limit = in.writerIndex();
+        if (!startLine) {
+            startLineEnd = 0;
+        }
+        // The readable bytes as one NIO buffer (Netty's own, no copy) for a search without a call per line.
+        ByteBuffer nio = in.nioBufferCount() == 1 ? in.internalNioBuffer(base, limit - base) : null;
+        int shift = nio == null ? 0 : nio.position() - base;
+        int from = base + scanFrom;
+        for (;;) {
+            int lf;
+            if (nio != null) {
+                int at = indexOfLf(nio, from + shift, limit + shift);
+                lf = at < 0 ? -1 : at - shift;
+            } else {
+                lf = in.indexOf(from, limit, LF);
+            }
+            if (lf < 0) {
+                scanFrom = limit - base;
+                checkLimits(scanFrom, false);
+                return -1;
+            }
+            int lineEnd = lf + 1 - base;
+            int lineLength = lf - base - lineStart;
+            lines++;
+            if (startLineEnd < 0) {
+                checkLimits(lineEnd, true);
+                startLineEnd = lineEnd;
+            } else if (lineLength == 0 || lineLength == 1 && in.getByte(lf - 1) == CR) {
+                return lineEnd;
+            } else {
+                checkLimits(lineEnd, true);
+            }
+            lineStart = lineEnd;
+            from = lf + 1;
+        }
+    }
+
+    /** The index of the first LF in {@code b[from, to)}, eight bytes at a time (either byte order), or -1. */
+    private static int indexOfLf(ByteBuffer b, int from, int to) {
+        boolean bigEndian = b.order() == ByteOrder.BIG_ENDIAN;
+        int i = from;
+        for (; i + Long.BYTES <= to; i += Long.BYTES) {
+            long lfs = zeroBytes(b.getLong(i) ^ 0x0a0a0a0a0a0a0a0aL);
+            if (lfs != 0) {
+                return i + ((bigEndian ? Long.numberOfLeadingZeros(lfs) : Long.numberOfTrailingZeros(lfs)) >>> 3);
+            }
+        }
+        for (; i < to; i++) {
+            if (b.get(i) == LF) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Whether {@code scanned} bytes of the block, {@code lineComplete} or not, are within the limits. */
+    private void checkLimits(int scanned, boolean lineComplete) {
+        if (startLineEnd < 0) {
+            // Room for the CR (and, once complete, the LF) after the longest line allowed.
+            if (scanned > maxStartLineBytes + (lineComplete ? 2 : 1)) {
+                throw new TooLongHttpLineException("the start line is longer than " + maxStartLineBytes + " bytes");
+            }
+        } else if (scanned - startLineEnd > maxHeaderBytes + (lineComplete ? 0 : 1)) {
+            throw new TooLongHttpHeaderException("the header fields are larger than " + maxHeaderBytes + " bytes");
+        }
+    }
+
+    private void resetScan() {
+        scanFrom = 0;
+        lineStart = 0;
+        startLineEnd = -1;
+        lines = 0;
+    }
+
+    private void resetFraming() {
+        contentLength = Http1Framing.NO_LENGTH;
+        transferEncoding = false;
+        chunkedOnly = false;
+        connectionClose = false;
+        connectionKeepAlive = false;
+        expectContinue = false;
+        hosts = 0;
+    }
+
+    /**
+     * Parses the field lines from {@code a[pos]} to the empty line that ends {@code a} into {@code headers}.
+     * In a head the framing fields are noted; in a trailer section they are dropped (as Netty does: a
+     * trailer cannot frame the message it ends).
+     */
+    private void parseFields(byte[] a, int pos, DecodedHttpHeaders headers, boolean trailers) {
+        for (;;) {
+            byte b = a[pos];
+            if (b == LF) {
+                throw bareLf();
+            }
+            if (b == CR) {
+                if (a[pos + 1] != LF) {
+                    throw bareCr();
+                }
+                return;
+            }
+            int nameStart = pos;
+            int colon = indexOfColon(a, pos);
+            int nameLength = colon - nameStart;
+            int found = nameLength == 0 || colon == a.length ? Http1FieldNames.OTHER
+                    : Http1FieldNames.find(a, nameStart, nameLength, TOKEN[b & 0xff], TOKEN[a[colon - 1] & 0xff]);
+            if (found == Http1FieldNames.OTHER) {
+                // Not a known name (whose bytes are tokens, a known name's in any case): check every byte.
+                while (TOKEN[a[pos] & 0xff] != 0) {
+                    pos++;
+                }
+                if (pos != colon || nameLength == 0) {
+                    throw invalidFieldLine(a, nameStart, pos);
+                }
+            }
+            pos = colon;
+            pos++;
+            while (a[pos] == SP || a[pos] == HTAB) {
+                pos++;
+            }
+            int valueStart = pos;
+            pos = valueEnd(a, pos);
+            if (a[pos] != CR) {
+                throw a[pos] == LF ? bareLf() : new Http1ParseException(String.format(
+                        "invalid character 0x%02x in the value of %s", a[pos] & 0xff, quote(a, nameStart, nameLength)));
+            }
+            if (a[pos + 1] != LF) {
+                throw bareCr();
+            }
+            int valueEnd = pos;
+            while (valueEnd > valueStart && (a[valueEnd - 1] == SP || a[valueEnd - 1] == HTAB)) {
+                valueEnd--;
+            }
+            pos += 2;
+            int id = Http1FieldNames.id(found);
+            if (id != Http1FieldNames.OTHER && id <= Http1FieldNames.TRAILER) {
+                if (!trailers) {
+                    framingField(id, a, valueStart, valueEnd);
+                } else if (id == Http1FieldNames.CONTENT_LENGTH || id == Http1FieldNames.TRANSFER_ENCODING
+                        || id == Http1FieldNames.TRAILER) {
+                    continue;
+                }
+            }
+            AsciiString name = Http1FieldNames.name(found, a, nameStart, nameLength);
+            headers.add(name, valueEnd == valueStart ? AsciiString.EMPTY_STRING
+                    : new AsciiString(a, valueStart, valueEnd - valueStart, false));
+        }
+    }
+
+    /** The index of the first colon in {@code a} from {@code pos}, eight bytes at a time; {@code a.length} if none. */
+    private static int indexOfColon(byte[] a, int pos) {
+        int lastWord = a.length - Long.BYTES;
+        for (; pos <= lastWord; pos += Long.BYTES) {
+            long colons = zeroBytes((long) LONGS.get(a, pos) ^ 0x3a3a3a3a3a3a3a3aL);
+            if (colons != 0) {
+                return pos + (Long.numberOfTrailingZeros(colons) >>> 3);
+            }
+        }
+        while (pos < a.length && a[pos] != ':') {
+            pos++;
+        }
+        return pos;
+    }
+
+    /** The bytes of {@code word} that are zero, as 0x80 in each such byte and 0 elsewhere (exact: no borrow). */
+    private static long zeroBytes(long word) {
+        long low7 = (word & 0x7f7f7f7f7f7f7f7fL) + 0x7f7f7f7f7f7f7f7fL;
+        return ~(low7 | word | 0x7f7f7f7f7f7f7f7fL);
+    }
+
+    /**
+     * The index of the first byte from {@code pos} that may not stand in a field value (normally the CR
+     * that ends the line). Eight bytes at a time while none of them is a control character or DEL
+     * (SWAR: a byte below 0x20 or equal to 0x7f sets its high bit in {@code special}); byte by byte
+     * from the word that has one (HTAB, allowed, included).
+     */
+    static int valueEnd(byte[] a, int pos) {
+        int lastWord = a.length - Long.BYTES;
+        while (pos <= lastWord) {
+            long word = (long) LONGS.get(a, pos);
+            long del = word ^ 0x7f7f7f7f7f7f7f7fL;
+            long special = ((word - 0x2020202020202020L) & ~word | (del - 0x0101010101010101L) & ~del)
+                    & 0x8080808080808080L;
+            if (special != 0) {
+                break;
+            }
+            pos += Long.BYTES;
+        }
+        while (FIELD_VALUE[a[pos] & 0xff]) {
+            pos++;
+        }
+        return pos;
+    }
+
+    private void framingField(int id, byte[] a, int start, int end) {
+        switch (id) {
+            case Http1FieldNames.CONTENT_LENGTH -> {
+                if (contentLength != Http1Framing.NO_LENGTH) {
+                    throw new Http1ParseException("more than one Content-Length");
+                }
+                contentLength = parseContentLength(a, start, end);
+            }
+            case Http1FieldNames.TRANSFER_ENCODING -> listField(true, a, start, end);
+            case Http1FieldNames.CONNECTION -> listField(false, a, start, end);
+            case Http1FieldNames.EXPECT -> expectContinue |= equalsIgnoreCase(a, start, end, "100-continue");
+            case Http1FieldNames.HOST -> hosts++;
+            default -> {
+                // Upgrade and Trailer: recognised for their shared names only.
+            }
+        }
+    }
+
+    /** RFC 9110 §8.6: 1*DIGIT; a list, even of equal values, a sign or anything else is refused. */
+    private static long parseContentLength(byte[] a, int start, int end) {
+        if (start == end || end - start > 18) {
+            throw new Http1ParseException("invalid Content-Length: " + quote(a, start, end - start));
+        }
+        long length = 0;
+        for (int i = start; i < end; i++) {
+            int digit = a[i] - '0';
+            if (digit < 0 || digit > 9) {
+                throw new Http1ParseException("invalid Content-Length: " + quote(a, start, end - start));
+            }
+            length = length * 10 + digit;
+        }
+        return length;
+    }
+
+    /**
+     * Notes the elements of a list field (RFC 9110 §5.6.1, empty elements ignored): the codings of
+     * {@code Transfer-Encoding} (chunked if {@code chunked} is the one coding of all its fields), the
+     * options of {@code Connection}.
+     */
+    private void listField(boolean transferCodings, byte[] a, int start, int end) {
+        // chunked applied once and nothing else (RFC 9112 §6.1): a second field means a second coding.
+        boolean onlyChunked = transferCodings && !transferEncoding;
+        transferEncoding |= transferCodings;
+        int codings = 0;
+        for (int i = start; i <= end; ) {
+            int elementEnd = indexOf(a, i, end, (byte) ',');
+            int s = i;
+            int e = elementEnd;
+            while (s < e && (a[s] == SP || a[s] == HTAB)) {
+                s++;
+            }
+            while (e > s && (a[e - 1] == SP || a[e - 1] == HTAB)) {
+                e--;
+            }
+            if (s == e) {
+                // An empty element.
+            } else if (transferCodings) {
+                codings++;
+                onlyChunked &= equalsIgnoreCase(a, s, e, "chunked");
+            } else if (equalsIgnoreCase(a, s, e, "close")) {
+                connectionClose = true;
+            } else if (equalsIgnoreCase(a, s, e, "keep-alive")) {
+                connectionKeepAlive = true;
+            }
+            i = elementEnd + 1;
+        }
+        if (transferCodings) {
+            chunkedOnly = onlyChunked && codings == 1;
+        }
+    }
+
+    private static int indexOf(byte[] a, int from, int end, byte b) {
+        for (int i = from; i < end; i++) {
+            if (a[i] == b) {
+                return i;
+            }
+        }
+        return end;
+    }
+
+    /** Whether {@code a[start, end)} is {@code lower} ignoring the case of ASCII letters. */
+    static boolean equalsIgnoreCase(byte[] a, int start, int end, String lower) {
+        if (end - start != lower.length()) {
+            return false;
+        }
+        for (int i = start; i < end; i++) {
+            int c = a[i];
+            if (c >= 'A' && c <= 'Z') {
+                c += 'a' - 'A';
+            }
+            if (c != lower.charAt(i - start)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Checks the framing fields common to requests and responses (RFC 9112 §6.1, §6.3). */
+    final void checkTransferEncoding(boolean http10) {
+        if (!transferEncoding) {
+            return;
+        }
+        if (http10) {
+            throw new Http1ParseException("Transfer-Encoding in an HTTP/1.0 message");
+        }
+        if (contentLength != Http1Framing.NO_LENGTH) {
+            throw new Http1ParseException("both Content-Length and Transfer-Encoding");
+        }
+        if (!chunkedOnly) {
+            // A coding other than chunked could not be undone here nor passed on (the field is hop-by-hop).
+            throw new Http1ParseException("Transfer-Encoding other than chunked");
+        }
+    }
+
+    /** Sets the state for the body the framing announces; {@code false} when there is none (the caller ends the message). */
+    final boolean expectBody(boolean untilClose) {
+        if (transferEncoding) {
+            state = State.CHUNK_SIZE;
+            return true;
+        }
+        if (contentLength > 0) {
+            state = State.FIXED_BODY;
+            remaining = contentLength;
+            return true;
+        }
+        if (contentLength == Http1Framing.NO_LENGTH && untilClose) {
+            state = State.UNTIL_CLOSE;
+            return true;
+        }
+        return false;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Bodies
+
+    private void readFixedBody(ByteBuf in, List<Object> out) {
+        int n = (int) Math.min(Math.min(remaining, in.readableBytes()), maxChunkBytes);
+        ByteBuf part = in.readRetainedSlice(n);
+        remaining -= n;
+        if (remaining == 0) {
+            out.add(new DefaultLastHttpContent(part, EmptyHttpHeaders.INSTANCE));
+            messageDone();
+        } else {
+            out.add(new DefaultHttpContent(part));
+        }
+    }
+
+    /** Chunk sizes, data, the CRLF after it and the trailer section, as far as the buffer goes. */
+    private void readChunked(ByteBuf in, List<Object> out) {
+        for (;;) {
+            switch (state) {
+                case CHUNK_SIZE -> {
+                    if (!readChunkSize(in)) {
+                        return;
+                    }
+                }
+                case CHUNK_DATA -> {
+                    int n = (int) Math.min(Math.min(remaining, in.readableBytes()), maxChunkBytes);
+                    if (n == 0) {
+                        return;
+                    }
+                    out.add(new DefaultHttpContent(in.readRetainedSlice(n)));
+                    remaining -= n;
+                    if (remaining == 0) {
+                        state = State.CHUNK_END;
+                    }
+                }
+                case CHUNK_END -> {
+                    if (in.readableBytes() < 2) {
+                        if (in.isReadable() && in.getByte(in.readerIndex()) != CR) {
+                            throw new Http1ParseException("chunk data not followed by CRLF");
+                        }
+                        return;
+                    }
+                    if (in.readByte() != CR || in.readByte() != LF) {
+                        throw new Http1ParseException("chunk data not followed by CRLF");
+                    }
+                    state = State.CHUNK_SIZE;
+                }
+                case TRAILERS -> {
+                    readTrailers(in, out);
+                    return;
+                }
+                default -> {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** {@code chunk-size [ chunk-ext ] CRLF} (RFC 9112 §7.1); false when the line has not all arrived. */
+    private boolean readChunkSize(ByteBuf in) {
+        int start = in.readerIndex();
+        int lf = in.indexOf(start, in.writerIndex(), LF);
+        if (lf < 0) {
+            if (in.readableBytes() > maxStartLineBytes + 1) {
+                throw new TooLongHttpLineException("a chunk-size line is longer than " + maxStartLineBytes + " bytes");
+            }
+            return false;
+        }
+        if (lf - start > maxStartLineBytes + 1) {
+            throw new TooLongHttpLineException("a chunk-size line is longer than " + maxStartLineBytes + " bytes");
+        }
+        if (lf == start || in.getByte(lf - 1) != CR) {
+            throw bareLf();
+        }
+        int end = lf - 1;
+        long size = 0;
+        int i = start;
+        for (; i < end; i++) {
+            int digit = HEX[in.getByte(i) & 0xff];
+            if (digit < 0) {
+                break;
+            }
+            if (size > (Long.MAX_VALUE >> 4)) {
+                throw new Http1ParseException("chunk size overflow");
+            }
+            size = size << 4 | digit;
+        }
+        if (i == start) {
+            throw new Http1ParseException("invalid chunk size");
+        }
+        if (i < end) {
+            // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+            while (i < end && (in.getByte(i) == SP || in.getByte(i) == HTAB)) {
+                i++;
+            }
+            if (i == end || in.getByte(i) != ';') {
+                throw new Http1ParseException("invalid chunk size");
+            }
+            for (; i < end; i++) {
+                if (!FIELD_VALUE[in.getByte(i) & 0xff]) {
+                    throw new Http1ParseException("invalid character in a chunk extension");
+                }
+            }
+        }
+        in.readerIndex(lf + 1);
+        remaining = size;
+        state = size == 0 ? State.TRAILERS : State.CHUNK_DATA;
+        return true;
+    }
+
+    private void readTrailers(ByteBuf in, List<Object> out) {
+        int length = findBlockEnd(in, false);
+        if (length < 0) {
+            return;
+        }
+        int fields = lines - 1;
+        resetScan();
+        if (fields == 0) {
+            if (length != 2 || in.getByte(in.readerIndex()) != CR) {
+                throw bareLf();
+            }
+            in.skipBytes(2);
+            out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        } else {
+            byte[] a = new byte[length];
+            in.readBytes(a);
+            DecodedHttpHeaders trailers = new DecodedHttpHeaders(fields);
+            parseFields(a, 0, trailers, true);
+            out.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers.seal()));
+        }
+        messageDone();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Errors
+
+    static Http1ParseException bareLf() {
+        return new Http1ParseException("a line ends in LF without CR");
+    }
+
+    private static Http1ParseException bareCr() {
+        return new Http1ParseException("a CR not followed by LF");
+    }
+
+    private static Http1ParseException invalidFieldLine(byte[] a, int lineStart, int at) {
+        byte b = a[at];
+        String what;
+        if (at == lineStart && (b == SP || b == HTAB)) {
+            what = "a field line begins with whitespace (obsolete line folding)";
+        } else if (b == SP || b == HTAB) {
+            what = "whitespace between a field name and the colon";
+        } else if (at == lineStart && b == ':') {
+            what = "a field line without a name";
+        } else if (b == CR || b == LF) {
+            what = "a field line without a colon";
+        } else {
+            what = String.format("invalid character 0x%02x in a field name", b & 0xff);
+        }
+        int end = at;
+        while (end < a.length && a[end] != CR && a[end] != LF && end - lineStart < 40) {
+            end++;
+        }
+        return new Http1ParseException(what + ": " + quote(a, lineStart, end - lineStart));
+    }
+
+    /** {@code a[start, start + length)} for an error message, control characters escaped. */
+    static String quote(byte[] a, int start, int length) {
+        StringBuilder s = new StringBuilder(length + 2).append('\'');
+        for (int i = start; i < start + Math.min(length, 64); i++) {
+            int c = a[i] & 0xff;
+            if (c < 0x20 || c >= 0x7f) {
+                s.append(String.format("\\x%02x", c));
+            } else {
+                s.append((char) c);
+            }
+        }
+        return s.append(length > 64 ? "...'" : "'").toString();
+    }
+}

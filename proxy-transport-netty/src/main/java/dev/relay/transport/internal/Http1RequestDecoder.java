@@ -1,0 +1,158 @@
+package dev.relay.transport.internal;
+
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import org.jspecify.annotations.Nullable;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The HTTP/1.1 request decoder of a client connection, in place of Netty's {@code HttpRequestDecoder}:
+ * emits {@link DecodedHttpRequest}s (with their {@link Http1Framing}), body parts and a last part per
+ * request, pipelined requests one after another, and a request whose head is malformed with a failed
+ * decoder result (a {@link io.netty.handler.codec.http.TooLongHttpLineException} for a request line
+ * over the limit, a {@link io.netty.handler.codec.http.TooLongHttpHeaderException} for fields over
+ * it), after which it discards what the client sends. Removed from the pipeline, it hands the bytes
+ * it has not decoded on as they are (a connection held for a tunnel).
+ *
+ * <p>The request line is {@code method SP request-target SP HTTP-version} with single spaces, a token
+ * for the method, no control character, space or DEL in the target, and the version {@code HTTP/1.0}
+ * or {@code HTTP/1.1} (any other {@code HTTP/x.y} fails with status 505). More than one {@code Host}
+ * is refused (RFC 9112 §3.2). See {@link Http1MessageDecoder} for the rest.
+ */
+public final class Http1RequestDecoder extends Http1MessageDecoder {
+    /** Per byte: whether it may stand in a request target (VCHAR and obs-text: no CTL, SP or DEL). */
+    private static final boolean[] TARGET = new boolean[256];
+
+    static {
+        for (int c = 0x21; c < 0x7f; c++) {
+            TARGET[c] = true;
+        }
+        for (int c = 0x80; c < 0x100; c++) {
+            TARGET[c] = true;
+        }
+    }
+
+    private @Nullable HttpMethod method;
+    private @Nullable String uri;
+    private @Nullable HttpVersion version;
+
+    /**
+     * A decoder with these limits: {@code maxRequestLineBytes} for the request line (and a chunk-size
+     * line), {@code maxHeaderBytes} for the header fields (and the trailer fields), and body parts of at
+     * most {@code maxChunkBytes}.
+     */
+    public Http1RequestDecoder(int maxRequestLineBytes, int maxHeaderBytes, int maxChunkBytes) {
+        super(maxRequestLineBytes, maxHeaderBytes, maxChunkBytes);
+    }
+
+    @Override
+    void parseStartLine(byte[] a, int end) {
+        int i = 0;
+        while (TOKEN[a[i] & 0xff] != 0) {
+            i++;
+        }
+        if (i == 0 || i == end || a[i] != SP) {
+            throw new Http1ParseException("invalid method in the request line: " + quote(a, 0, end));
+        }
+        int targetStart = ++i;
+        while (i < end && TARGET[a[i] & 0xff]) {
+            i++;
+        }
+        if (i == targetStart || i == end || a[i] != SP) {
+            throw new Http1ParseException("invalid request target in the request line: " + quote(a, 0, end));
+        }
+        HttpVersion parsedVersion = version(a, i + 1, end);
+        HttpMethod parsedMethod = method(a, targetStart - 1);
+        uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
+        method = parsedMethod;
+        version = parsedVersion;
+    }
+
+    private static HttpVersion version(byte[] a, int start, int end) {
+        if (end - start == 8 && a[start] == 'H' && a[start + 1] == 'T' && a[start + 2] == 'T' && a[start + 3] == 'P'
+                && a[start + 4] == '/' && a[start + 6] == '.' && isDigit(a[start + 5]) && isDigit(a[start + 7])) {
+            if (a[start + 5] == '1' && a[start + 7] == '1') {
+                return HttpVersion.HTTP_1_1;
+            }
+            if (a[start + 5] == '1' && a[start + 7] == '0') {
+                return HttpVersion.HTTP_1_0;
+            }
+            throw new Http1ParseException(505, "HTTP version not supported: " + quote(a, start, end - start));
+        }
+        throw new Http1ParseException("invalid HTTP version in the request line: " + quote(a, start, end - start));
+    }
+
+    private static boolean isDigit(byte b) {
+        return b >= '0' && b <= '9';
+    }
+
+    /** The method {@code a[0, length)}: Netty's constant for the common ones, without a String. */
+    private static HttpMethod method(byte[] a, int length) {
+        switch (length) {
+            case 3 -> {
+                if (a[0] == 'G' && a[1] == 'E' && a[2] == 'T') {
+                    return HttpMethod.GET;
+                }
+                if (a[0] == 'P' && a[1] == 'U' && a[2] == 'T') {
+                    return HttpMethod.PUT;
+                }
+            }
+            case 4 -> {
+                if (a[0] == 'P' && a[1] == 'O' && a[2] == 'S' && a[3] == 'T') {
+                    return HttpMethod.POST;
+                }
+                if (a[0] == 'H' && a[1] == 'E' && a[2] == 'A' && a[3] == 'D') {
+                    return HttpMethod.HEAD;
+                }
+            }
+            default -> {
+                // The rarer ones below.
+            }
+        }
+        return HttpMethod.valueOf(new String(a, 0, length, StandardCharsets.ISO_8859_1));
+    }
+
+    @Override
+    void emitHead(DecodedHttpHeaders headers, List<Object> out) {
+        HttpVersion v = version;
+        boolean http11 = v == HttpVersion.HTTP_1_1;
+        if (hosts > 1) {
+            throw new Http1ParseException("more than one Host");
+        }
+        checkTransferEncoding(!http11);
+        boolean keepAlive = !connectionClose && (http11 || connectionKeepAlive);
+        Http1Framing framing = Http1Framing.of(contentLength, transferEncoding, keepAlive, http11 && expectContinue);
+        out.add(new DecodedHttpRequest(v, method, uri, headers, framing));
+        // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3).
+        if (!expectBody(false)) {
+            out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+    }
+
+    @Override
+    HttpMessage invalidHead() {
+        if (method == null) {
+            return new DecodedHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request",
+                    DefaultHttpHeadersFactory.headersFactory().newHeaders(), Http1Framing.REJECTED);
+        }
+        return new DecodedHttpRequest(version, method, uri, DefaultHttpHeadersFactory.headersFactory().newHeaders(),
+                Http1Framing.REJECTED);
+    }
+
+    @Override
+    void messageDone() {
+        state = State.HEAD;
+    }
+
+    @Override
+    void forgetStartLine() {
+        method = null;
+        uri = null;
+        version = null;
+    }
+}
