@@ -46,6 +46,11 @@ public final class CompactHttpHeaders extends HttpHeaders {
         fields = NONE;
     }
 
+    /** Empty headers with room for {@code fields} fields (the decoder counted them). */
+    public CompactHttpHeaders(int fields) {
+        this.fields = fields <= 0 ? NONE : new CharSequence[fields << 1];
+    }
+
     private CompactHttpHeaders(CharSequence[] fields, int size) {
         this.fields = fields;
         this.size = size;

@@ -33,7 +33,7 @@ import java.util.List;
  * pass that validates every byte against a table (token characters in names, field-value characters
  * in values) and picks out the fields framing depends on. Names and values are {@link AsciiString}s
  * over that array (the common names are shared constants), added to headers that skip Netty's
- * second validation ({@link DecodedHttpHeaders}).
+ * second validation ({@link CompactHttpHeaders#addTrusted}).
  *
  * <p>Strictness (RFC 9112): lines end in CRLF; no whitespace before the colon or at the start of a
  * line (obs-fold); no control characters but HTAB in values; one {@code Content-Length} of digits
@@ -155,7 +155,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
      *
      * @throws Http1ParseException when its framing is invalid
      */
-    abstract void emitHead(DecodedHttpHeaders headers, List<Object> out);
+    abstract void emitHead(CompactHttpHeaders headers, List<Object> out);
 
     /** The message that stands for a head that could not be decoded (with the start line, if it was parsed). */
     abstract HttpMessage invalidHead();
@@ -268,10 +268,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             throw bareLf();
         }
         parseStartLine(a, bodyStart - 2);
-        DecodedHttpHeaders headers = new DecodedHttpHeaders(fields);
+        CompactHttpHeaders headers = new CompactHttpHeaders(fields);
         resetFraming();
         parseFields(a, bodyStart, headers, false);
-        emitHead(headers.seal(), out);
+        emitHead(headers, out);
     }
 
     /**
@@ -371,7 +371,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
      * In a head the framing fields are noted; in a trailer section they are dropped (as Netty does: a
      * trailer cannot frame the message it ends).
      */
-    private void parseFields(byte[] a, int pos, DecodedHttpHeaders headers, boolean trailers) {
+    private void parseFields(byte[] a, int pos, CompactHttpHeaders headers, boolean trailers) {
         for (;;) {
             byte b = a[pos];
             if (b == LF) {
@@ -426,7 +426,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
                 }
             }
             AsciiString name = Http1FieldNames.name(found, a, nameStart, nameLength);
-            headers.add(name, valueEnd == valueStart ? AsciiString.EMPTY_STRING
+            headers.addTrusted(name, valueEnd == valueStart ? AsciiString.EMPTY_STRING
                     : new AsciiString(a, valueStart, valueEnd - valueStart, false));
         }
     }
@@ -734,9 +734,9 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         } else {
             byte[] a = new byte[length];
             in.readBytes(a);
-            DecodedHttpHeaders trailers = new DecodedHttpHeaders(fields);
+            CompactHttpHeaders trailers = new CompactHttpHeaders(fields);
             parseFields(a, 0, trailers, true);
-            out.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers.seal()));
+            out.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers));
         }
         messageDone();
     }

@@ -118,7 +118,7 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
     }
 
     @Override
-    void emitHead(DecodedHttpHeaders headers, List<Object> out) {
+    void emitHead(CompactHttpHeaders headers, List<Object> out) {
         HttpVersion v = version;
         boolean http11 = v == HttpVersion.HTTP_1_1;
         if (hosts > 1) {

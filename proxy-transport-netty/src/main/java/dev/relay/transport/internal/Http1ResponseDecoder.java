@@ -102,7 +102,7 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
     }
 
     @Override
-    void emitHead(DecodedHttpHeaders headers, List<Object> out) {
+    void emitHead(CompactHttpHeaders headers, List<Object> out) {
         HttpResponseStatus s = status;
         int code = s.code();
         boolean http11 = version == HttpVersion.HTTP_1_1;
