@@ -1,6 +1,7 @@
 package dev.relay.transport.internal;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 
@@ -27,7 +28,9 @@ final class HopByHop {
             // The usual message has none: one pass over its names instead of seven lookups and removals.
             return;
         }
-        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+        if (headers instanceof CompactHttpHeaders compact && connectionNamesOnlyFixedFields(compact)) {
+            headers.remove(HttpHeaderNames.CONNECTION);
+        } else if (headers.contains(HttpHeaderNames.CONNECTION)) {
             // Most HTTP/1.1 messages have no Connection field: only then is it worth a list.
             List<String> connection = headers.getAll(HttpHeaderNames.CONNECTION);
             for (int i = 0; i < connection.size(); i++) {
@@ -46,6 +49,56 @@ final class HopByHop {
         headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
         headers.remove(HttpHeaderNames.UPGRADE);
         headers.remove(HTTP2_SETTINGS);
+    }
+
+    /**
+     * Whether every token of every {@code Connection} field is one that goes anyway ({@code close} or
+     * a name of the fixed list, {@code keep-alive} and {@code upgrade} above all): nearly every message,
+     * which then needs no list of tokens and no removal by name. Read in place, without allocating.
+     */
+    private static boolean connectionNamesOnlyFixedFields(CompactHttpHeaders headers) {
+        for (int i = 0, n = headers.size(); i < n; i++) {
+            CharSequence name = headers.nameAt(i);
+            if (name.length() != 10 || !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONNECTION)) {
+                continue;
+            }
+            CharSequence value = headers.valueAt(i);
+            int length = value.length();
+            int start = 0;
+            while (start <= length) {
+                int end = start;
+                while (end < length && value.charAt(end) != ',') {
+                    end++;
+                }
+                int from = start;
+                int to = end;
+                while (from < to && (value.charAt(from) == ' ' || value.charAt(from) == '\t')) {
+                    from++;
+                }
+                while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) {
+                    to--;
+                }
+                if (to > from && !goesAnyway(value, from, to - from)) {
+                    return false;
+                }
+                start = end + 1;
+            }
+        }
+        return true;
+    }
+
+    private static final AsciiString[] GO_ANYWAY = {HttpHeaderValues.CLOSE, KEEP_ALIVE, HttpHeaderNames.UPGRADE,
+            HttpHeaderNames.TE, HttpHeaderNames.TRANSFER_ENCODING, PROXY_CONNECTION, HTTP2_SETTINGS,
+            HttpHeaderNames.CONNECTION};
+
+    /** Whether {@code value[from, from + length)} is {@code close} or a name of the fixed list, in any case. */
+    private static boolean goesAnyway(CharSequence value, int from, int length) {
+        for (AsciiString word : GO_ANYWAY) {
+            if (word.length() == length && AsciiString.regionMatches(value, true, from, word, 0, length)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Whether a field of {@code headers} is one of the connection-specific names above. */

@@ -14,6 +14,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.internal.PlatformDependent;
 import org.jspecify.annotations.Nullable;
 
 import java.util.Iterator;
@@ -136,7 +137,7 @@ public final class Http1Encoder extends ChannelOutboundHandlerAdapter {
                 appendChunkSize(ctx, size);
             }
             if (size <= MERGE_LIMIT && room(size)) {
-                pending.writeBytes(data);
+                copy(data, pending, size);
                 content.release();
             } else {
                 emitPending(ctx);
@@ -202,6 +203,20 @@ public final class Http1Encoder extends ChannelOutboundHandlerAdapter {
             pending = ctx.alloc().ioBuffer(Math.max(length, 64));
         }
         pending.writeBytes(bytes, 0, length);
+    }
+
+    /**
+     * Appends {@code size} readable bytes of {@code from} to {@code to}: address to address when both
+     * are direct (Netty's {@code writeBytes} would make an NIO view of each, two objects per copy).
+     */
+    private static void copy(ByteBuf from, ByteBuf to, int size) {
+        if (from.hasMemoryAddress() && to.hasMemoryAddress()) {
+            int at = to.writerIndex();
+            PlatformDependent.copyMemory(from.memoryAddress() + from.readerIndex(), to.memoryAddress() + at, size);
+            to.writerIndex(at + size);
+        } else {
+            to.writeBytes(from, from.readerIndex(), size);
+        }
     }
 
     /** Whether {@code size} more bytes fit the pending buffer without growing it. */

@@ -15,9 +15,8 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
+import io.netty.util.internal.PlatformDependent;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.List;
 
 /**
@@ -286,18 +285,12 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         if (!startLine) {
             startLineEnd = 0;
         }
-        // The readable bytes as one NIO buffer (Netty's own, no copy) for a search without a call per line.
-        ByteBuffer nio = in.nioBufferCount() == 1 ? in.internalNioBuffer(base, limit - base) : null;
-        int shift = nio == null ? 0 : nio.position() - base;
+        // A direct buffer is searched through its address, eight bytes at a time, without a call per
+        // line (an NIO view of it would be a new object per read); others through ByteBuf.indexOf.
+        long address = in.hasMemoryAddress() ? in.memoryAddress() : 0L;
         int from = base + scanFrom;
         for (;;) {
-            int lf;
-            if (nio != null) {
-                int at = indexOfLf(nio, from + shift, limit + shift);
-                lf = at < 0 ? -1 : at - shift;
-            } else {
-                lf = in.indexOf(from, limit, LF);
-            }
+            int lf = address != 0L ? indexOfLf(address, from, limit) : in.indexOf(from, limit, LF);
             if (lf < 0) {
                 scanFrom = limit - base;
                 checkLimits(scanFrom, false);
@@ -319,18 +312,18 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         }
     }
 
-    /** The index of the first LF in {@code b[from, to)}, eight bytes at a time (either byte order), or -1. */
-    private static int indexOfLf(ByteBuffer b, int from, int to) {
-        boolean bigEndian = b.order() == ByteOrder.BIG_ENDIAN;
+    /** The index of the first LF in the bytes at {@code address + [from, to)}, eight at a time, or -1. */
+    private static int indexOfLf(long address, int from, int to) {
         int i = from;
         for (; i + Long.BYTES <= to; i += Long.BYTES) {
-            long lfs = zeroBytes(b.getLong(i) ^ 0x0a0a0a0a0a0a0a0aL);
+            long lfs = zeroBytes(PlatformDependent.getLong(address + i) ^ 0x0a0a0a0a0a0a0a0aL);
             if (lfs != 0) {
-                return i + ((bigEndian ? Long.numberOfLeadingZeros(lfs) : Long.numberOfTrailingZeros(lfs)) >>> 3);
+                return i + ((PlatformDependent.BIG_ENDIAN_NATIVE_ORDER
+                        ? Long.numberOfLeadingZeros(lfs) : Long.numberOfTrailingZeros(lfs)) >>> 3);
             }
         }
         for (; i < to; i++) {
-            if (b.get(i) == LF) {
+            if (PlatformDependent.getByte(address + i) == LF) {
                 return i;
             }
         }
