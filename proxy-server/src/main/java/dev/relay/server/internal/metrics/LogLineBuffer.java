@@ -189,6 +189,11 @@ final class LogLineBuffer {
             ascii('-');
             v = -v;
         }
+        if (v <= Integer.MAX_VALUE) {
+            // Nearly every number of a line (status, sizes, attempts, whole seconds): int arithmetic,
+            // two digits per division.
+            return decimal((int) v);
+        }
         int digits = 1;
         for (long t = v; t >= 10; t /= 10) {
             digits++;
@@ -199,6 +204,37 @@ final class LogLineBuffer {
             bytes[--p] = (byte) ('0' + (int) (v % 10));
             v /= 10;
         } while (v != 0);
+        length += digits;
+        return this;
+    }
+
+    private static final byte[] TWO_DIGITS = new byte[200];
+
+    static {
+        for (int i = 0; i < 100; i++) {
+            TWO_DIGITS[2 * i] = (byte) ('0' + i / 10);
+            TWO_DIGITS[2 * i + 1] = (byte) ('0' + i % 10);
+        }
+    }
+
+    private LogLineBuffer decimal(int v) {
+        int digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10_000 ? 4 : v < 100_000 ? 5 : v < 1_000_000 ? 6
+                : v < 10_000_000 ? 7 : v < 100_000_000 ? 8 : v < 1_000_000_000 ? 9 : 10;
+        ensure(digits);
+        int p = length + digits;
+        while (v >= 100) {
+            int q = v / 100;
+            int r = (v - q * 100) << 1;
+            bytes[--p] = TWO_DIGITS[r + 1];
+            bytes[--p] = TWO_DIGITS[r];
+            v = q;
+        }
+        if (v >= 10) {
+            bytes[--p] = TWO_DIGITS[(v << 1) + 1];
+            bytes[--p] = TWO_DIGITS[v << 1];
+        } else {
+            bytes[--p] = (byte) ('0' + v);
+        }
         length += digits;
         return this;
     }

@@ -55,10 +55,21 @@ class LogLineBufferTest {
 
     @Test
     void writesDecimalsAsLongToString() {
-        long[] values = {0, 1, 9, 10, 99, 100, 12345, -1, -10, Integer.MAX_VALUE, Long.MAX_VALUE, Long.MIN_VALUE, Long.MIN_VALUE + 1};
+        long[] values = {0, 1, 9, 10, 99, 100, 12345, -1, -10, Integer.MAX_VALUE, Integer.MAX_VALUE + 1L,
+                Long.MAX_VALUE, Long.MIN_VALUE, Long.MIN_VALUE + 1};
         LogLineBuffer out = new LogLineBuffer(1);
         StringBuilder expected = new StringBuilder();
+        java.util.List<Long> all = new java.util.ArrayList<>();
         for (long v : values) {
+            all.add(v);
+        }
+        // Every digit count, at both ends of it.
+        for (long p = 1; p <= 1_000_000_000_000L; p *= 10) {
+            all.add(p - 1);
+            all.add(p);
+            all.add(p + 7);
+        }
+        for (long v : all) {
             out.decimal(v).ascii(' ');
             expected.append(v).append(' ');
         }
