@@ -5,11 +5,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 
+import static dev.relay.transport.internal.CompactHttpHeadersTest.fields;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** The compact headers' fast path strips exactly what the general path does. */
@@ -24,16 +22,6 @@ class HopByHopTest {
             {"Connection", ",,keep-alive,", "Accept", "*/*"},
             {"Accept", "*/*"},
     };
-
-    private static List<String> fields(HttpHeaders headers) {
-        List<String> out = new ArrayList<>();
-        Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
-        while (it.hasNext()) {
-            Map.Entry<CharSequence, CharSequence> e = it.next();
-            out.add(e.getKey() + ": " + e.getValue());
-        }
-        return out;
-    }
 
     @Test
     void compactHeadersLoseExactlyWhatNettysLose() {
