@@ -172,6 +172,27 @@ class LiveReloadTest {
     }
 
     @Test
+    void aReloadThatChangesAGroupClosesThatGroupsIdleConnectionsAtOnce() throws Exception {
+        TestOrigin a = closeLater(Origins.start("a"));
+        TestOrigin b = closeLater(Origins.start("b"));
+        InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
+                conf("\"127.0.0.1:0\"", a.address(), "one")));
+        InetSocketAddress proxy = relay.proxy();
+        String listener = "\"127.0.0.1:" + proxy.getPort() + "\"";
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/warm").status());
+        a.awaitOpenConnections(1, Duration.ofSeconds(5));
+        assertEquals(1, relay.service().transportServer().idleUpstreamConnections());
+
+        // The group "web" now has another backend: a new group, the old one's pool is of no use.
+        relay.rewrite(conf(listener, b.address(), "one"));
+        assertEquals(200, relay.adminPost("/reload").statusCode());
+        // Closed now, not at the group's idle timeout (60 s by default, far beyond this wait).
+        a.awaitOpenConnections(0, Duration.ofSeconds(5));
+        assertEquals(0, relay.service().transportServer().idleUpstreamConnections());
+        assertEquals("b /after", RawHttpConnection.get(proxy, "site.test", "/after").bodyText());
+    }
+
+    @Test
     void settingsOfTheEngineAndOfKeptListenersAreNamedAsNeedingARestart() throws Exception {
         TestOrigin a = closeLater(Origins.start("a"));
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
