@@ -445,6 +445,18 @@ public final class HttpProxyServer implements AutoCloseable {
         return engine.idleUpstreamConnections();
     }
 
+    /**
+     * Closes the idle pooled HTTP/1.1 connections of the peers with {@link dev.relay.core.HttpPeer#groupKey()}
+     * {@code groupKey}, on every event loop (asynchronously; returns at once): the group is gone, say
+     * replaced by a configuration reload, and its connections would otherwise wait out their idle
+     * timeout. Connections carrying a request are left alone.
+     */
+    public void closeIdleUpstreamConnections(long groupKey) {
+        for (io.netty.util.concurrent.EventExecutor loop : runtime.workers()) {
+            loop.execute(() -> engine.closeIdleUpstreamConnections(groupKey));
+        }
+    }
+
     /** Upstream HTTP/2 connections opened since start (also counted in {@link #upstreamConnectionsOpened()}). */
     public long upstreamH2ConnectionsOpened() {
         return engine.upstreamH2ConnectionsOpened();

@@ -55,6 +55,15 @@ public final class ProxyModule extends AbstractModule {
                 service.addTcp(listener.address(), listener.listenerOptions());
             }
         }
+        // A reload that drops or changes a group: its idle upstream connections close now rather
+        // than at their idle timeout (a reload a minute would otherwise keep a pool per generation).
+        proxy.onGroupRetired(groupId -> {
+            try {
+                service.transportServer().closeIdleUpstreamConnections(groupId);
+            } catch (IllegalStateException notStarted) {
+                // no server yet: no connection either
+            }
+        });
         metrics.bindServer(() -> {
             try {
                 return service.transportServer();

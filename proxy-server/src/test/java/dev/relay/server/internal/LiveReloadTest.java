@@ -65,15 +65,24 @@ class LiveReloadTest {
         return conf.replace("access-log = false", "access-log = false, threads = 1");
     }
 
+    /** A relay on an ephemeral port over {@code origin}; {@link #listenerOf} names that port for later configurations. */
+    private InProcessRelay relayOver(TestOrigin origin) throws Exception {
+        return closeLater(new InProcessRelay(dir.resolve("relay.conf"), conf("\"127.0.0.1:0\"", origin.address(), "one")));
+    }
+
+    /** The listener entry that keeps {@code relay}'s port (a configuration without it closes the port). */
+    private static String listenerOf(InProcessRelay relay) {
+        return "\"127.0.0.1:" + relay.proxy().getPort() + "\"";
+    }
+
     @Test
     void twentyReloadsUnderLoadFailNoRequestAndTheLastConfigurationWins() throws Exception {
         TestOrigin a = closeLater(Origins.start("a"));
         TestOrigin b = closeLater(Origins.start("b"));
-        InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),
-                conf("\"127.0.0.1:0\"", a.address(), "one")));
+        InProcessRelay relay = relayOver(a);
         InetSocketAddress proxy = relay.proxy();
         // The port is fixed from now on: later configurations must name the same listener to keep it.
-        String listener = "\"127.0.0.1:" + proxy.getPort() + "\"";
+        String listener = listenerOf(relay);
         relay.rewrite(conf(listener, a.address(), "one"));
         assertEquals(200, relay.adminPost("/reload").statusCode());
 
@@ -169,6 +178,26 @@ class LiveReloadTest {
         assertEquals(200, relay.adminPost("/reload").statusCode());
         assertThrows(ConnectException.class, () -> new Socket(first.getAddress(), first.getPort()).close());
         assertEquals("three", RawHttpConnection.get(new InetSocketAddress("127.0.0.1", second), "site.test", "/").header("X-Config"));
+    }
+
+    @Test
+    void aReloadThatChangesAGroupClosesThatGroupsIdleConnectionsAtOnce() throws Exception {
+        TestOrigin a = closeLater(Origins.start("a"));
+        TestOrigin b = closeLater(Origins.start("b"));
+        InProcessRelay relay = relayOver(a);
+        InetSocketAddress proxy = relay.proxy();
+        String listener = listenerOf(relay);
+        assertEquals(200, RawHttpConnection.get(proxy, "site.test", "/warm").status());
+        a.awaitOpenConnections(1, Duration.ofSeconds(5));
+        assertEquals(1, relay.service().transportServer().idleUpstreamConnections());
+
+        // The group "web" now has another backend: a new group, the old one's pool is of no use.
+        relay.rewrite(conf(listener, b.address(), "one"));
+        assertEquals(200, relay.adminPost("/reload").statusCode());
+        // Closed now, not at the group's idle timeout (60 s by default, far beyond this wait).
+        a.awaitOpenConnections(0, Duration.ofSeconds(5));
+        assertEquals(0, relay.service().transportServer().idleUpstreamConnections());
+        assertEquals("b /after", RawHttpConnection.get(proxy, "site.test", "/after").bodyText());
     }
 
     @Test

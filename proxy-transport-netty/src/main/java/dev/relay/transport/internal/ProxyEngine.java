@@ -183,6 +183,11 @@ public final class ProxyEngine<C> {
         return pool.idleConnections();
     }
 
+    /** Closes the idle pooled connections of pool group {@code groupKey} on the calling event loop. */
+    public int closeIdleUpstreamConnections(long groupKey) {
+        return pool.closeIdle(groupKey);
+    }
+
     /** Closes every upstream connection (after the client connections are closed). */
     public io.netty.util.concurrent.Future<Void> closeUpstreamConnections() {
         return pool.closeAll();

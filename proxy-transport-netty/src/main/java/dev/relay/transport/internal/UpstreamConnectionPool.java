@@ -88,6 +88,32 @@ final class UpstreamConnectionPool {
         }
     }
 
+    /**
+     * Closes the idle connections of pool group {@code groupKey} in the calling event loop's partition
+     * and forgets their keys: the group was dropped or replaced by a reload, nothing will ask for
+     * them again. Without this they would sit until their idle timeout, and their (empty) partition
+     * entries forever, one per backend and loop for each reload that changes the group.
+     *
+     * @return how many connections it closed
+     */
+    int closeIdle(long groupKey) {
+        int closed = 0;
+        var entries = partitions.get().entrySet().iterator();
+        while (entries.hasNext()) {
+            var entry = entries.next();
+            if (entry.getKey() instanceof HttpPeer.PoolKey key && key.groupKey() == groupKey) {
+                for (UpstreamConnection conn : entry.getValue()) {
+                    idleCount.decrementAndGet();
+                    conn.idleTimer.disarm();
+                    conn.close();
+                    closed++;
+                }
+                entries.remove();
+            }
+        }
+        return closed;
+    }
+
     private final io.netty.channel.group.ChannelGroup channels = new io.netty.channel.group.DefaultChannelGroup(
             "relay-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
 

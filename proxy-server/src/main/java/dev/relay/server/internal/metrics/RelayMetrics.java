@@ -4,6 +4,7 @@ import dev.relay.core.Addresses;
 import dev.relay.core.Backend;
 import dev.relay.lb.Backends;
 import dev.relay.server.internal.proxy.UpstreamGroup;
+import dev.relay.transport.BufferMemory;
 import dev.relay.transport.HttpProxyServer;
 import dev.relay.transport.TlsHandshakeCount;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
@@ -98,6 +99,14 @@ public final class RelayMetrics {
             droppedLines.put(reason, accessLogDropped.labelValues(reason.label()));
         }
 
+        GaugeWithCallback.builder().name("relay_buffer_memory_bytes")
+                .help("Memory reserved by the network buffer allocator, by kind (direct: off-heap, heap)")
+                .labelNames("kind")
+                .callback(cb -> {
+                    BufferMemory memory = BufferMemory.now();
+                    cb.call(memory.directBytes(), "direct");
+                    cb.call(memory.heapBytes(), "heap");
+                }).register(registry);
         GaugeWithCallback.builder().name("relay_downstream_connections")
                 .help("Open client connections")
                 .callback(cb -> {

@@ -68,6 +68,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     private final RelayMetrics metrics;
     private final AccessLog accessLog;
     private boolean closed;
+    /** Told the id of each group a reload dropped or replaced (the server closes its idle connections). */
+    private volatile java.util.function.LongConsumer groupRetired = id -> { };
 
     private ConfiguredProxy(ProxyRuntime first, RelayMetrics metrics, AccessLog accessLog) {
         this.current = new AtomicReference<>(first);
@@ -147,9 +149,19 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         for (UpstreamGroup old : previous.groups().values()) {
             if (next.groups().get(old.name()) != old) {
                 old.close();
+                groupRetired.accept(old.id());
             }
         }
         return next;
+    }
+
+    /**
+     * Calls {@code listener} with the {@linkplain UpstreamGroup#id() id} of every group a later
+     * {@link #swap} drops or replaces, after the swap: requests that start from then on never pick
+     * its peers, so its idle pooled connections can go at once.
+     */
+    public void onGroupRetired(java.util.function.LongConsumer listener) {
+        this.groupRetired = requireNonNull(listener, "listener");
     }
 
     /**

@@ -136,6 +136,9 @@ class MetricsAndAccessLogTest {
         assertTrue(m.containsKey("relay_downstream_connections"));
         assertTrue(m.containsKey("relay_upstream_connection_reuse_ratio"));
         assertTrue(m.containsKey("relay_upstream_connections{state=\"idle\"}"));
+        // The proxy's own buffers came from the default allocator, so it has reserved direct memory.
+        assertTrue(m.get("relay_buffer_memory_bytes{kind=\"direct\"}") > 0, m.toString());
+        assertTrue(m.get("relay_buffer_memory_bytes{kind=\"heap\"}") >= 0, m.toString());
     }
 
     @Test

@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""soak-plot.py <samples.tsv> <out.png>: the soak's samples (bench/soak.sh) as one figure, a panel per
+series against minutes, so that growth shows at a glance. Needs matplotlib (python3-matplotlib)."""
+import csv
+import sys
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+PANELS = [
+    ("rss_kib", "RSS (MiB)", 1 / 1024),
+    ("buffer_direct_bytes", "network buffers, direct (MiB)", 1 / 1048576),
+    ("fds", "open file descriptors", 1),
+    ("threads", "threads", 1),
+    ("client_connections", "client connections", 1),
+]
+
+
+def main(samples, out):
+    rows = list(csv.DictReader(open(samples), delimiter="\t"))
+    minutes = [float(r["seconds"]) / 60 for r in rows]
+    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 2.1 * len(PANELS)), sharex=True)
+    for ax, (column, label, scale) in zip(axes, PANELS):
+        points = [(m, float(r[column]) * scale) for m, r in zip(minutes, rows) if r[column] not in ("", "NA")]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1)
+        ax.set_ylabel(label, fontsize=8)
+        ax.set_ylim(bottom=0)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("minutes")
+    fig.suptitle("Relay soak: mixed traffic, slow clients, aborts, origin faults, reloads", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# soak.sh - Relay under an hour of mixed, hostile traffic: does anything grow that should stay flat?
+#
+# Relay as users run it (java -jar proxy-server.jar -c FILE, the shipped reference.conf) plus one
+# JVM flag, -Dio.netty.leakDetection.level=paranoid, so that every network buffer is tracked and a
+# buffer never released is reported ("LEAK:" in the output). Two nginx backends (the bench origin;
+# the second one is stopped and restarted every ORIGIN_FLAP seconds) behind one upstream group, round
+# robin, and an admin listener. For DURATION seconds, all at once, loopback only:
+#   keep-alive load   wrk -c$CONNS on /small and /64k (two wrk processes, one core between them)
+#   slow clients      slowhttptest in turn: slowloris (-H), slow body (-B), slow read (-X), SLOW_CONNS
+#                     connections each, SLOW_PHASE seconds a phase
+#   aborted requests  curl downloads of /64k cut off after ABORT_AFTER s at 8 KiB/s, and uploads of
+#                     64 KiB cut off mid-body, ABORTERS loops
+#   origin faults     /drop (nginx closes the connection without an answer: 502), /slow64k (the origin
+#                     sends at 32 KiB/s), the second backend stopped and restarted every ORIGIN_FLAP s
+#   reloads           every RELOAD_INTERVAL s a reload by POST /reload, every fourth by SIGHUP,
+#                     alternating two configurations (weights 1/1 and 3/1)
+# Every SAMPLE seconds: RSS, open file descriptors and threads of the proxy (from /proc), the buffer
+# memory its allocator reserved and its open client connections (from /metrics): samples.tsv. At the
+# end: the figures of the first and the last quarter after WARMUP, the growth between them, the leak
+# reports, the clients' totals: summary.txt; and a plot (bench/soak-plot.py, needs python3-matplotlib)
+# when PLOT=<png path> is set.
+# Exit status 0 when flat: RSS, threads, buffer memory and the descriptors other than client sockets
+# each grew at most FLAT_PERCENT from the first to the last quarter (threads: or by at most 8; those
+# descriptors, upstream sockets among them: or by at most 64, a pool breathes) and no leak was
+# reported; 1 otherwise. All descriptors and client connections are shown, not judged: the slow
+# clients come and go by the hundred.
+#
+# Usage: mvn -q -B package -DskipTests && bench/soak.sh            (one hour)
+#        DURATION=300 SAMPLE=5 bench/soak.sh                        (a five-minute check)
+# Settings (env): DURATION=3600 SAMPLE=10 WARMUP=60 CONNS=16 SLOW_CONNS=200 SLOW_PHASE=120
+#   ABORTERS=2 ABORT_AFTER=1 ORIGIN_FLAP=60 RELOAD_INTERVAL=30 FLAT_PERCENT=10 PLOT=
+#   ORIGIN_PORT=28410 ORIGIN2_PORT=28411 RELAY_PORT=28412 ADMIN_PORT=28413 WRK_CPU=0 SERVER_CPU=1
+#   RELAY_JAR=proxy-server/target/proxy-server.jar RESULTS_DIR=<dir> (default $TMPDIR or /tmp,
+#   soak-results/<timestamp>)
+set -Eeuo pipefail
+
+: "${DURATION:=3600}" "${SAMPLE:=10}" "${WARMUP:=60}" "${CONNS:=16}" "${SLOW_CONNS:=200}" "${SLOW_PHASE:=120}"
+: "${ABORTERS:=2}" "${ABORT_AFTER:=1}" "${ORIGIN_FLAP:=60}" "${RELOAD_INTERVAL:=30}" "${FLAT_PERCENT:=10}"
+: "${ORIGIN_PORT:=28410}" "${ORIGIN2_PORT:=28411}" "${RELAY_PORT:=28412}" "${ADMIN_PORT:=28413}"
+: "${WRK_CPU:=0}" "${SERVER_CPU:=1}" "${PLOT:=}"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/side-by-side.sh
+. "$ROOT/bench/side-by-side.sh"
+bench_init soak
+require_tools "wrk nginx curl slowhttptest util-linux iproute2" wrk nginx curl slowhttptest java taskset setsid ss
+require_free_ports "$ORIGIN_PORT" "$ORIGIN2_PORT" "$RELAY_PORT" "$ADMIN_PORT"
+# Not a speed measurement: the proxy and the origins run wherever the scheduler puts them, only the
+# keep-alive load is held to one core so that the attacks and the proxy always get CPU.
+PIN=0
+
+# ---------- the origins: the bench origin plus the fault locations ----------
+start_soak_origin() {  # start_soak_origin <name> <port>: the bench origin, with /drop and /slow64k added
+  local name=$1 port=$2
+  start_origin "$name" "$port"
+  local conf=$T/$name/nginx.conf
+  # /drop: nginx's 444 closes the connection without a byte; /slow64k: the 64 KiB file at 32 KiB/s.
+  sed -i "s|location = /64k {|location = /drop { return 444; }\n           location = /slow64k { alias $T/$name/www/64k; limit_rate 32k; }\n           location = /64k {|" "$conf"
+  kill -TERM "$LAST_PID"; wait "$LAST_PID" 2>/dev/null || true
+  start_server "$name" nginx -p "$T/$name/" -e "$T/$name/error.log" -c "$conf" -g 'daemon off;'
+  wait_http "http://$HOST:$port/small" 10 "$LAST_PID"
+}
+start_soak_origin origin "$ORIGIN_PORT"; ORIGIN_PID=$LAST_PID
+start_soak_origin origin2 "$ORIGIN2_PORT"; ORIGIN2_PID=$LAST_PID
+
+# ---------- Relay ----------
+ADMIN="admin.address = \"$HOST:$ADMIN_PORT\""
+EVEN="\"$HOST:$ORIGIN_PORT\", \"$HOST:$ORIGIN2_PORT\""
+UNEVEN="{ address = \"$HOST:$ORIGIN_PORT\", weight = 3 }, \"$HOST:$ORIGIN2_PORT\""
+RELAY_BACKENDS=$EVEN write_relay_conf relay "$RELAY_PORT" "" "$ADMIN"
+start_server relay java -Dio.netty.leakDetection.level=paranoid -jar "$RELAY_JAR" -c "$T/relay.conf"
+RELAY_PID=$LAST_PID
+wait_http "http://$HOST:$RELAY_PORT/small" 120 "$RELAY_PID"
+log "relay pid $RELAY_PID: $(grep -o 'transport [a-z_]*, [0-9]* worker thread(s)' "$T/relay.out" | head -1)"
+
+# ---------- the traffic: background loops, each ending by itself at END ----------
+END=$((SECONDS + DURATION))
+running() { (( SECONDS < END )); }
+
+load() {  # load <path>: wrk on one core for the whole run
+  taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency "http://$HOST:$RELAY_PORT$1" \
+    > "$RESULTS_DIR/raw/wrk$(tr / - <<<"$1").txt" 2>&1
+}
+slow_clients() {  # the three slowhttptest attacks in turn until the end
+  local phase=0 mode
+  local -a modes=(-H -B -X)
+  while running; do
+    mode=${modes[$((phase % 3))]}
+    local extra=()
+    [[ "$mode" == -X ]] && extra=(-u "http://$HOST:$RELAY_PORT/64k" -k 4 -w 16 -y 32 -n 5 -z 16)
+    [[ "$mode" != -X ]] && extra=(-u "http://$HOST:$RELAY_PORT/small" -i 10)
+    timeout $((SLOW_PHASE + 30)) slowhttptest "$mode" -c "$SLOW_CONNS" -r 100 -l "$SLOW_PHASE" -p 5 \
+      "${extra[@]}" >> "$RESULTS_DIR/raw/slowhttptest.txt" 2>&1 || true
+    phase=$((phase + 1))
+  done
+}
+aborters() {  # downloads and uploads cut off midway
+  head -c 65536 /dev/urandom > "$T/upload.bin"
+  local n=0
+  while running; do
+    curl -s -o /dev/null --limit-rate 8k --max-time "$ABORT_AFTER" "http://$HOST:$RELAY_PORT/64k" || true
+    curl -s -o /dev/null --limit-rate 16k --max-time "$ABORT_AFTER" -T "$T/upload.bin" "http://$HOST:$RELAY_PORT/small" || true
+    curl -s -o /dev/null --max-time 5 "http://$HOST:$RELAY_PORT/drop" || true
+    curl -s -o /dev/null --max-time 1 "http://$HOST:$RELAY_PORT/slow64k" || true
+    n=$((n + 4))
+  done
+  echo "$n" > "$RESULTS_DIR/raw/aborter-$BASHPID.count"
+}
+origin_flaps() {  # the second backend down for a few seconds every ORIGIN_FLAP s
+  local flaps=0
+  while running; do
+    sleep "$ORIGIN_FLAP"; running || break
+    kill -TERM "$ORIGIN2_PID" 2>/dev/null || true; wait "$ORIGIN2_PID" 2>/dev/null || true
+    sleep 5
+    start_server origin2 nginx -p "$T/origin2/" -e "$T/origin2/error.log" -c "$T/origin2/nginx.conf" -g 'daemon off;'
+    ORIGIN2_PID=$LAST_PID
+    echo "$ORIGIN2_PID" > "$T/origin2.pid"   # this subshell's restarts are not in the main shell's PIDS
+    flaps=$((flaps + 1))
+  done
+  echo "$flaps" > "$RESULTS_DIR/raw/flaps.count"
+}
+reloads() {  # alternating configurations, by POST /reload and every fourth by SIGHUP
+  local n=0 backends
+  while running; do
+    sleep "$RELOAD_INTERVAL"; running || break
+    if (( n % 2 )); then backends=$EVEN; else backends=$UNEVEN; fi
+    RELAY_BACKENDS=$backends write_relay_conf relay "$RELAY_PORT" "" "$ADMIN"
+    if (( n % 4 == 3 )); then kill -HUP "$RELAY_PID"
+    else curl -s -o /dev/null -X POST "http://$HOST:$ADMIN_PORT/reload" || true; fi
+    n=$((n + 1))
+  done
+  echo "$n" > "$RESULTS_DIR/raw/reloads.count"
+}
+
+metric() {  # metric <scrape file> <series>: its value, or NA
+  awk -v s="$2" '$1 == s {print $2; f=1} END {if (!f) print "NA"}' "$1"
+}
+sampler() {  # samples.tsv every SAMPLE s
+  local t0=$SECONDS scrape=$T/scrape.txt
+  printf 'seconds\trss_kib\tfds\tthreads\tbuffer_direct_bytes\tbuffer_heap_bytes\tclient_connections\tupstream_idle\tupstream_active\n' \
+    > "$RESULTS_DIR/samples.tsv"
+  while running; do
+    curl -s --max-time 5 "http://$HOST:$ADMIN_PORT/metrics" > "$scrape" || : > "$scrape"
+    printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $((SECONDS - t0)) \
+      "$(awk '/^VmRSS:/{print $2}' "/proc/$RELAY_PID/status")" \
+      "$(find "/proc/$RELAY_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
+      "$(awk '/^Threads:/{print $2}' "/proc/$RELAY_PID/status")" \
+      "$(metric "$scrape" 'relay_buffer_memory_bytes{kind="direct"}')" \
+      "$(metric "$scrape" 'relay_buffer_memory_bytes{kind="heap"}')" \
+      "$(metric "$scrape" relay_downstream_connections)" \
+      "$(metric "$scrape" 'relay_upstream_connections{state="idle"}')" \
+      "$(metric "$scrape" 'relay_upstream_connections{state="active"}')" >> "$RESULTS_DIR/samples.tsv"
+    sleep "$SAMPLE"
+  done
+}
+
+log "soak for ${DURATION}s, samples every ${SAMPLE}s into $RESULTS_DIR"
+BG=()
+load /small & BG+=($!)
+load /64k & BG+=($!)
+slow_clients & BG+=($!)
+for _ in $(seq 1 "$ABORTERS"); do aborters & BG+=($!); done
+origin_flaps & BG+=($!)
+reloads & BG+=($!)
+sampler & BG+=($!)
+for pid in "${BG[@]}"; do wait "$pid" || true; done
+[[ -f "$T/origin2.pid" ]] && PIDS+=("$(cat "$T/origin2.pid")")
+kill -0 "$RELAY_PID" 2>/dev/null || die "relay exited during the soak: $T/relay.err"
+
+# ---------- the summary ----------
+leaks=$(cat "$T/relay.out" "$T/relay.err" | grep -c 'LEAK:' || true)
+cp "$T/relay.err" "$RESULTS_DIR/raw/relay.err"
+grep -v '^[0-9.]* - ' "$T/relay.out" | tail -200 > "$RESULTS_DIR/raw/relay-log-tail.txt" || true
+verdict=0
+python3 - "$RESULTS_DIR/samples.tsv" "$WARMUP" "$FLAT_PERCENT" "$leaks" > "$RESULTS_DIR/summary.txt" <<'EOF' || verdict=$?
+import csv, statistics, sys
+path, warmup, flat, leaks = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+rows = [r for r in csv.DictReader(open(path), delimiter='\t') if float(r['seconds']) >= warmup]
+def values(col):
+    return [float(r[col]) for r in rows if r[col] not in ('', 'NA')]
+quarter = max(1, len(rows) // 4)
+ok = leaks == 0 and len(rows) >= 4
+print(f"samples after the {warmup:.0f} s warm-up: {len(rows)}; leak reports: {leaks}")
+print(f"{'series':22s} {'first quarter':>15s} {'last quarter':>15s} {'growth':>8s} {'max':>15s}")
+for r in rows:   # descriptors other than client sockets: these must come back, clients come and go
+    r['fds_less_clients'] = 'NA' if r['client_connections'] in ('', 'NA') else \
+        str(float(r['fds']) - float(r['client_connections']))
+for col, slack in (('rss_kib', 0), ('fds', None), ('fds_less_clients', 64), ('threads', 8),
+                   ('buffer_direct_bytes', 0), ('buffer_heap_bytes', 0), ('client_connections', None),
+                   ('upstream_idle', None), ('upstream_active', None)):
+    v = values(col)
+    if len(v) < 4:
+        print(f"{col:22s} (no data)"); ok = ok and slack is None; continue
+    first, last = statistics.median(v[:quarter]), statistics.median(v[-quarter:])
+    growth = (last - first) / first * 100 if first else 0.0
+    flat_enough = slack is None or last <= first * (1 + flat / 100) or last - first <= slack
+    ok = ok and flat_enough
+    print(f"{col:22s} {first:15.0f} {last:15.0f} {growth:7.1f}% {max(v):15.0f}{'' if flat_enough else '  NOT FLAT'}")
+print("verdict:", "flat, no leak" if ok else "NOT flat or leaked")
+sys.exit(0 if ok else 1)
+EOF
+{
+  echo "wrk /small: $(parse_wrk "$RESULTS_DIR/raw/wrk-small.txt")  (rps p50_ms p99_ms requests errors)"
+  echo "wrk /64k:   $(parse_wrk "$RESULTS_DIR/raw/wrk-64k.txt")"
+  echo "aborted or faulty requests: $(cat "$RESULTS_DIR"/raw/aborter-*.count 2>/dev/null | sumv)"
+  echo "slowhttptest phases: $(grep -c 'test type:' "$RESULTS_DIR/raw/slowhttptest.txt" || echo 0)"
+  echo "origin flaps: $(cat "$RESULTS_DIR/raw/flaps.count" 2>/dev/null || echo 0); reloads: $(cat "$RESULTS_DIR/raw/reloads.count" 2>/dev/null || echo 0)"
+  echo "relay error-log lines: $(grep -c ' ERROR ' "$T/relay.out" || true), WARN: $(grep -c ' WARN ' "$T/relay.out" || true)"
+} >> "$RESULTS_DIR/summary.txt"
+cat "$RESULTS_DIR/summary.txt"
+if [[ -n "$PLOT" ]]; then
+  # The distribution's python has python3-matplotlib; a python3 earlier on the PATH may not.
+  python=python3
+  python3 -c 'import matplotlib' 2>/dev/null || python=/usr/bin/python3
+  "$python" "$ROOT/bench/soak-plot.py" "$RESULTS_DIR/samples.tsv" "$PLOT" || log "no plot (python3-matplotlib missing?)"
+fi
+exit "$verdict"
