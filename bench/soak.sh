@@ -64,7 +64,10 @@ start_soak_origin origin "$ORIGIN_PORT"; ORIGIN_PID=$LAST_PID
 start_soak_origin origin2 "$ORIGIN2_PORT"; ORIGIN2_PID=$LAST_PID
 
 # ---------- Relay ----------
-ADMIN="admin.address = \"$HOST:$ADMIN_PORT\""
+# The access log goes to a file that reloads rotate, as logrotate would (the reload reopens it):
+# each reload's rotated file is summed into the client-visible failures and then removed.
+ADMIN="admin.address = \"$HOST:$ADMIN_PORT\"
+  server.access-log-path = \"$T/access.log\""
 EVEN="\"$HOST:$ORIGIN_PORT\", \"$HOST:$ORIGIN2_PORT\""
 UNEVEN="{ address = \"$HOST:$ORIGIN_PORT\", weight = 3 }, \"$HOST:$ORIGIN2_PORT\""
 RELAY_BACKENDS=$EVEN write_relay_conf relay "$RELAY_PORT" "" "$ADMIN"
@@ -119,16 +122,25 @@ origin_flaps() {  # the second backend down for a few seconds every ORIGIN_FLAP 
   done
   echo "$flaps" > "$RESULTS_DIR/raw/flaps.count"
 }
+count_statuses() {  # count_statuses <access log>: "<path> <status>" counts appended to statuses.txt, file removed
+  [[ -f "$1" ]] || return 0
+  awk '{split($7, p, "?"); print p[1], $9}' "$1" >> "$RESULTS_DIR/raw/statuses.txt"
+  rm -f "$1"
+}
 reloads() {  # alternating configurations, by POST /reload and every fourth by SIGHUP
   local n=0 backends
   while running; do
     sleep "$RELOAD_INTERVAL"; running || break
     if (( n % 2 )); then backends=$EVEN; else backends=$UNEVEN; fi
     RELAY_BACKENDS=$backends write_relay_conf relay "$RELAY_PORT" "" "$ADMIN"
+    mv "$T/access.log" "$T/access.log.1" 2>/dev/null || true
     if (( n % 4 == 3 )); then kill -HUP "$RELAY_PID"
     else curl -s -o /dev/null -X POST "http://$HOST:$ADMIN_PORT/reload" || true; fi
+    sleep 1   # lines already claimed before the reopen land in the rotated file
+    count_statuses "$T/access.log.1"
     n=$((n + 1))
   done
+  count_statuses "$T/access.log"
   echo "$n" > "$RESULTS_DIR/raw/reloads.count"
 }
 
@@ -170,7 +182,7 @@ kill -0 "$RELAY_PID" 2>/dev/null || die "relay exited during the soak: $T/relay.
 # ---------- the summary ----------
 leaks=$(cat "$T/relay.out" "$T/relay.err" | grep -c 'LEAK:' || true)
 cp "$T/relay.err" "$RESULTS_DIR/raw/relay.err"
-grep -v '^[0-9.]* - ' "$T/relay.out" | tail -200 > "$RESULTS_DIR/raw/relay-log-tail.txt" || true
+grep -v '^[0-9.]* - ' "$T/relay.out" | tail -2000 > "$RESULTS_DIR/raw/relay-log-tail.txt" || true
 verdict=0
 python3 - "$RESULTS_DIR/samples.tsv" "$WARMUP" "$FLAT_PERCENT" "$leaks" > "$RESULTS_DIR/summary.txt" <<'EOF' || verdict=$?
 import csv, statistics, sys
@@ -205,6 +217,9 @@ EOF
   echo "aborted or faulty requests: $(cat "$RESULTS_DIR"/raw/aborter-*.count 2>/dev/null | sumv)"
   echo "slowhttptest phases: $(grep -c 'test type:' "$RESULTS_DIR/raw/slowhttptest.txt" || echo 0)"
   echo "origin flaps: $(cat "$RESULTS_DIR/raw/flaps.count" 2>/dev/null || echo 0); reloads: $(cat "$RESULTS_DIR/raw/reloads.count" 2>/dev/null || echo 0)"
+  echo "responses by path and status (access log; 0 = the client left before an answer, as wrk does with"
+  echo "the requests it has in flight when its run ends), the wrk paths:"
+  sort "$RESULTS_DIR/raw/statuses.txt" 2>/dev/null | uniq -c | sort -k2,2 -k3,3 | awk '$2=="/small" || $2=="/64k" {printf "  %-8s %s %d\n", $2, $3, $1}'
   echo "relay error-log lines: $(grep -c ' ERROR ' "$T/relay.out" || true), WARN: $(grep -c ' WARN ' "$T/relay.out" || true)"
 } >> "$RESULTS_DIR/summary.txt"
 cat "$RESULTS_DIR/summary.txt"
