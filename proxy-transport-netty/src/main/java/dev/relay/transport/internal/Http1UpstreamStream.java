@@ -242,6 +242,8 @@ final class Http1UpstreamStream implements UpstreamStream {
                         response.status(), response.headers().copy());
                 ReferenceCountUtil.release(msg);
                 HopByHop.strip(interim.headers());
+                // RFC 9110 §8.6: never on a 1xx, which ends at its empty line whatever it says (RFC 9112 §6.3).
+                interim.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
                 l.onInterimResponse(new NettyResponseHeader(interim));
                 return;
             }
