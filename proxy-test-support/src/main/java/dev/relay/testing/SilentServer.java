@@ -92,6 +92,12 @@ public final class SilentServer implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        closeAll(listener, accepted);
+        accepted.clear();
+    }
+
+    /** Closes {@code listener} and then each of {@code accepted}, going on whatever fails (the test servers' close). */
+    static void closeAll(ServerSocket listener, Iterable<Socket> accepted) {
         try {
             listener.close();
         } catch (IOException ignored) {
@@ -104,7 +110,6 @@ public final class SilentServer implements AutoCloseable {
                 // closing anyway
             }
         }
-        accepted.clear();
     }
 
     @Override

@@ -215,6 +215,11 @@ final class Http1DownstreamStream implements DownstreamStream {
         int code = response.status().code();
         boolean bodiless = headRequest || code == 204 || code == 304;
         bodilessResponse = bodiless;
+        if (code == 204) {
+            // RFC 9110 §8.6: a 204 carries no Content-Length, whatever the origin put on it (a HEAD or 304
+            // response keeps its own: it is the length the content would have had).
+            response.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
+        }
         boolean lengthSet = HttpUtil.isContentLengthSet(response);
         if (endOfStream && !bodiless && !lengthSet) {
             HttpUtil.setContentLength(response, 0);

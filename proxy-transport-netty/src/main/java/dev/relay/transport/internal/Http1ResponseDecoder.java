@@ -21,7 +21,7 @@ import java.util.List;
  * or chunked coding ends when the connection does.
  *
  * <p>The status line is {@code HTTP/1.0} or {@code HTTP/1.1}, a space, a three-digit status between
- * 100 and 599, and an optional reason phrase. See {@link Http1MessageDecoder} for the rest.
+ * 100 and 599, a space, and a reason phrase that may be empty. See {@link Http1MessageDecoder} for the rest.
  */
 final class Http1ResponseDecoder extends Http1MessageDecoder {
     private static final HttpResponseStatus UNKNOWN_STATUS = new HttpResponseStatus(999, "Unknown");
@@ -59,9 +59,9 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
 
     @Override
     void parseStartLine(byte[] a, int end) {
-        if (end < 12 || a[0] != 'H' || a[1] != 'T' || a[2] != 'T' || a[3] != 'P' || a[4] != '/' || a[5] != '1'
-                || a[6] != '.' || (a[7] != '0' && a[7] != '1') || a[8] != SP
-                || end > 12 && a[12] != SP) {
+        // RFC 9112 §4: the SP after the status code is sent even when the reason phrase is empty.
+        if (end < 13 || a[0] != 'H' || a[1] != 'T' || a[2] != 'T' || a[3] != 'P' || a[4] != '/' || a[5] != '1'
+                || a[6] != '.' || (a[7] != '0' && a[7] != '1') || a[8] != SP || a[12] != SP) {
             throw new Http1ParseException("invalid status line: " + quote(a, 0, end));
         }
         int code = 0;
@@ -75,7 +75,7 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
         if (code < 100 || code > 599) {
             throw new Http1ParseException("invalid status code: " + quote(a, 0, end));
         }
-        int reasonStart = Math.min(13, end);
+        int reasonStart = 13;
         for (int i = reasonStart; i < end; i++) {
             if (!FIELD_VALUE[a[i] & 0xff]) {
                 throw new Http1ParseException("invalid character in the reason phrase: " + quote(a, 0, end));

@@ -49,6 +49,11 @@ final class Http1UpstreamStream implements UpstreamStream {
     private boolean switched;
     /** Bytes the origin sent after its {@code 101}, until the tunnel takes them. */
     private @Nullable ByteBuf held;
+    /**
+     * The final response header, held until what came with it in the same read is known: a body whose
+     * framing is broken there turns into a 502 instead of a header the client would see cut short.
+     */
+    private @Nullable HttpResponse heldHeader;
 
     Http1UpstreamStream(UpstreamConnection conn, HttpPeer peer, UpstreamConnectionPool pool) {
         this.conn = conn;
@@ -179,6 +184,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         }
         done = true;
         releaseHeld();
+        heldHeader = null;
         listener = null;
         conn.detach();
         channel.config().setAutoRead(true);
@@ -197,6 +203,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         if (!done) {
             done = true;
             listener = null;
+            heldHeader = null;
             releaseHeld();
             conn.close();
         }
@@ -242,14 +249,19 @@ final class Http1UpstreamStream implements UpstreamStream {
                         response.status(), response.headers().copy());
                 ReferenceCountUtil.release(msg);
                 HopByHop.strip(interim.headers());
+                // RFC 9110 §8.6: never on a 1xx, which ends at its empty line whatever it says (RFC 9112 §6.3).
+                interim.headers().remove(HttpHeaderNames.CONTENT_LENGTH);
                 l.onInterimResponse(new NettyResponseHeader(interim));
                 return;
             }
-            onResponseHeader(l, response);
+            prepareResponseHeader(response);
             if (msg instanceof HttpContent content) {
                 // A response in one object: its body goes to the same listener, which releases it
                 // if the header already ended the exchange.
+                l.onResponseHeader(new NettyResponseHeader(response));
                 onContent(l, content);
+            } else {
+                heldHeader = response;
             }
             return;
         }
@@ -258,6 +270,18 @@ final class Http1UpstreamStream implements UpstreamStream {
                 skipInformationalBody = !(content instanceof LastHttpContent);
                 content.release();
                 return;
+            }
+            if (heldHeader != null) {
+                if (content.decoderResult().isFailure()) {
+                    // Nothing of this response has reached the client: the failure alone answers it (502).
+                    heldHeader = null;
+                } else {
+                    l = deliverHeldHeader(l);
+                    if (l == null) {
+                        content.release();
+                        return;
+                    }
+                }
             }
             onContent(l, content);
             return;
@@ -284,14 +308,21 @@ final class Http1UpstreamStream implements UpstreamStream {
         l.onResponseHeader(new NettyResponseHeader(response));
     }
 
-    private void onResponseHeader(Listener l, HttpResponse response) {
+    private void prepareResponseHeader(HttpResponse response) {
         responseStarted = true;
         int code = response.status().code();
         boolean bodiless = conn.decoder.isHeadResponse() || code == 204 || code == 304;
         Http1Framing framing = Http1Framing.of(response);
         responseKeepAlive = framing.keepAlive() && (bodiless || framing.isDelimited());
         HopByHop.strip(response.headers());
+    }
+
+    /** Reports the held header; returns the listener that is still attached afterwards, or null. */
+    private @Nullable Listener deliverHeldHeader(Listener l) {
+        HttpResponse response = heldHeader;
+        heldHeader = null;
         l.onResponseHeader(new NettyResponseHeader(response));
+        return listener;
     }
 
     private void onContent(Listener l, HttpContent content) {
@@ -315,6 +346,8 @@ final class Http1UpstreamStream implements UpstreamStream {
 
     void onInactive() {
         Listener l = listener;
+        // A header still held is dropped: the client gets the failure's answer instead of a header cut short.
+        heldHeader = null;
         if (l == null || lastReceived || switched) {
             // After a 101 the close is the tunnel's to see (what came before it is held).
             return;
@@ -328,6 +361,7 @@ final class Http1UpstreamStream implements UpstreamStream {
 
     void onException(Throwable cause) {
         Listener l = listener;
+        heldHeader = null;
         if (l == null) {
             return;
         }
@@ -357,6 +391,9 @@ final class Http1UpstreamStream implements UpstreamStream {
 
     void onReadComplete() {
         Listener l = listener;
+        if (l != null && heldHeader != null) {
+            l = deliverHeldHeader(l);
+        }
         if (l != null) {
             l.onReadComplete();
         }

@@ -62,10 +62,10 @@ class Http1ResponseDecoderTest {
     }
 
     @Test
-    void keepsAnUnusualReasonPhraseOrNone() {
+    void keepsAnUnusualReasonPhraseOrAnEmptyOne() {
         assertEquals("HTTP/1.1 200 Fine [Content-Length: 0] | BODY '' | END",
                 decode("HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n\r\n").toString());
-        HttpResponse bare = (HttpResponse) decode("HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n").lastMessage();
+        HttpResponse bare = (HttpResponse) decode("HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n").lastMessage();
         assertEquals(200, bare.status().code());
         assertEquals("", bare.status().reasonPhrase());
         assertEquals("HTTP/1.0 599 Odd \u00e9 phrase [] | BODY '' | END",
@@ -163,6 +163,8 @@ class Http1ResponseDecoderTest {
         "HTTP/1.1 600 High\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200\tOK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
         "http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",

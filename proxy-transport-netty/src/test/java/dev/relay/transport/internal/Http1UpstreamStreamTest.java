@@ -272,6 +272,29 @@ class Http1UpstreamStreamTest {
         assertFalse(failure.isRetry());
     }
 
+    @Test
+    void aBrokenBodyInTheReadThatBroughtItsHeaderFailsWithoutTheHeader() {
+        send("GET");
+        receive("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
+
+        assertNull(events.header, "nothing of the response reaches the client, so the failure can still be a 502");
+        assertEquals(ErrorType.H1_ERROR, events.failures.get(0).type());
+        stream.release();
+        assertEquals(0, pool.idleConnections(), "a connection whose framing broke is not pooled");
+    }
+
+    @Test
+    void aBrokenBodyInALaterReadFailsAfterTheHeader() {
+        send("GET");
+        receive("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+        assertEquals(200, events.header.status(), "a header is reported at the end of the read that brought it");
+        assertEquals("hello", events.body());
+        receive("zz\r\n");
+
+        assertFalse(events.ended);
+        assertEquals(ErrorType.H1_ERROR, events.failures.get(0).type());
+    }
+
     /** Records what the stream reports; holds the body parts until the test releases them. */
     private static final class Recorder implements UpstreamStream.Listener {
         ResponseHeader header;
