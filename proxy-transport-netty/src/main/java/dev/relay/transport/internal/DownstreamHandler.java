@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -221,17 +222,21 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     /** Why a CONNECT is refused on this listener (405 when it allows none, 403 for another target), or null. */
     private @org.jspecify.annotations.Nullable ProxyError refuseConnect(HttpRequest request) {
         if (connectAllow.isEmpty()) {
-            return ProxyError.httpStatus(405).setContext("CONNECT is not enabled on this listener");
+            return ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT is not enabled on this listener");
         }
         java.net.InetSocketAddress target = TunnelRequests.connectTarget(request.uri());
         if (target == null) {
-            return ProxyError.httpStatus(400).setContext("CONNECT target is not host:port: " + request.uri());
+            return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT target is not host:port: " + request.uri());
         }
         if (!queued.isEmpty()) {
-            return ProxyError.httpStatus(400).setContext("CONNECT pipelined behind other requests");
+            return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT pipelined behind other requests");
         }
         if (!connectAllow.allows(target)) {
-            return ProxyError.httpStatus(403).setContext("CONNECT target not allowed: " + request.uri());
+            return ProxyError.httpStatus(403, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT target not allowed: " + request.uri());
         }
         return null;
     }
