@@ -18,6 +18,7 @@ import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -130,6 +131,33 @@ class ClientErrorLogTest {
             assertEquals(new LogCapture.Line(CLIENT_LOGGER, Level.INFO,
                     "990 similar client error lines suppressed (at most 10 a second)", false), after.get(0));
             assertTrue(after.get(1).message().contains("GET /after"), after.get(1).toString());
+            assertEquals(List.of(), log.atLeast(Level.WARNING));
+        }
+    }
+
+    @Test
+    void requestHeaderTooSlowToArriveIsA408CountedAsATimeoutAndLoggedAtInfo() throws Exception {
+        ManualEngineClock clock = new ManualEngineClock();
+        ProxyOptions options = ProxyOptions.builder().headerReadTimeout(Duration.ofMillis(300)).build();
+        try (ProxyFixture fixture = new ProxyFixture(proxyToOrigin(), options, clock);
+             RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
+            client.send("GET /slo");
+            CompletableFuture<String> read = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.readToEnd();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            clock.advanceUntil(Duration.ofMillis(100), 100, read::isDone);
+            assertTrue(read.get().startsWith("HTTP/1.1 408 "), read.get());
+
+            Await.until(() -> !log.linesOf(CLIENT_LOGGER).isEmpty(), Duration.ofSeconds(5), log::toString);
+            LogCapture.Line line = log.linesOf(CLIENT_LOGGER).get(0);
+            assertEquals(Level.INFO, line.level());
+            assertTrue(line.message().contains("status 408: READ_TIMEDOUT (downstream): request header not complete "
+                    + "within 300 ms"), line.message());
+            assertEquals(1L, fixture.server.clientErrorCounts().get("timeout"));
             assertEquals(List.of(), log.atLeast(Level.WARNING));
         }
     }

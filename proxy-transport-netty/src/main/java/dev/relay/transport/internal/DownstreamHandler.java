@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyCall} at a time, each
@@ -386,6 +387,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             timeout.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             timeout.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
             channel.writeAndFlush(timeout).addListener(ChannelFutureListener.CLOSE);
+            // No call exists yet to log it: the client error is recorded here, quietly, as any other.
+            engine.clientErrors.record(ProxyError.downstream(dev.relay.core.ErrorType.READ_TIMEDOUT,
+                    "request header not complete within " + TimeUnit.NANOSECONDS.toMillis(headerReadNanos) + " ms",
+                    null), 408, true, () -> ClientAddresses.client(channel), () -> "-");
         } else {
             channel.close();
         }
