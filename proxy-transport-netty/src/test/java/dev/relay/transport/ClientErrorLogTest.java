@@ -189,6 +189,25 @@ class ClientErrorLogTest {
     }
 
     @Test
+    void aFilterThatThrowsIsOneErrorLineWithTheStackTrace() throws Exception {
+        ProxyFixture.SimpleProxy proxy = new ProxyFixture.SimpleProxy(session -> {
+            throw new IllegalStateException("routing table is broken");
+        });
+        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+            assertAnswered(fixture, "GET /bug HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 500);
+            assertEquals(ErrorType.INTERNAL, proxy.nextLogged("/bug").error().type());
+            Await.until(() -> !log.lines().isEmpty(), Duration.ofSeconds(5), log::toString);
+
+            List<LogCapture.Line> lines = log.lines();
+            assertEquals(1, lines.size(), lines.toString());
+            assertEquals(new LogCapture.Line(ENGINE_LOGGER, Level.ERROR, "GET /bug, Host: x, status 500: INTERNAL "
+                    + "(internal) context: upstreamPeer cause: java.lang.IllegalStateException: routing table is broken",
+                    true), lines.get(0));
+            assertTrue(fixture.server.clientErrorCounts().values().stream().allMatch(c -> c == 0));
+        }
+    }
+
+    @Test
     void anOriginThatRefusesIsOneWarningForTheOperatorAndNoClientError() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {

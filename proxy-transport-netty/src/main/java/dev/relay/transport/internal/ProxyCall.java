@@ -606,8 +606,14 @@ final class ProxyCall<C> {
         if (ClientErrors.isClientError(e)) {
             engine.clientErrors.record(e, status, !suppress, downstream::clientAddress, this::requestSummary);
         } else if (!suppress) {
-            ProxyEngine.LOG.log(ClientErrors.operatorLevel(e), "{0}, status {1}: {2}", requestSummary(), status,
-                    e.getMessage());
+            System.Logger.Level level = ClientErrors.operatorLevel(e);
+            String line = requestSummary() + ", status " + status + ": " + e.getMessage();
+            if (level == System.Logger.Level.ERROR && e.getCause() != null) {
+                // A filter that threw or a bug: whoever fixes it needs the stack trace.
+                ProxyEngine.LOG.log(level, line, e.getCause());
+            } else {
+                ProxyEngine.LOG.log(level, line);
+            }
         }
     }
 
