@@ -82,9 +82,13 @@ public final class ClientErrors {
         }
     }
 
-    /** Whether {@code error} is the client's doing (counted and logged quietly), not the proxy's or the origin's. */
+    /**
+     * Whether {@code error} is the client's doing (counted and logged quietly), not the proxy's or the
+     * origin's. An {@link ErrorType#INTERNAL} error on the client's connection is not: an exception
+     * other than an I/O failure there is a bug in a handler, and gets an ERROR line with its trace.
+     */
     static boolean isClientError(ProxyError error) {
-        return error.source() == ErrorSource.DOWNSTREAM;
+        return error.source() == ErrorSource.DOWNSTREAM && error.type() != ErrorType.INTERNAL;
     }
 
     /** The reason a client error is counted under. */

@@ -93,6 +93,14 @@ class ClientErrorsTest {
     }
 
     @Test
+    void aBugOnTheClientsConnectionIsNotTheClientsErrorButAnError() {
+        ProxyError bug = Errors.io(new NullPointerException("handler bug"), ErrorSource.DOWNSTREAM, "client connection");
+        assertEquals(ErrorType.INTERNAL, bug.type());
+        assertFalse(ClientErrors.isClientError(bug));
+        assertEquals(Level.ERROR, ClientErrors.operatorLevel(bug));
+    }
+
+    @Test
     void aLineCarriesTheCauseMessageButNeverItsClassOrChain() {
         ProxyError e = Http1DownstreamStream.malformedRequest(
                 new Http1ParseException("invalid Content-Length: '3, 3'"));
