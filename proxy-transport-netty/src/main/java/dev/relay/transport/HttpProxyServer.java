@@ -432,7 +432,7 @@ public final class HttpProxyServer implements AutoCloseable {
      */
     public Map<String, Long> clientErrorCounts() {
         Map<String, Long> counts = new java.util.LinkedHashMap<>();
-        engine.clientErrors().counts().forEach((reason, count) -> counts.put(reason.label(), count));
+        engine.errorLog().counts().forEach((reason, count) -> counts.put(reason.label(), count));
         return counts;
     }
 

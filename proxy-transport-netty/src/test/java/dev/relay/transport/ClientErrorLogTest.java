@@ -208,23 +208,30 @@ class ClientErrorLogTest {
     }
 
     @Test
-    void anOriginThatRefusesIsOneWarningForTheOperatorAndNoClientError() throws Exception {
+    void anOriginThatRefusesIsWarnedAboutAtMostTenTimesASecondAndNeverCountedAsAClientError() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
             closedPort = s.getLocalPort();
         }
+        ManualEngineClock clock = new ManualEngineClock();
         ProxyFixture.SimpleProxy proxy = new ProxyFixture.SimpleProxy(
                 session -> HttpPeer.plain("127.0.0.1:" + closedPort));
-        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
-            assertAnswered(fixture, "GET /refused HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 502);
-            assertEquals(ErrorType.CONNECT_REFUSED, proxy.nextLogged("/refused").error().type());
-            Await.until(() -> !log.linesOf(ENGINE_LOGGER).isEmpty(), Duration.ofSeconds(5), log::toString);
-
-            // One line for the failure (and one more per retry, if the proxy retried): all warnings.
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxAttempts(1).build(), clock)) {
+            for (int i = 0; i < 30; i++) {
+                assertAnswered(fixture, "GET /refused HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 502);
+                assertEquals(ErrorType.CONNECT_REFUSED, proxy.nextLogged("/refused").error().type());
+            }
             List<LogCapture.Line> lines = log.lines();
-            assertTrue(lines.stream().allMatch(l -> l.level() == Level.WARNING), log.toString());
-            assertTrue(lines.stream().anyMatch(l -> l.message().contains("GET /refused, Host: x, status 502: "
-                    + "CONNECT_REFUSED (upstream)")), log.toString());
+            assertEquals(10, lines.size(), log.toString());
+            assertTrue(lines.stream().allMatch(l -> l.level() == Level.WARNING && l.message().startsWith(
+                    "GET /refused, Host: x, status 502: CONNECT_REFUSED (upstream) context: connect ")), log.toString());
+
+            clock.advance(Duration.ofSeconds(1));
+            assertAnswered(fixture, "GET /refused HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 502);
+            proxy.nextLogged("/refused");
+            assertEquals(new LogCapture.Line(ENGINE_LOGGER, Level.WARNING,
+                    "20 similar warnings suppressed (at most 10 a second)", false), log.lines().get(10));
+            assertEquals(12, log.lines().size(), log.toString());
             assertTrue(fixture.server.clientErrorCounts().values().stream().allMatch(c -> c == 0),
                     fixture.server.clientErrorCounts().toString());
         }

@@ -388,7 +388,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             timeout.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
             channel.writeAndFlush(timeout).addListener(ChannelFutureListener.CLOSE);
             // No call exists yet to log it: the client error is recorded here, quietly, as any other.
-            engine.clientErrors.record(ProxyError.downstream(dev.relay.core.ErrorType.READ_TIMEDOUT,
+            engine.errorLog.recordClientError(ProxyError.downstream(dev.relay.core.ErrorType.READ_TIMEDOUT,
                     "request header not complete within " + TimeUnit.NANOSECONDS.toMillis(headerReadNanos) + " ms",
                     null), 408, true, () -> ClientAddresses.client(channel), () -> "-");
         } else {

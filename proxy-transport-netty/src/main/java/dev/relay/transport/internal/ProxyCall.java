@@ -514,8 +514,8 @@ final class ProxyCall<C> {
 
     /** Leaves attempt {@code a} behind and starts the next, at once or after the configured back-off. */
     private void retry(UpstreamAttempt a, ProxyError e) {
-        ProxyEngine.LOG.log(System.Logger.Level.WARNING, "retrying after attempt {0}: {1} ({2})",
-                session.attempts, e.getMessage(), requestSummary());
+        engine.errorLog.warn(() -> "retrying after attempt " + session.attempts + ": " + e.getMessage() + " ("
+                + requestSummary() + ")");
         a.abandon();
         requestBody.takeBackFrom(a);
         attempt = null;
@@ -592,7 +592,7 @@ final class ProxyCall<C> {
     }
 
     /**
-     * The one log line of a failed request, at the level of who must act on it (see {@link ClientErrors}):
+     * The one log line of a failed request, at the level of who must act on it (see {@link ErrorLog}):
      * a client error is counted, and logged quietly and rate-limited; anything else is logged with its
      * cause for the operator.
      */
@@ -603,17 +603,10 @@ final class ProxyCall<C> {
         } catch (Throwable t) {
             suppress = false;
         }
-        if (ClientErrors.isClientError(e)) {
-            engine.clientErrors.record(e, status, !suppress, downstream::clientAddress, this::requestSummary);
+        if (ErrorLog.isClientError(e)) {
+            engine.errorLog.recordClientError(e, status, !suppress, downstream::clientAddress, this::requestSummary);
         } else if (!suppress) {
-            System.Logger.Level level = ClientErrors.operatorLevel(e);
-            String line = requestSummary() + ", status " + status + ": " + e.getMessage();
-            if (level == System.Logger.Level.ERROR && e.getCause() != null) {
-                // A filter that threw or a bug: whoever fixes it needs the stack trace.
-                ProxyEngine.LOG.log(level, line, e.getCause());
-            } else {
-                ProxyEngine.LOG.log(level, line);
-            }
+            engine.errorLog.logForOperator(e, () -> requestSummary() + ", status " + status + ": " + e.getMessage());
         }
     }
 

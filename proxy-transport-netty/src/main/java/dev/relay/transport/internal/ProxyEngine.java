@@ -32,7 +32,7 @@ public final class ProxyEngine<C> {
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
     final Http2Abuse http2Abuse;
-    final ClientErrors clientErrors;
+    final ErrorLog errorLog;
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
@@ -48,7 +48,7 @@ public final class ProxyEngine<C> {
         this.proxy = proxy;
         this.clock = clock;
         this.http2Abuse = new Http2Abuse(clock.nanoTime());
-        this.clientErrors = new ClientErrors(clock);
+        this.errorLog = new ErrorLog(clock);
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
@@ -122,9 +122,9 @@ public final class ProxyEngine<C> {
         return http2Abuse;
     }
 
-    /** Requests that failed on the client's side since start, by reason; see {@link ClientErrors}. */
-    public ClientErrors clientErrors() {
-        return clientErrors;
+    /** Requests that failed on the client's side since start, by reason; see {@link ErrorLog}. */
+    public ErrorLog errorLog() {
+        return errorLog;
     }
 
     /** Requests in flight. */

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.net.ConnectException;
 import java.nio.channels.ClosedChannelException;
+import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The classification behind the error-log policy: which type a socket failure is, which reason and which level. */
-class ClientErrorsTest {
+class ErrorLogTest {
 
     @ParameterizedTest(name = "{0} -> {1}")
     @CsvSource(delimiter = '|', value = {
@@ -35,8 +36,8 @@ class ClientErrorsTest {
         ProxyError e = Errors.io(new IOException(message), ErrorSource.DOWNSTREAM, "client connection");
         assertEquals(expected, e.type());
         assertEquals(ErrorSource.DOWNSTREAM, e.source());
-        assertEquals(ClientErrors.Reason.CLOSED, ClientErrors.reason(e));
-        assertEquals(Level.DEBUG, ClientErrors.clientLevel(e));
+        assertEquals(ErrorLog.Reason.CLOSED, ErrorLog.reason(e));
+        assertEquals(Level.DEBUG, ErrorLog.clientLevel(e));
     }
 
     @Test
@@ -58,46 +59,68 @@ class ClientErrorsTest {
             "400, MALFORMED", "403, MALFORMED", "405, METHOD_NOT_ALLOWED", "408, TIMEOUT", "413, TOO_LARGE",
             "414, TOO_LARGE", "431, TOO_LARGE", "505, UNSUPPORTED_VERSION",
     })
-    void aStatusTheProxyAnsweredForTheClientIsCountedUnderItsReason(int status, ClientErrors.Reason expected) {
+    void aStatusTheProxyAnsweredForTheClientIsCountedUnderItsReason(int status, ErrorLog.Reason expected) {
         ProxyError e = ProxyError.httpStatus(status, ErrorSource.DOWNSTREAM);
-        assertTrue(ClientErrors.isClientError(e));
-        assertEquals(expected, ClientErrors.reason(e));
-        assertEquals(Level.INFO, ClientErrors.clientLevel(e));
+        assertTrue(ErrorLog.isClientError(e));
+        assertEquals(expected, ErrorLog.reason(e));
+        assertEquals(Level.INFO, ErrorLog.clientLevel(e));
     }
 
     @Test
     void aSlowClientIsATimeoutAndAMalformedHeaderIsMalformed() {
-        assertEquals(ClientErrors.Reason.TIMEOUT,
-                ClientErrors.reason(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "body", null)));
-        assertEquals(ClientErrors.Reason.TIMEOUT,
-                ClientErrors.reason(ProxyError.downstream(ErrorType.WRITE_TIMEDOUT, "send", null)));
-        assertEquals(ClientErrors.Reason.MALFORMED,
-                ClientErrors.reason(ProxyError.downstream(ErrorType.INVALID_HTTP_HEADER, "h2", null)));
+        assertEquals(ErrorLog.Reason.TIMEOUT,
+                ErrorLog.reason(ProxyError.downstream(ErrorType.READ_TIMEDOUT, "body", null)));
+        assertEquals(ErrorLog.Reason.TIMEOUT,
+                ErrorLog.reason(ProxyError.downstream(ErrorType.WRITE_TIMEDOUT, "send", null)));
+        assertEquals(ErrorLog.Reason.MALFORMED,
+                ErrorLog.reason(ProxyError.downstream(ErrorType.INVALID_HTTP_HEADER, "h2", null)));
     }
 
     @Test
     void operatorLevelIsWarningForTheOriginAndErrorOnlyForWhatSomeoneMustFix() {
-        assertEquals(Level.WARNING, ClientErrors.operatorLevel(
+        assertEquals(Level.WARNING, ErrorLog.operatorLevel(
                 Errors.connectFailure(new ConnectException("Connection refused"), "connect")));
-        assertEquals(Level.WARNING, ClientErrors.operatorLevel(
+        assertEquals(Level.WARNING, ErrorLog.operatorLevel(
                 ProxyError.upstream(ErrorType.H1_ERROR, "invalid response", null)));
-        assertEquals(Level.WARNING, ClientErrors.operatorLevel(
+        assertEquals(Level.WARNING, ErrorLog.operatorLevel(
                 ProxyError.of(ErrorType.DEADLINE_EXCEEDED, ErrorSource.INTERNAL, "deadline", null)));
-        assertEquals(Level.DEBUG, ClientErrors.operatorLevel(ProxyError.httpStatus(403)), "a filter's decision");
-        assertEquals(Level.WARNING, ClientErrors.operatorLevel(ProxyError.httpStatus(503)));
-        assertEquals(Level.ERROR, ClientErrors.operatorLevel(
+        assertEquals(Level.DEBUG, ErrorLog.operatorLevel(ProxyError.httpStatus(403)), "a filter's decision");
+        assertEquals(Level.WARNING, ErrorLog.operatorLevel(ProxyError.httpStatus(503)));
+        assertEquals(Level.ERROR, ErrorLog.operatorLevel(
                 ProxyError.internal("requestFilter", new IllegalStateException("bug"))));
-        assertEquals(Level.ERROR, ClientErrors.operatorLevel(
+        assertEquals(Level.ERROR, ErrorLog.operatorLevel(
                 ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "no peer", null)));
-        assertFalse(ClientErrors.isClientError(ProxyError.httpStatus(403)));
+        assertFalse(ErrorLog.isClientError(ProxyError.httpStatus(403)));
+    }
+
+    @Test
+    void theLogRateLimitRefillsALineEveryTenthOfASecondAndHoldsAtMostOneSecondsWorth() {
+        ManualEngineClock clock = new ManualEngineClock();
+        LogRateLimit limit = new LogRateLimit(clock, 10);
+        for (int i = 0; i < 10; i++) {
+            assertEquals(0, limit.permit(), "line " + i + " of a full bucket");
+        }
+        assertEquals(-1, limit.permit());
+        assertEquals(-1, limit.permit());
+
+        clock.advance(Duration.ofMillis(100));
+        assertEquals(2, limit.permit(), "one more line, after two held back");
+        assertEquals(-1, limit.permit());
+
+        clock.advance(Duration.ofHours(1));
+        assertEquals(1, limit.permit());
+        for (int i = 1; i < 10; i++) {
+            assertEquals(0, limit.permit(), "a long pause fills the bucket, no more: line " + i);
+        }
+        assertEquals(-1, limit.permit());
     }
 
     @Test
     void aBugOnTheClientsConnectionIsNotTheClientsErrorButAnError() {
         ProxyError bug = Errors.io(new NullPointerException("handler bug"), ErrorSource.DOWNSTREAM, "client connection");
         assertEquals(ErrorType.INTERNAL, bug.type());
-        assertFalse(ClientErrors.isClientError(bug));
-        assertEquals(Level.ERROR, ClientErrors.operatorLevel(bug));
+        assertFalse(ErrorLog.isClientError(bug));
+        assertEquals(Level.ERROR, ErrorLog.operatorLevel(bug));
     }
 
     @Test
@@ -105,11 +128,11 @@ class ClientErrorsTest {
         ProxyError e = Http1DownstreamStream.malformedRequest(
                 new Http1ParseException("invalid Content-Length: '3, 3'"));
         assertEquals("H1_ERROR (downstream): malformed request: invalid Content-Length: '3, 3'",
-                ClientErrors.describe(e));
+                ErrorLog.describe(e));
         ProxyError version = Http1DownstreamStream.malformedRequest(
                 new Http1ParseException(505, "HTTP version not supported: 'HTTP/2.0'"));
         assertSame(ErrorSource.DOWNSTREAM, version.source());
         assertEquals("HTTP_STATUS 505 (downstream): malformed request: HTTP version not supported: 'HTTP/2.0'",
-                ClientErrors.describe(version));
+                ErrorLog.describe(version));
     }
 }

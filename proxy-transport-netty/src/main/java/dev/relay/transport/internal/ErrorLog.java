@@ -10,7 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
@@ -22,19 +21,19 @@ import java.util.function.Supplier;
  * <p>Log by who must act. A client's malformed request, its timeout or its hang-up is not the operator's
  * error: one line without a cause chain on the {@value #CLIENT_LOGGER} logger, at INFO for a request
  * the proxy refused (the operator may want to see that clients misbehave) and at DEBUG for a client
- * that went away (browsers cancel requests all day long). A token bucket lets at most
+ * that went away (browsers cancel requests all day long). A {@link LogRateLimit} lets at most
  * {@value #LINES_PER_SECOND} such lines a second through, all event loops together; the next line let
  * through after some were held back is preceded by a summary of how many. An origin that misbehaves is
- * a WARNING; ERROR is left for what someone must fix: a filter that throws, a bug, no peer to send to.
+ * a WARNING, limited the same way (a dead origin fails every request); ERROR is left for what someone
+ * must fix: a filter that throws, a bug, no peer to send to, never limited.
  */
-public final class ClientErrors {
+public final class ErrorLog {
     /** The logger of client errors, apart from {@code dev.relay.proxy} so that it can be tuned alone. */
     static final String CLIENT_LOGGER = "dev.relay.proxy.client";
     /** Lines a second let through, and the burst: a flood of bad requests is ten lines a second. */
     static final int LINES_PER_SECOND = 10;
 
     private static final System.Logger LOG = System.getLogger(CLIENT_LOGGER);
-    private static final long NANOS_PER_LINE = TimeUnit.SECONDS.toNanos(1) / LINES_PER_SECOND;
 
     /** Why a request failed on the client's side; {@link #label()} is the metric label. */
     public enum Reason {
@@ -64,19 +63,13 @@ public final class ClientErrors {
     }
 
     private final LongAdder[] counts = new LongAdder[Reason.values().length];
-    private final EngineClock clock;
-    /**
-     * The token bucket as a time (GCRA): a line may go when this plus one line's interval is not ahead
-     * of now; it never lags now by more than a second, which makes a full bucket {@value #LINES_PER_SECOND}
-     * lines.
-     */
-    private long bucketNanos;
-    private long suppressed;
+    private final LogRateLimit clientLines;
+    private final LogRateLimit warningLines;
 
-    /** Counts from zero; the bucket starts full at the time of {@code clock}. */
-    public ClientErrors(EngineClock clock) {
-        this.clock = clock;
-        this.bucketNanos = clock.nanoTime() - TimeUnit.SECONDS.toNanos(1);
+    /** Counts from zero; the rate limits start full at the time of {@code clock}. */
+    public ErrorLog(EngineClock clock) {
+        this.clientLines = new LogRateLimit(clock, LINES_PER_SECOND);
+        this.warningLines = new LogRateLimit(clock, LINES_PER_SECOND);
         for (int i = 0; i < counts.length; i++) {
             counts[i] = new LongAdder();
         }
@@ -138,14 +131,14 @@ public final class ClientErrors {
      * @param client the client's address
      * @param request what is known of the request (method and target), asked for only when logged
      */
-    void record(ProxyError error, int status, boolean log, Supplier<@Nullable SocketAddress> client,
+    void recordClientError(ProxyError error, int status, boolean log, Supplier<@Nullable SocketAddress> client,
                 Supplier<String> request) {
         counts[reason(error).ordinal()].increment();
         Level level = clientLevel(error);
         if (!log || !LOG.isLoggable(level)) {
             return;
         }
-        long heldBack = takeToken();
+        long heldBack = clientLines.permit();
         if (heldBack < 0) {
             return;
         }
@@ -158,22 +151,44 @@ public final class ClientErrors {
     }
 
     /**
-     * A token for one line: -1 when the bucket is empty (the line is counted as suppressed), else how
-     * many lines were suppressed since the last one let through. Errors are rare next to requests, and
-     * a flood is what this guards, so a lock held for a few instructions is cheap enough.
+     * Logs a request that failed other than on the client's side, at {@link #operatorLevel}: an ERROR
+     * always, with the cause's stack trace; a WARNING (an origin that is down fails every request sent
+     * to it) at most {@value #LINES_PER_SECOND} a second with a summary of the rest, like client errors;
+     * a DEBUG line when enabled.
+     *
+     * @param line the request and what failed, built only when it is written
      */
-    private synchronized long takeToken() {
-        long now = clock.nanoTime();
-        long floor = now - TimeUnit.SECONDS.toNanos(1);
-        long next = Math.max(bucketNanos, floor) + NANOS_PER_LINE;
-        if (next - now > 0) {
-            suppressed++;
-            return -1;
+    void logForOperator(ProxyError error, Supplier<String> line) {
+        Level level = operatorLevel(error);
+        if (!ProxyEngine.LOG.isLoggable(level)) {
+            return;
         }
-        bucketNanos = next;
-        long heldBack = suppressed;
-        suppressed = 0;
-        return heldBack;
+        if (level == Level.ERROR && error.getCause() != null) {
+            // A filter that threw or a bug: whoever fixes it needs the stack trace.
+            ProxyEngine.LOG.log(level, line.get(), error.getCause());
+            return;
+        }
+        if (level == Level.WARNING) {
+            warn(line);
+        } else {
+            ProxyEngine.LOG.log(level, line.get());
+        }
+    }
+
+    /**
+     * A WARNING line about the origin (a failed request, a retry), at most {@value #LINES_PER_SECOND} a
+     * second with a summary of the rest.
+     */
+    void warn(Supplier<String> line) {
+        long heldBack = warningLines.permit();
+        if (heldBack < 0) {
+            return;
+        }
+        if (heldBack > 0) {
+            ProxyEngine.LOG.log(Level.WARNING, "{0} similar warnings suppressed (at most {1} a second)", heldBack,
+                    LINES_PER_SECOND);
+        }
+        ProxyEngine.LOG.log(Level.WARNING, line.get());
     }
 
     /**
