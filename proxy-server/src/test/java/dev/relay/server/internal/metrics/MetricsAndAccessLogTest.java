@@ -188,9 +188,11 @@ class MetricsAndAccessLogTest {
         assertEquals(400, answer(relay.proxy(), "GET /name HTTP/1.1\r\nHost: api.test\r\nBad Name: v\r\n\r\n"));
         assertEquals(505, answer(relay.proxy(), "GET /v2 HTTP/2.0\r\nHost: api.test\r\n\r\n"));
 
+        // Counted just after each answer went out, on the connection's event loop: wait for each.
+        String version = "relay_client_errors_total{reason=\"unsupported_version\"}";
+        assertEquals(1.0, scrapeWhen(relay, version, 1).get(version));
         Map<String, Double> m = scrapeWhen(relay, malformed, 2);
         assertEquals(2.0, m.get(malformed), m.toString());
-        assertEquals(1.0, m.get("relay_client_errors_total{reason=\"unsupported_version\"}"));
         assertEquals(0.0, m.get("relay_client_errors_total{reason=\"closed\"}"));
         assertEquals(0, origin.requests().size(), "nothing refused was forwarded");
         List<String> lines = awaitLines(3);
