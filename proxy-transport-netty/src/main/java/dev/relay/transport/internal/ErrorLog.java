@@ -132,7 +132,7 @@ public final class ErrorLog {
      * @param request what is known of the request (method and target), asked for only when logged
      */
     void recordClientError(ProxyError error, int status, boolean log, Supplier<@Nullable SocketAddress> client,
-                Supplier<String> request) {
+                           Supplier<String> request) {
         counts[reason(error).ordinal()].increment();
         Level level = clientLevel(error);
         if (!log || !LOG.isLoggable(level)) {
