@@ -57,10 +57,20 @@ public final class ProxyError extends RuntimeException {
 
     /** Fails the request with {@code status} (for example 403 from an auth filter). */
     public static ProxyError httpStatus(int status) {
+        return httpStatus(status, ErrorSource.INTERNAL);
+    }
+
+    /**
+     * Fails the request with {@code status}, blaming {@code source}: {@link ErrorSource#DOWNSTREAM} when
+     * the client's request is at fault (a 400, 405, 413, 414, 431 or 505 the proxy answers on its own),
+     * so that logs and metrics file it as a client error and not as the proxy's.
+     */
+    public static ProxyError httpStatus(int status, ErrorSource source) {
         if (status < 100 || status > 999) {
             throw new IllegalArgumentException("status: " + status + " (expected: 100..999)");
         }
-        return new ProxyError(ErrorType.HTTP_STATUS, ErrorSource.INTERNAL, status, RetryType.NO, null, null);
+        return new ProxyError(ErrorType.HTTP_STATUS, requireNonNull(source, "source"), status, RetryType.NO, null,
+                null);
     }
 
     /**

@@ -183,7 +183,11 @@ public interface ProxyHttp<C extends @Nullable Object> {
         return java.util.concurrent.CompletableFuture.completedFuture(new FailToProxy(0, false));
     }
 
-    /** Whether to skip the automatic error-log line for this failed request. */
+    /**
+     * Whether to skip the automatic error-log line for this failed request. The line's level follows
+     * who must act: a client's error ({@link ErrorSource#DOWNSTREAM}) is INFO or DEBUG and rate-limited,
+     * the origin's is WARNING, a filter that threw or a bug is ERROR.
+     */
     default boolean suppressErrorLog(Session session, C ctx, ProxyError error) {
         return false;
     }

@@ -97,6 +97,17 @@ class ProxyErrorTest {
     }
 
     @ParameterizedTest
+    @ValueSource(ints = {400, 405, 414, 431, 505})
+    void aStatusAnsweredForTheClientsFaultBlamesTheDownstream(int status) {
+        ProxyError e = ProxyError.httpStatus(status, ErrorSource.DOWNSTREAM).setContext("request line");
+
+        assertEquals(status, e.defaultStatus());
+        assertEquals(ErrorSource.DOWNSTREAM, e.source());
+        assertEquals("HTTP_STATUS " + status + " (downstream) context: request line", e.getMessage());
+        assertThrows(NullPointerException.class, () -> ProxyError.httpStatus(status, null));
+    }
+
+    @ParameterizedTest
     @ValueSource(ints = {-1, 0, 99, 1000})
     void httpStatusRejectsAnImpossibleStatus(int status) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ProxyError.httpStatus(status));

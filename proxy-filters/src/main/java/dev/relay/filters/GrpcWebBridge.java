@@ -1,6 +1,7 @@
 package dev.relay.filters;
 
 import dev.relay.core.BodyChunk;
+import dev.relay.core.ErrorSource;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpModule;
 import dev.relay.core.HttpModuleFactory;
@@ -138,7 +139,8 @@ public final class GrpcWebBridge implements HttpModule {
         try {
             body.replace(decoder.decode(body.toByteArray(), endOfStream));
         } catch (IllegalArgumentException e) {
-            throw ProxyError.httpStatus(400).setContext("grpc-web-text request body: " + e.getMessage());
+            throw ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
+                    .setContext("grpc-web-text request body: " + e.getMessage());
         }
     }
 

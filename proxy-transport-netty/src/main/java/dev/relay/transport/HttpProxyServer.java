@@ -425,6 +425,17 @@ public final class HttpProxyServer implements AutoCloseable {
         return counts;
     }
 
+    /**
+     * Requests that failed on the client's side since start, by reason ({@code malformed}, {@code too_large},
+     * {@code unsupported_version}, {@code method_not_allowed}, {@code timeout}, {@code closed}); every
+     * reason is present. These are logged quietly (INFO or DEBUG, rate-limited), never at ERROR.
+     */
+    public Map<String, Long> clientErrorCounts() {
+        Map<String, Long> counts = new java.util.LinkedHashMap<>();
+        engine.errorLog().counts().forEach((reason, count) -> counts.put(reason.label(), count));
+        return counts;
+    }
+
     /** Requests received since start. */
     public long requestsServed() {
         return engine.requestsServed();

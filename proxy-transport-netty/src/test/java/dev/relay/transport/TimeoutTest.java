@@ -205,6 +205,7 @@ class TimeoutTest {
             assertEquals(ErrorType.READ_TIMEDOUT, outcome.error().type());
             assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
             assertEquals(408, outcome.status());
+            assertEquals(1L, fixture.server.clientErrorCounts().get("timeout"), "the client's fault, counted so");
             // The upstream got the head and three bytes, then its connection was closed.
             RecordedRequest seen = a.awaitRequests(1, WAIT).get(0);
             assertFalse(seen.bodyComplete());

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -19,6 +20,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyCall} at a time, each
@@ -221,17 +223,21 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     /** Why a CONNECT is refused on this listener (405 when it allows none, 403 for another target), or null. */
     private @org.jspecify.annotations.Nullable ProxyError refuseConnect(HttpRequest request) {
         if (connectAllow.isEmpty()) {
-            return ProxyError.httpStatus(405).setContext("CONNECT is not enabled on this listener");
+            return ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT is not enabled on this listener");
         }
         java.net.InetSocketAddress target = TunnelRequests.connectTarget(request.uri());
         if (target == null) {
-            return ProxyError.httpStatus(400).setContext("CONNECT target is not host:port: " + request.uri());
+            return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT target is not host:port: " + request.uri());
         }
         if (!queued.isEmpty()) {
-            return ProxyError.httpStatus(400).setContext("CONNECT pipelined behind other requests");
+            return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT pipelined behind other requests");
         }
         if (!connectAllow.allows(target)) {
-            return ProxyError.httpStatus(403).setContext("CONNECT target not allowed: " + request.uri());
+            return ProxyError.httpStatus(403, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT target not allowed: " + request.uri());
         }
         return null;
     }
@@ -381,6 +387,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             timeout.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             timeout.headers().set(HttpHeaderNames.CONTENT_LENGTH, 0);
             channel.writeAndFlush(timeout).addListener(ChannelFutureListener.CLOSE);
+            // No call exists yet to log it: the client error is recorded here, quietly, as any other.
+            engine.errorLog.recordClientError(ProxyError.downstream(dev.relay.core.ErrorType.READ_TIMEDOUT,
+                    "request header not complete within " + TimeUnit.NANOSECONDS.toMillis(headerReadNanos) + " ms",
+                    null), 408, true, () -> ClientAddresses.client(channel), () -> "-");
         } else {
             channel.close();
         }

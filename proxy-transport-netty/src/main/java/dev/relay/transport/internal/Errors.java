@@ -98,16 +98,36 @@ final class Errors {
         } else if (cause instanceof SSLException) {
             type = ErrorType.TLS_HANDSHAKE_FAILURE;
         } else if (cause instanceof IOException) {
-            type = ErrorType.READ_ERROR;
+            type = ioType(cause);
         } else {
             type = ErrorType.INTERNAL;
         }
         ProxyError error = ProxyError.of(type, source, context, cause);
-        if (source == ErrorSource.UPSTREAM && (type == ErrorType.READ_ERROR || type == ErrorType.CONNECTION_CLOSED)) {
+        if (source == ErrorSource.UPSTREAM && (type == ErrorType.READ_ERROR || type == ErrorType.WRITE_ERROR
+                || type == ErrorType.CONNECTION_CLOSED)) {
             // Pingora's ReusedOnly: a pooled connection the origin already closed is worth another go.
             error.setRetryType(RetryType.REUSED_ONLY);
         }
         return error;
+    }
+
+    /**
+     * What a socket {@link IOException} says happened: the exception does not tell a read from a write,
+     * so the message does. A reset is the peer closing the connection ({@code CONNECTION_CLOSED}, as
+     * Pingora files it); a broken pipe can only come from a write, and Netty's native transport names
+     * the failed call ({@code writevAddresses(..) failed: ...}, {@code sendfile(..)}, {@code read(..)}).
+     */
+    static ErrorType ioType(Throwable cause) {
+        String message = String.valueOf(cause.getMessage());
+        String lower = message.toLowerCase(Locale.ROOT);
+        if (lower.contains("connection reset")) {
+            return ErrorType.CONNECTION_CLOSED;
+        }
+        if (lower.contains("broken pipe") || lower.startsWith("write") || lower.startsWith("send")
+                || lower.startsWith("splice")) {
+            return ErrorType.WRITE_ERROR;
+        }
+        return ErrorType.READ_ERROR;
     }
 
     /** An error of the proxy's own making (a filter, a malformed client body) is never worth a retry. */

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorSource;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
@@ -98,17 +99,20 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     /**
      * The error a request the decoder rejected is answered with: 400, 414/431 for what was too long, 505
-     * for an HTTP version other than 1.x.
+     * for an HTTP version other than 1.x; each blames the client ({@link ErrorSource#DOWNSTREAM}).
      */
     static ProxyError malformedRequest(Throwable cause) {
         if (cause instanceof Http1ParseException parse && parse.status() != 400) {
-            return ProxyError.httpStatus(parse.status()).setContext("malformed request: " + cause.getMessage());
+            return ProxyError.httpStatus(parse.status(), ErrorSource.DOWNSTREAM)
+                    .setContext("malformed request: " + cause.getMessage());
         }
         if (cause instanceof TooLongHttpLineException) {
-            return ProxyError.httpStatus(414).setContext("request header too large: " + cause.getMessage());
+            return ProxyError.httpStatus(414, ErrorSource.DOWNSTREAM)
+                    .setContext("request line too long: " + cause.getMessage());
         }
         if (cause instanceof TooLongHttpHeaderException) {
-            return ProxyError.httpStatus(431).setContext("request header too large: " + cause.getMessage());
+            return ProxyError.httpStatus(431, ErrorSource.DOWNSTREAM)
+                    .setContext("request header too large: " + cause.getMessage());
         }
         return ProxyError.downstream(dev.relay.core.ErrorType.H1_ERROR, "malformed request", cause);
     }

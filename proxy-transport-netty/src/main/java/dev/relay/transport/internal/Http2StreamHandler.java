@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.ProxyError;
 import io.netty.buffer.Unpooled;
@@ -77,7 +78,8 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
             // No tunnels over HTTP/2 (RFC 9113 §8.5 CONNECT, RFC 8441 extended CONNECT): the listener
             // does not announce SETTINGS_ENABLE_CONNECT_PROTOCOL, and plain CONNECT gets 405.
             request = Http2DownstreamStream.placeholderRequest(headers);
-            refusal = ProxyError.httpStatus(405).setContext("CONNECT is not supported over HTTP/2");
+            refusal = ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM)
+                    .setContext("CONNECT is not supported over HTTP/2");
         } else {
             try {
                 request = Http2DownstreamStream.toRequest(streamId, headers, hasBody);

@@ -514,8 +514,8 @@ final class ProxyCall<C> {
 
     /** Leaves attempt {@code a} behind and starts the next, at once or after the configured back-off. */
     private void retry(UpstreamAttempt a, ProxyError e) {
-        ProxyEngine.LOG.log(System.Logger.Level.WARNING, "retrying after attempt {0}: {1} ({2})",
-                session.attempts, e.getMessage(), requestSummary());
+        engine.errorLog.warn(() -> "retrying after attempt " + session.attempts + ": " + e.getMessage() + " ("
+                + requestSummary() + ")");
         a.abandon();
         requestBody.takeBackFrom(a);
         attempt = null;
@@ -587,17 +587,27 @@ final class ProxyCall<C> {
             // A response that started cannot be finished: the client must see the connection end.
             session.keepAlive = false;
         }
+        logError(error, result == null ? 0 : result.errorCode());
+        finishAfterLastWrite();
+    }
+
+    /**
+     * The one log line of a failed request, at the level of who must act on it (see {@link ErrorLog}):
+     * a client error is counted, and logged quietly and rate-limited; anything else is logged with its
+     * cause for the operator.
+     */
+    private void logError(ProxyError e, int status) {
         boolean suppress;
         try {
-            suppress = proxy.suppressErrorLog(session, ctx, error);
+            suppress = proxy.suppressErrorLog(session, ctx, e);
         } catch (Throwable t) {
             suppress = false;
         }
-        if (!suppress && !(error.source() == ErrorSource.DOWNSTREAM && error.type() == ErrorType.CONNECTION_CLOSED)) {
-            ProxyEngine.LOG.log(System.Logger.Level.ERROR, "{0}, status {1}: {2}",
-                    requestSummary(), result == null ? 0 : result.errorCode(), error.getMessage());
+        if (ErrorLog.isClientError(e)) {
+            engine.errorLog.recordClientError(e, status, !suppress, downstream::clientAddress, this::requestSummary);
+        } else if (!suppress) {
+            engine.errorLog.logForOperator(e, () -> requestSummary() + ", status " + status + ": " + e.getMessage());
         }
-        finishAfterLastWrite();
     }
 
     private String requestSummary() {
@@ -634,6 +644,7 @@ final class ProxyCall<C> {
             ProxyError e = Errors.io(writeFailure, ErrorSource.DOWNSTREAM, "writing the response");
             error = e.type() == ErrorType.READ_ERROR
                     ? ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response", writeFailure) : e;
+            logError(error, session.responseStatus());
         }
         CompletionStage<Void> stage;
         try {

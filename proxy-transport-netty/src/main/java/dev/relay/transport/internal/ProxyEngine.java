@@ -32,6 +32,7 @@ public final class ProxyEngine<C> {
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
     final Http2Abuse http2Abuse;
+    final ErrorLog errorLog;
     private volatile boolean draining;
 
     public ProxyEngine(ProxyHttp<C> proxy, ProxyOptions options, List<HttpModuleFactory> extraModules,
@@ -47,6 +48,7 @@ public final class ProxyEngine<C> {
         this.proxy = proxy;
         this.clock = clock;
         this.http2Abuse = new Http2Abuse(clock.nanoTime());
+        this.errorLog = new ErrorLog(clock);
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
@@ -118,6 +120,11 @@ public final class ProxyEngine<C> {
     /** HTTP/2 client connections ended by {@link Http2FloodGuard} since start, by reason. */
     public Http2Abuse http2Abuse() {
         return http2Abuse;
+    }
+
+    /** Requests that failed on the client's side since start, by reason; see {@link ErrorLog}. */
+    public ErrorLog errorLog() {
+        return errorLog;
     }
 
     /** Requests in flight. */

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.ProxyError;
@@ -125,7 +126,7 @@ final class RequestBody {
         long held = pending.readableBytes();
         if (held > wholeBodyLimit) {
             call.session().keepAlive = false;
-            wholeBody.completeExceptionally(ProxyError.httpStatus(413)
+            wholeBody.completeExceptionally(ProxyError.httpStatus(413, ErrorSource.DOWNSTREAM)
                     .setContext("request body longer than " + wholeBodyLimit + " bytes"));
             return;
         }

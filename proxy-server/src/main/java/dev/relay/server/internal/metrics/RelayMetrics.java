@@ -191,6 +191,16 @@ public final class RelayMetrics {
                         s.http2AbuseCounts().forEach((reason, count) -> cb.call(count, reason));
                     }
                 }).register(registry);
+        CounterWithCallback.builder().name("relay_client_errors")
+                .help("Requests that failed on the client's side, by reason: malformed, too_large, "
+                        + "unsupported_version, method_not_allowed, timeout, closed (the client went away)")
+                .labelNames("reason")
+                .callback(cb -> {
+                    HttpProxyServer s = server.get();
+                    if (s != null) {
+                        s.clientErrorCounts().forEach((reason, count) -> cb.call(count, reason));
+                    }
+                }).register(registry);
         http2PoolMetrics();
         registry.register(new Histograms());
     }

@@ -172,6 +172,39 @@ class MetricsAndAccessLogTest {
         assertTrue(line.endsWith("\"error\":null}"), line);
     }
 
+    private static int answer(InetSocketAddress proxy, String request) throws IOException {
+        try (RawHttpConnection client = new RawHttpConnection(proxy)) {
+            client.send(request);
+            return client.readResponse().status();
+        }
+    }
+
+    @Test
+    void requestsRefusedForTheClientsFaultAreCountedByReasonAndLoggedWithTheirPreciseType() throws Exception {
+        TestOrigin origin = Origins.start("o");
+        cleanup.add(origin);
+        InProcessRelay relay = start(origin, "combined");
+        String malformed = "relay_client_errors_total{reason=\"malformed\"}";
+        assertEquals(0.0, parse(relay.adminGet("/metrics").body()).get(malformed), "every reason from the start");
+
+        assertEquals(400, answer(relay.proxy(), "POST /cl HTTP/1.1\r\nHost: api.test\r\nContent-Length: 3, 3\r\n\r\nabc"));
+        assertEquals(400, answer(relay.proxy(), "GET /name HTTP/1.1\r\nHost: api.test\r\nBad Name: v\r\n\r\n"));
+        assertEquals(505, answer(relay.proxy(), "GET /v2 HTTP/2.0\r\nHost: api.test\r\n\r\n"));
+
+        // Counted just after each answer went out, on the connection's event loop: wait for each.
+        String version = "relay_client_errors_total{reason=\"unsupported_version\"}";
+        assertEquals(1.0, scrapeWhen(relay, version, 1).get(version));
+        Map<String, Double> m = scrapeWhen(relay, malformed, 2);
+        assertEquals(2.0, m.get(malformed), m.toString());
+        assertEquals(0.0, m.get("relay_client_errors_total{reason=\"closed\"}"));
+        assertEquals(0, origin.requests().size(), "nothing refused was forwarded");
+        List<String> lines = awaitLines(3);
+        assertEquals(2, lines.stream().filter(l -> l.contains("\" 400 ") && l.endsWith(" error=H1_ERROR")).count(),
+                lines.toString());
+        assertEquals(1, lines.stream().filter(l -> l.contains("\" 505 ") && l.endsWith(" error=HTTP_STATUS")).count(),
+                lines.toString());
+    }
+
     private List<String> awaitLines(int count) throws InterruptedException {
         long deadline = System.nanoTime() + 10_000_000_000L;
         while (accessLines.lines().size() < count && System.nanoTime() < deadline) {
