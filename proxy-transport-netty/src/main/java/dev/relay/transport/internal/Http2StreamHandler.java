@@ -81,6 +81,7 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
         } else {
             try {
                 request = Http2DownstreamStream.toRequest(streamId, headers, hasBody);
+                refusal = MethodRules.refuse(request.method().name(), connection.engine().options);
             } catch (Http2Exception | RuntimeException e) {
                 request = Http2DownstreamStream.placeholderRequest(headers);
                 refusal = Http2DownstreamStream.malformedRequest(e.getMessage(), e);
