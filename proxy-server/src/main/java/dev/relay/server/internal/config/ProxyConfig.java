@@ -140,22 +140,6 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
         }
 
-        /** The settings with the engine's request rules. */
-        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
-                              TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
-                              Duration shutdownTimeout, Duration retryBackoff, int maxIdleUpstreamConnections,
-                              String pidFile, String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
-                              Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
-                              int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
-                              Duration tunnelIdleTimeout, Http2Settings http2,
-                              AccessLogDestination accessLogDestination) {
-            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
-                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
-                    requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
-                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, http2, accessLogDestination,
-                    RequestRules.DEFAULTS);
-        }
-
         /** The settings without HTTP/2's, which take the engine's defaults, and with the access log on standard output. */
         public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
                               boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
@@ -167,7 +151,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
                     retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
                     requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
-                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT);
+                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT,
+                    RequestRules.DEFAULTS);
         }
 
         /** The settings without the tunnel idle timeout, which takes the engine's default. */
