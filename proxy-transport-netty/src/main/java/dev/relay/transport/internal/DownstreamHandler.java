@@ -202,7 +202,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         ProxyError refusal = request.decoderResult().isFailure()
                 ? Http1DownstreamStream.malformedRequest(request.decoderResult().cause())
                 : tunnel == TunnelRequests.Kind.CONNECT ? refuseConnect(request)
-                : MethodRules.refuse(request.method().name(), engine.options);
+                : RequestPolicies.refuseMethod(request.method().name(), engine.options);
         if (refusal != null) {
             // The decoder discards everything after a malformed request; so do we.
             setReading(false);
