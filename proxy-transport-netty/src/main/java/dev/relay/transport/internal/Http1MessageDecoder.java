@@ -38,7 +38,9 @@ import java.util.List;
  * <p>Strictness (RFC 9112): lines end in CRLF; no whitespace before the colon or at the start of a
  * line (obs-fold); no control characters but HTAB in values; one {@code Content-Length} of digits
  * only, never with {@code Transfer-Encoding}; {@code Transfer-Encoding} only {@code chunked}, only
- * in HTTP/1.1; chunk sizes of hex digits, chunk data followed by CRLF. Each head is emitted by its
+ * in HTTP/1.1; chunk sizes of at most 16 hex digits, chunk data followed by CRLF. A request decoder
+ * also limits each field line and the number of fields (431) and applies the underscore policy
+ * ({@link UnderscoresInHeaders}) to names as it checks their bytes. Each head is emitted by its
  * own {@link #decode} call, so that a handler that removes the decoder on seeing it (a tunnel) gets
  * the bytes behind it raw.
  */
