@@ -18,7 +18,6 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
 import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -264,10 +263,7 @@ public final class HttpProxyServer implements AutoCloseable {
                         }
                         ch.pipeline()
                                 .addLast("bytes", handler.byteWatcher())
-                                .addLast("http", new Http1ServerCodec(new HttpDecoderConfig()
-                                        .setMaxInitialLineLength(options.maxRequestLineBytes())
-                                        .setMaxHeaderSize(options.maxHeaderBytes())
-                                        .setMaxChunkSize(64 * 1024)))
+                                .addLast("http", new Http1ServerCodec(options, 64 * 1024))
                                 .addLast("proxy", handler);
                         connections.add(ch);
                     }

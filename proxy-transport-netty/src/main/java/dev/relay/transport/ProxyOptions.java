@@ -19,6 +19,10 @@ public final class ProxyOptions {
     private final int retryBufferBytes;
     private final int maxRequestLineBytes;
     private final int maxHeaderBytes;
+    private final int maxFieldBytes;
+    private final int maxFields;
+    private final UnderscoresInHeaders underscoresInHeaders;
+    private final boolean allowTrace;
     private final Duration headerReadTimeout;
     private final Duration keepAliveTimeout;
     private final int maxIdleUpstreamConnections;
@@ -41,6 +45,10 @@ public final class ProxyOptions {
         this.retryBufferBytes = b.retryBufferBytes;
         this.maxRequestLineBytes = b.maxRequestLineBytes;
         this.maxHeaderBytes = b.maxHeaderBytes;
+        this.maxFieldBytes = b.maxFieldBytes;
+        this.maxFields = b.maxFields;
+        this.underscoresInHeaders = b.underscoresInHeaders;
+        this.allowTrace = b.allowTrace;
         this.headerReadTimeout = b.headerReadTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.maxIdleUpstreamConnections = b.maxIdleUpstreamConnections;
@@ -75,6 +83,30 @@ public final class ProxyOptions {
     /** Largest header section accepted; larger gets 431 (default 32 KiB). */
     public int maxHeaderBytes() {
         return maxHeaderBytes;
+    }
+
+    /** Longest single request header field line ({@code name: value}) accepted; longer gets 431 (default 8 KiB). */
+    public int maxFieldBytes() {
+        return maxFieldBytes;
+    }
+
+    /** Most request header fields accepted; more get 431 (default 100). */
+    public int maxFields() {
+        return maxFields;
+    }
+
+    /** What becomes of request header fields whose name contains {@code _} (default {@link UnderscoresInHeaders#DROP}). */
+    public UnderscoresInHeaders underscoresInHeaders() {
+        return underscoresInHeaders;
+    }
+
+    /**
+     * Whether {@code TRACE} requests are proxied (default false: they get 405). TRACE echoes the request
+     * back, cookies and credentials the proxy added included (cross-site tracing), and no application
+     * needs it.
+     */
+    public boolean allowTrace() {
+        return allowTrace;
     }
 
     /** Time allowed to receive a whole request header once its first byte arrived (default 60 s). */
@@ -138,6 +170,8 @@ public final class ProxyOptions {
     public String toString() {
         return "ProxyOptions{maxAttempts=" + maxAttempts + ", retryBufferBytes=" + retryBufferBytes
                 + ", maxRequestLineBytes=" + maxRequestLineBytes + ", maxHeaderBytes=" + maxHeaderBytes
+                + ", maxFieldBytes=" + maxFieldBytes + ", maxFields=" + maxFields
+                + ", underscoresInHeaders=" + underscoresInHeaders + ", allowTrace=" + allowTrace
                 + ", headerReadTimeout=" + headerReadTimeout + ", keepAliveTimeout=" + keepAliveTimeout
                 + ", maxIdleUpstreamConnections=" + maxIdleUpstreamConnections
                 + ", upstreamIdleTimeout=" + upstreamIdleTimeout + ", tunnelIdleTimeout=" + tunnelIdleTimeout + ", http2=" + http2 + '}';
@@ -149,6 +183,10 @@ public final class ProxyOptions {
         private int retryBufferBytes = 64 * 1024;
         private int maxRequestLineBytes = 8 * 1024;
         private int maxHeaderBytes = 32 * 1024;
+        private int maxFieldBytes = 8 * 1024;
+        private int maxFields = 100;
+        private UnderscoresInHeaders underscoresInHeaders = UnderscoresInHeaders.DROP;
+        private boolean allowTrace;
         private Duration headerReadTimeout = Duration.ofSeconds(60);
         private Duration keepAliveTimeout = Duration.ofSeconds(60);
         private int maxIdleUpstreamConnections = 1024;
@@ -219,6 +257,30 @@ public final class ProxyOptions {
         /** See {@link ProxyOptions#maxHeaderBytes()}. */
         public Builder maxHeaderBytes(int bytes) {
             this.maxHeaderBytes = atLeast("maxHeaderBytes", bytes, 256);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#maxFieldBytes()}. */
+        public Builder maxFieldBytes(int bytes) {
+            this.maxFieldBytes = atLeast("maxFieldBytes", bytes, 64);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#maxFields()}. */
+        public Builder maxFields(int fields) {
+            this.maxFields = atLeast("maxFields", fields, 1);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#underscoresInHeaders()}. */
+        public Builder underscoresInHeaders(UnderscoresInHeaders policy) {
+            this.underscoresInHeaders = requireNonNull(policy, "policy");
+            return this;
+        }
+
+        /** See {@link ProxyOptions#allowTrace()}. */
+        public Builder allowTrace(boolean allow) {
+            this.allowTrace = allow;
             return this;
         }
 

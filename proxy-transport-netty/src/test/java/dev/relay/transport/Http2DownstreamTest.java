@@ -339,6 +339,30 @@ class Http2DownstreamTest {
     }
 
     @Test
+    void traceIsRefusedWith405AndNeverReachesTheOrigin() throws Exception {
+        try (H2TestClient client = H2TestClient.connect(fixture.address, true)) {
+            Http2FrameStream stream = client.send(H2TestClient.request("TRACE", "/traced", "proxy.test"), true);
+            Http2HeadersFrame answer = client.next(Http2HeadersFrame.class);
+            assertEquals(stream.id(), answer.stream().id());
+            assertEquals("405", answer.headers().status().toString());
+        }
+        assertEquals(0, origin.requestCount("/traced"));
+    }
+
+    @Test
+    void fieldNamesWithAnUnderscoreAreDroppedAsOnHttp1() throws Exception {
+        try (H2TestClient client = H2TestClient.connect(fixture.address, true)) {
+            Http2FrameStream stream = client.send(H2TestClient.request("GET", "/underscore", "proxy.test")
+                    .add("x_a", "b").add("x-a", "c"), true);
+            client.untilStreamEnd(stream.id(), 5);
+        }
+        RecordedRequest seen = origin.awaitRequests(1, Duration.ofSeconds(5)).get(0);
+        assertEquals("/underscore", seen.uri());
+        assertNull(seen.header("x_a"));
+        assertEquals("c", seen.header("x-a"));
+    }
+
+    @Test
     void aClientResetCancelsTheUpstreamSide() throws Exception {
         try (H2TestClient client = H2TestClient.connect(fixture.address, true)) {
             Http2FrameStream stream = client.send(H2TestClient.request("GET", "/hang", "proxy.test"), true);

@@ -203,7 +203,8 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         currentRequestComplete = msg instanceof LastHttpContent;
         ProxyError refusal = request.decoderResult().isFailure()
                 ? Http1DownstreamStream.malformedRequest(request.decoderResult().cause())
-                : tunnel == TunnelRequests.Kind.CONNECT ? refuseConnect(request) : null;
+                : tunnel == TunnelRequests.Kind.CONNECT ? refuseConnect(request)
+                : RequestPolicies.refuseMethod(request.method().name(), engine.options);
         if (refusal != null) {
             // The decoder discards everything after a malformed request; so do we.
             setReading(false);

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.transport.UnderscoresInHeaders;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -37,7 +38,9 @@ import java.util.List;
  * <p>Strictness (RFC 9112): lines end in CRLF; no whitespace before the colon or at the start of a
  * line (obs-fold); no control characters but HTAB in values; one {@code Content-Length} of digits
  * only, never with {@code Transfer-Encoding}; {@code Transfer-Encoding} only {@code chunked}, only
- * in HTTP/1.1; chunk sizes of hex digits, chunk data followed by CRLF. Each head is emitted by its
+ * in HTTP/1.1; chunk sizes of at most 16 hex digits, chunk data followed by CRLF. A request decoder
+ * also limits each field line and the number of fields (431) and applies the underscore policy
+ * ({@link UnderscoresInHeaders}) to names as it checks their bytes. Each head is emitted by its
  * own {@link #decode} call, so that a handler that removes the decoder on seeing it (a tunnel) gets
  * the bytes behind it raw.
  */
@@ -55,6 +58,8 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
     /** Per byte: its value as a hex digit, or -1. */
     private static final byte[] HEX = new byte[256];
+    /** Hex digits a chunk size may have: as many as a long holds. */
+    private static final int MAX_CHUNK_SIZE_DIGITS = 16;
 
     static {
         for (int c = '0'; c <= '9'; c++) {
@@ -103,6 +108,11 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     private final int maxStartLineBytes;
     private final int maxHeaderBytes;
     private final int maxChunkBytes;
+    /** Longest field line (without its CRLF), of the head or of a trailer section. */
+    private final int maxFieldBytes;
+    /** Most field lines of a head or of a trailer section. */
+    private final int maxFields;
+    private final UnderscoresInHeaders underscores;
     State state = State.HEAD;
 
     // Scanning for the end of a header block, relative to the reader index (the block stays unread until whole).
@@ -111,6 +121,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     /** Offset after the start line's LF, or -1 before it arrived (0 for a trailer section, which has none). */
     private int startLineEnd = -1;
     private int lines;
+    private int fieldLines;
 
     /** Body bytes still to come: of the Content-Length, or of the current chunk. */
     private long remaining;
@@ -123,11 +134,24 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
     boolean connectionKeepAlive;
     boolean expectContinue;
     int hosts;
+    /** Where the value of the (last) {@code Host} field is in the block, when {@link #hosts} is not 0. */
+    byte @org.jspecify.annotations.Nullable [] hostBlock;
+    int hostStart;
+    int hostEnd;
 
+    /** A decoder whose only limit on fields is {@code maxHeaderBytes} for all of them, which keeps names with {@code _}. */
     Http1MessageDecoder(int maxStartLineBytes, int maxHeaderBytes, int maxChunkBytes) {
+        this(maxStartLineBytes, maxHeaderBytes, maxChunkBytes, maxHeaderBytes, Integer.MAX_VALUE, UnderscoresInHeaders.ALLOW);
+    }
+
+    Http1MessageDecoder(int maxStartLineBytes, int maxHeaderBytes, int maxChunkBytes, int maxFieldBytes, int maxFields,
+                        UnderscoresInHeaders underscores) {
         this.maxStartLineBytes = positive("maxStartLineBytes", maxStartLineBytes);
         this.maxHeaderBytes = positive("maxHeaderBytes", maxHeaderBytes);
         this.maxChunkBytes = positive("maxChunkBytes", maxChunkBytes);
+        this.maxFieldBytes = positive("maxFieldBytes", maxFieldBytes);
+        this.maxFields = positive("maxFields", maxFields);
+        this.underscores = java.util.Objects.requireNonNull(underscores, "underscores");
     }
 
     private static int positive(String name, int value) {
@@ -294,6 +318,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             if (lf < 0) {
                 scanFrom = limit - base;
                 checkLimits(scanFrom, false);
+                if (startLineEnd >= 0 && limit > base) {
+                    // A CR that came last may be the end of the line.
+                    checkFieldLine(scanFrom - lineStart - (in.getByte(limit - 1) == CR ? 1 : 0));
+                }
                 return -1;
             }
             int lineEnd = lf + 1 - base;
@@ -306,6 +334,10 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
                 return lineEnd;
             } else {
                 checkLimits(lineEnd, true);
+                checkFieldLine(lineLength - 1);
+                if (++fieldLines > maxFields) {
+                    throw new TooLongHttpHeaderException("more than " + maxFields + " header fields");
+                }
             }
             lineStart = lineEnd;
             from = lf + 1;
@@ -342,11 +374,19 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         }
     }
 
+    /** RFC 9110 §5.4 lets a server refuse one field too large on its own (431): a field line of {@code length} bytes. */
+    private void checkFieldLine(int length) {
+        if (length > maxFieldBytes) {
+            throw new TooLongHttpHeaderException("a header field line is longer than " + maxFieldBytes + " bytes");
+        }
+    }
+
     private void resetScan() {
         scanFrom = 0;
         lineStart = 0;
         startLineEnd = -1;
         lines = 0;
+        fieldLines = 0;
     }
 
     private void resetFraming() {
@@ -357,6 +397,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         connectionKeepAlive = false;
         expectContinue = false;
         hosts = 0;
+        hostBlock = null;
     }
 
     /**
@@ -381,13 +422,23 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             int nameLength = colon - nameStart;
             int found = nameLength == 0 || colon == a.length ? Http1FieldNames.OTHER
                     : Http1FieldNames.find(a, nameStart, nameLength, TOKEN[b & 0xff], TOKEN[a[colon - 1] & 0xff]);
+            boolean dropped = false;
             if (found == Http1FieldNames.OTHER) {
                 // Not a known name (whose bytes are tokens, a known name's in any case): check every byte.
-                while (TOKEN[a[pos] & 0xff] != 0) {
+                boolean underscore = false;
+                byte t;
+                while ((t = TOKEN[a[pos] & 0xff]) != 0) {
+                    underscore |= t == '_';
                     pos++;
                 }
                 if (pos != colon || nameLength == 0) {
                     throw invalidFieldLine(a, nameStart, pos);
+                }
+                if (underscore && underscores != UnderscoresInHeaders.ALLOW) {
+                    if (underscores == UnderscoresInHeaders.REJECT) {
+                        throw new Http1ParseException("a field name with an underscore: " + quote(a, nameStart, nameLength));
+                    }
+                    dropped = true;
                 }
             }
             pos = colon;
@@ -409,6 +460,9 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
                 valueEnd--;
             }
             pos += 2;
+            if (dropped) {
+                continue;
+            }
             int id = Http1FieldNames.id(found);
             if (id != Http1FieldNames.OTHER && id <= Http1FieldNames.TRAILER) {
                 if (!trailers) {
@@ -480,7 +534,12 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             case Http1FieldNames.TRANSFER_ENCODING -> listField(true, a, start, end);
             case Http1FieldNames.CONNECTION -> listField(false, a, start, end);
             case Http1FieldNames.EXPECT -> expectContinue |= equalsIgnoreCase(a, start, end, "100-continue");
-            case Http1FieldNames.HOST -> hosts++;
+            case Http1FieldNames.HOST -> {
+                hosts++;
+                hostBlock = a;
+                hostStart = start;
+                hostEnd = end;
+            }
             default -> {
                 // Upgrade and Trailer: recognised for their shared names only.
             }
@@ -690,6 +749,11 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         }
         if (i == start) {
             throw new Http1ParseException("invalid chunk size");
+        }
+        if (i - start > MAX_CHUNK_SIZE_DIGITS) {
+            // Leading zeros included: a size no one needs is a parser-differential probe (a proxy
+            // and an origin that read it differently disagree where the body ends).
+            throw new Http1ParseException("a chunk size of more than " + MAX_CHUNK_SIZE_DIGITS + " hex digits");
         }
         if (i < end) {
             // chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )

@@ -1,10 +1,12 @@
 package dev.relay.transport.internal;
 
+import dev.relay.transport.ProxyOptions;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -21,8 +23,12 @@ import java.util.List;
  *
  * <p>The request line is {@code method SP request-target SP HTTP-version} with single spaces, a token
  * for the method, no control character, space or DEL in the target, and the version {@code HTTP/1.0}
- * or {@code HTTP/1.1} (any other {@code HTTP/x.y} fails with status 505). More than one {@code Host}
- * is refused (RFC 9112 §3.2). See {@link Http1MessageDecoder} for the rest.
+ * or {@code HTTP/1.1} (any other {@code HTTP/x.y} fails with status 505). The target is in origin form,
+ * {@code *}, authority form (CONNECT) or {@code http(s)://} absolute form, which becomes origin form
+ * with its authority as the one {@code Host} (RFC 9112 §3.2.2). {@code Host} is required on HTTP/1.1,
+ * at most once, and a valid authority (RFC 9112 §3.2, {@link HostSyntax}). Fields are limited one by one
+ * and in number (431), and names with {@code _} follow {@link dev.relay.transport.UnderscoresInHeaders}.
+ * See {@link Http1MessageDecoder} for the rest.
  */
 public final class Http1RequestDecoder extends Http1MessageDecoder {
     /** Per byte: whether it may stand in a request target (VCHAR and obs-text: no CTL, SP or DEL). */
@@ -40,6 +46,10 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
     private @Nullable HttpMethod method;
     private @Nullable String uri;
     private @Nullable HttpVersion version;
+    /** The authority of an absolute-form target, in the block of the request line, or {@code targetAuthorityStart} -1. */
+    private byte @Nullable [] targetBlock;
+    private int targetAuthorityStart = -1;
+    private int targetAuthorityEnd;
 
     /**
      * A decoder with these limits: {@code maxRequestLineBytes} for the request line (and a chunk-size
@@ -48,6 +58,16 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
      */
     public Http1RequestDecoder(int maxRequestLineBytes, int maxHeaderBytes, int maxChunkBytes) {
         super(maxRequestLineBytes, maxHeaderBytes, maxChunkBytes);
+    }
+
+    /**
+     * A decoder with the request limits and the underscore policy of {@code options}, and body parts of
+     * at most {@code maxChunkBytes}: the request line, the header section, each field line (431 beyond
+     * {@link ProxyOptions#maxFieldBytes()}) and the number of fields (431 beyond {@link ProxyOptions#maxFields()}).
+     */
+    public Http1RequestDecoder(ProxyOptions options, int maxChunkBytes) {
+        super(options.maxRequestLineBytes(), options.maxHeaderBytes(), maxChunkBytes, options.maxFieldBytes(),
+                options.maxFields(), options.underscoresInHeaders());
     }
 
     @Override
@@ -68,9 +88,50 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         }
         HttpVersion parsedVersion = version(a, i + 1, end);
         HttpMethod parsedMethod = method(a, targetStart - 1);
-        uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
+        int authorityStart = a[targetStart] == '/' || parsedMethod == HttpMethod.CONNECT ? -1
+                : absoluteFormAuthority(a, targetStart, i);
+        if (authorityStart < 0) {
+            uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
+        } else {
+            int authorityEnd = authorityStart;
+            while (authorityEnd < i && a[authorityEnd] != '/' && a[authorityEnd] != '?') {
+                authorityEnd++;
+            }
+            if (!HostSyntax.isValidAuthority(a, authorityStart, authorityEnd)) {
+                throw new Http1ParseException("invalid authority in the request target: " + quote(a, 0, end));
+            }
+            // RFC 9112 §3.2.2: the target's authority is the host; the origin gets the origin form.
+            String path = new String(a, authorityEnd, i - authorityEnd, StandardCharsets.ISO_8859_1);
+            uri = path.isEmpty() || path.charAt(0) == '?' ? "/" + path : path;
+            targetBlock = a;
+            targetAuthorityEnd = authorityEnd;
+        }
+        targetAuthorityStart = authorityStart;
         method = parsedMethod;
         version = parsedVersion;
+    }
+
+    private static final AsciiString HOST = AsciiString.cached("Host");
+    private static final String[] ABSOLUTE_FORM_SCHEMES = {"http://", "https://"};
+
+    /**
+     * Where the authority of the absolute-form target {@code a[start, end)} begins; -1 for the asterisk
+     * form ({@code OPTIONS *}).
+     *
+     * @throws Http1ParseException when the target is in none of the forms of RFC 9112 §3.2 a proxy
+     *         serves: origin form (handled by the caller), {@code http://} or {@code https://} absolute
+     *         form, {@code *}
+     */
+    private static int absoluteFormAuthority(byte[] a, int start, int end) {
+        if (end - start == 1 && a[start] == '*') {
+            return -1;
+        }
+        for (String scheme : ABSOLUTE_FORM_SCHEMES) {
+            if (end - start >= scheme.length() && equalsIgnoreCase(a, start, start + scheme.length(), scheme)) {
+                return start + scheme.length();
+            }
+        }
+        throw new Http1ParseException("a request target in no form of RFC 9112 §3.2: " + quote(a, start, end - start));
     }
 
     private static HttpVersion version(byte[] a, int start, int end) {
@@ -124,6 +185,17 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         if (hosts > 1) {
             throw new Http1ParseException("more than one Host");
         }
+        if (hosts == 0 && http11) {
+            throw new Http1ParseException("an HTTP/1.1 request without Host");
+        }
+        if (hosts == 1 && !HostSyntax.isValidAuthority(hostBlock, hostStart, hostEnd)) {
+            throw new Http1ParseException("invalid Host: " + quote(hostBlock, hostStart, hostEnd - hostStart));
+        }
+        if (targetAuthorityStart >= 0) {
+            // The target wins over Host (RFC 9112 §3.2.2): one Host, the target's, goes on.
+            headers.set(HOST, new AsciiString(targetBlock, targetAuthorityStart,
+                    targetAuthorityEnd - targetAuthorityStart, false));
+        }
         checkTransferEncoding(!http11);
         boolean keepAlive = !connectionClose && (http11 || connectionKeepAlive);
         Http1Framing framing = Http1Framing.of(contentLength, transferEncoding, keepAlive, http11 && expectContinue);
@@ -154,5 +226,7 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         method = null;
         uri = null;
         version = null;
+        targetBlock = null;
+        targetAuthorityStart = -1;
     }
 }

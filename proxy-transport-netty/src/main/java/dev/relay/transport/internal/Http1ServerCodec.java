@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.transport.ProxyOptions;
 import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelOutboundHandler;
 import io.netty.channel.CombinedChannelDuplexHandler;
@@ -20,5 +21,10 @@ public final class Http1ServerCodec extends CombinedChannelDuplexHandler<Channel
     public Http1ServerCodec(HttpDecoderConfig config) {
         super(new Http1RequestDecoder(config.getMaxInitialLineLength(), config.getMaxHeaderSize(),
                 config.getMaxChunkSize()), new Http1Encoder());
+    }
+
+    /** A codec with the request limits and rules of {@code options}, and body parts of at most {@code maxChunkBytes}. */
+    public Http1ServerCodec(ProxyOptions options, int maxChunkBytes) {
+        super(new Http1RequestDecoder(options, maxChunkBytes), new Http1Encoder());
     }
 }

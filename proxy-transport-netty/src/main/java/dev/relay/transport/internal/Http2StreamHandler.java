@@ -3,6 +3,7 @@ package dev.relay.transport.internal;
 import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.ProxyError;
+import dev.relay.transport.ProxyOptions;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -83,6 +84,11 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
         } else {
             try {
                 request = Http2DownstreamStream.toRequest(streamId, headers, hasBody);
+                ProxyOptions options = connection.engine().options;
+                refusal = RequestPolicies.refuseMethod(request.method().name(), options);
+                if (refusal == null) {
+                    refusal = RequestPolicies.applyUnderscorePolicy(request.headers(), options);
+                }
             } catch (Http2Exception | RuntimeException e) {
                 request = Http2DownstreamStream.placeholderRequest(headers);
                 refusal = Http2DownstreamStream.malformedRequest(e.getMessage(), e);

@@ -1,5 +1,7 @@
 package dev.relay.transport.internal;
 
+import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.UnderscoresInHeaders;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -76,23 +78,23 @@ class Http1RequestDecoderTest {
 
     @Test
     void trimsOptionalWhitespaceAroundValuesAndKeepsItInside() {
-        assertEquals("GET / HTTP/1.1 [A: x  y, B: , C: \u00e9t\u00e9] | BODY '' | END",
-                decode("GET / HTTP/1.1\r\nA: \t x  y \t\r\nB:\r\nC:\u00e9t\u00e9 \r\n\r\n").toString());
+        assertEquals("GET / HTTP/1.1 [Host: h, A: x  y, B: , C: \u00e9t\u00e9] | BODY '' | END",
+                decode("GET / HTTP/1.1\r\nHost: h\r\nA: \t x  y \t\r\nB:\r\nC:\u00e9t\u00e9 \r\n\r\n").toString());
     }
 
     @Test
     void acceptsLongValuesOfAnyAllowedByteWordByWord() {
         String obsText = "\u00e9\u00ff\u0080".repeat(9);
         String mixed = "a\tb c~d!e\"f" + obsText + "\t" + "0123456789".repeat(3) + "\t";
-        assertEquals("GET / HTTP/1.1 [X-Long: " + mixed.strip() + ", Y: " + obsText + "] | BODY '' | END",
-                decode("GET / HTTP/1.1\r\nX-Long: " + mixed + "\r\nY:" + obsText + "\r\n\r\n").toString());
+        assertEquals("GET / HTTP/1.1 [Host: h, X-Long: " + mixed.strip() + ", Y: " + obsText + "] | BODY '' | END",
+                decode("GET / HTTP/1.1\r\nHost: h\r\nX-Long: " + mixed + "\r\nY:" + obsText + "\r\n\r\n").toString());
     }
 
     @Test
     void readsAContentLengthBodyInPartsOfAtMostTheChunkSize() {
         String body = "x".repeat(200);
         EmbeddedChannel channel = new EmbeddedChannel(decoder());
-        channel.writeInbound(Unpooled.copiedBuffer("POST /up HTTP/1.1\r\nContent-Length: 200\r\n\r\n" + body,
+        channel.writeInbound(Unpooled.copiedBuffer("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 200\r\n\r\n" + body,
                 StandardCharsets.ISO_8859_1));
         List<Integer> parts = new ArrayList<>();
         Object o;
@@ -104,16 +106,16 @@ class Http1RequestDecoderTest {
         }
         channel.finishAndReleaseAll();
         assertEquals(List.of(64, 64, 64, 8), parts);
-        assertEquals("POST /up HTTP/1.1 [Content-Length: 200] | BODY '" + body + "' | END",
-                decode("POST /up HTTP/1.1\r\nContent-Length: 200\r\n\r\n" + body).toString());
+        assertEquals("POST /up HTTP/1.1 [Host: h, Content-Length: 200] | BODY '" + body + "' | END",
+                decode("POST /up HTTP/1.1\r\nHost: h\r\nContent-Length: 200\r\n\r\n" + body).toString());
     }
 
     @Test
     void readsAChunkedBodyWithExtensionsAndTrailers() {
-        DecoderTranscript t = decode("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        DecoderTranscript t = decode("POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
                 + "5;name=value ; other=\"quoted; \\\"x\"\r\nhello\r\n00A\r\n0123456789\r\n"
                 + "0\r\nX-Checksum: 42\r\nContent-Length: 15\r\nTrailer: X-Checksum\r\n\r\n");
-        assertEquals("POST /c HTTP/1.1 [Transfer-Encoding: chunked] | BODY 'hello0123456789' "
+        assertEquals("POST /c HTTP/1.1 [Host: h, Transfer-Encoding: chunked] | BODY 'hello0123456789' "
                 + "| TRAILERS [X-Checksum: 42] END", t.toString(), "framing fields never come through as trailers");
         assertTrue(t.framing().chunked());
         assertTrue(t.framing().hasRequestBody());
@@ -122,18 +124,18 @@ class Http1RequestDecoderTest {
     @Test
     void readsPipelinedRequestsOneAfterAnother() {
         assertEquals("GET /1 HTTP/1.1 [Host: x] | BODY '' | END"
-                        + " | POST /2 HTTP/1.1 [Content-Length: 3] | BODY 'abc' | END"
-                        + " | POST /3 HTTP/1.1 [Transfer-Encoding: chunked] | BODY 'wxyz' | END"
+                        + " | POST /2 HTTP/1.1 [Host: x, Content-Length: 3] | BODY 'abc' | END"
+                        + " | POST /3 HTTP/1.1 [Host: x, Transfer-Encoding: chunked] | BODY 'wxyz' | END"
                         + " | GET /4 HTTP/1.0 [] | BODY '' | END",
-                decode("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"
-                        + "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n"
+                decode("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nPOST /2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                        + "POST /3 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nwxyz\r\n0\r\n\r\n"
                         + "\r\nGET /4 HTTP/1.0\r\n\r\n").toString());
     }
 
     @Test
     void decodesTheSameFromACompositeCumulation() {
         String input = "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n"
-                + "GET /b HTTP/1.1\r\nUser-Agent: test\r\n\r\n";
+                + "GET /b HTTP/1.1\r\nHost: x\r\nUser-Agent: test\r\n\r\n";
         assertEquals(decode(input).toString(), DecoderTranscript.sameInAnySplit(() -> {
             Http1RequestDecoder decoder = decoder();
             decoder.setCumulator(io.netty.handler.codec.ByteToMessageDecoder.COMPOSITE_CUMULATOR);
@@ -143,22 +145,22 @@ class Http1RequestDecoderTest {
 
     @Test
     void ignoresEmptyLinesBeforeARequest() {
-        assertEquals("GET / HTTP/1.1 [] | BODY '' | END", decode("\r\n\r\n\nGET / HTTP/1.1\r\n\r\n").toString());
+        assertEquals("GET / HTTP/1.1 [Host: h] | BODY '' | END", decode("\r\n\r\n\nGET / HTTP/1.1\r\nHost: h\r\n\r\n").toString());
     }
 
     @Test
     void recognisesTheFramingFieldsWhateverTheirCase() {
-        DecoderTranscript t = decode("POST / HTTP/1.1\r\ncontent-LENGTH: 2\r\nCONNECTION: Close\r\n\r\nok");
-        assertEquals("POST / HTTP/1.1 [content-LENGTH: 2, CONNECTION: Close] | BODY 'ok' | END", t.toString());
+        DecoderTranscript t = decode("POST / HTTP/1.1\r\nHost: h\r\ncontent-LENGTH: 2\r\nCONNECTION: Close\r\n\r\nok");
+        assertEquals("POST / HTTP/1.1 [Host: h, content-LENGTH: 2, CONNECTION: Close] | BODY 'ok' | END", t.toString());
         assertEquals(2, t.framing().contentLength());
         assertFalse(t.framing().keepAlive());
-        assertTrue(decode("POST / HTTP/1.1\r\ntransfer-encoding: CHUNKED\r\n\r\n0\r\n\r\n").framing().chunked());
+        assertTrue(decode("POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: CHUNKED\r\n\r\n0\r\n\r\n").framing().chunked());
     }
 
     @Test
     void keepAliveFollowsTheVersionAndTheConnectionOptions() {
-        assertTrue(decode("GET / HTTP/1.1\r\n\r\n").framing().keepAlive());
-        assertFalse(decode("GET / HTTP/1.1\r\nConnection: upgrade, close\r\n\r\n").framing().keepAlive());
+        assertTrue(decode("GET / HTTP/1.1\r\nHost: h\r\n\r\n").framing().keepAlive());
+        assertFalse(decode("GET / HTTP/1.1\r\nHost: h\r\nConnection: upgrade, close\r\n\r\n").framing().keepAlive());
         assertFalse(decode("GET / HTTP/1.0\r\n\r\n").framing().keepAlive());
         assertTrue(decode("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").framing().keepAlive());
         assertFalse(decode("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n").framing()
@@ -167,10 +169,79 @@ class Http1RequestDecoderTest {
 
     @Test
     void expectContinueCountsOnHttp11Only() {
-        assertTrue(decode("PUT / HTTP/1.1\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx").framing()
+        assertTrue(decode("PUT / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\nContent-Length: 1\r\n\r\nx").framing()
                 .expectContinue());
         assertFalse(decode("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx").framing()
                 .expectContinue());
+    }
+
+    @Test
+    void anHttp10RequestMayGoWithoutHost() {
+        assertEquals("GET / HTTP/1.0 [] | BODY '' | END", decode("GET / HTTP/1.0\r\n\r\n").toString());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"example.test", "example.test:8080", "127.0.0.1", "127.0.0.1:1", "[::1]", "[::1]:65535",
+        "[2001:db8::7]:443", "xn--bcher-kva.example", "a_b.example", "%41.example", "a.b-c~d!$&'()*+,;=:0"})
+    void acceptsEveryValidHostSyntax(String host) {
+        assertEquals("GET / HTTP/1.1 [Host: " + host + "] | BODY '' | END",
+                decode("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n").toString());
+    }
+
+    @Test
+    void anAbsoluteFormTargetBecomesOriginFormWithItsAuthorityAsTheOneHost() {
+        assertEquals("GET /x?y=1 HTTP/1.1 [Accept: */*, Host: example.test:8080] | BODY '' | END",
+                decode("GET http://example.test:8080/x?y=1 HTTP/1.1\r\nHost: other\r\nAccept: */*\r\n\r\n").toString());
+        assertEquals("GET / HTTP/1.1 [Host: example.test] | BODY '' | END",
+                decode("GET HTTPS://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n").toString());
+        assertEquals("GET /?q HTTP/1.0 [Host: example.test] | BODY '' | END",
+                decode("GET http://example.test?q HTTP/1.0\r\n\r\n").toString());
+        assertEquals("OPTIONS * HTTP/1.1 [Host: x] | BODY '' | END", decode("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").toString());
+    }
+
+    private static DecoderTranscript decode(ProxyOptions options, String input) {
+        return DecoderTranscript.sameInAnySplit(() -> new Http1RequestDecoder(options, MAX_CHUNK), input, false);
+    }
+
+    @Test
+    void fieldNamesWithAnUnderscoreAreDroppedKeptOrRefusedAsConfigured() {
+        String input = "GET / HTTP/1.1\r\nHost: x\r\nX_User: evil\r\nX-User: ok\r\nx_y_z:\r\n\r\n";
+        assertEquals("GET / HTTP/1.1 [Host: x, X-User: ok] | BODY '' | END",
+                decode(ProxyOptions.defaults(), input).toString(), "dropped by default");
+        assertEquals("GET / HTTP/1.1 [Host: x, X_User: evil, X-User: ok, x_y_z: ] | BODY '' | END",
+                decode(ProxyOptions.builder().underscoresInHeaders(UnderscoresInHeaders.ALLOW).build(), input).toString());
+        DecoderTranscript rejected = decode(ProxyOptions.builder().underscoresInHeaders(UnderscoresInHeaders.REJECT)
+                .build(), input + "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertEquals("FAILED(Http1ParseException)", rejected.toString());
+        assertEquals(400, ((Http1ParseException) rejected.lastMessage().decoderResult().cause()).status());
+        assertEquals("GET / HTTP/1.1 [Host: x, X_User: evil, X-User: ok, x_y_z: ] | BODY '' | END",
+                decode(input).toString(), "a decoder built from limits alone keeps them");
+    }
+
+    @Test
+    void oneFieldLineOverItsLimitIsTooLargeEvenBeforeItEnds() {
+        ProxyOptions options = ProxyOptions.builder().maxFieldBytes(100).build();
+        String fits = "X-Fits: " + "f".repeat(100 - "X-Fits: ".length());
+        assertEquals("GET / HTTP/1.1 [Host: h, " + fits + "] | BODY '' | END",
+                decode(options, "GET / HTTP/1.1\r\nHost: h\r\n" + fits + "\r\n\r\n").toString());
+        String over = fits + "f";
+        assertEquals("FAILED(TooLongHttpHeaderException)",
+                decode(options, "GET / HTTP/1.1\r\nHost: h\r\n" + over + "\r\n\r\n").toString());
+        assertEquals("FAILED(TooLongHttpHeaderException)",
+                decode(options, "GET / HTTP/1.1\r\nHost: h\r\n" + over).toString(), "before its line ends");
+        assertEquals(431, Http1DownstreamStream.malformedRequest(new TooLongHttpHeaderException("x")).httpStatus());
+    }
+
+    @Test
+    void moreFieldsThanTheLimitAreTooMany() {
+        ProxyOptions options = ProxyOptions.builder().maxFields(3).build();
+        assertEquals("GET / HTTP/1.1 [Host: h, A: 1, B: 2] | BODY '' | END",
+                decode(options, "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\n\r\n").toString());
+        assertEquals("FAILED(TooLongHttpHeaderException)",
+                decode(options, "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n").toString());
+        assertEquals("POST / HTTP/1.1 [Host: h, Transfer-Encoding: chunked] | BROKEN(TooLongHttpHeaderException)",
+                decode(options, "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "0\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n").toString(), "the trailer section too");
     }
 
     @Test
@@ -237,6 +308,25 @@ class Http1RequestDecoderTest {
         "POST / HTTP/1.1\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n",
         "POST / HTTP/1.1\r\nTransfer-Encoding: \r\n\r\n0\r\n\r\n",
         "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nUser-Agent: no-host\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: user@example.test\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: example.test:65536\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: example.test:\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: example.test:8o\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: example.test:080800\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: [example]\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a%zz\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+        "GET / HTTP/1.0\r\nHost: a b\r\n\r\n",
+        "GET http://user@example.test/ HTTP/1.1\r\nHost: example.test\r\n\r\n",
+        "GET http:///x HTTP/1.1\r\nHost: example.test\r\n\r\n",
+        "GET http://example.test:99999/ HTTP/1.1\r\nHost: example.test\r\n\r\n",
+        "GET ftp://example.test/ HTTP/1.1\r\nHost: example.test\r\n\r\n",
+        "GET example.test/x HTTP/1.1\r\nHost: example.test\r\n\r\n",
     })
     void aMalformedHeadIsAFailedRequestAndWhatFollowsIsDiscarded(String head) {
         String input = head + "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -262,6 +352,8 @@ class Http1RequestDecoderTest {
         "5;a\u0001=b\r\nhello\r\n0\r\n\r\n",
         "5;a=b\rc\r\nhello\r\n0\r\n\r\n",
         "fffffffffffffffff\r\nhello\r\n0\r\n\r\n",
+        "00000000000000000000000005\r\nhello\r\n0\r\n\r\n",
+        "00000000000000005\r\nhello\r\n0\r\n\r\n",
         "0\r\nT : 1\r\n\r\n",
         "0\r\n folded\r\n\r\n",
         "0\r\nT: 1\r\n  folded\r\n\r\n",
@@ -269,10 +361,10 @@ class Http1RequestDecoderTest {
         "0\r\n\n",
     })
     void aMalformedChunkedBodyEndsInAFailedLastPart(String body) {
-        String input = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + body
+        String input = "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + body
                 + "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
         String t = decode(input).toString();
-        assertTrue(t.startsWith("POST / HTTP/1.1 [Transfer-Encoding: chunked] | BROKEN(Http1ParseException)"), t);
+        assertTrue(t.startsWith("POST / HTTP/1.1 [Host: h, Transfer-Encoding: chunked] | BROKEN(Http1ParseException)"), t);
         assertFalse(t.contains("smuggled"), t);
     }
 
@@ -290,7 +382,7 @@ class Http1RequestDecoderTest {
         assertEquals("FAILED(TooLongHttpLineException)", decode("GET " + longTarget).toString());
         assertEquals("FAILED(TooLongHttpLineException)", decode("GET " + longTarget + " HTTP/1.1\r\n\r\n").toString());
         String fits = "/" + "a".repeat(MAX_LINE - "GET  HTTP/1.1".length() - 1);
-        assertEquals("GET " + fits + " HTTP/1.1 [] | BODY '' | END", decode("GET " + fits + " HTTP/1.1\r\n\r\n").toString());
+        assertEquals("GET " + fits + " HTTP/1.1 [Host: h] | BODY '' | END", decode("GET " + fits + " HTTP/1.1\r\nHost: h\r\n\r\n").toString());
     }
 
     @Test
@@ -300,10 +392,10 @@ class Http1RequestDecoderTest {
         assertEquals("FAILED(TooLongHttpHeaderException)", t.toString());
         assertEquals("/named", ((HttpRequest) t.lastMessage()).uri(), "the request line still names the request");
         assertInstanceOf(TooLongHttpHeaderException.class, t.lastMessage().decoderResult().cause());
-        String fits = "X-Fits: " + "f".repeat(MAX_HEADER - "X-Fits: \r\n".length());
-        assertEquals(MAX_HEADER, (fits + "\r\n").length());
-        assertEquals("GET / HTTP/1.1 [" + fits + "] | BODY '' | END",
-                decode("GET / HTTP/1.1\r\n" + fits + "\r\n\r\n").toString());
+        String fits = "X-Fits: " + "f".repeat(MAX_HEADER - "Host: h\r\nX-Fits: \r\n".length());
+        assertEquals(MAX_HEADER, ("Host: h\r\n" + fits + "\r\n").length());
+        assertEquals("GET / HTTP/1.1 [Host: h, " + fits + "] | BODY '' | END",
+                decode("GET / HTTP/1.1\r\nHost: h\r\n" + fits + "\r\n\r\n").toString());
     }
 
     @Test
@@ -318,10 +410,10 @@ class Http1RequestDecoderTest {
 
     @Test
     void aConnectionClosedInTheBodyEndsNothingMore() {
-        assertEquals("POST / HTTP/1.1 [Content-Length: 5] | PARTS 'ab'", DecoderTranscript.decode(decoder(),
-                "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nab", 0, true, ch -> { }).toString());
-        assertEquals("POST / HTTP/1.1 [Transfer-Encoding: chunked] | PARTS 'ab'", DecoderTranscript.decode(decoder(),
-                "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 0, true, ch -> { }).toString());
+        assertEquals("POST / HTTP/1.1 [Host: h, Content-Length: 5] | PARTS 'ab'", DecoderTranscript.decode(decoder(),
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nab", 0, true, ch -> { }).toString());
+        assertEquals("POST / HTTP/1.1 [Host: h, Transfer-Encoding: chunked] | PARTS 'ab'", DecoderTranscript.decode(decoder(),
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", 0, true, ch -> { }).toString());
     }
 
     @Test
@@ -377,11 +469,11 @@ class Http1RequestDecoderTest {
                 + "Accept: text/html,application/xhtml+xml;q=0.9,*/*;q=0.8\r\nAccept-Encoding: gzip, deflate, br\r\n"
                 + "Accept-Language: en-GB,en;q=0.9\r\nCookie: a=1; b=2\r\n\r\n",
         "POST /sink HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 13\r\n\r\n{\"ok\": true }",
-        "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n",
+        "PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-T: 1\r\n\r\n",
         "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\nDELETE /r HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
-        "GET / HTTP/1.1\r\nX-Empty:\r\nX-Spaces:   a   b   \r\nX-Obs-Text: caf\u00e9\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Empty:\r\nX-Spaces:   a   b   \r\nX-Obs-Text: caf\u00e9\r\n\r\n",
         "CONNECT example.test:443 HTTP/1.1\r\nHost: example.test:443\r\n\r\n",
-        "PATCH /p HTTP/1.1\r\nContent-Length: 0\r\n\r\nHEAD /h HTTP/1.1\r\n\r\n",
+        "PATCH /p HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\nHEAD /h HTTP/1.1\r\nHost: x\r\n\r\n",
     })
     void decodesWhatNettysDecoderDecodesTheSameWay(String input) {
         String netty = DecoderTranscript.whole(new HttpRequestDecoder(new HttpDecoderConfig()

@@ -10,6 +10,7 @@ import dev.relay.lb.SelectionAlgorithms;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.Http2Settings;
 import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.UnderscoresInHeaders;
 import dev.relay.transport.TlsSettings;
 import dev.relay.transport.TransportRuntime;
 
@@ -117,6 +118,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      * @param tunnelIdleTimeout          how long a WebSocket or CONNECT tunnel may stay without a byte either way
      * @param http2                      HTTP/2 towards clients ({@code proxy.server.http2})
      * @param accessLogDestination       where access-log lines go ({@code proxy.server.access-log-path})
+     * @param requestRules               field limits, the underscore policy and TRACE
      */
     public record ServerSettings(int threads, Duration gracePeriod, int maxAttempts,
                                  TransportRuntime.Kind transport, boolean accessLog, AccessLogFormat accessLogFormat,
@@ -125,9 +127,10 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
                                  int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
                                  Duration tunnelIdleTimeout, Http2Settings http2,
-                                 AccessLogDestination accessLogDestination) {
+                                 AccessLogDestination accessLogDestination, RequestRules requestRules) {
 
         public ServerSettings {
+            requireNonNull(requestRules, "requestRules");
             requireNonNull(accessLogDestination, "accessLogDestination");
             requireNonNull(http2, "http2");
             requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
@@ -148,7 +151,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
                     retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
                     requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
-                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT);
+                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT,
+                    RequestRules.DEFAULTS);
         }
 
         /** The settings without the tunnel idle timeout, which takes the engine's default. */
@@ -202,10 +206,34 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .bodyReadTimeout(bodyReadTimeout)
                     .maxHeaderBytes(maxHeaderBytes)
                     .maxRequestLineBytes(maxRequestLineBytes)
+                    .maxFieldBytes(requestRules.maxFieldBytes())
+                    .maxFields(requestRules.maxFields())
+                    .underscoresInHeaders(requestRules.underscoresInHeaders())
+                    .allowTrace(requestRules.allowTrace())
                     .tunnelIdleTimeout(tunnelIdleTimeout)
                     .http2(http2)
                     .upstreamObserver(observer)
                     .build();
+        }
+    }
+
+    /**
+     * What {@code proxy.server} says about requests beyond the sizes of their line and header section.
+     *
+     * @param maxFieldBytes        longest request header field line; longer gets 431
+     * @param maxFields            most request header fields; more get 431
+     * @param underscoresInHeaders what becomes of fields whose name contains {@code _}
+     * @param allowTrace           whether TRACE is proxied (else 405)
+     */
+    public record RequestRules(int maxFieldBytes, int maxFields, UnderscoresInHeaders underscoresInHeaders,
+                               boolean allowTrace) {
+        /** The engine's defaults. */
+        public static final RequestRules DEFAULTS = new RequestRules(ProxyOptions.defaults().maxFieldBytes(),
+                ProxyOptions.defaults().maxFields(), ProxyOptions.defaults().underscoresInHeaders(),
+                ProxyOptions.defaults().allowTrace());
+
+        public RequestRules {
+            requireNonNull(underscoresInHeaders, "underscoresInHeaders");
         }
     }
 

@@ -6,6 +6,7 @@ import dev.relay.server.internal.config.ProxyConfig.ServerSettings;
 import dev.relay.transport.Http2Settings;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TransportRuntime;
+import dev.relay.transport.UnderscoresInHeaders;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,6 +53,8 @@ final class ServerSectionReader {
     private static final Map<String, TransportRuntime.Kind> TRANSPORTS = Map.of("auto", TransportRuntime.Kind.AUTO,
             "io_uring", TransportRuntime.Kind.IO_URING, "epoll", TransportRuntime.Kind.EPOLL,
             "nio", TransportRuntime.Kind.NIO);
+    private static final Map<String, UnderscoresInHeaders> UNDERSCORE_POLICIES = Map.of("drop",
+            UnderscoresInHeaders.DROP, "allow", UnderscoresInHeaders.ALLOW, "reject", UnderscoresInHeaders.REJECT);
     private static final Map<String, AccessLogFormat> ACCESS_LOG_FORMATS =
             Map.of("combined", AccessLogFormat.COMBINED, "json", AccessLogFormat.JSON);
 
@@ -81,6 +84,12 @@ final class ServerSectionReader {
                     : (int) n.bytes(256, 16L * 1024 * 1024)),
             restartOnly("max-request-line", (r, n) -> r.maxRequestLineBytes = n.isMissing() ? ENGINE.maxRequestLineBytes()
                     : (int) n.bytes(64, 16L * 1024 * 1024)),
+            restartOnly("max-field-size", (r, n) -> r.maxFieldBytes = n.isMissing() ? ENGINE.maxFieldBytes()
+                    : (int) n.bytes(64, 16L * 1024 * 1024)),
+            restartOnly("max-fields", (r, n) -> r.maxFields = n.isMissing() ? ENGINE.maxFields() : n.integer(1, 100_000)),
+            restartOnly("underscores-in-headers", (r, n) -> r.underscoresInHeaders = n.isMissing()
+                    ? ENGINE.underscoresInHeaders() : n.choice(UNDERSCORE_POLICIES, "drop, allow or reject")),
+            restartOnly("allow-trace", (r, n) -> r.allowTrace = n.isMissing() ? ENGINE.allowTrace() : n.bool()),
             restartOnly("http2", (r, n) -> r.http2 = Http2Reader.read(n)));
 
     private static final Set<String> KEY_NAMES = KEYS.stream().map(Key::name).collect(Collectors.toUnmodifiableSet());
@@ -106,6 +115,10 @@ final class ServerSectionReader {
     private Duration tunnelIdleTimeout;
     private int maxHeaderBytes;
     private int maxRequestLineBytes;
+    private int maxFieldBytes;
+    private int maxFields;
+    private UnderscoresInHeaders underscoresInHeaders;
+    private boolean allowTrace;
     private Http2Settings http2;
 
     private ServerSectionReader() {}
@@ -126,7 +139,8 @@ final class ServerSectionReader {
                 r.shutdownTimeout, r.retryBackoff, r.maxIdleUpstreamConnections, r.pidFile, r.upgradeSocket,
                 r.retryBufferBytes, r.requestDeadline, r.headerReadTimeout, r.keepAliveTimeout, r.bodyReadTimeout,
                 r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout, r.http2,
-                r.accessLogDestination);
+                r.accessLogDestination, new ProxyConfig.RequestRules(r.maxFieldBytes, r.maxFields,
+                        r.underscoresInHeaders, r.allowTrace));
     }
 
     private static Key restartOnly(String name, KeyReader reader) {

@@ -5,12 +5,14 @@ import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 import dev.relay.server.internal.config.ProxyConfig.ServerSettings;
 import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.ProxyOptions;
+import dev.relay.transport.UnderscoresInHeaders;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.time.Duration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -66,6 +68,38 @@ class ResilienceConfigTest {
         assertEquals(engine.maxHeaderBytes(), options.maxHeaderBytes());
         assertEquals(engine.maxRequestLineBytes(), options.maxRequestLineBytes());
         assertEquals(engine.requestDeadline(), options.requestDeadline());
+        assertEquals(8 * 1024, options.maxFieldBytes());
+        assertEquals(100, options.maxFields());
+        assertEquals(UnderscoresInHeaders.DROP, options.underscoresInHeaders());
+        assertFalse(options.allowTrace());
+    }
+
+    @Test
+    void parsesTheRequestRules() {
+        ProxyOptions options = parse(conf("""
+                max-field-size = 4KiB
+                max-fields = 50
+                underscores-in-headers = reject
+                allow-trace = true
+                """, "[ \"127.0.0.1:8080\" ]")).server().proxyOptions();
+        assertEquals(4 * 1024, options.maxFieldBytes());
+        assertEquals(50, options.maxFields());
+        assertEquals(UnderscoresInHeaders.REJECT, options.underscoresInHeaders());
+        assertTrue(options.allowTrace());
+        assertEquals(UnderscoresInHeaders.ALLOW, parse(conf("underscores-in-headers = allow", "[ \"127.0.0.1:8080\" ]"))
+                .server().proxyOptions().underscoresInHeaders());
+    }
+
+    @Test
+    void reportsBadRequestRulesWithFileLineAndKey() {
+        String listener = "[ \"127.0.0.1:8080\" ]";
+        assertProblem(conf("max-field-size = 10B", listener), 5, "proxy.server.max-field-size",
+                "'10B' (expected: a size from 64 to 16777216 bytes)");
+        assertProblem(conf("max-fields = 0", listener), 5, "proxy.server.max-fields", "0 (expected: ");
+        assertProblem(conf("underscores-in-headers = keep", listener), 5, "proxy.server.underscores-in-headers",
+                "unknown value 'keep' (expected: drop, allow or reject)");
+        assertProblem(conf("allow-trace = maybe", listener), 5, "proxy.server.allow-trace",
+                "'maybe' (expected: true or false)");
     }
 
     @Test
