@@ -179,8 +179,11 @@ class GrpcEndToEndTest {
         GrpcTestClient client = client(hops);
         int before = origin(hops).cancellations(GrpcTestService.SLEEP);
 
+        // A deadline long enough for the call to reach the origin on a loaded machine (with 300 ms
+        // it sometimes expired before the origin started the call, which then had nothing to
+        // cancel), and far below the origin's 20 s sleep.
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> client.unary(GrpcTestService.SLEEP, utf8("20000"), Duration.ofMillis(300)));
+                () -> client.unary(GrpcTestService.SLEEP, utf8("20000"), Duration.ofSeconds(2)));
 
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
         origin(hops).awaitCancellations(GrpcTestService.SLEEP, before + 1, WAIT);
