@@ -3,6 +3,7 @@ package dev.relay.transport;
 import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
+import dev.relay.transport.internal.ConnectionLimits;
 import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamConnection;
 import dev.relay.transport.internal.DownstreamHandler;
@@ -240,6 +241,7 @@ public final class HttpProxyServer implements AutoCloseable {
         long keepAliveNanos = listenerOptions.keepAliveTimeoutOr(options).toNanos();
         long bodyReadNanos = listenerOptions.bodyReadTimeoutOr(options).toNanos();
         boolean http2 = listenerOptions.http2EnabledOr(options);
+        ConnectionLimits limits = engine.connectionLimits(listenerOptions);
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
@@ -247,6 +249,9 @@ public final class HttpProxyServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (limits.isLimited() && !limits.admit(ch)) {
+                            return;
+                        }
                         if (ch instanceof SocketChannel) {
                             ch.config().setOption(ChannelOption.TCP_NODELAY, true);
                         }
@@ -412,6 +417,30 @@ public final class HttpProxyServer implements AutoCloseable {
     /** Client connections refused by a listener's {@link ListenerOptions#connectionFilter()} since start. */
     public long connectionsRefused() {
         return engine.connectionsRefused();
+    }
+
+    /**
+     * Client connections closed as they were accepted since start, because their listener had
+     * {@link ListenerOptions#maxConnections()} open.
+     */
+    public long connectionsOverListenerLimit() {
+        return engine.connectionsOverListenerLimit();
+    }
+
+    /**
+     * Client connections closed as they were accepted since start, because their client address had
+     * {@link ListenerOptions#maxConnectionsPerClient()} open on the listener.
+     */
+    public long connectionsOverClientLimit() {
+        return engine.connectionsOverClientLimit();
+    }
+
+    /**
+     * Requests answered {@code 503} at once since start because {@link ProxyOptions#maxRequestsInFlight()}
+     * were in flight.
+     */
+    public long requestsShed() {
+        return engine.requestsShed();
     }
 
     /**
