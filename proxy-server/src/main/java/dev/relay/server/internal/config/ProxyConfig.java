@@ -125,9 +125,11 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
                                  int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
                                  Duration tunnelIdleTimeout, Http2Settings http2,
-                                 AccessLogDestination accessLogDestination) {
+                                 AccessLogDestination accessLogDestination, Duration sendTimeout,
+                                 int maxRequestsInFlight) {
 
         public ServerSettings {
+            requireNonNull(sendTimeout, "sendTimeout");
             requireNonNull(accessLogDestination, "accessLogDestination");
             requireNonNull(http2, "http2");
             requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
@@ -135,6 +137,21 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             requireNonNull(headerReadTimeout, "headerReadTimeout");
             requireNonNull(keepAliveTimeout, "keepAliveTimeout");
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
+        }
+
+        /** The settings without the send timeout and the in-flight limit, which take the engine's defaults. */
+        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
+                              boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
+                              Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
+                              String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
+                              Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
+                              int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
+                              Duration tunnelIdleTimeout, Http2Settings http2, AccessLogDestination accessLogDestination) {
+            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
+                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
+                    requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
+                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, http2, accessLogDestination,
+                    ProxyOptions.defaults().sendTimeout(), ProxyOptions.defaults().maxRequestsInFlight());
         }
 
         /** The settings without HTTP/2's, which take the engine's defaults, and with the access log on standard output. */
@@ -203,6 +220,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .maxHeaderBytes(maxHeaderBytes)
                     .maxRequestLineBytes(maxRequestLineBytes)
                     .tunnelIdleTimeout(tunnelIdleTimeout)
+                    .sendTimeout(sendTimeout)
+                    .maxRequestsInFlight(maxRequestsInFlight)
                     .http2(http2)
                     .upstreamObserver(observer)
                     .build();
@@ -275,10 +294,19 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
                                  Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
-                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2) {
+                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2,
+                                 int maxConnections, int maxConnectionsPerClient) {
 
         public ListenerConfig {
             connectAllow = List.copyOf(connectAllow);
+        }
+
+        /** A listener without connection limits. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
+                              List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, connection, tls, connectAllow,
+                    unixSocketMode, http2, 0, 0);
         }
 
         /** A listener that takes the service's HTTP/2 setting. */
@@ -305,7 +333,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
                     && connection.equals(ConnectionSettings.NONE) && tls == null && connectAllow.isEmpty()
-                    && unixSocketMode == null && http2 == null) {
+                    && unixSocketMode == null && http2 == null && maxConnections == 0 && maxConnectionsPerClient == 0) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
@@ -316,6 +344,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .tls(tls)
                     .connectAllow(connectAllow)
                     .http2(http2)
+                    .maxConnections(maxConnections)
+                    .maxConnectionsPerClient(maxConnectionsPerClient)
                     .build();
         }
     }
