@@ -139,22 +139,10 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
         }
 
-        /** The settings without the send timeout and the in-flight limit, which take the engine's defaults. */
-        public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
-                              boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
-                              Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
-                              String upgradeSocket, int retryBufferBytes, Duration requestDeadline,
-                              Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
-                              int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
-                              Duration tunnelIdleTimeout, Http2Settings http2, AccessLogDestination accessLogDestination) {
-            this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
-                    retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
-                    requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
-                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, http2, accessLogDestination,
-                    ProxyOptions.defaults().sendTimeout(), ProxyOptions.defaults().maxRequestsInFlight());
-        }
-
-        /** The settings without HTTP/2's, which take the engine's defaults, and with the access log on standard output. */
+        /**
+         * The settings without HTTP/2's, the send timeout and the in-flight limit, which take the engine's
+         * defaults, and with the access log on standard output.
+         */
         public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
                               boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
                               Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
@@ -165,7 +153,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             this(threads, gracePeriod, maxAttempts, transport, accessLog, accessLogFormat, shutdownTimeout,
                     retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
                     requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
-                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT);
+                    maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT,
+                    ProxyOptions.defaults().sendTimeout(), ProxyOptions.defaults().maxRequestsInFlight());
         }
 
         /** The settings without the tunnel idle timeout, which takes the engine's default. */
