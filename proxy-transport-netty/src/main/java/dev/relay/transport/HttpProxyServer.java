@@ -3,6 +3,7 @@ package dev.relay.transport;
 import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
+import dev.relay.transport.internal.AcceptBackoff;
 import dev.relay.transport.internal.ConnectionLimits;
 import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamConnection;
@@ -245,6 +246,7 @@ public final class HttpProxyServer implements AutoCloseable {
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                .handler(AcceptBackoff.INSTANCE)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
