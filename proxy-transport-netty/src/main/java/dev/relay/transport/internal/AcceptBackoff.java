@@ -14,12 +14,9 @@ import java.util.concurrent.TimeUnit;
  * once would spin: the pending connection stays in the backlog and the socket stays readable. Netty's
  * {@code ServerBootstrapAcceptor} pauses the same way, but then passes the failure on to the end of
  * the pipeline, where it is logged as an unhandled exception with a stack trace; this handler sits
- * before it and ends the failure here, so the log has one line per pause.
- *
- * <p>Epoll and NIO stop accepting while auto-read is off. Netty 4.2.18's io_uring listener does not:
- * its failed accepts keep coming with auto-read off (measured: the accept thread busy, about a
- * million failures a second, out of file descriptors). This handler keeps that out of the log (the
- * failures during a pause are dropped), but not off the CPU; docs/architecture.md says so.
+ * before it and ends the failure here, so the log has one line per pause. Epoll and NIO stop
+ * accepting while auto-read is off; io_uring does since {@code TransportRuntime} turns its multishot
+ * accept off (with it, failed accepts kept coming: a spin).
  */
 @ChannelHandler.Sharable
 public final class AcceptBackoff extends ChannelInboundHandlerAdapter {
