@@ -12,6 +12,7 @@
 #   bench/run.sh h2           HTTP/2 over TLS and h2c                                   (h2-bench.sh)
 #   bench/run.sh grpc         gRPC unary calls, direct and through Relay                (grpc-bench.sh)
 #   bench/run.sh ops          failover, live reloads and an upgrade under load          (ops-bench.sh)
+#   bench/run.sh slow         a normal client's latency under slowhttptest attacks     (slow-attacks.sh)
 #   bench/run.sh jmh          the load-balancer selection tables (JMH, benchmarks module; JMH_ITERATIONS)
 # Every script's settings (DURATION, RUNS, ...) pass through the environment; see each script's header.
 #
@@ -65,6 +66,7 @@ case $table in
   h2)         exec "$here/h2-bench.sh" "$@" ;;
   grpc)       exec "$here/grpc-bench.sh" "$@" ;;
   ops)        exec "$here/ops-bench.sh" "$@" ;;
+  slow)       exec "$here/slow-attacks.sh" "$@" ;;
   jmh)
     jar=$root/benchmarks/target/benchmarks.jar
     [[ -f "$jar" ]] || (cd "$root" && mvn -q -B package -DskipTests -pl benchmarks -am)

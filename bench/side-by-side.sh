@@ -145,7 +145,7 @@ make_certificate() {  # $T/cert.pem and $T/key.pem: ECDSA P-256, self-signed, SA
 temp_paths() { echo "client_body_temp_path $1/body; proxy_temp_path $1/proxy; fastcgi_temp_path $1/fcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;"; }
 
 start_origin() {  # start_origin [<name> <port>]: nginx (default: "origin" on ORIGIN_PORT, its pid in ORIGIN_PID),
-  # worker_processes 1, HTTP/1.1: /small (100 bytes), /64k
+  # worker_processes 1, HTTP/1.1: /small (100 bytes), /64k, PUT /sink (reads the whole body, then 201/204)
   # ORIGIN_TLS=1: the port speaks TLS (the bench certificate, make_certificate first).
   # ORIGIN_LOG=<file>: one line "<connection serial> <requests on it so far>" per request.
   # It never closes a keep-alive connection of its own accord (keepalive_requests far above any
@@ -174,7 +174,8 @@ http {
   server { $listen
            root $dir/www;
            location = /small { default_type text/plain; return 200 "$small\n"; }
-           location = /64k { default_type application/octet-stream; } }
+           location = /64k { default_type application/octet-stream; }
+           location = /sink { dav_methods PUT; client_max_body_size 1m; } }
 }
 EOF
   start_server "$name" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;'

@@ -169,7 +169,12 @@ public final class ProxyError extends RuntimeException {
                 case READ_ERROR, WRITE_ERROR, CONNECTION_CLOSED, WRITE_TIMEDOUT -> 0;
                 default -> 400;
             };
-            case INTERNAL -> type == ErrorType.NO_PEER ? 502 : type == ErrorType.DEADLINE_EXCEEDED ? 504 : 500;
+            case INTERNAL -> switch (type) {
+                case NO_PEER -> 502;
+                case DEADLINE_EXCEEDED -> 504;
+                case OVERLOADED -> 503;
+                default -> 500;
+            };
         };
     }
 

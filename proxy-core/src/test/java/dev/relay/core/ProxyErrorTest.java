@@ -52,10 +52,11 @@ class ProxyErrorTest {
 
     @ParameterizedTest
     @EnumSource(value = ErrorType.class, mode = EnumSource.Mode.EXCLUDE, names = "HTTP_STATUS")
-    void internalErrorsAnswerServerErrorExceptNoPeerAndPassedDeadline(ErrorType type) {
+    void internalErrorsAnswerServerErrorExceptNoPeerPassedDeadlineAndOverload(ErrorType type) {
         int expected = switch (type) {
             case NO_PEER -> 502;
             case DEADLINE_EXCEEDED -> 504;
+            case OVERLOADED -> 503;
             default -> 500;
         };
 

@@ -3,6 +3,8 @@ package dev.relay.transport;
 import dev.relay.core.Addresses;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
+import dev.relay.transport.internal.AcceptBackoff;
+import dev.relay.transport.internal.ConnectionLimits;
 import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamConnection;
 import dev.relay.transport.internal.DownstreamHandler;
@@ -239,13 +241,18 @@ public final class HttpProxyServer implements AutoCloseable {
         long keepAliveNanos = listenerOptions.keepAliveTimeoutOr(options).toNanos();
         long bodyReadNanos = listenerOptions.bodyReadTimeoutOr(options).toNanos();
         boolean http2 = listenerOptions.http2EnabledOr(options);
+        ConnectionLimits limits = engine.connectionLimits(listenerOptions);
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
+                .handler(AcceptBackoff.INSTANCE)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(32 * 1024, 64 * 1024))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (limits.isLimited() && !limits.admit(ch)) {
+                            return;
+                        }
                         if (ch instanceof SocketChannel) {
                             ch.config().setOption(ChannelOption.TCP_NODELAY, true);
                         }
@@ -408,6 +415,30 @@ public final class HttpProxyServer implements AutoCloseable {
     /** Client connections refused by a listener's {@link ListenerOptions#connectionFilter()} since start. */
     public long connectionsRefused() {
         return engine.connectionsRefused();
+    }
+
+    /**
+     * Client connections closed as they were accepted since start, because their listener had
+     * {@link ListenerOptions#maxConnections()} open.
+     */
+    public long connectionsOverListenerLimit() {
+        return engine.connectionsOverListenerLimit();
+    }
+
+    /**
+     * Client connections closed as they were accepted since start, because their client address had
+     * {@link ListenerOptions#maxConnectionsPerClient()} open on the listener.
+     */
+    public long connectionsOverClientLimit() {
+        return engine.connectionsOverClientLimit();
+    }
+
+    /**
+     * Requests answered {@code 503} at once since start because {@link ProxyOptions#maxRequestsInFlight()}
+     * were in flight.
+     */
+    public long requestsShed() {
+        return engine.requestsShed();
     }
 
     /**

@@ -44,8 +44,12 @@ public final class ListenerOptions {
     private final ConnectAllowList connectAllowList;
     private final @Nullable Set<PosixFilePermission> unixSocketMode;
     private final @Nullable Boolean http2;
+    private final int maxConnections;
+    private final int maxConnectionsPerClient;
 
     private ListenerOptions(Builder b, ConnectAllowList connectAllowList) {
+        this.maxConnections = b.maxConnections;
+        this.maxConnectionsPerClient = b.maxConnectionsPerClient;
         this.http2 = b.http2;
         this.unixSocketMode = b.unixSocketMode;
         this.proxyProtocol = b.proxyProtocol;
@@ -82,7 +86,26 @@ public final class ListenerOptions {
         b.connectAllow = connectAllow;
         b.unixSocketMode = unixSocketMode;
         b.http2 = http2;
+        b.maxConnections = maxConnections;
+        b.maxConnectionsPerClient = maxConnectionsPerClient;
         return b;
+    }
+
+    /**
+     * Open connections this listener allows at once; one more is closed as it is accepted, unread,
+     * and counted in {@code HttpProxyServer.connectionsOverLimit()}. 0 (the default): no limit.
+     */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /**
+     * Open connections this listener allows from one client IP address (the socket's peer; behind a
+     * PROXY protocol load balancer that is the balancer) at once; one more is closed as it is
+     * accepted. 0 (the default): no limit.
+     */
+    public int maxConnectionsPerClient() {
+        return maxConnectionsPerClient;
     }
 
     /**
@@ -196,13 +219,15 @@ public final class ListenerOptions {
                 && Objects.equals(tls, other.tls)
                 && connectAllow.equals(other.connectAllow)
                 && Objects.equals(unixSocketMode, other.unixSocketMode)
-                && Objects.equals(http2, other.http2);
+                && Objects.equals(http2, other.http2)
+                && maxConnections == other.maxConnections
+                && maxConnectionsPerClient == other.maxConnectionsPerClient;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(headerReadTimeout, keepAliveTimeout, bodyReadTimeout, proxyProtocol, proxyProtocolTrusted,
-                connectionFilter, tls, connectAllow, unixSocketMode, http2);
+                connectionFilter, tls, connectAllow, unixSocketMode, http2, maxConnections, maxConnectionsPerClient);
     }
 
     @Override
@@ -216,6 +241,8 @@ public final class ListenerOptions {
                 + (connectAllow.isEmpty() ? "" : ", connectAllow=" + connectAllow)
                 + (unixSocketMode != null ? ", unixSocketMode=" + PosixFilePermissions.toString(unixSocketMode) : "")
                 + (http2 != null ? ", http2=" + http2 : "")
+                + (maxConnections > 0 ? ", maxConnections=" + maxConnections : "")
+                + (maxConnectionsPerClient > 0 ? ", maxConnectionsPerClient=" + maxConnectionsPerClient : "")
                 + '}';
     }
 
@@ -238,8 +265,22 @@ public final class ListenerOptions {
         private List<String> connectAllow = List.of();
         private @Nullable Set<PosixFilePermission> unixSocketMode;
         private @Nullable Boolean http2;
+        private int maxConnections;
+        private int maxConnectionsPerClient;
 
         private Builder() {}
+
+        /** See {@link ListenerOptions#maxConnections()}; 0 for no limit. */
+        public Builder maxConnections(int connections) {
+            this.maxConnections = connections;
+            return this;
+        }
+
+        /** See {@link ListenerOptions#maxConnectionsPerClient()}; 0 for no limit. */
+        public Builder maxConnectionsPerClient(int connections) {
+            this.maxConnectionsPerClient = connections;
+            return this;
+        }
 
         /**
          * See {@link ListenerOptions#http2()}: false keeps this listener on HTTP/1.1 (ALPN offers only
@@ -325,11 +366,19 @@ public final class ListenerOptions {
             positiveOrNull("headerReadTimeout", headerReadTimeout);
             positiveOrNull("keepAliveTimeout", keepAliveTimeout);
             positiveOrNull("bodyReadTimeout", bodyReadTimeout);
+            notNegative("maxConnections", maxConnections);
+            notNegative("maxConnectionsPerClient", maxConnectionsPerClient);
             if (!proxyProtocol && !proxyProtocolTrusted.isEmpty()) {
                 throw new IllegalArgumentException("proxyProtocolTrusted: " + proxyProtocolTrusted
                         + " (expected: empty unless proxyProtocol is on)");
             }
             return new ListenerOptions(this, ConnectAllowList.parse(connectAllow));
+        }
+
+        private static void notNegative(String name, int value) {
+            if (value < 0) {
+                throw new IllegalArgumentException(name + ": " + value + " (expected: >= 0, 0 for no limit)");
+            }
         }
 
         private static void positiveOrNull(String name, @Nullable Duration value) {

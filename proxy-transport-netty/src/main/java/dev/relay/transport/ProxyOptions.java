@@ -33,8 +33,12 @@ public final class ProxyOptions {
     private final @Nullable Duration retryBackoff;
     private final Duration tunnelIdleTimeout;
     private final Http2Settings http2;
+    private final Duration sendTimeout;
+    private final int maxRequestsInFlight;
 
     private ProxyOptions(Builder b) {
+        this.sendTimeout = b.sendTimeout;
+        this.maxRequestsInFlight = b.maxRequestsInFlight;
         this.http2 = b.http2;
         this.tunnelIdleTimeout = b.tunnelIdleTimeout;
         this.bodyReadTimeout = b.bodyReadTimeout;
@@ -134,6 +138,24 @@ public final class ProxyOptions {
         return bodyReadTimeout;
     }
 
+    /**
+     * Longest time a client may leave the response unread: how long its connection may stay unwritable
+     * (more than the write buffer's high-water mark queued) without any byte leaving, nginx's
+     * {@code send_timeout} (default 60 s). Not a bound on the whole response: a slow reader that keeps
+     * taking bytes is served.
+     */
+    public Duration sendTimeout() {
+        return sendTimeout;
+    }
+
+    /**
+     * Requests in flight across the service past which a new request is shed at once with
+     * {@code 503} and {@code Retry-After: 1}, before any phase runs; 0 (the default) for no limit.
+     */
+    public int maxRequestsInFlight() {
+        return maxRequestsInFlight;
+    }
+
     /** The most a whole request may take, from its header to the end of its response; nullable (none, the default). */
     public @Nullable Duration requestDeadline() {
         return requestDeadline;
@@ -174,7 +196,8 @@ public final class ProxyOptions {
                 + ", underscoresInHeaders=" + underscoresInHeaders + ", allowTrace=" + allowTrace
                 + ", headerReadTimeout=" + headerReadTimeout + ", keepAliveTimeout=" + keepAliveTimeout
                 + ", maxIdleUpstreamConnections=" + maxIdleUpstreamConnections
-                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + ", tunnelIdleTimeout=" + tunnelIdleTimeout + ", http2=" + http2 + '}';
+                + ", upstreamIdleTimeout=" + upstreamIdleTimeout + ", tunnelIdleTimeout=" + tunnelIdleTimeout
+                + ", sendTimeout=" + sendTimeout + ", maxRequestsInFlight=" + maxRequestsInFlight + ", http2=" + http2 + '}';
     }
 
     /** Builds {@link ProxyOptions}; each setter validates its argument. */
@@ -197,8 +220,22 @@ public final class ProxyOptions {
         private @Nullable Duration retryBackoff;
         private Duration tunnelIdleTimeout = Duration.ofSeconds(60);
         private Http2Settings http2 = Http2Settings.defaults();
+        private Duration sendTimeout = Duration.ofSeconds(60);
+        private int maxRequestsInFlight;
 
         private Builder() {}
+
+        /** See {@link ProxyOptions#sendTimeout()}. */
+        public Builder sendTimeout(Duration timeout) {
+            this.sendTimeout = positive("sendTimeout", timeout);
+            return this;
+        }
+
+        /** See {@link ProxyOptions#maxRequestsInFlight()}; 0 for no limit. */
+        public Builder maxRequestsInFlight(int requests) {
+            this.maxRequestsInFlight = atLeast("maxRequestsInFlight", requests, 0);
+            return this;
+        }
 
         /** See {@link ProxyOptions#http2()}. */
         public Builder http2(Http2Settings http2) {

@@ -1,6 +1,7 @@
 package dev.relay.transport;
 
 import dev.relay.core.StreamProxy;
+import dev.relay.transport.internal.AcceptBackoff;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ListenerTls;
 import dev.relay.transport.internal.DomainSockets;
@@ -148,6 +149,7 @@ public final class StreamProxyServer implements AutoCloseable {
     private ServerBootstrap bootstrap(ListenerTls tls) {
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
+                .handler(AcceptBackoff.INSTANCE)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 // Nothing is read from the client before its upstream is connected (but the TLS handshake).

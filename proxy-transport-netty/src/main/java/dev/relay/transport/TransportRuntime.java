@@ -39,6 +39,20 @@ import java.util.concurrent.TimeUnit;
  * {@link #close()} at once, the verbs of every Relay component.
  */
 public final class TransportRuntime implements AutoCloseable {
+    /** Netty's switch for io_uring's multishot accept, read once when its {@code IoUring} class loads. */
+    static final String ACCEPT_MULTISHOT_PROPERTY = "io.netty.iouring.acceptMultiShotEnabled";
+
+    static {
+        // Netty 4.2.18 re-arms a multishot accept that ended in an error whatever auto-read says: out of
+        // file descriptors (EMFILE) the accept thread spins at a full core, a million failed accepts a
+        // second (DescriptorExhaustionIT). One accept at a time honours the pause of AcceptBackoff; it
+        // costs one submission per accepted connection, which keep-alive makes rare. Set before any io_uring
+        // class loads (this class is where the transport is chosen); a value given on the command line wins.
+        if (System.getProperty(ACCEPT_MULTISHOT_PROPERTY) == null) {
+            System.setProperty(ACCEPT_MULTISHOT_PROPERTY, "false");
+        }
+    }
+
 
     /** Which socket implementation to use. */
     public enum Kind {

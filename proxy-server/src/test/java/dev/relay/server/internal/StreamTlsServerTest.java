@@ -115,11 +115,11 @@ class StreamTlsServerTest {
         }
         Await.until(() -> {
             try {
-                return "1.0".equals(metric(relay, "relay_downstream_connections_refused_total"));
+                return "1.0".equals(metric(relay, "relay_downstream_connections_refused_total{reason=\"filter\"}"));
             } catch (Exception e) {
                 return false;
             }
-        }, Duration.ofSeconds(10), () -> "relay_downstream_connections_refused_total 1.0 in /metrics");
+        }, Duration.ofSeconds(10), () -> "relay_downstream_connections_refused_total{reason=\"filter\"} 1.0 in /metrics");
     }
 
     private static int readOrReset(Socket socket) throws IOException {

@@ -26,8 +26,8 @@ import java.util.concurrent.TimeUnit;
  * The last handler of a downstream HTTP/1.1 connection: runs one {@link ProxyCall} at a time, each
  * over its own {@link Http1DownstreamStream},
  * holds back pipelined requests until the current response is done, drains the unread rest of a
- * request body to keep the connection reusable, and enforces the keep-alive idle and request-header
- * timeouts.
+ * request body to keep the connection reusable, and enforces the keep-alive idle, request-header
+ * and send timeouts.
  */
 public final class DownstreamHandler extends ChannelInboundHandlerAdapter implements DownstreamConnection {
     private static final long DRAIN_IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
@@ -43,6 +43,10 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private boolean reading = true;
     private int requestsOnConnection;
     private LazyTimer timer;
+    /** Runs while the client leaves the connection unwritable; see {@link dev.relay.transport.ProxyOptions#sendTimeout()}. */
+    private LazyTimer sendTimer;
+    /** What was still to drain before the connection turns writable when the send timer was last armed. */
+    private long unsentAtSendTimer;
     /** Counted in the engine's open connections (from channelActive until inactive or removed). */
     private boolean counted;
 
@@ -80,6 +84,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         timer = new LazyTimer(engine.clock, channel.eventLoop(), this::onTimeout);
+        sendTimer = new LazyTimer(engine.clock, channel.eventLoop(), this::onSendTimeout);
         counted = true;
         engine.openConnections.incrementAndGet();
         armTimer(keepAliveNanos);
@@ -97,6 +102,7 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
             counted = false;
             engine.openConnections.decrementAndGet();
             timer.cancel();
+            sendTimer.cancel();
         }
     }
 
@@ -126,6 +132,12 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            sendTimer.disarm();
+        } else {
+            unsentAtSendTimer = ctx.channel().bytesBeforeWritable();
+            sendTimer.arm(engine.options.sendTimeout().toNanos());
+        }
         Http1DownstreamStream exchange = current;
         if (exchange != null) {
             exchange.call().onDownstreamWritabilityChanged();
@@ -395,6 +407,29 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         } else {
             channel.close();
         }
+    }
+
+    /**
+     * The connection stayed unwritable for the send timeout. Bytes that left meanwhile are progress
+     * (nginx's send_timeout runs between two successful writes): the timer starts over. Otherwise
+     * the client stopped reading: the call ends with a downstream write timeout, which cancels its
+     * upstream attempt, and the connection closes, which fails the writes still queued.
+     */
+    private void onSendTimeout() {
+        if (!channel.isActive() || channel.isWritable()) {
+            return;
+        }
+        long unsent = channel.bytesBeforeWritable();
+        if (unsent < unsentAtSendTimer) {
+            unsentAtSendTimer = unsent;
+            sendTimer.arm(engine.options.sendTimeout().toNanos());
+            return;
+        }
+        Http1DownstreamStream exchange = current;
+        if (exchange != null) {
+            exchange.call().onSendTimeout(engine.options.sendTimeout());
+        }
+        channel.close();
     }
 
     /** Sees raw bytes before the codec, only to start the header timer. */

@@ -105,11 +105,13 @@ public final class ErrorLog {
     /**
      * The level of the one log line for a request that failed with {@code error} other than on the
      * client's side: WARNING for the origin or the way to it (and for a deadline, which a slow origin
-     * passes, and for a status a filter chose to fail with as a 5xx), DEBUG for a 4xx a filter chose (a
+     * passes, for load shed past the in-flight limit, which comes in floods, and for a status a filter
+     * chose to fail with as a 5xx), DEBUG for a 4xx a filter chose (a
      * decision, seen in the access log), ERROR for the rest: a filter that threw, a bug, no peer.
      */
     static Level operatorLevel(ProxyError error) {
-        if (error.source() == ErrorSource.UPSTREAM || error.type() == ErrorType.DEADLINE_EXCEEDED) {
+        if (error.source() == ErrorSource.UPSTREAM || error.type() == ErrorType.DEADLINE_EXCEEDED
+                || error.type() == ErrorType.OVERLOADED) {
             return Level.WARNING;
         }
         if (error.type() == ErrorType.HTTP_STATUS) {

@@ -107,8 +107,13 @@ final class ProxyCall<C> {
 
     /** Starts the phases for a well-formed request. */
     void start() {
-        engine.activeRequests.incrementAndGet();
+        int inFlight = engine.activeRequests.incrementAndGet();
         engine.requests.increment();
+        int most = engine.options.maxRequestsInFlight();
+        if (most > 0 && inFlight > most) {
+            shed(most);
+            return;
+        }
         Duration deadline = engine.options.requestDeadline();
         if (deadline != null) {
             deadlineTimer = clock.schedule(loop, this::onDeadline, deadline.toNanos());
@@ -123,6 +128,35 @@ final class ProxyCall<C> {
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "newCtx/earlyRequestFilter"));
         }
+    }
+
+    /**
+     * Answers 503 at once, before any phase: queueing past the limit would only make every request
+     * late. {@code Retry-After: 1} is fixed, not configured: an excess of requests in flight is a
+     * matter of moments, and a longer value would be a guess about the load to come. Only the
+     * logging phase runs, with an internal {@link ErrorType#OVERLOADED} error; no error-log line, as
+     * the metric counts these.
+     */
+    private void shed(int most) {
+        engine.requestsShed.increment();
+        shortCircuited = true;
+        error = ProxyError.of(ErrorType.OVERLOADED, ErrorSource.INTERNAL,
+                "more than " + most + " requests in flight", null);
+        if (downstream.requestHasBody()) {
+            // Nothing reads the body: draining it to keep the connection would be work the proxy has no room for.
+            session.keepAlive = false;
+        }
+        try {
+            ctx = proxy.newCtx();
+        } catch (Throwable t) {
+            // The context is for logging only here; a failing newCtx leaves it null.
+            ctx = null;
+        }
+        ResponseHeader header = ResponseHeader.of(503);
+        header.headers().set("Retry-After", "1");
+        header.headers().set("Content-Type", "text/plain; charset=utf-8");
+        byte[] body = "503 Service Unavailable\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        await(session.respond(header, body), AFTER_UPSTREAM_REFUSED_RESPONSE, "overload response", null);
     }
 
     /** Answers a request the protocol layer could not parse: {@code error}'s status, connection closed, logged once. */
@@ -530,6 +564,23 @@ final class ProxyCall<C> {
                 beginAttempt();
             }
         }, nanos);
+    }
+
+    /**
+     * The client read nothing of the response for {@code timeout}: the call ends with a downstream
+     * write timeout (its upstream attempt cancelled, that connection not pooled). When the whole
+     * response was already queued the call is only waiting for its last write, and this is the error
+     * it logs rather than the closed connection that follows.
+     */
+    void onSendTimeout(Duration timeout) {
+        session.keepAlive = false;
+        ProxyError e = ProxyError.downstream(ErrorType.WRITE_TIMEDOUT, "client read nothing of the response for "
+                + timeout.toMillis() + " ms", null);
+        if (state == State.ACTIVE) {
+            failRequest(e);
+        } else if (error == null) {
+            error = e;
+        }
     }
 
     /** The client went away, or its connection failed. */

@@ -31,6 +31,9 @@ public final class ProxyEngine<C> {
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
+    final LongAdder requestsShed = new LongAdder();
+    final LongAdder connectionsOverListenerLimit = new LongAdder();
+    final LongAdder connectionsOverClientLimit = new LongAdder();
     final Http2Abuse http2Abuse;
     final ErrorLog errorLog;
     private volatile boolean draining;
@@ -112,6 +115,22 @@ public final class ProxyEngine<C> {
         }
     }
 
+    /** The open-connection limits of a listener with {@code listener}'s options, counted in this engine. */
+    public ConnectionLimits connectionLimits(dev.relay.transport.ListenerOptions listener) {
+        return new ConnectionLimits(listener.maxConnections(), listener.maxConnectionsPerClient(),
+                connectionsOverListenerLimit, connectionsOverClientLimit);
+    }
+
+    /** Client connections closed at accept since start because their listener had {@code maxConnections} open. */
+    public long connectionsOverListenerLimit() {
+        return connectionsOverListenerLimit.sum();
+    }
+
+    /** Client connections closed at accept since start because their address had {@code maxConnectionsPerClient} open. */
+    public long connectionsOverClientLimit() {
+        return connectionsOverClientLimit.sum();
+    }
+
     /** Client connections the connection filter refused since start. */
     public long connectionsRefused() {
         return connectionsRefused.sum();
@@ -125,6 +144,11 @@ public final class ProxyEngine<C> {
     /** Requests that failed on the client's side since start, by reason; see {@link ErrorLog}. */
     public ErrorLog errorLog() {
         return errorLog;
+    }
+
+    /** Requests answered 503 at once because {@code ProxyOptions.maxRequestsInFlight} were in flight, since start. */
+    public long requestsShed() {
+        return requestsShed.sum();
     }
 
     /** Requests in flight. */

@@ -70,6 +70,11 @@ final class RequestBody {
         }
     }
 
+    /** Whether the body is still coming from the client and the proxy is reading it (no backpressure). */
+    boolean isClientSending() {
+        return !complete && !bodiless && !downstream.isReadingPaused();
+    }
+
     /** A part arrived from the client (ownership passes here). */
     void onPart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
         if (bodiless && last && !data.isReadable()) {

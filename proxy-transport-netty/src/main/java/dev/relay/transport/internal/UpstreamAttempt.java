@@ -186,6 +186,14 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     @Override
     public void onReadTimeout() {
+        if (isCurrent() && call.requestBody().isClientSending() && stream != null) {
+            // The client is still sending its body, so the origin may be waiting for it: the client's
+            // body read timeout judges that wait, and a trickling client gets 408, not a 504 blamed on
+            // the origin (nginx arms proxy_read_timeout once the request is sent, too). With reading
+            // paused the origin is not taking the body either: then the timeout is the origin's.
+            stream.armReadTimeout(peer.options().readTimeout().toNanos());
+            return;
+        }
         if (isCurrent()) {
             call.upstreamFailure(this, ProxyError.upstream(ErrorType.READ_TIMEDOUT, "no data from upstream for "
                     + peer.options().readTimeout().toMillis() + " ms", null));

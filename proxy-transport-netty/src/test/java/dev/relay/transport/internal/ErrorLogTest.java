@@ -86,6 +86,8 @@ class ErrorLogTest {
                 ProxyError.of(ErrorType.DEADLINE_EXCEEDED, ErrorSource.INTERNAL, "deadline", null)));
         assertEquals(Level.DEBUG, ErrorLog.operatorLevel(ProxyError.httpStatus(403)), "a filter's decision");
         assertEquals(Level.WARNING, ErrorLog.operatorLevel(ProxyError.httpStatus(503)));
+        assertEquals(Level.WARNING, ErrorLog.operatorLevel(
+                ProxyError.of(ErrorType.OVERLOADED, ErrorSource.INTERNAL, "shed", null)), "rate-limited, never a flood of ERRORs");
         assertEquals(Level.ERROR, ErrorLog.operatorLevel(
                 ProxyError.internal("requestFilter", new IllegalStateException("bug"))));
         assertEquals(Level.ERROR, ErrorLog.operatorLevel(

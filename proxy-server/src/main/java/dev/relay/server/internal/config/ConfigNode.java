@@ -274,6 +274,21 @@ final class ConfigNode {
     }
 
     /**
+     * A count limit: a whole number from 1 to {@code max}, or {@code none} (also when missing) for no
+     * limit, returned as 0.
+     */
+    int limitOrNone(int max) {
+        if (isMissing() || isString() && string().trim().equalsIgnoreCase("none")) {
+            return 0;
+        }
+        try {
+            return integer(1, max);
+        } catch (ConfigProblem e) {
+            throw problem(describeValue() + " (expected: a whole number from 1 to " + max + ", or none)");
+        }
+    }
+
+    /**
      * A client-side timeout ({@code header-read-timeout} ...): a positive duration; {@code fallback}
      * when missing. There is no {@code none}: a client that never finishes must not hold a
      * connection forever.

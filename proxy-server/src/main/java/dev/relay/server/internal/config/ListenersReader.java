@@ -27,7 +27,7 @@ import static java.util.Objects.requireNonNull;
  */
 final class ListenersReader {
     private static final Set<String> LISTENER_KEYS = Set.of("address", "header-read-timeout", "keepalive-timeout",
-            "body-read-timeout", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect", "mode",
+            "body-read-timeout", "max-connections", "max-connections-per-client", "proxy-protocol", "proxy-protocol-trusted", "allow", "deny", "tls", "connect", "mode",
             "http2");
     private static final Set<String> CONNECT_KEYS = Set.of("allow");
     private static final Set<String> ADMIN_KEYS = Set.of("address");
@@ -62,12 +62,16 @@ final class ListenersReader {
             List<String> connectAllow = List.of();
             ConfigNode mode = null;
             Boolean http2 = null;
+            int maxConnections = 0;
+            int maxConnectionsPerClient = 0;
             if (item.isObject()) {
                 item.checkKeys(LISTENER_KEYS);
                 address = item.get("address");
                 headerRead = item.get("header-read-timeout").clientTimeout(null);
                 keepAlive = item.get("keepalive-timeout").clientTimeout(null);
                 bodyRead = item.get("body-read-timeout").clientTimeout(null);
+                maxConnections = item.get("max-connections").limitOrNone(10_000_000);
+                maxConnectionsPerClient = item.get("max-connections-per-client").limitOrNone(10_000_000);
                 connection = connectionSettings(item);
                 tls = TlsReader.tls(item.get("tls"));
                 connectAllow = connectAllow(item.get("connect"));
@@ -86,7 +90,7 @@ final class ListenersReader {
                         + "address (expected: no proxy-protocol-trusted; the socket's mode says who may connect)");
             }
             ListenerConfig listener = new ListenerConfig(listenAddress, address.where(), headerRead, keepAlive, bodyRead,
-                    connection, tls, connectAllow, socketMode(mode, unix), http2);
+                    connection, tls, connectAllow, socketMode(mode, unix), http2, maxConnections, maxConnectionsPerClient);
             // Keyed by address, not position: the same address in the next file is the same socket.
             // Its TLS is not restart-only: a reload gives a listener that stays bound its new TLS.
             restartOnly.record("listener " + listener.address(),

@@ -127,10 +127,12 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                                  Duration headerReadTimeout, Duration keepAliveTimeout, Duration bodyReadTimeout,
                                  int maxHeaderBytes, int maxRequestLineBytes, Duration shutdownDelay,
                                  Duration tunnelIdleTimeout, Http2Settings http2,
-                                 AccessLogDestination accessLogDestination, RequestRules requestRules) {
+                                 AccessLogDestination accessLogDestination, RequestRules requestRules,
+                                 Duration sendTimeout, int maxRequestsInFlight) {
 
         public ServerSettings {
             requireNonNull(requestRules, "requestRules");
+            requireNonNull(sendTimeout, "sendTimeout");
             requireNonNull(accessLogDestination, "accessLogDestination");
             requireNonNull(http2, "http2");
             requireNonNull(tunnelIdleTimeout, "tunnelIdleTimeout");
@@ -140,7 +142,10 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
             requireNonNull(bodyReadTimeout, "bodyReadTimeout");
         }
 
-        /** The settings without HTTP/2's, which take the engine's defaults, and with the access log on standard output. */
+        /**
+         * The settings without HTTP/2's, the send timeout and the in-flight limit, which take the engine's
+         * defaults, and with the access log on standard output.
+         */
         public ServerSettings(int threads, Duration gracePeriod, int maxAttempts, TransportRuntime.Kind transport,
                               boolean accessLog, AccessLogFormat accessLogFormat, Duration shutdownTimeout,
                               Duration retryBackoff, int maxIdleUpstreamConnections, String pidFile,
@@ -152,7 +157,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     retryBackoff, maxIdleUpstreamConnections, pidFile, upgradeSocket, retryBufferBytes,
                     requestDeadline, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, maxHeaderBytes,
                     maxRequestLineBytes, shutdownDelay, tunnelIdleTimeout, Http2Settings.defaults(), AccessLogDestination.STDOUT,
-                    RequestRules.DEFAULTS);
+                    RequestRules.DEFAULTS, ProxyOptions.defaults().sendTimeout(),
+                    ProxyOptions.defaults().maxRequestsInFlight());
         }
 
         /** The settings without the tunnel idle timeout, which takes the engine's default. */
@@ -211,6 +217,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .underscoresInHeaders(requestRules.underscoresInHeaders())
                     .allowTrace(requestRules.allowTrace())
                     .tunnelIdleTimeout(tunnelIdleTimeout)
+                    .sendTimeout(sendTimeout)
+                    .maxRequestsInFlight(maxRequestsInFlight)
                     .http2(http2)
                     .upstreamObserver(observer)
                     .build();
@@ -303,10 +311,19 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
      */
     public record ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
                                  Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
-                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2) {
+                                 List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2,
+                                 int maxConnections, int maxConnectionsPerClient) {
 
         public ListenerConfig {
             connectAllow = List.copyOf(connectAllow);
+        }
+
+        /** A listener without connection limits. */
+        public ListenerConfig(String address, String origin, Duration headerReadTimeout, Duration keepAliveTimeout,
+                              Duration bodyReadTimeout, ConnectionSettings connection, TlsSettings tls,
+                              List<String> connectAllow, Set<PosixFilePermission> unixSocketMode, Boolean http2) {
+            this(address, origin, headerReadTimeout, keepAliveTimeout, bodyReadTimeout, connection, tls, connectAllow,
+                    unixSocketMode, http2, 0, 0);
         }
 
         /** A listener that takes the service's HTTP/2 setting. */
@@ -333,7 +350,7 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
         public ListenerOptions listenerOptions() {
             if (headerReadTimeout == null && keepAliveTimeout == null && bodyReadTimeout == null
                     && connection.equals(ConnectionSettings.NONE) && tls == null && connectAllow.isEmpty()
-                    && unixSocketMode == null && http2 == null) {
+                    && unixSocketMode == null && http2 == null && maxConnections == 0 && maxConnectionsPerClient == 0) {
                 return ListenerOptions.inherit();
             }
             return connection.applyTo(ListenerOptions.builder())
@@ -344,6 +361,8 @@ public record ProxyConfig(String source, ServerSettings server, List<ListenerCon
                     .tls(tls)
                     .connectAllow(connectAllow)
                     .http2(http2)
+                    .maxConnections(maxConnections)
+                    .maxConnectionsPerClient(maxConnectionsPerClient)
                     .build();
         }
     }

@@ -79,6 +79,8 @@ final class ServerSectionReader {
             restartOnly("header-read-timeout", (r, n) -> r.headerReadTimeout = n.clientTimeout(ENGINE.headerReadTimeout())),
             restartOnly("keepalive-timeout", (r, n) -> r.keepAliveTimeout = n.clientTimeout(ENGINE.keepAliveTimeout())),
             restartOnly("body-read-timeout", (r, n) -> r.bodyReadTimeout = n.clientTimeout(ENGINE.bodyReadTimeout())),
+            restartOnly("send-timeout", (r, n) -> r.sendTimeout = n.clientTimeout(ENGINE.sendTimeout())),
+            restartOnly("max-requests-in-flight", (r, n) -> r.maxRequestsInFlight = n.limitOrNone(1_000_000)),
             restartOnly("tunnel-idle-timeout", (r, n) -> r.tunnelIdleTimeout = n.clientTimeout(ENGINE.tunnelIdleTimeout())),
             restartOnly("max-header-size", (r, n) -> r.maxHeaderBytes = n.isMissing() ? ENGINE.maxHeaderBytes()
                     : (int) n.bytes(256, 16L * 1024 * 1024)),
@@ -113,6 +115,8 @@ final class ServerSectionReader {
     private Duration keepAliveTimeout;
     private Duration bodyReadTimeout;
     private Duration tunnelIdleTimeout;
+    private Duration sendTimeout;
+    private int maxRequestsInFlight;
     private int maxHeaderBytes;
     private int maxRequestLineBytes;
     private int maxFieldBytes;
@@ -140,7 +144,7 @@ final class ServerSectionReader {
                 r.retryBufferBytes, r.requestDeadline, r.headerReadTimeout, r.keepAliveTimeout, r.bodyReadTimeout,
                 r.maxHeaderBytes, r.maxRequestLineBytes, r.shutdownDelay, r.tunnelIdleTimeout, r.http2,
                 r.accessLogDestination, new ProxyConfig.RequestRules(r.maxFieldBytes, r.maxFields,
-                        r.underscoresInHeaders, r.allowTrace));
+                        r.underscoresInHeaders, r.allowTrace), r.sendTimeout, r.maxRequestsInFlight);
     }
 
     private static Key restartOnly(String name, KeyReader reader) {

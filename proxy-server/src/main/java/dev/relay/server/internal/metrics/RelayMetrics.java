@@ -176,10 +176,20 @@ public final class RelayMetrics {
                     });
                 }).register(registry);
         CounterWithCallback.builder().name("relay_downstream_connections_refused")
-                .help("Client connections closed unread by a listener's allow/deny rules (the connection filter)")
+                .help("Client connections closed unread, by reason: a listener's allow/deny rules (filter), its "
+                        + "max-connections (max_connections) or max-connections-per-client (max_connections_per_client)")
+                .labelNames("reason")
                 .callback(cb -> {
                     HttpProxyServer s = server.get();
-                    cb.call(s == null ? 0 : s.connectionsRefused());
+                    cb.call(s == null ? 0 : s.connectionsRefused(), "filter");
+                    cb.call(s == null ? 0 : s.connectionsOverListenerLimit(), "max_connections");
+                    cb.call(s == null ? 0 : s.connectionsOverClientLimit(), "max_connections_per_client");
+                }).register(registry);
+        CounterWithCallback.builder().name("relay_requests_shed")
+                .help("Requests answered 503 at once because max-requests-in-flight were in flight")
+                .callback(cb -> {
+                    HttpProxyServer s = server.get();
+                    cb.call(s == null ? 0 : s.requestsShed());
                 }).register(registry);
         CounterWithCallback.builder().name("relay_http2_abuse")
                 .help("HTTP/2 client connections ended with GOAWAY ENHANCE_YOUR_CALM, by reason: a flood of one kind of "

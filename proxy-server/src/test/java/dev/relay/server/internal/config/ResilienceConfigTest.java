@@ -72,6 +72,8 @@ class ResilienceConfigTest {
         assertEquals(100, options.maxFields());
         assertEquals(UnderscoresInHeaders.DROP, options.underscoresInHeaders());
         assertFalse(options.allowTrace());
+        assertEquals(engine.sendTimeout(), options.sendTimeout());
+        assertEquals(0, options.maxRequestsInFlight());
     }
 
     @Test
@@ -114,6 +116,8 @@ class ResilienceConfigTest {
                 max-request-line = 4KiB
                 max-attempts = 3
                 retry-backoff = 10ms
+                send-timeout = 7s
+                max-requests-in-flight = 5000
                 """, "[ \"127.0.0.1:8080\" ]")).server();
         ProxyOptions options = server.proxyOptions();
         assertEquals(16 * 1024, options.retryBufferBytes());
@@ -125,6 +129,8 @@ class ResilienceConfigTest {
         assertEquals(4 * 1024, options.maxRequestLineBytes());
         assertEquals(3, options.maxAttempts());
         assertEquals(Duration.ofMillis(10), options.retryBackoff());
+        assertEquals(Duration.ofSeconds(7), options.sendTimeout());
+        assertEquals(5000, options.maxRequestsInFlight());
         // 0 turns replay off; a bare number is bytes.
         assertEquals(0, parse(conf("retry-buffer = 0", "[ \"127.0.0.1:8080\" ]")).server().retryBufferBytes());
         assertEquals(1000, parse(conf("retry-buffer = 1000", "[ \"127.0.0.1:8080\" ]")).server().retryBufferBytes());
@@ -145,6 +151,9 @@ class ResilienceConfigTest {
         assertSame(ListenerOptions.inherit(), config.listeners().get(1).listenerOptions());
         assertSame(ListenerOptions.inherit(), config.listeners().get(2).listenerOptions());
         assertEquals(Duration.ofSeconds(30), config.server().headerReadTimeout());
+        ProxyConfig limited = parse(conf("", "[ { address = \"127.0.0.1:8080\", max-connections = 1000, "
+                + "max-connections-per-client = none } ]"));
+        assertEquals(ListenerOptions.builder().maxConnections(1000).build(), limited.listeners().get(0).listenerOptions());
         ProxyConfig partly = parse(conf("", "[ { address = \"127.0.0.1:8080\", keepalive-timeout = 2s } ]"));
         assertEquals(ListenerOptions.builder().keepAliveTimeout(Duration.ofSeconds(2)).build(), partly.listeners().get(0).listenerOptions());
     }
@@ -171,7 +180,17 @@ class ResilienceConfigTest {
         assertProblem(conf("", "[ { address = \"127.0.0.1:8080\", read-timeout = 1s } ]"), 2,
                 "proxy.listeners[0].read-timeout",
                 "unknown key (expected one of: address, allow, body-read-timeout, connect, deny, header-read-timeout, "
-                        + "http2, keepalive-timeout, mode, proxy-protocol, proxy-protocol-trusted, tls)");
+                        + "http2, keepalive-timeout, max-connections, max-connections-per-client, mode, proxy-protocol, "
+                        + "proxy-protocol-trusted, tls)");
+        assertProblem(conf("send-timeout = none", listener), 5, "proxy.server.send-timeout",
+                "none (expected: a duration > 0 such as 10s; a client timeout cannot be turned off)");
+        assertProblem(conf("max-requests-in-flight = 0", listener), 5, "proxy.server.max-requests-in-flight",
+                "'0' (expected: a whole number from 1 to 1000000, or none)");
+        assertProblem(conf("max-requests-in-flight = many", listener), 5, "proxy.server.max-requests-in-flight",
+                "'many' (expected: a whole number from 1 to 1000000, or none)");
+        assertProblem(conf("", "[ { address = \"127.0.0.1:8080\", max-connections-per-client = -1 } ]"), 2,
+                "proxy.listeners[0].max-connections-per-client",
+                "'-1' (expected: a whole number from 1 to 10000000, or none)");
     }
 
     @Test

@@ -1,0 +1,230 @@
+package dev.relay.transport;
+
+import dev.relay.core.ErrorSource;
+import dev.relay.core.ErrorType;
+import dev.relay.core.PeerOptions;
+import dev.relay.testing.Await;
+import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RecordedRequest;
+import dev.relay.testing.TestOrigin;
+import dev.relay.transport.internal.ManualEngineClock;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Slow and hostile clients: a timeout is the slow side's (a trickled body is the client's 408 even
+ * when the origin's read timeout is shorter), a client that stops reading is closed by the send
+ * timeout, requests past {@link ProxyOptions#maxRequestsInFlight()} are shed with 503, and
+ * connections past a listener's limits are closed as they are accepted.
+ */
+@Timeout(60)
+class SlowClientTest {
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final Duration STEP = Duration.ofMillis(100);
+    /** Far more than the socket buffers on both sides of the proxy and the write buffer's high-water mark. */
+    private static final long LARGE = 32L * 1024 * 1024;
+
+    private TestOrigin origin;
+
+    @BeforeEach
+    void startOrigin() {
+        origin = TestOrigin.builder().name("a").build().start();
+    }
+
+    @AfterEach
+    void stopOrigin() {
+        origin.close();
+    }
+
+    @Test
+    void clientTricklingItsBodyGets408EvenWhenTheOriginReadTimeoutIsShorter() throws Exception {
+        // Three of ten bytes: past the origin's 300 ms more than three times over, the origin still
+        // waits for the body, so only the client's one-second body timeout may end this.
+        Answer answer = sendAgainstShortOriginReadTimeout(
+                "POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc");
+        assertEquals(408, answer.response().status());
+        assertEquals("close", answer.response().header("Connection"));
+        assertEquals(ErrorType.READ_TIMEDOUT, answer.outcome().error().type());
+        assertEquals(ErrorSource.DOWNSTREAM, answer.outcome().error().source());
+        RecordedRequest seen = origin.awaitRequests(1, WAIT).get(0);
+        assertFalse(seen.bodyComplete());
+        assertEquals(3, seen.bodyBytes());
+        // Half a body went upstream: that connection was closed, never pooled.
+        assertEquals(0, answer.idleUpstreamConnections());
+    }
+
+    @Test
+    void originThatNeverAnswersACompleteRequestStillTimesOutWith504() throws Exception {
+        Answer answer = sendAgainstShortOriginReadTimeout(
+                "POST /hang HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+        assertEquals(504, answer.response().status());
+        assertEquals(ErrorType.READ_TIMEDOUT, answer.outcome().error().type());
+        assertEquals(ErrorSource.UPSTREAM, answer.outcome().error().source());
+    }
+
+    private record Answer(RawHttpConnection.Response response, FailoverProxy.Outcome outcome,
+                          int idleUpstreamConnections) {}
+
+    /**
+     * Sends {@code request} through a proxy whose origin read timeout (300 ms) is shorter than the
+     * client's body read timeout (1 s) and moves the proxy's clock on until the answer is in.
+     */
+    private Answer sendAgainstShortOriginReadTimeout(String request) throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address(),
+                PeerOptions.builder().readTimeout(Duration.ofMillis(300)).build()));
+        ManualEngineClock clock = new ManualEngineClock();
+        try (ProxyFixture fixture = new ProxyFixture(proxy,
+                ProxyOptions.builder().bodyReadTimeout(Duration.ofSeconds(1)).build(), clock);
+             RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
+            client.send(request);
+            // The upstream connection opened means the head and the bytes after it went out with it.
+            Await.until(() -> fixture.server.upstreamConnectionsOpened() == 1, WAIT, () -> "no upstream connection");
+            CompletableFuture<RawHttpConnection.Response> response = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return client.readResponse();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            clock.advanceUntil(STEP, 100, response::isDone);
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            origin.awaitOpenConnections(0, WAIT);
+            return new Answer(response.get(), outcome, fixture.server.idleUpstreamConnections());
+        }
+    }
+
+    @Test
+    void clientThatStopsReadingALargeResponseIsClosedBySendTimeout() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy,
+                ProxyOptions.builder().sendTimeout(Duration.ofMillis(300)).build());
+             Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096);
+            socket.connect(fixture.address, 5000);
+            socket.getOutputStream().write(("GET /bytes/" + LARGE + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes());
+            // The client reads nothing from now on.
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            assertEquals(ErrorType.WRITE_TIMEDOUT, outcome.error().type(), outcome.error().toString());
+            assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
+            assertEquals(200, outcome.status());
+            // The upstream attempt was cancelled mid-body: its connection closed, not pooled.
+            origin.awaitOpenConnections(0, WAIT);
+            assertEquals(0, fixture.server.idleUpstreamConnections());
+            Await.until(() -> fixture.server.openConnections() == 0, WAIT, () -> "the client connection is still open");
+        }
+    }
+
+    @Test
+    void clientThatKeepsReadingALargeResponseIsNotCutBySendTimeout() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy,
+                ProxyOptions.builder().sendTimeout(Duration.ofSeconds(2)).build());
+             Socket socket = new Socket()) {
+            socket.setReceiveBufferSize(4096);
+            socket.connect(fixture.address, 5000);
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET /bytes/" + LARGE + " HTTP/1.1\r\nHost: x\r\n"
+                    + "Connection: close\r\n\r\n").getBytes());
+            long read = 0;
+            byte[] buffer = new byte[1024];
+            InputStream in = socket.getInputStream();
+            for (int n; (n = in.read(buffer)) != -1; ) {
+                read += n;
+            }
+            assertTrue(read > LARGE, "read " + read + " bytes, head and body");
+            assertNull(proxy.nextOutcome().error());
+        }
+    }
+
+    @Test
+    void requestPastTheInFlightLimitIsShedWith503AndRetryAfter() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxRequestsInFlight(1).build())) {
+            try (RawHttpConnection hanging = new RawHttpConnection(fixture.address.getPort())) {
+                hanging.send("GET /hang HTTP/1.1\r\nHost: x\r\n\r\n");
+                origin.awaitRequests(1, WAIT);
+
+                RawHttpConnection.Response shed = RawHttpConnection.get(fixture.address, "x", "/small");
+                assertEquals(503, shed.status());
+                assertEquals("1", shed.header("Retry-After"));
+                FailoverProxy.Outcome outcome = proxy.nextOutcome();
+                assertEquals(ErrorType.OVERLOADED, outcome.error().type());
+                assertEquals(ErrorSource.INTERNAL, outcome.error().source());
+                assertEquals(503, outcome.status());
+                assertEquals(0, outcome.tried().size(), "no upstream peer was chosen");
+                assertEquals(0, origin.requestCount("/small"));
+                assertEquals(1, fixture.server.requestsShed());
+            }
+            // The hanging client left: its request is over, and the next one has room.
+            proxy.nextOutcome();
+            assertEquals(200, RawHttpConnection.get(fixture.address, "x", "/small").status());
+            assertNull(proxy.nextOutcome().error());
+            assertEquals(1, fixture.server.requestsShed());
+        }
+    }
+
+    @Test
+    void connectionPastTheListenerLimitIsClosedAtAccept() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+            InetSocketAddress limited = fixture.server.bind("127.0.0.1:0",
+                    ListenerOptions.builder().maxConnections(2).build());
+            RawHttpConnection first = new RawHttpConnection(limited);
+            try (RawHttpConnection second = new RawHttpConnection(limited)) {
+                assertEquals(200, get(first).status());
+                assertEquals(200, get(second).status());
+                try (RawHttpConnection third = new RawHttpConnection(limited)) {
+                    assertTrue(third.closedByPeer(), "the third connection is closed unread");
+                }
+                assertEquals(1, fixture.server.connectionsOverListenerLimit());
+                assertEquals(0, fixture.server.connectionsOverClientLimit());
+                first.close();
+                Await.until(() -> fixture.server.openConnections() == 1, WAIT, () -> "the first connection is open");
+                try (RawHttpConnection fourth = new RawHttpConnection(limited)) {
+                    assertEquals(200, get(fourth).status(), "a place came free");
+                }
+            }
+        }
+    }
+
+    @Test
+    void connectionPastThePerClientLimitIsClosedWhileOtherClientsAreServed() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+            InetSocketAddress limited = fixture.server.bind("127.0.0.1:0",
+                    ListenerOptions.builder().maxConnectionsPerClient(1).build());
+            try (RawHttpConnection first = new RawHttpConnection(limited)) {
+                assertEquals(200, get(first).status());
+                try (RawHttpConnection again = new RawHttpConnection(limited)) {
+                    assertTrue(again.closedByPeer(), "a second connection from 127.0.0.1 is closed unread");
+                }
+                Socket other = new Socket();
+                other.bind(new InetSocketAddress("127.0.0.2", 0));
+                other.connect(limited, 5000);
+                try (RawHttpConnection fromOtherClient = new RawHttpConnection(other)) {
+                    assertEquals(200, get(fromOtherClient).status());
+                }
+                assertEquals(1, fixture.server.connectionsOverClientLimit());
+                assertEquals(0, fixture.server.connectionsOverListenerLimit());
+            }
+        }
+    }
+
+    private static RawHttpConnection.Response get(RawHttpConnection connection) throws Exception {
+        connection.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+        return connection.readResponse();
+    }
+}
