@@ -139,10 +139,9 @@ public final class ProxyOptions {
     }
 
     /**
-     * Longest time a client may leave the response unread: how long its connection may stay unwritable
-     * (more than the write buffer's high-water mark queued) without any byte leaving, nginx's
-     * {@code send_timeout} (default 60 s). Not a bound on the whole response: a slow reader that keeps
-     * taking bytes is served.
+     * Longest time a client may leave the response unread: how long bytes written to its connection may
+     * wait, however few, without any of them leaving, nginx's {@code send_timeout} (default 60 s). Not a
+     * bound on the whole response: a slow reader that keeps taking bytes is served. HTTP/1.1 only.
      */
     public Duration sendTimeout() {
         return sendTimeout;

@@ -36,6 +36,10 @@ class SlowClientTest {
     private static final Duration STEP = Duration.ofMillis(100);
     /** Far more than the socket buffers on both sides of the proxy and the write buffer's high-water mark. */
     private static final long LARGE = 32L * 1024 * 1024;
+    /** The proxy's write buffer low-water mark: below it a client connection is writable. */
+    private static final long LOW_WATER_MARK = 32 * 1024;
+    /** What stays in the proxy of a response to a stalled client: well under the low-water mark. */
+    private static final long TAIL = 16 * 1024;
 
     private TestOrigin origin;
 
@@ -125,6 +129,78 @@ class SlowClientTest {
             assertEquals(0, fixture.server.idleUpstreamConnections());
             Await.until(() -> fixture.server.openConnections() == 0, WAIT, () -> "the client connection is still open");
         }
+    }
+
+    /**
+     * The gap of a send timer armed only by unwritability: a response whose unsent tail stays under the
+     * write buffer's low-water mark leaves the connection writable when the client stops reading. The
+     * kernel's buffers on both sides take most of a response (megabytes on loopback, as the kernel's
+     * settings say), so the test measures them first: a stalled client of a large response is closed by
+     * the send timeout, and what it can still read then is what a stalled connection absorbs. The
+     * response of the second request is that much plus a small tail, which stays in the proxy.
+     */
+    @Test
+    void clientThatStopsReadingWithTheUnsentTailUnderTheLowWaterMarkIsClosedBySendTimeout() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy,
+                ProxyOptions.builder().sendTimeout(Duration.ofMillis(300)).build())) {
+            Stalled large = stallOn(fixture, LARGE);
+            assertEquals(ErrorType.WRITE_TIMEDOUT, proxy.nextOutcome().error().type());
+            long absorbed = large.readToEnd();
+
+            long size = absorbed - large.headerBytes() + TAIL;
+            Stalled stalled = stallOn(fixture, size);
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            assertEquals(ErrorType.WRITE_TIMEDOUT, outcome.error() == null ? null : outcome.error().type(),
+                    "the whole response of " + size + " bytes left the proxy: " + outcome);
+            assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
+            assertEquals(200, outcome.status());
+            long received = stalled.readToEnd();
+            long unsent = stalled.headerBytes() + size - received;
+            // What the client never got was all that stayed in the proxy when it stalled: under the
+            // low-water mark, so the connection was writable then and only the pending bytes tell.
+            assertTrue(unsent > 0 && unsent < LOW_WATER_MARK, "unsent tail: " + unsent + " bytes");
+            Await.until(() -> fixture.server.openConnections() == 0, WAIT, () -> "the client connection is still open");
+        }
+    }
+
+    /** A client that asked for {@code size} bytes and reads nothing until {@link #readToEnd()}. */
+    private record Stalled(Socket socket, long headerBytes) {
+        /** Reads until the proxy's close; returns all bytes of the response read, header included. */
+        long readToEnd() throws Exception {
+            try (socket) {
+                socket.setSoTimeout(10_000);
+                long read = headerBytes;
+                byte[] buffer = new byte[64 * 1024];
+                InputStream in = socket.getInputStream();
+                for (int n; (n = in.read(buffer)) != -1; ) {
+                    read += n;
+                }
+                return read;
+            }
+        }
+    }
+
+    /** Asks for {@code size} bytes on a connection with a small receive buffer, reads the header only. */
+    private static Stalled stallOn(ProxyFixture fixture, long size) throws Exception {
+        Socket socket = new Socket();
+        socket.setReceiveBufferSize(4096);
+        socket.connect(fixture.address, 5000);
+        socket.setSoTimeout(10_000);
+        socket.getOutputStream().write(("GET /bytes/" + size + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes());
+        InputStream in = socket.getInputStream();
+        // Byte by byte, so that nothing past the header is taken out of the socket.
+        long headerBytes = 0;
+        int matched = 0;
+        while (matched < 4) {
+            int b = in.read();
+            if (b < 0) {
+                throw new AssertionError("connection closed in the response header");
+            }
+            headerBytes++;
+            matched = b == "\r\n\r\n".charAt(matched) ? matched + 1 : b == '\r' ? 1 : 0;
+        }
+        return new Stalled(socket, headerBytes);
     }
 
     @Test

@@ -5,10 +5,12 @@ import dev.relay.core.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -29,7 +31,7 @@ import java.util.concurrent.TimeUnit;
  * request body to keep the connection reusable, and enforces the keep-alive idle, request-header
  * and send timeouts.
  */
-public final class DownstreamHandler extends ChannelInboundHandlerAdapter implements DownstreamConnection {
+public final class DownstreamHandler extends ChannelDuplexHandler implements DownstreamConnection {
     private static final long DRAIN_IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
     private final ProxyEngine<?> engine;
     private final ArrayDeque<Object> queued = new ArrayDeque<>(2);
@@ -43,9 +45,9 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
     private boolean reading = true;
     private int requestsOnConnection;
     private LazyTimer timer;
-    /** Runs while the client leaves the connection unwritable; see {@link dev.relay.transport.ProxyOptions#sendTimeout()}. */
+    /** Runs while written bytes wait to leave; see {@link dev.relay.transport.ProxyOptions#sendTimeout()}. */
     private LazyTimer sendTimer;
-    /** What was still to drain before the connection turns writable when the send timer was last armed. */
+    /** What was still unsent ({@link #unsentBytes()}) when the send timer was last armed. */
     private long unsentAtSendTimer;
     /** Counted in the engine's open connections (from channelActive until inactive or removed). */
     private boolean counted;
@@ -130,14 +132,22 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         ctx.close();
     }
 
+    /**
+     * Only flushes pass here (writes skip this handler): a flush that leaves bytes behind, however few,
+     * starts the send timer, as nginx arms send_timeout whenever a write could not finish. Without it a
+     * client that stops reading a response whose tail fits under the high-water mark would hold the
+     * connection and its call forever: the connection never turns unwritable.
+     */
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+        ctx.flush();
+        armSendTimerIfUnsent();
+    }
+
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
-            sendTimer.disarm();
-        } else {
-            unsentAtSendTimer = ctx.channel().bytesBeforeWritable();
-            sendTimer.arm(engine.options.sendTimeout().toNanos());
-        }
+        // Either way bytes are waiting or have just left (progress): the timer starts over.
+        armSendTimerIfUnsent();
         Http1DownstreamStream exchange = current;
         if (exchange != null) {
             exchange.call().onDownstreamWritabilityChanged();
@@ -409,17 +419,39 @@ public final class DownstreamHandler extends ChannelInboundHandlerAdapter implem
         }
     }
 
+    private void armSendTimerIfUnsent() {
+        long unsent = unsentBytes();
+        if (unsent > 0) {
+            unsentAtSendTimer = unsent;
+            sendTimer.arm(engine.options.sendTimeout().toNanos());
+        }
+    }
+
     /**
-     * The connection stayed unwritable for the send timeout. Bytes that left meanwhile are progress
-     * (nginx's send_timeout runs between two successful writes): the timer starts over. Otherwise
-     * the client stopped reading: the call ends with a downstream write timeout, which cancels its
-     * upstream attempt, and the connection closes, which fails the writes still queued.
+     * The bytes written to the connection that have not left for the socket yet: all pending ones
+     * less what already went of the first (a large buffer leaves in parts, and each part is progress).
+     */
+    private long unsentBytes() {
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes() - out.currentProgress();
+    }
+
+    /**
+     * Written bytes waited for the send timeout since the last flush or progress. Bytes that left
+     * meanwhile are progress (nginx's send_timeout runs between two successful writes): the timer
+     * starts over; when nothing waits any more it stops until a flush leaves bytes behind again.
+     * Otherwise the client stopped reading: the call ends with a downstream write timeout, which
+     * cancels its upstream attempt (or, when the whole response was written already, is what its
+     * logging phase sees), and the connection closes, which fails the writes still queued.
      */
     private void onSendTimeout() {
-        if (!channel.isActive() || channel.isWritable()) {
+        if (!channel.isActive()) {
             return;
         }
-        long unsent = channel.bytesBeforeWritable();
+        long unsent = unsentBytes();
+        if (unsent == 0) {
+            return;
+        }
         if (unsent < unsentAtSendTimer) {
             unsentAtSendTimer = unsent;
             sendTimer.arm(engine.options.sendTimeout().toNanos());

@@ -570,7 +570,8 @@ final class ProxyCall<C> {
      * The client read nothing of the response for {@code timeout}: the call ends with a downstream
      * write timeout (its upstream attempt cancelled, that connection not pooled). When the whole
      * response was already queued the call is only waiting for its last write, and this is the error
-     * it logs rather than the closed connection that follows.
+     * it logs rather than the closed connection that follows (and, as no failure path runs, records
+     * here as a client error).
      */
     void onSendTimeout(Duration timeout) {
         session.keepAlive = false;
@@ -578,8 +579,9 @@ final class ProxyCall<C> {
                 + timeout.toMillis() + " ms", null);
         if (state == State.ACTIVE) {
             failRequest(e);
-        } else if (error == null) {
+        } else if (error == null && state == State.FINISHING) {
             error = e;
+            logError(e, session.responseStatus());
         }
     }
 
