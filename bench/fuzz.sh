@@ -10,7 +10,7 @@
 # (git-ignored), so a later run continues from it.
 #
 # Usage: bench/fuzz.sh [target|all] [duration-seconds]       (default: all 300)
-#   targets: request response proxy-protocol dns config
+#   targets: request response proxy-protocol dns dns-encoded config
 # Settings (env): SEED=<n> libFuzzer's random seed (default: a new one, printed); MAVEN_ARGS extra.
 #
 # Jazzer 0.24.0 reads the run's length only from @FuzzTest(maxDuration); its JUnit integration passes
@@ -25,14 +25,15 @@ DURATION=${2:-300}
 
 declare -A MODULE=(
   [request]=proxy-transport-netty [response]=proxy-transport-netty [proxy-protocol]=proxy-transport-netty
-  [dns]=proxy-lb [config]=proxy-server)
+  [dns]=proxy-lb [dns-encoded]=proxy-lb [config]=proxy-server)
 declare -A TEST=(
   [request]='dev.relay.transport.internal.Http1RequestDecoderFuzzTest#requestDecoding'
   [response]='dev.relay.transport.internal.Http1ResponseDecoderFuzzTest#responseDecoding'
   [proxy-protocol]='dev.relay.transport.internal.ProxyProtocolFuzzTest#proxyProtocolHeaders'
   [dns]='dev.relay.lb.internal.DnsMessageFuzzTest#anyBytesParseOrAreRefusedAsAProtocolError'
+  [dns-encoded]='dev.relay.lb.internal.DnsMessageFuzzTest#encodedResponsesDecodeToTheirRecords'
   [config]='dev.relay.server.internal.config.ConfigLoaderFuzzTest#configText')
-ORDER=(request response proxy-protocol dns config)
+ORDER=(request response proxy-protocol dns dns-encoded config)
 
 if [[ $TARGET == all ]]; then
   targets=("${ORDER[@]}")
