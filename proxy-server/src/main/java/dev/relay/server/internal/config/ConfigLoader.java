@@ -145,7 +145,9 @@ public final class ConfigLoader {
             userResolved = ConfigFactory.empty();
         }
         ConfigObject rootObject = resolved.root();
-        if (rootObject.get("proxy") == null) {
+        // Asked of the user's file: reference.conf always has a proxy block, and a problem found in
+        // that one would name reference.conf instead of the file that lacks the block.
+        if (!userConfig.root().containsKey("proxy")) {
             throw new ConfigProblem(source, -1, "proxy", "missing (expected: a proxy { ... } block)", null);
         }
         return ConfigNode.of("proxy", rootObject.get("proxy"), userResolved.root().get("proxy"));
