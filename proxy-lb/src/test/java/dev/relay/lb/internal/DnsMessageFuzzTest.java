@@ -153,7 +153,8 @@ class DnsMessageFuzzTest {
             u16(out, (int) r.ttlSeconds());
             ByteArrayOutputStream rdata = new ByteArrayOutputStream();
             switch (r.type()) {
-                case DnsMessage.TYPE_A, DnsMessage.TYPE_AAAA -> rdata.writeBytes(r.address().getAddress());
+                case DnsMessage.TYPE_A -> rdata.writeBytes(r.address().getAddress());
+                case DnsMessage.TYPE_AAAA -> rdata.writeBytes(sixteenBytes(r.address()));
                 case DnsMessage.TYPE_CNAME -> rdata.writeBytes(wireName(r.target()));
                 default -> {
                     u16(rdata, r.priority());
@@ -166,6 +167,23 @@ class DnsMessageFuzzTest {
             out.writeBytes(rdata.toByteArray());
         }
         return out.toByteArray();
+    }
+
+    /**
+     * The 16 bytes of an AAAA record's address. The JDK makes an IPv4-mapped IPv6 address
+     * ({@code ::ffff:a.b.c.d}) an {@code Inet4Address}, in the record built here and in the parser
+     * alike, so the record's type says how many bytes go on the wire.
+     */
+    private static byte[] sixteenBytes(InetAddress address) {
+        byte[] bytes = address.getAddress();
+        if (bytes.length == 16) {
+            return bytes;
+        }
+        byte[] mapped = new byte[16];
+        mapped[10] = (byte) 0xff;
+        mapped[11] = (byte) 0xff;
+        System.arraycopy(bytes, 0, mapped, 12, 4);
+        return mapped;
     }
 
     private static byte[] wireName(String name) {
