@@ -134,7 +134,14 @@ public final class ConfigLoader {
             // Substitutions (${?RELAY_LISTEN}, ${HOME} ...) resolve against the merged tree, then the environment.
             resolved = userConfig.withFallback(reference).resolve();
         } catch (ConfigException e) {
-            throw ConfigProblem.from(e);
+            ConfigProblem problem = ConfigProblem.from(e);
+            if (problem.file().equals(source)) {
+                throw problem;
+            }
+            // typesafe-config blames the default's line when the user's value cannot join it (a "+="
+            // onto a string, say); the fault is the user's file, so the problem names it, with the
+            // default's position in the detail.
+            throw new ConfigProblem(source, -1, null, "does not combine with the defaults: " + e.getMessage(), e);
         }
         // The user's file on its own, only for the positions of errors in blocks that reference.conf
         // also defines; a substitution it cannot resolve alone stays unresolved there.

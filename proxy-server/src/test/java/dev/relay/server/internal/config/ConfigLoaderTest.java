@@ -218,6 +218,15 @@ class ConfigLoaderTest {
         }
     }
 
+    /** Found by ConfigLoaderFuzzTest: typesafe-config put the fault of a "+=" onto a default at reference.conf's line. */
+    @Test
+    void reportsAValueThatDoesNotCombineWithItsDefaultAtTheUserFile() throws IOException {
+        ConfigProblem p = problemOf(CONTRACT + "proxy.server.http2.max-frame-size += 1KiB\n");
+
+        assertTrue(p.detail().startsWith("does not combine with the defaults: "), p.detail());
+        assertTrue(p.detail().contains("reference.conf"), p.detail());
+    }
+
     /** Found by ConfigLoaderFuzzTest: a block given twice in text has an origin with a line range ("a.conf: 1-3"). */
     @Test
     void namesTheFileOfABlockGivenTwiceInConfigurationText() {
