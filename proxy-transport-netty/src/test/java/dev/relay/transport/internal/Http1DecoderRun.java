@@ -87,7 +87,7 @@ final class Http1DecoderRun {
         }
     }
 
-    /** What is left in the decoder's cumulation (bytes no message took). */
+    /** The decoder of this run, if it is still in the pipeline (for what it holds after the input). */
     <T extends ChannelHandler> T decoder(Class<T> type) {
         return channel.pipeline().get(type);
     }
