@@ -67,7 +67,9 @@ for t in "${targets[@]}"; do
   # many thousands of inputs) instead of the suite's PARANOID, whose stack trace per buffer access
   # would slow fuzzing a hundredfold; the fuzz tests check the input buffers' counts exactly anyway.
   # Coverage instrumentation only for the code under test. No regex-injection detector: a route's
-  # path-regex is the operator's, compiled on purpose (as in the pom's fuzz-test-inputs execution).
+  # path-regex is the operator's, compiled on purpose (as in the pom's surefire configuration).
+  # JUnit's timeouts off: a @Timeout would end the whole fuzzing run; Jazzer has already made it
+  # libFuzzer's limit per input (-timeout), which is what finds a hang.
   JAZZER_FUZZ=1 nice -n 10 mvn -o -q -B -pl "$module" -am $MAVEN_ARGS \
       -Dsurefire.failIfNoSpecifiedTests=false -Dtest="$test" \
       -Dtest.argLine="-Dio.netty.leakDetection.level=simple -Xmx1g" \
@@ -75,6 +77,7 @@ for t in "${targets[@]}"; do
       -Djazzer.instrumentation_includes='dev.relay.**:io.netty.handler.codec.haproxy.**:com.typesafe.config.**' \
       -Djazzer.custom_hook_includes='dev.relay.**' \
       -Djazzer.disabled_hooks=com.code_intelligence.jazzer.sanitizers.RegexInjection \
+      -Djunit.jupiter.execution.timeout.mode=disabled \
       -Djazzer.internal.arg.0=fake_argv0 -Djazzer.internal.arg.1=-max_total_time="$DURATION" \
       -Djazzer.internal.arg.2=-seed="$SEED" test-compile surefire:test@default-test >"$log" 2>&1
   rc=$?
