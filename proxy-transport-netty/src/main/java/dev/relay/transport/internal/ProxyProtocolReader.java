@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.netty.util.ReferenceCountUtil;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -35,6 +36,12 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
     private final long headerReadNanos;
     private final EngineClock clock;
     private Future<?> timeout;
+    /**
+     * The header was refused and the connection is closing. The decoder may still emit what follows in
+     * the same read (after an over-long v1 line it goes on with the next line): a second header must
+     * not set the client's address, and no byte may reach HTTP on a connection that was refused.
+     */
+    private boolean refused;
 
     ProxyProtocolReader(List<CidrBlock> trusted, long headerReadNanos, EngineClock clock) {
         this.trusted = trusted;
@@ -47,6 +54,7 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
         if (!isTrusted(ctx)) {
             ProxyEngine.LOG.log(System.Logger.Level.DEBUG, "PROXY protocol: {0} is not a trusted proxy; closed",
                     ctx.channel().remoteAddress());
+            refused = true;
             ctx.close();
             return;
         }
@@ -74,6 +82,10 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (!(msg instanceof HAProxyMessage header)) {
             // The decoder forwards nothing before a header; anything else is not ours to judge.
             ctx.fireChannelRead(msg);
@@ -118,6 +130,7 @@ final class ProxyProtocolReader extends ChannelInboundHandlerAdapter {
         // A missing or garbled header is the client's fault, not the operator's: debug, and the door.
         ProxyEngine.LOG.log(System.Logger.Level.DEBUG, "PROXY protocol: bad header from {0}: {1}",
                 ctx.channel().remoteAddress(), cause.toString());
+        refused = true;
         ctx.close();
     }
 

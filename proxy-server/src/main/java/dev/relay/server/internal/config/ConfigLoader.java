@@ -134,7 +134,14 @@ public final class ConfigLoader {
             // Substitutions (${?RELAY_LISTEN}, ${HOME} ...) resolve against the merged tree, then the environment.
             resolved = userConfig.withFallback(reference).resolve();
         } catch (ConfigException e) {
-            throw ConfigProblem.from(e);
+            ConfigProblem problem = ConfigProblem.from(e);
+            if (problem.file().equals(source)) {
+                throw problem;
+            }
+            // typesafe-config blames the default's line when the user's value cannot join it (a "+="
+            // onto a string, say); the fault is the user's file, so the problem names it, with the
+            // default's position in the detail.
+            throw new ConfigProblem(source, -1, null, "does not combine with the defaults: " + e.getMessage(), e);
         }
         // The user's file on its own, only for the positions of errors in blocks that reference.conf
         // also defines; a substitution it cannot resolve alone stays unresolved there.
@@ -145,7 +152,9 @@ public final class ConfigLoader {
             userResolved = ConfigFactory.empty();
         }
         ConfigObject rootObject = resolved.root();
-        if (rootObject.get("proxy") == null) {
+        // Asked of the user's file: reference.conf always has a proxy block, and a problem found in
+        // that one would name reference.conf instead of the file that lacks the block.
+        if (!userConfig.root().containsKey("proxy")) {
             throw new ConfigProblem(source, -1, "proxy", "missing (expected: a proxy { ... } block)", null);
         }
         return ConfigNode.of("proxy", rootObject.get("proxy"), userResolved.root().get("proxy"));

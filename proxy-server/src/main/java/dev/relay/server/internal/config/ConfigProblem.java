@@ -11,6 +11,8 @@ import com.typesafe.config.ConfigOrigin;
 public final class ConfigProblem extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
+    private static final java.util.regex.Pattern LINES_SUFFIX = java.util.regex.Pattern.compile(": \\d+(-\\d+)?$");
+
     private final String file;
     private final int line;
     private final String key;
@@ -86,12 +88,9 @@ public final class ConfigProblem extends RuntimeException {
         if (origin.url() != null) {
             return origin.url().toString();
         }
-        // A parsed string's origin is its description, which ends with ": LINE".
-        String description = origin.description();
-        String suffix = ": " + origin.lineNumber();
-        return origin.lineNumber() > 0 && description.endsWith(suffix)
-                ? description.substring(0, description.length() - suffix.length())
-                : description;
+        // A parsed string's origin is its description, which ends with ": LINE", or ": FIRST-LAST" for
+        // a block given more than once.
+        return LINES_SUFFIX.matcher(origin.description()).replaceFirst("");
     }
 
     private static String format(String file, int line, String key, String detail) {

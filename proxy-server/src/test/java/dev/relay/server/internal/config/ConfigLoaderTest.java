@@ -207,6 +207,36 @@ class ConfigLoaderTest {
         assertTrue(p.detail().startsWith("missing"), p.detail());
     }
 
+    /** Found by ConfigLoaderFuzzTest: the problem named reference.conf (its proxy block) instead of the user's file. */
+    @Test
+    void reportsAFileWithoutAProxyBlockAtThatFile() throws IOException {
+        for (String text : List.of("", "# nothing yet\n", "other { a = 1 }")) {
+            ConfigProblem p = problemOf(text);
+
+            assertEquals("proxy", p.key());
+            assertTrue(p.detail().startsWith("missing"), p.detail());
+        }
+    }
+
+    /** Found by ConfigLoaderFuzzTest: typesafe-config put the fault of a "+=" onto a default at reference.conf's line. */
+    @Test
+    void reportsAValueThatDoesNotCombineWithItsDefaultAtTheUserFile() throws IOException {
+        ConfigProblem p = problemOf(CONTRACT + "proxy.server.http2.max-frame-size += 1KiB\n");
+
+        assertTrue(p.detail().startsWith("does not combine with the defaults: "), p.detail());
+        assertTrue(p.detail().contains("reference.conf"), p.detail());
+    }
+
+    /** Found by ConfigLoaderFuzzTest: a block given twice in text has an origin with a line range ("a.conf: 1-3"). */
+    @Test
+    void namesTheFileOfABlockGivenTwiceInConfigurationText() {
+        ConfigProblem p = assertThrows(ConfigProblem.class,
+                () -> loader.parseString("proxy {\n}\nproxy {\n}\n", "a.conf"));
+
+        assertEquals("a.conf", p.file());
+        assertEquals("proxy.listeners", p.key());
+    }
+
     @Test
     void reportsAnUnknownFilterName() throws IOException {
         ConfigProblem p = problemOf(CONTRACT.replace("routes = [ { upstream = web } ]",
