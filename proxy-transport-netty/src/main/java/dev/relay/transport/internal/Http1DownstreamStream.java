@@ -219,6 +219,11 @@ final class Http1DownstreamStream implements DownstreamStream {
         int code = response.status().code();
         boolean bodiless = headRequest || code == 204 || code == 304;
         bodilessResponse = bodiless;
+        // The framing is this stream's alone (the engine already drops the origin's Transfer-Encoding as
+        // hop-by-hop): one a module put on the header would make the encoder chunk a body that has a
+        // Content-Length, or write a last chunk after a bodiless answer, bytes a keep-alive client would
+        // read as the start of its next response.
+        response.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
         if (code == 204) {
             // RFC 9110 §8.6: a 204 carries no Content-Length, whatever the origin put on it (a HEAD or 304
             // response keeps its own: it is the length the content would have had).

@@ -125,6 +125,27 @@ class Http1DownstreamTest {
     }
 
     @Test
+    void aTransferEncodingSetByAModuleNeverFramesABodilessAnswerOrOneWithALength() {
+        open();
+        receive("GET /te-204 HTTP/1.1\r\nHost: x\r\n\r\n");
+        String noContent = sent();
+        assertTrue(noContent.startsWith("HTTP/1.1 204 No Content\r\n"), noContent);
+        assertFalse(noContent.toLowerCase().contains("transfer-encoding"), noContent);
+        assertTrue(noContent.endsWith("\r\n\r\n"), "no last chunk after the header: " + noContent);
+
+        receive("HEAD /te-fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+        String head = sent();
+        assertFalse(head.toLowerCase().contains("transfer-encoding"), head);
+        assertTrue(head.endsWith("\r\n\r\n"), head);
+
+        receive("GET /te-fixed HTTP/1.1\r\nHost: x\r\n\r\n");
+        String fixed = sent();
+        assertFalse(fixed.toLowerCase().contains("transfer-encoding"), fixed);
+        assertTrue(fixed.endsWith("\r\n\r\nte-fixed"), "the body as is, not chunked: " + fixed);
+        assertTrue(channel.isActive());
+    }
+
+    @Test
     void connectionCloseFromTheClientIsHonoured() {
         open();
         receive("GET /fixed HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
@@ -198,6 +219,13 @@ class Http1DownstreamTest {
         }
 
         private static CompletionStage<Boolean> answer(Session session, String path) {
+            if (path.equals("/te-204") || path.equals("/te-fixed")) {
+                // A module that frames the answer itself, wrongly: the stream owns the framing.
+                ResponseHeader header = ResponseHeader.of(path.equals("/te-204") ? 204 : 200);
+                header.headers().set("Transfer-Encoding", "chunked");
+                byte[] body = path.equals("/te-204") ? new byte[0] : path.substring(1).getBytes(StandardCharsets.US_ASCII);
+                return session.respond(header, body).thenApply(v -> true);
+            }
             if (path.equals("/stream")) {
                 session.writeResponseHeader(ResponseHeader.of(200), false);
                 return session.writeResponseBody("hello".getBytes(StandardCharsets.US_ASCII), true)
