@@ -107,7 +107,15 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
         int code = s.code();
         boolean http11 = version == HttpVersion.HTTP_1_1;
         checkTransferEncoding(!http11);
-        boolean keepAlive = !connectionClose && (http11 || connectionKeepAlive);
+        if (transferEncoding && code < 200) {
+            // RFC 9112 §6.1: a server must not send one in a 1xx, which ends at its empty line: a chunked
+            // body after it would be read as the final response.
+            throw new Http1ParseException("Transfer-Encoding in a " + code + " response");
+        }
+        // Nor in a 204 (RFC 9112 §6.1). It has no body whatever its fields say, so it is relayed as such,
+        // but the chunked body the origin may send after it, now or a moment later, would be read as the
+        // next response: the connection is not reused, whenever those bytes come.
+        boolean keepAlive = !connectionClose && (http11 || connectionKeepAlive) && !(transferEncoding && code == 204);
         out.add(new DecodedHttpResponse(version, s, headers,
                 Http1Framing.of(contentLength, transferEncoding, keepAlive, false)));
         boolean interim = code < 200;

@@ -239,6 +239,10 @@ class ResponseConformanceTest {
                     saw.assertInterims(103);
                     saw.assertFinal(502, null);
                 }, Reuse.NOT_REUSED));
+        all.add(badGateway("RFC 9112 §6.1: a server must not send Transfer-Encoding in a 1xx (its chunked body "
+                        + "would be read as the final response)",
+                "HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                        + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
         all.add(badGateway("RFC 9110 §15.2.2: 101 to a request that asked for no upgrade",
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: upgrade\r\n\r\n"));
         // ---- responses without content (RFC 9112 §6.3 (1); RFC 9110 §9.3.2, §15.3.5, §15.4.5) ---------------

@@ -153,6 +153,9 @@ class Http1ResponseDecoderTest {
         assertFalse(decode("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
         assertFalse(decode("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
         assertTrue(decode("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n").framing().keepAlive());
+        // RFC 9112 §6.1: a 204 must not have one; its chunked body may come after the response ends.
+        assertFalse(decode("HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n").framing().keepAlive());
+        assertTrue(decode("HTTP/1.1 204 No Content\r\n\r\n").framing().keepAlive());
     }
 
     @ParameterizedTest
@@ -184,6 +187,9 @@ class Http1ResponseDecoderTest {
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        // RFC 9112 §6.1: never in a 1xx (it ends at its empty line: a chunked body after it would be
+        // taken for the final response).
+        "HTTP/1.1 103 Early Hints\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     })
     void aMalformedHeadIsAFailedResponse(String input) {
         DecoderTranscript t = decode(input + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
