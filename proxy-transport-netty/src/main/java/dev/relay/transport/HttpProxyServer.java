@@ -487,9 +487,11 @@ public final class HttpProxyServer implements AutoCloseable {
      * Closes the idle pooled HTTP/1.1 connections of the peers with {@link dev.relay.core.HttpPeer#groupKey()}
      * {@code groupKey}, on every event loop (asynchronously; returns at once): the group is gone, say
      * replaced by a configuration reload, and its connections would otherwise wait out their idle
-     * timeout. Connections carrying a request are left alone.
+     * timeout. Connections carrying a request finish it and are then closed, never pooled again.
      */
     public void closeIdleUpstreamConnections(long groupKey) {
+        // Retired first: a connection released while the loops close the idle ones is closed too.
+        engine.retireUpstreamGroup(groupKey);
         for (io.netty.util.concurrent.EventExecutor loop : runtime.workers()) {
             loop.execute(() -> engine.closeIdleUpstreamConnections(groupKey));
         }

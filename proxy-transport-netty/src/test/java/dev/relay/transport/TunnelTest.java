@@ -216,6 +216,24 @@ class TunnelTest {
     }
 
     @Test
+    void anOpenTunnelDoesNotCountAgainstTheInFlightLimit() throws Exception {
+        try (RawOrigin origin = new RawOrigin()) {
+            InetSocketAddress address = start(new Recorder(s -> HttpPeer.plain(origin.address())),
+                    ProxyOptions.builder().maxRequestsInFlight(1).build(), ListenerOptions.inherit());
+            try (Socket tunnelled = connect(address); Socket client = connect(address)) {
+                upgraded(tunnelled, origin);
+                // The tunnel may stay open for hours: a request beside it is served, not shed with a 503.
+                write(client, "GET /beside HTTP/1.1\r\nHost: x\r\n\r\n");
+                RawOrigin.Conn upstream = origin.accept();
+                assertTrue(upstream.readHeader().startsWith("GET /beside "));
+                upstream.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                assertTrue(readHeader(client).startsWith("HTTP/1.1 200"));
+                assertEquals(0, lastServer.requestsShed());
+            }
+        }
+    }
+
+    @Test
     void theOriginClosingMidTunnelClosesTheClient() throws Exception {
         try (RawOrigin origin = new RawOrigin()) {
             InetSocketAddress address = start(new Recorder(s -> HttpPeer.plain(origin.address())),

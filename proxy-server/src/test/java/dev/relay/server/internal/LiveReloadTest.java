@@ -201,6 +201,31 @@ class LiveReloadTest {
     }
 
     @Test
+    void aConnectionCarryingARequestAcrossTheReloadIsClosedWhenTheRequestEnds() throws Exception {
+        TestOrigin a = closeLater(Origins.start("a"));
+        TestOrigin b = closeLater(Origins.start("b"));
+        InProcessRelay relay = relayOver(a);
+        InetSocketAddress proxy = relay.proxy();
+        a.holdResponses();
+        CompletableFuture<Response> inFlight = CompletableFuture.supplyAsync(() -> {
+            try {
+                return RawHttpConnection.get(proxy, "site.test", "/slow");
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        });
+        a.awaitHeldResponses(1, Duration.ofSeconds(15));
+        relay.rewrite(conf(listenerOf(relay), b.address(), "one"));
+        assertEquals(200, relay.adminPost("/reload").statusCode());
+        a.releaseResponses();
+
+        assertEquals("a /slow", inFlight.get(15, TimeUnit.SECONDS).bodyText());
+        // Its group is gone: the connection is closed, not pooled to wait out its idle timeout.
+        a.awaitOpenConnections(0, Duration.ofSeconds(5));
+        assertEquals(0, relay.service().transportServer().idleUpstreamConnections());
+    }
+
+    @Test
     void settingsOfTheEngineAndOfKeptListenersAreNamedAsNeedingARestart() throws Exception {
         TestOrigin a = closeLater(Origins.start("a"));
         InProcessRelay relay = closeLater(new InProcessRelay(dir.resolve("relay.conf"),

@@ -72,6 +72,8 @@ final class ProxyCall<C> {
 
     private final ClientResponse response;
     private boolean shortCircuited;
+    /** This call became a tunnel and is counted in {@code engine.activeTunnels} until it is released. */
+    private boolean countedAsTunnel;
     private @Nullable Future<?> deadlineTimer;
     private @Nullable ProxyError error;
     private final @Nullable TunnelStart tunnel;
@@ -110,7 +112,9 @@ final class ProxyCall<C> {
         int inFlight = engine.activeRequests.incrementAndGet();
         engine.requests.increment();
         int most = engine.options.maxRequestsInFlight();
-        if (most > 0 && inFlight > most) {
+        // Open tunnels (WebSocket, CONNECT) stay in activeRequests until they end, which may be hours:
+        // they are connections, not requests waiting for the proxy, and must not shed the requests.
+        if (most > 0 && inFlight - engine.activeTunnels.get() > most) {
             shed(most);
             return;
         }
@@ -496,6 +500,10 @@ final class ProxyCall<C> {
         if (deadlineTimer != null) {
             deadlineTimer.cancel(false);
         }
+        if (!countedAsTunnel) {
+            countedAsTunnel = true;
+            engine.activeTunnels.incrementAndGet();
+        }
     }
 
     /** The tunnel (or the refused upgrade's answer) is over: the call ends with {@code e}, logged once. */
@@ -728,6 +736,9 @@ final class ProxyCall<C> {
         }
         requestBody.release();
         engine.activeRequests.decrementAndGet();
+        if (countedAsTunnel) {
+            engine.activeTunnels.decrementAndGet();
+        }
         boolean reusable = session.keepAlive && response.isComplete() && downstream.isOpen()
                 && !response.clientAwaitsContinue(requestBody.complete);
         downstream.finished(reusable, requestBody.complete);

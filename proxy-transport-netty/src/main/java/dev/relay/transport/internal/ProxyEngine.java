@@ -28,6 +28,8 @@ public final class ProxyEngine<C> {
     private final Http2Counters http2;
     final EngineClock clock;
     final AtomicInteger activeRequests = new AtomicInteger();
+    /** The calls among {@link #activeRequests} that became tunnels: not counted against the in-flight limit. */
+    final AtomicInteger activeTunnels = new AtomicInteger();
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
@@ -212,6 +214,11 @@ public final class ProxyEngine<C> {
     /** Idle pooled upstream connections now. */
     public int idleUpstreamConnections() {
         return pool.idleConnections();
+    }
+
+    /** Marks pool group {@code groupKey} retired: its connections are closed when released, never pooled. */
+    public void retireUpstreamGroup(long groupKey) {
+        pool.retire(groupKey);
     }
 
     /** Closes the idle pooled connections of pool group {@code groupKey} on the calling event loop. */

@@ -26,6 +26,9 @@ final class UpstreamConnectionPool {
                 }
             };
     private final AtomicInteger idleCount = new AtomicInteger();
+    private static final int RETIRED_KEPT = 4096;
+    /** The retired pool groups, sorted (see {@link #retire}); replaced whole, read without a lock. */
+    private volatile long[] retiredGroups = new long[0];
     private final int maxIdle;
     private final Duration defaultIdleTimeout;
     final LongAdder opened = new LongAdder();
@@ -67,7 +70,18 @@ final class UpstreamConnectionPool {
             conn.close();
             return;
         }
-        ArrayDeque<UpstreamConnection> idle = partitions.get().computeIfAbsent(conn.key, k -> new ArrayDeque<>());
+        Map<Object, ArrayDeque<UpstreamConnection>> partition = partitions.get();
+        ArrayDeque<UpstreamConnection> idle = partition.get(conn.key);
+        if (idle == null) {
+            if (isRetired(conn.key)) {
+                // A request that began before its group was retired: the connection has no future.
+                idleCount.decrementAndGet();
+                conn.close();
+                return;
+            }
+            idle = new ArrayDeque<>();
+            partition.put(conn.key, idle);
+        }
         int perPeerCap = peer.options().maxIdleConnections();
         if (perPeerCap > 0 && idle.size() >= perPeerCap) {
             idleCount.decrementAndGet();
@@ -96,6 +110,27 @@ final class UpstreamConnectionPool {
      *
      * @return how many connections it closed
      */
+    /**
+     * Marks pool group {@code groupKey} retired, process-wide: a connection of it released from now on is
+     * closed rather than pooled (a request that started before the retirement finishes after it). Keeps
+     * the {@value #RETIRED_KEPT} most recent; a request older than that many reloads is long gone.
+     */
+    synchronized void retire(long groupKey) {
+        long[] now = retiredGroups;
+        int keep = Math.min(now.length, RETIRED_KEPT - 1);
+        long[] next = new long[keep + 1];
+        System.arraycopy(now, now.length - keep, next, 0, keep);
+        next[keep] = groupKey;
+        java.util.Arrays.sort(next);
+        retiredGroups = next;
+    }
+
+    /** Whether {@code key} belongs to a retired group; asked only when a partition has no entry for it. */
+    private boolean isRetired(Object key) {
+        return key instanceof HttpPeer.PoolKey poolKey
+                && java.util.Arrays.binarySearch(retiredGroups, poolKey.groupKey()) >= 0;
+    }
+
     int closeIdle(long groupKey) {
         int closed = 0;
         var entries = partitions.get().entrySet().iterator();
