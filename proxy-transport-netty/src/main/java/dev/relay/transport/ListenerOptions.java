@@ -93,7 +93,7 @@ public final class ListenerOptions {
 
     /**
      * Open connections this listener allows at once; one more is closed as it is accepted, unread,
-     * and counted in {@code HttpProxyServer.connectionsOverLimit()}. 0 (the default): no limit.
+     * and counted in {@code HttpProxyServer.connectionsOverListenerLimit()}. 0 (the default): no limit.
      */
     public int maxConnections() {
         return maxConnections;

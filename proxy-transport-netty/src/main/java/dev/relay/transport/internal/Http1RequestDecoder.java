@@ -90,6 +90,10 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         HttpMethod parsedMethod = method(a, targetStart - 1);
         int authorityStart = a[targetStart] == '/' || parsedMethod == HttpMethod.CONNECT ? -1
                 : absoluteFormAuthority(a, targetStart, i);
+        if (i - targetStart == 1 && a[targetStart] == '*' && parsedMethod != HttpMethod.OPTIONS) {
+            // RFC 9112 §3.2.4: the asterisk form is only for a server-wide OPTIONS.
+            throw new Http1ParseException("the asterisk form with a method other than OPTIONS: " + quote(a, 0, end));
+        }
         if (authorityStart < 0) {
             uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
         } else {
@@ -102,7 +106,12 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
             }
             // RFC 9112 §3.2.2: the target's authority is the host; the origin gets the origin form.
             String path = new String(a, authorityEnd, i - authorityEnd, StandardCharsets.ISO_8859_1);
-            uri = path.isEmpty() || path.charAt(0) == '?' ? "/" + path : path;
+            if (path.isEmpty() && parsedMethod == HttpMethod.OPTIONS) {
+                // RFC 9112 §3.2.4: OPTIONS for a whole server, as the last proxy sends it: "*".
+                uri = "*";
+            } else {
+                uri = path.isEmpty() || path.charAt(0) == '?' ? "/" + path : path;
+            }
             targetBlock = a;
             targetAuthorityEnd = authorityEnd;
         }

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ProxyError;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.UnderscoresInHeaders;
@@ -25,7 +26,7 @@ final class RequestPolicies {
      */
     static @Nullable ProxyError refuseMethod(String method, ProxyOptions options) {
         if (!options.allowTrace() && "TRACE".equals(method)) {
-            return ProxyError.httpStatus(405).setContext("TRACE is not allowed (proxy.server.allow-trace)");
+            return ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM).setContext("TRACE is not allowed (proxy.server.allow-trace)");
         }
         return null;
     }
@@ -46,7 +47,7 @@ final class RequestPolicies {
             CharSequence name = field.getKey();
             if (contains(name, '_')) {
                 if (policy == UnderscoresInHeaders.REJECT) {
-                    return ProxyError.httpStatus(400).setContext("a field name with an underscore: " + name);
+                    return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM).setContext("a field name with an underscore: " + name);
                 }
                 if (named == null) {
                     named = new ArrayList<>(2);

@@ -96,6 +96,19 @@ class ErrorLogTest {
     }
 
     @Test
+    void theRequestPoliciesRefusalsAreTheClientsErrors() {
+        ProxyError trace = RequestPolicies.refuseMethod("TRACE", dev.relay.transport.ProxyOptions.defaults());
+        assertTrue(ErrorLog.isClientError(trace));
+        assertEquals(ErrorLog.Reason.METHOD_NOT_ALLOWED, ErrorLog.reason(trace));
+        ProxyError underscore = RequestPolicies.applyUnderscorePolicy(
+                new io.netty.handler.codec.http.DefaultHttpHeaders().add("X_A", "b"),
+                dev.relay.transport.ProxyOptions.builder()
+                        .underscoresInHeaders(dev.relay.transport.UnderscoresInHeaders.REJECT).build());
+        assertTrue(ErrorLog.isClientError(underscore));
+        assertEquals(ErrorLog.Reason.MALFORMED, ErrorLog.reason(underscore));
+    }
+
+    @Test
     void theLogRateLimitRefillsALineEveryTenthOfASecondAndHoldsAtMostOneSecondsWorth() {
         ManualEngineClock clock = new ManualEngineClock();
         LogRateLimit limit = new LogRateLimit(clock, 10);

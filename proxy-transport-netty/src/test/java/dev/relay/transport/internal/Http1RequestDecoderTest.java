@@ -197,6 +197,17 @@ class Http1RequestDecoderTest {
         assertEquals("GET /?q HTTP/1.0 [Host: example.test] | BODY '' | END",
                 decode("GET http://example.test?q HTTP/1.0\r\n\r\n").toString());
         assertEquals("OPTIONS * HTTP/1.1 [Host: x] | BODY '' | END", decode("OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n").toString());
+        // RFC 9112 §3.2.4: an OPTIONS for a whole server leaves the last proxy as "*", not "/".
+        assertEquals("OPTIONS * HTTP/1.1 [Host: example.test] | BODY '' | END",
+                decode("OPTIONS http://example.test HTTP/1.1\r\nHost: example.test\r\n\r\n").toString());
+        assertEquals("OPTIONS /?q HTTP/1.1 [Host: example.test] | BODY '' | END",
+                decode("OPTIONS http://example.test?q HTTP/1.1\r\nHost: example.test\r\n\r\n").toString());
+    }
+
+    @Test
+    void theAsteriskFormIsOnlyForOptions() {
+        assertEquals("FAILED(Http1ParseException)", decode("GET * HTTP/1.1\r\nHost: x\r\n\r\n").toString());
+        assertEquals("FAILED(Http1ParseException)", decode("POST * HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n").toString());
     }
 
     private static DecoderTranscript decode(ProxyOptions options, String input) {
