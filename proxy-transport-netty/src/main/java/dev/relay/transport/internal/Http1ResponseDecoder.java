@@ -59,9 +59,11 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
 
     @Override
     void parseStartLine(byte[] a, int end) {
-        // RFC 9112 §4: the SP after the status code is sent even when the reason phrase is empty.
-        if (end < 13 || a[0] != 'H' || a[1] != 'T' || a[2] != 'T' || a[3] != 'P' || a[4] != '/' || a[5] != '1'
-                || a[6] != '.' || (a[7] != '0' && a[7] != '1') || a[8] != SP || a[12] != SP) {
+        // RFC 9112 §4 has a server send the SP after the status code even when the reason phrase is
+        // empty; a line that ends right after the code is still accepted (as nginx, HAProxy and Netty do:
+        // some small origins send it, and it leaves nothing in doubt). Anything else there is refused.
+        if (end < 12 || a[0] != 'H' || a[1] != 'T' || a[2] != 'T' || a[3] != 'P' || a[4] != '/' || a[5] != '1'
+                || a[6] != '.' || (a[7] != '0' && a[7] != '1') || a[8] != SP || (end > 12 && a[12] != SP)) {
             throw new Http1ParseException("invalid status line: " + quote(a, 0, end));
         }
         int code = 0;
@@ -75,7 +77,7 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
         if (code < 100 || code > 599) {
             throw new Http1ParseException("invalid status code: " + quote(a, 0, end));
         }
-        int reasonStart = 13;
+        int reasonStart = Math.min(13, end);
         for (int i = reasonStart; i < end; i++) {
             if (!FIELD_VALUE[a[i] & 0xff]) {
                 throw new Http1ParseException("invalid character in the reason phrase: " + quote(a, 0, end));

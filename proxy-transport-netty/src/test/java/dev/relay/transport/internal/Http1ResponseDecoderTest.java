@@ -68,6 +68,10 @@ class Http1ResponseDecoderTest {
         HttpResponse bare = (HttpResponse) decode("HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n").lastMessage();
         assertEquals(200, bare.status().code());
         assertEquals("", bare.status().reasonPhrase());
+        // Without the SP after the code (RFC 9112 §4 has servers send it; nginx and HAProxy accept it anyway).
+        HttpResponse noSpace = (HttpResponse) decode("HTTP/1.1 204\r\n\r\n").lastMessage();
+        assertEquals(204, noSpace.status().code());
+        assertEquals("", noSpace.status().reasonPhrase());
         assertEquals("HTTP/1.0 599 Odd \u00e9 phrase [] | BODY '' | END",
                 decode("HTTP/1.0 599 Odd \u00e9 phrase\r\n\r\n", false, true).toString());
     }
@@ -166,7 +170,6 @@ class Http1ResponseDecoderTest {
         "HTTP/1.1 600 High\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 200\tOK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n",
