@@ -135,7 +135,8 @@ public final class ConfigLoader {
             resolved = userConfig.withFallback(reference).resolve();
         } catch (ConfigException e) {
             ConfigProblem problem = ConfigProblem.from(e);
-            if (problem.file().equals(source)) {
+            if (problem.file() == null || !problem.file().endsWith("reference.conf")) {
+                // The user's file, or a file it includes: typesafe-config's position is the right one.
                 throw problem;
             }
             // typesafe-config blames the default's line when the user's value cannot join it (a "+="

@@ -227,6 +227,17 @@ class ConfigLoaderTest {
         assertTrue(p.detail().contains("reference.conf"), p.detail());
     }
 
+    @Test
+    void aSubstitutionThatCannotBeResolvedInAnIncludedFileIsReportedAtThatFile() throws IOException {
+        Path included = write("upstreams.conf", "proxy.server.threads = 1\nproxy.server.grace-period = ${NO_SUCH_RELAY_VAR}\n");
+        Path file = write("relay.conf", "include \"upstreams.conf\"\n" + CONTRACT);
+        ConfigProblem p = assertThrows(ConfigProblem.class, () -> loader.load(file));
+
+        assertEquals(included.toString(), p.file());
+        assertEquals(2, p.line());
+        assertFalse(p.detail().startsWith("does not combine with the defaults"), p.detail());
+    }
+
     /** Found by ConfigLoaderFuzzTest: a block given twice in text has an origin with a line range ("a.conf: 1-3"). */
     @Test
     void namesTheFileOfABlockGivenTwiceInConfigurationText() {
