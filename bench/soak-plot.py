@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt
 
 PANELS = [
     ("rss_kib", "RSS (MiB)", 1 / 1024),
+    ("rss_less_heap_kib", "RSS outside the Java heap (MiB)", 1 / 1024),
+    ("heap_used_kib", "Java heap used (MiB)", 1 / 1024),
     ("buffer_direct_bytes", "network buffers, direct (MiB)", 1 / 1048576),
     ("fds", "open file descriptors", 1),
     ("threads", "threads", 1),
@@ -19,10 +21,14 @@ PANELS = [
 
 def main(samples, out):
     rows = list(csv.DictReader(open(samples), delimiter="\t"))
+    for r in rows:   # as soak.sh's summary derives it
+        rss, heap = r.get("rss_kib", "NA"), r.get("heap_resident_kib", "NA")
+        r["rss_less_heap_kib"] = "NA" if "NA" in (rss, heap) or "" in (rss, heap) else str(float(rss) - float(heap))
+    panels = [p for p in PANELS if any(r.get(p[0], "NA") not in ("", "NA") for r in rows)]
     minutes = [float(r["seconds"]) / 60 for r in rows]
-    fig, axes = plt.subplots(len(PANELS), 1, figsize=(8, 2.1 * len(PANELS)), sharex=True)
-    for ax, (column, label, scale) in zip(axes, PANELS):
-        points = [(m, float(r[column]) * scale) for m, r in zip(minutes, rows) if r[column] not in ("", "NA")]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 2.1 * len(panels)), sharex=True)
+    for ax, (column, label, scale) in zip(axes, panels):
+        points = [(m, float(r[column]) * scale) for m, r in zip(minutes, rows) if r.get(column, "NA") not in ("", "NA")]
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1)
         ax.set_ylabel(label, fontsize=8)
