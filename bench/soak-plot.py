@@ -12,6 +12,7 @@ PANELS = [
     ("rss_kib", "RSS (MiB)", 1 / 1024),
     ("rss_less_heap_kib", "RSS outside the Java heap (MiB)", 1 / 1024),
     ("heap_used_kib", "Java heap used (MiB)", 1 / 1024),
+    ("heap_live_kib", "Java heap live, after a full GC (MiB)", 1 / 1024),
     ("buffer_direct_bytes", "network buffers, direct (MiB)", 1 / 1048576),
     ("fds", "open file descriptors", 1),
     ("threads", "threads", 1),
@@ -30,7 +31,9 @@ def main(samples, out):
     for ax, (column, label, scale) in zip(axes, panels):
         points = [(m, float(r[column]) * scale) for m, r in zip(minutes, rows) if r.get(column, "NA") not in ("", "NA")]
         if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1)
+            # A sparse series (the live heap, measured every few minutes) gets markers.
+            marker = "o" if len(points) < len(rows) / 4 else None
+            ax.plot([p[0] for p in points], [p[1] for p in points], linewidth=1, marker=marker, markersize=3)
         ax.set_ylabel(label, fontsize=8)
         ax.set_ylim(bottom=0)
         ax.grid(alpha=0.3)

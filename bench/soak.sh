@@ -16,19 +16,23 @@
 #   reloads           every RELOAD_INTERVAL s a reload by POST /reload, every fourth by SIGHUP,
 #                     alternating two configurations (weights 1/1 and 3/1)
 # Every SAMPLE seconds: RSS, open file descriptors and threads of the proxy (from /proc), the buffer
-# memory its allocator reserved and its open client connections (from /metrics): samples.tsv. At the
+# memory its allocator reserved, its client and upstream connections (from /metrics) and its Java heap
+# (jcmd GC.heap_info): samples.tsv. At the
 # end: the figures of the first and the last quarter after WARMUP, the growth between them, the leak
 # reports, the clients' totals: summary.txt; and a plot (bench/soak-plot.py, needs python3-matplotlib)
 # when PLOT=<png path> is set.
-# Exit status 0 when flat: RSS, threads, buffer memory and the descriptors other than client sockets
-# each grew at most FLAT_PERCENT from the first to the last quarter (threads: or by at most 8; those
-# descriptors, upstream sockets among them: or by at most 64, a pool breathes) and no leak was
-# reported; 1 otherwise. All descriptors and client connections are shown, not judged: the slow
-# clients come and go by the hundred.
+# Exit status 0 when flat: the memory outside the Java heap (RSS less the heap's resident pages), the
+# live heap (used after a full collection, jcmd GC.run every LIVE_EVERY samples), threads, buffer memory and
+# the descriptors other than client sockets each grew at most FLAT_PERCENT from the first to the last
+# quarter (threads: or by at most 8; those descriptors, upstream sockets among them: or by at most 64,
+# a pool breathes) and no leak was reported; 1 otherwise. RSS and the heap's committed and resident
+# size (the JVM grows the heap toward its maximum when collections are frequent, as they are with
+# paranoid leak tracking, and its pages become resident as they are first used), all descriptors
+# and client connections are shown, not judged.
 #
 # Usage: mvn -q -B package -DskipTests && bench/soak.sh            (one hour)
 #        DURATION=300 SAMPLE=5 bench/soak.sh                        (a five-minute check)
-# Settings (env): DURATION=3600 SAMPLE=10 WARMUP=60 CONNS=16 SLOW_CONNS=200 SLOW_PHASE=120
+# Settings (env): DURATION=3600 SAMPLE=10 LIVE_EVERY=30 WARMUP=60 CONNS=16 SLOW_CONNS=200 SLOW_PHASE=120
 #   ABORTERS=2 ABORT_AFTER=1 ORIGIN_FLAP=60 RELOAD_INTERVAL=30 FLAT_PERCENT=10 PLOT=
 #   ORIGIN_PORT=28410 ORIGIN2_PORT=28411 RELAY_PORT=28412 ADMIN_PORT=28413 WRK_CPU=0 SERVER_CPU=1
 #   RELAY_JAR=proxy-server/target/proxy-server.jar RESULTS_DIR=<dir> (default $TMPDIR or /tmp,
@@ -37,7 +41,7 @@ set -Eeuo pipefail
 
 : "${DURATION:=3600}" "${SAMPLE:=10}" "${WARMUP:=60}" "${CONNS:=16}" "${SLOW_CONNS:=200}" "${SLOW_PHASE:=120}"
 : "${ABORTERS:=2}" "${ABORT_AFTER:=1}" "${ORIGIN_FLAP:=60}" "${RELOAD_INTERVAL:=30}" "${FLAT_PERCENT:=10}"
-: "${ORIGIN_PORT:=28410}" "${ORIGIN2_PORT:=28411}" "${RELAY_PORT:=28412}" "${ADMIN_PORT:=28413}"
+: "${LIVE_EVERY:=30}" "${ORIGIN_PORT:=28410}" "${ORIGIN2_PORT:=28411}" "${RELAY_PORT:=28412}" "${ADMIN_PORT:=28413}"
 : "${WRK_CPU:=0}" "${SERVER_CPU:=1}" "${PLOT:=}"
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bench/side-by-side.sh
@@ -148,12 +152,28 @@ metric() {  # metric <scrape file> <series>: its value, or NA
   awk -v s="$2" '$1 == s {print $2; f=1} END {if (!f) print "NA"}' "$1"
 }
 sampler() {  # samples.tsv every SAMPLE s
-  local t0=$SECONDS scrape=$T/scrape.txt
-  printf 'seconds\trss_kib\tfds\tthreads\tbuffer_direct_bytes\tbuffer_heap_bytes\tclient_connections\tupstream_idle\tupstream_active\n' \
+  local t0=$SECONDS scrape=$T/scrape.txt samples=0
+  printf 'seconds\trss_kib\tfds\tthreads\tbuffer_direct_bytes\tbuffer_heap_bytes\tclient_connections\tupstream_idle\tupstream_active\theap_committed_kib\theap_used_kib\theap_resident_kib\theap_live_kib\n' \
     > "$RESULTS_DIR/samples.tsv"
   while running; do
     curl -s --max-time 5 "http://$HOST:$ADMIN_PORT/metrics" > "$scrape" || : > "$scrape"
-    printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $((SECONDS - t0)) \
+      # The Java heap as the JVM sees it (jcmd, from the JDK): committed, and used at this instant.
+    # Every LIVE_EVERY-th sample a full collection first (jcmd GC.run): the heap used right after it is
+    # what is alive, the one figure of the heap that must not grow. The others see a sawtooth.
+    live=NA
+    if (( LIVE_EVERY > 0 && samples % LIVE_EVERY == LIVE_EVERY - 1 )); then
+      jcmd "$RELAY_PID" GC.run >/dev/null 2>&1 && live=$(jcmd "$RELAY_PID" GC.heap_info 2>/dev/null \
+        | grep -m1 ' total ' | sed -E 's/.* used ([0-9]+)K.*/\1/')
+    fi
+    samples=$((samples + 1))
+    info=$(jcmd "$RELAY_PID" GC.heap_info 2>/dev/null) || info=
+    heap=$(grep -m1 ' total ' <<<"$info" | sed -E 's/.* total ([0-9]+)K, used ([0-9]+)K.*/\1\t\2/')
+    [[ "$heap" == *$'\t'* ]] || heap=$'NA\tNA'
+    # How much of the heap's mapping is resident: RSS less this is the memory outside the Java heap.
+    base=$(grep -o -m1 '\[0x[0-9a-f]*' <<<"$info" | sed 's/\[0x0*//')
+    resident=$( [[ -n "$base" ]] && awk -v b="$base" '$1 ~ "^0*"b"-" {f=1; next} f && /^Rss:/ {print $2; exit}' \
+      "/proc/$RELAY_PID/smaps" 2>/dev/null)
+    printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $((SECONDS - t0)) \
       "$(awk '/^VmRSS:/{print $2}' "/proc/$RELAY_PID/status")" \
       "$(find "/proc/$RELAY_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
       "$(awk '/^Threads:/{print $2}' "/proc/$RELAY_PID/status")" \
@@ -161,7 +181,7 @@ sampler() {  # samples.tsv every SAMPLE s
       "$(metric "$scrape" 'relay_buffer_memory_bytes{kind="heap"}')" \
       "$(metric "$scrape" relay_downstream_connections)" \
       "$(metric "$scrape" 'relay_upstream_connections{state="idle"}')" \
-      "$(metric "$scrape" 'relay_upstream_connections{state="active"}')" >> "$RESULTS_DIR/samples.tsv"
+      "$(metric "$scrape" 'relay_upstream_connections{state="active"}')" "$heap" "${resident:-NA}" "${live:-NA}" >> "$RESULTS_DIR/samples.tsv"
     sleep "$SAMPLE"
   done
 }
@@ -189,21 +209,41 @@ import csv, statistics, sys
 path, warmup, flat, leaks = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 rows = [r for r in csv.DictReader(open(path), delimiter='\t') if float(r['seconds']) >= warmup]
 def values(col):
-    return [float(r[col]) for r in rows if r[col] not in ('', 'NA')]
-quarter = max(1, len(rows) // 4)
+    return [float(r[col]) for r in rows if r.get(col, 'NA') not in ('', 'NA')]
 ok = leaks == 0 and len(rows) >= 4
 print(f"samples after the {warmup:.0f} s warm-up: {len(rows)}; leak reports: {leaks}")
 print(f"{'series':22s} {'first quarter':>15s} {'last quarter':>15s} {'growth':>8s} {'max':>15s}")
-for r in rows:   # descriptors other than client sockets: these must come back, clients come and go
-    r['fds_less_clients'] = 'NA' if r['client_connections'] in ('', 'NA') else \
-        str(float(r['fds']) - float(r['client_connections']))
-for col, slack in (('rss_kib', 0), ('fds', None), ('fds_less_clients', 64), ('threads', 8),
-                   ('buffer_direct_bytes', 0), ('buffer_heap_bytes', 0), ('client_connections', None),
-                   ('upstream_idle', None), ('upstream_active', None)):
+def derived(name, a, b):   # a column a - b, NA where either is missing
+    for r in rows:
+        r[name] = 'NA' if r.get(a, 'NA') in ('', 'NA') or r.get(b, 'NA') in ('', 'NA') else \
+            str(float(r[a]) - float(r[b]))
+# Descriptors other than client sockets must come back (clients come and go); the memory outside the
+# Java heap (RSS less the heap's resident pages: code, metaspace, threads, direct buffers, native
+# leaks) must stay flat. The heap's own pages are the JVM's sizing choice, bounded by its maximum, and
+# become resident as the collector first uses them: shown, not judged.
+derived('fds_less_clients', 'fds', 'client_connections')
+derived('rss_less_heap_kib', 'rss_kib', 'heap_resident_kib')
+# (series, slack, statistic): the live heap is measured after a full collection every LIVE_EVERY
+# samples; the heap used in between is a sawtooth (its minimum per quarter is shown, not judged: an
+# old generation fills between concurrent cycles).
+for col, slack, stat in (('rss_kib', None, 'median'), ('heap_committed_kib', None, 'median'),
+                         ('heap_resident_kib', None, 'median'),
+                         ('rss_less_heap_kib', 0, 'median'), ('heap_live_kib', 0, 'median'),
+                         ('heap_used_kib', None, 'min'),
+                         ('fds', None, 'median'), ('fds_less_clients', 64, 'median'), ('threads', 8, 'median'),
+                         ('buffer_direct_bytes', 0, 'median'), ('buffer_heap_bytes', 0, 'median'),
+                         ('client_connections', None, 'median'), ('upstream_idle', None, 'median'),
+                         ('upstream_active', None, 'median')):
     v = values(col)
     if len(v) < 4:
-        print(f"{col:22s} (no data)"); ok = ok and slack is None; continue
-    first, last = statistics.median(v[:quarter]), statistics.median(v[-quarter:])
+        # A short run has too few live-heap points; no figure at all for another series is a failure.
+        sparse = col == 'heap_live_kib' and len(v) > 0
+        print(f"{col:22s} ({len(v)} samples: {'too few, not judged' if sparse else 'no data'})")
+        ok = ok and (slack is None or sparse)
+        continue
+    quarter = max(1, len(v) // 4)   # per series: the live heap is sampled less often than the rest
+    summary = min if stat == 'min' else statistics.median
+    first, last = summary(v[:quarter]), summary(v[-quarter:])
     growth = (last - first) / first * 100 if first else 0.0
     flat_enough = slack is None or last <= first * (1 + flat / 100) or last - first <= slack
     ok = ok and flat_enough
