@@ -1,12 +1,12 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.Addresses;
 import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.ProxyError;
 import org.jspecify.annotations.Nullable;
 
 import java.lang.System.Logger.Level;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.EnumMap;
 import java.util.Map;
@@ -148,7 +148,7 @@ public final class ErrorLog {
             LOG.log(Level.INFO, "{0} similar client error lines suppressed (at most {1} a second)", heldBack,
                     LINES_PER_SECOND);
         }
-        LOG.log(level, "client error from {0}: {1}, status {2}: {3}", format(client.get()), request.get(), status,
+        LOG.log(level, "client error from {0}: {1}, status {2}: {3}", clientText(client.get()), request.get(), status,
                 describe(error));
     }
 
@@ -215,12 +215,8 @@ public final class ErrorLog {
         return sb.toString().replace('\n', ' ').replace('\r', ' ');
     }
 
-    private static String format(@Nullable SocketAddress address) {
-        if (address instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            String host = inet.getAddress().getHostAddress();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
-        }
-        return String.valueOf(address);
+    private static String clientText(@Nullable SocketAddress address) {
+        return address == null ? "unknown" : Addresses.format(address);
     }
 
     /** Client errors since start, by reason (every reason present, zero included). */
