@@ -103,17 +103,10 @@ final class UpstreamConnectionPool {
     }
 
     /**
-     * Closes the idle connections of pool group {@code groupKey} in the calling event loop's partition
-     * and forgets their keys: the group was dropped or replaced by a reload, nothing will ask for
-     * them again. Without this they would sit until their idle timeout, and their (empty) partition
-     * entries forever, one per backend and loop for each reload that changes the group.
-     *
-     * @return how many connections it closed
-     */
-    /**
      * Marks pool group {@code groupKey} retired, process-wide: a connection of it released from now on is
      * closed rather than pooled (a request that started before the retirement finishes after it). Keeps
-     * the {@value #RETIRED_KEPT} most recent; a request older than that many reloads is long gone.
+     * the {@value #RETIRED_KEPT} most recent (group ids only grow, so the lowest go first); a request
+     * older than that many reloads is long gone.
      */
     synchronized void retire(long groupKey) {
         long[] now = retiredGroups;
@@ -131,6 +124,14 @@ final class UpstreamConnectionPool {
                 && java.util.Arrays.binarySearch(retiredGroups, poolKey.groupKey()) >= 0;
     }
 
+    /**
+     * Closes the idle connections of pool group {@code groupKey} in the calling event loop's partition
+     * and forgets their keys: the group was dropped or replaced by a reload, nothing will ask for
+     * them again. Without this they would sit until their idle timeout, and their (empty) partition
+     * entries forever, one per backend and loop for each reload that changes the group.
+     *
+     * @return how many connections it closed
+     */
     int closeIdle(long groupKey) {
         int closed = 0;
         var entries = partitions.get().entrySet().iterator();
