@@ -2,7 +2,6 @@ package dev.relay.transport.internal;
 
 import java.util.EnumMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -34,16 +33,13 @@ public final class Http2Abuse {
         }
     }
 
-    private static final long LOG_INTERVAL_NANOS = 1_000_000_000L;
-
     private final LongAdder[] counts = new LongAdder[Reason.values().length];
-    /** When the next log line may be written: an attack on many connections is one line a second. */
-    private final AtomicLong nextLogNanos;
-    private final AtomicLong unlogged = new AtomicLong();
+    /** An attack on many connections is one log line a second, for all of them. */
+    private final LogRateLimit logLines;
 
-    /** Counts from zero; the first log line may be written at {@code nowNanos} (the engine clock's time). */
-    public Http2Abuse(long nowNanos) {
-        this.nextLogNanos = new AtomicLong(nowNanos);
+    /** Counts from zero; the first log line may be written at once (the time of {@code clock}). */
+    public Http2Abuse(EngineClock clock) {
+        this.logLines = new LogRateLimit(clock, 1);
         for (int i = 0; i < counts.length; i++) {
             counts[i] = new LongAdder();
         }
@@ -54,16 +50,11 @@ public final class Http2Abuse {
     }
 
     /**
-     * Whether a connection ended for abuse at {@code nowNanos} may be logged: at most one line a second
-     * for all connections. Returns -1 when not, else how many went unlogged since the last line.
+     * Whether a connection ended for abuse now may be logged: at most one line a second for all
+     * connections. Returns -1 when not, else how many went unlogged since the last line.
      */
-    long logPermit(long nowNanos) {
-        long next = nextLogNanos.get();
-        if (nowNanos - next < 0 || !nextLogNanos.compareAndSet(next, nowNanos + LOG_INTERVAL_NANOS)) {
-            unlogged.incrementAndGet();
-            return -1;
-        }
-        return unlogged.getAndSet(0);
+    long logPermit() {
+        return logLines.permit();
     }
 
     /** Connections ended since start, by reason (every reason present, zero included). */

@@ -299,7 +299,7 @@ final class Http2FloodGuard extends ChannelDuplexHandler {
     }
 
     private void log(Http2Abuse.Reason reason, int count, int limit) {
-        long left = abuse.logPermit(clock.nanoTime());
+        long left = abuse.logPermit();
         if (left < 0) {
             return;
         }

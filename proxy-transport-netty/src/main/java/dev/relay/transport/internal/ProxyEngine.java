@@ -52,7 +52,7 @@ public final class ProxyEngine<C> {
                        AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
         this.proxy = proxy;
         this.clock = clock;
-        this.http2Abuse = new Http2Abuse(clock.nanoTime());
+        this.http2Abuse = new Http2Abuse(clock);
         this.errorLog = new ErrorLog(clock);
         this.options = options;
         this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);

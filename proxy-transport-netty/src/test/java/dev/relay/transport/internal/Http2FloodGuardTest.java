@@ -29,7 +29,7 @@ class Http2FloodGuardTest {
     private static final Duration HEADERS_TIMEOUT = Duration.ofSeconds(5);
 
     private final ManualEngineClock clock = new ManualEngineClock();
-    private final Http2Abuse abuse = new Http2Abuse(clock.nanoTime());
+    private final Http2Abuse abuse = new Http2Abuse(clock);
     private EmbeddedChannel channel;
 
     @BeforeEach
