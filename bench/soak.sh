@@ -129,6 +129,9 @@ origin_flaps() {  # the second backend down for a few seconds every ORIGIN_FLAP 
 count_statuses() {  # count_statuses <access log>: "<path> <status>" counts appended to statuses.txt, file removed
   [[ -f "$1" ]] || return 0
   awk '{split($7, p, "?"); print p[1], $9}' "$1" >> "$RESULTS_DIR/raw/statuses.txt"
+  # The whole line of every failure on a load path (peer, attempts, reuse and error type in it), to
+  # tell what caused it: the error log is rate-limited, the access log is not.
+  awk '{split($7, p, "?")} (p[1] == "/small" || p[1] == "/64k") && $9 >= 500' "$1" >> "$RESULTS_DIR/raw/failures.log"
   rm -f "$1"
 }
 reloads() {  # alternating configurations, by POST /reload and every fourth by SIGHUP
@@ -260,6 +263,9 @@ EOF
   echo "responses by path and status (access log; 0 = the client left before an answer, as wrk does with"
   echo "the requests it has in flight when its run ends), the wrk paths:"
   sort "$RESULTS_DIR/raw/statuses.txt" 2>/dev/null | uniq -c | sort -k2,2 -k3,3 | awk '$2=="/small" || $2=="/64k" {printf "  %-8s %s %d\n", $2, $3, $1}'
+  echo "failures on the load paths by peer, attempts and error (raw/failures.log):"
+  awk '{for (i = 10; i <= NF; i++) if ($i ~ /^(peer|attempts|reused|error)=/) k = k " " $i; print k; k = ""}' \
+    "$RESULTS_DIR/raw/failures.log" 2>/dev/null | sort | uniq -c | sort -rn | head -20
   echo "relay error-log lines: $(grep -c ' ERROR ' "$T/relay.out" || true), WARN: $(grep -c ' WARN ' "$T/relay.out" || true)"
 } >> "$RESULTS_DIR/summary.txt"
 cat "$RESULTS_DIR/summary.txt"

@@ -1,5 +1,7 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.FailToProxy;
+import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
@@ -91,6 +93,32 @@ final class CallSession implements Session {
         CompletableFuture<byte[]> result = new CompletableFuture<>();
         onLoop(result, () -> call.requestBody().bufferWhole(maxBytes, result));
         return result;
+    }
+
+    /**
+     * What {@code ProxyHttp.failToProxy} does by default, without waiting for the write: the answer
+     * when a user's {@code failToProxy} throws or fails (the error's status as a short error page
+     * unless the response has started; the client connection not reused).
+     */
+    FailToProxy defaultFailure(ProxyError e) {
+        int status = e.defaultStatus();
+        if (status > 0 && !responseWritten) {
+            respondError(status);
+            return new FailToProxy(status, false);
+        }
+        return new FailToProxy(0, false);
+    }
+
+    /**
+     * The answer to a request shed for overload: 503 with {@code Retry-After: 1}, fixed, not
+     * configured: an excess of requests in flight is a matter of moments, and a longer value would be
+     * a guess about the load to come.
+     */
+    CompletionStage<Void> respondOverloaded() {
+        ResponseHeader header = ResponseHeader.of(503);
+        header.headers().set("Retry-After", "1");
+        header.headers().set("Content-Type", "text/plain; charset=utf-8");
+        return respond(header, "503 Service Unavailable\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     }
 
     /** Runs {@code action} on the event loop; if it throws, {@code result} fails with the exception. */

@@ -72,8 +72,21 @@ final class ClientResponse {
     }
 
     /** Writes a body part (not flushed; ownership passes). */
-    void writeBody(ByteBuf data) {
-        downstream.writeBody(data);
+    /**
+     * Writes a filtered part of the origin's body, the last one with {@code trailers}, or with
+     * {@code trailersAsBody} in their place when a module sends them as body bytes (a gRPC-web
+     * trailer frame).
+     */
+    void writePart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers, byte @Nullable [] trailersAsBody) {
+        ByteBuf out = trailersAsBody == null ? data : Unpooled.wrappedBuffer(data, Unpooled.wrappedBuffer(trailersAsBody));
+        session.responseBodyBytes += out.readableBytes();
+        if (last) {
+            writeLast(out, trailersAsBody == null ? trailers : null);
+        } else if (out.isReadable()) {
+            downstream.writeBody(out);
+        } else {
+            out.release();
+        }
     }
 
     /** Writes the last part and flushes: the response is complete. */

@@ -112,6 +112,16 @@ final class Errors {
     }
 
     /**
+     * The last write of a response failed: whatever the socket's message says, it was a write (the
+     * connection's end, a reset, stays what it is).
+     */
+    static ProxyError responseWriteFailure(Throwable cause) {
+        ProxyError e = io(cause, ErrorSource.DOWNSTREAM, "writing the response");
+        return e.type() == ErrorType.READ_ERROR
+                ? ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response", cause) : e;
+    }
+
+    /**
      * What a socket {@link IOException} says happened: the exception does not tell a read from a write,
      * so the message does. A reset is the peer closing the connection ({@code CONNECTION_CLOSED}, as
      * Pingora files it); a broken pipe can only come from a write, and Netty's native transport names

@@ -14,7 +14,6 @@ import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
 
@@ -38,7 +37,7 @@ import java.util.concurrent.Future;
  * side belongs to the call until it is written to the other side (the write releases it) or released
  * here; the replay buffer holds retained duplicates of what went upstream.
  */
-final class ProxyCall<C> {
+final class ProxyCall<C> extends PhaseSteps {
     // Where an asynchronous phase resumes (one switch instead of a continuation object per phase).
     private static final int AFTER_EARLY_REQUEST_FILTER = 1;
     private static final int AFTER_MODULE_REQUEST_FILTER = 2;
@@ -79,6 +78,7 @@ final class ProxyCall<C> {
     private final @Nullable TunnelStart tunnel;
 
     ProxyCall(ProxyEngine<C> engine, DownstreamStream downstream) {
+        super(downstream.eventLoop());
         this.engine = engine;
         this.proxy = engine.proxy;
         this.downstream = downstream;
@@ -109,13 +109,8 @@ final class ProxyCall<C> {
 
     /** Starts the phases for a well-formed request. */
     void start() {
-        int inFlight = engine.activeRequests.incrementAndGet();
-        engine.requests.increment();
-        int most = engine.options.maxRequestsInFlight();
-        // Open tunnels (WebSocket, CONNECT) stay in activeRequests until they end, which may be hours:
-        // they are connections, not requests waiting for the proxy, and must not shed the requests.
-        if (most > 0 && inFlight - engine.activeTunnels.get() > most) {
-            shed(most);
+        if (!engine.admitRequest()) {
+            shed(engine.options.maxRequestsInFlight());
             return;
         }
         Duration deadline = engine.options.requestDeadline();
@@ -136,9 +131,7 @@ final class ProxyCall<C> {
 
     /**
      * Answers 503 at once, before any phase: queueing past the limit would only make every request
-     * late. {@code Retry-After: 1} is fixed, not configured: an excess of requests in flight is a
-     * matter of moments, and a longer value would be a guess about the load to come. Only the
-     * logging phase runs, with an internal {@link ErrorType#OVERLOADED} error; no error-log line, as
+     * late ({@link CallSession#respondOverloaded}). Only the logging phase runs, with an internal {@link ErrorType#OVERLOADED} error; no error-log line, as
      * the metric counts these.
      */
     private void shed(int most) {
@@ -150,32 +143,26 @@ final class ProxyCall<C> {
             // Nothing reads the body: draining it to keep the connection would be work the proxy has no room for.
             session.keepAlive = false;
         }
+        newCtxForLogging();
+        await(session.respondOverloaded(), AFTER_UPSTREAM_REFUSED_RESPONSE, "overload response", null);
+    }
+
+    /** A context for a request no phase will see but logging: a failing newCtx leaves it null. */
+    private void newCtxForLogging() {
         try {
             ctx = proxy.newCtx();
         } catch (Throwable t) {
-            // The context is for logging only here; a failing newCtx leaves it null.
             ctx = null;
         }
-        ResponseHeader header = ResponseHeader.of(503);
-        header.headers().set("Retry-After", "1");
-        header.headers().set("Content-Type", "text/plain; charset=utf-8");
-        byte[] body = "503 Service Unavailable\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        await(session.respond(header, body), AFTER_UPSTREAM_REFUSED_RESPONSE, "overload response", null);
     }
 
     /** Answers a request the protocol layer could not parse: {@code error}'s status, connection closed, logged once. */
     void rejectMalformed(ProxyError malformed) {
-        engine.activeRequests.incrementAndGet();
-        engine.requests.increment();
+        engine.countRequest();
         session.keepAlive = false;
         // The body of a malformed request cannot be framed: nothing more is read from this connection.
         requestBody.complete = true;
-        try {
-            ctx = proxy.newCtx();
-        } catch (Throwable t) {
-            // The context is for logging only here; a failing newCtx leaves it null.
-            ctx = null;
-        }
+        newCtxForLogging();
         failRequest(malformed);
     }
 
@@ -269,10 +256,7 @@ final class ProxyCall<C> {
     }
 
     void onConnectFailed(UpstreamAttempt a, ProxyError e) {
-        if (e.peer() == null) {
-            e.setPeer(a.peer);
-        }
-        a.observeEnd(AttemptOutcome.CONNECT_FAILURE);
+        a.endWith(e, AttemptOutcome.CONNECT_FAILURE);
         ProxyError decided;
         try {
             decided = proxy.failToConnect(session, a.peer, ctx, e);
@@ -280,11 +264,7 @@ final class ProxyCall<C> {
             failRequest(ProxyError.from(t, "failToConnect"));
             return;
         }
-        if (decided.isRetry() && session.attempts < engine.options.maxAttempts()) {
-            retry(a, decided);
-        } else {
-            failRequest(decided);
-        }
+        retryOrFail(a, decided, true);
     }
 
     void onConnected(UpstreamAttempt a) {
@@ -312,18 +292,10 @@ final class ProxyCall<C> {
     }
 
     private void afterUpstreamRequestFilter(UpstreamAttempt a) {
-        UpstreamStream stream = a.stream;
-        if (stream == null) {
-            return;
+        if (a.sendRequestHeader(requestBody)) {
+            response.sendContinueIfAwaited(requestBody.complete);
+            requestBody.pump();
         }
-        stream.writeHeader(a.request);
-        a.headerSent = true;
-        Duration readTimeout = a.peer.options().readTimeout();
-        stream.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
-        requestBody.afterHeaderSent(a, stream);
-        stream.flush();
-        response.sendContinueIfAwaited(requestBody.complete);
-        requestBody.pump();
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -454,32 +426,15 @@ final class ProxyCall<C> {
             upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "responseBodyFilter")));
             return;
         }
-        ByteBuf out = chunk.take();
-        if (trailersAsBody != null) {
-            // A module sends the trailers as body bytes in their place (a gRPC-web trailer frame).
-            out = Unpooled.wrappedBuffer(out, Unpooled.wrappedBuffer(trailersAsBody));
-        }
-        session.responseBodyBytes += out.readableBytes();
+        response.writePart(chunk.take(), last, trailers, trailersAsBody);
         if (last) {
-            response.writeLast(out, trailersAsBody == null ? trailers : null);
             a.observeEnd(a.response.status() >= 500 ? AttemptOutcome.SERVER_ERROR : AttemptOutcome.SUCCESS);
             a.releaseStream();
             finishAfterLastWrite();
             return;
         }
-        if (out.isReadable()) {
-            response.writeBody(out);
-        } else {
-            out.release();
-        }
         if (pause != null && !pause.isNegative() && !pause.isZero()) {
-            a.responsePaused = true;
-            clock.schedule(loop, () -> {
-                a.responsePaused = false;
-                if (isCurrent(a)) {
-                    a.pumpResponse();
-                }
-            }, pause.toNanos());
+            a.pauseResponse(pause.toNanos());
         }
     }
 
@@ -534,10 +489,7 @@ final class ProxyCall<C> {
             return;
         }
         a.abandon();
-        if (e.peer() == null) {
-            e.setPeer(a.peer);
-        }
-        a.observeEnd(e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
+        a.endWith(e, e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
                 : e.type().isTimeout() ? AttemptOutcome.TIMEOUT : AttemptOutcome.FAILURE);
         ProxyError decided;
         try {
@@ -546,16 +498,19 @@ final class ProxyCall<C> {
             failRequest(ProxyError.from(t, "errorWhileProxy"));
             return;
         }
-        if (decided.isRetry() && !session.responseWritten && session.attempts < engine.options.maxAttempts()
-                && requestBody.isReplayable()) {
-            retry(a, decided);
-        } else {
-            failRequest(decided);
-        }
+        retryOrFail(a, decided, !session.responseWritten && requestBody.isReplayable());
     }
 
-    /** Leaves attempt {@code a} behind and starts the next, at once or after the configured back-off. */
-    private void retry(UpstreamAttempt a, ProxyError e) {
+    /**
+     * After attempt {@code a} failed with {@code e}: leaves it behind and starts the next, at once or
+     * after the configured back-off, when {@code e} is worth a retry, attempts are left and the request
+     * {@code canResend}; else the request fails.
+     */
+    private void retryOrFail(UpstreamAttempt a, ProxyError e, boolean canResend) {
+        if (!e.isRetry() || !canResend || session.attempts >= engine.options.maxAttempts()) {
+            failRequest(e);
+            return;
+        }
         engine.errorLog.warn(() -> "retrying after attempt " + session.attempts + ": " + e.getMessage() + " ("
                 + requestSummary() + ")");
         a.abandon();
@@ -604,6 +559,7 @@ final class ProxyCall<C> {
                 : Errors.io(cause, ErrorSource.DOWNSTREAM, "client connection"));
     }
 
+    @Override
     void failRequest(ProxyError e) {
         if (state != State.ACTIVE) {
             return;
@@ -626,18 +582,9 @@ final class ProxyCall<C> {
         try {
             stage = proxy.failToProxy(session, e, ctx);
         } catch (Throwable t) {
-            stage = CompletableFuture.completedFuture(defaultFailure(e));
+            stage = CompletableFuture.completedFuture(session.defaultFailure(e));
         }
         await(stage, AFTER_FAIL_TO_PROXY, "failToProxy", null);
-    }
-
-    private FailToProxy defaultFailure(ProxyError e) {
-        int status = e.defaultStatus();
-        if (status > 0 && !session.responseWritten) {
-            session.respondError(status);
-            return new FailToProxy(status, false);
-        }
-        return new FailToProxy(0, false);
     }
 
     private void afterFailToProxy(@Nullable FailToProxy result) {
@@ -702,9 +649,7 @@ final class ProxyCall<C> {
         Throwable writeFailure = response.lastWriteFailure();
         if (writeFailure != null && error == null) {
             session.keepAlive = false;
-            ProxyError e = Errors.io(writeFailure, ErrorSource.DOWNSTREAM, "writing the response");
-            error = e.type() == ErrorType.READ_ERROR
-                    ? ProxyError.downstream(ErrorType.WRITE_ERROR, "writing the response", writeFailure) : e;
+            error = Errors.responseWriteFailure(writeFailure);
             logError(error, session.responseStatus());
         }
         CompletionStage<Void> stage;
@@ -735,10 +680,7 @@ final class ProxyCall<C> {
             a.abandon();
         }
         requestBody.release();
-        engine.activeRequests.decrementAndGet();
-        if (countedAsTunnel) {
-            engine.activeTunnels.decrementAndGet();
-        }
+        engine.requestEnded(countedAsTunnel);
         boolean reusable = session.keepAlive && response.isComplete() && downstream.isOpen()
                 && !response.clientAwaitsContinue(requestBody.complete);
         downstream.finished(reusable, requestBody.complete);
@@ -747,61 +689,25 @@ final class ProxyCall<C> {
     // ---------------------------------------------------------------------------------------------
     // Asynchronous phases
 
-    private static boolean isDoneNormally(@Nullable CompletionStage<?> stage) {
-        return stage instanceof CompletableFuture<?> f && f.isDone() && !f.isCompletedExceptionally();
+    @Override
+    boolean dropIfStale(int step, @Nullable UpstreamAttempt scope) {
+        if (state != State.RELEASED && (scope == null || scope == attempt)) {
+            return false;
+        }
+        if (scope != null && step == AFTER_REQUEST_BODY_FILTER) {
+            scope.requestChunk.releaseHeld();
+        }
+        return true;
     }
 
-    /**
-     * Continues at {@code step} once {@code stage} completes: at once when it already has (no
-     * allocation, no hop), else on the event loop. A stage of attempt {@code scope} that completes
-     * after the call moved on to another attempt is dropped.
-     */
-    private void await(@Nullable CompletionStage<?> stage, int step, String phase, @Nullable UpstreamAttempt scope) {
-        if (stage == null) {
-            failOrLog(ProxyError.internal(phase + " returned null instead of a CompletionStage", null), step, scope);
-            return;
-        }
-        if (stage instanceof CompletableFuture<?> f && f.isDone() && !f.isCompletedExceptionally()) {
-            resume(step, f.getNow(null), scope);
-            return;
-        }
-        stage.whenComplete((value, failure) -> {
-            if (loop.inEventLoop()) {
-                resumeOrFail(step, value, failure, phase, scope);
-            } else {
-                loop.execute(() -> resumeOrFail(step, value, failure, phase, scope));
-            }
-        });
-    }
-
-    private void resumeOrFail(int step, @Nullable Object value, @Nullable Throwable failure, String phase,
-                              @Nullable UpstreamAttempt scope) {
-        if (state == State.RELEASED || scope != null && scope != attempt) {
-            // The call is over, or moved on to another attempt: what this phase worked on is stale.
-            if (scope != null && step == AFTER_REQUEST_BODY_FILTER) {
-                scope.requestChunk.releaseHeld();
-            }
-            return;
-        }
-        try {
-            if (failure != null) {
-                failOrLog(ProxyError.from(failure, phase), step, scope);
-            } else {
-                resume(step, value, scope);
-            }
-        } catch (Throwable t) {
-            // Off the phase's own call stack nothing else would catch it: the request must still end.
-            failRequest(ProxyError.from(t, phase));
-        }
-    }
-
-    private void failOrLog(ProxyError e, int step, @Nullable UpstreamAttempt scope) {
+    @Override
+    void failStep(ProxyError e, int step, @Nullable UpstreamAttempt scope) {
         switch (step) {
             case AFTER_LOGGING -> {
                 ProxyEngine.LOG.log(System.Logger.Level.WARNING, "logging phase failed", e);
                 release();
             }
-            case AFTER_FAIL_TO_PROXY -> afterFailToProxy(defaultFailure(e));
+            case AFTER_FAIL_TO_PROXY -> afterFailToProxy(session.defaultFailure(e));
             case AFTER_REQUEST_BODY_FILTER -> {
                 scope.requestBodyFilterBusy = false;
                 scope.requestChunk.releaseHeld();
@@ -816,7 +722,8 @@ final class ProxyCall<C> {
         }
     }
 
-    private void resume(int step, @Nullable Object value, @Nullable UpstreamAttempt scope) {
+    @Override
+    void resume(int step, @Nullable Object value, @Nullable UpstreamAttempt scope) {
         if (state == State.RELEASED) {
             return;
         }

@@ -27,11 +27,11 @@ public final class ProxyEngine<C> {
     final UpstreamStreams streams;
     private final Http2Counters http2;
     final EngineClock clock;
-    final AtomicInteger activeRequests = new AtomicInteger();
+    private final AtomicInteger activeRequests = new AtomicInteger();
     /** The calls among {@link #activeRequests} that became tunnels: not counted against the in-flight limit. */
     final AtomicInteger activeTunnels = new AtomicInteger();
+    private final LongAdder requests = new LongAdder();
     final AtomicInteger openConnections = new AtomicInteger();
-    final LongAdder requests = new LongAdder();
     final LongAdder connectionsRefused = new LongAdder();
     final LongAdder requestsShed = new LongAdder();
     final LongAdder connectionsOverListenerLimit = new LongAdder();
@@ -151,6 +151,33 @@ public final class ProxyEngine<C> {
     /** Requests answered 503 at once because {@code ProxyOptions.maxRequestsInFlight} were in flight, since start. */
     public long requestsShed() {
         return requestsShed.sum();
+    }
+
+    /**
+     * Counts a new request in flight; false when that makes more than
+     * {@link ProxyOptions#maxRequestsInFlight()} and the request must be shed (it stays counted until
+     * {@link #requestEnded}). Open tunnels (WebSocket, CONNECT) stay in flight until they end, which
+     * may be hours: they are connections, not requests waiting for the proxy, and do not count here.
+     */
+    boolean admitRequest() {
+        int inFlight = activeRequests.incrementAndGet();
+        requests.increment();
+        int most = options.maxRequestsInFlight();
+        return most <= 0 || inFlight - activeTunnels.get() <= most;
+    }
+
+    /** Counts a request in flight that is answered without the limit's say (a malformed one). */
+    void countRequest() {
+        activeRequests.incrementAndGet();
+        requests.increment();
+    }
+
+    /** A request counted by {@link #admitRequest} or {@link #countRequest} ended; it was a tunnel or not. */
+    void requestEnded(boolean tunnel) {
+        activeRequests.decrementAndGet();
+        if (tunnel) {
+            activeTunnels.decrementAndGet();
+        }
     }
 
     /** Requests in flight. */

@@ -75,6 +75,14 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     }
 
     /** Tells the observer how this attempt ended, once, if it heard the start. */
+    /** The attempt failed with {@code e} (now naming this attempt's peer when it named none). */
+    void endWith(ProxyError e, AttemptOutcome outcome) {
+        if (e.peer() == null) {
+            e.setPeer(peer);
+        }
+        observeEnd(outcome);
+    }
+
     void observeEnd(AttemptOutcome outcome) {
         if (observed) {
             observed = false;
@@ -245,6 +253,35 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
             flushAfterRead();
         }
         updateReading();
+    }
+
+    /**
+     * Sends the filtered request header, with what is buffered of the body, and starts waiting for the
+     * response; false when the stream is gone (the attempt was abandoned meanwhile).
+     */
+    boolean sendRequestHeader(RequestBody body) {
+        UpstreamStream s = stream;
+        if (s == null) {
+            return false;
+        }
+        s.writeHeader(request);
+        headerSent = true;
+        Duration readTimeout = peer.options().readTimeout();
+        s.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
+        body.afterHeaderSent(this, s);
+        s.flush();
+        return true;
+    }
+
+    /** A body filter asked for a pause: no response part moves, and nothing is read, for {@code nanos}. */
+    void pauseResponse(long nanos) {
+        responsePaused = true;
+        call.clock().schedule(call.session().loop(), () -> {
+            responsePaused = false;
+            if (isCurrent()) {
+                pumpResponse();
+            }
+        }, nanos);
     }
 
     /** Reads from the origin only while the client takes what comes, so memory stays bounded. */
