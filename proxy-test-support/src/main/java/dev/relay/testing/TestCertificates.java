@@ -353,6 +353,23 @@ public final class TestCertificates {
             }
         }
 
+        /**
+         * A Netty server {@link SslContext} on the JDK provider, which keeps a test server independent of
+         * the native libraries on the classpath; with {@code requireClientCertificate}, clients must
+         * present a certificate of {@link #caCertificate()}.
+         */
+        public SslContext jdkServerContext(boolean requireClientCertificate) {
+            try {
+                SslContextBuilder builder = nettyServerContextBuilder().sslProvider(io.netty.handler.ssl.SslProvider.JDK);
+                if (requireClientCertificate) {
+                    builder.clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE).trustManager(caCertificate());
+                }
+                return builder.build();
+            } catch (SSLException e) {
+                throw new IllegalStateException("cannot create a JDK server SslContext for " + dnsNames, e);
+            }
+        }
+
         @Override
         public String toString() {
             return "TestCertificates.Server" + dnsNames;

@@ -16,7 +16,6 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslProvider;
 import io.netty.util.Mapping;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.EventExecutor;
@@ -40,7 +39,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import javax.net.ssl.SSLException;
 
 import static java.util.Objects.requireNonNull;
 
@@ -222,7 +220,7 @@ public final class TestOrigin implements AutoCloseable {
         if (!started.compareAndSet(false, true)) {
             throw new IllegalStateException("origin " + name + " already started");
         }
-        SslContext sslContext = newSslContext();
+        SslContext sslContext = certificate == null ? null : certificate.jdkServerContext(requireClientCertificate);
         // epoll where available: closing its listening socket refuses new connections at once, which
         // pause() relies on (NIO closes it only at the loop's next select).
         boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
@@ -253,22 +251,6 @@ public final class TestOrigin implements AutoCloseable {
             throw e;
         }
         return this;
-    }
-
-    private SslContext newSslContext() {
-        if (certificate == null) {
-            return null;
-        }
-        try {
-            // The JDK provider keeps the origin independent of native libraries on the test classpath.
-            io.netty.handler.ssl.SslContextBuilder builder = certificate.nettyServerContextBuilder().sslProvider(SslProvider.JDK);
-            if (requireClientCertificate) {
-                builder.clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE).trustManager(TestCertificates.caCertificate());
-            }
-            return builder.build();
-        } catch (SSLException e) {
-            throw new IllegalStateException("cannot create the TLS context of origin " + name, e);
-        }
     }
 
     private void accepted(SocketChannel ch, SslContext sslContext) {

@@ -16,9 +16,25 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.AsciiString;
-import io.netty.util.internal.PlatformDependent;
 
 import java.util.List;
+
+import static dev.relay.transport.internal.Http1Bytes.CR;
+import static dev.relay.transport.internal.Http1Bytes.FIELD_VALUE;
+import static dev.relay.transport.internal.Http1Bytes.HEX;
+import static dev.relay.transport.internal.Http1Bytes.HTAB;
+import static dev.relay.transport.internal.Http1Bytes.LF;
+import static dev.relay.transport.internal.Http1Bytes.SP;
+import static dev.relay.transport.internal.Http1Bytes.TOKEN;
+import static dev.relay.transport.internal.Http1Bytes.bareCr;
+import static dev.relay.transport.internal.Http1Bytes.bareLf;
+import static dev.relay.transport.internal.Http1Bytes.equalsIgnoreCase;
+import static dev.relay.transport.internal.Http1Bytes.indexOf;
+import static dev.relay.transport.internal.Http1Bytes.indexOfColon;
+import static dev.relay.transport.internal.Http1Bytes.indexOfLf;
+import static dev.relay.transport.internal.Http1Bytes.invalidFieldLine;
+import static dev.relay.transport.internal.Http1Bytes.quote;
+import static dev.relay.transport.internal.Http1Bytes.valueEnd;
 
 /**
  * What the HTTP/1.1 request and response decoders share: the header block read in one pass from the
@@ -30,8 +46,8 @@ import java.util.List;
  * <p>The head: the end of the block is found with {@link ByteBuf#indexOf} (one search per line,
  * resumed where it stopped when the block arrives in pieces), checking the limits as it goes; then
  * the block is copied once into a {@code byte[]} that the message keeps, and parsed from it in one
- * pass that validates every byte against a table (token characters in names, field-value characters
- * in values) and picks out the fields framing depends on. Names and values are {@link AsciiString}s
+ * pass that validates every byte against a table of {@link Http1Bytes} (token characters in names,
+ * field-value characters in values) and picks out the fields framing depends on. Names and values are {@link AsciiString}s
  * over that array (the common names are shared constants), added to headers that skip Netty's
  * second validation ({@link CompactHttpHeaders#addTrusted}).
  *
@@ -45,46 +61,8 @@ import java.util.List;
  * the bytes behind it raw.
  */
 abstract class Http1MessageDecoder extends ByteToMessageDecoder {
-    static final byte CR = '\r';
-    static final byte LF = '\n';
-    static final byte SP = ' ';
-    static final byte HTAB = '\t';
-
-    /** Per byte: its lower-case form when it is a token character (RFC 9110 §5.6.2), else 0. */
-    static final byte[] TOKEN = new byte[256];
-    /** Per byte: whether it may stand in a field value, a reason phrase or a chunk extension (HTAB, SP, VCHAR, obs-text). */
-    static final boolean[] FIELD_VALUE = new boolean[256];
-    private static final java.lang.invoke.VarHandle LONGS =
-            java.lang.invoke.MethodHandles.byteArrayViewVarHandle(long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
-    /** Per byte: its value as a hex digit, or -1. */
-    private static final byte[] HEX = new byte[256];
     /** Hex digits a chunk size may have: as many as a long holds. */
     private static final int MAX_CHUNK_SIZE_DIGITS = 16;
-
-    static {
-        for (int c = '0'; c <= '9'; c++) {
-            TOKEN[c] = (byte) c;
-        }
-        for (int c = 'a'; c <= 'z'; c++) {
-            TOKEN[c] = (byte) c;
-            TOKEN[c - 'a' + 'A'] = (byte) c;
-        }
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TOKEN[c] = (byte) c;
-        }
-        java.util.Arrays.fill(HEX, (byte) -1);
-        for (int c = 0; c < 16; c++) {
-            HEX[Character.forDigit(c, 16)] = (byte) c;
-            HEX[Character.toUpperCase(Character.forDigit(c, 16))] = (byte) c;
-        }
-        FIELD_VALUE[HTAB] = true;
-        for (int c = 0x20; c < 0x7f; c++) {
-            FIELD_VALUE[c] = true;
-        }
-        for (int c = 0x80; c < 0x100; c++) {
-            FIELD_VALUE[c] = true;
-        }
-    }
 
     enum State {
         /** Reading a message's start line and fields. */
@@ -344,24 +322,6 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         }
     }
 
-    /** The index of the first LF in the bytes at {@code address + [from, to)}, eight at a time, or -1. */
-    private static int indexOfLf(long address, int from, int to) {
-        int i = from;
-        for (; i + Long.BYTES <= to; i += Long.BYTES) {
-            long lfs = zeroBytes(PlatformDependent.getLong(address + i) ^ 0x0a0a0a0a0a0a0a0aL);
-            if (lfs != 0) {
-                return i + ((PlatformDependent.BIG_ENDIAN_NATIVE_ORDER
-                        ? Long.numberOfLeadingZeros(lfs) : Long.numberOfTrailingZeros(lfs)) >>> 3);
-            }
-        }
-        for (; i < to; i++) {
-            if (PlatformDependent.getByte(address + i) == LF) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
     /** Whether {@code scanned} bytes of the block, {@code lineComplete} or not, are within the limits. */
     private void checkLimits(int scanned, boolean lineComplete) {
         if (startLineEnd < 0) {
@@ -478,51 +438,6 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         }
     }
 
-    /** The index of the first colon in {@code a} from {@code pos}, eight bytes at a time; {@code a.length} if none. */
-    private static int indexOfColon(byte[] a, int pos) {
-        int lastWord = a.length - Long.BYTES;
-        for (; pos <= lastWord; pos += Long.BYTES) {
-            long colons = zeroBytes((long) LONGS.get(a, pos) ^ 0x3a3a3a3a3a3a3a3aL);
-            if (colons != 0) {
-                return pos + (Long.numberOfTrailingZeros(colons) >>> 3);
-            }
-        }
-        while (pos < a.length && a[pos] != ':') {
-            pos++;
-        }
-        return pos;
-    }
-
-    /** The bytes of {@code word} that are zero, as 0x80 in each such byte and 0 elsewhere (exact: no borrow). */
-    private static long zeroBytes(long word) {
-        long low7 = (word & 0x7f7f7f7f7f7f7f7fL) + 0x7f7f7f7f7f7f7f7fL;
-        return ~(low7 | word | 0x7f7f7f7f7f7f7f7fL);
-    }
-
-    /**
-     * The index of the first byte from {@code pos} that may not stand in a field value (normally the CR
-     * that ends the line). Eight bytes at a time while none of them is a control character or DEL
-     * (SWAR: a byte below 0x20 or equal to 0x7f sets its high bit in {@code special}); byte by byte
-     * from the word that has one (HTAB, allowed, included).
-     */
-    static int valueEnd(byte[] a, int pos) {
-        int lastWord = a.length - Long.BYTES;
-        while (pos <= lastWord) {
-            long word = (long) LONGS.get(a, pos);
-            long del = word ^ 0x7f7f7f7f7f7f7f7fL;
-            long special = ((word - 0x2020202020202020L) & ~word | (del - 0x0101010101010101L) & ~del)
-                    & 0x8080808080808080L;
-            if (special != 0) {
-                break;
-            }
-            pos += Long.BYTES;
-        }
-        while (FIELD_VALUE[a[pos] & 0xff]) {
-            pos++;
-        }
-        return pos;
-    }
-
     private void framingField(int id, byte[] a, int start, int end) {
         switch (id) {
             case Http1FieldNames.CONTENT_LENGTH -> {
@@ -597,32 +512,6 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         if (transferCodings) {
             chunkedOnly = onlyChunked && codings == 1;
         }
-    }
-
-    private static int indexOf(byte[] a, int from, int end, byte b) {
-        for (int i = from; i < end; i++) {
-            if (a[i] == b) {
-                return i;
-            }
-        }
-        return end;
-    }
-
-    /** Whether {@code a[start, end)} is {@code lower} ignoring the case of ASCII letters. */
-    static boolean equalsIgnoreCase(byte[] a, int start, int end, String lower) {
-        if (end - start != lower.length()) {
-            return false;
-        }
-        for (int i = start; i < end; i++) {
-            int c = a[i];
-            if (c >= 'A' && c <= 'Z') {
-                c += 'a' - 'A';
-            }
-            if (c != lower.charAt(i - start)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Checks the framing fields common to requests and responses (RFC 9112 §6.1, §6.3). */
@@ -798,49 +687,5 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         messageDone();
     }
 
-    // ---------------------------------------------------------------------------------------------
-    // Errors
 
-    static Http1ParseException bareLf() {
-        return new Http1ParseException("a line ends in LF without CR");
-    }
-
-    private static Http1ParseException bareCr() {
-        return new Http1ParseException("a CR not followed by LF");
-    }
-
-    private static Http1ParseException invalidFieldLine(byte[] a, int lineStart, int at) {
-        byte b = a[at];
-        String what;
-        if (at == lineStart && (b == SP || b == HTAB)) {
-            what = "a field line begins with whitespace (obsolete line folding)";
-        } else if (b == SP || b == HTAB) {
-            what = "whitespace between a field name and the colon";
-        } else if (at == lineStart && b == ':') {
-            what = "a field line without a name";
-        } else if (b == CR || b == LF) {
-            what = "a field line without a colon";
-        } else {
-            what = String.format("invalid character 0x%02x in a field name", b & 0xff);
-        }
-        int end = at;
-        while (end < a.length && a[end] != CR && a[end] != LF && end - lineStart < 40) {
-            end++;
-        }
-        return new Http1ParseException(what + ": " + quote(a, lineStart, end - lineStart));
-    }
-
-    /** {@code a[start, start + length)} for an error message, control characters escaped. */
-    static String quote(byte[] a, int start, int length) {
-        StringBuilder s = new StringBuilder(length + 2).append('\'');
-        for (int i = start; i < start + Math.min(length, 64); i++) {
-            int c = a[i] & 0xff;
-            if (c < 0x20 || c >= 0x7f) {
-                s.append(String.format("\\x%02x", c));
-            } else {
-                s.append((char) c);
-            }
-        }
-        return s.append(length > 64 ? "...'" : "'").toString();
-    }
 }

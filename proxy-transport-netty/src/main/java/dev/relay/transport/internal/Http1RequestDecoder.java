@@ -12,6 +12,11 @@ import org.jspecify.annotations.Nullable;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import static dev.relay.transport.internal.Http1Bytes.SP;
+import static dev.relay.transport.internal.Http1Bytes.TOKEN;
+import static dev.relay.transport.internal.Http1Bytes.equalsIgnoreCase;
+import static dev.relay.transport.internal.Http1Bytes.quote;
+
 /**
  * The HTTP/1.1 request decoder of a client connection, in place of Netty's {@code HttpRequestDecoder}:
  * emits {@link DecodedHttpRequest}s (with their {@link Http1Framing}), body parts and a last part per

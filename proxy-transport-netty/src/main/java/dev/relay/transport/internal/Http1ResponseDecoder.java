@@ -10,6 +10,10 @@ import org.jspecify.annotations.Nullable;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
+import static dev.relay.transport.internal.Http1Bytes.FIELD_VALUE;
+import static dev.relay.transport.internal.Http1Bytes.SP;
+import static dev.relay.transport.internal.Http1Bytes.quote;
+
 /**
  * The HTTP/1.1 response decoder of an upstream connection, made for a proxy that sends one request at
  * a time: it knows whether the request in flight was {@code HEAD} ({@link #expectResponseTo}), passes
