@@ -4,10 +4,12 @@ import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.PeerOptions;
 import dev.relay.testing.Await;
+import dev.relay.testing.RawHttp2Connection;
 import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.TestOrigin;
 import dev.relay.transport.internal.ManualEngineClock;
+import io.netty.handler.codec.http2.Http2Error;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -161,6 +163,39 @@ class SlowClientTest {
             // low-water mark, so the connection was writable then and only the pending bytes tell.
             assertTrue(unsent > 0 && unsent < LOW_WATER_MARK, "unsent tail: " + unsent + " bytes");
             Await.until(() -> fixture.server.openConnections() == 0, WAIT, () -> "the client connection is still open");
+        }
+    }
+
+    /**
+     * HTTP/2: the client reads its socket but never opens its flow-control window, so the response
+     * stops at the initial 64 KiB window, fills the stream's write buffer, and the stream turns
+     * unwritable: the send timeout resets the stream, cancels the upstream attempt, and leaves the
+     * connection serving other streams.
+     */
+    @Test
+    void http2ClientThatKeepsItsWindowShutIsResetBySendTimeout() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy,
+                ProxyOptions.builder().sendTimeout(Duration.ofMillis(300)).build());
+             RawHttp2Connection h2 = RawHttp2Connection.open(fixture.address.getPort())) {
+            h2.headers(1, RawHttp2Connection.get("proxy.test", "/bytes/" + LARGE), true);
+            h2.flush();
+
+            assertEquals(Http2Error.CANCEL, h2.awaitReset(1, WAIT));
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            assertEquals(ErrorType.WRITE_TIMEDOUT, outcome.error().type(), outcome.error().toString());
+            assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
+            assertEquals(200, outcome.status());
+            origin.awaitOpenConnections(0, WAIT);
+            assertEquals(0, fixture.server.idleUpstreamConnections());
+
+            // The connection's window went to stream 1: opened again, the next stream is served whole.
+            h2.windowUpdate(0, 1 << 20);
+            h2.headers(3, RawHttp2Connection.get("proxy.test", "/small"), true);
+            h2.flush();
+            assertEquals("200", h2.awaitHeaders(3, WAIT).status().toString());
+            h2.awaitFrame(f -> f.streamId() == 3 && f.has(RawHttp2Connection.END_STREAM), WAIT);
+            assertFalse(h2.closedByPeer());
         }
     }
 

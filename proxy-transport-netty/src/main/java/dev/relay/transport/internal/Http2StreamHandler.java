@@ -25,6 +25,13 @@ import org.jspecify.annotations.Nullable;
  * {@link Http2DownstreamStream}, DATA frames and the trailing HEADERS frame go to its request body,
  * and a client's RST_STREAM or the end of the connection report {@link ProxyCall#onDownstreamFailure}
  * so the upstream side is aborted (gRPC cancellation travels this way).
+ *
+ * <p>The send timeout ({@link ProxyOptions#sendTimeout()}) runs while the stream is not writable: the
+ * client keeps its flow-control window shut (or the connection's), and the response waits in the
+ * proxy. Bytes that left meanwhile are progress and start the timer over; otherwise the call ends
+ * with a downstream write timeout, which cancels its upstream attempt, and the stream is reset
+ * ({@code CANCEL}). A response tail too small to make the stream unwritable is left to the stream
+ * idle timeout ({@link Http2StreamIdleTimeout}): timing every flush would cost a timer per stream.
  */
 final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
     private final Http2DownstreamConnection connection;
@@ -38,6 +45,10 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
     private boolean reading = true;
     /** The connection carried another stream before this one. */
     private boolean connectionReused;
+    /** Runs while the stream is not writable; created on the first time it is not. */
+    private @Nullable LazyTimer sendTimer;
+    /** The bytes waiting to leave when the send timer was last armed. */
+    private long unsentAtSendTimer;
 
     Http2StreamHandler(Http2DownstreamConnection connection) {
         this.connection = connection;
@@ -155,6 +166,11 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (!ctx.channel().isWritable()) {
+            armSendTimer();
+        } else if (sendTimer != null) {
+            sendTimer.cancel();
+        }
         ProxyCall<?> c = call;
         if (c != null && !finished) {
             c.onDownstreamWritabilityChanged();
@@ -162,8 +178,49 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
+    private void armSendTimer() {
+        ProxyEngine<?> engine = connection.engine();
+        if (sendTimer == null) {
+            sendTimer = new LazyTimer(engine.clock, channel.eventLoop(), this::onSendTimeout);
+        }
+        unsentAtSendTimer = unsentBytes();
+        sendTimer.arm(engine.options.sendTimeout().toNanos());
+    }
+
+    /**
+     * The bytes written to the stream that have not left for the connection yet (a stream channel
+     * counts them until the flow controller writes them out): below the write buffer's high-water
+     * mark while writable, above its low-water mark while not.
+     */
+    private long unsentBytes() {
+        Channel ch = channel;
+        return ch.isWritable() ? ch.config().getWriteBufferHighWaterMark() - ch.bytesBeforeUnwritable()
+                : ch.config().getWriteBufferLowWaterMark() + ch.bytesBeforeWritable();
+    }
+
+    private void onSendTimeout() {
+        Channel ch = channel;
+        if (!ch.isActive() || ch.isWritable()) {
+            return;
+        }
+        long unsent = unsentBytes();
+        if (unsent < unsentAtSendTimer) {
+            armSendTimer();
+            return;
+        }
+        ProxyCall<?> c = call;
+        if (c != null && !finished) {
+            c.onSendTimeout(connection.engine().options.sendTimeout());
+        }
+        // Not ended from the proxy's side: closing the stream's channel sends RST_STREAM CANCEL.
+        ch.close();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (sendTimer != null) {
+            sendTimer.cancel();
+        }
         connection.streamClosed();
         ProxyCall<?> c = call;
         // A stream closes after a complete exchange too (both END_STREAMs written): not a failure then.
