@@ -122,15 +122,22 @@ class SlowClientTest {
             socket.connect(fixture.address, 5000);
             socket.getOutputStream().write(("GET /bytes/" + LARGE + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes());
             // The client reads nothing from now on.
-            FailoverProxy.Outcome outcome = proxy.nextOutcome();
-            assertEquals(ErrorType.WRITE_TIMEDOUT, outcome.error().type(), outcome.error().toString());
-            assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
-            assertEquals(200, outcome.status());
-            // The upstream attempt was cancelled mid-body: its connection closed, not pooled.
-            origin.awaitOpenConnections(0, WAIT);
-            assertEquals(0, fixture.server.idleUpstreamConnections());
+            assertEndedBySendTimeoutMidBody(proxy, fixture);
             Await.until(() -> fixture.server.openConnections() == 0, WAIT, () -> "the client connection is still open");
         }
+    }
+
+    /**
+     * The call of a 200 response ended with the client's write timeout, and its upstream attempt was
+     * cancelled mid-body: that connection closed, not pooled.
+     */
+    private void assertEndedBySendTimeoutMidBody(FailoverProxy proxy, ProxyFixture fixture) throws Exception {
+        FailoverProxy.Outcome outcome = proxy.nextOutcome();
+        assertEquals(ErrorType.WRITE_TIMEDOUT, outcome.error().type(), outcome.error().toString());
+        assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
+        assertEquals(200, outcome.status());
+        origin.awaitOpenConnections(0, WAIT);
+        assertEquals(0, fixture.server.idleUpstreamConnections());
     }
 
     /**
@@ -182,12 +189,7 @@ class SlowClientTest {
             h2.flush();
 
             assertEquals(Http2Error.CANCEL, h2.awaitReset(1, WAIT));
-            FailoverProxy.Outcome outcome = proxy.nextOutcome();
-            assertEquals(ErrorType.WRITE_TIMEDOUT, outcome.error().type(), outcome.error().toString());
-            assertEquals(ErrorSource.DOWNSTREAM, outcome.error().source());
-            assertEquals(200, outcome.status());
-            origin.awaitOpenConnections(0, WAIT);
-            assertEquals(0, fixture.server.idleUpstreamConnections());
+            assertEndedBySendTimeoutMidBody(proxy, fixture);
 
             // The connection's window went to stream 1: opened again, the next stream is served whole.
             h2.windowUpdate(0, 1 << 20);
