@@ -155,7 +155,10 @@ public interface ProxyHttp<C extends @Nullable Object> {
      * Called when the request failed after the upstream connection was made. Return the error to
      * report. The default, like Pingora's, records the peer and turns
      * {@link RetryType#REUSED_ONLY} into a retry only when the connection came from the pool and the
-     * request body can still be replayed.
+     * request body can still be replayed. The engine has already made a new connection that closed
+     * before any response byte {@link RetryType#YES} when the request is idempotent (GET, HEAD,
+     * OPTIONS, TRACE, PUT, DELETE), as nginx retries it; return {@code error.setRetry(false)} to keep
+     * Pingora's stricter rule.
      *
      * @param upstreamReused whether the upstream connection came from the pool
      */

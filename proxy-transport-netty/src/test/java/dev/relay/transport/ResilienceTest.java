@@ -117,20 +117,41 @@ class ResilienceTest {
     }
 
     @Test
-    void resetBeforeResponseOnAFreshConnectionIs502AndNotRetried() throws Exception {
+    void resetBeforeResponseOnAFreshConnectionIs502AndNotRetriedForAPost() throws Exception {
+        FailoverProxy proxy = aThenB(PeerOptions.defaults());
+        try (ProxyFixture fixture = fixture(proxy)) {
+            HttpResponse<String> response = fixture.client.send(HttpRequest.newBuilder(fixture.uri("/reset-before-response"))
+                    .timeout(Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString("order=1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(502, response.statusCode());
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            assertTrue(Set.of(ErrorType.READ_ERROR, ErrorType.CONNECTION_CLOSED).contains(outcome.error().type()),
+                    outcome.error().toString());
+            assertEquals(ErrorSource.UPSTREAM, outcome.error().source());
+            // REUSED_ONLY on a fresh connection: the origin got the POST and may have acted on it.
+            assertEquals(List.of(false), outcome.reused());
+            assertEquals(List.of(a.address()), outcome.tried());
+            assertFalse(outcome.error().isRetry());
+            assertEquals(1, a.requestCount("/reset-before-response"));
+            assertEquals(0, b.requests().size());
+            assertEquals(0, fixture.server.idleUpstreamConnections());
+            assertProxyStillWorks(fixture, proxy);
+        }
+    }
+
+    @Test
+    void resetBeforeResponseOnFreshConnectionsIsRetriedForAGetUntilTheAttemptsRunOut() throws Exception {
         FailoverProxy proxy = aThenB(PeerOptions.defaults());
         try (ProxyFixture fixture = fixture(proxy)) {
             assertEquals(502, get(fixture, "/reset-before-response").statusCode());
             FailoverProxy.Outcome outcome = proxy.nextOutcome();
             assertTrue(Set.of(ErrorType.READ_ERROR, ErrorType.CONNECTION_CLOSED).contains(outcome.error().type()),
                     outcome.error().toString());
-            assertEquals(ErrorSource.UPSTREAM, outcome.error().source());
-            // REUSED_ONLY on a fresh connection: the origin got the request, so no second attempt.
-            assertEquals(List.of(false), outcome.reused());
-            assertEquals(List.of(a.address()), outcome.tried());
-            assertFalse(outcome.error().isRetry());
-            assertEquals(1, a.requestCount("/reset-before-response"));
-            assertEquals(0, b.requests().size());
+            // Idempotent: each new connection closed before any response byte is worth the next backend.
+            assertEquals(List.of(false, false, false), outcome.reused());
+            assertEquals(List.of(a.address(), b.address(), a.address()), outcome.tried());
+            assertEquals(2, a.requestCount("/reset-before-response"));
+            assertEquals(1, b.requestCount("/reset-before-response"));
             assertEquals(0, fixture.server.idleUpstreamConnections());
             assertProxyStillWorks(fixture, proxy);
         }

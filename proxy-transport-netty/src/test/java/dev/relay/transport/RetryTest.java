@@ -9,6 +9,7 @@ import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.testing.Await;
 import dev.relay.testing.RawHttpConnection;
+import dev.relay.testing.RawResponseOrigin;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
@@ -38,7 +39,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * When the engine tries again and when it must not: connect failures fail over, a pooled connection that
- * the origin closed before answering is retried (GET and a small POST), a request the origin may have
+ * the origin closed before answering is retried (GET and a small POST), a new one only for an idempotent
+ * method, a request the origin may have
  * acted on is never replayed, a body past the replay buffer ends retries, a body read whole by
  * {@code readRequestBody} is always replayable, and back-off spaces the attempts.
  */
@@ -213,20 +215,64 @@ class RetryTest {
     }
 
     @Test
-    void resetBeforeTheResponseOnAReusedConnectionIsRetriedOnceElsewhere() throws Exception {
+    void resetBeforeTheResponseOnAReusedConnectionIsRetriedOnceElsewhereForAPost() throws Exception {
         // Pingora's REUSED_ONLY: on a pooled connection, a reset before any response byte looks exactly like
-        // the keep-alive race, so the request is tried again; the second (fresh) connection is not retried.
+        // the keep-alive race, so even a POST is tried again; the second (fresh) connection is not retried.
         FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()), FailoverProxy.peer(b.address()));
         try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.builder().maxAttempts(5).build())) {
             assertEquals(200, get(fixture, "/small").statusCode());
             proxy.nextOutcome();
-            assertEquals(502, get(fixture, "/reset-before-response").statusCode());
+            assertEquals(502, post(fixture, "/reset-before-response", "order=1".getBytes(StandardCharsets.UTF_8))
+                    .statusCode());
             FailoverProxy.Outcome outcome = proxy.nextOutcome();
             assertEquals(List.of(a.address(), b.address()), outcome.tried());
             assertEquals(List.of(true, false), outcome.reused());
             assertEquals(1, a.requestCount("/reset-before-response"));
             assertEquals(1, b.requestCount("/reset-before-response"));
             assertEquals(0, fixture.server.idleUpstreamConnections());
+        }
+    }
+
+    /**
+     * A backend going down closes the connections it accepted without answering (nginx's fast shutdown,
+     * or its {@code return 444}): a GET on such a new connection goes to the next backend, as nginx's
+     * {@code proxy_next_upstream error} does, and the client never sees the restart.
+     */
+    @Test
+    void getOnANewConnectionClosedWithoutAnAnswerIsRetriedOnTheNextBackend() throws Exception {
+        try (RawResponseOrigin closing = RawResponseOrigin.start(RawResponseOrigin.Delivery.WHOLE,
+                request -> RawResponseOrigin.Reply.thenClose(""))) {
+            FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(closing.address()), FailoverProxy.peer(b.address()));
+            try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+                HttpResponse<String> response = get(fixture, "/small");
+
+                assertEquals(200, response.statusCode());
+                assertEquals(100, response.body().length());
+                FailoverProxy.Outcome outcome = proxy.nextOutcome();
+                assertNull(outcome.error());
+                assertEquals(List.of(closing.address(), b.address()), outcome.tried());
+                assertEquals(List.of(false, false), outcome.reused(), "two new connections");
+                assertEquals(1, closing.requests().size());
+                assertEquals(1, b.requestCount("/small"));
+            }
+        }
+    }
+
+    /** The same close after a POST: the origin may have acted on it, so it is not sent again. */
+    @Test
+    void postOnANewConnectionClosedWithoutAnAnswerIsNotRetried() throws Exception {
+        try (RawResponseOrigin closing = RawResponseOrigin.start(RawResponseOrigin.Delivery.WHOLE,
+                request -> RawResponseOrigin.Reply.thenClose(""))) {
+            FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(closing.address()), FailoverProxy.peer(b.address()));
+            try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+                assertEquals(502, post(fixture, "/sink", "order=1".getBytes(StandardCharsets.UTF_8)).statusCode());
+
+                FailoverProxy.Outcome outcome = proxy.nextOutcome();
+                assertTrue(STALE.contains(outcome.error().type()), outcome.error().toString());
+                assertEquals(List.of(closing.address()), outcome.tried());
+                assertEquals(1, closing.requests().size(), "the POST reached the origin once");
+                assertEquals(0, b.requestCount("/sink"));
+            }
         }
     }
 

@@ -140,6 +140,17 @@ final class Errors {
         return ErrorType.READ_ERROR;
     }
 
+    /**
+     * Whether a request with {@code method} may be sent again without changing its effect (RFC 9110
+     * §9.2.2: the safe methods and PUT, DELETE).
+     */
+    static boolean isIdempotent(String method) {
+        return switch (method) {
+            case "GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE" -> true;
+            default -> false;
+        };
+    }
+
     /** An error of the proxy's own making (a filter, a malformed client body) is never worth a retry. */
     static ProxyError noRetry(ProxyError e) {
         if (e.retryType() != dev.relay.core.RetryType.NO && e.source() != ErrorSource.UPSTREAM) {

@@ -7,6 +7,7 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
+import dev.relay.core.RetryType;
 import dev.relay.core.UpstreamObserver;
 import io.netty.buffer.ByteBuf;
 import org.jspecify.annotations.Nullable;
@@ -188,8 +189,23 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     @Override
     public void onFailure(ProxyError error) {
         if (isCurrent()) {
-            call.upstreamFailure(this, error);
+            call.upstreamFailure(this, retryableOnANewConnection(error));
         }
+    }
+
+    /**
+     * A new connection that the origin closed or reset (or could not be written to) before any byte of
+     * its response is what a backend going down looks like: an idempotent request on it is worth another
+     * try (RFC 9110 §9.2.2 lets a proxy retry those; nginx's {@code proxy_next_upstream error} does, for
+     * all but POST, LOCK and PATCH). Pingora's {@link RetryType#REUSED_ONLY} alone retries only a pooled
+     * connection, where the same failure is the keep-alive race, whatever the method.
+     */
+    private ProxyError retryableOnANewConnection(ProxyError error) {
+        if (error.retryType() == RetryType.REUSED_ONLY && !reused && response == null
+                && Errors.isIdempotent(request != null ? request.method() : call.session().requestHeader().method())) {
+            error.setRetryType(RetryType.YES);
+        }
+        return error;
     }
 
     @Override
