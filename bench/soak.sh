@@ -191,6 +191,14 @@ sampler() {  # samples.tsv every SAMPLE s
 
 log "soak for ${DURATION}s, samples every ${SAMPLE}s into $RESULTS_DIR"
 BG=()
+stop_loops() {  # on any exit, before the common cleanup: the loops, what they run, a restarted backend
+  local rc=$? pid
+  set +e
+  for pid in "${BG[@]}"; do pkill -TERM -P "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
+  [[ -f "$T/origin2.pid" ]] && kill -TERM "$(cat "$T/origin2.pid")" 2>/dev/null
+  (exit "$rc"); cleanup
+}
+trap stop_loops EXIT
 load /small & BG+=($!)
 load /64k & BG+=($!)
 slow_clients & BG+=($!)
