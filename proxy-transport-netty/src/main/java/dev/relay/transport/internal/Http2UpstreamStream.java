@@ -14,7 +14,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpVersion;
@@ -46,9 +45,9 @@ import java.util.Locale;
  *
  * <p>Retries: a stream the origin refused (RST_STREAM REFUSED_STREAM) or that a GOAWAY left out
  * (above its last stream id) was not processed, and is retryable; a HEADERS frame that could not be
- * sent was not either. A connection that closes before the response is retryable on a reused
- * connection only, as for HTTP/1.1, and only for a request that is safe to send twice (an idempotent
- * method): the origin may have processed it.
+ * sent was not either. A connection that closes before the response is retryable only for a request
+ * that is safe to send twice (an idempotent method), since the origin may have processed it: on a
+ * reused connection, and on a new one as for HTTP/1.1 ({@link UpstreamAttempt}).
  */
 final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements UpstreamStream {
     private static final AsciiString HTTPS = AsciiString.cached("https");
@@ -116,7 +115,7 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
     @Override
     public void writeHeader(RequestHeader upstreamRequest) {
         HttpRequest request = ((NettyRequestHeader) upstreamRequest).unwrap();
-        safeToResend = isIdempotent(request.method());
+        safeToResend = Errors.isIdempotent(request.method().name());
         Http2Headers out = new DefaultHttp2Headers(false);
         out.method(request.method().asciiName());
         String target = request.uri();
@@ -140,11 +139,6 @@ final class Http2UpstreamStream extends ChannelInboundHandlerAdapter implements 
         // The rest, lower-cased, without Host (now :authority) and connection-specific fields.
         HttpConversionUtil.toHttp2Headers(request.headers(), out);
         pendingHeader = out;
-    }
-
-    private static boolean isIdempotent(HttpMethod method) {
-        return method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)
-                || method.equals(HttpMethod.PUT) || method.equals(HttpMethod.DELETE) || method.equals(HttpMethod.TRACE);
     }
 
     @Override
