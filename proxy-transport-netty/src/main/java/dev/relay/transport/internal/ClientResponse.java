@@ -78,7 +78,8 @@ final class ClientResponse {
      * trailer frame).
      */
     void writePart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers, byte @Nullable [] trailersAsBody) {
-        ByteBuf out = trailersAsBody == null ? data : Unpooled.wrappedBuffer(data, Unpooled.wrappedBuffer(trailersAsBody));
+        ByteBuf out = trailersAsBody == null ? data
+                : Unpooled.wrappedBuffer(data, Unpooled.wrappedBuffer(trailersAsBody));
         session.responseBodyBytes += out.readableBytes();
         if (last) {
             writeLast(out, trailersAsBody == null ? trailers : null);

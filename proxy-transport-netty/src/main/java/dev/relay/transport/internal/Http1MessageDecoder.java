@@ -47,9 +47,9 @@ import static dev.relay.transport.internal.Http1Bytes.valueEnd;
  * resumed where it stopped when the block arrives in pieces), checking the limits as it goes; then
  * the block is copied once into a {@code byte[]} that the message keeps, and parsed from it in one
  * pass that validates every byte against a table of {@link Http1Bytes} (token characters in names,
- * field-value characters in values) and picks out the fields framing depends on. Names and values are {@link AsciiString}s
- * over that array (the common names are shared constants), added to headers that skip Netty's
- * second validation ({@link CompactHttpHeaders#addTrusted}).
+ * field-value characters in values) and picks out the fields framing depends on. Names and values
+ * are {@link AsciiString}s over that array (the common names are shared constants), added to headers
+ * that skip Netty's second validation ({@link CompactHttpHeaders#addTrusted}).
  *
  * <p>Strictness (RFC 9112): lines end in CRLF; no whitespace before the colon or at the start of a
  * line (obs-fold); no control characters but HTAB in values; one {@code Content-Length} of digits

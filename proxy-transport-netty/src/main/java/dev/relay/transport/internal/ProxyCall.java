@@ -131,8 +131,8 @@ final class ProxyCall<C> extends PhaseSteps {
 
     /**
      * Answers 503 at once, before any phase: queueing past the limit would only make every request
-     * late ({@link CallSession#respondOverloaded}). Only the logging phase runs, with an internal {@link ErrorType#OVERLOADED} error; no error-log line, as
-     * the metric counts these.
+     * late ({@link CallSession#respondOverloaded}). Only the logging phase runs, with an internal
+     * {@link ErrorType#OVERLOADED} error; no error-log line, as the metric counts these.
      */
     private void shed(int most) {
         engine.requestsShed.increment();
