@@ -484,10 +484,11 @@ public final class HttpProxyServer implements AutoCloseable {
     }
 
     /**
-     * Closes the idle pooled HTTP/1.1 connections of the peers with {@link dev.relay.core.HttpPeer#groupKey()}
+     * Closes the idle pooled connections of the peers with {@link dev.relay.core.HttpPeer#groupKey()}
      * {@code groupKey}, on every event loop (asynchronously; returns at once): the group is gone, say
      * replaced by a configuration reload, and its connections would otherwise wait out their idle
-     * timeout. Connections carrying a request finish it and are then closed, never pooled again.
+     * timeout. Connections carrying a request finish it and are then closed, never pooled again; an
+     * HTTP/2 connection takes no new stream and closes when its open ones are done.
      */
     public void closeIdleUpstreamConnections(long groupKey) {
         // Retired first: a connection released while the loops close the idle ones is closed too.

@@ -417,6 +417,50 @@ class Http2UpstreamTest {
         }
     }
 
+    /**
+     * A reload that replaces a group retires its HTTP/2 connections: the stream in flight finishes on
+     * its connection, which takes no new stream and closes once that stream is done, while new requests
+     * (the new group's) open a connection of their own.
+     */
+    @Test
+    void aRetiredGroupsConnectionTakesNoNewStreamAndClosesWhenItsStreamIsDone() throws Exception {
+        H2Origin h2c = H2Origin.builder().name("retiring").build().start();
+        HttpPeer before = h2cPeer(h2c, h2(Alpn.H2).build()).withGroupKey(7);
+        java.util.concurrent.atomic.AtomicReference<HttpPeer> current = new java.util.concurrent.atomic.AtomicReference<>(before);
+        var proxy = new ProxyFixture.SimpleProxy(s -> current.get());
+        // One event loop: one pool partition, so every stream of a group shares one connection.
+        TransportRuntime oneLoop = TransportRuntime.create(TransportRuntime.Kind.AUTO, 1);
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.defaults(), oneLoop)) {
+            assertEquals(200, get(fixture, "/").statusCode());
+            CompletableFuture<Integer> inFlight = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return get(fixture, "/delay/1000").statusCode();
+                } catch (Exception e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            Await.until(() -> h2c.requestCount("/delay/1000") == 1, WAIT, () -> "the delayed request reached the origin");
+
+            current.set(before.withGroupKey(8));
+            fixture.server.closeIdleUpstreamConnections(7);
+            assertEquals(200, get(fixture, "/").statusCode());
+            assertEquals(2, h2c.connectionsAccepted(), "the new group's request opened a connection of its own");
+            assertEquals(2, h2c.openConnections(), "the retired one still carries its stream");
+
+            assertEquals(200, inFlight.get(WAIT.toSeconds(), java.util.concurrent.TimeUnit.SECONDS));
+            Await.until(() -> h2c.openConnections() == 1, WAIT,
+                    () -> "the retired connection is still open: " + h2c.openConnections() + " open");
+
+            // An idle connection of a retired group closes at once.
+            fixture.server.closeIdleUpstreamConnections(8);
+            Await.until(() -> h2c.openConnections() == 0, WAIT,
+                    () -> "the idle retired connection is still open: " + h2c.openConnections() + " open");
+        } finally {
+            oneLoop.close();
+            h2c.close();
+        }
+    }
+
     @Test
     void aConnectionLostAfterTheRequestWentOutIsRetriedForAnIdempotentRequestOnly() throws Exception {
         H2Origin crashing = H2Origin.builder().name("crashing").build().start();

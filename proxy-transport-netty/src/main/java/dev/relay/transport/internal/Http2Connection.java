@@ -117,6 +117,17 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
         channel.close();
     }
 
+    /**
+     * Its pool group is gone (a reload replaced it): no new stream goes on it, and it closes now if
+     * idle, else when its open streams are done.
+     */
+    void retire() {
+        drain();
+        if (streams == 0) {
+            channel.close();
+        }
+    }
+
     /** No new stream goes on this connection; it closes when its open ones are done. */
     private void drain() {
         if (!draining) {

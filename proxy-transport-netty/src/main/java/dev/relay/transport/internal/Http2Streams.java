@@ -81,6 +81,34 @@ final class Http2Streams implements UpstreamStreams {
         pool(key).adopt(channel, new Waiter(peer, null, callback, connectStartNanos));
     }
 
+    /**
+     * Retires the connections of pool group {@code groupKey} in the calling event loop's partition (see
+     * {@link Http2Connection#retire()}), and those still being opened for it once they are ready: the
+     * group was dropped or replaced by a reload and nothing will ask for it again.
+     *
+     * @return how many connections it closed at once (the idle ones)
+     */
+    int retire(long groupKey) {
+        int closed = 0;
+        for (KeyPool pool : List.copyOf(partitions.get().values())) {
+            if (groupOf(pool.key) == groupKey) {
+                pool.retired = true;
+                for (Http2Connection c : List.copyOf(pool.connections)) {
+                    closed += c.streams() == 0 ? 1 : 0;
+                    c.retire();
+                }
+            }
+        }
+        return closed;
+    }
+
+    private static long groupOf(Object key) {
+        if (key instanceof Http1Streams.ClientBoundKey bound) {
+            return bound.peer().groupKey();
+        }
+        return ((HttpPeer.PoolKey) key).groupKey();
+    }
+
     private KeyPool pool(Object key) {
         Map<Object, KeyPool> partition = partitions.get();
         KeyPool pool = partition.get(key);
@@ -100,6 +128,8 @@ final class Http2Streams implements UpstreamStreams {
         private final Object key;
         private final List<Http2Connection> connections = new ArrayList<>(2);
         private final List<Pending> pending = new ArrayList<>(1);
+        /** Its group was retired: a connection still being opened serves its waiters, then retires. */
+        private boolean retired;
 
         KeyPool(Object key) {
             this.key = key;
@@ -227,6 +257,9 @@ final class Http2Streams implements UpstreamStreams {
                     }
                     connections.add(conn);
                     serve(conn);
+                    if (retired) {
+                        conn.retire();
+                    }
                 });
             }
 

@@ -26,6 +26,7 @@ public final class ProxyEngine<C> {
     final UpstreamConnectionPool pool;
     final UpstreamStreams streams;
     private final Http2Counters http2;
+    private final Http2Streams http2Streams;
     final EngineClock clock;
     private final AtomicInteger activeRequests = new AtomicInteger();
     /** The calls among {@link #activeRequests} that became tunnels: not counted against the in-flight limit. */
@@ -63,6 +64,7 @@ public final class ProxyEngine<C> {
         Http2Streams http2Streams = new Http2Streams(connector, clock, options.upstreamIdleTimeout(),
                 options.maxHeaderBytes(), options.http2(), chosen);
         this.http2 = http2Streams.counters;
+        this.http2Streams = http2Streams;
         this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2Streams, chosen),
                 http2Streams, chosen);
     }
@@ -248,9 +250,12 @@ public final class ProxyEngine<C> {
         pool.retire(groupKey);
     }
 
-    /** Closes the idle pooled connections of pool group {@code groupKey} on the calling event loop. */
+    /**
+     * Closes the idle pooled connections of pool group {@code groupKey} on the calling event loop, and
+     * retires its HTTP/2 connections there (closed when their streams are done).
+     */
     public int closeIdleUpstreamConnections(long groupKey) {
-        return pool.closeIdle(groupKey);
+        return pool.closeIdle(groupKey) + http2Streams.retire(groupKey);
     }
 
     /** Closes every upstream connection (after the client connections are closed). */
