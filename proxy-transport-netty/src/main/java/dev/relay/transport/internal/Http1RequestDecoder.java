@@ -91,8 +91,16 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         if (i == targetStart || i == end || a[i] != SP) {
             throw new Http1ParseException("invalid request target in the request line: " + quote(a, 0, end));
         }
-        HttpVersion parsedVersion = version(a, i + 1, end);
         HttpMethod parsedMethod = method(a, targetStart - 1);
+        HttpVersion parsedVersion;
+        try {
+            parsedVersion = version(a, i + 1, end);
+        } catch (Http1ParseException e) {
+            // The line's shape is sound: the answer (505 or 400) and its log line name the request.
+            method = parsedMethod;
+            uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
+            throw e;
+        }
         int authorityStart = a[targetStart] == '/' || parsedMethod == HttpMethod.CONNECT ? -1
                 : absoluteFormAuthority(a, targetStart, i);
         if (i - targetStart == 1 && a[targetStart] == '*' && parsedMethod != HttpMethod.OPTIONS) {
@@ -126,6 +134,8 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
     }
 
     private static final AsciiString HOST = AsciiString.cached("Host");
+    /** The method of a request whose request line could not be read. */
+    private static final HttpMethod UNREADABLE = new HttpMethod("-");
     private static final String[] ABSOLUTE_FORM_SCHEMES = {"http://", "https://"};
 
     /**
@@ -220,14 +230,16 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         }
     }
 
+    /**
+     * The stand-in for a request that could not be decoded: its method and target when the request
+     * line had them, else {@code -} for both (nothing of it can be trusted: a TLS handshake on a plain
+     * port, a scanner's garbage), as the access and error logs then show it.
+     */
     @Override
     HttpMessage invalidHead() {
-        if (method == null) {
-            return new DecodedHttpRequest(HttpVersion.HTTP_1_0, HttpMethod.GET, "/bad-request",
-                    DefaultHttpHeadersFactory.headersFactory().newHeaders(), Http1Framing.REJECTED);
-        }
-        return new DecodedHttpRequest(version, method, uri, DefaultHttpHeadersFactory.headersFactory().newHeaders(),
-                Http1Framing.REJECTED);
+        return new DecodedHttpRequest(version == null ? HttpVersion.HTTP_1_0 : version,
+                method == null ? UNREADABLE : method, method == null ? "-" : uri,
+                DefaultHttpHeadersFactory.headersFactory().newHeaders(), Http1Framing.REJECTED);
     }
 
     @Override

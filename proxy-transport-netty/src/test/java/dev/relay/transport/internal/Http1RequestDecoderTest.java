@@ -382,9 +382,22 @@ class Http1RequestDecoderTest {
     @ParameterizedTest
     @ValueSource(strings = {"HTTP/2.0", "HTTP/1.2", "HTTP/0.9", "HTTP/3.0"})
     void anHttpVersionOtherThan1xIsRefusedWith505(String version) {
-        HttpRequest failed = (HttpRequest) decode("GET / " + version + "\r\nHost: x\r\n\r\n").lastMessage();
+        HttpRequest failed = (HttpRequest) decode("GET /x " + version + "\r\nHost: x\r\n\r\n").lastMessage();
         assertEquals(505, ((Http1ParseException) failed.decoderResult().cause()).status());
         assertEquals(505, Http1DownstreamStream.malformedRequest(failed.decoderResult().cause()).httpStatus());
+        // The logs name the request that was refused.
+        assertEquals("GET", failed.method().name());
+        assertEquals("/x", failed.uri());
+    }
+
+    /** What stands for a request line that could not be read is "-", not a made-up request. */
+    @ParameterizedTest
+    @ValueSource(strings = {"\u0016\u0003\u0001\u0002\u0000\u0001\r\n\r\n", "GET /x\r\n\r\n", "G@T /x HTTP/1.1\r\n\r\n"})
+    void anUnreadableRequestLineStandsAsDash(String input) {
+        HttpRequest failed = (HttpRequest) decode(input).lastMessage();
+        assertTrue(failed.decoderResult().isFailure());
+        assertEquals("-", failed.method().name());
+        assertEquals("-", failed.uri());
     }
 
     @Test
