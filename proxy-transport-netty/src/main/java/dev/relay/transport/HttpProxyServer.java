@@ -258,7 +258,7 @@ public final class HttpProxyServer implements AutoCloseable {
                         }
                         DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
                                 bodyReadNanos, listenerOptions.connectAllowList());
-                        engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos);
+                        engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos, limits);
                         // TLS first (after whatever must see the raw connection, such as a PROXY
                         // protocol header), so that the rest of the pipeline sees plain HTTP.
                         tls.addHandlers(ch.pipeline());

@@ -336,6 +336,45 @@ class SlowClientTest {
         }
     }
 
+    /**
+     * Behind a load balancer that speaks the PROXY protocol every connection comes from the balancer:
+     * the per-client limit counts the client each header names, and gives its place back at the close.
+     */
+    @Test
+    void perClientLimitCountsTheClientThatAProxyProtocolHeaderNames() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(origin.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+            InetSocketAddress limited = fixture.server.bind("127.0.0.1:0",
+                    ListenerOptions.builder().proxyProtocol(true).maxConnectionsPerClient(1).build());
+            RawHttpConnection first = new RawHttpConnection(limited);
+            first.send(proxyHeader("192.0.2.10", 40001));
+            assertEquals(200, get(first).status());
+            try (RawHttpConnection sameClient = new RawHttpConnection(limited)) {
+                sameClient.send(proxyHeader("192.0.2.10", 40002) + "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+                assertTrue(sameClient.closedByPeer(), "a second connection of 192.0.2.10 is closed unanswered");
+            }
+            try (RawHttpConnection otherClient = new RawHttpConnection(limited)) {
+                otherClient.send(proxyHeader("192.0.2.11", 40003));
+                assertEquals(200, get(otherClient).status(), "another client through the same balancer is served");
+            }
+            assertEquals(1, fixture.server.connectionsOverClientLimit());
+
+            first.close();
+            Await.until(() -> {
+                try (RawHttpConnection again = new RawHttpConnection(limited)) {
+                    again.send(proxyHeader("192.0.2.10", 40004) + "GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+                    return again.readResponse().status() == 200;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }, WAIT, () -> "192.0.2.10 never got its place back");
+        }
+    }
+
+    private static String proxyHeader(String client, int port) {
+        return "PROXY TCP4 " + client + " 127.0.0.1 " + port + " 80\r\n";
+    }
+
     private static RawHttpConnection.Response get(RawHttpConnection connection) throws Exception {
         connection.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
         return connection.readResponse();

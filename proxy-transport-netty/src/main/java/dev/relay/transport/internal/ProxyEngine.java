@@ -102,12 +102,16 @@ public final class ProxyEngine<C> {
      * With a filter and no PROXY protocol, reading starts off until the filter has answered.
      */
     public void addConnectionHandlers(io.netty.channel.Channel ch, dev.relay.transport.ListenerOptions listener,
-                                      long headerReadNanos) {
+                                      long headerReadNanos, ConnectionLimits limits) {
         if (listener.proxyProtocol()) {
             ch.pipeline()
                     .addLast("proxy-protocol-decoder", new io.netty.handler.codec.haproxy.HAProxyMessageDecoder())
                     .addLast("proxy-protocol", new ProxyProtocolReader(listener.proxyProtocolTrusted(),
                             headerReadNanos, clock));
+            io.netty.channel.ChannelHandler clientLimit = limits.afterProxyHeader();
+            if (clientLimit != null) {
+                ch.pipeline().addLast("proxied-client-limit", clientLimit);
+            }
         }
         dev.relay.core.ConnectionFilter filter = listener.connectionFilter();
         if (filter != null) {
@@ -122,7 +126,7 @@ public final class ProxyEngine<C> {
     /** The open-connection limits of a listener with {@code listener}'s options, counted in this engine. */
     public ConnectionLimits connectionLimits(dev.relay.transport.ListenerOptions listener) {
         return new ConnectionLimits(listener.maxConnections(), listener.maxConnectionsPerClient(),
-                connectionsOverListenerLimit, connectionsOverClientLimit);
+                listener.proxyProtocol(), connectionsOverListenerLimit, connectionsOverClientLimit);
     }
 
     /** Client connections closed at accept since start because their listener had {@code maxConnections} open. */
