@@ -4,6 +4,7 @@ import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
 import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.RawHttpConnection.Response;
+import dev.relay.testing.RawResponseOrigin;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -318,6 +319,35 @@ class LoadBalancingEndToEndTest {
         assertTrue(json.contains("\"generation\":2"), json);
         assertTrue(json.contains("\"other\":"), json);
         assertEquals(1, count(json.substring(json.indexOf("\"web\":"), json.indexOf("\"other\":")), "\"ejected\":true"), json);
+    }
+
+    /**
+     * Backends that close new connections without answering (going down, or nginx's {@code return 444}):
+     * a GET goes to the next backend, each backend is tried once, and then the client gets 502; a backend
+     * that answers serves it.
+     */
+    @Test
+    void aGetOnBackendsThatCloseWithoutAnAnswerTriesEachOnceThen502OrTheOneThatAnswers() throws IOException {
+        RawResponseOrigin closing1 = closeLater(RawResponseOrigin.start(RawResponseOrigin.Delivery.WHOLE,
+                request -> RawResponseOrigin.Reply.thenClose("")));
+        RawResponseOrigin closing2 = closeLater(RawResponseOrigin.start(RawResponseOrigin.Delivery.WHOLE,
+                request -> RawResponseOrigin.Reply.thenClose("")));
+        InProcessRelay relay = relay("""
+                web { backends = [ "%s", "%s" ], outlier-detection = off }
+                """.formatted(closing1.address(), closing2.address()));
+
+        assertEquals(502, RawHttpConnection.get(relay.proxy(), "site.test", "/").status());
+        assertEquals(1, closing1.requests().size(), "each backend once, not max-attempts times");
+        assertEquals(1, closing2.requests().size());
+
+        TestOrigin answering = origin("answering");
+        InProcessRelay mixed = relay("""
+                web { backends = [ "%s", "%s" ], outlier-detection = off }
+                """.formatted(closing1.address(), answering.address()));
+        for (int i = 0; i < 4; i++) {
+            assertEquals(200, RawHttpConnection.get(mixed.proxy(), "site.test", "/small").status());
+        }
+        assertEquals(4, answering.requestCount("/small"));
     }
 
     // (f) ------------------------------------------------------------------------------------------

@@ -41,6 +41,10 @@ import static java.util.Objects.requireNonNull;
  *       backends this request already failed to connect to.</li>
  *   <li>{@link #failToConnect}: the error stays retryable while the group has a backend not yet
  *       tried, up to {@code proxy.server.max-attempts}.</li>
+ *   <li>{@link #errorWhileProxy}: a retryable failure on a new connection (the backend closed it
+ *       before answering, as one going down does) counts as that backend failed, as a refused
+ *       connect does: the retry goes elsewhere, and ends when every backend has failed (nginx tries
+ *       each server once). A pooled connection's failure (the keep-alive race) marks nothing.</li>
  *   <li>{@link #logging}: metrics and the access-log line (both off the hot path's allocations;
  *       the line is written by the access log's own thread).</li>
  *   <li>As the engine's {@link UpstreamObserver}, it forwards each attempt to the load balancer of
@@ -271,6 +275,20 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         }
         LOG.debug("connect to {} failed ({}); retry: {}", peer, error.type(), error.isRetry());
         return error;
+    }
+
+    @Override
+    public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError error, Context ctx,
+                                      boolean upstreamReused) {
+        ProxyError decided = ProxyHttp.super.errorWhileProxy(peer, session, error, ctx, upstreamReused);
+        Backend failed = ctx.backend;
+        if (!upstreamReused && decided.isRetry() && failed != null && ctx.route != null) {
+            ctx.picks.markFailed(failed);
+            if (!ctx.picks.anotherLeft(ctx.route.upstream())) {
+                decided.setRetry(false);
+            }
+        }
+        return decided;
     }
 
     @Override
