@@ -23,11 +23,10 @@
 # when PLOT=<png path> is set.
 # Exit status 0 when flat: the memory outside the Java heap (RSS less the heap's resident pages), the
 # live heap (the objects a class histogram counts, jcmd GC.class_histogram every LIVE_EVERY samples: a
-# full collection, then only what survived it), threads, buffer memory and
-# the descriptors other than client sockets each grew at most FLAT_PERCENT from the first to the last
-# quarter (threads: or by at most 8; the live heap: or by at most 8 MiB; those descriptors, upstream
-# sockets among them: or by at most 64,
-# a pool breathes) and no leak was reported; 1 otherwise. RSS and the heap's committed and resident
+# full collection, then only what survived it), threads, buffer memory and the descriptors other than
+# client sockets each grew at most FLAT_PERCENT from the first to the last quarter (threads: or by at
+# most 8; the live heap: or by at most 8 MiB; those descriptors, upstream sockets among them: or by at
+# most 64, a pool breathes) and no leak was reported; 1 otherwise. RSS and the heap's committed and resident
 # size (the JVM grows the heap toward its maximum when collections are frequent, as they are with
 # paranoid leak tracking, and its pages become resident as they are first used), all descriptors
 # and client connections are shown, not judged.
