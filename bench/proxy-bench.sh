@@ -39,6 +39,8 @@
 #   ORIGIN_PORT=28280 NGINX_PORT=28281 HAPROXY_PORT=28282 RELAY_PORT=28283 RELAY_ALT_PORT=28284
 #   RELAY_JAR=proxy-server/target/proxy-server.jar RELAY_CONF_EXTRA='' (HOCON lines inside proxy { })
 #   RELAY_ALT_CONF='' NGINX_ACCESS_LOG=0 (1: nginx writes its combined access log to a file, buffered)
+#   CLOSE=0 (1: wrk sends "Connection: close", a new client connection per request: accept and
+#   connection set-up dominate, as with clients that do not keep connections alive)
 #   RESULTS_DIR=<dir> (default $TMPDIR or /tmp, proxy-bench-results/<timestamp>) KEEP_TMP=0
 # Results: RESULTS_DIR/summary.md (tables for docs/benchmarks.md), runs.tsv, meta.txt, raw/.
 set -Eeuo pipefail
@@ -96,7 +98,7 @@ done
   host_meta
   echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(java -version 2>&1 | head -1)"
   echo "mode: $MODE; pinning: wrk -> cpu $WRK_CPU, origin and proxies -> cpu $SERVER_CPU (pin=$PIN)"
-  echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency; $RUNS rounds, order rotated; warm-up ${WARMUP}s per target and path, ${CANDIDATE_WARMUP}s for Relay"
+  echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency$([[ "${CLOSE:-0}" == 1 ]] && echo ' -H "Connection: close"'); $RUNS rounds, order rotated; warm-up ${WARMUP}s per target and path, ${CANDIDATE_WARMUP}s for Relay"
   echo "nginx access log: $NGINX_LOG_STATE; HAProxy: no log"
   for t in relay relay-alt; do
     has_target "$t" && echo "$t: java -jar $RELAY_JAR -c $t.conf: $(tr -s ' \n' ' ' < "$T/$t.conf")"
@@ -112,7 +114,9 @@ printf 'round\tpath\ttarget\trps\tp50_ms\tp99_ms\trequests\terrors\tproxy_cpu_us
 run_wrk() {  # run_wrk <round> <path> <target> <seconds> [record]
   local r=$1 path=$2 t=$3 d=$4 rec=${5:-} out rps p50 p99 reqs err pc rss pss
   out="$RESULTS_DIR/raw/wrk_r${r}_${path#/}_${t}.txt"
-  run_client "$t" "$out" "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${d}s" --latency "$(url "$t")$path"
+  local close=()
+  [[ "${CLOSE:-0}" == 1 ]] && close=(-H "Connection: close")
+  run_client "$t" "$out" "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${d}s" --latency "${close[@]}" "$(url "$t")$path"
   [[ -z "$rec" ]] && return 0
   read -r rps p50 p99 reqs err <<<"$(parse_wrk "$out")"
   pc=NA rss=NA pss=NA
