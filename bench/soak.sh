@@ -76,9 +76,13 @@ ADMIN="admin.address = \"$HOST:$ADMIN_PORT\"
 EVEN="\"$HOST:$ORIGIN_PORT\", \"$HOST:$ORIGIN2_PORT\""
 UNEVEN="{ address = \"$HOST:$ORIGIN_PORT\", weight = 3 }, \"$HOST:$ORIGIN2_PORT\""
 RELAY_BACKENDS=$EVEN write_relay_conf relay "$RELAY_PORT" "" "$ADMIN"
-start_server relay java -Dio.netty.leakDetection.level=paranoid -jar "$RELAY_JAR" -c "$T/relay.conf"
+# SIGHUP with its default disposition: a soak started under nohup would hand the proxy an ignored
+# SIGHUP (a process cannot undo an ignore it inherited), and every fourth reload would do nothing.
+start_server relay env --default-signal=HUP java -Dio.netty.leakDetection.level=paranoid -jar "$RELAY_JAR" \
+  -c "$T/relay.conf"
 RELAY_PID=$LAST_PID
 wait_http "http://$HOST:$RELAY_PORT/small" 120 "$RELAY_PID"
+! grep -q 'SIGHUP is ignored' "$T/relay.out" || die "the proxy ignores SIGHUP (inherited): the SIGHUP reloads would not happen"
 log "relay pid $RELAY_PID: $(grep -o 'transport [a-z_]*, [0-9]* worker thread(s)' "$T/relay.out" | head -1)"
 
 # ---------- the traffic: background loops, each ending by itself at END ----------
