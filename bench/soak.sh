@@ -179,9 +179,15 @@ sampler() {  # samples.tsv every SAMPLE s
     heap=$(grep -m1 ' total ' <<<"$info" | sed -E 's/.* total ([0-9]+)K, used ([0-9]+)K.*/\1\t\2/')
     [[ "$heap" == *$'\t'* ]] || heap=$'NA\tNA'
     # How much of the heap's mapping is resident: RSS less this is the memory outside the Java heap.
-    base=$(grep -o -m1 '\[0x[0-9a-f]*' <<<"$info" | sed 's/\[0x0*//')
-    resident=$( [[ -n "$base" ]] && awk -v b="$base" '$1 ~ "^0*"b"-" {f=1; next} f && /^Rss:/ {print $2; exit}' \
-      "/proc/$RELAY_PID/smaps" 2>/dev/null)
+    # The heap is one reserved range, [start, end) in GC.heap_info, that the kernel shows as several
+    # mappings once the collector has committed and uncommitted parts of it: their Rss is summed.
+    range=$(grep -o -m1 '\[0x[0-9a-f]*, 0x[0-9a-f]*)' <<<"$info" | tr -d '[),' | sed 's/0x//g')
+    resident=$( [[ -n "$range" ]] && awk -v range="$range" '
+      function pad(h) { while (length(h) < 16) h = "0" h; return h }
+      BEGIN { split(range, r, " "); lo = pad(r[1]); hi = pad(r[2]) }
+      /^[0-9a-f]+-[0-9a-f]+ / { split($1, a, "-"); start = pad(a[1]); in_heap = start >= lo && start < hi; next }
+      in_heap && /^Rss:/ { sum += $2 }
+      END { if (lo != "") print sum + 0 }' "/proc/$RELAY_PID/smaps" 2>/dev/null)
     printf '%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $((SECONDS - t0)) \
       "$(awk '/^VmRSS:/{print $2}' "/proc/$RELAY_PID/status")" \
       "$(find "/proc/$RELAY_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" \
