@@ -194,6 +194,47 @@ class RetryTest {
         assertStaleConnectionIsRetried("/close-on-next?reset=1", true);
     }
 
+    /**
+     * The pooled connection a request met had been closed by the origin, and so had the other idle one:
+     * the retry opens a new connection instead of trying the next pooled one (an origin that restarted
+     * closed them all).
+     */
+    @Test
+    void afterAStalePooledConnectionTheRetryOpensANewOne() throws Exception {
+        FailoverProxy proxy = new FailoverProxy(FailoverProxy.peer(a.address()));
+        // One event loop: both pooled connections are in the one partition the request looks in.
+        TransportRuntime oneLoop = TransportRuntime.create(TransportRuntime.Kind.AUTO, 1);
+        try (ProxyFixture fixture = new ProxyFixture(proxy, ProxyOptions.defaults(), oneLoop)) {
+            a.holdResponses();
+            CompletableFuture<HttpResponse<String>> first = CompletableFuture.supplyAsync(() -> getUnchecked(fixture));
+            CompletableFuture<HttpResponse<String>> second = CompletableFuture.supplyAsync(() -> getUnchecked(fixture));
+            a.awaitHeldResponses(2, WAIT);
+            a.releaseResponses();
+            assertEquals(200, first.get(10, TimeUnit.SECONDS).statusCode());
+            assertEquals(200, second.get(10, TimeUnit.SECONDS).statusCode());
+            proxy.nextOutcome();
+            proxy.nextOutcome();
+            Await.until(() -> fixture.server.idleUpstreamConnections() == 2, WAIT,
+                    () -> "idle upstream connections: " + fixture.server.idleUpstreamConnections());
+
+            assertEquals(200, get(fixture, "/small").statusCode());
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            assertEquals(List.of(true, false), outcome.reused(), "a stale pooled connection, then a new one");
+            assertEquals(1, a.discardedRequests());
+            assertEquals(3, a.connectionsAccepted());
+        } finally {
+            oneLoop.close();
+        }
+    }
+
+    private static HttpResponse<String> getUnchecked(ProxyFixture fixture) {
+        try {
+            return get(fixture, "/close-on-next");
+        } catch (Exception e) {
+            throw new java.util.concurrent.CompletionException(e);
+        }
+    }
+
     @Test
     void poolDropsAConnectionTheOriginClosedWhileIdle() throws Exception {
         try (TestOrigin idle = TestOrigin.builder().name("idle").closeIdleConnectionsAfter(Duration.ofMillis(50))

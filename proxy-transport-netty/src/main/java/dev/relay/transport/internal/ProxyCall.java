@@ -13,6 +13,7 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
+import dev.relay.core.RetryType;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
@@ -71,6 +72,8 @@ final class ProxyCall<C> extends PhaseSteps {
 
     private final ClientResponse response;
     private boolean shortCircuited;
+    /** A pooled HTTP/1.1 connection failed unanswered: the others may be stale too; retries open new ones. */
+    private boolean freshConnections;
     /** This call became a tunnel and is counted in {@code engine.activeTunnels} until it is released. */
     private boolean countedAsTunnel;
     private @Nullable Future<?> deadlineTimer;
@@ -247,7 +250,8 @@ final class ProxyCall<C> extends PhaseSteps {
             failRequest(observerFailure);
             return;
         }
-        engine.streams.acquire(peer, downstream, loop, tunnel != null && tunnel.needsFreshConnection(), next);
+        engine.streams.acquire(peer, downstream, loop, tunnel != null && tunnel.needsFreshConnection()
+                || freshConnections && peer.options().alpn() == dev.relay.core.Alpn.H1, next);
     }
 
     /** Whether {@code a} is the attempt in progress of a call still going on. */
@@ -491,6 +495,7 @@ final class ProxyCall<C> extends PhaseSteps {
         a.abandon();
         a.endWith(e, e.source() != ErrorSource.UPSTREAM ? AttemptOutcome.CANCELLED
                 : e.type().isTimeout() ? AttemptOutcome.TIMEOUT : AttemptOutcome.FAILURE);
+        freshConnections |= a.reused && e.retryType() == RetryType.REUSED_ONLY;
         ProxyError decided;
         try {
             decided = proxy.errorWhileProxy(a.peer, session, e, ctx, a.reused);
