@@ -8,9 +8,8 @@ import org.jspecify.annotations.Nullable;
 
 import java.lang.System.Logger.Level;
 import java.net.SocketAddress;
-import java.util.EnumMap;
+import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
 
 /**
@@ -38,31 +37,25 @@ public final class ErrorLog {
     /** Why a request failed on the client's side; {@link #label()} is the metric label. */
     public enum Reason {
         /** Framing, syntax or a header the proxy refused (400, 403 for a refused CONNECT target). */
-        MALFORMED("malformed"),
+        MALFORMED,
         /** A request line, header section or body over a limit (414, 431, 413). */
-        TOO_LARGE("too_large"),
+        TOO_LARGE,
         /** An HTTP version other than 1.0 or 1.1 on an HTTP/1 request line (505). */
-        UNSUPPORTED_VERSION("unsupported_version"),
+        UNSUPPORTED_VERSION,
         /** A method the listener does not allow (405). */
-        METHOD_NOT_ALLOWED("method_not_allowed"),
+        METHOD_NOT_ALLOWED,
         /** The client was too slow to send its request or to read the response (408, send timeout). */
-        TIMEOUT("timeout"),
+        TIMEOUT,
         /** The client closed or reset the connection, or a write to it failed, before the response ended. */
-        CLOSED("closed");
+        CLOSED;
 
-        private final String label;
-
-        Reason(String label) {
-            this.label = label;
-        }
-
-        /** The metric label value, as in {@code reason="malformed"}. */
+        /** The metric label value, the name in lower case, as in {@code reason="malformed"}. */
         public String label() {
-            return label;
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
-    private final LongAdder[] counts = new LongAdder[Reason.values().length];
+    private final EnumCounts<Reason> counts = new EnumCounts<>(Reason.class);
     private final LogRateLimit clientLines;
     private final LogRateLimit warningLines;
 
@@ -70,9 +63,6 @@ public final class ErrorLog {
     public ErrorLog(EngineClock clock) {
         this.clientLines = new LogRateLimit(clock, LINES_PER_SECOND);
         this.warningLines = new LogRateLimit(clock, LINES_PER_SECOND);
-        for (int i = 0; i < counts.length; i++) {
-            counts[i] = new LongAdder();
-        }
     }
 
     /**
@@ -135,7 +125,7 @@ public final class ErrorLog {
      */
     void recordClientError(ProxyError error, int status, boolean log, Supplier<@Nullable SocketAddress> client,
                            Supplier<String> request) {
-        counts[reason(error).ordinal()].increment();
+        counts.increment(reason(error));
         Level level = clientLevel(error);
         if (!log || !LOG.isLoggable(level)) {
             return;
@@ -221,10 +211,6 @@ public final class ErrorLog {
 
     /** Client errors since start, by reason (every reason present, zero included). */
     public Map<Reason, Long> counts() {
-        Map<Reason, Long> all = new EnumMap<>(Reason.class);
-        for (Reason reason : Reason.values()) {
-            all.put(reason, counts[reason.ordinal()].sum());
-        }
-        return all;
+        return counts.snapshot();
     }
 }
