@@ -46,9 +46,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     private int requestsOnConnection;
     private LazyTimer timer;
     /** Runs while written bytes wait to leave; see {@link dev.relay.transport.ProxyOptions#sendTimeout()}. */
-    private LazyTimer sendTimer;
-    /** What was still unsent ({@link #unsentBytes()}) when the send timer was last armed. */
-    private long unsentAtSendTimer;
+    private SendTimeout sendTimer;
     /** Counted in the engine's open connections (from channelActive until inactive or removed). */
     private boolean counted;
 
@@ -86,7 +84,8 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         timer = new LazyTimer(engine.clock, channel.eventLoop(), this::onTimeout);
-        sendTimer = new LazyTimer(engine.clock, channel.eventLoop(), this::onSendTimeout);
+        sendTimer = new SendTimeout(engine.clock, channel.eventLoop(), engine.options.sendTimeout().toNanos(),
+                this::unsentBytes, this::onSendTimeout);
         counted = true;
         engine.openConnections.incrementAndGet();
         armTimer(keepAliveNanos);
@@ -141,13 +140,13 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     @Override
     public void flush(ChannelHandlerContext ctx) {
         ctx.flush();
-        armSendTimerIfUnsent();
+        sendTimer.armIfUnsent();
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         // Either way bytes are waiting or have just left (progress): the timer starts over.
-        armSendTimerIfUnsent();
+        sendTimer.armIfUnsent();
         Http1DownstreamStream exchange = current;
         if (exchange != null) {
             exchange.call().onDownstreamWritabilityChanged();
@@ -419,44 +418,23 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         }
     }
 
-    private void armSendTimerIfUnsent() {
-        long unsent = unsentBytes();
-        if (unsent > 0) {
-            unsentAtSendTimer = unsent;
-            sendTimer.arm(engine.options.sendTimeout().toNanos());
-        }
-    }
-
     /**
      * The bytes written to the connection that have not left for the socket yet: all pending ones
      * less what already went of the first (a large buffer leaves in parts, and each part is progress).
      */
     private long unsentBytes() {
+        // A closed connection has no outbound buffer: nothing waits.
         ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
         return out == null ? 0 : out.totalPendingWriteBytes() - out.currentProgress();
     }
 
     /**
-     * Written bytes waited for the send timeout since the last flush or progress. Bytes that left
-     * meanwhile are progress (nginx's send_timeout runs between two successful writes): the timer
-     * starts over; when nothing waits any more it stops until a flush leaves bytes behind again.
-     * Otherwise the client stopped reading: the call ends with a downstream write timeout, which
-     * cancels its upstream attempt (or, when the whole response was written already, is what its
-     * logging phase sees), and the connection closes, which fails the writes still queued.
+     * The client read nothing of what waits for the send timeout: the call ends with a downstream
+     * write timeout, which cancels its upstream attempt (or, when the whole response was written
+     * already, is what its logging phase sees), and the connection closes, which fails the writes
+     * still queued.
      */
     private void onSendTimeout() {
-        if (!channel.isActive()) {
-            return;
-        }
-        long unsent = unsentBytes();
-        if (unsent == 0) {
-            return;
-        }
-        if (unsent < unsentAtSendTimer) {
-            unsentAtSendTimer = unsent;
-            sendTimer.arm(engine.options.sendTimeout().toNanos());
-            return;
-        }
         Http1DownstreamStream exchange = current;
         if (exchange != null) {
             exchange.call().onSendTimeout(engine.options.sendTimeout());

@@ -46,9 +46,7 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
     /** The connection carried another stream before this one. */
     private boolean connectionReused;
     /** Runs while the stream is not writable; created on the first time it is not. */
-    private @Nullable LazyTimer sendTimer;
-    /** The bytes waiting to leave when the send timer was last armed. */
-    private long unsentAtSendTimer;
+    private @Nullable SendTimeout sendTimer;
 
     Http2StreamHandler(Http2DownstreamConnection connection) {
         this.connection = connection;
@@ -167,7 +165,12 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (!ctx.channel().isWritable()) {
-            armSendTimer();
+            if (sendTimer == null) {
+                ProxyEngine<?> engine = connection.engine();
+                sendTimer = new SendTimeout(engine.clock, channel.eventLoop(), engine.options.sendTimeout().toNanos(),
+                        this::unsentBytes, this::onSendTimeout);
+            }
+            sendTimer.armIfUnsent();
         } else if (sendTimer != null) {
             sendTimer.cancel();
         }
@@ -178,42 +181,25 @@ final class Http2StreamHandler extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
-    private void armSendTimer() {
-        ProxyEngine<?> engine = connection.engine();
-        if (sendTimer == null) {
-            sendTimer = new LazyTimer(engine.clock, channel.eventLoop(), this::onSendTimeout);
-        }
-        unsentAtSendTimer = unsentBytes();
-        sendTimer.arm(engine.options.sendTimeout().toNanos());
-    }
-
     /**
-     * The bytes written to the stream that have not left for the connection yet (a stream channel
-     * counts them until the flow controller writes them out): below the write buffer's high-water
-     * mark while writable, above its low-water mark while not.
+     * The bytes written to the stream that have not left for the connection while it is not writable
+     * (a stream channel counts them until the flow controller writes them out: above the write
+     * buffer's low-water mark then); 0 when it is writable or closed, which stops the send timer.
      */
     private long unsentBytes() {
         Channel ch = channel;
-        return ch.isWritable() ? ch.config().getWriteBufferHighWaterMark() - ch.bytesBeforeUnwritable()
+        return !ch.isActive() || ch.isWritable() ? 0
                 : ch.config().getWriteBufferLowWaterMark() + ch.bytesBeforeWritable();
     }
 
+    /** The client kept its window shut for the send timeout: the call ends, the stream is reset. */
     private void onSendTimeout() {
-        Channel ch = channel;
-        if (!ch.isActive() || ch.isWritable()) {
-            return;
-        }
-        long unsent = unsentBytes();
-        if (unsent < unsentAtSendTimer) {
-            armSendTimer();
-            return;
-        }
         ProxyCall<?> c = call;
         if (c != null && !finished) {
             c.onSendTimeout(connection.engine().options.sendTimeout());
         }
         // Not ended from the proxy's side: closing the stream's channel sends RST_STREAM CANCEL.
-        ch.close();
+        channel.close();
     }
 
     @Override
