@@ -50,14 +50,19 @@ final class Http2Streams implements UpstreamStreams {
     private final int maxResponseHeaderBytes;
     private final dev.relay.transport.Http2Settings windows;
     private final ChosenProtocols chosen;
+    private final java.util.function.LongPredicate retiredGroups;
     final Http2Counters counters = new Http2Counters();
 
     /**
+     * @param retiredGroups whether a pool group was retired (the HTTP/1.1 pool keeps the list): a
+     *                      connection opened for one after its retirement retires once it has served
      * @param windows whose stream and connection windows the upstream connections advertise too: a
      *                response from an origin streams as fast as an upload from a client
      */
-    Http2Streams(UpstreamConnector connector, EngineClock clock, Duration defaultIdleTimeout, int maxResponseHeaderBytes,
-                 dev.relay.transport.Http2Settings windows, ChosenProtocols chosen) {
+    Http2Streams(UpstreamConnector connector, EngineClock clock, java.util.function.LongPredicate retiredGroups,
+                 Duration defaultIdleTimeout, int maxResponseHeaderBytes, dev.relay.transport.Http2Settings windows,
+                 ChosenProtocols chosen) {
+        this.retiredGroups = retiredGroups;
         this.windows = windows;
         this.connector = connector;
         this.clock = clock;
@@ -114,6 +119,8 @@ final class Http2Streams implements UpstreamStreams {
         KeyPool pool = partition.get(key);
         if (pool == null) {
             pool = new KeyPool(key);
+            // A request that picked its peer before a reload retired the group, asking after it.
+            pool.retired = retiredGroups.test(groupOf(key));
             partition.put(key, pool);
         }
         return pool;
@@ -128,7 +135,7 @@ final class Http2Streams implements UpstreamStreams {
         private final Object key;
         private final List<Http2Connection> connections = new ArrayList<>(2);
         private final List<Pending> pending = new ArrayList<>(1);
-        /** Its group was retired: a connection still being opened serves its waiters, then retires. */
+        /** Its group was retired: a connection being opened for it serves its waiters, then retires. */
         private boolean retired;
 
         KeyPool(Object key) {

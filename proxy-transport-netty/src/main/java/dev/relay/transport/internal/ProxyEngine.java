@@ -61,8 +61,8 @@ public final class ProxyEngine<C> {
         UpstreamConnector connector = new UpstreamConnector(channelType, domainSockets, resolver, pool,
                 options.maxHeaderBytes(), clock);
         ChosenProtocols chosen = new ChosenProtocols();
-        Http2Streams http2Streams = new Http2Streams(connector, clock, options.upstreamIdleTimeout(),
-                options.maxHeaderBytes(), options.http2(), chosen);
+        Http2Streams http2Streams = new Http2Streams(connector, clock, pool::isRetiredGroup,
+                options.upstreamIdleTimeout(), options.maxHeaderBytes(), options.http2(), chosen);
         this.http2 = http2Streams.counters;
         this.http2Streams = http2Streams;
         this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2Streams, chosen),

@@ -26,7 +26,8 @@ final class RequestPolicies {
      */
     static @Nullable ProxyError refuseMethod(String method, ProxyOptions options) {
         if (!options.allowTrace() && "TRACE".equals(method)) {
-            return ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM).setContext("TRACE is not allowed (proxy.server.allow-trace)");
+            return ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM)
+                    .setContext("TRACE is not allowed (proxy.server.allow-trace)");
         }
         return null;
     }
@@ -47,7 +48,8 @@ final class RequestPolicies {
             CharSequence name = field.getKey();
             if (contains(name, '_')) {
                 if (policy == UnderscoresInHeaders.REJECT) {
-                    return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM).setContext("a field name with an underscore: " + name);
+                    return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
+                            .setContext("a field name with an underscore: " + name);
                 }
                 if (named == null) {
                     named = new ArrayList<>(2);

@@ -120,8 +120,12 @@ final class UpstreamConnectionPool {
 
     /** Whether {@code key} belongs to a retired group; asked only when a partition has no entry for it. */
     private boolean isRetired(Object key) {
-        return key instanceof HttpPeer.PoolKey poolKey
-                && java.util.Arrays.binarySearch(retiredGroups, poolKey.groupKey()) >= 0;
+        return key instanceof HttpPeer.PoolKey poolKey && isRetiredGroup(poolKey.groupKey());
+    }
+
+    /** Whether pool group {@code groupKey} was retired ({@link #retire}); the HTTP/2 pool asks it too. */
+    boolean isRetiredGroup(long groupKey) {
+        return java.util.Arrays.binarySearch(retiredGroups, groupKey) >= 0;
     }
 
     /**
