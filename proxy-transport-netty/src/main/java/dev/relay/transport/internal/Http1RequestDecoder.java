@@ -92,24 +92,17 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
             throw new Http1ParseException("invalid request target in the request line: " + quote(a, 0, end));
         }
         HttpMethod parsedMethod = method(a, targetStart - 1);
-        HttpVersion parsedVersion;
-        try {
-            parsedVersion = version(a, i + 1, end);
-        } catch (Http1ParseException e) {
-            // The line's shape is sound: the answer (505 or 400) and its log line name the request.
-            method = parsedMethod;
-            uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
-            throw e;
-        }
+        // The line's shape is sound: a request refused from here on (505, 400) is named in the logs.
+        method = parsedMethod;
+        uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
+        HttpVersion parsedVersion = version(a, i + 1, end);
         int authorityStart = a[targetStart] == '/' || parsedMethod == HttpMethod.CONNECT ? -1
                 : absoluteFormAuthority(a, targetStart, i);
         if (i - targetStart == 1 && a[targetStart] == '*' && parsedMethod != HttpMethod.OPTIONS) {
             // RFC 9112 §3.2.4: the asterisk form is only for a server-wide OPTIONS.
             throw new Http1ParseException("the asterisk form with a method other than OPTIONS: " + quote(a, 0, end));
         }
-        if (authorityStart < 0) {
-            uri = new String(a, targetStart, i - targetStart, StandardCharsets.ISO_8859_1);
-        } else {
+        if (authorityStart >= 0) {
             int authorityEnd = authorityStart;
             while (authorityEnd < i && a[authorityEnd] != '/' && a[authorityEnd] != '?') {
                 authorityEnd++;
@@ -129,7 +122,6 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
             targetAuthorityEnd = authorityEnd;
         }
         targetAuthorityStart = authorityStart;
-        method = parsedMethod;
         version = parsedVersion;
     }
 
