@@ -74,7 +74,7 @@ final class ProxyCall<C> extends PhaseSteps {
     private boolean shortCircuited;
     /** A pooled HTTP/1.1 connection failed unanswered: the others may be stale too; retries open new ones. */
     private boolean freshConnections;
-    /** This call became a tunnel and is counted in {@code engine.activeTunnels} until it is released. */
+    /** This call became a tunnel ({@link ProxyEngine#tunnelOpened}), and says so when it ends. */
     private boolean countedAsTunnel;
     private @Nullable Future<?> deadlineTimer;
     private @Nullable ProxyError error;
@@ -461,7 +461,7 @@ final class ProxyCall<C> extends PhaseSteps {
         }
         if (!countedAsTunnel) {
             countedAsTunnel = true;
-            engine.activeTunnels.incrementAndGet();
+            engine.tunnelOpened();
         }
     }
 

@@ -30,7 +30,7 @@ public final class ProxyEngine<C> {
     final EngineClock clock;
     private final AtomicInteger activeRequests = new AtomicInteger();
     /** The calls among {@link #activeRequests} that became tunnels: not counted against the in-flight limit. */
-    final AtomicInteger activeTunnels = new AtomicInteger();
+    private final AtomicInteger activeTunnels = new AtomicInteger();
     private final LongAdder requests = new LongAdder();
     final AtomicInteger openConnections = new AtomicInteger();
     final LongAdder connectionsRefused = new LongAdder();
@@ -176,6 +176,11 @@ public final class ProxyEngine<C> {
     void countRequest() {
         activeRequests.incrementAndGet();
         requests.increment();
+    }
+
+    /** A request in flight became a tunnel: it no longer counts against the in-flight limit. */
+    void tunnelOpened() {
+        activeTunnels.incrementAndGet();
     }
 
     /** A request counted by {@link #admitRequest} or {@link #countRequest} ended; it was a tunnel or not. */
