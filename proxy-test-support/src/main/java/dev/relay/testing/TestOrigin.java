@@ -24,15 +24,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -134,6 +136,8 @@ import static java.util.Objects.requireNonNull;
  */
 public final class TestOrigin implements AutoCloseable {
     private static final String LOOPBACK = "127.0.0.1";
+    /** The sockets that keep {@link #closedPort()}'s ports from being handed out again. */
+    private static final Queue<Socket> RESERVED_PORTS = new ConcurrentLinkedQueue<>();
 
     private final String name;
     private final TestCertificates.Server certificate;
@@ -184,11 +188,15 @@ public final class TestOrigin implements AutoCloseable {
     }
 
     /**
-     * A loopback port that nothing listens on (bound, then released), for "connection refused" tests.
-     * Another process could take it in between; in practice the kernel does not hand it out again soon.
+     * A loopback port that nothing listens on, for "connection refused" tests. It stays bound, by a
+     * socket that never listens (a connect gets a reset), until the JVM exits: released at once, it
+     * could go to the next listener bound on port 0, the proxy's own (which then proxied to itself).
      */
     public static int closedPort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
+        Socket socket = new Socket();
+        RESERVED_PORTS.add(socket);
+        try {
+            socket.bind(new InetSocketAddress(InetAddress.getByName(LOOPBACK), 0));
             return socket.getLocalPort();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot bind an ephemeral loopback port", e);
