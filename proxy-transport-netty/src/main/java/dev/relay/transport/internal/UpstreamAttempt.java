@@ -54,11 +54,46 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     private boolean flushPending;
     private @Nullable LazyTimer writeTimer;
 
+    /** Stands for "the cache" where an attempt needs a peer: a cached response has no origin. */
+    private static final HttpPeer CACHE = HttpPeer.unix(java.nio.file.Path.of("/relay/cache"));
+
+    /** The response comes from the cache ({@link CacheHitStream}): the upstream-only phases do not run. */
+    final boolean fromCache;
+    /** The cache answered instead of this attempt's response (a 304 that confirmed it): the rest is read and dropped, and the connection kept. */
+    private boolean draining;
+
     UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos) {
+        this(call, peer, observer, startNanos, false);
+    }
+
+    private UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos,
+                            boolean fromCache) {
         this.call = call;
         this.peer = peer;
         this.observer = observer;
         this.startNanos = startNanos;
+        this.fromCache = fromCache;
+    }
+
+    /** An attempt answered by {@code hit} (started by the caller); no observer hears of it. */
+    static UpstreamAttempt fromCache(ProxyCall<?> call, CacheHitStream hit, long startNanos) {
+        UpstreamAttempt a = new UpstreamAttempt(call, CACHE, UpstreamObserver.NONE, startNanos, true);
+        a.stream = hit;
+        return a;
+    }
+
+    /**
+     * The cache answers instead of this attempt's response: what is left of it is read and dropped and
+     * the connection goes back to the pool, or closes when that cannot be done at once.
+     */
+    void drainAndRelease() {
+        observeEnd(AttemptOutcome.SUCCESS);
+        draining = true;
+        responseBody.releaseAll();
+        UpstreamStream s = stream;
+        if (s != null) {
+            s.setReading(true);
+        }
     }
 
     /**
@@ -143,6 +178,13 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     @Override
     public void onResponseBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        if (draining) {
+            data.release();
+            if (last) {
+                releaseStream();
+            }
+            return;
+        }
         if (!isCurrent()) {
             data.release();
             return;
