@@ -319,7 +319,7 @@ class CacheTest {
         origin.awaitHeldResponses(1, WAIT);
         // Give the others time to reach the proxy and queue on the lock, then let the one fetch finish.
         long deadline = System.nanoTime() + WAIT.toNanos();
-        while (proxy.cache.stats().lockWaits() + 0 < 1 && System.nanoTime() < deadline) {
+        while (proxy.cache.stats().lockWaits() < 1 && System.nanoTime() < deadline) {
             Thread.sleep(10);
         }
         origin.releaseResponses();
@@ -334,17 +334,25 @@ class CacheTest {
     @Test
     void aClientThatLeavesDoesNotAbortAFillOthersWaitOn() throws Exception {
         origin.holdResponses();
-        CompletableFuture<HttpResponse<String>> writer = fixture.client.sendAsync(HttpRequest.newBuilder(
-                fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
-        origin.awaitHeldResponses(1, WAIT);
-        CompletableFuture<HttpResponse<String>> waiter = fixture.client.sendAsync(HttpRequest.newBuilder(
-                fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
-        Thread.sleep(200);
-        writer.cancel(true);
-        fixture.client.close();
-        origin.releaseResponses();
-        assertEquals("fresh 1", waiter.get().body());
+        try (java.net.Socket writer = new java.net.Socket(fixture.address.getAddress(), fixture.address.getPort())) {
+            writer.getOutputStream().write(("GET /fresh HTTP/1.1\r\nHost: " + fixture.uri("/").getAuthority()
+                    + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            writer.getOutputStream().flush();
+            origin.awaitHeldResponses(1, WAIT);
+            CompletableFuture<HttpResponse<String>> waiter = fixture.client.sendAsync(HttpRequest.newBuilder(
+                    fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (proxy.cache.stats().lockWaits() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            // The writer's client goes away before the origin answers; the waiter must still be served.
+            writer.close();
+            Thread.sleep(100);
+            origin.releaseResponses();
+            assertEquals("fresh 1", waiter.get().body());
+        }
         assertEquals(1, origin.requestCount("/fresh"));
+        assertEquals("fresh 1", get("/fresh").body(), "the fill was stored");
     }
 
     // ---- purge ----------------------------------------------------------------------------------------

@@ -98,7 +98,8 @@ public final class CachePolicy {
     /**
      * Whether the request's own directives require asking the origin even though {@code stored} is
      * fresh (RFC 9111 §5.2.1): {@code no-cache}, {@code Pragma: no-cache} without {@code Cache-Control},
-     * {@code max-age} below the current age, {@code min-fresh} beyond the freshness left.
+     * {@code max-age} below the current age (and {@code max-age=0} always), {@code min-fresh} beyond the
+     * freshness left.
      */
     public static boolean requestRequiresValidation(RequestHeader request, CacheMeta stored, long nowMillis) {
         CacheControl directives = CacheControl.parse(request.headers());
@@ -109,7 +110,9 @@ public final class CachePolicy {
         if (!request.headers().contains("Cache-Control") && hasPragmaNoCache(request.headers())) {
             return true;
         }
-        if (directives.maxAge() >= 0 && stored.ageSeconds(nowMillis) > directives.maxAge()) {
+        // max-age=0 is how a client asks for a check (a browser's reload does): ages are whole seconds,
+        // so a response stored within the last second would otherwise count as young enough.
+        if (directives.maxAge() == 0 || directives.maxAge() > 0 && stored.ageSeconds(nowMillis) > directives.maxAge()) {
             return true;
         }
         return directives.minFresh() >= 0 && stored.ttlSeconds(nowMillis) < directives.minFresh();

@@ -99,12 +99,14 @@ public final class HttpCache {
         results.get(result).increment();
     }
 
-    /** Counts a wait on another request's fetch, and whether it ran out of time. */
-    public void recordLockWait(boolean timedOut) {
+    /** Counts a request that starts waiting for another's fetch of the same key. */
+    public void recordLockWait() {
         lockWaits.increment();
-        if (timedOut) {
-            lockTimeouts.increment();
-        }
+    }
+
+    /** Counts a wait on another's fetch that ran out of time (the request then went to the origin itself). */
+    public void recordLockTimeout() {
+        lockTimeouts.increment();
     }
 
     /** Counts a stale-while-revalidate refresh started in the background. */

@@ -39,6 +39,7 @@ import java.util.concurrent.Future;
  */
 final class CachePhases<C> implements CacheFill.Reader {
     private final ProxyCall<C> call;
+    private final C ctx;
     private final ProxyEngine<C> engine;
     private final DownstreamStream downstream;
     private final ProxyHttp<C> proxy;
@@ -64,9 +65,12 @@ final class CachePhases<C> implements CacheFill.Reader {
     /** The origin's answer is copied into {@link #fill} as it streams. */
     private boolean storing;
     private boolean served;
+    /** The client went away while this request was fetching for the cache: the fetch goes on only while it is stored. */
+    private boolean clientGone;
 
-    CachePhases(ProxyCall<C> call, ProxyEngine<C> engine, DownstreamStream downstream, CallCache state) {
+    CachePhases(ProxyCall<C> call, ProxyEngine<C> engine, DownstreamStream downstream, CallCache state, C ctx) {
         this.call = call;
+        this.ctx = ctx;
         this.engine = engine;
         this.downstream = downstream;
         this.proxy = engine.proxy;
@@ -84,7 +88,7 @@ final class CachePhases<C> implements CacheFill.Reader {
     // Key, purge, lookup
 
     /** Runs the cache phases before the origin: answers, waits, or goes on to {@link ProxyCall#proceedToUpstream}. */
-    void start(C ctx) {
+    void start() {
         state.lookedUp = true;
         try {
             key = proxy.cacheKeyCallback(session, ctx);
@@ -150,7 +154,6 @@ final class CachePhases<C> implements CacheFill.Reader {
     }
 
     private void onLookedUp(@Nullable CachedObject object, boolean variant) {
-        C ctx = call.ctx();
         try {
             if (object != null && !variant && !object.meta().vary().isEmpty()) {
                 // The primary key holds a marker: its Vary names the fields that select the variant.
@@ -228,7 +231,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             fill = mine;
             state.result = stored != null ? CacheResult.EXPIRED : CacheResult.MISS;
             try {
-                proxy.cacheMissFilter(session, call.ctx());
+                proxy.cacheMissFilter(session, ctx);
             } catch (Throwable t) {
                 mine.abandon(NoCacheReason.DECLINED, true);
                 fill = null;
@@ -245,6 +248,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             return;
         }
         waitingOn = theirs;
+        cache.recordLockWait();
         lockTimer = clock.schedule(loop, this::onLockTimeout, cache.lockTimeout().toNanos());
         onFillProgress();
     }
@@ -283,7 +287,7 @@ final class CachePhases<C> implements CacheFill.Reader {
         CacheMeta meta = f.meta();
         String variance;
         try {
-            variance = meta.vary().isEmpty() ? null : proxy.cacheVaryFilter(meta, call.ctx(), session.requestHeader());
+            variance = meta.vary().isEmpty() ? null : proxy.cacheVaryFilter(meta, ctx, session.requestHeader());
         } catch (Throwable t) {
             call.failRequest(ProxyError.from(t, "cacheVaryFilter"));
             return;
@@ -326,7 +330,9 @@ final class CachePhases<C> implements CacheFill.Reader {
             lockTimer.cancel(false);
             lockTimer = null;
         }
-        cache.recordLockWait(timedOut);
+        if (timedOut) {
+            cache.recordLockTimeout();
+        }
     }
 
     /** Starts a subrequest that revalidates (or refetches) this key while the stale copy is served. */
@@ -364,7 +370,6 @@ final class CachePhases<C> implements CacheFill.Reader {
      */
     boolean onUpstreamResponse(UpstreamAttempt a) {
         ResponseHeader response = a.response;
-        C ctx = call.ctx();
         long now = clock.currentTimeMillis();
         CachedObject old = stored;
         if (old != null && response.status() == 304 && fill != null) {
@@ -394,6 +399,12 @@ final class CachePhases<C> implements CacheFill.Reader {
         CacheFill f = fill;
         if (f != null) {
             decideStoring(f, response, ctx);
+            if (fill == null && clientGone) {
+                // Not stored after all, and nobody to send it to.
+                call.failRequest(ProxyError.downstream(dev.relay.core.ErrorType.CONNECTION_CLOSED,
+                        "client closed the connection", null));
+                return true;
+            }
         }
         response.headers().set("Cache-Status", cacheStatus(state.result, response.status(), null, 0));
         return false;
@@ -451,7 +462,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             return false;
         }
         try {
-            if (!proxy.shouldServeStale(session, call.ctx(), error)) {
+            if (!proxy.shouldServeStale(session, ctx, error)) {
                 return false;
             }
         } catch (Throwable t) {
@@ -477,9 +488,10 @@ final class CachePhases<C> implements CacheFill.Reader {
      */
     boolean continueWithoutClient() {
         ClientResponse response = call.response();
-        if (!storing || fill == null || response.isComplete()) {
+        if (fill == null || response.isComplete()) {
             return false;
         }
+        clientGone = true;
         response.detach();
         UpstreamAttempt a = call.attempt();
         if (a != null) {

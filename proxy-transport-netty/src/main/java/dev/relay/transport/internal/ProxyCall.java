@@ -194,10 +194,6 @@ final class ProxyCall<C> extends PhaseSteps {
         hit.start(attempt);
     }
 
-    @Nullable C ctx() {
-        return ctx;
-    }
-
     /** After the request filters; also where the cache phases go when they answered by themselves (a purge). */
     void afterRequestFilter(boolean responded) {
         if (responded) {
@@ -214,8 +210,8 @@ final class ProxyCall<C> extends PhaseSteps {
             proxy.requestCacheFilter(session, ctx);
             CallCache enabled = session.enabledCache();
             if (enabled != null) {
-                cache = new CachePhases<>(this, engine, downstream, enabled);
-                cache.start(ctx);
+                cache = new CachePhases<>(this, engine, downstream, enabled, ctx);
+                cache.start();
             } else {
                 proceedToUpstream();
             }

@@ -361,6 +361,10 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     /** Abandons the attempt: closes the stream, drops what it was holding, stops its timers. */
     void abandon() {
+        if (draining) {
+            // The cache answered in its place: the stream releases itself at the end of this response.
+            return;
+        }
         UpstreamStream s = stream;
         if (s != null) {
             stream = null;
