@@ -32,6 +32,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Timeout(60)
 class CacheTest {
     private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final int LARGE = 1 << 20;
 
     private final AtomicInteger version = new AtomicInteger();
     private final ManualEngineClock clock = new ManualEngineClock();
@@ -68,11 +69,13 @@ class CacheTest {
                 .handler("/sie", (req, res) -> res.status(sieStatus)
                         .header("Cache-Control", "max-age=1, stale-if-error=60").body("sie " + version.incrementAndGet()))
                 .handler("/big", (req, res) -> res.header("Cache-Control", "max-age=60")
-                        .body(TestOrigin.patternBytes(0, 4096)))
+                        .body(TestOrigin.patternBytes(0, 3 << 20)))
+                .handler("/large", (req, res) -> res.header("Cache-Control", "max-age=60")
+                        .body(TestOrigin.patternBytes(0, LARGE)))
                 .handler("/range", (req, res) -> res.header("Cache-Control", "max-age=60").header("ETag", "\"r\"")
                         .body("0123456789"))
                 .build().start();
-        storage = MemoryCacheStorage.builder(1 << 20).maxObjectSize(2048).build();
+        storage = MemoryCacheStorage.builder(16 << 20).maxObjectSize(2 << 20).build();
         proxy = new CachingProxy(HttpCache.builder(storage).build(), origin.address());
         fixture = new ProxyFixture(proxy, ProxyOptions.defaults(), clock);
     }
@@ -164,7 +167,7 @@ class CacheTest {
     void aResponseLargerThanTheMaximumObjectSizeStreamsThroughUncached() throws Exception {
         HttpResponse<byte[]> first = fixture.client.send(HttpRequest.newBuilder(fixture.uri("/big")).timeout(WAIT).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
-        assertEquals(4096, first.body().length);
+        assertEquals(3 << 20, first.body().length);
         fixture.client.send(HttpRequest.newBuilder(fixture.uri("/big")).timeout(WAIT).build(),
                 HttpResponse.BodyHandlers.ofByteArray());
         assertEquals(2, origin.requestCount("/big"));
@@ -355,6 +358,63 @@ class CacheTest {
         assertEquals("fresh 1", get("/fresh").body(), "the fill was stored");
     }
 
+    @Test
+    void waitersStreamALargeBodyWhileItArrivesAndGetEveryByte() throws Exception {
+        origin.holdResponses();
+        List<CompletableFuture<HttpResponse<byte[]>>> responses = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            responses.add(fixture.client.sendAsync(HttpRequest.newBuilder(fixture.uri("/large")).timeout(WAIT).build(),
+                    HttpResponse.BodyHandlers.ofByteArray()));
+        }
+        origin.awaitHeldResponses(1, WAIT);
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (proxy.cache.stats().lockWaits() < 19 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        origin.releaseResponses();
+        String expected = TestOrigin.sha256Hex(TestOrigin.patternBytes(0, LARGE));
+        for (CompletableFuture<HttpResponse<byte[]>> r : responses) {
+            assertEquals(expected, TestOrigin.sha256Hex(r.get().body()));
+        }
+        assertEquals(1, origin.requestCount("/large"));
+        assertEquals(19, proxy.cache.stats().lockWaits());
+    }
+
+    @Test
+    void aWaiterWhoseLockTimesOutGoesToTheOriginItself() throws Exception {
+        origin.holdResponses();
+        CompletableFuture<HttpResponse<String>> writer = fixture.client.sendAsync(HttpRequest.newBuilder(
+                fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
+        origin.awaitHeldResponses(1, WAIT);
+        CompletableFuture<HttpResponse<String>> waiter = fixture.client.sendAsync(HttpRequest.newBuilder(
+                fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (proxy.cache.stats().lockWaits() == 0 && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        clock.advance(Duration.ofSeconds(6));
+        origin.awaitHeldResponses(2, WAIT);
+        origin.releaseResponses();
+        assertEquals(200, writer.get().statusCode());
+        assertEquals(200, waiter.get().statusCode());
+        assertEquals(2, origin.requestCount("/fresh"));
+        assertEquals(1, proxy.cache.stats().lockTimeouts());
+    }
+
+    @Test
+    void hitsAreServedToHttp2ClientsToo() throws Exception {
+        String url = "http://127.0.0.1:" + fixture.address.getPort() + "/fresh";
+        dev.relay.testing.ExternalTool.Result first = dev.relay.testing.ExternalTool.run(WAIT,
+                "curl", "-sS", "--http2-prior-knowledge", url);
+        assertEquals("fresh 1", first.stdout(), first.stderr());
+        dev.relay.testing.ExternalTool.Result second = dev.relay.testing.ExternalTool.run(WAIT,
+                "curl", "-sS", "--http2-prior-knowledge", "-D", "-", url);
+        assertTrue(second.stdout().startsWith("HTTP/2 200"), second.stdout());
+        assertTrue(second.stdout().contains("cache-status: relay; hit"), second.stdout());
+        assertTrue(second.stdout().endsWith("fresh 1"), second.stdout());
+        assertEquals(1, origin.requestCount("/fresh"));
+    }
+
     // ---- purge ----------------------------------------------------------------------------------------
 
     @Test
@@ -378,6 +438,21 @@ class CacheTest {
         assertEquals(200, purged.statusCode());
         assertEquals("purged 2\n", purged.body());
         assertNull(storage.lookup(proxyKey("/fresh")).toCompletableFuture().get());
+    }
+
+    @Test
+    void purgeFromAClientOutsideTheAllowedNetworksIs403() throws Exception {
+        CachingProxy closed = new CachingProxy(HttpCache.builder(storage).purgeAllowedFrom(List.of()).build(),
+                origin.address());
+        try (ProxyFixture other = new ProxyFixture(closed, ProxyOptions.defaults(), clock)) {
+            other.client.send(HttpRequest.newBuilder(other.uri("/fresh")).timeout(WAIT).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> refused = other.client.send(HttpRequest.newBuilder(other.uri("/fresh")).timeout(WAIT)
+                    .method("PURGE", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(403, refused.statusCode());
+            assertTrue(storage.lookup("http://" + other.uri("/fresh").getAuthority() + "/fresh").toCompletableFuture()
+                    .get() != null, "still stored");
+        }
     }
 
     private String proxyKey(String path) {

@@ -5,7 +5,6 @@ import dev.relay.core.cache.CachedObject;
 import dev.relay.core.cache.HttpCache;
 import dev.relay.core.cache.NoCacheReason;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
 
 import java.util.ArrayList;
@@ -26,12 +25,13 @@ final class CacheFill {
     /** Where a fill is. */
     enum State { WAITING_FOR_HEADER, STREAMING, COMPLETE, ABANDONED }
 
-    /** A request waiting on or reading a fill; woken on its own event loop. */
+    /** A request waiting on or reading a fill. */
     interface Reader {
-        EventLoop loop();
-
-        /** The fill moved on (a header, parts, the end, or its abandonment). Runs on {@link #loop()}. */
-        void onFillProgress();
+        /**
+         * The fill moved on (a header, parts, the end, or its abandonment). Called on the writer's thread:
+         * the reader hops to its own event loop, and may fold several wake-ups into one.
+         */
+        void wake();
     }
 
     final HttpCache cache;
@@ -40,7 +40,10 @@ final class CacheFill {
     private final CacheFills owner;
     private final long maxObjectSize;
     private final List<Reader> readers = new ArrayList<>();
+    /** The body as it arrived; indices never change, so a reader keeps its place by index. */
     private final List<byte[]> parts = new ArrayList<>();
+    /** The whole body in one array, once complete. */
+    private byte @Nullable [] body;
     private State state = State.WAITING_FOR_HEADER;
     private @Nullable CacheMeta meta;
     private @Nullable String variance;
@@ -114,17 +117,16 @@ final class CacheFill {
                 return;
             }
             state = State.COMPLETE;
-            byte[] body = new byte[(int) length];
-            int at = 0;
-            for (byte[] part : parts) {
-                System.arraycopy(part, 0, body, at, part.length);
-                at += part.length;
-            }
-            object = new CachedObject(meta, body);
+            byte[] whole = parts.size() == 1 ? parts.get(0) : new byte[(int) length];
             if (parts.size() != 1) {
-                parts.clear();
-                parts.add(body);
+                int at = 0;
+                for (byte[] part : parts) {
+                    System.arraycopy(part, 0, whole, at, part.length);
+                    at += part.length;
+                }
             }
+            body = whole;
+            object = new CachedObject(meta, whole);
         }
         store(object);
         owner.remove(this);
@@ -138,6 +140,7 @@ final class CacheFill {
             variance = storedVariance;
             parts.clear();
             parts.add(object.body());
+            body = object.body();
             length = object.body().length;
             state = State.COMPLETE;
         }
@@ -185,7 +188,7 @@ final class CacheFill {
             toWake = readers.toArray(new Reader[0]);
         }
         for (Reader reader : toWake) {
-            reader.loop().execute(reader::onFillProgress);
+            reader.wake();
         }
     }
 
@@ -214,8 +217,8 @@ final class CacheFill {
         return parts.get(index);
     }
 
-    /** The body length when the fill is complete, else -1. */
-    synchronized long completeLength() {
-        return state == State.COMPLETE ? length : -1;
+    /** The whole body once the fill is complete, else null. */
+    synchronized byte @Nullable [] completeBody() {
+        return state == State.COMPLETE ? body : null;
     }
 }

@@ -74,14 +74,17 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
         emit();
     }
 
-    @Override
-    public EventLoop loop() {
-        return loop;
-    }
+    /** Set while a wake-up is queued on the loop: wake-ups in between fold into it. */
+    private final java.util.concurrent.atomic.AtomicBoolean wakeQueued = new java.util.concurrent.atomic.AtomicBoolean();
 
     @Override
-    public void onFillProgress() {
-        emit();
+    public void wake() {
+        if (wakeQueued.compareAndSet(false, true)) {
+            loop.execute(() -> {
+                wakeQueued.set(false);
+                emit();
+            });
+        }
     }
 
     /** Reports body parts while the engine reads and there are any; ends with a read-complete for the flush. */

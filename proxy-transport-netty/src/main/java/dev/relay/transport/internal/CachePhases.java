@@ -259,13 +259,12 @@ final class CachePhases<C> implements CacheFill.Reader {
     }
 
     @Override
-    public EventLoop loop() {
-        return loop;
+    public void wake() {
+        loop.execute(this::onFillProgress);
     }
 
     /** The fill this request waits on moved on: serve from it once it has a header; fetch if it was given up. */
-    @Override
-    public void onFillProgress() {
+    private void onFillProgress() {
         CacheFill f = waitingOn;
         if (f == null || !call.isActive()) {
             return;
@@ -300,9 +299,9 @@ final class CachePhases<C> implements CacheFill.Reader {
             return;
         }
         state.result = CacheResult.COLLAPSED;
-        long length = f.completeLength();
-        if (length >= 0) {
-            serve(new CachedObject(meta, f.part(0)), CacheResult.COLLAPSED, null);
+        byte[] whole = f.completeBody();
+        if (whole != null) {
+            serve(new CachedObject(meta, whole), CacheResult.COLLAPSED, null);
             return;
         }
         ResponseHeader header = storedHeader(meta, clock.currentTimeMillis(), CacheResult.COLLAPSED, null);
