@@ -101,7 +101,9 @@ final class CachePhases<C> implements CacheFill.Reader {
             call.failRequest(ProxyError.from(t, "cacheKeyCallback/isPurge"));
             return;
         }
-        if (!CachePolicy.isCacheableMethod(session.requestHeader().method())) {
+        if (!CachePolicy.isCacheableMethod(session.requestHeader().method())
+                || downstream.tunnelKind() != TunnelRequests.Kind.NONE) {
+            // A tunnel (an upgrade or CONNECT) is a conversation, not a representation to store.
             state.result = CacheResult.BYPASS;
             call.proceedToUpstream();
             return;
