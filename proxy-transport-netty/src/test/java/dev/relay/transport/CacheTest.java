@@ -95,6 +95,15 @@ class CacheTest {
         return fixture.client.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** Waits until {@code n} requests wait on another's fetch (they reached the lock). */
+    private void awaitLockWaits(long n) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (proxy.cache.stats().lockWaits() < n && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertTrue(proxy.cache.stats().lockWaits() >= n, "requests waiting on the lock: " + proxy.cache.stats().lockWaits());
+    }
+
     private static String cacheStatus(HttpResponse<?> response) {
         return response.headers().firstValue("Cache-Status").orElse("");
     }
@@ -320,11 +329,8 @@ class CacheTest {
                     .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString()));
         }
         origin.awaitHeldResponses(1, WAIT);
-        // Give the others time to reach the proxy and queue on the lock, then let the one fetch finish.
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (proxy.cache.stats().lockWaits() < 1 && System.nanoTime() < deadline) {
-            Thread.sleep(10);
-        }
+        // Every other request reaches the proxy and waits on the lock; then the one fetch finishes.
+        awaitLockWaits(999);
         origin.releaseResponses();
         for (CompletableFuture<HttpResponse<String>> r : responses) {
             HttpResponse<String> response = r.get();
@@ -344,10 +350,7 @@ class CacheTest {
             origin.awaitHeldResponses(1, WAIT);
             CompletableFuture<HttpResponse<String>> waiter = fixture.client.sendAsync(HttpRequest.newBuilder(
                     fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (proxy.cache.stats().lockWaits() == 0 && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            awaitLockWaits(1);
             // The writer's client goes away before the origin answers; the waiter must still be served.
             writer.close();
             Thread.sleep(100);
@@ -367,10 +370,7 @@ class CacheTest {
                     HttpResponse.BodyHandlers.ofByteArray()));
         }
         origin.awaitHeldResponses(1, WAIT);
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (proxy.cache.stats().lockWaits() < 19 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        awaitLockWaits(19);
         origin.releaseResponses();
         String expected = TestOrigin.sha256Hex(TestOrigin.patternBytes(0, LARGE));
         for (CompletableFuture<HttpResponse<byte[]>> r : responses) {
@@ -388,10 +388,7 @@ class CacheTest {
         origin.awaitHeldResponses(1, WAIT);
         CompletableFuture<HttpResponse<String>> waiter = fixture.client.sendAsync(HttpRequest.newBuilder(
                 fixture.uri("/fresh")).timeout(WAIT).build(), HttpResponse.BodyHandlers.ofString());
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (proxy.cache.stats().lockWaits() == 0 && System.nanoTime() < deadline) {
-            Thread.sleep(5);
-        }
+        awaitLockWaits(1);
         clock.advance(Duration.ofSeconds(6));
         origin.awaitHeldResponses(2, WAIT);
         origin.releaseResponses();

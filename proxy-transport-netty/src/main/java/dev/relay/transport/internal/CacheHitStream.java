@@ -47,7 +47,11 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
         this.end = end;
     }
 
-    /** Reports {@code header}, then every part of {@code fill} as it arrives, to its end. */
+    /**
+     * Reports {@code header}, then every part of {@code fill} as it arrives, to its end. The caller
+     * attaches the stream to the fill before it starts ({@code fill.attach(stream)}), so that a fill
+     * given up in between is seen before anything is answered.
+     */
     CacheHitStream(EventLoop loop, ResponseHeader header, CacheFill fill) {
         this.loop = loop;
         this.header = header;
@@ -60,11 +64,6 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
     @Override
     public void start(Listener l) {
         listener = l;
-        if (fill != null && !fill.attach(this)) {
-            done = true;
-            l.onFailure(ProxyError.upstream(ErrorType.CONNECTION_CLOSED, "the cache fill this response read from ended", null));
-            return;
-        }
         emitting = true;
         try {
             l.onResponseHeader(header);

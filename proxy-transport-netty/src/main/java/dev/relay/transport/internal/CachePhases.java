@@ -312,8 +312,14 @@ final class CachePhases<C> implements CacheFill.Reader {
         if (contentLength != null && !"HEAD".equals(session.requestHeader().method())) {
             header.headers().set("Content-Length", contentLength);
         }
+        CacheHitStream reader = new CacheHitStream(loop, header, f);
+        if (!f.attach(reader)) {
+            // Given up since its header came: as any abandoned fill.
+            toOrigin(CacheResult.MISS);
+            return;
+        }
         served = true;
-        call.serveFromCache(new CacheHitStream(loop, header, f));
+        call.serveFromCache(reader);
     }
 
     private void onLockTimeout() {
