@@ -10,6 +10,7 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.core.UpstreamObserver;
+import dev.relay.core.cache.CacheResult;
 import dev.relay.server.internal.config.ProxyConfig;
 import dev.relay.server.internal.metrics.AccessLog;
 import dev.relay.server.internal.metrics.RelayMetrics;
@@ -352,12 +353,18 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                     e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
                     e.totalNanos = total;
                     e.error = error == null ? null : error.type();
+                    // session.cache() makes the request's cache state: asked only where a cache is configured.
+                    e.cache = rt.caches().isEmpty() ? null : enabledResult(session.cache().result());
                 } finally {
                     e.publish();
                 }
             }
         }
         return Stages.done();
+    }
+
+    private static CacheResult enabledResult(CacheResult result) {
+        return result == CacheResult.DISABLED ? null : result;
     }
 
     // UpstreamObserver: forwarded to the load balancer of the peer's group.
