@@ -12,6 +12,9 @@
  * HttpCache cache = HttpCache.builder(storage).build();
  * }</pre>
  *
+ * <p>{@link dev.relay.filters.cache.CacheFilterProvider} is the {@code cache} filter of the server's
+ * configuration, which builds these from its settings.
+ *
  * <p>Every tier drops an object nobody can serve any more (stale beyond its stale windows, and
  * without a validator to revalidate it with) without waiting for the size policy.
  *
