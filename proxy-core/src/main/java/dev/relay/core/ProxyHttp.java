@@ -89,20 +89,6 @@ public interface ProxyHttp<C extends @Nullable Object> {
         return Stages.completedFalse();
     }
 
-    /**
-     * The last gate before going upstream. {@code false} stops the request: the client gets 502 unless
-     * this phase wrote a response itself.
-     */
-    default CompletionStage<Boolean> proxyUpstreamFilter(Session session, C ctx) {
-        return Stages.completedTrue();
-    }
-
-    /**
-     * Where to send this attempt. Called once per attempt, so after a failure it may pick another
-     * backend (remember the failed one in {@code ctx}). Required.
-     */
-    CompletionStage<HttpPeer> upstreamPeer(Session session, C ctx);
-
     // ---------------------------------------------------------------------------------------------
     // The cache phases (Pingora's, in its order; they run only for a request whose cache is enabled)
 
@@ -170,6 +156,23 @@ public interface ProxyHttp<C extends @Nullable Object> {
     default boolean shouldServeStale(Session session, C ctx, @Nullable ProxyError error) {
         return error == null || error.source() == ErrorSource.UPSTREAM;
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // To the origin
+
+    /**
+     * The last gate before going upstream. {@code false} stops the request: the client gets 502 unless
+     * this phase wrote a response itself.
+     */
+    default CompletionStage<Boolean> proxyUpstreamFilter(Session session, C ctx) {
+        return Stages.completedTrue();
+    }
+
+    /**
+     * Where to send this attempt. Called once per attempt, so after a failure it may pick another
+     * backend (remember the failed one in {@code ctx}). Required.
+     */
+    CompletionStage<HttpPeer> upstreamPeer(Session session, C ctx);
 
     /** Called once the upstream connection is ready; {@code reused} tells whether it came from the pool. */
     default void connectedToUpstream(Session session, boolean reused, HttpPeer peer, C ctx) {}

@@ -66,4 +66,9 @@ public final class CacheFilterProvider implements FilterProvider {
     int openCaches() {
         return caches.openCaches();
     }
+
+    /** How many disk tiers are open (tests). */
+    int openDisks() {
+        return caches.openDisks();
+    }
 }

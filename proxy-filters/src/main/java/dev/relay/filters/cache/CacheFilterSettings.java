@@ -103,20 +103,14 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
      *
      * @throws InvalidSettingException naming {@code disk.path} when the directory cannot be opened
      */
-    HttpCache newCache() {
+    /**
+     * A new cache on these settings, over {@code disk} (opened by {@link #openDisk()}) when they name
+     * one; closing the cache's storage runs {@code releaseDisk} rather than closing a disk tier that
+     * other caches may share.
+     */
+    HttpCache newCache(@Nullable DiskCacheStorage disk, Runnable releaseDisk) {
         MemoryCacheStorage memory = MemoryCacheStorage.builder(maxSize).maxObjectSize(Math.min(maxObjectSize, maxSize)).build();
-        CacheStorage storage = memory;
-        if (diskPath != null) {
-            DiskCacheStorage disk;
-            try {
-                disk = DiskCacheStorage.builder(diskPath, diskMaxSize).maxObjectSize(Math.min(maxObjectSize, diskMaxSize)).build();
-            } catch (UncheckedIOException e) {
-                memory.close();
-                throw new InvalidSettingException(DISK + "." + DISK_PATH, "'" + diskPath + "': cannot open the directory ("
-                        + e.getCause() + ")");
-            }
-            storage = new TieredCacheStorage(memory, disk);
-        }
+        CacheStorage storage = disk == null ? memory : new TieredCacheStorage(memory, disk, releaseDisk);
         return HttpCache.builder(storage)
                 .defaults(new CacheDefaults(heuristicFreshness, CacheDefaults.RFC9111.maxHeuristic(),
                         staleWhileRevalidate, staleIfError))
@@ -124,6 +118,21 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
                 .purgeAllowedFrom(List.copyOf(purgeAllow))
                 .statusName(statusName)
                 .build();
+    }
+
+    /** The disk tier these settings name (reading its index); they name one ({@link #diskPath()} is set). */
+    DiskCacheStorage openDisk() {
+        try {
+            return DiskCacheStorage.builder(diskPath, diskMaxSize).maxObjectSize(diskMaxObjectSize()).build();
+        } catch (UncheckedIOException e) {
+            throw new InvalidSettingException(DISK + "." + DISK_PATH, "'" + diskPath + "': cannot open the directory ("
+                    + e.getCause() + ")");
+        }
+    }
+
+    /** The largest body the disk tier keeps. */
+    long diskMaxObjectSize() {
+        return Math.min(maxObjectSize, diskMaxSize);
     }
 
     private static void rejectUnknown(FilterSettings settings, List<String> known, String prefix) {

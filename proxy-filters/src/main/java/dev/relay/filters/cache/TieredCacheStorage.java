@@ -29,12 +29,20 @@ import java.util.concurrent.atomic.AtomicLongArray;
 public final class TieredCacheStorage implements CacheStorage {
     private final MemoryCacheStorage memory;
     private final DiskCacheStorage disk;
+    /** What {@link #close()} does to the disk tier: close it, or let go of a tier shared with other caches. */
+    private final Runnable closeDisk;
     private final KeyChanges changes = new KeyChanges();
 
     /** The two tiers; this storage owns them from now on ({@link #close()} closes both). */
     public TieredCacheStorage(MemoryCacheStorage memory, DiskCacheStorage disk) {
+        this(memory, disk, disk::close);
+    }
+
+    /** The two tiers, the disk tier shared: {@link #close()} closes memory and runs {@code closeDisk}. */
+    TieredCacheStorage(MemoryCacheStorage memory, DiskCacheStorage disk, Runnable closeDisk) {
         this.memory = Objects.requireNonNull(memory, "memory");
         this.disk = Objects.requireNonNull(disk, "disk");
+        this.closeDisk = Objects.requireNonNull(closeDisk, "closeDisk");
     }
 
     /** From memory at once, else from disk (completing on the disk's thread), promoted into memory. */
@@ -130,7 +138,7 @@ public final class TieredCacheStorage implements CacheStorage {
         try {
             memory.close();
         } finally {
-            disk.close();
+            closeDisk.run();
         }
     }
 

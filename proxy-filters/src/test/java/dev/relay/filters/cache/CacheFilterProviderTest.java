@@ -258,22 +258,43 @@ class CacheFilterProviderTest {
     }
 
     @Test
-    void newSettingsOnTheSameDirectoryCloseTheOldCacheFirstAndItsRequestsThenMissHarmlessly() throws Exception {
+    void newSettingsThatKeepTheDiskTierShareItAndARejectedReloadLosesNothing() throws Exception {
         CacheModuleFactory old = create(map("disk", map("path", dir.toString()), "lock-timeout", "1s"));
-        // The write is still pending, probably: closing the old cache first finishes it.
         old.cache().storage().put("k", object("on disk", System.currentTimeMillis()));
 
+        // A reload that changes the lock timeout only: a new cache over the same open disk tier.
         CacheModuleFactory changed = create(map("disk", map("path", dir.toString()), "lock-timeout", "2s"));
+        assertNotSame(old.cache(), changed.cache());
+        assertEquals(2, provider.openCaches());
+        assertEquals(1, provider.openDisks(), "one disk tier per directory");
+        assertEquals("on disk", text(changed.cache().storage().lookup("k").toCompletableFuture().join()));
 
-        assertEquals(1, provider.openCaches(), "one cache per directory");
-        // The new cache found the old one's file; the old one, closed, still answers without throwing.
+        // Rejected after all: the new configuration's filter goes, the running cache keeps its disk tier.
+        changed.release();
+        assertEquals(1, provider.openDisks());
+        assertEquals("on disk", text(old.cache().storage().lookup("k").toCompletableFuture().join()));
+        old.release();
+        assertEquals(0, provider.openDisks());
+        assertEquals(0, provider.openCaches());
+    }
+
+    @Test
+    void newDiskSettingsOnTheSameDirectoryCloseTheOldDiskTierFirstAndItsRequestsThenMissHarmlessly() throws Exception {
+        CacheModuleFactory old = create(map("disk", map("path", dir.toString(), "max-size", "64MiB")));
+        // The write is still pending, probably: closing the old tier first finishes it.
+        old.cache().storage().put("k", object("on disk", System.currentTimeMillis()));
+
+        CacheModuleFactory changed = create(map("disk", map("path", dir.toString(), "max-size", "128MiB")));
+
+        assertEquals(1, provider.openDisks(), "one disk tier per directory");
+        // The new tier found the old one's file; the old one, closed, still answers without throwing.
         assertEquals("on disk", text(changed.cache().storage().lookup("k").toCompletableFuture().join()));
         CachedObject afterClose = assertDoesNotThrow(() -> old.cache().storage().lookup("other").toCompletableFuture().join());
         assertNull(afterClose);
         assertDoesNotThrow(() -> old.cache().storage().put("late", object("late", System.currentTimeMillis())));
         assertDoesNotThrow(() -> old.cache().storage().purge("k"));
-        old.release(); // its configuration is retired later: nothing left to close, the new cache stays
-        assertEquals(1, provider.openCaches());
+        old.release(); // its configuration is retired later: the new tier stays
+        assertEquals(1, provider.openDisks());
         assertEquals("on disk", text(changed.cache().storage().lookup("k").toCompletableFuture().join()));
     }
 }
