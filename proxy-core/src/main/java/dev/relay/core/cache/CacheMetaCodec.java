@@ -121,17 +121,32 @@ final class CacheMetaCodec {
         if (length < 0 || length > in.remaining()) {
             throw malformed("string length " + length + " (expected: 0 to " + in.remaining() + ")");
         }
-        ByteBuffer utf8 = in.slice().limit(length);
-        in.position(in.position() + length);
+        int start = in.position();
+        in.position(start + length);
+        byte[] array = in.array();
+        int offset = in.arrayOffset() + start;
+        if (isAscii(array, offset, length)) {
+            // The usual header text: one pass, no decoder (a memory tier decodes on every hit).
+            return new String(array, offset, length, StandardCharsets.ISO_8859_1);
+        }
         try {
             return StandardCharsets.UTF_8.newDecoder()
                     .onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(utf8)
+                    .decode(ByteBuffer.wrap(array, offset, length))
                     .toString();
         } catch (CharacterCodingException e) {
             throw malformed("a string that is not UTF-8");
         }
+    }
+
+    private static boolean isAscii(byte[] bytes, int offset, int length) {
+        for (int i = offset, end = offset + length; i < end; i++) {
+            if (bytes[i] < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A count of elements of at least {@code minBytes} each: never more than the input can hold. */

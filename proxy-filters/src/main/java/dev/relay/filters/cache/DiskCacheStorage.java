@@ -122,7 +122,7 @@ public final class DiskCacheStorage implements CacheStorage {
         });
         // Runs within the eviction: counted before stats() returns, and the file's deletion is queued
         // behind every file operation asked for so far.
-        this.index = builder.buildCache(entry -> entry.fileSize, expiry, (key, entry, cause) -> {
+        this.index = builder.buildCache((key, entry) -> entry.fileSize, expiry, (key, entry, cause) -> {
             if (cause == RemovalCause.SIZE) {
                 evictions.increment();
             }

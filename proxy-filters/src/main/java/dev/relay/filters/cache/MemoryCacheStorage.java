@@ -24,6 +24,12 @@ import java.util.concurrent.atomic.LongAdder;
  * served it any more); one with a validator stays until the size policy evicts it, since a 304 can
  * make it fresh again.
  *
+ * <p>Each object is kept as two arrays, its encoded metadata ({@link CacheMeta#encode()}) and its
+ * body, decoded again on every lookup. A few hundred thousand small objects as header strings would
+ * be tens of objects each for the collector to copy and trace, and a cache that churns (every request
+ * a new URL) then pauses the process for tens of milliseconds per young collection; two arrays are
+ * cheap to keep, and the weight counts them truly (arrays, entry and key, not an estimate).
+ *
  * <pre>{@code
  * MemoryCacheStorage memory = MemoryCacheStorage.builder(256L << 20)   // 256 MiB of objects
  *         .maxObjectSize(4L << 20)                                      // larger bodies are not kept
@@ -34,8 +40,22 @@ public final class MemoryCacheStorage implements CacheStorage {
     /** The default largest body: large files belong on disk, where they do not crowd out the small. */
     public static final long DEFAULT_MAX_OBJECT_SIZE = 1L << 20;
 
-    private final Cache<String, CachedObject> objects;
-    private final UntilUseless<String, CachedObject> expiry;
+    /** What an entry costs besides its arrays' contents: the cache node, the entry, two array headers, the key. */
+    private static final int ENTRY_OVERHEAD = 160;
+
+    /** One stored object: its encoded metadata, its body, and when it stops being of any use. */
+    private record Packed(byte[] meta, byte[] body, long uselessAtMillis) {
+        static Packed of(CacheMeta meta, byte[] body) {
+            return new Packed(meta.encode(), body, UntilUseless.uselessAtMillis(meta));
+        }
+
+        CachedObject unpack() {
+            return new CachedObject(CacheMeta.decode(meta), body);
+        }
+    }
+
+    private final Cache<String, Packed> objects;
+    private final UntilUseless<String, Packed> expiry;
     private final long maxBytes;
     private final long maxObjectSize;
     private final LongAdder evictions = new LongAdder();
@@ -43,8 +63,9 @@ public final class MemoryCacheStorage implements CacheStorage {
     private MemoryCacheStorage(Builder builder) {
         this.maxBytes = builder.maxBytes;
         this.maxObjectSize = builder.maxObjectSize;
-        this.expiry = builder.expiry(object -> UntilUseless.uselessAtMillis(object.meta()));
-        this.objects = builder.buildCache(CachedObject::weight, expiry, (key, object, cause) -> {
+        this.expiry = builder.expiry(Packed::uselessAtMillis);
+        this.objects = builder.buildCache((key, p) -> ENTRY_OVERHEAD + 2L * key.length() + p.meta().length
+                + p.body().length, expiry, (key, object, cause) -> {
             if (cause == RemovalCause.SIZE) {
                 evictions.increment();
             }
@@ -64,7 +85,8 @@ public final class MemoryCacheStorage implements CacheStorage {
 
     /** The stored object, or null. */
     @Nullable CachedObject get(String key) {
-        return objects.getIfPresent(Objects.requireNonNull(key, "key"));
+        Packed packed = objects.getIfPresent(Objects.requireNonNull(key, "key"));
+        return packed == null ? null : packed.unpack();
     }
 
     /**
@@ -76,18 +98,18 @@ public final class MemoryCacheStorage implements CacheStorage {
     public void put(String key, CachedObject object) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(object, "object");
-        if (object.body().length > maxObjectSize || expiry.isUseless(object)) {
+        if (object.body().length > maxObjectSize || expiry.isUseless(object.meta())) {
             objects.invalidate(key);
             return;
         }
-        objects.put(key, object);
+        objects.put(key, Packed.of(object.meta(), object.body()));
     }
 
     @Override
     public boolean updateMeta(String key, CacheMeta meta) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(meta, "meta");
-        return objects.asMap().computeIfPresent(key, (k, object) -> object.withMeta(meta)) != null;
+        return objects.asMap().computeIfPresent(key, (k, packed) -> Packed.of(meta, packed.body())) != null;
     }
 
     @Override

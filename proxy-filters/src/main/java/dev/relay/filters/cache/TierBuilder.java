@@ -9,6 +9,7 @@ import org.jspecify.annotations.Nullable;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.function.LongSupplier;
+import java.util.function.ToLongBiFunction;
 import java.util.function.ToLongFunction;
 
 /**
@@ -72,11 +73,11 @@ abstract class TierBuilder<B extends TierBuilder<B>> {
      * (size or expiry), not later on the executor, so a count it keeps is current after
      * {@code cleanUp()}.
      */
-    <V> Cache<String, V> buildCache(ToLongFunction<V> bytes, UntilUseless<String, V> expiry,
+    <V> Cache<String, V> buildCache(ToLongBiFunction<String, V> bytes, UntilUseless<String, V> expiry,
                                     RemovalListener<String, V> onEviction) {
         Caffeine<String, V> caffeine = Caffeine.newBuilder()
                 .maximumWeight(maxBytes)
-                .weigher((String key, V value) -> (int) Math.min(Integer.MAX_VALUE, bytes.applyAsLong(value)))
+                .weigher((String key, V value) -> (int) Math.min(Integer.MAX_VALUE, bytes.applyAsLong(key, value)))
                 .expireAfter(expiry)
                 .evictionListener(onEviction)
                 .ticker(ticker);

@@ -62,7 +62,7 @@ class TieredCacheStorageTest {
         tiered.put("http://a/x", stored);
         disk.flush();
 
-        assertSame(stored, memory.get("http://a/x"));
+        assertSameObject(stored, memory.get("http://a/x"));
         assertSameObject(stored, fromDisk("http://a/x"));
         assertTrue(tiered.lookup("http://a/x").toCompletableFuture().isDone(), "a memory hit answers at once");
     }
