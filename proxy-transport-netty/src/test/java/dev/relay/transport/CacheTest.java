@@ -318,6 +318,26 @@ class CacheTest {
         assertEquals("sie 1", stale.body());
     }
 
+    @Test
+    void staleIfErrorServesTheStaleCopyWhenTheOriginTimesOut() throws Exception {
+        CachingProxy patient = new CachingProxy(HttpCache.builder(storage).build(), dev.relay.core.HttpPeer
+                .plain(origin.address()).withOptions(dev.relay.core.PeerOptions.builder().readTimeout(Duration.ofSeconds(2)).build()));
+        try (ProxyFixture other = new ProxyFixture(patient, ProxyOptions.defaults(), clock)) {
+            HttpRequest request = HttpRequest.newBuilder(other.uri("/sie")).timeout(WAIT).build();
+            assertEquals("sie 1", other.client.send(request, HttpResponse.BodyHandlers.ofString()).body());
+            clock.advance(Duration.ofSeconds(5));
+            origin.holdResponses();
+            CompletableFuture<HttpResponse<String>> stale = other.client.sendAsync(request, HttpResponse.BodyHandlers.ofString());
+            origin.awaitHeldResponses(1, WAIT);
+            clock.advance(Duration.ofSeconds(3));
+            HttpResponse<String> answer = stale.get();
+            assertEquals(200, answer.statusCode());
+            assertEquals("sie 1", answer.body());
+            assertTrue(cacheStatus(answer).contains("detail=stale-if-error"), cacheStatus(answer));
+            origin.releaseResponses();
+        }
+    }
+
     // ---- the cache lock -------------------------------------------------------------------------------
 
     @Test

@@ -19,8 +19,12 @@ final class CachingProxy implements dev.relay.core.ProxyHttp<Void> {
     final LinkedBlockingQueue<CacheResult> results = new LinkedBlockingQueue<>();
 
     CachingProxy(HttpCache cache, String originAddress) {
+        this(cache, HttpPeer.plain(originAddress));
+    }
+
+    CachingProxy(HttpCache cache, HttpPeer origin) {
         this.cache = cache;
-        this.origin = HttpPeer.plain(originAddress);
+        this.origin = origin;
     }
 
     @Override
