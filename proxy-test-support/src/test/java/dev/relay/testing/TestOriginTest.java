@@ -136,7 +136,8 @@ class TestOriginTest {
             assertEquals(String.valueOf(body.length), response.header("Content-Length"));
             assertArrayEquals(body, response.body());
         }
-        RecordedRequest recorded = origin.requests().get(0);
+        // Recorded once the request is complete, which may be a moment after the echo's last byte.
+        RecordedRequest recorded = origin.awaitRequests(1, WAIT).get(0);
         assertEquals(body.length, recorded.bodyBytes());
         assertEquals(TestOrigin.sha256Hex(body), recorded.bodySha256());
     }
