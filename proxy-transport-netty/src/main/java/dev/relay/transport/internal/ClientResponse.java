@@ -87,7 +87,6 @@ final class ClientResponse {
         session.responseStatus = header.status();
     }
 
-    /** Writes a body part (not flushed; ownership passes). */
     /**
      * Writes a filtered part of the origin's body, the last one with {@code trailers}, or with
      * {@code trailersAsBody} in their place when a module sends them as body bytes (a gRPC-web

@@ -83,8 +83,8 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     }
 
     /**
-     * The cache answers instead of this attempt's response: what is left of it is read and dropped and
-     * the connection goes back to the pool, or closes when that cannot be done at once.
+     * The cache answers instead of this attempt's response: what is left of it is read and dropped, and
+     * the connection goes back to the pool when it ends (a 304 has no body: in the same read).
      */
     void drainAndRelease() {
         observeEnd(AttemptOutcome.SUCCESS);
@@ -110,7 +110,6 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
         return null;
     }
 
-    /** Tells the observer how this attempt ended, once, if it heard the start. */
     /** The attempt failed with {@code e} (now naming this attempt's peer when it named none). */
     void endWith(ProxyError e, AttemptOutcome outcome) {
         if (e.peer() == null) {
@@ -119,6 +118,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
         observeEnd(outcome);
     }
 
+    /** Tells the observer how this attempt ended, once, if it heard the start. */
     void observeEnd(AttemptOutcome outcome) {
         if (observed) {
             observed = false;
