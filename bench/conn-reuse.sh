@@ -62,10 +62,6 @@ NGINX_UPSTREAM_KEEPALIVE=$NGINX_KEEPALIVE start_targets
 } > "$RESULTS_DIR/meta.txt"
 cat "$RESULTS_DIR/meta.txt" >&2
 
-flushed_size() {  # flushed_size <file>: its size once nginx's buffered log (flush=1s) is on disk
-  sleep 1.5
-  stat -c %s "$1"
-}
 TSV=$RESULTS_DIR/runs.tsv
 printf 'scenario\ttarget\trequests\topened\treuse_pct\trps\terrors\testab_after\tproxy_says_opened\tforeign_cpu_pct\n' > "$TSV"
 for sc in $SCENARIOS; do

@@ -142,7 +142,6 @@ done
 [[ -n "$NGINX_ACCESS_LOG_FILE" ]] && echo "nginx access-log lines written: $(wc -l < "$NGINX_ACCESS_LOG_FILE")" >> "$RESULTS_DIR/meta.txt"
 
 # ---------- summary: medians over the rounds ----------
-mib() { awk '{printf "%.0f", $1/1024}'; }
 SUM=$RESULTS_DIR/summary.md
 {
   echo "| path | target | req/s | vs nginx | p50 ms | p99 ms | proxy CPU µs/req | vs nginx | origin CPU µs/req | RSS MiB idle→after | foreign CPU % (max) | errors |"
@@ -163,16 +162,7 @@ SUM=$RESULTS_DIR/summary.md
   echo
   echo "Details (the same run):"
   echo
-  echo "| path | target | rps spread % | PSS MiB after | wrk CPU % | cpu$WRK_CPU/cpu$SERVER_CPU busy % | steal % (max) |"
-  echo "|---|---|---:|---:|---:|---:|---:|"
-  for path in $PATHS; do
-    for t in "${TARGETS[@]}"; do
-      spread=$(col "$path" "$t" 4 | sort -g | awk '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", (m>0 ? 100*(a[NR]-a[1])/m : 0)}')
-      pss=-; [[ "$t" != direct ]] && pss=$(col "$path" "$t" 12 | maxv | mib)
-      printf '| %s | %s | %s | %s | %s | %s/%s | %s |\n' "$path" "$t" "$spread" "$pss" "$(col "$path" "$t" 13 | median)" \
-        "$(col "$path" "$t" 14 | median)" "$(col "$path" "$t" 15 | median)" "$(col "$path" "$t" 16 | maxv)"
-    done
-  done
+  details_table
   echo
   echo "CPU µs/req: utime+stime of the process tree over the run / requests. RSS, PSS: the process tree (nginx master+worker). foreign CPU: machine task time outside this run's processes, % of one core (other tenants, builds); wrk CPU near 100 % = the client is the limit (the direct rows)."
 } > "$SUM"

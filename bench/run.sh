@@ -6,6 +6,9 @@
 #   bench/run.sh proxy        HTTP/1.1 /small and /64k: direct, nginx, HAProxy, Relay   (proxy-bench.sh)
 #   bench/run.sh access-log   the same plus a second Relay with the access log off      (proxy-bench.sh)
 #   bench/run.sh tls-origin   plain client -> proxy -> TLS origin, pooled connections   (proxy-bench.sh)
+#   bench/run.sh cache        HTTP cache hits, /small and /64k: nginx proxy_cache, Relay's cache filter,
+#                             both uncached for reference                               (cache-bench.sh)
+#   bench/run.sh cache-miss   the same, every request a new URL: what a miss that stores costs (cache-bench.sh)
 #   bench/run.sh reuse        upstream connection reuse, 50/200 keep-alive and closing clients (conn-reuse.sh)
 #   bench/run.sh mem          memory per idle keep-alive client connection             (conn-mem.sh)
 #   bench/run.sh tls          TLS termination, keep-alive and handshakes               (tls-bench.sh)
@@ -60,6 +63,8 @@ case $table in
   proxy)      exec "$here/proxy-bench.sh" "$@" ;;
   access-log) RELAY_ALT_CONF=${RELAY_ALT_CONF:-server.access-log = false} exec "$here/proxy-bench.sh" "$@" ;;
   tls-origin) MODE=tls-origin exec "$here/proxy-bench.sh" "$@" ;;
+  cache)      MODE=hit exec "$here/cache-bench.sh" "$@" ;;
+  cache-miss) MODE=miss exec "$here/cache-bench.sh" "$@" ;;
   reuse)      exec "$here/conn-reuse.sh" "$@" ;;
   mem)        exec "$here/conn-mem.sh" "$@" ;;
   tls)        exec "$here/tls-bench.sh" "$@" ;;
@@ -79,5 +84,5 @@ case $table in
     # shellcheck disable=SC2086
     java -jar "$jar" 'SelectionBenchmark.observeAttempt' -p algorithm=peak-ewma ${JMH_ITERATIONS:--f 1 -wi 2 -i 3 -w 1s -r 1s} \
       -t 1 -prof gc "$@" ;;
-  *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac

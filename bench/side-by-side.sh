@@ -1,7 +1,8 @@
 # side-by-side.sh - what the load scripts in bench/ share (sourced, not run): their temporary and
 # results directories, the cleanup of every process they start, tool and port checks, CPU pinning,
 # the CPU and memory accounting of a process tree and of the machine (foreign CPU), the bench
-# certificate, the nginx origin, nginx, HAProxy and Relay as proxies in front of it, the load-client
+# certificate, the nginx origin, nginx (optionally with its proxy_cache), HAProxy and Relay (optionally
+# with its cache filter) as proxies in front of it, the load-client
 # run, the rounds (order rotated) and medians of the rounds in runs.tsv.
 #
 # The caller sets ROOT (the repository), SERVER_CPU and ORIGIN_PORT, sources this file and calls
@@ -20,6 +21,9 @@ die() { log "ERROR: $*"; exit 1; }
 CLIENT_PID=
 PIDS=()
 LAST_PID=
+# Directories outside $T (e.g. an nginx cache on tmpfs): removed on exit with $T, once the servers
+# that write there have stopped.
+CLEANUP_DIRS=()
 
 cleanup() {
   local rc=$? pid i
@@ -32,7 +36,7 @@ cleanup() {
     kill -0 "$pid" 2>/dev/null && { kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null; }
     wait "$pid" 2>/dev/null
   done
-  if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $T"; else rm -rf "$T"; fi
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $T ${CLEANUP_DIRS[*]}"; else rm -rf "$T" "${CLEANUP_DIRS[@]}"; fi
   exit "$rc"
 }
 
@@ -148,9 +152,11 @@ start_origin() {  # start_origin [<name> <port>]: nginx (default: "origin" on OR
   # worker_processes 1, HTTP/1.1: /small (100 bytes), /64k, PUT /sink (reads the whole body, then 201/204)
   # ORIGIN_TLS=1: the port speaks TLS (the bench certificate, make_certificate first).
   # ORIGIN_LOG=<file>: one line "<connection serial> <requests on it so far>" per request.
+  # ORIGIN_CACHE_CONTROL=<value>: every response carries "Cache-Control: <value>" (e.g. max-age=3600,
+  # for caching proxies); unset, the origin sends none.
   # It never closes a keep-alive connection of its own accord (keepalive_requests far above any
   # run, nginx's default 1000 would close every 1000th and cap any proxy's reuse at 99.9 %).
-  local name=${1:-origin} port=${2:-$ORIGIN_PORT} small listen log="access_log off;"
+  local name=${1:-origin} port=${2:-$ORIGIN_PORT} small listen log="access_log off;" cache_control=""
   local dir=$T/$name
   mkdir -p "$dir/www"
   small="hello$(printf 'x%.0s' $(seq 1 94))"
@@ -161,6 +167,7 @@ start_origin() {  # start_origin [<name> <port>]: nginx (default: "origin" on OR
     ssl_session_cache shared:origin:1m; ssl_session_tickets on;"
   [[ -n "${ORIGIN_LOG:-}" ]] && log="log_format reuse '\$connection \$connection_requests';
   access_log ${ORIGIN_LOG} reuse buffer=256k flush=1s;"
+  [[ -n "${ORIGIN_CACHE_CONTROL:-}" ]] && cache_control="add_header Cache-Control \"$ORIGIN_CACHE_CONTROL\" always;"
   # sendfile without TCP_CORK (tcp_nopush): with cork, /64k straight from the origin stalls on
   # delayed ACKs over loopback (the reference harness saw 40 ms p99s).
   cat > "$dir/nginx.conf" <<EOF
@@ -173,6 +180,7 @@ http {
   $(temp_paths "$dir")
   server { $listen
            root $dir/www;
+           $cache_control
            location = /small { default_type text/plain; return 200 "$small\n"; }
            location = /64k { default_type application/octet-stream; }
            location = /sink { dav_methods PUT; client_max_body_size 1m; } }
@@ -182,26 +190,37 @@ EOF
   [[ "$name" != origin ]] || ORIGIN_PID=$LAST_PID
 }
 
-start_nginx_proxy() {  # start_nginx_proxy "<listen directives>": nginx, worker_processes 1, to the origin
+start_nginx_proxy() {  # start_nginx_proxy "<listen directives>" [<name>]: nginx, worker_processes 1, to the origin
+  # <name> (default nginx): its directory $T/<name> and its output files, so that several run at once.
   # NGINX_UPSTREAM_KEEPALIVE idle origin connections kept (default 64, as in ../shared/bench),
   # NGINX_KEEPALIVE_REQUESTS per origin connection (default: never closed for that);
   # NGINX_UPSTREAM_TLS=1: proxy_pass https:// with session reuse, no verification (nginx's default);
   # NGINX_ACCESS_LOG_FILE=<file>: the combined log there (buffered 64k, flushed each second), else off.
+  # NGINX_CACHE_DIR=<dir>: a proxy_cache there (keys_zone 10m, max_size 256m, inactive 60m, no
+  # proxy_cache_valid: the origin's Cache-Control decides; proxy_cache_lock on) and every response
+  # says X-Cache: $upstream_cache_status (HIT, MISS, ...); unset, no cache.
   # A listen with ssl gets the bench certificate, TLS 1.3 only. Proxy buffers hold a 64 KiB body
-  # (16 x 8k) and never spill to a temp file: /64k measures proxying, not the disk.
-  local scheme=http ssl="" log="access_log off;"
-  mkdir -p "$T/nginx"
+  # (16 x 8k) and never spill to a temp file: /64k measures proxying, not the disk (a cached response
+  # goes to its cache file all the same: put NGINX_CACHE_DIR on tmpfs).
+  local name=${2:-nginx} scheme=http ssl="" log="access_log off;" cache_zone="" cache=""
+  local dir=$T/$name
+  mkdir -p "$dir"
   [[ "${NGINX_UPSTREAM_TLS:-0}" == 1 ]] && scheme=https
   [[ "$1" == *" ssl"* ]] && ssl="ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem;
     ssl_protocols TLSv1.3; ssl_session_tickets on;"
   [[ -n "${NGINX_ACCESS_LOG_FILE:-}" ]] && log="access_log $NGINX_ACCESS_LOG_FILE combined buffer=64k flush=1s;"
-  cat > "$T/nginx/nginx.conf" <<EOF
-worker_processes 1; pid $T/nginx/nginx.pid; error_log $T/nginx/error.log warn;
+  if [[ -n "${NGINX_CACHE_DIR:-}" ]]; then
+    cache_zone="proxy_cache_path $NGINX_CACHE_DIR levels=1:2 keys_zone=bench:10m max_size=256m inactive=60m use_temp_path=off;"
+    cache="proxy_cache bench; proxy_cache_lock on; add_header X-Cache \$upstream_cache_status;"
+  fi
+  cat > "$dir/nginx.conf" <<EOF
+worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log warn;
 events { worker_connections 16384; }
 http {
   $log
   keepalive_timeout 300s; keepalive_requests 100000000;
-  $(temp_paths "$T/nginx")
+  $(temp_paths "$dir")
+  $cache_zone
   upstream origin { server $HOST:$ORIGIN_PORT; keepalive ${NGINX_UPSTREAM_KEEPALIVE:-64};
                     keepalive_requests ${NGINX_KEEPALIVE_REQUESTS:-100000000}; keepalive_timeout 60s; }
   server {
@@ -209,11 +228,12 @@ http {
     $ssl
     location / { proxy_pass $scheme://origin; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_ssl_session_reuse on;
-                 proxy_buffer_size 8k; proxy_buffers 16 8k; proxy_max_temp_file_size 0; }
+                 proxy_buffer_size 8k; proxy_buffers 16 8k; proxy_max_temp_file_size 0;
+                 $cache }
   }
 }
 EOF
-  start_server nginx nginx -p "$T/nginx/" -e "$T/nginx/error.log" -c "$T/nginx/nginx.conf" -g 'daemon off;'
+  start_server "$name" nginx -p "$dir/" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;'
 }
 
 start_haproxy() {  # start_haproxy "<bind address>": HAProxy, nbthread 1, mode http, http-reuse always
@@ -288,16 +308,22 @@ start_relay() {  # start_relay <name> <port> "<upstream group lines>" "<extra li
 
 start_targets() {  # start_targets: each proxy named in the TARGETS array, on its port in PORT; fills SPID
   # (direct = the origin, started before); returns when every one answers /small over plain HTTP.
-  # Relay gets RELAY_UPSTREAM (upstream group lines) and RELAY_CONF_EXTRA; relay-alt RELAY_ALT_CONF too.
+  # Relay gets RELAY_UPSTREAM (upstream group lines) and RELAY_CONF_EXTRA; relay-alt RELAY_ALT_CONF too,
+  # relay-cache RELAY_CACHE_CONF (its cache filter). nginx-cache caches in NGINX_CACHE_DIR (the
+  # caller's, on tmpfs); the plain nginx never does.
   local t
   for t in "${TARGETS[@]}"; do
     case $t in
       direct) SPID[direct]=$ORIGIN_PID ;;
-      nginx) start_nginx_proxy "listen $HOST:${PORT[nginx]} backlog=4096;" ;;
+      nginx) NGINX_CACHE_DIR= start_nginx_proxy "listen $HOST:${PORT[nginx]} backlog=4096;" ;;
+      nginx-cache) NGINX_CACHE_DIR=${NGINX_CACHE_DIR:?nginx-cache needs NGINX_CACHE_DIR} \
+        start_nginx_proxy "listen $HOST:${PORT[nginx-cache]} backlog=4096;" nginx-cache ;;
       haproxy) start_haproxy "$HOST:${PORT[haproxy]}" ;;
       relay) start_relay relay "${PORT[relay]}" "${RELAY_UPSTREAM:-}" "${RELAY_CONF_EXTRA:-}" ;;
       relay-alt) start_relay relay-alt "${PORT[relay-alt]}" "${RELAY_UPSTREAM:-}" "${RELAY_CONF_EXTRA:-}
   ${RELAY_ALT_CONF:-}" ;;
+      relay-cache) start_relay relay-cache "${PORT[relay-cache]}" "${RELAY_UPSTREAM:-}" "${RELAY_CONF_EXTRA:-}
+  ${RELAY_CACHE_CONF:-}" ;;
       *) die "unknown target $t (expected: ${!PORT[*]})" ;;
     esac
     [[ "$t" == direct ]] || SPID[$t]=$LAST_PID
@@ -311,6 +337,11 @@ relay_facts() {  # relay_facts <name>: the transport it chose and how many acces
   local out="$T/$1.out" lines logged
   lines=$(wc -l < "$out"); logged=$(grep -c '^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.' "$out" || true)
   echo "$1: $(grep -o 'transport [a-z_]*, [0-9]* worker thread(s)' "$out" | head -1); access-log lines written: $((lines - logged))"
+}
+
+flushed_size() {  # flushed_size <file>: its size once nginx's buffered log (flush=1s) is on disk
+  sleep 1.5
+  stat -c %s "$1"
 }
 
 # ---------- the load client and the rounds ----------
@@ -379,3 +410,20 @@ median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) print "NA"; else if (NR%2) 
 maxv() { sort -g | tail -1; }
 sumv() { awk '{s+=$1} END{print s+0}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0 ? a/b : 0)}'; }
+mib() { awk '{printf "%.0f", $1/1024}'; }
+
+details_table() {  # the "Details" table for PATHS x TARGETS from a runs.tsv laid out as proxy-bench.sh's
+  # (4 rps, 12 pss_kb, 13 wrk_cpu_pct, 14/15 the cores' busy %, 16 steal_pct): the spread of req/s over
+  # the rounds, PSS after (none for direct), wrk's CPU, each core's busy and the steal.
+  local path t spread pss
+  echo "| path | target | rps spread % | PSS MiB after | wrk CPU % | cpu$WRK_CPU/cpu$SERVER_CPU busy % | steal % (max) |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
+  for path in $PATHS; do
+    for t in "${TARGETS[@]}"; do
+      spread=$(col "$path" "$t" 4 | sort -g | awk '{a[NR]=$1} END{m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", (m>0 ? 100*(a[NR]-a[1])/m : 0)}')
+      pss=-; [[ "$t" != direct ]] && pss=$(col "$path" "$t" 12 | maxv | mib)
+      printf '| %s | %s | %s | %s | %s | %s/%s | %s |\n' "$path" "$t" "$spread" "$pss" "$(col "$path" "$t" 13 | median)" \
+        "$(col "$path" "$t" 14 | median)" "$(col "$path" "$t" 15 | median)" "$(col "$path" "$t" 16 | maxv)"
+    done
+  done
+}

@@ -30,6 +30,16 @@ public interface FilterSettings {
     /** A boolean setting. */
     Optional<Boolean> getBoolean(String key);
 
+    /**
+     * A size in bytes: a number of bytes, or a number with a unit as HOCON writes sizes ({@code 512k},
+     * {@code 256MiB}, {@code 10GiB}; {@code k}, {@code M}, {@code G} and the {@code i} units are powers of
+     * 1024, {@code kB}, {@code MB}, {@code GB} powers of 1000). The default reads {@link #getString} and
+     * parses it so.
+     */
+    default Optional<Long> getBytes(String key) {
+        return getString(key).map(text -> dev.relay.core.internal.ByteSizes.parse(key, text));
+    }
+
     /** A duration setting ({@code 10s}, {@code 250ms} ...). */
     Optional<Duration> getDuration(String key);
 

@@ -1,5 +1,10 @@
 package dev.relay.core;
 
+import dev.relay.core.cache.CacheKey;
+import dev.relay.core.cache.CacheMeta;
+import dev.relay.core.cache.CachePolicy;
+import dev.relay.core.cache.ForcedFreshness;
+import dev.relay.core.cache.RespCacheable;
 import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
@@ -15,6 +20,12 @@ import java.util.concurrent.CompletionStage;
  *   <li>{@link #earlyRequestFilter}, before the downstream {@link HttpModule}s</li>
  *   <li>the modules' {@link HttpModule#requestHeaderFilter}</li>
  *   <li>{@link #requestFilter}: {@code true} means a response was sent; the engine only logs</li>
+ *   <li>when {@link #requestCacheFilter} (or a module) enabled the cache: {@link #cacheKeyCallback},
+ *     {@link #isPurge}, the lookup, {@link #cacheVaryFilter} for a stored variant,
+ *     {@link #cacheHitFilter}; a fresh hit is answered from the cache through {@link #responseFilter}
+ *     and {@link #responseBodyFilter} and ends there; otherwise {@link #cacheMissFilter} (a miss) and on
+ *     to the origin, where {@link #responseCacheFilter} decides on storing the answer and
+ *     {@link #shouldServeStale} on serving a stale copy instead of an error</li>
  *   <li>{@link #proxyUpstreamFilter}: {@code false} means 502 unless a response was written</li>
  *   <li>the attempt loop, up to the configured maximum:
  *     {@link #upstreamPeer} → connect → {@link #connectedToUpstream} or {@link #failToConnect}
@@ -77,6 +88,77 @@ public interface ProxyHttp<C extends @Nullable Object> {
     default CompletionStage<Boolean> requestFilter(Session session, C ctx) {
         return Stages.completedFalse();
     }
+
+    // ---------------------------------------------------------------------------------------------
+    // The cache phases (Pingora's, in its order; they run only for a request whose cache is enabled)
+
+    /**
+     * Turns the cache on for this request and picks it: {@code session.cache().enable(httpCache)}.
+     * Runs after {@link #requestFilter}; the default leaves the cache as the modules set it (off
+     * unless a module, such as the server's {@code cache} filter, enabled it).
+     */
+    default void requestCacheFilter(Session session, C ctx) {}
+
+    /**
+     * The key the response is stored under. The default, {@link CacheKey#of(Session)}, holds scheme,
+     * host and the full target; a key that leaves out the host lets one site's response answer
+     * another's requests.
+     */
+    default CacheKey cacheKeyCallback(Session session, C ctx) {
+        return CacheKey.of(session);
+    }
+
+    /**
+     * Whether this request is a purge of its key; the default: the {@code PURGE} method. A purge is
+     * answered by the engine (200 when something was removed, 404 when nothing was stored, 403 from a
+     * client the cache does not accept purges from); a target ending in {@code *} purges every key
+     * that starts with the rest.
+     */
+    default boolean isPurge(Session session, C ctx) {
+        return "PURGE".equals(session.requestHeader().method());
+    }
+
+    /**
+     * The variance of this request for a stored response that has a {@code Vary}: requests with equal
+     * variances share a stored variant. Null means no variance. The default follows the response's
+     * {@code Vary} ({@link CachePolicy#variance}).
+     */
+    default @Nullable String cacheVaryFilter(CacheMeta meta, C ctx, RequestHeader request) {
+        return CachePolicy.variance(meta.vary(), request);
+    }
+
+    /**
+     * Sees a stored response found for this request, fresh or not, before it is used; may overrule its
+     * freshness. Null (the default) keeps what RFC 9111 says. Synchronous, unlike Pingora's.
+     */
+    default @Nullable ForcedFreshness cacheHitFilter(Session session, CacheMeta meta, boolean isFresh, C ctx) {
+        return null;
+    }
+
+    /** Called when the cache has no usable response and the request goes to the origin to fill it. */
+    default void cacheMissFilter(Session session, C ctx) {}
+
+    /**
+     * Decides whether the origin's response is stored, and with which freshness; runs after
+     * {@link #upstreamResponseFilter}, so what that phase changed is what is stored. The default is
+     * RFC 9111's shared-cache rule ({@link dev.relay.core.cache.SessionCache#rfc9111}).
+     */
+    default RespCacheable responseCacheFilter(Session session, ResponseHeader upstreamResponse, C ctx) {
+        return session.cache().rfc9111(upstreamResponse);
+    }
+
+    /**
+     * Whether a stale stored response may be served: with {@code error} null, while it is revalidated
+     * in the background (stale-while-revalidate); with the error that failed the request, instead of
+     * that error (stale-if-error). Asked only within the windows the response (or the cache's defaults)
+     * allow. The default, as Pingora's: always for revalidation, and for an error the origin caused.
+     */
+    default boolean shouldServeStale(Session session, C ctx, @Nullable ProxyError error) {
+        return error == null || error.source() == ErrorSource.UPSTREAM;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // To the origin
 
     /**
      * The last gate before going upstream. {@code false} stops the request: the client gets 502 unless

@@ -118,6 +118,13 @@ public interface Session {
     long requestStartNanos();
 
     /**
+     * The cache as this request sees it: enable it (in {@link ProxyHttp#requestCacheFilter} or a
+     * module's request hook) to serve and store this request through an
+     * {@link dev.relay.core.cache.HttpCache}; read afterwards what it did.
+     */
+    dev.relay.core.cache.SessionCache cache();
+
+    /**
      * The executor of this session's event loop. Asynchronous phases may complete anywhere; the
      * engine always continues here.
      */

@@ -124,6 +124,43 @@ class FilterSettingsTest {
                 invalid(() -> one(text).getDuration("k")).getMessage());
     }
 
+    @ParameterizedTest
+    @CsvSource({"512, 512", "512B, 512", "512k, 524288", "512K, 524288", "1Ki, 1024", "256MiB, 268435456",
+            "256m, 268435456", "10GiB, 10737418240", "' 2 G ', 2147483648", "1.5k, 1536", "100kB, 100000",
+            "2MB, 2000000", "1 gibibyte, 1073741824", "3 kilobytes, 3000", "7 bytes, 7"})
+    void getBytesReadsSizesAsHoconDoes(String text, long expected) {
+        assertEquals(Optional.of(expected), one(text).getBytes("k"));
+    }
+
+    @Test
+    void getBytesTakesAWholeNumberAsBytes() {
+        assertEquals(Optional.of(4096L), one(4096).getBytes("k"));
+        assertEquals(Optional.empty(), FilterSettings.of(Map.of()).getBytes("k"));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"lots", "10 parsecs", "MiB", "", "10KB", "99999999999E"})
+    void getBytesRejectsWhatIsNotASize(String text) {
+        assertEquals("k: '" + text + "' (expected: a size such as 512k, 256MiB, 10GiB or a number of bytes)",
+                invalid(() -> one(text).getBytes("k")).getMessage());
+    }
+
+    @Test
+    void theDefaultGetBytesParsesTheTextOfGetString() {
+        FilterSettings textOnly = new FilterSettings() {
+            public Set<String> keys() { return Set.of("k"); }
+            public Optional<String> getString(String key) { return Optional.of("4MiB"); }
+            public Optional<Long> getLong(String key) { return Optional.empty(); }
+            public Optional<Boolean> getBoolean(String key) { return Optional.empty(); }
+            public Optional<Duration> getDuration(String key) { return Optional.empty(); }
+            public Optional<List<String>> getStringList(String key) { return Optional.empty(); }
+            public Optional<FilterSettings> getSettings(String key) { return Optional.empty(); }
+            public String origin(String key) { return key; }
+        };
+
+        assertEquals(Optional.of(4L << 20), textOnly.getBytes("k"));
+    }
+
     @Test
     void getStringListGivesAnImmutableListOfTexts() {
         List<String> list = one(List.of("a", 2, true)).getStringList("k").orElseThrow();

@@ -1,9 +1,10 @@
 /**
  * Reusable filters for Relay, each an {@link dev.relay.core.HttpModule} made available to
  * configurations through a {@link dev.relay.core.FilterProvider} registered in
- * {@code META-INF/services/dev.relay.core.FilterProvider}. Today: {@code headers}
+ * {@code META-INF/services/dev.relay.core.FilterProvider}: {@code headers}
  * ({@link dev.relay.filters.HeadersFilterProvider}), which sets, adds and removes request and
- * response header fields. Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
+ * response header fields; {@code grpc-web} ({@link dev.relay.filters.GrpcWebFilterProvider}); and
+ * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache. Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
  * that cache).
  *
  * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or

@@ -124,14 +124,20 @@ class TestOriginTest {
     @Test
     void echoStreamsALengthDelimitedBodyBack() throws Exception {
         byte[] body = randomBytes(8 * 1024 * 1024, 1);
-        HttpResponse<byte[]> response = client.send(HttpRequest.newBuilder(origin.uri("/echo")).timeout(WAIT)
-                        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(),
-                HttpResponse.BodyHandlers.ofByteArray());
+        try (RawHttpConnection connection = new RawHttpConnection(origin.port())) {
+            Thread sender = sendWhileReading(connection, () -> {
+                connection.send("PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length + "\r\n\r\n");
+                connection.send(body);
+            });
+            RawHttpConnection.Response response = connection.readResponse();
+            sender.join(WAIT.toMillis());
 
-        assertEquals(200, response.statusCode());
-        assertEquals(String.valueOf(body.length), response.headers().firstValue("Content-Length").orElseThrow());
-        assertArrayEquals(body, response.body());
-        RecordedRequest recorded = origin.requests().get(0);
+            assertEquals(200, response.status());
+            assertEquals(String.valueOf(body.length), response.header("Content-Length"));
+            assertArrayEquals(body, response.body());
+        }
+        // Recorded once the request is complete, which may be a moment after the echo's last byte.
+        RecordedRequest recorded = origin.awaitRequests(1, WAIT).get(0);
         assertEquals(body.length, recorded.bodyBytes());
         assertEquals(TestOrigin.sha256Hex(body), recorded.bodySha256());
     }
@@ -140,22 +146,46 @@ class TestOriginTest {
     void echoAnswersAChunkedBodyWithAChunkedBody() throws Exception {
         byte[] body = randomBytes(3 * 1024 * 1024 + 17, 2);
         try (RawHttpConnection connection = new RawHttpConnection(origin.port())) {
-            StringBuilder request = new StringBuilder("POST /echo HTTP/1.1\r\nHost: t\r\n"
-                    + "Transfer-Encoding: chunked\r\n\r\n");
-            connection.send(request.toString());
-            int chunk = 100_000;
-            for (int offset = 0; offset < body.length; offset += chunk) {
-                int n = Math.min(chunk, body.length - offset);
-                connection.send(Integer.toHexString(n) + "\r\n");
-                connection.send(java.util.Arrays.copyOfRange(body, offset, offset + n));
-                connection.send("\r\n");
-            }
-            connection.send("0\r\n\r\n");
+            Thread sender = sendWhileReading(connection, () -> {
+                connection.send("POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n");
+                int chunk = 100_000;
+                for (int offset = 0; offset < body.length; offset += chunk) {
+                    int n = Math.min(chunk, body.length - offset);
+                    connection.send(Integer.toHexString(n) + "\r\n");
+                    connection.send(java.util.Arrays.copyOfRange(body, offset, offset + n));
+                    connection.send("\r\n");
+                }
+                connection.send("0\r\n\r\n");
+            });
             RawHttpConnection.Response response = connection.readResponse();
+            sender.join(WAIT.toMillis());
 
             assertEquals("chunked", response.header("Transfer-Encoding"));
             assertArrayEquals(body, response.body());
         }
+    }
+
+    /** What a sender writes on a connection. */
+    private interface Sending {
+        void send() throws IOException;
+    }
+
+    /**
+     * Sends on another thread while the caller reads the response: the echo answers while the body
+     * still arrives, so a client that sent everything before reading would fill the socket buffers of
+     * both directions and stall (on a loaded machine, where loopback buffers stay small).
+     */
+    private static Thread sendWhileReading(RawHttpConnection connection, Sending sending) {
+        Thread sender = new Thread(() -> {
+            try {
+                sending.send();
+            } catch (IOException e) {
+                // The reader sees the broken exchange and fails the test.
+            }
+        }, "echo-sender");
+        sender.setDaemon(true);
+        sender.start();
+        return sender;
     }
 
     @Test

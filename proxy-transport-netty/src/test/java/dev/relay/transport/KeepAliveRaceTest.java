@@ -95,7 +95,10 @@ class KeepAliveRaceTest {
                         "every request reached the origin exactly once");
                 assertEquals(REQUESTS + extraAttempts, counter.starts.get());
                 assertEquals(REQUESTS, counter.ends.get(AttemptOutcome.SUCCESS).get());
-                assertTrue(origin.idleConnectionsClosed() > REQUESTS / 100,
+                // How often the window is hit depends on the machine's speed (87 of 10,000 once on a busy
+                // machine, against ~1 % usually): this only checks that the closing really runs; the race
+                // itself is checked by the retried requests below.
+                assertTrue(origin.idleConnectionsClosed() > REQUESTS / 1000,
                         "the origin closed idle connections often: " + origin.idleConnectionsClosed());
                 assertTrue(retriedRequests > 0, "no request met a connection closing under it: the race was not run");
             }

@@ -52,6 +52,25 @@ public final class MapFilterSettings implements FilterSettings {
         }
     }
 
+    /** A number is a count of bytes; text is parsed as HOCON sizes ({@link ByteSizes}). */
+    @Override
+    public Optional<Long> getBytes(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (v instanceof Number n) {
+            if (n instanceof Double || n instanceof Float) {
+                throw new InvalidSettingException(key, "'" + v + "' (expected: a whole number of bytes, or a size such as 256MiB)");
+            }
+            return Optional.of(n.longValue());
+        }
+        if (v instanceof Map || v instanceof List) {
+            throw new InvalidSettingException(key, "expected a size such as 256MiB, got " + v);
+        }
+        return Optional.of(ByteSizes.parse(key, v.toString()));
+    }
+
     @Override
     public Optional<Boolean> getBoolean(String key) {
         Object v = values.get(key);

@@ -6,6 +6,7 @@ import dev.relay.server.internal.config.ConfigProblem;
 import dev.relay.server.internal.config.ProxyConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 import dev.relay.server.internal.metrics.RelayMetrics;
+import dev.relay.server.internal.proxy.ConfiguredCache;
 import dev.relay.server.internal.proxy.ConfiguredProxy;
 import dev.relay.server.internal.proxy.ProxyRuntime;
 import org.slf4j.Logger;
@@ -99,6 +100,20 @@ public final class ConfigReloader {
         } catch (ConfigProblem problem) {
             return new Result(false, running, problem.getMessage());
         }
+        Result result = null;
+        try {
+            result = apply(next, running);
+            return result;
+        } finally {
+            if (result == null || !result.success()) {
+                // Its filters were created and never ran: the caches only it holds are closed.
+                ConfiguredCache.release(next, proxy.runtime().config());
+            }
+        }
+    }
+
+    /** Binds the new listeners of {@code next}, swaps it in and closes the listeners it dropped. */
+    private Result apply(ProxyConfig next, long running) {
         if (next.demoOrigins() > 0) {
             if (demo.addresses().isEmpty()) {
                 return new Result(false, running, "demo mode (proxy.demo.origins) needs a restart");

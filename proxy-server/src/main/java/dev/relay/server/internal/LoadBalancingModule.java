@@ -28,6 +28,7 @@ public final class LoadBalancingModule extends AbstractModule {
         ProxyConfig effective = config.demoOrigins() > 0 ? config.withUpstream(demo.upstream()) : config;
         ConfiguredProxy proxy = ConfiguredProxy.create(effective, metrics, accessLog);
         metrics.bindUpstreams(() -> proxy.runtime().groups().values());
+        metrics.bindCaches(() -> proxy.runtime().caches());
         return proxy;
     }
 

@@ -23,6 +23,11 @@ final class ByteBufBodyChunk implements BodyChunk {
     }
 
     /** Returns the buffer to send (ownership moves to the caller) and empties the view. */
+    /** The buffer the chunk holds now (filters may have replaced it), still owned by the chunk. */
+    ByteBuf peek() {
+        return buf;
+    }
+
     ByteBuf take() {
         ByteBuf b = buf;
         buf = null;

@@ -33,11 +33,28 @@ final class CallSession implements Session {
     long upstreamConnectNanos;
     boolean upstreamReused;
 
+    private @org.jspecify.annotations.Nullable CallCache cache;
+
     CallSession(ProxyCall<?> call, DownstreamStream downstream, long startNanos) {
         this.call = call;
         this.downstream = downstream;
         this.loop = downstream.eventLoop();
         this.startNanos = startNanos;
+    }
+
+    @Override
+    public CallCache cache() {
+        CallCache c = cache;
+        if (c == null) {
+            cache = c = new CallCache(this, call.clock());
+        }
+        return c;
+    }
+
+    /** The request's cache state when a phase or module enabled a cache, else null (without making one). */
+    @org.jspecify.annotations.Nullable CallCache enabledCache() {
+        CallCache c = cache;
+        return c != null && c.isEnabled() ? c : null;
     }
 
     @Override

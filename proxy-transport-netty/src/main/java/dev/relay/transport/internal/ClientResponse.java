@@ -24,12 +24,23 @@ final class ClientResponse {
     private final ProxyEngine<?> engine;
     private boolean continueSent;
     private boolean complete;
+    /** The client is gone while the response is still read to its end (a cache fill): writes go nowhere. */
+    private boolean detached;
     private @Nullable ChannelFuture lastWrite;
 
     ClientResponse(DownstreamStream downstream, CallSession session, ProxyEngine<?> engine) {
         this.downstream = downstream;
         this.session = session;
         this.engine = engine;
+    }
+
+    /** The client is gone, but the response is still read to its end (into the cache): from now on writes are dropped. */
+    void detach() {
+        detached = true;
+    }
+
+    boolean isDetached() {
+        return detached;
     }
 
     /** Whether the whole response has been written (its last part at least handed to the connection). */
@@ -63,6 +74,11 @@ final class ClientResponse {
 
     /** Writes the header (not flushed); a draining server closes the connection after this response. */
     void writeHeader(ResponseHeader header, boolean endOfStream) {
+        if (detached) {
+            session.responseWritten = true;
+            session.responseStatus = header.status();
+            return;
+        }
         if (engine.isDraining()) {
             session.keepAlive = false;
         }
@@ -71,7 +87,6 @@ final class ClientResponse {
         session.responseStatus = header.status();
     }
 
-    /** Writes a body part (not flushed; ownership passes). */
     /**
      * Writes a filtered part of the origin's body, the last one with {@code trailers}, or with
      * {@code trailersAsBody} in their place when a module sends them as body bytes (a gRPC-web
@@ -80,6 +95,11 @@ final class ClientResponse {
     void writePart(ByteBuf data, boolean last, @Nullable HttpHeaders trailers, byte @Nullable [] trailersAsBody) {
         ByteBuf out = trailersAsBody == null ? data
                 : Unpooled.wrappedBuffer(data, Unpooled.wrappedBuffer(trailersAsBody));
+        if (detached) {
+            out.release();
+            complete |= last;
+            return;
+        }
         session.responseBodyBytes += out.readableBytes();
         if (last) {
             writeLast(out, trailersAsBody == null ? trailers : null);
@@ -98,7 +118,7 @@ final class ClientResponse {
 
     /** Flushes written parts unless the response is complete (its last write flushed already). */
     void flushUnlessComplete() {
-        if (!complete) {
+        if (!complete && !detached) {
             downstream.flush();
         }
     }

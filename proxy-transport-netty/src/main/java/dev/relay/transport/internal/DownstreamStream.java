@@ -94,6 +94,9 @@ interface DownstreamStream {
     /** Flushes what was written; the future tells when it has left. */
     ChannelFuture flushWithFuture();
 
+    /** A future already succeeded, for writes that need no wait (a subrequest's, which go nowhere). */
+    ChannelFuture succeededFuture();
+
     /** Whether the client takes more bytes now (its send buffer is below the high water mark). */
     boolean isWritable();
 

@@ -20,6 +20,14 @@ public interface EngineClock {
     long nanoTime();
 
     /**
+     * The wall-clock time in epoch milliseconds (as {@link System#currentTimeMillis()}): what HTTP dates
+     * and cached responses' ages are reckoned in. A manual clock moves it together with {@link #nanoTime()}.
+     */
+    default long currentTimeMillis() {
+        return System.currentTimeMillis();
+    }
+
+    /**
      * Runs {@code task} on {@code loop} once {@code delayNanos} have passed on this clock.
      *
      * @return a handle whose {@code cancel(false)} stops the task if it has not run yet

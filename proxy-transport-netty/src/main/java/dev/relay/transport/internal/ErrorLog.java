@@ -1,5 +1,9 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.ProxyHttp;
+import dev.relay.core.RequestHeader;
+import dev.relay.core.Session;
+
 import dev.relay.core.Addresses;
 import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
@@ -140,6 +144,36 @@ public final class ErrorLog {
         }
         LOG.log(level, "client error from {0}: {1}, status {2}: {3}", clientText(client.get()), request.get(), status,
                 describe(error));
+    }
+
+    /**
+     * The one log line of a failed request, at the level of who must act on it: a client error is
+     * counted, and logged quietly and rate-limited; anything else is logged with its cause for the
+     * operator. The proxy's {@link ProxyHttp#suppressErrorLog} may silence it; a failing callback
+     * does not (its failure is not the request's).
+     */
+    <C> void logRequestError(ProxyHttp<C> proxy, Session session, @Nullable C ctx, ProxyError e, int status) {
+        boolean suppress;
+        try {
+            suppress = proxy.suppressErrorLog(session, ctx, e);
+        } catch (Throwable t) {
+            suppress = false;
+        }
+        if (isClientError(e)) {
+            recordClientError(e, status, !suppress, session::clientAddress, () -> requestSummary(proxy, session, ctx));
+        } else if (!suppress) {
+            logForOperator(e, () -> requestSummary(proxy, session, ctx) + ", status " + status + ": " + e.getMessage());
+        }
+    }
+
+    /** The proxy's {@link ProxyHttp#requestSummary} of the request, or method and target when it fails. */
+    <C> String requestSummary(ProxyHttp<C> proxy, Session session, @Nullable C ctx) {
+        try {
+            return proxy.requestSummary(session, ctx);
+        } catch (Throwable t) {
+            RequestHeader request = session.requestHeader();
+            return request.method() + " " + request.uri();
+        }
     }
 
     /**

@@ -294,6 +294,11 @@ final class Http1DownstreamStream implements DownstreamStream {
     }
 
     @Override
+    public ChannelFuture succeededFuture() {
+        return channel.newSucceededFuture();
+    }
+
+    @Override
     public boolean isWritable() {
         return channel.isWritable();
     }

@@ -314,6 +314,11 @@ final class Http2DownstreamStream implements DownstreamStream {
     }
 
     @Override
+    public ChannelFuture succeededFuture() {
+        return stream.newSucceededFuture();
+    }
+
+    @Override
     public boolean isWritable() {
         return stream.isWritable();
     }

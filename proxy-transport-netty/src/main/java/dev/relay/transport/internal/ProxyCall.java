@@ -6,8 +6,6 @@ import dev.relay.core.ErrorType;
 import dev.relay.core.FailToProxy;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpModule;
-import dev.relay.core.HttpModuleFactory;
-import dev.relay.core.HttpModules;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import dev.relay.core.ProxyHttp;
@@ -69,13 +67,13 @@ final class ProxyCall<C> extends PhaseSteps {
     private State state = State.ACTIVE;
 
     private @Nullable UpstreamAttempt attempt;
+    /** The cache phases, when a phase or module enabled the cache for this request. */
+    private @Nullable CachePhases<C> cache;
 
     private final ClientResponse response;
     private boolean shortCircuited;
     /** A pooled HTTP/1.1 connection failed unanswered: the others may be stale too; retries open new ones. */
     private boolean freshConnections;
-    /** This call became a tunnel ({@link ProxyEngine#tunnelOpened}), and says so when it ends. */
-    private boolean countedAsTunnel;
     private @Nullable Future<?> deadlineTimer;
     private @Nullable ProxyError error;
     private final @Nullable TunnelStart tunnel;
@@ -92,15 +90,7 @@ final class ProxyCall<C> extends PhaseSteps {
         this.modules = new HttpModule[engine.moduleFactories.length];
         this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), clock);
         this.response = new ClientResponse(downstream, session, engine);
-        this.tunnel = TunnelStart.forCall(this, downstream, clock, engine.options.tunnelIdleTimeout().toNanos());
-    }
-
-    /** The module factories of a service: {@code extra} first, then those the proxy registers. Called once per service. */
-    static HttpModuleFactory[] moduleFactories(ProxyHttp<?> proxy, java.util.List<HttpModuleFactory> extra) {
-        HttpModules modules = new HttpModules();
-        extra.forEach(modules::add);
-        proxy.initDownstreamModules(modules);
-        return modules.ordered().toArray(new HttpModuleFactory[0]);
+        this.tunnel = TunnelStart.forCall(this, downstream, engine);
     }
 
     CallSession session() {
@@ -195,7 +185,17 @@ final class ProxyCall<C> extends PhaseSteps {
         }
     }
 
-    private void afterRequestFilter(boolean responded) {
+    /** Answers from the cache: the response phases run on {@code hit} as on an origin's response. */
+    void serveFromCache(CacheHitStream hit) {
+        if (attempt != null) {
+            attempt.abandon();
+        }
+        attempt = UpstreamAttempt.fromCache(this, hit, clock.nanoTime());
+        hit.start(attempt);
+    }
+
+    /** After the request filters; also where the cache phases go when they answered by themselves (a purge). */
+    void afterRequestFilter(boolean responded) {
         if (responded) {
             shortCircuited = true;
             if (!session.responseWritten) {
@@ -206,6 +206,22 @@ final class ProxyCall<C> extends PhaseSteps {
             // Otherwise the filter is still writing: the write of the last part finishes the request.
             return;
         }
+        try {
+            proxy.requestCacheFilter(session, ctx);
+            CallCache enabled = session.enabledCache();
+            if (enabled != null) {
+                cache = new CachePhases<>(this, engine, downstream, enabled, ctx);
+                cache.start();
+            } else {
+                proceedToUpstream();
+            }
+        } catch (Throwable t) {
+            failRequest(ProxyError.from(t, "requestCacheFilter"));
+        }
+    }
+
+    /** After the cache phases, or without them: the last gate before the origin. */
+    void proceedToUpstream() {
         try {
             await(proxy.proxyUpstreamFilter(session, ctx), AFTER_PROXY_UPSTREAM_FILTER, "proxyUpstreamFilter", null);
         } catch (Throwable t) {
@@ -287,6 +303,9 @@ final class ProxyCall<C> extends PhaseSteps {
         RequestHeader upstreamRequest = stream.newRequestHeader(downstream.requestHeader(), a.peer,
                 downstream.requestHasBody(), requestBody.bufferedLength(), tunnel != null);
         a.request = upstreamRequest;
+        if (cache != null) {
+            cache.beforeUpstreamRequest(upstreamRequest);
+        }
         try {
             await(proxy.upstreamRequestFilter(session, upstreamRequest, ctx), AFTER_UPSTREAM_REQUEST_FILTER,
                     "upstreamRequestFilter", a);
@@ -308,16 +327,6 @@ final class ProxyCall<C> extends PhaseSteps {
     /** Where the client's body parts go (the downstream stream delivers them there). */
     RequestBody requestBody() {
         return requestBody;
-    }
-
-    /** A failure while the request is being sent upstream (a malformed client body), or before. */
-    void failSendingRequest(ProxyError e) {
-        UpstreamAttempt a = attempt;
-        if (a != null && (a.stream != null || a.headerSent)) {
-            upstreamFailure(a, Errors.noRetry(e));
-        } else {
-            failRequest(e);
-        }
     }
 
     /** Runs the request body filters on one part, then sends it, unless a filter is still busy with it. */
@@ -367,7 +376,12 @@ final class ProxyCall<C> extends PhaseSteps {
     void onResponseHeader(UpstreamAttempt a) {
         ResponseHeader upstreamResponse = a.response;
         try {
-            proxy.upstreamResponseFilter(session, upstreamResponse, ctx);
+            if (!a.fromCache) {
+                proxy.upstreamResponseFilter(session, upstreamResponse, ctx);
+                if (cache != null && cache.onUpstreamResponse(a)) {
+                    return;
+                }
+            }
             a.responseFilterBusy = true;
             await(proxy.responseFilter(session, upstreamResponse, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
         } catch (Throwable t) {
@@ -402,7 +416,7 @@ final class ProxyCall<C> extends PhaseSteps {
     }
 
     boolean downstreamWritable() {
-        return downstream.isWritable();
+        return downstream.isWritable() || response.isDetached();
     }
 
     /** Runs the response body filters on one part and writes it to the client. */
@@ -411,7 +425,10 @@ final class ProxyCall<C> extends PhaseSteps {
         Duration pause;
         byte @Nullable [] trailersAsBody = null;
         try {
-            Duration upstreamPause = proxy.upstreamResponseBodyFilter(session, chunk, last, ctx);
+            Duration upstreamPause = a.fromCache ? null : proxy.upstreamResponseBodyFilter(session, chunk, last, ctx);
+            if (cache != null && !a.fromCache) {
+                cache.onBodyPart(chunk.peek(), last);
+            }
             Duration downstreamPause = proxy.responseBodyFilter(session, chunk, last, ctx);
             for (HttpModule module : modules) {
                 module.responseBodyFilter(session, chunk, last);
@@ -458,10 +475,6 @@ final class ProxyCall<C> extends PhaseSteps {
     void tunnelStarted() {
         if (deadlineTimer != null) {
             deadlineTimer.cancel(false);
-        }
-        if (!countedAsTunnel) {
-            countedAsTunnel = true;
-            engine.tunnelOpened();
         }
     }
 
@@ -559,14 +572,19 @@ final class ProxyCall<C> extends PhaseSteps {
             return;
         }
         session.keepAlive = false;
-        failRequest(cause == null
+        ProxyError e = cause == null
                 ? ProxyError.downstream(ErrorType.CONNECTION_CLOSED, "client closed the connection", null)
-                : Errors.io(cause, ErrorSource.DOWNSTREAM, "client connection"));
+                : Errors.io(cause, ErrorSource.DOWNSTREAM, "client connection");
+        if (cache != null && cache.continueWithoutClient()) {
+            error = e;
+        } else {
+            failRequest(e);
+        }
     }
 
     @Override
     void failRequest(ProxyError e) {
-        if (state != State.ACTIVE) {
+        if (state != State.ACTIVE || cache != null && cache.serveStaleInsteadOf(e)) {
             return;
         }
         state = State.FAILING;
@@ -604,32 +622,12 @@ final class ProxyCall<C> extends PhaseSteps {
         finishAfterLastWrite();
     }
 
-    /**
-     * The one log line of a failed request, at the level of who must act on it (see {@link ErrorLog}):
-     * a client error is counted, and logged quietly and rate-limited; anything else is logged with its
-     * cause for the operator.
-     */
     private void logError(ProxyError e, int status) {
-        boolean suppress;
-        try {
-            suppress = proxy.suppressErrorLog(session, ctx, e);
-        } catch (Throwable t) {
-            suppress = false;
-        }
-        if (ErrorLog.isClientError(e)) {
-            engine.errorLog.recordClientError(e, status, !suppress, downstream::clientAddress, this::requestSummary);
-        } else if (!suppress) {
-            engine.errorLog.logForOperator(e, () -> requestSummary() + ", status " + status + ": " + e.getMessage());
-        }
+        engine.errorLog.logRequestError(proxy, session, ctx, e, status);
     }
 
     private String requestSummary() {
-        try {
-            return proxy.requestSummary(session, ctx);
-        } catch (Throwable t) {
-            RequestHeader request = downstream.requestHeader();
-            return request.method() + " " + request.uri();
-        }
+        return engine.errorLog.requestSummary(proxy, session, ctx);
     }
 
     private void finishAfterLastWrite() {
@@ -685,7 +683,10 @@ final class ProxyCall<C> extends PhaseSteps {
             a.abandon();
         }
         requestBody.release();
-        engine.requestEnded(countedAsTunnel);
+        if (cache != null) {
+            cache.release();
+        }
+        engine.requestEnded(tunnel != null && tunnel.opened());
         boolean reusable = session.keepAlive && response.isComplete() && downstream.isOpen()
                 && !response.clientAwaitsContinue(requestBody.complete);
         downstream.finished(reusable, requestBody.complete);

@@ -1,6 +1,7 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.HttpModules;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.ProxyOptions;
 import io.netty.channel.socket.SocketChannel;
@@ -28,6 +29,8 @@ public final class ProxyEngine<C> {
     private final Http2Counters http2;
     private final Http2Streams http2Streams;
     final EngineClock clock;
+    /** The cache fills in progress of this engine's requests: the cache lock. */
+    final CacheFills cacheFills = new CacheFills();
     private final AtomicInteger activeRequests = new AtomicInteger();
     /** The calls among {@link #activeRequests} that became tunnels: not counted against the in-flight limit. */
     private final AtomicInteger activeTunnels = new AtomicInteger();
@@ -56,7 +59,7 @@ public final class ProxyEngine<C> {
         this.http2Abuse = new Http2Abuse(clock);
         this.errorLog = new ErrorLog(clock);
         this.options = options;
-        this.moduleFactories = ProxyCall.moduleFactories(proxy, extraModules);
+        this.moduleFactories = moduleFactories(proxy, extraModules);
         this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
         UpstreamConnector connector = new UpstreamConnector(channelType, domainSockets, resolver, pool,
                 options.maxHeaderBytes(), clock);
@@ -67,6 +70,14 @@ public final class ProxyEngine<C> {
         this.http2Streams = http2Streams;
         this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2Streams, chosen),
                 http2Streams, chosen);
+    }
+
+    /** The module factories of a service: {@code extra} first, then those the proxy registers. Called once per service: registering modules is set-up, not a phase of a request. */
+    private static HttpModuleFactory[] moduleFactories(ProxyHttp<?> proxy, java.util.List<HttpModuleFactory> extra) {
+        HttpModules modules = new HttpModules();
+        extra.forEach(modules::add);
+        proxy.initDownstreamModules(modules);
+        return modules.ordered().toArray(new HttpModuleFactory[0]);
     }
 
     /** The phase engine for one request arriving on {@code downstream}. */

@@ -111,7 +111,13 @@ final class RequestBody {
     void onMalformed(ProxyError e) {
         complete = true;
         call.session().keepAlive = false;
-        call.failSendingRequest(e);
+        // Once the attempt has its stream, the failure is the attempt's (no retry: the body is broken).
+        UpstreamAttempt a = call.attempt();
+        if (a != null && (a.stream != null || a.headerSent)) {
+            call.upstreamFailure(a, Errors.noRetry(e));
+        } else {
+            call.failRequest(e);
+        }
     }
 
     /** Reads the whole body into memory (Session.readRequestBody): completes {@code result} once it is all here. */

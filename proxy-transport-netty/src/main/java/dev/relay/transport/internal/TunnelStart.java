@@ -40,19 +40,27 @@ final class TunnelStart {
     private final DownstreamStream downstream;
     private final EngineClock clock;
     private final long idleNanos;
+    private final ProxyEngine<?> engine;
+    /** The tunnel opened ({@link ProxyEngine#tunnelOpened}): the call says so when it ends. */
+    private boolean opened;
 
-    TunnelStart(ProxyCall<?> call, DownstreamStream downstream, EngineClock clock, long idleNanos) {
+    TunnelStart(ProxyCall<?> call, DownstreamStream downstream, EngineClock clock, long idleNanos, ProxyEngine<?> engine) {
         this.call = call;
+        this.engine = engine;
         this.downstream = downstream;
         this.clock = clock;
         this.idleNanos = idleNanos;
     }
 
     /** The tunnel support of a call, or null when its request asks for none. */
-    static @Nullable TunnelStart forCall(ProxyCall<?> call, DownstreamStream downstream, EngineClock clock,
-                                         long idleNanos) {
-        return downstream.tunnelKind() == TunnelRequests.Kind.NONE ? null
-                : new TunnelStart(call, downstream, clock, idleNanos);
+    static @Nullable TunnelStart forCall(ProxyCall<?> call, DownstreamStream downstream, ProxyEngine<?> engine) {
+        return downstream.tunnelKind() == TunnelRequests.Kind.NONE ? null : new TunnelStart(call, downstream,
+                engine.clock, engine.options.tunnelIdleTimeout().toNanos(), engine);
+    }
+
+    /** Whether the tunnel opened (and was counted as one). */
+    boolean opened() {
+        return opened;
     }
 
     /** Whether the upstream must be a connection of its own (a CONNECT tunnel never takes a pooled one). */
@@ -119,6 +127,10 @@ final class TunnelStart {
         session.responseWritten = true;
         session.responseStatus = header.status();
         call.tunnelStarted();
+        if (!opened) {
+            opened = true;
+            engine.tunnelOpened();
+        }
         ByteRelay relay = new ByteRelay(idleNanos, clock, this::onTunnelEnd);
         ByteBuf clientEarly = downstream.switchToTunnel(header, relay.downstreamHandler());
         ByteBuf originEarly;

@@ -54,11 +54,46 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     private boolean flushPending;
     private @Nullable LazyTimer writeTimer;
 
+    /** Stands for "the cache" where an attempt needs a peer: a cached response has no origin. */
+    private static final HttpPeer CACHE = HttpPeer.unix(java.nio.file.Path.of("/relay/cache"));
+
+    /** The response comes from the cache ({@link CacheHitStream}): the upstream-only phases do not run. */
+    final boolean fromCache;
+    /** The cache answered instead of this attempt's response (a 304 that confirmed it): the rest is read and dropped, and the connection kept. */
+    private boolean draining;
+
     UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos) {
+        this(call, peer, observer, startNanos, false);
+    }
+
+    private UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos,
+                            boolean fromCache) {
         this.call = call;
         this.peer = peer;
         this.observer = observer;
         this.startNanos = startNanos;
+        this.fromCache = fromCache;
+    }
+
+    /** An attempt answered by {@code hit} (started by the caller); no observer hears of it. */
+    static UpstreamAttempt fromCache(ProxyCall<?> call, CacheHitStream hit, long startNanos) {
+        UpstreamAttempt a = new UpstreamAttempt(call, CACHE, UpstreamObserver.NONE, startNanos, true);
+        a.stream = hit;
+        return a;
+    }
+
+    /**
+     * The cache answers instead of this attempt's response: what is left of it is read and dropped, and
+     * the connection goes back to the pool when it ends (a 304 has no body: in the same read).
+     */
+    void drainAndRelease() {
+        observeEnd(AttemptOutcome.SUCCESS);
+        draining = true;
+        responseBody.releaseAll();
+        UpstreamStream s = stream;
+        if (s != null) {
+            s.setReading(true);
+        }
     }
 
     /**
@@ -75,7 +110,6 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
         return null;
     }
 
-    /** Tells the observer how this attempt ended, once, if it heard the start. */
     /** The attempt failed with {@code e} (now naming this attempt's peer when it named none). */
     void endWith(ProxyError e, AttemptOutcome outcome) {
         if (e.peer() == null) {
@@ -84,6 +118,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
         observeEnd(outcome);
     }
 
+    /** Tells the observer how this attempt ended, once, if it heard the start. */
     void observeEnd(AttemptOutcome outcome) {
         if (observed) {
             observed = false;
@@ -143,6 +178,13 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     @Override
     public void onResponseBody(ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+        if (draining) {
+            data.release();
+            if (last) {
+                releaseStream();
+            }
+            return;
+        }
         if (!isCurrent()) {
             data.release();
             return;
@@ -319,6 +361,10 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     /** Abandons the attempt: closes the stream, drops what it was holding, stops its timers. */
     void abandon() {
+        if (draining) {
+            // The cache answered in its place: the stream releases itself at the end of this response.
+            return;
+        }
         UpstreamStream s = stream;
         if (s != null) {
             stream = null;

@@ -17,8 +17,15 @@ import java.util.function.BooleanSupplier;
  */
 public final class ManualEngineClock implements EngineClock {
     private final PriorityQueue<Task> tasks = new PriorityQueue<>();
+    /** The wall clock starts at the real time when the clock is made, and moves only as it is advanced. */
+    private final long wallStartMillis = System.currentTimeMillis();
     private long now = 1_000_000_000L;
     private long sequence;
+
+    @Override
+    public long currentTimeMillis() {
+        return wallStartMillis + (nanoTime() - 1_000_000_000L) / 1_000_000L;
+    }
 
     @Override
     public synchronized long nanoTime() {

@@ -69,6 +69,12 @@ import static java.util.Objects.requireNonNull;
  *   <tr><td>{@code GET /metrics}</td><td>Prometheus text format</td></tr>
  *   <tr><td>{@code GET /upstreams}</td><td>JSON: each group's settings (selection, discovery,
  *       checks) and its backends with health, ejection and requests in flight</td></tr>
+ *   <tr><td>{@code GET /cache}</td><td>JSON: each cache of the configuration (the {@code cache} filters)
+ *       with its requests by result, lock and revalidation counts, and its tiers' entries, bytes, cap
+ *       and evictions</td></tr>
+ *   <tr><td>{@code POST /cache/purge}</td><td>{@code key=} (an exact cache key, with its variants) or
+ *       {@code prefix=} (every key starting with it), in the query string or a form body: removes them
+ *       from every cache; 200 {@code {"purged":N}}, or 400 when neither is given</td></tr>
  *   <tr><td>{@code POST /reload}</td><td>re-reads the configuration; 200 with the new generation,
  *       or 400 with the reason (the running configuration stays)</td></tr>
  * </table>
@@ -316,8 +322,26 @@ public final class AdminServer implements Service {
                                 "application/json", body.toString()));
                     });
                 }
+                case "/cache" -> {
+                    if (!get) {
+                        methodNotAllowed(ctx, keepAlive, "GET");
+                    } else {
+                        send(ctx, keepAlive, HttpResponseStatus.OK, "application/json", CacheAdmin.json(proxy.runtime().caches()));
+                    }
+                }
+                case "/cache/purge" -> {
+                    if (!method.equals(HttpMethod.POST)) {
+                        methodNotAllowed(ctx, keepAlive, "POST");
+                        return;
+                    }
+                    byte[] body = new byte[request.content().readableBytes()];
+                    request.content().getBytes(request.content().readerIndex(), body);
+                    CacheAdmin.Purge purge = CacheAdmin.purge(proxy.runtime().caches(), request.uri(), body);
+                    send(ctx, keepAlive, purge.ok() ? HttpResponseStatus.OK : HttpResponseStatus.BAD_REQUEST,
+                            "application/json", purge.body());
+                }
                 default -> send(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "text/plain",
-                        "not found (try /health, /ready, /metrics, /upstreams, POST /reload)\n");
+                        "not found (try /health, /ready, /metrics, /upstreams, /cache, POST /reload, POST /cache/purge)\n");
             }
         }
 

@@ -58,6 +58,12 @@ public final class ConfigFilterSettings implements FilterSettings {
         return read(key, "a whole number", v -> v.atKey("v").getLong("v"));
     }
 
+    /** HOCON's own sizes ({@code 512k}, {@code 256MiB}, {@code 10GiB}, a number of bytes). */
+    @Override
+    public Optional<Long> getBytes(String key) {
+        return read(key, "a size such as 512k, 256MiB, 10GiB or a number of bytes", v -> v.atKey("v").getBytes("v"));
+    }
+
     @Override
     public Optional<Boolean> getBoolean(String key) {
         return read(key, "true or false", v -> v.atKey("v").getBoolean("v"));

@@ -46,7 +46,7 @@ public final class ConfigLoader {
             Set.of("listeners", "upstreams", "upstream-defaults", "routes", "filters", "server", "demo", "admin",
                     "streams");
 
-    private final FiltersReader filters;
+    private final FilterRegistry filters;
     private final ClassLoader classLoader;
 
     /** A loader that resolves filter names in {@code filters}; defaults come from this module's class loader. */
@@ -56,7 +56,7 @@ public final class ConfigLoader {
 
     /** A loader that reads {@code reference.conf} (and the bundled default) through {@code classLoader}. */
     public ConfigLoader(FilterRegistry filters, ClassLoader classLoader) {
-        this.filters = new FiltersReader(requireNonNull(filters, "filters"));
+        this.filters = requireNonNull(filters, "filters");
         this.classLoader = requireNonNull(classLoader, "classLoader");
     }
 
@@ -118,12 +118,19 @@ public final class ConfigLoader {
         List<ListenerConfig> listeners = listenersReader.listeners(proxy.get("listeners"));
         AdminConfig admin = listenersReader.admin(proxy.get("admin"), listeners);
         UpstreamsReader.Upstreams upstreams = UpstreamsReader.read(proxy, restartOnly);
-        List<FilterConfig> globalFilters = proxy.has("filters") ? filters.filters(proxy.get("filters")) : List.of();
-        List<RouteConfig> routes = new RoutesReader(filters).routes(proxy.get("routes"), upstreams.names());
-        List<StreamConfig> streams = StreamsReader.read(proxy.get("streams"), upstreams.groups(),
-                upstreams.demoOrigins() > 0 ? ProxyConfig.DEMO_UPSTREAM : null, listeners, server.maxAttempts(), restartOnly);
-        return new ProxyConfig(source, server, listeners, upstreams.groups(), routes, globalFilters,
-                upstreams.demoOrigins(), admin, restartOnly.build(), streams);
+        FiltersReader filterReader = new FiltersReader(filters);
+        try {
+            List<FilterConfig> globalFilters = proxy.has("filters") ? filterReader.filters(proxy.get("filters")) : List.of();
+            List<RouteConfig> routes = new RoutesReader(filterReader).routes(proxy.get("routes"), upstreams.names());
+            List<StreamConfig> streams = StreamsReader.read(proxy.get("streams"), upstreams.groups(),
+                    upstreams.demoOrigins() > 0 ? ProxyConfig.DEMO_UPSTREAM : null, listeners, server.maxAttempts(), restartOnly);
+            return new ProxyConfig(source, server, listeners, upstreams.groups(), routes, globalFilters,
+                    upstreams.demoOrigins(), admin, restartOnly.build(), streams);
+        } catch (RuntimeException e) {
+            // The filters created so far are for a configuration that will not run.
+            filterReader.releaseCreated();
+            throw e;
+        }
     }
 
     /** The {@code proxy} block of {@code userConfig} over reference.conf, substitutions resolved. */

@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigValue;
 import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.cache.CacheModuleFactory;
 import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.config.ProxyConfig.FilterConfig;
 
@@ -20,9 +21,13 @@ import static java.util.Objects.requireNonNull;
  * on the classpath, whose provider checks the rest of the block and creates the filter now, so a
  * setting it refuses fails the load with the position of that setting. The keys of a filter's block
  * are the provider's, not this reader's, beyond {@code name}.
+ *
+ * <p>One reader per load: it remembers the cache filters it created, so that a load that fails later
+ * releases them ({@link #releaseCreated()}); a cache filter may hold an open disk directory.
  */
 final class FiltersReader {
     private final FilterRegistry filters;
+    private final List<CacheModuleFactory> createdCaches = new ArrayList<>();
 
     /** A reader that resolves filter names in {@code filters}. */
     FiltersReader(FilterRegistry filters) {
@@ -57,9 +62,18 @@ final class FiltersReader {
             if (factory == null) {
                 throw item.problem("filter '" + name + "' created nothing (its provider returned null)");
             }
+            if (factory instanceof CacheModuleFactory cache) {
+                createdCaches.add(cache);
+            }
             out.add(new FilterConfig(name, factory, item.where()));
         }
         return out;
+    }
+
+    /** Releases the cache filters this reader created: the configuration they were for is rejected. */
+    void releaseCreated() {
+        createdCaches.forEach(CacheModuleFactory::release);
+        createdCaches.clear();
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.relay.server.internal.metrics;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.TlsInfo;
+import dev.relay.core.cache.CacheResult;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogDestination;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import org.slf4j.Logger;
@@ -426,6 +427,8 @@ public final class AccessLog implements AutoCloseable {
         public long upstreamNanos;
         public long totalNanos;
         public ErrorType error;
+        /** What the cache did for the request ({@code cache=}); null when no cache was enabled for it. */
+        public CacheResult cache;
         /** The stream service of a stream connection's line; null for an HTTP request's. */
         public String stream;
         /** How a stream connection ended ({@code completed}, {@code idle_timeout} ...); streams only. */
@@ -457,6 +460,7 @@ public final class AccessLog implements AutoCloseable {
             method = uri = protocol = referer = userAgent = host = route = upstream = null;
             peer = null;
             error = null;
+            cache = null;
             stream = end = null;
             tls = null;
         }

@@ -2,6 +2,7 @@ package dev.relay.server.internal.metrics;
 
 import dev.relay.core.TlsInfo;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
+import dev.relay.server.internal.proxy.ConfiguredCache;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -15,7 +16,8 @@ import static java.util.Objects.requireNonNull;
 /**
  * Formats an {@link AccessLog.Entry} as one line, newline included, into a {@link LogLineBuffer}:
  * combined (Apache/nginx "combined", then Relay's fields) or JSON, and a stream connection's own
- * shape of each. Runs on the writer thread; the lines are byte for byte those the logging framework
+ * shape of each. A request that enabled a cache has one field more, what the cache did
+ * ({@code cache=hit}, {@code "cache":"hit"}), before the error; other lines are unchanged. Runs on the writer thread; the lines are byte for byte those the logging framework
  * printed before (with UTF-8 as its charset).
  */
 final class AccessLogFormatter {
@@ -70,6 +72,9 @@ final class AccessLogFormatter {
         }
         out.ascii(" request_bytes=").decimal(e.requestBytes).ascii(" time=");
         seconds(e.totalNanos, out);
+        if (e.cache != null) {
+            out.ascii(" cache=").ascii(ConfiguredCache.resultName(e.cache));
+        }
         error(e, out);
     }
 
@@ -141,6 +146,9 @@ final class AccessLogFormatter {
         }
         out.ascii(",\"time_total\":");
         seconds(e.totalNanos, out);
+        if (e.cache != null) {
+            out.ascii(",\"cache\":\"").ascii(ConfiguredCache.resultName(e.cache)).ascii('"');
+        }
         out.ascii(",\"error\":").json(e.error == null ? null : e.error.name()).ascii('}');
     }
 

@@ -3,6 +3,7 @@ package dev.relay.server.internal.metrics;
 import dev.relay.core.Addresses;
 import dev.relay.core.Backend;
 import dev.relay.lb.Backends;
+import dev.relay.server.internal.proxy.ConfiguredCache;
 import dev.relay.server.internal.proxy.UpstreamGroup;
 import dev.relay.transport.BufferMemory;
 import dev.relay.transport.HttpProxyServer;
@@ -67,6 +68,7 @@ public final class RelayMetrics {
     private volatile Supplier<HttpProxyServer> server = () -> null;
     private volatile Supplier<Collection<UpstreamGroup>> upstreams = List::of;
     private volatile Supplier<Map<java.net.SocketAddress, TlsHandshakeCount>> streamHandshakes = Map::of;
+    private final CacheMetrics caches = new CacheMetrics();
 
     /** A registry with every Relay metric registered and nothing recorded. */
     public RelayMetrics() {
@@ -213,6 +215,7 @@ public final class RelayMetrics {
                 }).register(registry);
         http2PoolMetrics();
         registry.register(new Histograms());
+        registry.register(caches);
     }
 
     /** The multiplexed HTTP/2 upstream pool: totals since start, and per group what is open now. */
@@ -290,6 +293,11 @@ public final class RelayMetrics {
     /** Where the backend gauges read from (the current configuration's upstream groups). */
     public void bindUpstreams(Supplier<Collection<UpstreamGroup>> upstreams) {
         this.upstreams = requireNonNull(upstreams, "upstreams");
+    }
+
+    /** Where the cache metrics read from (the current configuration's caches). */
+    public void bindCaches(Supplier<List<ConfiguredCache>> caches) {
+        this.caches.bind(caches);
     }
 
     /** The handles of route {@code route} going to group {@code upstream}; created once, then shared. */

@@ -10,6 +10,7 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.core.UpstreamObserver;
+import dev.relay.core.cache.CacheResult;
 import dev.relay.server.internal.config.ProxyConfig;
 import dev.relay.server.internal.metrics.AccessLog;
 import dev.relay.server.internal.metrics.RelayMetrics;
@@ -135,7 +136,9 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     /**
      * Builds the snapshot of {@code config} and makes it current: requests that start from now on
-     * use it. Groups the new configuration no longer has (or changed) stop their background work.
+     * use it. Groups the new configuration no longer has (or changed) stop their background work; the
+     * cache filters of the previous configuration are released (a cache that the new one still holds,
+     * because its settings are unchanged, stays open).
      *
      * @return the new snapshot
      */
@@ -156,6 +159,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                 groupRetired.accept(old.id());
             }
         }
+        // After the swap: requests in flight may still use the old caches (a closed one just misses).
+        ConfiguredCache.release(previous.config(), next.config());
         return next;
     }
 
@@ -180,14 +185,16 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     /**
      * Stops the background work (discovery, health checks, ejection timers) of every group of the
-     * current snapshot: the server is stopping. Selection keeps working on the last state, for the
-     * requests still draining. Idempotent.
+     * current snapshot and releases its caches: the server is stopping. Selection keeps working on the
+     * last state, for the requests still draining (a closed cache misses). Idempotent.
      */
     public synchronized void close() {
         closed = true;
         for (UpstreamGroup g : current.get().groups().values()) {
             g.close();
         }
+        // Flushes the disk tiers' pending writes, so a new process finds what this one stored.
+        ConfiguredCache.release(current.get().config(), null);
     }
 
     /** Starts a request's context on the current snapshot (called by the filter module). */
@@ -346,12 +353,18 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                     e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
                     e.totalNanos = total;
                     e.error = error == null ? null : error.type();
+                    // session.cache() makes the request's cache state: asked only where a cache is configured.
+                    e.cache = rt.caches().isEmpty() ? null : enabledResult(session.cache().result());
                 } finally {
                     e.publish();
                 }
             }
         }
         return Stages.done();
+    }
+
+    private static CacheResult enabledResult(CacheResult result) {
+        return result == CacheResult.DISABLED ? null : result;
     }
 
     // UpstreamObserver: forwarded to the load balancer of the peer's group.

@@ -45,6 +45,7 @@ public final class ProxyRuntime {
     /** The groups' ids, ascending, and the groups in the same order: {@link #ownerOf} without allocation. */
     private final long[] groupIds;
     private final UpstreamGroup[] groupsById;
+    private final List<ConfiguredCache> caches;
 
     private ProxyRuntime(long generation, ProxyConfig config, Router router, Map<String, UpstreamGroup> groups,
                          HttpModuleFactory[] globalFilters, RelayMetrics metrics) {
@@ -72,6 +73,7 @@ public final class ProxyRuntime {
         for (int i = 0; i < byId.length; i++) {
             groupIds[i] = byId[i].id();
         }
+        this.caches = ConfiguredCache.of(config);
     }
 
     /**
@@ -140,6 +142,11 @@ public final class ProxyRuntime {
     /** The upstream groups by name. */
     public Map<String, UpstreamGroup> groups() {
         return groups;
+    }
+
+    /** The caches of this configuration's {@code cache} filters, each once (metrics, admin, purges). */
+    public List<ConfiguredCache> caches() {
+        return caches;
     }
 
     /** The global filters in their order. */

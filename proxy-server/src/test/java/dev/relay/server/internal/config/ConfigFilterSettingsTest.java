@@ -58,6 +58,20 @@ class ConfigFilterSettingsTest {
     }
 
     @Test
+    void readsSizesAsHoconDoes() {
+        FilterSettings sizes = new ConfigFilterSettings(ConfigFactory.parseString(
+                "a = 256MiB, b = 10GiB, c = 512k, d = 4096, e = lots").root(), Set.of());
+
+        assertEquals(Optional.of(256L << 20), sizes.getBytes("a"));
+        assertEquals(Optional.of(10L << 30), sizes.getBytes("b"));
+        assertEquals(Optional.of(512L << 10), sizes.getBytes("c"));
+        assertEquals(Optional.of(4096L), sizes.getBytes("d"));
+        assertEquals(Optional.empty(), sizes.getBytes("absent"));
+        assertEquals("e: 'lots' (expected: a size such as 512k, 256MiB, 10GiB or a number of bytes)",
+                assertThrows(InvalidSettingException.class, () -> sizes.getBytes("e")).getMessage());
+    }
+
+    @Test
     void originGivesFileAndLine() {
         assertEquals("f.conf:3", settings.origin("number"));
         assertEquals("f.conf:8", settings.getSettings("nested").orElseThrow().origin("inner"));

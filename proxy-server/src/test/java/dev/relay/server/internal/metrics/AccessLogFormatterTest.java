@@ -4,6 +4,7 @@ import dev.relay.core.ClientCertificate;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.TlsInfo;
+import dev.relay.core.cache.CacheResult;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -71,6 +72,17 @@ class AccessLogFormatterTest {
                 + "\"user_agent\":\"curl/8.0\",\"host\":\"api.test\",\"route\":\"api\",\"upstream\":\"web\","
                 + "\"peer\":\"10.0.0.11:8080\",\"attempts\":1,\"upstream_reused\":true,\"upstream_connect_time\":0.000,"
                 + "\"upstream_time\":0.002,\"time_total\":0.003,\"error\":null}\n", format(e, AccessLogFormat.JSON, ZoneOffset.UTC));
+    }
+
+    @Test
+    void aRequestThatEnabledACacheSaysWhatItDidBeforeTheError() {
+        AccessLog.Entry e = proxiedRequest();
+        e.cache = CacheResult.STALE;
+        e.error = ErrorType.CONNECT_REFUSED;
+
+        assertTrue(format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC).endsWith(" time=0.003 cache=stale error=CONNECT_REFUSED\n"));
+        assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).endsWith(
+                ",\"time_total\":0.003,\"cache\":\"stale\",\"error\":\"CONNECT_REFUSED\"}\n"));
     }
 
     @Test
