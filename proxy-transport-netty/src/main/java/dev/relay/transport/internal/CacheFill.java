@@ -157,9 +157,10 @@ final class CacheFill {
             if (state == State.COMPLETE || state == State.ABANDONED) {
                 return;
             }
+            // The parts stay: a reader on another loop may be between reading the count and a part;
+            // they go with the fill once every reader has let go of it.
             state = State.ABANDONED;
             retryable = retry;
-            parts.clear();
         }
         owner.remove(this);
         wakeReaders();
@@ -185,6 +186,10 @@ final class CacheFill {
     private void wakeReaders() {
         Reader[] toWake;
         synchronized (this) {
+            if (readers.isEmpty()) {
+                // The usual fill has no one waiting: no copy per body part.
+                return;
+            }
             toWake = readers.toArray(new Reader[0]);
         }
         for (Reader reader : toWake) {
