@@ -12,6 +12,8 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+
 /**
  * A response answered from the cache, as an {@link UpstreamStream}: the phase engine runs the response
  * phases, the modules and the client's backpressure on it exactly as on an origin's response. It
@@ -34,8 +36,9 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
     private @Nullable Listener listener;
     private boolean reading = true;
     private boolean emitting;
-    private boolean scheduled;
     private boolean done;
+    /** Set while an emission is queued on the loop (a wake-up from the fill, or reading turned back on): others fold into it. */
+    private final AtomicBoolean emitQueued = new AtomicBoolean();
 
     /** Reports {@code header}, then {@code body[first, end)} (nothing when {@code first == end}). */
     CacheHitStream(EventLoop loop, ResponseHeader header, byte[] body, long first, long end) {
@@ -73,14 +76,11 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
         emit();
     }
 
-    /** Set while a wake-up is queued on the loop: wake-ups in between fold into it. */
-    private final java.util.concurrent.atomic.AtomicBoolean wakeQueued = new java.util.concurrent.atomic.AtomicBoolean();
-
     @Override
     public void wake() {
-        if (wakeQueued.compareAndSet(false, true)) {
+        if (emitQueued.compareAndSet(false, true)) {
             loop.execute(() -> {
-                wakeQueued.set(false);
+                emitQueued.set(false);
                 emit();
             });
         }
@@ -88,7 +88,6 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
 
     /** Reports body parts while the engine reads and there are any; ends with a read-complete for the flush. */
     private void emit() {
-        scheduled = false;
         Listener l = listener;
         if (l == null || emitting || done) {
             return;
@@ -153,10 +152,9 @@ final class CacheHitStream implements UpstreamStream, CacheFill.Reader {
     @Override
     public void setReading(boolean on) {
         reading = on;
-        if (on && !emitting && !scheduled && !done && listener != null) {
+        if (on && !emitting && !done && listener != null) {
             // Not at once: the engine turns reading on from inside its own response handling.
-            scheduled = true;
-            loop.execute(this::emit);
+            wake();
         }
     }
 
