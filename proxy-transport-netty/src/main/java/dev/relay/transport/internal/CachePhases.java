@@ -52,7 +52,6 @@ final class CachePhases<C> implements CacheFill.Reader {
     /** This request is a background refresh: it revalidates or refetches, and never serves stale. */
     private final boolean refresh;
 
-    private CacheKey key;
     /** A stored response that may not answer as it is: revalidated with the origin, or served if the origin fails. */
     private @Nullable CachedObject stored;
     /** The fill this request writes as it fetches from the origin, or null when it fetches uncached. */
@@ -81,7 +80,11 @@ final class CachePhases<C> implements CacheFill.Reader {
         this.clock = engine.clock;
         this.fills = engine.cacheFills;
         this.refresh = downstream instanceof RefreshDownstream;
-        this.key = CacheKey.of("");
+    }
+
+    /** The key {@link ProxyHttp#cacheKeyCallback} made, with the variance once a stored {@code Vary} selected one. */
+    private CacheKey key() {
+        return java.util.Objects.requireNonNull(state.key, "the key is made first");
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -91,8 +94,7 @@ final class CachePhases<C> implements CacheFill.Reader {
     void start() {
         state.lookedUp = true;
         try {
-            key = proxy.cacheKeyCallback(session, ctx);
-            state.key = key;
+            state.key = proxy.cacheKeyCallback(session, ctx);
             if (proxy.isPurge(session, ctx)) {
                 purge();
                 return;
@@ -108,7 +110,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             call.proceedToUpstream();
             return;
         }
-        lookup(key.storageKey(), false);
+        lookup(key().storageKey(), false);
     }
 
     private void purge() {
@@ -119,9 +121,9 @@ final class CachePhases<C> implements CacheFill.Reader {
             status = 403;
             text = "purging is not allowed from this address\n";
         } else {
-            String primary = key.primary();
+            String primary = key().primary();
             boolean prefix = primary.endsWith("*");
-            int removed = cache.purge(prefix ? CacheKey.of(primary.substring(0, primary.length() - 1)) : key, prefix);
+            int removed = cache.purge(prefix ? CacheKey.of(primary.substring(0, primary.length() - 1)) : key(), prefix);
             status = removed > 0 ? 200 : 404;
             text = removed > 0 ? "purged " + removed + "\n" : "not cached\n";
         }
@@ -160,12 +162,11 @@ final class CachePhases<C> implements CacheFill.Reader {
             if (object != null && !variant && !object.meta().vary().isEmpty()) {
                 // The primary key holds a marker: its Vary names the fields that select the variant.
                 String variance = proxy.cacheVaryFilter(object.meta(), ctx, session.requestHeader());
-                key = key.withVariance(variance);
-                state.key = key;
+                state.key = key().withVariance(variance);
                 if (variance == null) {
                     miss();
                 } else {
-                    lookup(key.storageKey(), true);
+                    lookup(key().storageKey(), true);
                 }
                 return;
             }
@@ -227,7 +228,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             toOrigin(CacheResult.MISS);
             return;
         }
-        String lockKey = key.storageKey();
+        String lockKey = key().storageKey();
         CacheFill mine = fills.tryStart(cache, lockKey);
         if (mine != null) {
             fill = mine;
@@ -295,23 +296,18 @@ final class CachePhases<C> implements CacheFill.Reader {
         }
         if (!java.util.Objects.equals(variance, f.variance())) {
             // The response varies, and this request selects another variant than the one being fetched.
-            key = key.withVariance(variance);
-            state.key = key;
+            state.key = key().withVariance(variance);
             fetch();
             return;
         }
-        state.result = CacheResult.COLLAPSED;
         byte[] whole = f.completeBody();
         if (whole != null) {
             serve(new CachedObject(meta, whole), CacheResult.COLLAPSED, null);
             return;
         }
+        // Still arriving: the stored header, with the origin's Content-Length if it sent one (a HEAD
+        // never waits on a fill), and the parts as they come.
         ResponseHeader header = storedHeader(meta, clock.currentTimeMillis(), CacheResult.COLLAPSED, null);
-        header.headers().remove("Content-Length");
-        String contentLength = meta.header("Content-Length");
-        if (contentLength != null && !"HEAD".equals(session.requestHeader().method())) {
-            header.headers().set("Content-Length", contentLength);
-        }
         CacheHitStream reader = new CacheHitStream(loop, header, f);
         if (!f.attach(reader)) {
             // Given up since its header came: as any abandoned fill.
@@ -319,6 +315,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             return;
         }
         served = true;
+        state.result = CacheResult.COLLAPSED;
         call.serveFromCache(reader);
     }
 
@@ -344,7 +341,7 @@ final class CachePhases<C> implements CacheFill.Reader {
 
     /** Starts a subrequest that revalidates (or refetches) this key while the stale copy is served. */
     private void refreshInBackground() {
-        if (fills.inProgress(cache, key.storageKey()) == null) {
+        if (fills.inProgress(cache, key().storageKey()) == null) {
             cache.recordBackgroundRevalidation();
             RequestHeader copy = RequestHeader.of("GET", session.requestHeader().uri());
             session.requestHeader().headers().forEach((name, value) -> copy.headers().add(name, value));
@@ -384,10 +381,10 @@ final class CachePhases<C> implements CacheFill.Reader {
                     state.upstreamRequestMillis, now, cache.defaults());
             CachedObject confirmed = old.withMeta(merged != null ? merged : old.meta());
             if (merged != null) {
-                cache.storage().updateMeta(key.storageKey(), merged);
-                fill.completeWith(confirmed, key.variance());
+                cache.storage().updateMeta(key().storageKey(), merged);
+                fill.completeWith(confirmed, key().variance());
             } else {
-                cache.purge(key, false);
+                cache.purge(key(), false);
                 fill.abandon(NoCacheReason.NO_STORE, false);
             }
             fill = null;
@@ -429,7 +426,7 @@ final class CachePhases<C> implements CacheFill.Reader {
                 String variance = meta.vary().isEmpty() ? null
                         : proxy.cacheVaryFilter(meta, ctx, session.requestHeader());
                 storing = true;
-                f.begin(meta, variance, key.withVariance(variance).storageKey());
+                f.begin(meta, variance, key().withVariance(variance).storageKey());
             }
         } else {
             reason = ((RespCacheable.Uncacheable) verdict).reason();
@@ -561,12 +558,13 @@ final class CachePhases<C> implements CacheFill.Reader {
         call.serveFromCache(new CacheHitStream(loop, header, body, first, end));
     }
 
-    /** The stored header as it goes to this client: no framing of its own, its current {@code Age}, the {@code Cache-Status}. */
+    /**
+     * The stored header as it goes to this client, with its current {@code Age} and the
+     * {@code Cache-Status}. It holds no connection-specific field (the upstream streams strip them,
+     * {@code HopByHop}, before any phase sees the response), and the downstream stream frames it.
+     */
     private ResponseHeader storedHeader(CacheMeta meta, long now, CacheResult result, @Nullable String detail) {
         ResponseHeader header = meta.toResponseHeader();
-        header.headers().remove("Transfer-Encoding");
-        header.headers().remove("Connection");
-        header.headers().remove("Keep-Alive");
         header.headers().set("Age", Long.toString(meta.ageSeconds(now)));
         header.headers().set("Cache-Status", cacheStatus(result, meta.status(), detail, meta.ttlSeconds(now)));
         return header;
