@@ -39,6 +39,8 @@
 #   ORIGIN_PORT=28280 NGINX_PORT=28281 HAPROXY_PORT=28282 RELAY_PORT=28283 RELAY_ALT_PORT=28284
 #   RELAY_JAR=proxy-server/target/proxy-server.jar RELAY_CONF_EXTRA='' (HOCON lines inside proxy { })
 #   RELAY_ALT_CONF='' NGINX_ACCESS_LOG=0 (1: nginx writes its combined access log to a file, buffered)
+#   WRK_HEADER='' (one header line wrk adds to every request, e.g. 'Accept-Encoding: gzip')
+#   NGINX_LOCATION_EXTRA='' (directives for nginx's proxying location, e.g. 'gzip on; gzip_types text/html;')
 #   CLOSE=0 (1: wrk sends "Connection: close", a new client connection per request: accept and
 #   connection set-up dominate, as with clients that do not keep connections alive)
 #   RESULTS_DIR=<dir> (default $TMPDIR or /tmp, proxy-bench-results/<timestamp>) KEEP_TMP=0
@@ -84,7 +86,7 @@ start_origin
 wait_http "$(url direct)/small" 10 "$ORIGIN_PID"
 start_targets
 # ---------- sanity: status and body size of every path through every target ----------
-declare -A WANT=( [/small]=100 [/64k]=65536 )
+declare -A WANT=( [/small]=100 [/64k]=65536 [/text]=16384 )
 for t in "${TARGETS[@]}"; do
   for path in $PATHS; do
     got=$(curl -sk -o /dev/null -w '%{http_code} %{size_download}' "$(url "$t")$path" || true)
@@ -98,7 +100,7 @@ done
   host_meta
   echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(java -version 2>&1 | head -1)"
   echo "mode: $MODE; pinning: wrk -> cpu $WRK_CPU, origin and proxies -> cpu $SERVER_CPU (pin=$PIN)"
-  echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency$([[ "${CLOSE:-0}" == 1 ]] && echo ' -H "Connection: close"'); $RUNS rounds, order rotated; warm-up ${WARMUP}s per target and path, ${CANDIDATE_WARMUP}s for Relay"
+  echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency$([[ "${CLOSE:-0}" == 1 ]] && echo ' -H "Connection: close"')${WRK_HEADER:+ -H \"$WRK_HEADER\"}; $RUNS rounds, order rotated; warm-up ${WARMUP}s per target and path, ${CANDIDATE_WARMUP}s for Relay"
   echo "nginx access log: $NGINX_LOG_STATE; HAProxy: no log"
   for t in relay relay-alt; do
     has_target "$t" && echo "$t: java -jar $RELAY_JAR -c $t.conf: $(tr -s ' \n' ' ' < "$T/$t.conf")"
@@ -116,6 +118,7 @@ run_wrk() {  # run_wrk <round> <path> <target> <seconds> [record]
   out="$RESULTS_DIR/raw/wrk_r${r}_${path#/}_${t}.txt"
   local close=()
   [[ "${CLOSE:-0}" == 1 ]] && close=(-H "Connection: close")
+  [[ -n "${WRK_HEADER:-}" ]] && close+=(-H "$WRK_HEADER")
   run_client "$t" "$out" "$WRK_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${d}s" --latency "${close[@]}" "$(url "$t")$path"
   [[ -z "$rec" ]] && return 0
   read -r rps p50 p99 reqs err <<<"$(parse_wrk "$out")"

@@ -9,6 +9,9 @@
 #   bench/run.sh cache        HTTP cache hits, /small and /64k: nginx proxy_cache, Relay's cache filter,
 #                             both uncached for reference                               (cache-bench.sh)
 #   bench/run.sh cache-miss   the same, every request a new URL: what a miss that stores costs (cache-bench.sh)
+#   bench/run.sh rate-limit   /small through the rate-limit filter against the bare proxy (filters-bench.sh)
+#   bench/run.sh compression  /small and /text through the compression filter (gzip), nginx gzip as reference
+#   bench/run.sh redis-limit  /small through rate-limit with store = redis (a real redis-server) (filters-bench.sh)
 #   bench/run.sh reuse        upstream connection reuse, 50/200 keep-alive and closing clients (conn-reuse.sh)
 #   bench/run.sh mem          memory per idle keep-alive client connection             (conn-mem.sh)
 #   bench/run.sh tls          TLS termination, keep-alive and handshakes               (tls-bench.sh)
@@ -65,6 +68,9 @@ case $table in
   tls-origin) MODE=tls-origin exec "$here/proxy-bench.sh" "$@" ;;
   cache)      MODE=hit exec "$here/cache-bench.sh" "$@" ;;
   cache-miss) MODE=miss exec "$here/cache-bench.sh" "$@" ;;
+  rate-limit) FILTER=rate-limit exec "$here/filters-bench.sh" "$@" ;;
+  compression) FILTER=compression exec "$here/filters-bench.sh" "$@" ;;
+  redis-limit) FILTER=redis exec "$here/filters-bench.sh" "$@" ;;
   reuse)      exec "$here/conn-reuse.sh" "$@" ;;
   mem)        exec "$here/conn-mem.sh" "$@" ;;
   tls)        exec "$here/tls-bench.sh" "$@" ;;
@@ -84,5 +90,5 @@ case $table in
     # shellcheck disable=SC2086
     java -jar "$jar" 'SelectionBenchmark.observeAttempt' -p algorithm=peak-ewma ${JMH_ITERATIONS:--f 1 -wi 2 -i 3 -w 1s -r 1s} \
       -t 1 -prof gc "$@" ;;
-  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,27p' "$0" >&2; exit 2 ;;
 esac

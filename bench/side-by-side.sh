@@ -11,6 +11,8 @@
 # run holds every target, the load client on one core, origin and proxy sharing the other, so only
 # ratios within a run and CPU per request are compared.
 
+# The repository this file lives in (the /text page is its README).
+BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HOST=127.0.0.1   # every server listens on loopback only, every client connects there
 : "${RELAY_JAR:=$ROOT/proxy-server/target/proxy-server.jar}"
 
@@ -149,7 +151,9 @@ make_certificate() {  # $T/cert.pem and $T/key.pem: ECDSA P-256, self-signed, SA
 temp_paths() { echo "client_body_temp_path $1/body; proxy_temp_path $1/proxy; fastcgi_temp_path $1/fcgi; uwsgi_temp_path $1/uwsgi; scgi_temp_path $1/scgi;"; }
 
 start_origin() {  # start_origin [<name> <port>]: nginx (default: "origin" on ORIGIN_PORT, its pid in ORIGIN_PID),
-  # worker_processes 1, HTTP/1.1: /small (100 bytes), /64k, PUT /sink (reads the whole body, then 201/204)
+  # worker_processes 1, HTTP/1.1: /small (100 bytes), /64k, /text (16,384 bytes of this repository's
+  # README as text/html: text that compresses like a web page, for the compression filter), PUT /sink
+  # (reads the whole body, then 201/204)
   # ORIGIN_TLS=1: the port speaks TLS (the bench certificate, make_certificate first).
   # ORIGIN_LOG=<file>: one line "<connection serial> <requests on it so far>" per request.
   # ORIGIN_CACHE_CONTROL=<value>: every response carries "Cache-Control: <value>" (e.g. max-age=3600,
@@ -161,6 +165,7 @@ start_origin() {  # start_origin [<name> <port>]: nginx (default: "origin" on OR
   mkdir -p "$dir/www"
   small="hello$(printf 'x%.0s' $(seq 1 94))"
   head -c 65536 /dev/zero | tr '\0' 'x' > "$dir/www/64k"
+  head -c 16384 "$BENCH_REPO/README.md" > "$dir/www/text"
   listen="listen $HOST:$port backlog=4096;"
   [[ "${ORIGIN_TLS:-0}" == 1 ]] && listen="listen $HOST:$port ssl backlog=4096;
     ssl_certificate $T/cert.pem; ssl_certificate_key $T/key.pem; ssl_protocols TLSv1.2 TLSv1.3;
@@ -183,6 +188,7 @@ http {
            $cache_control
            location = /small { default_type text/plain; return 200 "$small\n"; }
            location = /64k { default_type application/octet-stream; }
+           location = /text { default_type text/html; }
            location = /sink { dav_methods PUT; client_max_body_size 1m; } }
 }
 EOF
@@ -202,6 +208,7 @@ start_nginx_proxy() {  # start_nginx_proxy "<listen directives>" [<name>]: nginx
   # A listen with ssl gets the bench certificate, TLS 1.3 only. Proxy buffers hold a 64 KiB body
   # (16 x 8k) and never spill to a temp file: /64k measures proxying, not the disk (a cached response
   # goes to its cache file all the same: put NGINX_CACHE_DIR on tmpfs).
+  # NGINX_LOCATION_EXTRA=<directives>: added to the proxying location (e.g. "gzip on; gzip_types text/html;").
   local name=${2:-nginx} scheme=http ssl="" log="access_log off;" cache_zone="" cache=""
   local dir=$T/$name
   mkdir -p "$dir"
@@ -229,7 +236,7 @@ http {
     location / { proxy_pass $scheme://origin; proxy_http_version 1.1; proxy_set_header Connection "";
                  proxy_ssl_session_reuse on;
                  proxy_buffer_size 8k; proxy_buffers 16 8k; proxy_max_temp_file_size 0;
-                 $cache }
+                 $cache ${NGINX_LOCATION_EXTRA:-} }
   }
 }
 EOF
