@@ -93,7 +93,8 @@ public final class ModifyResponseExample implements ProxyHttp<ModifyResponseExam
         // The chunk is valid only during this call: copy its bytes, then send none of them.
         ctx.buffer.writeBytes(body.toByteArray());
         body.clear();
-        if (endOfStream) {
+        // No body at all (HEAD, 204, 304): nothing to convert.
+        if (endOfStream && ctx.buffer.size() > 0) {
             byte[] json = ctx.buffer.toByteArray();
             String yaml = jsonToYaml(new String(json, StandardCharsets.UTF_8));
             if (yaml == null) {
