@@ -40,7 +40,9 @@ import static java.util.Objects.requireNonNull;
  * {@code continue}: the rules after it then see the new path. A request whose target is not a path
  * ({@code OPTIONS *}, {@code CONNECT}) is left alone.
  *
- * <p><b>Replacements.</b> {@code $1}..{@code $9}, {@code ${n}} and {@code ${name}} insert a group of the
+ * <p><b>Replacements.</b> As with nginx's {@code rewrite}, the replacement is the whole new path, not a
+ * substitution of the part that matched: capture what you keep ({@code ^/old/(.*)$} → {@code /new/$1}).
+ * {@code $1}..{@code $9}, {@code ${n}} and {@code ${name}} insert a group of the
  * match ({@code $0} the whole match), {@code \$} a literal {@code $}. The query follows nginx's
  * {@code rewrite}: the request's query is kept; a replacement that has a query of its own gets the
  * request's appended after an {@code &}; a replacement that ends with {@code ?} drops it.
