@@ -140,14 +140,13 @@ public final class RewriteFilter implements HttpModuleFactory {
 
     /** nginx's rule: the old query kept, appended to a new one with {@code &}, dropped after a final {@code ?}. */
     static String withQuery(String replaced, @Nullable String query) {
-        int q = replaced.indexOf('?');
-        if (q == replaced.length() - 1) {
-            return replaced.substring(0, q);
+        if (replaced.endsWith("?")) {
+            return replaced.substring(0, replaced.length() - 1);
         }
         if (query == null) {
             return replaced;
         }
-        return replaced + (q < 0 ? '?' : '&') + query;
+        return replaced + (replaced.indexOf('?') < 0 ? '?' : '&') + query;
     }
 
     /** A redirect to answer with. */

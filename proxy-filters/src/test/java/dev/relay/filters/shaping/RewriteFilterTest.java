@@ -66,6 +66,7 @@ class RewriteFilterTest {
         assertEquals("/find?engine=relay&q=proxy", target(filter, "/search?q=proxy"));
         assertEquals("/find?engine=relay", target(filter, "/search"));
         assertEquals("/page", target(filter, "/clean/page?utm=spam"));
+        assertEquals("/a?b=c", RewriteFilter.withQuery("/a?b=c?", "old=1"), "only a final ? drops the query");
         assertEquals("/other?old=1", target(filter, "/other?old=1"));
         assertEquals("/old?q=/old/x", target(filter, "/old?q=/old/x"), "the query is not matched");
     }
