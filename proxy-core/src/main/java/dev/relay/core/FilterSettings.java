@@ -49,6 +49,12 @@ public interface FilterSettings {
     /** A nested block. */
     Optional<FilterSettings> getSettings(String key);
 
+    /**
+     * A list of blocks, such as a filter's rules: {@code rules = [ { match = "^/a" }, { match = "^/b" } ]}.
+     * An entry that is not a block fails with an {@link InvalidSettingException} naming {@code key[index]}.
+     */
+    Optional<List<FilterSettings>> getSettingsList(String key);
+
     /** Where {@code key} was set (file and line when known), for error messages. */
     String origin(String key);
 

@@ -155,6 +155,7 @@ class FilterSettingsTest {
             public Optional<Duration> getDuration(String key) { return Optional.empty(); }
             public Optional<List<String>> getStringList(String key) { return Optional.empty(); }
             public Optional<FilterSettings> getSettings(String key) { return Optional.empty(); }
+            public Optional<List<FilterSettings>> getSettingsList(String key) { return Optional.empty(); }
             public String origin(String key) { return key; }
         };
 
@@ -186,6 +187,20 @@ class FilterSettingsTest {
     @Test
     void getSettingsRejectsAScalar() {
         assertEquals("k: expected a block { ... }, got 3", invalid(() -> one(3).getSettings("k")).getMessage());
+    }
+
+    @Test
+    void getSettingsListGivesEachBlockAndNamesAnEntryThatIsNotOne() {
+        List<FilterSettings> blocks = one(List.of(Map.of("match", "^/a"), Map.of("match", "^/b", "status", 301)))
+                .getSettingsList("k").orElseThrow();
+
+        assertEquals(2, blocks.size());
+        assertEquals(Optional.of("^/b"), blocks.get(1).getString("match"));
+        assertEquals(Optional.of(301L), blocks.get(1).getLong("status"));
+        assertEquals("k[1]", assertThrows(InvalidSettingException.class,
+                () -> one(List.of(Map.of(), "plain")).getSettingsList("k")).key());
+        assertEquals("k", invalid(() -> one("plain").getSettingsList("k")).key());
+        assertEquals(Optional.empty(), FilterSettings.of(Map.of()).getSettingsList("k"));
     }
 
     @Test

@@ -150,6 +150,27 @@ public final class MapFilterSettings implements FilterSettings {
     }
 
     @Override
+    public Optional<List<FilterSettings>> getSettingsList(String key) {
+        Object v = values.get(key);
+        if (v == null) {
+            return Optional.empty();
+        }
+        if (!(v instanceof List<?> list)) {
+            throw new InvalidSettingException(key, "expected a list of blocks [ { ... } ], got " + v);
+        }
+        List<FilterSettings> out = new ArrayList<>(list.size());
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof Map<?, ?> map)) {
+                throw new InvalidSettingException(key + "[" + i + "]", "expected a block { ... }, got " + list.get(i));
+            }
+            Map<String, Object> nested = new LinkedHashMap<>();
+            map.forEach((k, val) -> nested.put(String.valueOf(k), val));
+            out.add(new MapFilterSettings(nested));
+        }
+        return Optional.of(List.copyOf(out));
+    }
+
+    @Override
     public String origin(String key) {
         return "setting '" + key + "'";
     }

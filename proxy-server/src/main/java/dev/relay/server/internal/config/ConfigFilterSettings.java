@@ -1,6 +1,7 @@
 package dev.relay.server.internal.config;
 
 import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
@@ -86,6 +87,25 @@ public final class ConfigFilterSettings implements FilterSettings {
                 throw wrongType(key, "a block { ... }", v);
             }
             return new ConfigFilterSettings((ConfigObject) v, Set.of());
+        });
+    }
+
+    @Override
+    public Optional<List<FilterSettings>> getSettingsList(String key) {
+        return read(key, "a list of blocks [ { ... } ]", v -> {
+            if (v.valueType() != ConfigValueType.LIST) {
+                throw wrongType(key, "a list of blocks [ { ... } ]", v);
+            }
+            ConfigList list = (ConfigList) v;
+            List<FilterSettings> blocks = new java.util.ArrayList<>(list.size());
+            for (int i = 0; i < list.size(); i++) {
+                ConfigValue entry = list.get(i);
+                if (entry.valueType() != ConfigValueType.OBJECT) {
+                    throw wrongType(key + "[" + i + "]", "a block { ... }", entry);
+                }
+                blocks.add(new ConfigFilterSettings((ConfigObject) entry, Set.of()));
+            }
+            return List.copyOf(blocks);
         });
     }
 

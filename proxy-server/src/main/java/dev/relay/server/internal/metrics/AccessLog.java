@@ -429,6 +429,10 @@ public final class AccessLog implements AutoCloseable {
         public ErrorType error;
         /** What the cache did for the request ({@code cache=}); null when no cache was enabled for it. */
         public CacheResult cache;
+        /** Whether the line has the {@code request_id} field: a request-id filter is configured for the request. */
+        public boolean requestIdField;
+        /** The request's id (nginx's {@code $request_id}) when it has the field; null when it has none. */
+        public String requestId;
         /** The stream service of a stream connection's line; null for an HTTP request's. */
         public String stream;
         /** How a stream connection ended ({@code completed}, {@code idle_timeout} ...); streams only. */
@@ -461,6 +465,8 @@ public final class AccessLog implements AutoCloseable {
             peer = null;
             error = null;
             cache = null;
+            requestIdField = false;
+            requestId = null;
             stream = end = null;
             tls = null;
         }

@@ -17,7 +17,10 @@ import static java.util.Objects.requireNonNull;
  * Formats an {@link AccessLog.Entry} as one line, newline included, into a {@link LogLineBuffer}:
  * combined (Apache/nginx "combined", then Relay's fields) or JSON, and a stream connection's own
  * shape of each. A request that enabled a cache has one field more, what the cache did
- * ({@code cache=hit}, {@code "cache":"hit"}), before the error; other lines are unchanged. Runs on the writer thread; the lines are byte for byte those the logging framework
+ * ({@code cache=hit}, {@code "cache":"hit"}), before the error; so does a request of a configuration
+ * with a request-id filter, its id ({@code request_id=...}, {@code "request_id":"..."}, nginx's
+ * {@code $request_id}; {@code -} and {@code null} when it has none), before the cache's; other lines are
+ * unchanged. Runs on the writer thread; the lines are byte for byte those the logging framework
  * printed before (with UTF-8 as its charset).
  */
 final class AccessLogFormatter {
@@ -72,6 +75,12 @@ final class AccessLogFormatter {
         }
         out.ascii(" request_bytes=").decimal(e.requestBytes).ascii(" time=");
         seconds(e.totalNanos, out);
+        if (e.requestIdField) {
+            // As the other header values: a field value holds no line break (the request-id filter's only
+            // letters, digits and -_.:+/=@).
+            out.ascii(" request_id=");
+            orDash(e.requestId, out);
+        }
         if (e.cache != null) {
             out.ascii(" cache=").ascii(ConfiguredCache.resultName(e.cache));
         }
@@ -146,6 +155,9 @@ final class AccessLogFormatter {
         }
         out.ascii(",\"time_total\":");
         seconds(e.totalNanos, out);
+        if (e.requestIdField) {
+            out.ascii(",\"request_id\":").json(e.requestId);
+        }
         if (e.cache != null) {
             out.ascii(",\"cache\":\"").ascii(ConfiguredCache.resultName(e.cache)).ascii('"');
         }

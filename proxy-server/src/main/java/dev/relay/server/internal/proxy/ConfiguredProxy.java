@@ -47,7 +47,9 @@ import static java.util.Objects.requireNonNull;
  *       connect does: the retry goes elsewhere, and ends when every backend has failed (nginx tries
  *       each server once). A pooled connection's failure (the keep-alive race) marks nothing.</li>
  *   <li>{@link #logging}: metrics and the access-log line (both off the hot path's allocations;
- *       the line is written by the access log's own thread).</li>
+ *       the line is written by the access log's own thread). With a request-id filter configured, the
+ *       line has the request's id, read from the filter's request header
+ *       ({@link ProxyRuntime#requestIdHeader}), which {@link #requestSummary} adds to error-log lines too.</li>
  *   <li>As the engine's {@link UpstreamObserver}, it forwards each attempt to the load balancer of
  *       the group that made the peer, found by the peer's pool group ({@link UpstreamGroup#id()}):
  *       in-flight counts (least connections), latencies (peak EWMA), passive health (outlier
@@ -355,12 +357,29 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                     e.error = error == null ? null : error.type();
                     // session.cache() makes the request's cache state: asked only where a cache is configured.
                     e.cache = rt.caches().isEmpty() ? null : enabledResult(session.cache().result());
+                    String idHeader = rt.requestIdHeader(route);
+                    e.requestIdField = idHeader != null;
+                    e.requestId = idHeader == null ? null : request.headers().get(idHeader);
                 } finally {
                     e.publish();
                 }
             }
         }
         return Stages.done();
+    }
+
+    /**
+     * The default summary (method, target, host) and, when a request-id filter gave the request an id,
+     * that id: the error-log line of a failed request then names the request the access log, the origin
+     * and the client know by that id.
+     */
+    @Override
+    public String requestSummary(Session session, Context ctx) {
+        String summary = ProxyHttp.super.requestSummary(session, ctx);
+        ProxyRuntime rt = ctx != null ? ctx.runtime : current.get();
+        String idHeader = rt.requestIdHeader(ctx == null ? null : ctx.route);
+        String id = idHeader == null ? null : session.requestHeader().headers().get(idHeader);
+        return id == null ? summary : summary + ", request id: " + id;
     }
 
     private static CacheResult enabledResult(CacheResult result) {

@@ -1,6 +1,7 @@
 package dev.relay.server.internal.proxy;
 
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.RequestIdModuleFactory;
 import dev.relay.core.HttpModules;
 import dev.relay.core.HttpPeer;
 import dev.relay.server.internal.config.ProxyConfig;
@@ -46,6 +47,9 @@ public final class ProxyRuntime {
     private final long[] groupIds;
     private final UpstreamGroup[] groupsById;
     private final List<ConfiguredCache> caches;
+    /** The request-id field of the global filters, null without a request-id filter; per route, the route's. */
+    private final String globalRequestIdHeader;
+    private final String[] routeRequestIdHeaders;
 
     private ProxyRuntime(long generation, ProxyConfig config, Router router, Map<String, UpstreamGroup> groups,
                          HttpModuleFactory[] globalFilters, RelayMetrics metrics) {
@@ -74,6 +78,21 @@ public final class ProxyRuntime {
             groupIds[i] = byId[i].id();
         }
         this.caches = ConfiguredCache.of(config);
+        this.globalRequestIdHeader = requestIdHeader(java.util.Arrays.asList(globalFilters));
+        this.routeRequestIdHeaders = new String[maxIndex];
+        for (Route r : router.routes()) {
+            routeRequestIdHeaders[r.index()] = globalRequestIdHeader != null ? globalRequestIdHeader
+                    : requestIdHeader(r.filters());
+        }
+    }
+
+    private static String requestIdHeader(List<HttpModuleFactory> filters) {
+        for (HttpModuleFactory f : filters) {
+            if (f instanceof RequestIdModuleFactory ids) {
+                return ids.header();
+            }
+        }
+        return null;
     }
 
     /**
@@ -152,6 +171,15 @@ public final class ProxyRuntime {
     /** The global filters in their order. */
     HttpModuleFactory[] globalFilters() {
         return globalFilters;
+    }
+
+    /**
+     * The request header that holds the id of a request that ran through {@code route} (null: no route
+     * matched): the first request-id filter's, the global ones first, as they run first; null when
+     * neither the global filters nor the route's have one.
+     */
+    String requestIdHeader(Route route) {
+        return route == null ? globalRequestIdHeader : routeRequestIdHeaders[route.index()];
     }
 
     /** Whether requests are access-logged. */

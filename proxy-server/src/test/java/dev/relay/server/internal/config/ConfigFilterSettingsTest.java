@@ -58,6 +58,22 @@ class ConfigFilterSettingsTest {
     }
 
     @Test
+    void readsAListOfBlocksAndNamesAnEntryThatIsNotOne() {
+        FilterSettings rules = new ConfigFilterSettings(ConfigFactory.parseString("""
+                rules = [ { match = "^/a", replace = "/b" }, { match = "^/c" } ]
+                mixed = [ { match = x }, plain ]
+                """).root(), Set.of());
+
+        List<FilterSettings> blocks = rules.getSettingsList("rules").orElseThrow();
+        assertEquals(2, blocks.size());
+        assertEquals(Optional.of("/b"), blocks.get(0).getString("replace"));
+        assertEquals(Set.of("match"), blocks.get(1).keys());
+        assertEquals("mixed[1]", assertThrows(InvalidSettingException.class, () -> rules.getSettingsList("mixed")).key());
+        assertEquals("text", assertThrows(InvalidSettingException.class, () -> settings.getSettingsList("text")).key());
+        assertEquals(Optional.empty(), settings.getSettingsList("absent"));
+    }
+
+    @Test
     void readsSizesAsHoconDoes() {
         FilterSettings sizes = new ConfigFilterSettings(ConfigFactory.parseString(
                 "a = 256MiB, b = 10GiB, c = 512k, d = 4096, e = lots").root(), Set.of());

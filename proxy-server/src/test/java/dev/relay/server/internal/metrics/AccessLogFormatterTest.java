@@ -86,6 +86,24 @@ class AccessLogFormatterTest {
     }
 
     @Test
+    void aRequestOfAConfigurationWithARequestIdFilterHasItsIdBeforeTheCacheField() {
+        AccessLog.Entry e = proxiedRequest();
+        e.requestIdField = true;
+        e.requestId = "3b241101-e2bb-4255-8caf-4136c566a962";
+        e.cache = CacheResult.HIT;
+
+        assertTrue(format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC).endsWith(
+                " time=0.003 request_id=3b241101-e2bb-4255-8caf-4136c566a962 cache=hit\n"));
+        assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).endsWith(
+                ",\"time_total\":0.003,\"request_id\":\"3b241101-e2bb-4255-8caf-4136c566a962\",\"cache\":\"hit\",\"error\":null}\n"));
+
+        e.requestId = null;
+        e.cache = null;
+        assertTrue(format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC).endsWith(" time=0.003 request_id=-\n"));
+        assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).endsWith(",\"time_total\":0.003,\"request_id\":null,\"error\":null}\n"));
+    }
+
+    @Test
     void writesTheLocalOffsetOfTheServersZone() {
         AccessLog.Entry e = proxiedRequest();
         String combined = format(e, AccessLogFormat.COMBINED, ZoneId.of("Asia/Kolkata"));
