@@ -120,6 +120,14 @@ public final class RedisClient implements AutoCloseable {
         return loop.isConnected();
     }
 
+    /**
+     * How many times this client has connected (and logged in): a change tells that the connection was lost
+     * in between, so the server may have restarted and lost what it held.
+     */
+    public long connections() {
+        return loop.connections();
+    }
+
     /** The server this client talks to. */
     public RedisUri uri() {
         return uri;

@@ -80,6 +80,8 @@ public final class RedisIoLoop implements Runnable {
     private final AtomicBoolean wakeupPending = new AtomicBoolean();
     private volatile State state = State.FIRST_CONNECT;
     private volatile boolean closed;
+    /** How many times a connection was established and logged in. */
+    private volatile long connections;
     /** Why the connection is down, for the message of the commands that fail meanwhile. */
     private volatile @Nullable String lastFailure;
 
@@ -130,6 +132,11 @@ public final class RedisIoLoop implements Runnable {
             selector.wakeup();
         }
         return future;
+    }
+
+    /** How many times a connection was established and logged in. */
+    public long connections() {
+        return connections;
     }
 
     /** Whether the connection is up and logged in. */
@@ -283,6 +290,7 @@ public final class RedisIoLoop implements Runnable {
         if (--handshakeReplies > 0) {
             return;
         }
+        connections++; // only this thread writes it
         state = State.CONNECTED;
         backoff = options.minBackoffNanos();
         lastRead = System.nanoTime();
