@@ -10,7 +10,10 @@ import dev.relay.filters.redis.internal.SharedWindowKey.Local;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 import static java.util.Objects.requireNonNull;
@@ -63,6 +66,9 @@ public final class RedisRateLimiter {
         DENY
     }
 
+    private static final System.Logger LOG = System.getLogger(RedisRateLimiter.class.getName());
+    private static final long REFUSAL_LOG_INTERVAL_NANOS = 10_000_000_000L;
+
     /** How long a client denied for lack of Redis is told to wait: about what a reconnect takes. */
     private static final Duration UNAVAILABLE_RETRY_AFTER = Duration.ofSeconds(1);
 
@@ -106,6 +112,9 @@ public final class RedisRateLimiter {
     private final Cache<String, SharedWindowKey> keys;
     private final String limitArg;
     private final String periodArg;
+    private final Function<String, SharedWindowKey> newKeyState;
+    /** When the last "Redis refused the script" line was logged (nanos): at most one every 10 s. */
+    private final AtomicLong lastRefusalLog = new AtomicLong(Long.MIN_VALUE);
     /** The client's connection count when the local counts were last valid: a reconnect makes them void. */
     private volatile long connection;
 
@@ -120,6 +129,7 @@ public final class RedisRateLimiter {
         this.nanoClock = b.nanoClock;
         this.limitArg = Long.toString(limit);
         this.periodArg = Long.toString(periodMillis);
+        this.newKeyState = key -> new SharedWindowKey(limit, periodMillis, syncEvery, syncIntervalNanos);
         // A key idle for two periods has nothing left in Redis either; the size bound caps memory under a flood
         // of distinct keys (an evicted key's next decision is a round trip, nothing worse).
         this.keys = Caffeine.newBuilder().maximumSize(b.maxLocalKeys)
@@ -152,7 +162,7 @@ public final class RedisRateLimiter {
             keys.invalidateAll();
             connection = current;
         }
-        SharedWindowKey state = keys.get(key, this::newKeyState);
+        SharedWindowKey state = keys.get(key, newKeyState);
         Local local = state.tryLocally(now);
         if (local != null) {
             if (local.allowed() && state.startReport(now)) {
@@ -165,6 +175,7 @@ public final class RedisRateLimiter {
             long replyAt = nanoClock.getAsLong();
             if (error != null) {
                 state.failed(delta, false);
+                logRefusal(error);
                 return unavailable();
             }
             return decision(state.replied(delta, false, counts, replyAt), Basis.REDIS);
@@ -177,6 +188,7 @@ public final class RedisRateLimiter {
         runScript(key, delta, 0).whenComplete((counts, error) -> {
             if (error != null) {
                 state.failed(delta, true);
+                logRefusal(error);
             } else {
                 state.replied(delta, true, counts, nanoClock.getAsLong());
             }
@@ -195,8 +207,22 @@ public final class RedisRateLimiter {
                 values.get(3).asLong());
     }
 
-    private SharedWindowKey newKeyState(String key) {
-        return new SharedWindowKey(limit, periodMillis, syncEvery, syncIntervalNanos);
+    /**
+     * Redis being down is the client's to log (once, when the connection goes). Redis answering the script with
+     * an error (out of memory, a read-only replica, a script error) is for an operator to fix: logged, at most
+     * every 10 s, since it repeats on every round trip.
+     */
+    private void logRefusal(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (!(cause instanceof RedisException redisError) || redisError.kind() != RedisException.Kind.ERROR_REPLY) {
+            return;
+        }
+        long now = System.nanoTime();
+        long last = lastRefusalLog.get();
+        if ((last == Long.MIN_VALUE || now - last >= REFUSAL_LOG_INTERVAL_NANOS) && lastRefusalLog.compareAndSet(last, now)) {
+            LOG.log(System.Logger.Level.WARNING, "rate limit {0}: Redis refused the script ({1}); deciding by the {2} policy",
+                    keyPrefix, cause.getMessage(), whenUnavailable);
+        }
     }
 
     private RateLimitDecision decision(Local local, Basis basis) {

@@ -150,6 +150,22 @@ class RedisRateLimiterTest {
         assertFalse(decision.allowed());
     }
 
+    @Test
+    void aScriptRedisRefusesMeetsThePolicyInsteadOfFailingTheRequest() {
+        RedisRateLimiter closed = limiter(5, x -> x.syncEvery(0).whenUnavailable(WhenUnavailable.DENY));
+        RedisClient admin = client(Duration.ofSeconds(1));
+        admin.send("CONFIG", "SET", "maxmemory-policy", "noeviction").join();
+        admin.send("CONFIG", "SET", "maxmemory", "1").join();
+        try {
+            RateLimitDecision decision = decide(closed, "k");
+            assertEquals(Basis.REDIS_UNAVAILABLE, decision.basis());
+            assertFalse(decision.allowed());
+        } finally {
+            admin.send("CONFIG", "SET", "maxmemory", "0").join();
+        }
+        assertEquals(Basis.REDIS, decide(closed, "k").basis());
+    }
+
     private RedisRateLimiter limiter(long limit, java.util.function.UnaryOperator<RedisRateLimiter.Builder> settings) {
         RedisClient client = client(Duration.ofSeconds(1));
         Await.until(client::isConnected, WAIT, () -> "not connected to " + redis.uri());

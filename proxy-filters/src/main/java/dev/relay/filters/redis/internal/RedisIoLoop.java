@@ -221,7 +221,9 @@ public final class RedisIoLoop implements Runnable {
         SocketChannel socket = (SocketChannel) ready.channel();
         if (ready.isConnectable()) {
             try {
-                socket.finishConnect();
+                if (!socket.finishConnect()) {
+                    return;
+                }
             } catch (IOException e) {
                 connectionFailed("connect failed: " + e.getMessage());
                 return;
@@ -244,6 +246,7 @@ public final class RedisIoLoop implements Runnable {
             socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
             socket.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
             connectDeadline = now + options.connectTimeoutNanos();
+            // A name lookup blocks this thread, which is the client's own: no caller and no event loop waits.
             InetSocketAddress address = new InetSocketAddress(options.uri().host(), options.uri().port());
             if (address.isUnresolved()) {
                 connectionFailed("cannot resolve " + options.uri().host());
