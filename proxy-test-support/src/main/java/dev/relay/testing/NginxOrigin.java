@@ -2,9 +2,6 @@ package dev.relay.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -65,8 +62,8 @@ public final class NginxOrigin implements AutoCloseable {
     /** One start on two free ports; null when one of them was taken before nginx bound it. */
     private static NginxOrigin start(Path dir, OpensslKeys.Pair certificate, Path root)
             throws IOException, InterruptedException {
-        int tlsPort = freePort();
-        int h2cPort = freePort();
+        int tlsPort = LoopbackPorts.free();
+        int h2cPort = LoopbackPorts.free();
         String conf = """
                 daemon off;
                 master_process off;
@@ -97,7 +94,7 @@ public final class NginxOrigin implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(dir.resolve("nginx.out").toFile()).start();
         NginxOrigin nginx = new NginxOrigin(process, root, tlsPort, h2cPort);
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!(accepts(tlsPort) && accepts(h2cPort))) {
+        while (!(LoopbackPorts.accepts(tlsPort) && LoopbackPorts.accepts(h2cPort))) {
             if (!process.isAlive() || System.nanoTime() > deadline) {
                 nginx.close();
                 String out = Files.readString(dir.resolve("nginx.out"));
@@ -109,21 +106,6 @@ public final class NginxOrigin implements AutoCloseable {
             Thread.sleep(20);
         }
         return nginx;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static boolean accepts(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     /** The directory nginx serves files from. */

@@ -1,0 +1,345 @@
+package dev.relay.filters.redis;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.relay.filters.redis.RateLimitDecision.Basis;
+import dev.relay.filters.redis.internal.SharedWindowKey;
+import dev.relay.filters.redis.internal.SharedWindowKey.Counts;
+import dev.relay.filters.redis.internal.SharedWindowKey.Local;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * A rate limit that several proxy instances share through one Redis: at most {@code limit} requests per key in
+ * any {@code period}, as a sliding window over two fixed windows (the previous one weighted by the part of it
+ * the window still covers), counted in Redis under keys that expire after two periods.
+ *
+ * <p><b>One script per round trip.</b> A decision that needs Redis runs one Lua script that adds this
+ * instance's unreported requests, reads both windows on Redis' clock (so all instances agree on where windows
+ * start), and counts the request only when it fits: check and count are one atomic step, whatever the number
+ * of instances.
+ *
+ * <p><b>Most decisions need no round trip.</b> Each instance keeps, per key, the count Redis last reported
+ * and the requests it allowed since. While those stay within a local allowance, {@code min(syncEvery,
+ * (limit - count) / 2)}, it decides alone, at once, and reports its count in the background every
+ * {@code syncEvery / 2} requests or {@code syncInterval}. A key near its limit goes to Redis on each request;
+ * a key Redis denied stays denied locally until its retry-after (no round trip for a client that hammers).
+ *
+ * <p><b>Accuracy.</b> With one instance, or with {@code syncEvery = 0} (every decision a round trip), the
+ * limit is exact (to the sliding-window approximation). With N instances deciding locally, each holds at most
+ * {@code syncEvery} requests of a key that Redis has not seen, so the key can go over its limit by up to about
+ * {@code N * syncEvery} requests; and since an instance never takes more than half of what Redis last said was
+ * left, keys near their limit are decided in Redis. An old count never lets more through: without new requests
+ * the estimate only falls with time, so an old one is conservative. Requests an instance allowed but had not
+ * reported when Redis became unreachable are not counted, and neither is anything before a Redis restart (it
+ * needs no persistence: a restart forgets at most one window).
+ *
+ * <p><b>When Redis is down or slow</b> (the client is disconnected, a call times out, its queue is full), the
+ * policy decides: {@link WhenUnavailable#ALLOW} lets the request through (fail open), {@link WhenUnavailable#DENY}
+ * refuses it (fail closed); the decision's basis is {@link Basis#REDIS_UNAVAILABLE}. While the client is
+ * disconnected that costs no wait: its commands fail at once. The instance forgets a key's local count on a
+ * failure, and all keys after a reconnect, so no decision rests on a count from before the outage.
+ *
+ * <pre>{@code
+ * RedisRateLimiter limiter = RedisRateLimiter.builder(redis, 100, Duration.ofSeconds(1))
+ *         .keyPrefix("relay:rl:api:").whenUnavailable(WhenUnavailable.ALLOW).build();
+ * limiter.decide(clientIp).thenAccept(decision -> ...);
+ * }</pre>
+ *
+ * <p>Thread-safe. Stages complete at once for local decisions, else on the Redis client's I/O thread.
+ */
+public final class RedisRateLimiter {
+    /** What a decision is when Redis cannot be asked. */
+    public enum WhenUnavailable {
+        /** Fail open: allow the request. */
+        ALLOW,
+        /** Fail closed: deny the request. */
+        DENY
+    }
+
+    private static final System.Logger LOG = System.getLogger(RedisRateLimiter.class.getName());
+    private static final long REFUSAL_LOG_INTERVAL_NANOS = 10_000_000_000L;
+
+    /** How long a client denied for lack of Redis is told to wait: about what a reconnect takes. */
+    private static final Duration UNAVAILABLE_RETRY_AFTER = Duration.ofSeconds(1);
+
+    /**
+     * KEYS[1]: the key's prefix; ARGV: unreported delta, requests to decide now (0 or 1), limit, period ms.
+     * Returns {allowed, current, previous, elapsed ms}. Windows are numbered on Redis' clock; TIME before a write
+     * needs effects replication, the default since Redis 5 (asked for explicitly where the call exists).
+     */
+    static final RedisScript SLIDING_WINDOW = RedisScript.of("""
+            if redis.replicate_commands then pcall(redis.replicate_commands) end
+            local delta = tonumber(ARGV[1])
+            local want = tonumber(ARGV[2])
+            local limit = tonumber(ARGV[3])
+            local period = tonumber(ARGV[4])
+            local time = redis.call('TIME')
+            local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+            local window = math.floor(now / period)
+            local elapsed = now - window * period
+            local current_key = KEYS[1] .. ':' .. window
+            local current = tonumber(redis.call('GET', current_key) or '0') + delta
+            local previous = tonumber(redis.call('GET', KEYS[1] .. ':' .. (window - 1)) or '0')
+            local allowed = 0
+            if want > 0 and previous * (period - elapsed) / period + current + want <= limit then
+              current = current + want
+              allowed = 1
+            end
+            if delta > 0 or allowed == 1 then
+              redis.call('SET', current_key, current, 'PX', period * 2)
+            end
+            return {allowed, current, previous, elapsed}
+            """);
+
+    private final RedisClient redis;
+    private final long limit;
+    private final long periodMillis;
+    private final String keyPrefix;
+    private final int syncEvery;
+    private final long syncIntervalNanos;
+    private final WhenUnavailable whenUnavailable;
+    private final LongSupplier nanoClock;
+    private final Cache<String, SharedWindowKey> keys;
+    private final String limitArg;
+    private final String periodArg;
+    private final Function<String, SharedWindowKey> newKeyState;
+    /** When the last "Redis refused the script" line was logged (nanos): at most one every 10 s. */
+    private final AtomicLong lastRefusalLog = new AtomicLong(Long.MIN_VALUE);
+    /** The client's connection count when the local counts were last valid: a reconnect makes them void. */
+    private volatile long connection;
+
+    private RedisRateLimiter(Builder b) {
+        this.redis = b.redis;
+        this.limit = b.limit;
+        this.periodMillis = b.period.toMillis();
+        this.keyPrefix = b.keyPrefix;
+        this.syncEvery = b.syncEvery;
+        this.syncIntervalNanos = b.syncInterval.toNanos();
+        this.whenUnavailable = b.whenUnavailable;
+        this.nanoClock = b.nanoClock;
+        this.limitArg = Long.toString(limit);
+        this.periodArg = Long.toString(periodMillis);
+        this.newKeyState = key -> new SharedWindowKey(limit, periodMillis, syncEvery, syncIntervalNanos);
+        // A key idle for two periods has nothing left in Redis either; the size bound caps memory under a flood
+        // of distinct keys (an evicted key's next decision is a round trip, nothing worse).
+        this.keys = Caffeine.newBuilder().maximumSize(b.maxLocalKeys)
+                .expireAfterAccess(b.period.multipliedBy(2).plus(b.syncInterval))
+                .ticker(nanoClock::getAsLong).build();
+    }
+
+    /**
+     * A builder of a limit of {@code limit} requests per {@code period} (at least 1 ms, whole milliseconds) on
+     * the server of {@code redis}.
+     */
+    public static Builder builder(RedisClient redis, long limit, Duration period) {
+        return new Builder(redis, limit, period);
+    }
+
+    /**
+     * Decides one request of {@code key}: at once from the local estimate when it can, else with one round trip.
+     * Never fails: when Redis cannot be asked the {@link WhenUnavailable} policy answers.
+     */
+    public CompletionStage<RateLimitDecision> decide(String key) {
+        requireNonNull(key, "key");
+        long now = nanoClock.getAsLong();
+        if (!redis.isConnected()) {
+            return CompletableFuture.completedFuture(unavailable());
+        }
+        long current = redis.connections();
+        if (current != connection) {
+            // The connection was lost since: Redis may have restarted empty, and the other instances start
+            // from its count. Local counts and denials from before would disagree with theirs.
+            keys.invalidateAll();
+            connection = current;
+        }
+        SharedWindowKey state = keys.get(key, newKeyState);
+        Local local = state.tryLocally(now);
+        if (local != null) {
+            if (local.allowed() && state.startReport(now)) {
+                report(key, state);
+            }
+            return CompletableFuture.completedFuture(decision(local, Basis.LOCAL));
+        }
+        long delta = state.takeUnsynced();
+        return runScript(key, delta, 1).handle((counts, error) -> {
+            long replyAt = nanoClock.getAsLong();
+            if (error != null) {
+                state.failed(delta, false);
+                logRefusal(error);
+                return unavailable();
+            }
+            return decision(state.replied(delta, false, counts, replyAt), Basis.REDIS);
+        });
+    }
+
+    /** Reports a key's unsynced count in the background; its answer refreshes the key's estimate. */
+    private void report(String key, SharedWindowKey state) {
+        long delta = state.takeUnsynced();
+        runScript(key, delta, 0).whenComplete((counts, error) -> {
+            if (error != null) {
+                state.failed(delta, true);
+                logRefusal(error);
+            } else {
+                state.replied(delta, true, counts, nanoClock.getAsLong());
+            }
+        });
+    }
+
+    private CompletableFuture<Counts> runScript(String key, long delta, int want) {
+        return redis.eval(SLIDING_WINDOW, List.of(keyPrefix + key),
+                        List.of(Long.toString(delta), want == 0 ? "0" : "1", limitArg, periodArg))
+                .thenApply(RedisRateLimiter::counts);
+    }
+
+    private static Counts counts(RedisReply reply) {
+        List<RedisReply> values = reply.elements();
+        return new Counts(values.get(0).asLong() == 1, values.get(1).asLong(), values.get(2).asLong(),
+                values.get(3).asLong());
+    }
+
+    /**
+     * Redis being down is the client's to log (once, when the connection goes). Redis answering the script with
+     * an error (out of memory, a read-only replica, a script error) is for an operator to fix: logged, at most
+     * every 10 s, since it repeats on every round trip.
+     */
+    private void logRefusal(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (!(cause instanceof RedisException redisError) || redisError.kind() != RedisException.Kind.ERROR_REPLY) {
+            return;
+        }
+        long now = System.nanoTime();
+        long last = lastRefusalLog.get();
+        if ((last == Long.MIN_VALUE || now - last >= REFUSAL_LOG_INTERVAL_NANOS) && lastRefusalLog.compareAndSet(last, now)) {
+            LOG.log(System.Logger.Level.WARNING, "rate limit {0}: Redis refused the script ({1}); deciding by the {2} policy",
+                    keyPrefix, cause.getMessage(), whenUnavailable);
+        }
+    }
+
+    private RateLimitDecision decision(Local local, Basis basis) {
+        return new RateLimitDecision(local.allowed(), limit, local.remaining(), Duration.ofNanos(local.resetAfterNanos()),
+                Duration.ofNanos(local.retryAfterNanos()), basis);
+    }
+
+    private RateLimitDecision unavailable() {
+        boolean allow = whenUnavailable == WhenUnavailable.ALLOW;
+        return new RateLimitDecision(allow, limit, allow ? limit : 0, Duration.ofMillis(periodMillis),
+                allow ? Duration.ZERO : UNAVAILABLE_RETRY_AFTER, Basis.REDIS_UNAVAILABLE);
+    }
+
+    /** The number of requests allowed per period. */
+    public long limit() {
+        return limit;
+    }
+
+    /** The period. */
+    public Duration period() {
+        return Duration.ofMillis(periodMillis);
+    }
+
+    /** The policy when Redis cannot be asked. */
+    public WhenUnavailable whenUnavailable() {
+        return whenUnavailable;
+    }
+
+    @Override
+    public String toString() {
+        return "RedisRateLimiter(" + limit + " per " + periodMillis + " ms, " + keyPrefix + "*, sync every " + syncEvery
+                + " or " + syncIntervalNanos / 1_000_000 + " ms, when unavailable " + whenUnavailable + ", " + redis.uri() + ")";
+    }
+
+    /** Settings of a {@link RedisRateLimiter}. */
+    public static final class Builder {
+        private final RedisClient redis;
+        private final long limit;
+        private final Duration period;
+        private String keyPrefix = "relay:rl:";
+        private int syncEvery = 10;
+        private Duration syncInterval;
+        private WhenUnavailable whenUnavailable = WhenUnavailable.ALLOW;
+        private long maxLocalKeys = 100_000;
+        private LongSupplier nanoClock = System::nanoTime;
+
+        private Builder(RedisClient redis, long limit, Duration period) {
+            this.redis = requireNonNull(redis, "redis");
+            requireNonNull(period, "period");
+            if (limit < 1) {
+                throw new IllegalArgumentException("limit: " + limit + " (expected: >= 1)");
+            }
+            if (period.toMillis() < 1 || !period.equals(Duration.ofMillis(period.toMillis()))) {
+                throw new IllegalArgumentException("period: " + period + " (expected: whole milliseconds, >= 1 ms)");
+            }
+            this.limit = limit;
+            this.period = period;
+            Duration tenth = period.dividedBy(10);
+            this.syncInterval = tenth.compareTo(Duration.ofMillis(1)) < 0 ? Duration.ofMillis(1) : tenth;
+        }
+
+        /**
+         * What the Redis keys start with (default {@code relay:rl:}); the request's key and the window number
+         * follow. Instances share a limit exactly when they use the same prefix, limit and period; two limits
+         * must not share a prefix.
+         */
+        public Builder keyPrefix(String prefix) {
+            this.keyPrefix = requireNonNull(prefix, "keyPrefix");
+            return this;
+        }
+
+        /**
+         * At most how many requests per key this instance decides without Redis between two reports (default
+         * 10); 0 makes every decision a round trip (exact, and one round trip per request).
+         */
+        public Builder syncEvery(int requests) {
+            if (requests < 0) {
+                throw new IllegalArgumentException("syncEvery: " + requests + " (expected: >= 0)");
+            }
+            this.syncEvery = requests;
+            return this;
+        }
+
+        /** The longest a key's local count goes unreported while requests come (default a tenth of the period, >= 1 ms). */
+        public Builder syncInterval(Duration interval) {
+            requireNonNull(interval, "syncInterval");
+            if (interval.isNegative() || interval.isZero()) {
+                throw new IllegalArgumentException("syncInterval: " + interval + " (expected: > 0)");
+            }
+            this.syncInterval = interval;
+            return this;
+        }
+
+        /** Fail open ({@link WhenUnavailable#ALLOW}, the default) or closed when Redis cannot be asked. */
+        public Builder whenUnavailable(WhenUnavailable policy) {
+            this.whenUnavailable = requireNonNull(policy, "whenUnavailable");
+            return this;
+        }
+
+        /** How many keys this instance keeps a local count for (default 100,000; the least used go first). */
+        public Builder maxLocalKeys(long max) {
+            if (max < 1) {
+                throw new IllegalArgumentException("maxLocalKeys: " + max + " (expected: >= 1)");
+            }
+            this.maxLocalKeys = max;
+            return this;
+        }
+
+        /** The clock of the local estimate (default {@link System#nanoTime}): tests pass a manual one. */
+        public Builder nanoClock(LongSupplier clock) {
+            this.nanoClock = requireNonNull(clock, "nanoClock");
+            return this;
+        }
+
+        /** The limiter; it holds no thread and no connection of its own (the client has them). */
+        public RedisRateLimiter build() {
+            return new RedisRateLimiter(this);
+        }
+    }
+}
