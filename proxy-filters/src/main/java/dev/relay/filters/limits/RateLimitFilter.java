@@ -58,12 +58,12 @@ public final class RateLimitFilter implements HttpModuleFactory {
     private final @Nullable String policyField;
     private final String description;
 
-    private RateLimitFilter(Builder builder, LimitStore store) {
-        this.key = builder.key;
+    private RateLimitFilter(RateLimitKey key, LimitStore store, boolean headers, @Nullable String policyField) {
+        this.key = key;
         this.store = store;
-        this.headers = builder.headers;
-        this.policyField = builder.period == null ? null : policyField(builder.limit, builder.period);
-        this.description = NAME + "(key " + builder.key + ", " + store + (builder.headers ? "" : ", no headers") + ")";
+        this.headers = headers;
+        this.policyField = policyField;
+        this.description = NAME + "(key " + key + ", " + store + (headers ? "" : ", no headers") + ")";
     }
 
     /** A builder of a filter counting requests by {@code key}. */
@@ -80,6 +80,11 @@ public final class RateLimitFilter implements HttpModuleFactory {
     @Override
     public HttpModule newModule() {
         return new RateLimitModule(this);
+    }
+
+    /** This filter's settings over another store: how a store other than the local one is plugged in. */
+    RateLimitFilter withStore(LimitStore other) {
+        return new RateLimitFilter(key, requireNonNull(other, "other"), headers, policyField);
     }
 
     RateLimitKey key() {
@@ -201,7 +206,8 @@ public final class RateLimitFilter implements HttpModuleFactory {
                 bucket = TokenBucket.builder(limit, period).burst(burst).hashes(4).slots(16384).clock(clock).build();
             }
             Inflight inflight = maxInFlight > 0 ? Inflight.create() : null;
-            return new RateLimitFilter(this, new LocalLimitStore(window, limit, bucket, inflight, maxInFlight));
+            return new RateLimitFilter(key, new LocalLimitStore(window, limit, bucket, inflight, maxInFlight), headers,
+                    period == null ? null : policyField(limit, period));
         }
     }
 }

@@ -22,8 +22,8 @@ import static java.util.Objects.requireNonNull;
  * {@code n} tokens moves it {@code n x period / tokens} later; a request is refused when that would put
  * it more than {@code burst} tokens' worth past now. These instants live in a count-min shaped sketch
  * ({@code hashes} rows of {@code slots} cells, one {@link AtomicLongArray}): a key reads its cell in
- * every row and uses the earliest; taking tokens moves that cell with a compare-and-set (so two threads
- * cannot spend the same token) and pushes the key's other cells at least as late. A cell shared with
+ * every row and uses the earliest; taking tokens pushes the key's other cells at least as late, then moves
+ * the earliest with a compare-and-set (so two threads cannot spend the same token). A cell shared with
  * other keys is therefore never earlier than any of their buckets: collisions can only make a key's
  * bucket look emptier, never fuller, and a key is never allowed more than its rate.
  *
@@ -149,15 +149,18 @@ public final class TokenBucket {
             if (over > 0) {
                 return -over;
             }
-            // The earliest cell decides: moving it by compare-and-set means a racing thread that read
-            // the same value retries instead of spending the same tokens.
-            if (fullAt.compareAndSet(earliestCell, earliest, next)) {
-                for (int row = 0; row < hashes; row++) {
-                    int cell = KeyHash.cell(keyHash, row, mask);
-                    if (cell != earliestCell) {
-                        fullAt.accumulateAndGet(cell, next, Math::max);
-                    }
+            // The key's other cells are pushed first, then the earliest one is moved by compare-and-set,
+            // which commits. A thread that read any cell before this commit either finds its own
+            // compare-and-set failing (the cell moved) or already counted what was pushed: no token is
+            // spent twice. A commit that fails leaves the pushed cells where they are, which can only make
+            // the key look emptier than it is, by at most this request's tokens.
+            for (int row = 0; row < hashes; row++) {
+                int cell = KeyHash.cell(keyHash, row, mask);
+                if (cell != earliestCell) {
+                    fullAt.accumulateAndGet(cell, next, Math::max);
                 }
+            }
+            if (fullAt.compareAndSet(earliestCell, earliest, next)) {
                 return next;
             }
         }
