@@ -4,7 +4,9 @@
  * {@code META-INF/services/dev.relay.core.FilterProvider}: {@code headers}
  * ({@link dev.relay.filters.HeadersFilterProvider}), which sets, adds and removes request and
  * response header fields; {@code grpc-web} ({@link dev.relay.filters.GrpcWebFilterProvider}); and
- * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache. Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
+ * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache; and {@code rate-limit}
+ * ({@link dev.relay.filters.limits.RateLimitFilterProvider}), over the primitives of
+ * {@code dev.relay.filters.limits}. Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
  * that cache).
  *
  * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
