@@ -20,6 +20,7 @@
 #   bench/run.sh ops          failover, live reloads and an upgrade under load          (ops-bench.sh)
 #   bench/run.sh slow         a normal client's latency under slowhttptest attacks     (slow-attacks.sh)
 #   bench/run.sh jmh          the load-balancer selection tables (JMH, benchmarks module; JMH_ITERATIONS)
+#   bench/run.sh limits       the rate-limiting primitives, 1 and 2 threads, allocation per op (JMH)
 # Every script's settings (DURATION, RUNS, ...) pass through the environment; see each script's header.
 #
 # Against the reference harness (../shared/bench, not part of the repository), with Relay run the
@@ -90,5 +91,12 @@ case $table in
     # shellcheck disable=SC2086
     java -jar "$jar" 'SelectionBenchmark.observeAttempt' -p algorithm=peak-ewma ${JMH_ITERATIONS:--f 1 -wi 2 -i 3 -w 1s -r 1s} \
       -t 1 -prof gc "$@" ;;
-  *) sed -n '2,27p' "$0" >&2; exit 2 ;;
+  limits)
+    jar=$root/benchmarks/target/benchmarks.jar
+    [[ -f "$jar" ]] || (cd "$root" && mvn -q -B package -DskipTests -pl benchmarks -am)
+    # shellcheck disable=SC2086
+    for threads in 1 2; do
+      java -jar "$jar" 'LimitsBenchmark' ${JMH_ITERATIONS:--f 1 -wi 2 -i 3 -w 1s -r 1s} -t $threads -prof gc "$@"
+    done ;;
+  *) sed -n '2,28p' "$0" >&2; exit 2 ;;
 esac

@@ -3,10 +3,12 @@
  * configurations through a {@link dev.relay.core.FilterProvider} registered in
  * {@code META-INF/services/dev.relay.core.FilterProvider}: {@code headers}
  * ({@link dev.relay.filters.HeadersFilterProvider}), which sets, adds and removes request and
- * response header fields; {@code grpc-web} ({@link dev.relay.filters.GrpcWebFilterProvider}); and
- * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache; and the request
- * shaping filters of {@link dev.relay.filters.shaping} ({@code request-id}, {@code forwarded},
- * {@code rewrite}, {@code body-limit}). Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
+ * response header fields; {@code grpc-web} ({@link dev.relay.filters.GrpcWebFilterProvider});
+ * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache; {@code rate-limit}
+ * ({@link dev.relay.filters.limits.RateLimitFilterProvider}), over the primitives of
+ * {@code dev.relay.filters.limits}; and the request shaping filters of {@link dev.relay.filters.shaping}
+ * ({@code request-id}, {@code forwarded}, {@code rewrite}, {@code body-limit}). Depends on the JDK and
+ * {@code proxy-core} (and Caffeine, for filters
  * that cache).
  *
  * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or

@@ -1,0 +1,141 @@
+package dev.relay.filters.limits;
+
+import dev.relay.core.Stages;
+import org.jspecify.annotations.Nullable;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The {@link LimitStore} of one filter instance in this process: a sliding window over a {@link Rate}
+ * or a {@link TokenBucket} for the rate, an {@link Inflight} for the concurrency. Answers at once, on
+ * the caller's thread, without allocating (but the in-flight permit).
+ *
+ * <p>The in-flight limit is checked first, so a request refused with 503 spends no rate quota; a
+ * request refused with 429 gives its in-flight slot back at once.
+ */
+final class LocalLimitStore implements LimitStore {
+    private static final double NANOS_PER_SECOND = 1e9;
+
+    private final @Nullable Rate window;
+    private final long limit;
+    private final @Nullable TokenBucket bucket;
+    private final @Nullable Inflight inflight;
+    private final long maxInFlight;
+
+    /**
+     * @param window the sliding window's counters (then {@code limit} per its period), or null
+     * @param bucket the token buckets, or null (at most one of {@code window} and {@code bucket})
+     * @param inflight the in-flight counters (then at most {@code maxInFlight} per key), or null
+     */
+    LocalLimitStore(@Nullable Rate window, long limit, @Nullable TokenBucket bucket,
+                    @Nullable Inflight inflight, long maxInFlight) {
+        this.window = window;
+        this.limit = limit;
+        this.bucket = bucket;
+        this.inflight = inflight;
+        this.maxInFlight = maxInFlight;
+    }
+
+    @Override
+    public CompletionStage<Void> acquire(String key, LimitVerdict verdict) {
+        verdict.clear();
+        if (inflight != null) {
+            Inflight.Permit permit = inflight.acquire(key);
+            if (permit.count() > maxInFlight) {
+                permit.release();
+                verdict.status = 503;
+                return Stages.done();
+            }
+            verdict.inFlight = permit;
+        }
+        if (window != null) {
+            admitSliding(window, key, verdict);
+        } else if (bucket != null) {
+            admitBucket(bucket, key, verdict);
+        }
+        if (verdict.status != LimitVerdict.ADMITTED) {
+            release(verdict);
+        }
+        return Stages.done();
+    }
+
+    @Override
+    public void release(LimitVerdict verdict) {
+        Inflight.Permit permit = verdict.inFlight;
+        if (permit != null) {
+            permit.release();
+        }
+    }
+
+    /**
+     * The sliding window: the request counts into the current window, and is refused (and its count
+     * taken back) when {@code previous x (1 - elapsed / period) + current} exceeds the limit.
+     */
+    private void admitSliding(Rate rate, String key, LimitVerdict verdict) {
+        long keyHash = rate.keyHash().hash(key);
+        long elapsed = rate.rollWindows();
+        int slot = rate.currentSlot();
+        Estimator current = rate.window(slot);
+        long counted = current.incrHashed(keyHash, 1);
+        long previous = Math.max(0, rate.window(slot ^ 1).getHashed(keyHash));
+        long period = rate.periodNanos();
+        double elapsedShare = (double) elapsed / period;
+        double estimate = previous * (1 - elapsedShare) + counted;
+        if (estimate <= limit) {
+            verdict.remaining = (long) Math.floor(limit - estimate);
+            verdict.resetSeconds = ceilSeconds(period - elapsed);
+            return;
+        }
+        // Undo in the same estimator, so a window that started meanwhile is not charged.
+        current.incrHashed(keyHash, -1);
+        long admitted = Math.max(0, counted - 1);
+        refuse(verdict, slidingWaitNanos(previous, admitted, elapsedShare, period));
+    }
+
+    /**
+     * How long until one more request fits, if no other comes: the previous window's weight fading
+     * within this window, or (when this window alone is full) into the next one, where this window's
+     * count fades in turn.
+     */
+    private long slidingWaitNanos(long previous, long counted, double elapsedShare, long period) {
+        double room = limit - 1 - counted;
+        double share;
+        if (room >= 0) {
+            // previous x (1 - share) <= room
+            share = previous == 0 ? elapsedShare : 1 - room / previous;
+        } else {
+            // Next window: counted x (1 - later) + 1 <= limit, later being the share of the next window.
+            share = 1 + Math.max(0, 1 - (limit - 1) / (double) counted);
+        }
+        return (long) Math.ceil(Math.max(0, share - elapsedShare) * period);
+    }
+
+    private static void admitBucket(TokenBucket buckets, String key, LimitVerdict verdict) {
+        long now = buckets.now();
+        long result = buckets.acquireHashed(buckets.keyHash().hash(key), 1, now);
+        if (result > 0) {
+            verdict.remaining = buckets.tokensAt(result, now);
+            verdict.resetSeconds = ceilSeconds(result - now);
+        } else {
+            refuse(verdict, -result);
+        }
+    }
+
+    private static void refuse(LimitVerdict verdict, long waitNanos) {
+        verdict.status = 429;
+        verdict.remaining = 0;
+        verdict.retryAfterSeconds = ceilSeconds(waitNanos);
+        verdict.resetSeconds = verdict.retryAfterSeconds;
+    }
+
+    /** Whole seconds, rounded up, at least 1 (a {@code Retry-After: 0} would invite an immediate retry). */
+    static long ceilSeconds(long nanos) {
+        return Math.max(1, (long) Math.ceil(nanos / NANOS_PER_SECOND));
+    }
+
+    @Override
+    public String toString() {
+        return "LocalLimitStore(" + (window != null ? limit + " per " + window.period() : bucket != null ? bucket : "no rate")
+                + (inflight != null ? ", " + maxInFlight + " in flight" : "") + ")";
+    }
+}
