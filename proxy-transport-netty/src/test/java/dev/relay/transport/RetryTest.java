@@ -529,6 +529,20 @@ class RetryTest {
     }
 
     @Test
+    void requestWithoutABodyReadsAnEmptyBody() throws Exception {
+        // A GET: readRequestBody must complete with no bytes, whenever the end of the request is seen.
+        BodyRoutingProxy proxy = new BodyRoutingProxy(4096, Map.of("", List.of(FailoverProxy.peer(a.address()))));
+        try (ProxyFixture fixture = new ProxyFixture(proxy)) {
+            for (int i = 0; i < 5; i++) {
+                HttpResponse<String> response = get(fixture, "/bodiless");
+                assertEquals(200, response.statusCode());
+                assertNull(proxy.nextOutcome().error());
+            }
+        }
+        assertEquals(5, a.requestCount("/bodiless"));
+    }
+
+    @Test
     void chunkedBodyReadWholeReachesTheOriginWithAContentLength() throws Exception {
         BodyRoutingProxy proxy = bodyRouting(4096);
         String json = "{\"backend\":\"a\",\"items\":[1,2,3]}";

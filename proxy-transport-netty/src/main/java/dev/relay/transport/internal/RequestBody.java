@@ -82,6 +82,10 @@ final class RequestBody {
             // end-of-stream chunk when the header went upstream (one write, one flush).
             data.release();
             complete = true;
+            if (wholeBody != null && !buffered) {
+                // readRequestBody ran before the end marker came: it waits for this.
+                checkWholeBody();
+            }
             updateReading();
             return;
         }
