@@ -37,6 +37,13 @@ final class BrotliCodecs {
         }
     }
 
+    /** A nested class's use does not load the outer one: this does, and with it the native library. */
+    private static void requireAvailable() throws IOException {
+        if (!AVAILABLE) {
+            throw new IOException("brotli is not available on this platform");
+        }
+    }
+
     /** Copies up to the native buffer's size of {@code input} into it; returns how many. */
     private static int fill(ByteBuffer nativeInput, ByteBuffer input) {
         nativeInput.clear();
@@ -53,6 +60,7 @@ final class BrotliCodecs {
         private final EncoderJNI.Wrapper encoder;
 
         Encoder(int quality) throws IOException {
+            requireAvailable();
             encoder = new EncoderJNI.Wrapper(INPUT_BUFFER, quality, -1, null);
             opened();
         }
@@ -101,6 +109,7 @@ final class BrotliCodecs {
         private boolean started;
 
         Decoder() throws IOException {
+            requireAvailable();
             decoder = new DecoderJNI.Wrapper(INPUT_BUFFER);
             opened();
         }

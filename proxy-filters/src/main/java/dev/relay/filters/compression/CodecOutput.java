@@ -77,10 +77,8 @@ final class CodecOutput {
      * {@link #length()}.
      */
     int reserve(int wanted) throws LimitExceededException {
-        long allowed = limit - length + 1;
-        if (allowed <= 0) {
-            throw new LimitExceededException(limit);
-        }
+        long left = limit - length;
+        long allowed = left == Long.MAX_VALUE ? left : left + 1;
         int room = (int) Math.min(wanted, allowed);
         if (bytes.length - length < room) {
             long grown = Math.max((long) length + room, Math.min((long) bytes.length * 2, (long) length + allowed));
