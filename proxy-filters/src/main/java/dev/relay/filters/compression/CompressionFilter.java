@@ -226,7 +226,7 @@ public final class CompressionFilter implements HttpModuleFactory {
 
         /** The filter. */
         public CompressionFilter build() {
-            return new CompressionFilter(new Settings(encodings, Map.copyOf(levels), minLength,
+            return new CompressionFilter(new Settings(encodings, java.util.Collections.unmodifiableMap(new EnumMap<>(levels)), minLength,
                     new CompressibleTypes(types), decompress, requestDecompress, maxRequestSize, maxRatio));
         }
     }
