@@ -1,0 +1,86 @@
+package dev.relay.filters.compression;
+
+import org.jspecify.annotations.Nullable;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The media types worth compressing, as patterns: {@code type/subtype} exactly, {@code type/*} for a
+ * whole top-level type, or {@code +suffix} for every type with that structured-syntax suffix
+ * ({@code +json} matches {@code application/ld+json}). Parameters ({@code ; charset=utf-8}) and case
+ * are ignored.
+ */
+final class CompressibleTypes {
+    private final List<String> patterns;
+    private final Set<String> exact = new HashSet<>();
+    private final Set<String> topLevel = new HashSet<>();
+    private final Set<String> suffixes = new HashSet<>();
+
+    /** @throws IllegalArgumentException naming a pattern of none of the three forms */
+    CompressibleTypes(List<String> patterns) {
+        this.patterns = List.copyOf(patterns);
+        for (String raw : this.patterns) {
+            String pattern = raw.trim().toLowerCase(Locale.ROOT);
+            if (pattern.startsWith("+") && isToken(pattern.substring(1))) {
+                suffixes.add(pattern.substring(1));
+                continue;
+            }
+            int slash = pattern.indexOf('/');
+            if (slash <= 0 || !isToken(pattern.substring(0, slash))) {
+                throw new IllegalArgumentException("'" + raw + "' (expected: type/subtype, type/* or +suffix)");
+            }
+            String subtype = pattern.substring(slash + 1);
+            if (subtype.equals("*")) {
+                topLevel.add(pattern.substring(0, slash));
+            } else if (isToken(subtype)) {
+                exact.add(pattern);
+            } else {
+                throw new IllegalArgumentException("'" + raw + "' (expected: type/subtype, type/* or +suffix)");
+            }
+        }
+    }
+
+    private static boolean isToken(String text) {
+        if (text.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || "!#$&-^_.+".indexOf(c) >= 0;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether a {@code Content-Type} value (null: absent) names a type of the list. */
+    boolean matches(@Nullable String contentType) {
+        if (contentType == null) {
+            return false;
+        }
+        int end = contentType.indexOf(';');
+        String type = (end < 0 ? contentType : contentType.substring(0, end)).trim().toLowerCase(Locale.ROOT);
+        int slash = type.indexOf('/');
+        if (slash <= 0) {
+            return false;
+        }
+        if (exact.contains(type) || topLevel.contains(type.substring(0, slash))) {
+            return true;
+        }
+        int plus = type.lastIndexOf('+');
+        return plus > slash && suffixes.contains(type.substring(plus + 1));
+    }
+
+    List<String> patterns() {
+        return patterns;
+    }
+
+    @Override
+    public String toString() {
+        return String.join(", ", patterns);
+    }
+}

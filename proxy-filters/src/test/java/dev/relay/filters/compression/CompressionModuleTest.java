@@ -1,0 +1,294 @@
+package dev.relay.filters.compression;
+
+import dev.relay.core.BodyChunk;
+import dev.relay.core.HttpModule;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RequestHeader;
+import dev.relay.core.ResponseHeader;
+import dev.relay.core.Session;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+@Timeout(30)
+class CompressionModuleTest {
+    private final RequestHeader request = RequestHeader.of("GET", "/");
+    private final Session session = mock(Session.class);
+
+    CompressionModuleTest() {
+        when(session.requestHeader()).thenReturn(request);
+        when(session.attempts()).thenReturn(1);
+    }
+
+    @AfterEach
+    void everyCodecClosed() {
+        assertEquals(0, CompressionFilter.openCodecs(), "codecs left open");
+    }
+
+    private HttpModule module(CompressionFilter filter, String acceptEncoding) {
+        if (acceptEncoding != null) {
+            request.headers().set("Accept-Encoding", acceptEncoding);
+        }
+        HttpModule module = filter.newModule();
+        module.requestHeaderFilter(session);
+        return module;
+    }
+
+    private static ResponseHeader response(int status, String type, long length) {
+        ResponseHeader response = ResponseHeader.of(status);
+        if (type != null) {
+            response.headers().set("Content-Type", type);
+        }
+        if (length >= 0) {
+            response.headers().set("Content-Length", Long.toString(length));
+        }
+        return response;
+    }
+
+    /** Sends {@code body} through the module's response hooks in parts; returns the bytes the client gets. */
+    private static byte[] sendBody(HttpModule module, Session session, byte[] body, int part) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (int offset = 0; offset < body.length; offset += part) {
+            BodyChunk chunk = BodyChunk.wrap(Arrays.copyOfRange(body, offset, Math.min(body.length, offset + part)));
+            module.responseBodyFilter(session, chunk, false);
+            out.write(chunk.toByteArray());
+        }
+        BodyChunk end = BodyChunk.wrap(new byte[0]);
+        module.responseBodyFilter(session, end, true);
+        out.write(end.toByteArray());
+        module.responseDone(session);
+        return out.toByteArray();
+    }
+
+    @Test
+    void compressesWithTheBestAcceptedCodingAndAdjustsTheHeader() throws IOException {
+        HttpModule module = module(CompressionFilter.withDefaults(), "gzip, br;q=0.9");
+        byte[] body = TestBodies.text(100_000);
+        ResponseHeader response = response(200, "application/json; charset=utf-8", body.length);
+        response.headers().set("ETag", "\"v1\"");
+        response.headers().set("Accept-Ranges", "bytes");
+        response.headers().set("Vary", "Origin");
+        module.responseHeaderFilter(session, response, false);
+
+        assertEquals("gzip", response.headers().get("Content-Encoding"));
+        assertNull(response.headers().get("Content-Length"));
+        assertNull(response.headers().get("Accept-Ranges"));
+        assertEquals("W/\"v1\"", response.headers().get("ETag"));
+        assertEquals(List.of("Origin", "Accept-Encoding"), response.headers().getAll("Vary"));
+        byte[] sent = sendBody(module, session, body, 8192);
+        assertTrue(sent.length < body.length / 3);
+        assertArrayEquals(body, TestBodies.decodeWithLibrary(ContentCoding.GZIP, sent));
+    }
+
+    @Test
+    void zstdIsPreferredAtEqualQuality() throws IOException {
+        HttpModule module = module(CompressionFilter.withDefaults(), "gzip, deflate, br, zstd");
+        byte[] body = TestBodies.text(5000);
+        ResponseHeader response = response(200, "text/html", -1);
+        module.responseHeaderFilter(session, response, false);
+        assertEquals("zstd", response.headers().get("Content-Encoding"));
+        assertArrayEquals(body, TestBodies.decodeWithLibrary(ContentCoding.ZSTD, sendBody(module, session, body, 1000)));
+    }
+
+    @Test
+    void tinyBodiesWrongTypesAndMissingTypesAreLeftAlone() {
+        for (ResponseHeader response : List.of(response(200, "text/html", 100), response(200, "image/png", 100_000),
+                response(200, null, 100_000), response(200, "application/zip", 100_000))) {
+            HttpModule module = module(CompressionFilter.withDefaults(), "gzip");
+            module.responseHeaderFilter(session, response, false);
+            assertNull(response.headers().get("Content-Encoding"), response.headers().get("Content-Type"));
+            assertNull(response.headers().get("Vary"));
+            module.responseDone(session);
+        }
+    }
+
+    @Test
+    void aClientWithoutCompressionStillGetsVary() {
+        HttpModule module = module(CompressionFilter.withDefaults(), null);
+        ResponseHeader response = response(200, "text/css", 5000);
+        module.responseHeaderFilter(session, response, false);
+        assertNull(response.headers().get("Content-Encoding"));
+        assertEquals("5000", response.headers().get("Content-Length"));
+        assertEquals("Accept-Encoding", response.headers().get("Vary"));
+    }
+
+    @Test
+    void headRangesNotModifiedNoTransformAndEncodedResponsesAreLeftAlone() {
+        request.setMethod("HEAD");
+        HttpModule head = module(CompressionFilter.withDefaults(), "gzip");
+        ResponseHeader headResponse = response(200, "text/html", 5000);
+        head.responseHeaderFilter(session, headResponse, false);
+        assertNull(headResponse.headers().get("Content-Encoding"));
+        request.setMethod("GET");
+
+        ResponseHeader notModified = response(304, "text/html", -1);
+        ResponseHeader partial = response(206, "text/html", 5000);
+        partial.headers().set("Content-Range", "bytes 0-4999/10000");
+        ResponseHeader noTransform = response(200, "text/html", 5000);
+        noTransform.headers().set("Cache-Control", "public, No-Transform");
+        ResponseHeader encoded = response(200, "text/html", 5000);
+        encoded.headers().set("Content-Encoding", "br");
+        for (ResponseHeader response : List.of(notModified, partial, noTransform, encoded)) {
+            HttpModule module = module(CompressionFilter.withDefaults(), "gzip, br");
+            module.responseHeaderFilter(session, response, false);
+            assertFalse("gzip".equals(response.headers().get("Content-Encoding")));
+            module.responseDone(session);
+        }
+        assertEquals("br", encoded.headers().get("Content-Encoding"));
+        assertEquals("5000", encoded.headers().get("Content-Length"));
+    }
+
+    @Test
+    void interimResponsesWaitForTheFinalOne() {
+        HttpModule module = module(CompressionFilter.withDefaults(), "gzip");
+        module.responseHeaderFilter(session, ResponseHeader.of(103), false);
+        ResponseHeader response = response(200, "text/plain", 5000);
+        module.responseHeaderFilter(session, response, false);
+        assertEquals("gzip", response.headers().get("Content-Encoding"));
+        module.responseDone(session);
+    }
+
+    @Test
+    void gzipResponseIsDecodedForAClientWithoutGzip() throws IOException {
+        HttpModule module = module(CompressionFilter.withDefaults(), "br;q=0, identity");
+        byte[] body = TestBodies.text(300_000);
+        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.GZIP, body);
+        ResponseHeader response = response(200, "application/octet-stream", encoded.length);
+        response.headers().set("Content-Encoding", "gzip");
+        response.headers().set("ETag", "\"abc\"");
+        module.responseHeaderFilter(session, response, false);
+        assertNull(response.headers().get("Content-Encoding"));
+        assertNull(response.headers().get("Content-Length"));
+        assertEquals("W/\"abc\"", response.headers().get("ETag"));
+        assertEquals("Accept-Encoding", response.headers().get("Vary"));
+        assertArrayEquals(body, sendBody(module, session, encoded, 4096));
+    }
+
+    @Test
+    void encodedResponseStaysEncodedWhenTheClientAcceptsItOrRefusesIdentity() {
+        for (String accept : List.of("gzip", "zstd, identity;q=0")) {
+            HttpModule module = module(CompressionFilter.withDefaults(), accept);
+            ResponseHeader response = response(200, "text/html", 500);
+            response.headers().set("Content-Encoding", "gzip");
+            module.responseHeaderFilter(session, response, false);
+            assertEquals("gzip", response.headers().get("Content-Encoding"), accept);
+            module.responseDone(session);
+        }
+    }
+
+    @Test
+    void corruptOriginBodyFailsTheResponseAndFreesTheDecoder() {
+        HttpModule module = module(CompressionFilter.withDefaults(), null);
+        ResponseHeader response = response(200, "text/html", -1);
+        response.headers().set("Content-Encoding", "gzip");
+        module.responseHeaderFilter(session, response, false);
+        assertEquals(1, CompressionFilter.openCodecs());
+        assertThrows(ProxyError.class, () -> module.responseBodyFilter(session, BodyChunk.wrap(TestBodies.text(100)), false));
+        assertEquals(0, CompressionFilter.openCodecs());
+        module.responseDone(session);
+    }
+
+    @Test
+    void aClientLeavingMidBodyFreesTheCompressorInResponseDone() {
+        HttpModule module = module(CompressionFilter.withDefaults(), "br");
+        module.responseHeaderFilter(session, response(200, "text/html", -1), false);
+        module.responseBodyFilter(session, BodyChunk.wrap(TestBodies.text(10_000)), false);
+        assertEquals(1, CompressionFilter.openCodecs());
+        module.responseDone(session);
+        assertEquals(0, CompressionFilter.openCodecs());
+    }
+
+    private HttpModule requestDecoding(CompressionFilter filter, String coding, long length) {
+        request.setMethod("POST");
+        request.headers().set("Content-Encoding", coding);
+        request.headers().set("Content-Length", Long.toString(length));
+        HttpModule module = filter.newModule();
+        module.requestHeaderFilter(session);
+        return module;
+    }
+
+    @Test
+    void requestBodyIsDecodedOnItsWayUpstream() throws IOException {
+        byte[] body = TestBodies.text(200_000);
+        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.ZSTD, body);
+        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "zstd", encoded.length);
+        assertNull(request.headers().get("Content-Encoding"));
+        assertNull(request.headers().get("Content-Length"));
+        assertEquals("chunked", request.headers().get("Transfer-Encoding"));
+        ByteArrayOutputStream upstream = new ByteArrayOutputStream();
+        for (int offset = 0; offset < encoded.length; offset += 1000) {
+            BodyChunk chunk = BodyChunk.wrap(Arrays.copyOfRange(encoded, offset, Math.min(encoded.length, offset + 1000)));
+            module.requestBodyFilter(session, chunk, offset + 1000 >= encoded.length);
+            upstream.write(chunk.toByteArray());
+        }
+        assertArrayEquals(body, upstream.toByteArray());
+        module.responseDone(session);
+    }
+
+    @Test
+    void requestBombIsAnswered413() throws IOException {
+        byte[] bomb = TestBodies.encodeWithLibrary(ContentCoding.GZIP, new byte[8 * 1024 * 1024]);
+        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", bomb.length);
+        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(bomb), true));
+        assertEquals(413, e.httpStatus());
+        assertTrue(e.getMessage().contains("max-ratio"), e.getMessage());
+        module.responseDone(session);
+    }
+
+    @Test
+    void requestOverTheSizeCapIsAnswered413() throws IOException {
+        byte[] body = TestBodies.text(300_000);
+        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.BR, body);
+        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).maxRequestSize(100_000).build(),
+                "br", encoded.length);
+        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(encoded), true));
+        assertEquals(413, e.httpStatus());
+        assertTrue(e.getMessage().contains("max-request-size"), e.getMessage());
+        module.responseDone(session);
+    }
+
+    @Test
+    void corruptRequestBodyIsAnswered400() {
+        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", 100);
+        ProxyError e = assertThrows(ProxyError.class,
+                () -> module.requestBodyFilter(session, BodyChunk.wrap(TestBodies.text(100)), true));
+        assertEquals(400, e.httpStatus());
+        module.responseDone(session);
+    }
+
+    @Test
+    void aRetryDecodesTheReplayedBodyWithAFreshDecoder() throws IOException {
+        byte[] body = TestBodies.text(20_000);
+        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.GZIP, body);
+        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", encoded.length);
+        BodyChunk firstTry = BodyChunk.wrap(Arrays.copyOf(encoded, 100));
+        module.requestBodyFilter(session, firstTry, false);
+        when(session.attempts()).thenReturn(2);
+        BodyChunk retry = BodyChunk.wrap(encoded);
+        module.requestBodyFilter(session, retry, true);
+        assertArrayEquals(body, retry.toByteArray());
+        module.responseDone(session);
+    }
+
+    @Test
+    void requestsAreLeftEncodedUnlessAsked() {
+        HttpModule module = requestDecoding(CompressionFilter.withDefaults(), "gzip", 100);
+        assertEquals("gzip", request.headers().get("Content-Encoding"));
+        assertEquals("100", request.headers().get("Content-Length"));
+        module.responseDone(session);
+    }
+}
