@@ -11,6 +11,7 @@ import com.nimbusds.jose.jwk.source.ImmutableJWKSet;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.DefaultJOSEObjectTypeVerifier;
+import com.nimbusds.jose.proc.JWSKeySelector;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
 import com.nimbusds.jose.proc.SecurityContext;
 import com.nimbusds.jwt.JWTClaimsSet;
@@ -23,6 +24,7 @@ import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.Key;
 import java.text.ParseException;
 import java.time.Clock;
 import java.time.Duration;
@@ -75,9 +77,9 @@ final class JwtVerifier {
 
     private final DefaultJWTProcessor<SecurityContext> processor;
 
-    private JwtVerifier(JWKSet keys, Rules rules) {
+    private JwtVerifier(JWSKeySelector<SecurityContext> keys, Rules rules) {
         processor = new DefaultJWTProcessor<>();
-        processor.setJWSKeySelector(new JWSVerificationKeySelector<>(rules.algorithms(), new ImmutableJWKSet<>(keys)));
+        processor.setJWSKeySelector(keys);
         // Plain JWTs and access tokens (RFC 9068 "at+jwt"); the typ header is optional.
         processor.setJWSTypeVerifier(new DefaultJOSEObjectTypeVerifier<>(JOSEObjectType.JWT, new JOSEObjectType("at+jwt"), null));
         JWTClaimsSet exact = rules.issuer() == null ? new JWTClaimsSet.Builder().build()
@@ -138,7 +140,7 @@ final class JwtVerifier {
         if (keys.isEmpty()) {
             throw new IllegalArgumentException("JWK set " + file + ": no keys");
         }
-        return new JwtVerifier(new JWKSet(keys), rules);
+        return new JwtVerifier(new JWSVerificationKeySelector<>(rules.algorithms(), new ImmutableJWKSet<>(new JWKSet(keys))), rules);
     }
 
     /**
@@ -161,7 +163,11 @@ final class JwtVerifier {
             throw new IllegalArgumentException("secret " + file + ": " + secret.length + " bytes (expected: at least "
                     + needed + " for " + rules.algorithms() + ")");
         }
-        return new JwtVerifier(new JWKSet(new OctetSequenceKey.Builder(secret).build()), rules);
+        // The one secret whatever the token's kid: a secret file has no key ids to match.
+        List<Key> key = List.of(new OctetSequenceKey.Builder(secret).build().toSecretKey());
+        Set<JWSAlgorithm> allowed = rules.algorithms();
+        JWSKeySelector<SecurityContext> selector = (header, context) -> allowed.contains(header.getAlgorithm()) ? key : List.of();
+        return new JwtVerifier(selector, rules);
     }
 
     /** The secret length HMAC needs: the hash's size, for the largest allowed. */
