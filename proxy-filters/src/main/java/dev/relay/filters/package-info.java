@@ -4,8 +4,9 @@
  * {@code META-INF/services/dev.relay.core.FilterProvider}: {@code headers}
  * ({@link dev.relay.filters.HeadersFilterProvider}), which sets, adds and removes request and
  * response header fields; {@code grpc-web} ({@link dev.relay.filters.GrpcWebFilterProvider}); and
- * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache. Depends on the JDK and {@code proxy-core} (and Caffeine, for filters
- * that cache).
+ * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache. The access filters
+ * ({@code ip-acl}, {@code basic-auth}, {@code jwt}, {@code cors}) are in {@code dev.relay.filters.access}.
+ * Depends on the JDK and {@code proxy-core} (and Caffeine, for filters that cache; bcrypt and nimbus-jose-jwt for the access filters).
  *
  * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
  * field is annotated {@code @Nullable}, which its Javadoc then explains.
