@@ -102,8 +102,9 @@ final class JwtVerifier {
         try {
             jwt = SignedJWT.parse(token);
         } catch (ParseException e) {
-            // A JWE (five parts) or an unsecured alg=none token fails here, as does garbage.
-            return new Result(null, token.chars().filter(c -> c == '.').count() == 2 ? Failure.UNSUPPORTED : Failure.MALFORMED);
+            // An unsecured alg=none token (three parts) or a JWE (five) fails here, as does garbage.
+            long dots = token.chars().filter(c -> c == '.').count();
+            return new Result(null, dots == 2 || dots == 4 ? Failure.UNSUPPORTED : Failure.MALFORMED);
         }
         try {
             return new Result(processor.process(jwt, null), null);

@@ -210,6 +210,7 @@ class JwtFilterTest {
             String forged = sign(new MACSigner(key), JWSAlgorithm.HS256, "r1", claims().build());
             assertEquals(JwtVerifier.Failure.BAD_SIGNATURE, failure(filter, forged));
         }
+        assertEquals(JwtVerifier.Failure.UNSUPPORTED, failure(filter, "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d"), "a JWE");
         assertEquals(JwtVerifier.Failure.MALFORMED, failure(filter, "not-a-token"));
     }
 
