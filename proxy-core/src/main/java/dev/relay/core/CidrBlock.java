@@ -107,6 +107,28 @@ public final class CidrBlock {
         return address instanceof InetSocketAddress inet && inet.getAddress() != null && contains(inet.getAddress());
     }
 
+    /** Whether this is an IPv4 block (a {@code /0..32} of 4-byte addresses). */
+    public boolean isIpv4() {
+        return network.length == 4;
+    }
+
+    /**
+     * Whether the IPv4 address whose 32 bits are {@code address} (big-endian: {@code 10.1.2.3} is
+     * {@code 0x0A010203}) lies in this block; false for an IPv6 block. Allocates nothing, for checks on
+     * every request.
+     */
+    public boolean containsIpv4(int address) {
+        if (network.length != 4) {
+            return false;
+        }
+        if (prefixLength == 0) {
+            return true;
+        }
+        int bits = (network[0] & 0xff) << 24 | (network[1] & 0xff) << 16 | (network[2] & 0xff) << 8 | (network[3] & 0xff);
+        int mask = -1 << (32 - prefixLength);
+        return (address & mask) == bits;
+    }
+
     /** The prefix length, {@code 0..32} or {@code 0..128}. */
     public int prefixLength() {
         return prefixLength;

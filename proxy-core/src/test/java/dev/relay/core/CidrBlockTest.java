@@ -47,6 +47,20 @@ class CidrBlockTest {
     }
 
     @Test
+    void theIntegerFormOfAnIpv4AddressMatchesAsTheAddressDoes() {
+        CidrBlock block = CidrBlock.parse("192.168.4.0/22");
+        assertTrue(block.isIpv4());
+        assertTrue(block.containsIpv4(0xC0A80401));      // 192.168.4.1
+        assertTrue(block.containsIpv4(0xC0A807FF));      // 192.168.7.255
+        assertFalse(block.containsIpv4(0xC0A80800));     // 192.168.8.0
+        assertTrue(CidrBlock.parse("0.0.0.0/0").containsIpv4(0xFFFFFFFF));
+        assertTrue(CidrBlock.parse("10.1.2.3").containsIpv4(0x0A010203));
+        assertFalse(CidrBlock.parse("10.1.2.3").containsIpv4(0x0A010204));
+        assertFalse(CidrBlock.parse("::/0").isIpv4());
+        assertFalse(CidrBlock.parse("::/0").containsIpv4(0x0A010203), "an IPv6 block holds no IPv4 address");
+    }
+
+    @Test
     void aBareAddressIsABlockOfOne() {
         CidrBlock one = CidrBlock.parse("203.0.113.7");
 

@@ -7,10 +7,12 @@
  * {@code cache} ({@link dev.relay.filters.cache.CacheFilterProvider}), the HTTP cache; {@code rate-limit}
  * ({@link dev.relay.filters.limits.RateLimitFilterProvider}), over the primitives of
  * {@code dev.relay.filters.limits}; {@code compression}
- * ({@link dev.relay.filters.compression.CompressionFilterProvider}); and the request shaping filters of
+ * ({@link dev.relay.filters.compression.CompressionFilterProvider}); the request shaping filters of
  * {@link dev.relay.filters.shaping} ({@code request-id}, {@code forwarded}, {@code rewrite},
- * {@code body-limit}). Depends on the JDK and {@code proxy-core} (and Caffeine, for filters that cache;
- * zstd-jni and brotli4j for compression).
+ * {@code body-limit}); and the access filters of {@code dev.relay.filters.access} ({@code ip-acl},
+ * {@code basic-auth}, {@code jwt}, {@code cors}). Depends on the JDK and {@code proxy-core} (and
+ * Caffeine, for filters that cache; zstd-jni and brotli4j for compression; bcrypt and nimbus-jose-jwt
+ * for the access filters).
  *
  * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless a parameter, return value or
  * field is annotated {@code @Nullable}, which its Javadoc then explains.

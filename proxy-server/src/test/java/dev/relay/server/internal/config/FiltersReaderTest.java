@@ -25,4 +25,20 @@ class FiltersReaderTest {
         String message = problem(() -> reader.filters(proxy("proxy.filters = [ { name = nope } ]").get("filters")));
         assertTrue(message.startsWith("relay.conf:1: key 'proxy.filters[0].name': unknown filter 'nope' (expected: "), message);
     }
+
+    @Test
+    void anAccessFilterSettingItRefusesIsReportedAtItsLine() {
+        String message = problem(() -> reader.filters(proxy("""
+                proxy.filters = [ { name = ip-acl,
+                  rules = [ "allow 10.0.0.0/8", "allow 10.1.2.3/8" ] } ]
+                """).get("filters")));
+        assertTrue(message.startsWith("relay.conf:2: key 'proxy.filters[0].rules[1]': '10.1.2.3/8' (expected: no address bits"),
+                message);
+
+        String cors = problem(() -> reader.filters(proxy("""
+                proxy.filters = [ { name = cors, allow-origins = "*",
+                  allow-credentials = true } ]
+                """).get("filters")));
+        assertTrue(cors.startsWith("relay.conf:2: key 'proxy.filters[0].allow-credentials': true with allow-origins"), cors);
+    }
 }

@@ -1,0 +1,123 @@
+package dev.relay.filters.access;
+
+import dev.relay.core.FilterSettings;
+import dev.relay.core.FilterSettings.InvalidSettingException;
+
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** The setting readers the four access filters share: one small method per kind of value. */
+final class AccessSettings {
+    private AccessSettings() {}
+
+    /** Fails on a key that {@code filter} does not know, listing the ones it does. */
+    static void rejectUnknownKeys(FilterSettings settings, String filter, List<String> known) {
+        for (String key : settings.keys()) {
+            if (!known.contains(key)) {
+                throw new InvalidSettingException(key, "unknown setting of the " + filter + " filter (expected one of: "
+                        + String.join(", ", known) + ")");
+            }
+        }
+    }
+
+    /** A setting written either as one text ({@code "*"}) or as a list of texts; empty when absent. */
+    static List<String> textOrList(FilterSettings settings, String key) {
+        try {
+            return settings.getString(key).map(List::of).orElse(List.of());
+        } catch (InvalidSettingException notText) {
+            return settings.getStringList(key).orElse(List.of());
+        }
+    }
+
+    /** An absolute path to a readable regular file, required. */
+    static Path readableFile(FilterSettings settings, String key) {
+        String text = settings.getString(key).orElseThrow(() -> new InvalidSettingException(key, "missing (expected: an absolute file path)"));
+        Path path;
+        try {
+            path = Path.of(text);
+        } catch (InvalidPathException e) {
+            throw new InvalidSettingException(key, "'" + text + "' (expected: an absolute file path)");
+        }
+        if (!path.isAbsolute()) {
+            throw new InvalidSettingException(key, "'" + text + "' (expected: an absolute file path: filters do not know "
+                    + "the configuration file's directory)");
+        }
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            throw new InvalidSettingException(key, "'" + text + "' (expected: a readable file)");
+        }
+        return path;
+    }
+
+    /**
+     * Runs a builder call for the setting {@code key}, turning its {@link IllegalArgumentException}
+     * ({@code name: value (expected: ...)}) into an {@link InvalidSettingException} naming the key.
+     */
+    static void apply(String key, Runnable builderCall) {
+        try {
+            builderCall.run();
+        } catch (InvalidSettingException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            String message = String.valueOf(e.getMessage());
+            int colon = message.indexOf(": ");
+            boolean named = colon > 0 && message.lastIndexOf('\'', colon) < 0;
+            throw new InvalidSettingException(key, named ? message.substring(colon + 2) : message);
+        }
+    }
+
+    /** An RFC 9110 field name (a token) that a filter writes or reads; {@code what} names it in the message. */
+    static String checkHeaderName(String what, String name) {
+        if (!isToken(name)) {
+            throw new IllegalArgumentException(what + ": '" + name + "' (expected: a header field name, letters, digits and "
+                    + "!#$%&'*+-.^_`|~ only)");
+        }
+        String lower = name.toLowerCase(Locale.ROOT);
+        if (lower.equals("content-length") || lower.equals("transfer-encoding") || lower.equals("host")) {
+            throw new IllegalArgumentException(what + ": '" + name + "' (expected: a field other than Content-Length, "
+                    + "Transfer-Encoding and Host)");
+        }
+        return name;
+    }
+
+    /** Whether {@code text} is a non-empty RFC 9110 token. */
+    static boolean isToken(String text) {
+        if (text.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean token = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+            if (!token) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code value} may be written as a header value as it is: printable ASCII, spaces and tabs
+     * (a CR or LF would split the header; other characters have no portable encoding on the wire).
+     */
+    static boolean isPlainFieldValue(String value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 && c != '\t' || c >= 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A realm for a {@code WWW-Authenticate} quoted string: printable ASCII without quote or backslash. */
+    static String checkRealm(String realm) {
+        if (realm.isEmpty() || !isPlainFieldValue(realm) || realm.indexOf('"') >= 0 || realm.indexOf('\\') >= 0
+                || realm.indexOf('\t') >= 0) {
+            throw new IllegalArgumentException("realm: '" + realm + "' (expected: printable ASCII text without quotes or backslashes)");
+        }
+        return realm;
+    }
+}
