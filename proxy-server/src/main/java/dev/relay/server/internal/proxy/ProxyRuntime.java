@@ -46,6 +46,7 @@ public final class ProxyRuntime {
     private final long[] groupIds;
     private final UpstreamGroup[] groupsById;
     private final List<ConfiguredCache> caches;
+    private final List<ConfiguredMirror> mirrors;
 
     private ProxyRuntime(long generation, ProxyConfig config, Router router, Map<String, UpstreamGroup> groups,
                          HttpModuleFactory[] globalFilters, RelayMetrics metrics) {
@@ -74,6 +75,7 @@ public final class ProxyRuntime {
             groupIds[i] = byId[i].id();
         }
         this.caches = ConfiguredCache.of(config);
+        this.mirrors = ConfiguredMirror.of(config);
     }
 
     /**
@@ -147,6 +149,11 @@ public final class ProxyRuntime {
     /** The caches of this configuration's {@code cache} filters, each once (metrics, admin, purges). */
     public List<ConfiguredCache> caches() {
         return caches;
+    }
+
+    /** The {@code mirror} filters of this configuration (metrics). */
+    public List<ConfiguredMirror> mirrors() {
+        return mirrors;
     }
 
     /** The global filters in their order. */
