@@ -43,12 +43,7 @@ public final class MirrorFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        for (String key : settings.keys()) {
-            if (!KEYS.contains(key)) {
-                throw new InvalidSettingException(key, "unknown setting of the " + NAME + " filter (expected one of: "
-                        + String.join(", ", KEYS) + ")");
-            }
-        }
+        SettingKeys.requireKnown(settings, NAME, KEYS);
         String upstream = settings.getString(UPSTREAM).map(String::trim)
                 .orElseThrow(() -> new InvalidSettingException(UPSTREAM, "missing (expected: the name of an upstream "
                         + "group that receives the copies)"));

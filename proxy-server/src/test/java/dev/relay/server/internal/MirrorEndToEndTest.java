@@ -137,8 +137,8 @@ class MirrorEndToEndTest {
         }
         assertEquals(30, main.requests().size());
         assertEquals(0, shadow.requests().size());
-        assertEquals("0.0", metric(relay, mirrorSeries("mirrored")));
-        assertEquals("0.0", metric(relay, mirrorSeries("failed")));
+        assertEquals("0.0", relay.metric(mirrorSeries("mirrored")));
+        assertEquals("0.0", relay.metric(mirrorSeries("failed")));
     }
 
     @Test
@@ -149,9 +149,9 @@ class MirrorEndToEndTest {
             assertEquals(200, get(relay, "/h" + i).status());
         }
         // Every sampled copy is answered in the end: then the shadow's count is the sample's size.
-        Await.until(() -> "0.0".equals(metric(relay, "relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}"))
+        Await.until(() -> "0.0".equals(relay.metric("relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}"))
                 && metricValue(relay, mirrorSeries("mirrored")) == shadow.requests().size(), WAIT,
-                () -> "mirrored " + metric(relay, mirrorSeries("mirrored")) + ", shadow saw " + shadow.requests().size());
+                () -> "mirrored " + relay.metric(mirrorSeries("mirrored")) + ", shadow saw " + shadow.requests().size());
         int copied = shadow.requests().size();
         // Binomial(400, 0.5): mean 200, standard deviation 10; 140..260 is six deviations either way.
         assertTrue(copied >= 140 && copied <= 260, "copied " + copied + " of " + requests);
@@ -166,8 +166,8 @@ class MirrorEndToEndTest {
             assertEquals(200, get(relay, "/held" + i).status());
         }
         shadow.awaitHeldResponses(3, WAIT);
-        assertEquals("3.0", metric(relay, "relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}"));
-        assertEquals("9.0", metric(relay, mirrorSeries("over_in_flight")));
+        assertEquals("3.0", relay.metric("relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}"));
+        assertEquals("9.0", relay.metric(mirrorSeries("over_in_flight")));
 
         shadow.releaseResponses();
         awaitMetric(relay, mirrorSeries("mirrored"), "3.0");
@@ -181,7 +181,7 @@ class MirrorEndToEndTest {
             assertEquals("main", get(relay, "/d" + i).header("X-Origin"));
         }
         awaitMetric(relay, mirrorSeries("failed"), "5.0");
-        assertEquals("0.0", metric(relay, mirrorSeries("mirrored")));
+        assertEquals("0.0", relay.metric(mirrorSeries("mirrored")));
     }
 
     @Test
@@ -194,7 +194,7 @@ class MirrorEndToEndTest {
         assertEquals(200, big.status());
         assertEquals(200, small.status());
         assertEquals("/small", shadow.awaitRequests(1, WAIT).get(0).path());
-        assertEquals("1.0", metric(relay, mirrorSeries("body_too_large")));
+        assertEquals("1.0", relay.metric(mirrorSeries("body_too_large")));
         awaitMetric(relay, mirrorSeries("mirrored"), "1.0");
         assertEquals(1, shadow.requests().size());
     }
@@ -220,24 +220,11 @@ class MirrorEndToEndTest {
     }
 
     private static void awaitMetric(InProcessRelay relay, String series, String value) {
-        Await.until(() -> value.equals(metric(relay, series)), WAIT, () -> series + " = " + metric(relay, series));
+        Await.until(() -> value.equals(relay.metric(series)), WAIT, () -> series + " = " + relay.metric(series));
     }
 
     private static double metricValue(InProcessRelay relay, String series) {
-        String value = metric(relay, series);
+        String value = relay.metric(series);
         return value == null ? -1 : Double.parseDouble(value);
-    }
-
-    private static String metric(InProcessRelay relay, String series) {
-        try {
-            for (String line : relay.adminGet("/metrics").body().split("\n")) {
-                if (line.startsWith(series + " ")) {
-                    return line.substring(series.length() + 1);
-                }
-            }
-            return null;
-        } catch (Exception e) {
-            throw new AssertionError(e);
-        }
     }
 }
