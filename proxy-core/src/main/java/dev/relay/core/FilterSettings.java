@@ -18,6 +18,11 @@ public interface FilterSettings {
         return new dev.relay.core.internal.MapFilterSettings(values);
     }
 
+    /** Settings over a plain map, for a filter that reaches {@code groups} ({@link #upstreamGroups()}). */
+    static FilterSettings of(Map<String, ?> values, UpstreamGroups groups) {
+        return new dev.relay.core.internal.MapFilterSettings(values, groups);
+    }
+
     /** The keys present. */
     Set<String> keys();
 
@@ -54,6 +59,14 @@ public interface FilterSettings {
      * An entry that is not a block fails with an {@link InvalidSettingException} naming {@code key[index]}.
      */
     Optional<List<FilterSettings>> getSettingsList(String key);
+
+    /**
+     * The upstream groups of the server this filter is configured in, for filters that send requests of
+     * their own; {@link UpstreamGroups#none()} by default (settings built in code).
+     */
+    default UpstreamGroups upstreamGroups() {
+        return UpstreamGroups.none();
+    }
 
     /** Where {@code key} was set (file and line when known), for error messages. */
     String origin(String key);

@@ -71,12 +71,7 @@ public final class HeadersFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        for (String key : settings.keys()) {
-            if (!KEYS.contains(key)) {
-                throw new InvalidSettingException(key, "unknown setting of the " + NAME + " filter (expected one of: "
-                        + String.join(", ", KEYS) + ")");
-            }
-        }
+        SettingKeys.requireKnown(settings, NAME, KEYS);
         HeaderRules request = rules(settings, REQUEST_SET, REQUEST_ADD, REQUEST_REMOVE);
         HeaderRules response = rules(settings, RESPONSE_SET, RESPONSE_ADD, RESPONSE_REMOVE);
         return new HeadersModuleFactory(request, response);

@@ -5,7 +5,6 @@ import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ProxyHttp;
 import dev.relay.transport.internal.AcceptBackoff;
 import dev.relay.transport.internal.ConnectionLimits;
-import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.DownstreamConnection;
 import dev.relay.transport.internal.DownstreamHandler;
 import dev.relay.transport.internal.EngineClock;
@@ -21,7 +20,6 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 
 import java.net.InetSocketAddress;
@@ -66,12 +64,10 @@ public final class HttpProxyServer implements AutoCloseable {
                             List<HttpModuleFactory> modules, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
         this.listeners = new ListeningSockets(runtime);
-        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-                .datagramChannelType(runtime.datagramChannelType())
-                .socketChannelType(runtime.socketChannelType()));
+        this.resolver = runtime.newDnsResolver();
         this.engine = new ProxyEngine<>(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
                 List.copyOf(modules), runtime.socketChannelType(),
-                new DomainSockets(runtime.domainSocketChannelType(), runtime::domainSocketAddress), resolver, clock);
+                runtime.domainSockets(), resolver, clock);
     }
 
     /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */

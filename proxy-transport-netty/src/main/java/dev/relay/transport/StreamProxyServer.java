@@ -4,7 +4,6 @@ import dev.relay.core.StreamProxy;
 import dev.relay.transport.internal.AcceptBackoff;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.ListenerTls;
-import dev.relay.transport.internal.DomainSockets;
 import dev.relay.transport.internal.StreamEngine;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.ChannelInitializer;
@@ -12,7 +11,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.resolver.dns.DnsAddressResolverGroup;
-import io.netty.resolver.dns.DnsNameResolverBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import org.jspecify.annotations.Nullable;
 
@@ -61,12 +59,10 @@ public final class StreamProxyServer implements AutoCloseable {
     private StreamProxyServer(StreamProxy<?> proxy, StreamOptions options, TransportRuntime runtime, EngineClock clock) {
         this.runtime = requireNonNull(runtime, "runtime");
         this.listeners = new ListeningSockets(runtime);
-        this.resolver = new DnsAddressResolverGroup(new DnsNameResolverBuilder()
-                .datagramChannelType(runtime.datagramChannelType())
-                .socketChannelType(runtime.socketChannelType()));
+        this.resolver = runtime.newDnsResolver();
         this.engine = new StreamEngine(requireNonNull(proxy, "proxy"), requireNonNull(options, "options"),
                 runtime.socketChannelType(),
-                new DomainSockets(runtime.domainSocketChannelType(), runtime::domainSocketAddress), resolver, clock);
+                runtime.domainSockets(), resolver, clock);
     }
 
     /** A server for {@code proxy}; nothing listens until {@link #bind(String)}. */

@@ -235,6 +235,21 @@ public final class TransportRuntime implements AutoCloseable {
     }
 
     /**
+     * A DNS resolver on this transport's channels, for a component that connects upstream; the
+     * component closes it when it closes.
+     */
+    io.netty.resolver.dns.DnsAddressResolverGroup newDnsResolver() {
+        return new io.netty.resolver.dns.DnsAddressResolverGroup(new io.netty.resolver.dns.DnsNameResolverBuilder()
+                .datagramChannelType(datagramChannelType)
+                .socketChannelType(socketChannelType));
+    }
+
+    /** How this transport reaches Unix-domain socket peers. */
+    dev.relay.transport.internal.DomainSockets domainSockets() {
+        return new dev.relay.transport.internal.DomainSockets(domainSocketChannelType, this::domainSocketAddress);
+    }
+
+    /**
      * Graceful stop: stops the event loops, letting queued tasks run for up to {@code timeout}.
      * Returns at once; the stage completes when both groups have stopped. Stop the servers on this
      * runtime first.

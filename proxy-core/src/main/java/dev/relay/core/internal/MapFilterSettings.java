@@ -1,6 +1,7 @@
 package dev.relay.core.internal;
 
 import dev.relay.core.FilterSettings;
+import dev.relay.core.UpstreamGroups;
 
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -14,9 +15,20 @@ import java.util.Set;
 /** {@link FilterSettings} over a map of plain values. */
 public final class MapFilterSettings implements FilterSettings {
     private final Map<String, Object> values;
+    private final UpstreamGroups groups;
 
     public MapFilterSettings(Map<String, ?> values) {
+        this(values, UpstreamGroups.none());
+    }
+
+    public MapFilterSettings(Map<String, ?> values, UpstreamGroups groups) {
         this.values = new LinkedHashMap<>(values);
+        this.groups = java.util.Objects.requireNonNull(groups, "groups");
+    }
+
+    @Override
+    public UpstreamGroups upstreamGroups() {
+        return groups;
     }
 
     @Override
@@ -146,7 +158,7 @@ public final class MapFilterSettings implements FilterSettings {
         }
         Map<String, Object> nested = new LinkedHashMap<>();
         map.forEach((k, val) -> nested.put(String.valueOf(k), val));
-        return Optional.of(new MapFilterSettings(nested));
+        return Optional.of(new MapFilterSettings(nested, groups));
     }
 
     @Override

@@ -1,6 +1,9 @@
 package dev.relay.server.internal;
 
 import dev.relay.core.FilterProvider;
+import dev.relay.core.FilterSettings;
+import dev.relay.core.UpstreamGroups;
+import dev.relay.server.internal.proxy.GroupRequests;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,6 +28,7 @@ public final class FilterRegistry {
     private static final Logger LOG = LoggerFactory.getLogger(FilterRegistry.class);
 
     private final Map<String, FilterProvider> providers;
+    private final GroupRequests groupRequests = new GroupRequests();
 
     private FilterRegistry(Map<String, FilterProvider> providers) {
         this.providers = Collections.unmodifiableMap(new LinkedHashMap<>(providers));
@@ -70,6 +74,24 @@ public final class FilterRegistry {
     /** The provider named {@code name}. */
     public Optional<FilterProvider> find(String name) {
         return Optional.ofNullable(providers.get(name));
+    }
+
+    /**
+     * What the filters of a configuration whose upstream groups are named {@code names} see of them
+     * ({@link FilterSettings#upstreamGroups()}): requests they send go through {@link #groupRequests()}.
+     */
+    public UpstreamGroups upstreamGroups(Set<String> names) {
+        return groupRequests.forConfiguration(names);
+    }
+
+    /**
+     * The link from the filters this registry's configurations create to the server's upstream groups,
+     * bound when the server is assembled and started. The registry carries it because it is the one
+     * object the configuration loader (which creates filters before any server exists) and the server
+     * assembly share.
+     */
+    public GroupRequests groupRequests() {
+        return groupRequests;
     }
 
     /** The names available. */

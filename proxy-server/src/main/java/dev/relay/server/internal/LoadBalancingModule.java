@@ -24,12 +24,22 @@ public final class LoadBalancingModule extends AbstractModule {
 
     @Provides
     @Singleton
-    ConfiguredProxy configuredProxy(ProxyConfig config, DemoOrigins demo, RelayMetrics metrics, AccessLog accessLog) {
+    ConfiguredProxy configuredProxy(ProxyConfig config, DemoOrigins demo, RelayMetrics metrics, AccessLog accessLog,
+                                    FilterRegistry filters) {
         ProxyConfig effective = config.demoOrigins() > 0 ? config.withUpstream(demo.upstream()) : config;
         ConfiguredProxy proxy = ConfiguredProxy.create(effective, metrics, accessLog);
         metrics.bindUpstreams(() -> proxy.runtime().groups().values());
         metrics.bindCaches(() -> proxy.runtime().caches());
+        metrics.bindMirrors(() -> proxy.runtime().mirrors());
+        // The filters' own requests (mirror copies) go to this proxy's groups.
+        filters.groupRequests().bindProxy(proxy);
         return proxy;
+    }
+
+    @Provides
+    @Singleton
+    GroupRequestsService groupRequestsService(FilterRegistry filters) {
+        return new GroupRequestsService(filters.groupRequests());
     }
 
     @Provides

@@ -29,7 +29,7 @@ import java.util.Set;
  * The server: the proxy's {@link HttpProxyService} on the configured listeners, and the
  * {@link Server} that runs every service in this order (stopped in reverse):
  * access log, admin listener, demo origins, services of user modules, the upstream groups'
- * background work, the stream services ({@code proxy.streams}), the proxy, the upgrade listener. So the access log writes the last lines, the admin listener answers {@code /ready}
+ * background work, the filters' own upstream client ({@link GroupRequestsService}), the stream services ({@code proxy.streams}), the proxy, the upgrade listener. So the access log writes the last lines, the admin listener answers {@code /ready}
  * with 503 while the proxy drains, and nothing is handed over once a stop has begun.
  *
  * <p>User modules add services with {@code Multibinder.newSetBinder(binder(), Service.class)}.
@@ -90,7 +90,7 @@ public final class ProxyModule extends AbstractModule {
     Server server(ProxyConfig config, TransportRuntime runtime, DemoOrigins demo, HttpProxyService proxy,
                   AccessLog accessLog, Optional<AdminServer> admin, Set<Service> extra, ConfigReloader reloader,
                   Optional<UpgradeListener> upgrade, UpstreamGroupsService upstreams,
-                  StreamsModule.StreamServices streams) {
+                  StreamsModule.StreamServices streams, GroupRequestsService groupRequests) {
         ServerOptions options = ServerOptions.builder()
                 .threads(config.server().threads())
                 .transport(config.server().transport())
@@ -108,6 +108,8 @@ public final class ProxyModule extends AbstractModule {
         // Before the proxy, so it stops after the proxy has drained: discovery and health checks
         // run for the requests still in flight.
         server.addService(upstreams);
+        // Likewise: the filters' own requests (mirror copies) of the last requests still go out.
+        server.addService(groupRequests);
         if (!streams.services().isEmpty()) {
             server.addService(streams);
         }

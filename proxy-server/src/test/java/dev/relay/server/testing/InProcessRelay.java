@@ -106,6 +106,26 @@ public final class InProcessRelay implements AutoCloseable {
         return f.find() ? f.group(1) : null;
     }
 
+    /**
+     * The value of the series {@code series} (name and labels as the exposition writes them, e.g.
+     * {@code relay_x_total{a="b"}}) in {@code GET /metrics}; null when absent.
+     */
+    public String metric(String series) {
+        try {
+            for (String line : adminGet("/metrics").body().split("\n")) {
+                if (line.startsWith(series + " ")) {
+                    return line.substring(series.length() + 1);
+                }
+            }
+            return null;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
     /** Rewrites the configuration file (for a reload). */
     public void rewrite(String conf) throws IOException {
         Files.writeString(file, conf);

@@ -32,8 +32,8 @@ final class Http1Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
-        ClientAddresses addresses = clientAddresses(peer, downstream);
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop, boolean fresh,
+                        Callback callback) {
         Object key = poolKey(peer, addresses);
         UpstreamConnection pooled = fresh ? null : pool.checkout(key);
         if (pooled != null) {

@@ -17,6 +17,7 @@ import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
+import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -72,8 +73,8 @@ final class Http2Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
-        ClientAddresses addresses = Http1Streams.clientAddresses(peer, downstream);
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop, boolean fresh,
+                        Callback callback) {
         Object key = Http1Streams.poolKey(peer, addresses);
         pool(key).acquire(new Waiter(peer, addresses, callback, clock.nanoTime()), loop);
     }

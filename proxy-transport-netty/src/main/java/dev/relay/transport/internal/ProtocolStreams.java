@@ -5,6 +5,7 @@ import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import io.netty.channel.EventLoop;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Picks the streams of the protocol a peer speaks: {@code h1} peers get {@link Http1Streams},
@@ -24,18 +25,19 @@ final class ProtocolStreams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback) {
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop, boolean fresh,
+                        Callback callback) {
         Alpn alpn = peer.options().alpn();
         if (alpn == Alpn.H1 || fresh && alpn == Alpn.H2_OR_H1) {
             // A tunnel (fresh) needs HTTP/1.1: its connection offers both, and fails if h2 is chosen.
-            http1.acquire(peer, downstream, loop, fresh, callback);
+            http1.acquire(peer, proxyHeader, loop, fresh, callback);
         } else if (alpn == Alpn.H2 && fresh) {
             callback.onStreamFailed(ProxyError.upstream(ErrorType.CONNECT_ERROR, "peer " + peer
                     + " speaks HTTP/2 only (alpn = h2); a CONNECT tunnel needs HTTP/1.1", null).setRetry(false));
         } else if (alpn == Alpn.H2 || chosen.get(peer.reuseKey()) == Alpn.H2) {
-            http2.acquire(peer, downstream, loop, false, callback);
+            http2.acquire(peer, proxyHeader, loop, false, callback);
         } else {
-            http1.acquire(peer, downstream, loop, false, callback);
+            http1.acquire(peer, proxyHeader, loop, false, callback);
         }
     }
 }

@@ -266,7 +266,7 @@ final class ProxyCall<C> extends PhaseSteps {
             failRequest(observerFailure);
             return;
         }
-        engine.streams.acquire(peer, downstream, loop, tunnel != null && tunnel.needsFreshConnection()
+        engine.streams.acquire(peer, Http1Streams.clientAddresses(peer, downstream), loop, tunnel != null && tunnel.needsFreshConnection()
                 || freshConnections && peer.options().alpn() == dev.relay.core.Alpn.H1, next);
     }
 

@@ -60,16 +60,13 @@ public final class ProxyEngine<C> {
         this.errorLog = new ErrorLog(clock);
         this.options = options;
         this.moduleFactories = moduleFactories(proxy, extraModules);
-        this.pool = new UpstreamConnectionPool(options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout());
-        UpstreamConnector connector = new UpstreamConnector(channelType, domainSockets, resolver, pool,
-                options.maxHeaderBytes(), clock);
-        ChosenProtocols chosen = new ChosenProtocols();
-        Http2Streams http2Streams = new Http2Streams(connector, clock, pool::isRetiredGroup,
-                options.upstreamIdleTimeout(), options.maxHeaderBytes(), options.http2(), chosen);
-        this.http2 = http2Streams.counters;
-        this.http2Streams = http2Streams;
-        this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2Streams, chosen),
-                http2Streams, chosen);
+        UpstreamStack upstream = new UpstreamStack(channelType, domainSockets, resolver,
+                options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout(), options.maxHeaderBytes(),
+                options.http2(), clock);
+        this.pool = upstream.pool;
+        this.http2Streams = upstream.http2;
+        this.http2 = upstream.http2.counters;
+        this.streams = upstream.streams;
     }
 
     /** The module factories of a service: {@code extra} first, then those the proxy registers. Called once per service: registering modules is set-up, not a phase of a request. */

@@ -3,6 +3,7 @@ package dev.relay.transport.internal;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import io.netty.channel.EventLoop;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Where upstream streams come from: a pool of connections and a connector, per protocol, behind one
@@ -27,10 +28,12 @@ interface UpstreamStreams {
     }
 
     /**
-     * Gets a stream to {@code peer} on {@code loop} for a request of {@code downstream}, whose client and
-     * server addresses are what a PROXY protocol header sent upstream tells; {@code fresh}: on a new
-     * connection of its own, never a pooled one (a {@code CONNECT} tunnel must not inherit another
-     * exchange's connection).
+     * Gets a stream to {@code peer} on {@code loop}; {@code proxyHeader}: the client connection's
+     * addresses, which a PROXY protocol header sent upstream tells (null when the peer wants no header,
+     * see {@link Http1Streams#clientAddresses}, or when the request has no client connection: the
+     * proxy's own requests); {@code fresh}: on a new connection of its own, never a pooled one (a
+     * {@code CONNECT} tunnel must not inherit another exchange's connection).
      */
-    void acquire(HttpPeer peer, DownstreamStream downstream, EventLoop loop, boolean fresh, Callback callback);
+    void acquire(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop, boolean fresh,
+                 Callback callback);
 }

@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
 import dev.relay.core.FilterSettings;
+import dev.relay.core.UpstreamGroups;
 
 import java.time.Duration;
 import java.util.Collections;
@@ -32,13 +33,25 @@ import static java.util.Objects.requireNonNull;
 public final class ConfigFilterSettings implements FilterSettings {
     private final ConfigObject block;
     private final Set<String> keys;
+    private final UpstreamGroups groups;
 
     /** Settings over {@code block}, hiding {@code reserved} keys (the filter's {@code name}). */
     public ConfigFilterSettings(ConfigObject block, Set<String> reserved) {
+        this(block, reserved, UpstreamGroups.none());
+    }
+
+    /** The same, for a filter of a configuration whose upstream groups are {@code groups}. */
+    public ConfigFilterSettings(ConfigObject block, Set<String> reserved, UpstreamGroups groups) {
+        this.groups = requireNonNull(groups, "groups");
         this.block = requireNonNull(block, "block");
         Set<String> visible = new LinkedHashSet<>(block.keySet());
         visible.removeAll(reserved);
         this.keys = Collections.unmodifiableSet(visible);
+    }
+
+    @Override
+    public UpstreamGroups upstreamGroups() {
+        return groups;
     }
 
     @Override
@@ -86,7 +99,7 @@ public final class ConfigFilterSettings implements FilterSettings {
             if (v.valueType() != ConfigValueType.OBJECT) {
                 throw wrongType(key, "a block { ... }", v);
             }
-            return new ConfigFilterSettings((ConfigObject) v, Set.of());
+            return new ConfigFilterSettings((ConfigObject) v, Set.of(), groups);
         });
     }
 

@@ -118,7 +118,7 @@ public final class ConfigLoader {
         List<ListenerConfig> listeners = listenersReader.listeners(proxy.get("listeners"));
         AdminConfig admin = listenersReader.admin(proxy.get("admin"), listeners);
         UpstreamsReader.Upstreams upstreams = UpstreamsReader.read(proxy, restartOnly);
-        FiltersReader filterReader = new FiltersReader(filters);
+        FiltersReader filterReader = new FiltersReader(filters, upstreams.names());
         try {
             List<FilterConfig> globalFilters = proxy.has("filters") ? filterReader.filters(proxy.get("filters")) : List.of();
             List<RouteConfig> routes = new RoutesReader(filterReader).routes(proxy.get("routes"), upstreams.names());

@@ -6,6 +6,7 @@ import com.typesafe.config.ConfigValue;
 import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.UpstreamGroups;
 import dev.relay.core.cache.CacheModuleFactory;
 import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.config.ProxyConfig.FilterConfig;
@@ -27,11 +28,22 @@ import static java.util.Objects.requireNonNull;
  */
 final class FiltersReader {
     private final FilterRegistry filters;
+    private final UpstreamGroups groups;
     private final List<CacheModuleFactory> createdCaches = new ArrayList<>();
 
-    /** A reader that resolves filter names in {@code filters}. */
+    /** A reader that resolves filter names in {@code filters}, for a configuration without upstream groups. */
     FiltersReader(FilterRegistry filters) {
+        this(filters, Set.of());
+    }
+
+    /**
+     * A reader that resolves filter names in {@code filters}, for a configuration whose upstream groups
+     * are named {@code upstreamNames}: the filters that send requests of their own reach them through
+     * {@link FilterRegistry#upstreamGroups}.
+     */
+    FiltersReader(FilterRegistry filters, Set<String> upstreamNames) {
         this.filters = requireNonNull(filters, "filters");
+        this.groups = filters.upstreamGroups(upstreamNames);
     }
 
     /** The filters of {@code node}, a list of {@code { name = ..., settings ... }} blocks. */
@@ -44,7 +56,7 @@ final class FiltersReader {
             FilterProvider provider = filters.find(name).orElseThrow(() -> nameNode.problem("unknown filter '" + name
                     + "' (expected: " + (filters.names().isEmpty() ? "no filter is on the classpath"
                     : ConfigNode.oneOf(filters.names())) + ")"));
-            FilterSettings settings = new ConfigFilterSettings(block, Set.of("name"));
+            FilterSettings settings = new ConfigFilterSettings(block, Set.of("name"), groups);
             HttpModuleFactory factory;
             try {
                 factory = provider.create(settings);

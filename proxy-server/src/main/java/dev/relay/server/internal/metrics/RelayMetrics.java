@@ -2,8 +2,10 @@ package dev.relay.server.internal.metrics;
 
 import dev.relay.core.Addresses;
 import dev.relay.core.Backend;
+import dev.relay.core.MirrorModuleFactory;
 import dev.relay.lb.Backends;
 import dev.relay.server.internal.proxy.ConfiguredCache;
+import dev.relay.server.internal.proxy.ConfiguredMirror;
 import dev.relay.server.internal.proxy.UpstreamGroup;
 import dev.relay.transport.BufferMemory;
 import dev.relay.transport.HttpProxyServer;
@@ -67,6 +69,7 @@ public final class RelayMetrics {
     private final Map<AccessLog.DropReason, CounterDataPoint> droppedLines;
     private volatile Supplier<HttpProxyServer> server = () -> null;
     private volatile Supplier<Collection<UpstreamGroup>> upstreams = List::of;
+    private volatile Supplier<List<ConfiguredMirror>> mirrors = List::of;
     private volatile Supplier<Map<java.net.SocketAddress, TlsHandshakeCount>> streamHandshakes = Map::of;
     private final CacheMetrics caches = new CacheMetrics();
 
@@ -214,8 +217,36 @@ public final class RelayMetrics {
                     }
                 }).register(registry);
         http2PoolMetrics();
+        mirrorMetrics();
         registry.register(new Histograms());
         registry.register(caches);
+    }
+
+    /**
+     * The {@code mirror} filters of the current configuration, read at scrape time from their counters:
+     * what became of the requests they sampled, and the copies in flight.
+     */
+    private void mirrorMetrics() {
+        CounterWithCallback.builder().name("relay_mirror_requests")
+                .help("Requests a mirror filter sampled, by filter, shadow group and outcome: mirrored (the shadow "
+                        + "answered), failed (sent, no answer), body_too_large and over_in_flight (dropped, not sent)")
+                .labelNames("mirror", "upstream", "outcome")
+                .callback(cb -> {
+                    for (ConfiguredMirror m : mirrors.get()) {
+                        MirrorModuleFactory.Stats stats = m.filter().stats();
+                        String upstream = m.filter().upstream();
+                        cb.call(stats.mirrored(), m.name(), upstream, "mirrored");
+                        cb.call(stats.failed(), m.name(), upstream, "failed");
+                        cb.call(stats.bodyTooLarge(), m.name(), upstream, "body_too_large");
+                        cb.call(stats.overInFlight(), m.name(), upstream, "over_in_flight");
+                    }
+                }).register(registry);
+        GaugeWithCallback.builder().name("relay_mirror_in_flight")
+                .help("Copies a mirror filter sent that the shadow has not answered yet")
+                .labelNames("mirror", "upstream")
+                .callback(cb -> mirrors.get().forEach(m ->
+                        cb.call(m.filter().stats().inFlight(), m.name(), m.filter().upstream())))
+                .register(registry);
     }
 
     /** The multiplexed HTTP/2 upstream pool: totals since start, and per group what is open now. */
@@ -298,6 +329,11 @@ public final class RelayMetrics {
     /** Where the cache metrics read from (the current configuration's caches). */
     public void bindCaches(Supplier<List<ConfiguredCache>> caches) {
         this.caches.bind(caches);
+    }
+
+    /** Where the mirror metrics read from (the current configuration's mirror filters). */
+    public void bindMirrors(Supplier<List<ConfiguredMirror>> mirrors) {
+        this.mirrors = requireNonNull(mirrors, "mirrors");
     }
 
     /** The handles of route {@code route} going to group {@code upstream}; created once, then shared. */

@@ -50,6 +50,7 @@ public final class ProxyRuntime {
     /** The request-id field of the global filters, null without a request-id filter; per route, the route's. */
     private final String globalRequestIdHeader;
     private final String[] routeRequestIdHeaders;
+    private final List<ConfiguredMirror> mirrors;
 
     private ProxyRuntime(long generation, ProxyConfig config, Router router, Map<String, UpstreamGroup> groups,
                          HttpModuleFactory[] globalFilters, RelayMetrics metrics) {
@@ -78,6 +79,7 @@ public final class ProxyRuntime {
             groupIds[i] = byId[i].id();
         }
         this.caches = ConfiguredCache.of(config);
+        this.mirrors = ConfiguredMirror.of(config);
         this.globalRequestIdHeader = requestIdHeader(java.util.Arrays.asList(globalFilters));
         this.routeRequestIdHeaders = new String[maxIndex];
         for (Route r : router.routes()) {
@@ -166,6 +168,11 @@ public final class ProxyRuntime {
     /** The caches of this configuration's {@code cache} filters, each once (metrics, admin, purges). */
     public List<ConfiguredCache> caches() {
         return caches;
+    }
+
+    /** The {@code mirror} filters of this configuration (metrics). */
+    public List<ConfiguredMirror> mirrors() {
+        return mirrors;
     }
 
     /** The global filters in their order. */

@@ -1,0 +1,234 @@
+package dev.relay.transport;
+
+import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RequestHeader;
+import dev.relay.transport.internal.ClientEngine;
+import io.netty.resolver.dns.DnsAddressResolverGroup;
+import org.jspecify.annotations.Nullable;
+
+import java.time.Duration;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+import static java.util.Objects.requireNonNull;
+
+/**
+ * An HTTP client over the proxy's own upstream side (Pingora's connectors used on their own, as in its
+ * {@code client} example): the same connector, pools and protocol code that carry the proxy's requests,
+ * without the phases. Whatever the {@link HttpPeer} says holds: TLS with SNI, certificate and hostname
+ * verification, client certificates, ALPN (HTTP/1.1 with keep-alive, HTTP/2 multiplexed, or the origin's
+ * choice), a Unix socket, and the {@link dev.relay.core.PeerOptions} timeouts (connect, total connection,
+ * read, write) and idle pooling. Thread-safe.
+ *
+ * <pre>{@code
+ * try (UpstreamClient client = UpstreamClient.create()) {
+ *     HttpPeer peer = HttpPeer.tls("example.org:443", "example.org");
+ *     RequestHeader request = RequestHeader.of("GET", "/").insertHeader("Host", "example.org");
+ *     UpstreamResponse response = client.send(peer, request, new byte[0]).toCompletableFuture().join();
+ *     System.out.println(response.status() + ": " + response.bodyText());
+ * }
+ * }</pre>
+ *
+ * <p>A request is one exchange, sent whole (the body as given, with its {@code Content-Length}); the
+ * request header goes as given plus a {@code Host} when it has none (the peer's authority), without
+ * connection-specific fields. A request that fails on a pooled connection before any response byte (the
+ * origin closed the idle connection as the request went out: it never processed it) is sent once more on
+ * another connection, unless {@link Builder#retryStaleConnections(boolean)} says not to; nothing else is
+ * retried. Failures complete the stage with a {@link ProxyError} (its {@link ProxyError#type()} tells a
+ * refused connect from a read timeout).
+ *
+ * <p>The stages complete on an event loop: an action that blocks must run on an executor of its own
+ * ({@code thenApplyAsync(f, executor)}). Requests made on one of the client's event loops (a proxy filter
+ * on the loop of its request, when the client shares the proxy's {@link TransportRuntime}) stay on it.
+ *
+ * <p>Lifecycle: created open, {@link #close()} closes every connection (requests in flight fail) and,
+ * for a standalone client, its event loops.
+ */
+public final class UpstreamClient implements AutoCloseable {
+    private final ClientEngine engine;
+    private final DnsAddressResolverGroup resolver;
+    private final @Nullable TransportRuntime ownRuntime;
+
+    private UpstreamClient(Builder b) {
+        TransportRuntime runtime = b.runtime;
+        this.ownRuntime = runtime == null ? TransportRuntime.create(TransportRuntime.Kind.AUTO,
+                Math.max(1, b.threads)) : null;
+        if (runtime == null) {
+            runtime = ownRuntime;
+        }
+        this.resolver = runtime.newDnsResolver();
+        this.engine = new ClientEngine(runtime.socketChannelType(), runtime.domainSockets(), resolver,
+                runtime.workers(), b.maxIdleConnections, b.idleTimeout, b.maxResponseHeaderBytes, b.http2,
+                b.maxResponseBodyBytes, b.retryStaleConnections);
+    }
+
+    /** A standalone client with the defaults, on an event loop of its own. */
+    public static UpstreamClient create() {
+        return builder().build();
+    }
+
+    /** A client with the defaults on {@code runtime}'s event loops (a server's: no threads of its own). */
+    public static UpstreamClient create(TransportRuntime runtime) {
+        return builder().runtime(runtime).build();
+    }
+
+    /** A builder with the defaults: standalone, one event loop, 8 MiB bodies, stale connections retried. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Sends {@code request} with {@code body} to {@code peer} and collects the whole response, body
+     * included, up to {@link Builder#maxResponseBodyBytes(long)} (a longer body fails the stage, and its
+     * connection is closed).
+     *
+     * @param request the request header; the client sends a copy, so it may be reused
+     * @param body    the request body, empty for none; the client reads it while it sends, so the caller
+     *                must not change it until the stage completes
+     */
+    public CompletionStage<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body) {
+        return engine.send(requireNonNull(peer, "peer"), requireNonNull(request, "request"),
+                requireNonNull(body, "body"), true).minimalCompletionStage();
+    }
+
+    /**
+     * Like {@link #send}, but the response body is read and dropped as it arrives, whatever its length
+     * (the connection stays reusable), and the response's {@link UpstreamResponse#body()} is empty: for
+     * requests whose answer does not matter beyond its status, such as mirrored traffic.
+     */
+    public CompletionStage<UpstreamResponse> sendDiscardingBody(HttpPeer peer, RequestHeader request, byte[] body) {
+        return engine.send(requireNonNull(peer, "peer"), requireNonNull(request, "request"),
+                requireNonNull(body, "body"), false).minimalCompletionStage();
+    }
+
+    /** Connections opened since the client was created, HTTP/1.1 and HTTP/2. */
+    public long connectionsOpened() {
+        return engine.connectionsOpened();
+    }
+
+    /** Requests sent on a connection that was already open (pooled or multiplexed), since creation. */
+    public long connectionsReused() {
+        return engine.connectionsReused();
+    }
+
+    /** Idle pooled HTTP/1.1 connections now. */
+    public int idleConnections() {
+        return engine.idleConnections();
+    }
+
+    /**
+     * Closes every connection (requests in flight fail) and waits up to five seconds for them to close;
+     * a standalone client then stops its event loops. Not to be called on one of the client's event loops.
+     * Idempotent.
+     */
+    @Override
+    public void close() {
+        engine.closeConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        resolver.close();
+        if (ownRuntime != null) {
+            ownRuntime.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "UpstreamClient{opened=" + connectionsOpened() + ", reused=" + connectionsReused()
+                + (ownRuntime != null ? ", standalone" : "") + '}';
+    }
+
+    /** Settings of an {@link UpstreamClient}; the per-peer ones live in the {@link HttpPeer}'s options. */
+    public static final class Builder {
+        private @Nullable TransportRuntime runtime;
+        private int threads;
+        private long maxResponseBodyBytes = 8L * 1024 * 1024;
+        private int maxIdleConnections = 256;
+        private Duration idleTimeout = Duration.ofSeconds(60);
+        private int maxResponseHeaderBytes = 32 * 1024;
+        private boolean retryStaleConnections = true;
+        private Http2Settings http2 = Http2Settings.defaults();
+
+        private Builder() {}
+
+        /** Runs on {@code runtime}'s event loops, which the client does not close (default: a runtime of its own). */
+        public Builder runtime(TransportRuntime runtime) {
+            this.runtime = requireNonNull(runtime, "runtime");
+            return this;
+        }
+
+        /** Event loops of a standalone client (default 1); conflicts with {@link #runtime}. */
+        public Builder threads(int threads) {
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads: " + threads + " (expected: >= 1)");
+            }
+            this.threads = threads;
+            return this;
+        }
+
+        /** The longest response body {@link #send} collects (default 8 MiB); longer fails the request. */
+        public Builder maxResponseBodyBytes(long bytes) {
+            if (bytes < 0 || bytes > Integer.MAX_VALUE - 8) {
+                throw new IllegalArgumentException("maxResponseBodyBytes: " + bytes
+                        + " (expected: 0 to " + (Integer.MAX_VALUE - 8) + ")");
+            }
+            this.maxResponseBodyBytes = bytes;
+            return this;
+        }
+
+        /** Idle HTTP/1.1 connections kept for reuse across all peers (default 256; 0: none kept). */
+        public Builder maxIdleConnections(int connections) {
+            if (connections < 0) {
+                throw new IllegalArgumentException("maxIdleConnections: " + connections + " (expected: >= 0)");
+            }
+            this.maxIdleConnections = connections;
+            return this;
+        }
+
+        /** How long an idle connection is kept when its peer's options do not say (default 60 s). */
+        public Builder idleTimeout(Duration timeout) {
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("idleTimeout: " + timeout + " (expected: > 0)");
+            }
+            this.idleTimeout = timeout;
+            return this;
+        }
+
+        /** The largest response header section accepted (default 32 KiB). */
+        public Builder maxResponseHeaderBytes(int bytes) {
+            if (bytes < 256) {
+                throw new IllegalArgumentException("maxResponseHeaderBytes: " + bytes + " (expected: >= 256)");
+            }
+            this.maxResponseHeaderBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Whether a request that failed on a pooled connection before any response byte is sent once
+         * more on another connection (default true). Off for traffic that must reach the origin at most
+         * once, whatever happened.
+         */
+        public Builder retryStaleConnections(boolean retry) {
+            this.retryStaleConnections = retry;
+            return this;
+        }
+
+        /** The windows the client's HTTP/2 connections advertise (default {@link Http2Settings#defaults()}). */
+        public Builder http2(Http2Settings settings) {
+            this.http2 = requireNonNull(settings, "settings");
+            return this;
+        }
+
+        /**
+         * The client.
+         *
+         * @throws IllegalStateException when both {@link #runtime} and {@link #threads} were set
+         */
+        public UpstreamClient build() {
+            if (runtime != null && threads != 0) {
+                throw new IllegalStateException("threads: " + threads + " (expected: not set with runtime, whose "
+                        + "event loops the client uses)");
+            }
+            return new UpstreamClient(this);
+        }
+    }
+}

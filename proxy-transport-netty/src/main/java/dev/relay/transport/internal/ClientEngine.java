@@ -1,0 +1,106 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpPeer;
+import dev.relay.core.RequestHeader;
+import dev.relay.transport.Http2Settings;
+import dev.relay.transport.UpstreamResponse;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.concurrent.EventExecutor;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The engine behind {@code dev.relay.transport.UpstreamClient}: an {@link UpstreamStack} of its own (pool,
+ * connector, both protocols' streams) and the event loops its exchanges run on. Each request is one
+ * {@link ClientExchange}. Thread-safe.
+ */
+public final class ClientEngine {
+    private final UpstreamStack upstream;
+    private final EventLoop[] loops;
+    private final EngineClock clock = EngineClock.system();
+    private final long maxResponseBodyBytes;
+    private final boolean retryStaleConnections;
+
+    /**
+     * @param loops                  the event loops requests run on
+     * @param maxIdle                idle HTTP/1.1 connections kept
+     * @param idleTimeout            how long an idle connection is kept when its peer does not say
+     * @param maxResponseHeaderBytes the largest response header section accepted
+     * @param maxResponseBodyBytes   the largest response body collected; a larger one fails the request
+     * @param retryStaleConnections  whether a request that failed on a pooled connection before any
+     *                               response byte is sent once more on another
+     */
+    public ClientEngine(Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
+                        AddressResolverGroup<InetSocketAddress> resolver, EventLoopGroup loops, int maxIdle,
+                        Duration idleTimeout, int maxResponseHeaderBytes, Http2Settings http2Windows,
+                        long maxResponseBodyBytes, boolean retryStaleConnections) {
+        this.upstream = new UpstreamStack(channelType, domainSockets, resolver, maxIdle, idleTimeout,
+                maxResponseHeaderBytes, http2Windows, clock);
+        List<EventLoop> all = new ArrayList<>();
+        for (EventExecutor executor : loops) {
+            all.add((EventLoop) executor);
+        }
+        this.loops = all.toArray(new EventLoop[0]);
+        this.maxResponseBodyBytes = maxResponseBodyBytes;
+        this.retryStaleConnections = retryStaleConnections;
+    }
+
+    /**
+     * Sends {@code request} with {@code body} to {@code peer}; the future completes on the event loop.
+     *
+     * @param keepBody whether the response body is collected (up to the limit) or read and dropped
+     */
+    public CompletableFuture<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
+                                                    boolean keepBody) {
+        EventLoop loop = loopFor(peer);
+        ClientExchange exchange = new ClientExchange(upstream.streams, clock, loop, peer, request, body,
+                keepBody ? maxResponseBodyBytes : -1, retryStaleConnections);
+        if (loop.inEventLoop()) {
+            exchange.start();
+        } else {
+            loop.execute(exchange::start);
+        }
+        return exchange.result;
+    }
+
+    /**
+     * The caller's own event loop when it runs on one of ours (a proxy's filter sending on the loop of
+     * its request: no hop, and that loop's pool); else the loop the peer's pool key hashes to, so that
+     * the requests of one caller to one peer meet the same pool partition and reuse its connections.
+     */
+    private EventLoop loopFor(HttpPeer peer) {
+        for (EventLoop loop : loops) {
+            if (loop.inEventLoop()) {
+                return loop;
+            }
+        }
+        return loops[Math.floorMod(peer.reuseKey().hashCode(), loops.length)];
+    }
+
+    /** Connections opened since start, HTTP/1.1 and HTTP/2. */
+    public long connectionsOpened() {
+        return upstream.pool.opened.sum() + upstream.http2.counters.connectionsOpened.sum();
+    }
+
+    /** Requests sent on a connection that was already open, since start. */
+    public long connectionsReused() {
+        return upstream.pool.reused.sum() + upstream.http2.counters.streamsReused.sum();
+    }
+
+    /** Idle pooled HTTP/1.1 connections now. */
+    public int idleConnections() {
+        return upstream.pool.idleConnections();
+    }
+
+    /** Closes every connection, idle or in use; requests in flight fail. */
+    public io.netty.util.concurrent.Future<Void> closeConnections() {
+        return upstream.pool.closeAll();
+    }
+}

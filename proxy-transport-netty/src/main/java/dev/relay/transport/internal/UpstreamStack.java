@@ -1,0 +1,38 @@
+package dev.relay.transport.internal;
+
+import dev.relay.transport.Http2Settings;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.resolver.AddressResolverGroup;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * The upstream half of an engine, built once: the HTTP/1.1 pool, the connector, the HTTP/2 pool and the
+ * streams of both protocols behind one {@link UpstreamStreams}. The proxy's {@link ProxyEngine} and the
+ * standalone {@link ClientEngine} each have one, so a request of either goes out through the same
+ * connector, pools and protocol code.
+ */
+final class UpstreamStack {
+    final UpstreamConnectionPool pool;
+    final Http2Streams http2;
+    final UpstreamStreams streams;
+
+    /**
+     * @param maxIdle            idle HTTP/1.1 connections kept across the process
+     * @param idleTimeout        how long an idle connection is kept when its peer does not say
+     * @param maxHeaderBytes     the largest response header section accepted
+     * @param http2Windows       the stream and connection windows the HTTP/2 connections advertise
+     */
+    UpstreamStack(Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
+                  AddressResolverGroup<InetSocketAddress> resolver, int maxIdle, Duration idleTimeout,
+                  int maxHeaderBytes, Http2Settings http2Windows, EngineClock clock) {
+        this.pool = new UpstreamConnectionPool(maxIdle, idleTimeout);
+        UpstreamConnector connector = new UpstreamConnector(channelType, domainSockets, resolver, pool,
+                maxHeaderBytes, clock);
+        ChosenProtocols chosen = new ChosenProtocols();
+        this.http2 = new Http2Streams(connector, clock, pool::isRetiredGroup, idleTimeout, maxHeaderBytes,
+                http2Windows, chosen);
+        this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2, chosen), http2, chosen);
+    }
+}

@@ -1,0 +1,245 @@
+package dev.relay.transport;
+
+import dev.relay.core.Alpn;
+import dev.relay.core.ErrorType;
+import dev.relay.core.HttpPeer;
+import dev.relay.core.PeerOptions;
+import dev.relay.core.ProxyError;
+import dev.relay.core.RequestHeader;
+import dev.relay.testing.H2Origin;
+import dev.relay.testing.RecordedRequest;
+import dev.relay.testing.TestCertificates;
+import dev.relay.testing.TestOrigin;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@link UpstreamClient} against real origins: HTTP/1.1 plain and over TLS ({@link TestOrigin}), HTTP/2 over
+ * TLS with ALPN ({@link H2Origin}); pooled connections reused, bodies both ways, the body limit, the
+ * discarding mode, timeouts and refused connects failing with the right {@link ProxyError} (and, through
+ * the leak detection every test class runs under, without a leaked buffer).
+ */
+@Timeout(60)
+class UpstreamClientTest {
+    private static final byte[] NO_BODY = new byte[0];
+    private static TestOrigin plain;
+    private static TestOrigin tls;
+    private static H2Origin h2;
+
+    @BeforeAll
+    static void startOrigins() {
+        plain = TestOrigin.builder().name("plain").build().start();
+        tls = TestOrigin.builder().name("tls").tls(TestCertificates.localhost()).build().start();
+        h2 = H2Origin.builder().name("h2").tls(TestCertificates.localhost()).build().start();
+    }
+
+    @AfterAll
+    static void stopOrigins() {
+        plain.close();
+        tls.close();
+        h2.close();
+    }
+
+    private static PeerOptions.Builder options() {
+        return PeerOptions.builder().trustedCertificates(List.of(TestCertificates.caCertificate()))
+                .readTimeout(Duration.ofSeconds(10));
+    }
+
+    private static UpstreamResponse await(CompletionStage<UpstreamResponse> stage) {
+        return stage.toCompletableFuture().orTimeout(20, java.util.concurrent.TimeUnit.SECONDS).join();
+    }
+
+    private static ProxyError failure(CompletionStage<UpstreamResponse> stage) {
+        CompletionException e = assertThrows(CompletionException.class, () -> await(stage));
+        return assertInstanceOf(ProxyError.class, e.getCause());
+    }
+
+    @Test
+    void getOverHttp1ThenTheNextRequestReusesThePooledConnection() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        int acceptedBefore = plain.connectionsAccepted();
+        try (UpstreamClient client = UpstreamClient.create()) {
+            UpstreamResponse first = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+            UpstreamResponse second = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+
+            assertEquals(200, first.status());
+            assertArrayEquals(TestOrigin.patternBytes(0, 100), first.body());
+            assertEquals("plain", first.header().headers().get("X-Origin"));
+            assertFalse(first.connectionReused());
+            assertTrue(second.connectionReused());
+            assertEquals(1, plain.connectionsAccepted() - acceptedBefore);
+            assertEquals(1, client.connectionsOpened());
+            assertEquals(1, client.connectionsReused());
+        }
+    }
+
+    @Test
+    void requestCarriesItsHostAndBodyAndGetsADefaultHostOtherwise() {
+        byte[] body = new byte[200_000];
+        new Random(7).nextBytes(body);
+        try (UpstreamClient client = UpstreamClient.create()) {
+            RequestHeader post = RequestHeader.of("POST", "/echo").insertHeader("Host", "api.example")
+                    .insertHeader("Connection", "close");
+            UpstreamResponse echo = await(client.send(HttpPeer.plain(plain.address()), post, body.clone()));
+            UpstreamResponse plainGet = await(client.send(HttpPeer.plain(plain.address()),
+                    RequestHeader.of("GET", "/headers"), NO_BODY));
+
+            assertArrayEquals(body, echo.body());
+            RecordedRequest seen = plain.requests().stream().filter(r -> r.path().equals("/echo"))
+                    .reduce((a, b) -> b).orElseThrow();
+            assertEquals("api.example", seen.header("Host"));
+            assertEquals(String.valueOf(body.length), seen.header("Content-Length"));
+            assertEquals(null, seen.header("Connection"), "connection-specific fields are the client's own");
+            assertTrue(plainGet.bodyText().toLowerCase(java.util.Locale.ROOT).contains("host: " + plain.address()),
+                    plainGet.bodyText());
+        }
+    }
+
+    @Test
+    void tlsPeerIsVerifiedAndPooled() {
+        HttpPeer peer = HttpPeer.tls(tls.address(), "localhost").withOptions(options().build());
+        try (UpstreamClient client = UpstreamClient.create()) {
+            UpstreamResponse first = await(client.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+            UpstreamResponse second = await(client.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+
+            assertEquals("origin tls\n", first.bodyText());
+            assertTrue(second.connectionReused());
+            RecordedRequest seen = tls.requests().get(tls.requests().size() - 1);
+            assertTrue(seen.tls());
+        }
+    }
+
+    @Test
+    void untrustedCertificateFailsTheHandshake() {
+        HttpPeer peer = HttpPeer.tls(tls.address(), "localhost");
+        try (UpstreamClient client = UpstreamClient.create()) {
+            ProxyError e = failure(client.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(ErrorType.INVALID_CERT, e.type(), e.getMessage());
+        }
+    }
+
+    @Test
+    void http2PeerMultiplexesRequestsOnOneConnection() {
+        HttpPeer peer = HttpPeer.tls(h2.address(), "localhost").withOptions(options().alpn(Alpn.H2).build());
+        int acceptedBefore = h2.connectionsAccepted();
+        try (UpstreamClient client = UpstreamClient.create()) {
+            byte[] body = "over h2".getBytes(StandardCharsets.UTF_8);
+            UpstreamResponse first = await(client.send(peer, RequestHeader.of("POST", "/echo"), body));
+            UpstreamResponse second = await(client.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+
+            assertEquals(200, first.status());
+            assertEquals("over h2", first.bodyText());
+            assertEquals(200, second.status());
+            assertTrue(second.connectionReused());
+            assertEquals(1, h2.connectionsAccepted() - acceptedBefore);
+        }
+    }
+
+    @Test
+    void bodyOverTheLimitFailsAndItsConnectionIsNotReused() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (UpstreamClient client = UpstreamClient.builder().maxResponseBodyBytes(64 * 1024).build()) {
+            ProxyError e = failure(client.send(peer, RequestHeader.of("GET", "/bytes/1000000"), NO_BODY));
+            assertEquals(ErrorType.READ_ERROR, e.type());
+            assertTrue(e.getMessage().contains("65536"), e.getMessage());
+
+            UpstreamResponse next = await(client.send(peer, RequestHeader.of("GET", "/64k"), NO_BODY));
+            assertEquals(64 * 1024, next.bodyLength(), "exactly the limit is allowed");
+            assertFalse(next.connectionReused());
+        }
+    }
+
+    @Test
+    void discardingModeDrainsAnyBodyAndKeepsTheConnection() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (UpstreamClient client = UpstreamClient.builder().maxResponseBodyBytes(1024).build()) {
+            UpstreamResponse drained = await(client.sendDiscardingBody(peer,
+                    RequestHeader.of("GET", "/chunked/3000000"), NO_BODY));
+            UpstreamResponse next = await(client.sendDiscardingBody(peer, RequestHeader.of("GET", "/"), NO_BODY));
+
+            assertEquals(200, drained.status());
+            assertEquals(0, drained.bodyLength());
+            assertTrue(next.connectionReused());
+        }
+    }
+
+    @Test
+    void refusedConnectAndReadTimeoutFailWithTheirTypes() {
+        try (UpstreamClient client = UpstreamClient.create()) {
+            ProxyError refused = failure(client.send(HttpPeer.plain("127.0.0.1:" + TestOrigin.closedPort()),
+                    RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(ErrorType.CONNECT_REFUSED, refused.type());
+
+            HttpPeer impatient = HttpPeer.plain(plain.address())
+                    .withOptions(PeerOptions.builder().readTimeout(Duration.ofMillis(200)).build());
+            ProxyError timedOut = failure(client.send(impatient, RequestHeader.of("GET", "/hang"), NO_BODY));
+            assertEquals(ErrorType.READ_TIMEDOUT, timedOut.type());
+            assertEquals(impatient, timedOut.peer());
+        }
+    }
+
+    @Test
+    void originClosingMidBodyFailsTheRequest() {
+        try (UpstreamClient client = UpstreamClient.create()) {
+            ProxyError e = failure(client.send(HttpPeer.plain(plain.address()),
+                    RequestHeader.of("GET", "/reset-mid-body?after=5000"), NO_BODY));
+            assertTrue(e.type() == ErrorType.CONNECTION_CLOSED || e.type() == ErrorType.READ_ERROR, e.toString());
+        }
+    }
+
+    @Test
+    void staleKeepAliveConnectionIsRetriedOnceOnANewOne() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (UpstreamClient client = UpstreamClient.create()) {
+            await(client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"), NO_BODY));
+            UpstreamResponse retried = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+            assertEquals(200, retried.status());
+            assertFalse(retried.connectionReused());
+        }
+        try (UpstreamClient once = UpstreamClient.builder().retryStaleConnections(false).build()) {
+            await(once.send(peer, RequestHeader.of("GET", "/close-on-next"), NO_BODY));
+            ProxyError e = failure(once.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+            assertEquals(ErrorType.CONNECTION_CLOSED, e.type(), e.toString());
+        }
+    }
+
+    @Test
+    void builderRefusesConflictingSettings() {
+        try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> UpstreamClient.builder().runtime(runtime).threads(2).build());
+            assertTrue(e.getMessage().startsWith("threads: 2"), e.getMessage());
+        }
+        assertThrows(IllegalArgumentException.class, () -> UpstreamClient.builder().maxResponseBodyBytes(-1));
+    }
+
+    @Test
+    void clientOnASharedRuntimeLeavesItRunning() {
+        try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 2)) {
+            try (UpstreamClient client = UpstreamClient.create(runtime)) {
+                assertEquals(200, await(client.send(HttpPeer.plain(plain.address()), RequestHeader.of("GET", "/"),
+                        NO_BODY)).status());
+            }
+            try (UpstreamClient again = UpstreamClient.create(runtime)) {
+                assertEquals(200, await(again.send(HttpPeer.plain(plain.address()), RequestHeader.of("GET", "/"),
+                        NO_BODY)).status());
+            }
+        }
+    }
+}
