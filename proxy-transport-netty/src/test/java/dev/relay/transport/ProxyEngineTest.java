@@ -86,6 +86,32 @@ class ProxyEngineTest {
     }
 
     @Test
+    void aBodyWhoseContentLengthAFilterRemovedGoesChunkedAndTheConnectionStaysInStep() throws Exception {
+        // A filter that rewrites the body drops the length; unframed, the origin would take the body for
+        // the next request on the pooled connection.
+        ProxyFixture.SimpleProxy dropsLength = new ProxyFixture.SimpleProxy(origin.address()) {
+            @Override
+            public CompletionStage<Boolean> requestFilter(Session session, Object ctx) {
+                session.requestHeader().removeHeader("Content-Length");
+                return Stages.completedFalse();
+            }
+        };
+        try (ProxyFixture own = new ProxyFixture(dropsLength)) {
+            byte[] body = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> response = own.client.send(HttpRequest.newBuilder(own.uri("/sink"))
+                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, response.statusCode());
+                assertTrue(response.body().contains("\"bytes\":" + body.length), response.body());
+                assertTrue(response.body().contains(TestOrigin.sha256Hex(body)), response.body());
+            }
+            assertTrue(origin.requests().stream().noneMatch(r -> r.path().equals("/smuggled")), origin.requests().toString());
+            assertTrue(origin.requests().stream().allMatch(r -> "chunked".equals(r.header("Transfer-Encoding"))
+                    && r.header("Content-Length") == null), origin.requests().toString());
+        }
+    }
+
+    @Test
     void reusesOneUpstreamConnectionForSequentialRequests() throws Exception {
         for (int i = 0; i < 20; i++) {
             assertEquals(200, get("/small").statusCode());

@@ -87,7 +87,12 @@ final class Http1UpstreamStream implements UpstreamStream {
         if (bufferedBodyLength >= 0) {
             // The whole body is here: announce its exact length, whatever framing the client used.
             headers.set(HttpHeaderNames.CONTENT_LENGTH, bufferedBodyLength);
-        } else if (clientChunked) {
+        } else if (clientChunked || requestHasBody && !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            // A body of unknown length goes chunked: the client's was, or a filter removed its
+            // Content-Length (a body it rewrites). Unframed, the origin would read the body as the next
+            // request on the connection. Never both fields (RFC 9112 §6.1): a length a filter set on a
+            // chunked body cannot be trusted.
+            headers.remove(HttpHeaderNames.CONTENT_LENGTH);
             headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
         }
         return new NettyRequestHeader(request);
