@@ -95,8 +95,9 @@ public final class ServerExample {
 
         /**
          * Every TCP listener on loopback with a free port, the HTTP echo's Unix socket at
-         * {@code httpUnix}. The HTTPS echo listens on 127.0.0.2: an {@link HttpProxyService} keeps a
-         * listener's settings by its configured address, so its plain and TLS listeners need two.
+         * {@code httpUnix}. The HTTPS echo listens on 127.0.0.2: an {@link HttpProxyService} knows its
+         * listeners by their configured address and refuses a second with the same text, so its plain and
+         * TLS listeners need two.
          */
         public static Listeners loopback(Path httpUnix) {
             return new Listeners("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", httpUnix, "127.0.0.2:0",

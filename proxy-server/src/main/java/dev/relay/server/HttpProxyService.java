@@ -81,7 +81,8 @@ public final class HttpProxyService implements Service {
      * port 0 picks a free port (see {@link #boundAddresses()}). The address is checked now and bound
      * when the server starts.
      *
-     * @throws IllegalArgumentException when the address is not {@code host:port}
+     * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
+     *         this service has the same address text
      */
     public synchronized HttpProxyService addTcp(String address) {
         return addTcp(address, ListenerOptions.inherit());
@@ -92,12 +93,14 @@ public final class HttpProxyService implements Service {
      * short ones next to an internal port, for example); they apply whether the socket is bound or
      * taken over from a previous process.
      *
-     * @throws IllegalArgumentException when the address is not {@code host:port}
+     * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
+     *         this service has the same address text
      */
     public synchronized HttpProxyService addTcp(String address, ListenerOptions options) {
         requireNotStarted("addTcp");
         Addresses.parseHostPort(address);
         requireNonNull(options, "options");
+        requireNewAddress(address);
         tcpAddresses.add(address);
         listenerOptions.put(address, options);
         return this;
@@ -113,7 +116,8 @@ public final class HttpProxyService implements Service {
      *         .build());
      * }</pre>
      *
-     * @throws IllegalArgumentException when the address is not {@code host:port}
+     * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
+     *         this service has the same address text
      */
     public synchronized HttpProxyService addTls(String address, TlsSettings tls) {
         return addTcp(address, ListenerOptions.builder().tls(requireNonNull(tls, "tls")).build());
@@ -149,6 +153,7 @@ public final class HttpProxyService implements Service {
         requireNotStarted("addUnix");
         String address = Addresses.UNIX_PREFIX + Addresses.parseUnix(Addresses.UNIX_PREFIX + path).getPath();
         requireNonNull(options, "options");
+        requireNewAddress(address);
         tcpAddresses.add(address);
         listenerOptions.put(address, options);
         return this;
@@ -251,6 +256,7 @@ public final class HttpProxyService implements Service {
         }
         Addresses.parse(address);
         requireNonNull(options, "options");
+        requireNewAddress(address);
         ListenerOptions before = listenerOptions.put(address, options);
         SocketAddress bound;
         try {
@@ -399,6 +405,20 @@ public final class HttpProxyService implements Service {
         }
         if (s != null) {
             s.close();
+        }
+    }
+
+    /**
+     * Listeners are known by the address they were configured with (reloads change or close them by
+     * it), so two with the same text would share one entry: the second's options (its TLS) would
+     * silently apply to both. Two ephemeral ports on one host need two texts ({@code 127.0.0.1:0} and
+     * {@code 127.0.0.2:0}, or {@code localhost:0}).
+     */
+    private void requireNewAddress(String address) {
+        if (listenerOptions.containsKey(address)) {
+            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address
+                    + "' (listeners are known by their address: give each its own, e.g. 127.0.0.2:0 for a second"
+                    + " ephemeral port)");
         }
     }
 

@@ -7,6 +7,7 @@ import dev.relay.server.testing.Origins;
 import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.RawHttpConnection.Response;
 import dev.relay.testing.TestOrigin;
+import dev.relay.transport.ListenerOptions;
 import dev.relay.transport.TransportRuntime;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -88,6 +89,20 @@ class ServerTest {
             Thread.onSpinWait();
         }
         fail("still accepting connections on " + address);
+    }
+
+    @Test
+    void aSecondListenerWithTheSameAddressTextIsRefusedInsteadOfSharingTheFirstOnesOptions() throws Exception {
+        // Listeners are known by their address text: a second one would have shared (and replaced)
+        // the first one's options, a plain listener silently turning TLS.
+        HttpProxyService service = Services.httpProxy(toOrigin(origin()));
+        service.addTcp("127.0.0.1:0");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                () -> service.addTcp("127.0.0.1:0", ListenerOptions.inherit()));
+        assertTrue(refused.getMessage().contains("already has a listener on '127.0.0.1:0'"), refused.getMessage());
+        service.addTcp("127.0.0.2:0");
+        service.addUnix("/tmp/relay-dup-test.sock", ListenerOptions.inherit());
+        assertThrows(IllegalArgumentException.class, () -> service.addUnix("/tmp/relay-dup-test.sock", ListenerOptions.inherit()));
     }
 
     @Test
