@@ -179,7 +179,7 @@ public final class RedisRateLimiter {
     /**
      * Decides one request of {@code key} like {@link #decide}, handing the numbers to {@code sink} instead of
      * making a {@link RateLimitDecision}: the form for a caller that decides every request and keeps its own
-     * per-request object. When the local estimate (or the failure policy, while Redis is disconnected) decides,
+     * per-request object. When the local estimate (or the failure policy, while Redis is down) decides,
      * {@code sink} is called before this returns and the stage is the shared completed {@link Stages#done()}:
      * nothing is allocated. Otherwise {@code sink} is called on the Redis client's I/O thread, before the
      * returned stage completes (whose completion publishes what {@code sink} stored). The sink may be called
@@ -191,11 +191,14 @@ public final class RedisRateLimiter {
         requireNonNull(key, "key");
         requireNonNull(sink, "sink");
         long now = nanoClock.getAsLong();
-        if (!redis.isConnected()) {
+        long current = redis.connections();
+        if (current > 0 && !redis.isConnected()) {
+            // Down after it was up: the policy at once, without a failed future. Before the first connection
+            // the script goes out and waits for it (the client holds commands during its first connect), so a
+            // proxy that just started does not answer its first requests by the policy.
             unavailable(sink);
             return Stages.done();
         }
-        long current = redis.connections();
         if (current != connection) {
             // The connection was lost since: Redis may have restarted empty, and the other instances start
             // from its count. Local counts and denials from before would disagree with theirs.
