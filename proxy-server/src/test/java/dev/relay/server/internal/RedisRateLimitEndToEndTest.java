@@ -2,6 +2,7 @@ package dev.relay.server.internal;
 
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
+import dev.relay.testing.ExternalTool;
 import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.RawHttpConnection.Response;
 import dev.relay.testing.RedisServer;
@@ -12,7 +13,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,6 +45,7 @@ class RedisRateLimitEndToEndTest {
     @BeforeEach
     void start() throws Exception {
         redis = RedisServer.start(dir.resolve("redis"));
+        ExternalTool.assumeInstalled("redis-cli");
         origin = TestOrigin.builder().name("origin")
                 .fallbackHandler((request, response) -> response.body("hello " + request.path()))
                 .build().start();
@@ -105,6 +106,16 @@ class RedisRateLimitEndToEndTest {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.isAlive() && t.getName().equals(name)).count();
     }
 
+    /** The Redis keys of the limit, without their window number (redis-cli comes with redis-server). */
+    private List<String> redisKeys() throws Exception {
+        Process cli = new ProcessBuilder("redis-cli", "-p", Integer.toString(redis.port()), "--raw", "KEYS", "relay:rl:*")
+                .redirectErrorStream(true).start();
+        String out = new String(cli.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, cli.waitFor(), out);
+        return out.lines().filter(line -> !line.isBlank()).map(line -> line.substring(0, line.lastIndexOf(':'))).sorted()
+                .toList();
+    }
+
     /** {@code LIMIT} requests of {@code apiKey} alternating over the proxies pass, the next one on either gets 429. */
     private void assertOneLimitOverBoth(InProcessRelay a, InProcessRelay b, String apiKey) throws Exception {
         for (int i = 0; i < LIMIT; i++) {
@@ -126,6 +137,8 @@ class RedisRateLimitEndToEndTest {
         InProcessRelay b = relay("b", "allow");
         assertOneLimitOverBoth(a, b, "alpha");
         assertEquals(2, redisClientThreads(), "one client per proxy");
+        assertEquals(List.of("relay:rl:route:api:header:x-api-key:4/3600000ms:alpha"), redisKeys(),
+                "the counters are named after the route, the key kind, the limit and the period");
 
         redis.kill();
         // Fail open: the client sees the connection go and every decision is the policy's, at once.
