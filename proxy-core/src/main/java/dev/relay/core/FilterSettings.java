@@ -68,6 +68,16 @@ public interface FilterSettings {
         return UpstreamGroups.none();
     }
 
+    /**
+     * Where the filter is configured: {@code global} for the server-wide list ({@code proxy.filters}),
+     * {@code route:NAME} for a route's. A filter whose state outlives the process (counters in a shared
+     * store) keeps the state of different places apart with it. {@code global} by default (settings
+     * built in code).
+     */
+    default String place() {
+        return "global";
+    }
+
     /** Where {@code key} was set (file and line when known), for error messages. */
     String origin(String key);
 

@@ -22,12 +22,9 @@ public interface CacheModuleFactory extends HttpModuleFactory {
     HttpCache cache();
 
     /**
-     * Tells the factory that no configuration uses it any more: a reload replaced (or rejected) the
-     * configuration that held it, or the server stopped. The server calls it once the new
-     * configuration is current, so requests still in flight may go on using the cache; a factory that
-     * owns its cache closes it here unless another live factory shares it (a closed storage misses and
-     * stores nothing, so those requests go to the origin). Called at most once per factory by the
-     * server; the default does nothing, for a cache whose owner closes it.
+     * {@inheritDoc} A factory that owns its cache closes it here unless another live factory shares it
+     * (a closed storage misses and stores nothing, so requests still in flight go to the origin).
      */
+    @Override
     default void release() {}
 }

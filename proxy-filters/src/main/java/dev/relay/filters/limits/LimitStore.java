@@ -4,8 +4,9 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Where the {@code rate-limit} filter's decisions are made: the counters of one filter instance. The
- * local store ({@link LocalLimitStore}) keeps them in this process's sketches and answers at once; a
- * shared store (redis, so that several proxies share one limit) answers later, from another thread.
+ * local store ({@link LocalLimitStore}) keeps them in this process's sketches and answers at once; the
+ * shared one ({@link RedisLimitStore}, so that several proxies share one limit) answers at once when its
+ * local estimate can, else later, from another thread.
  *
  * <p>The answer is written into the request's {@link LimitVerdict} rather than returned, so that the
  * synchronous case allocates nothing: the local store returns {@code Stages.done()}.
@@ -27,4 +28,10 @@ interface LimitStore {
      * (whatever happened to it); calling it again, or for a verdict holding nothing, does nothing.
      */
     void release(LimitVerdict verdict);
+
+    /**
+     * The filter is released: no configuration uses it any more. A store holding something shared (a
+     * connection to Redis) lets go of it; once; requests still in flight may go on calling the store.
+     */
+    default void close() {}
 }

@@ -61,10 +61,7 @@ final class LocalLimitStore implements LimitStore {
 
     @Override
     public void release(LimitVerdict verdict) {
-        Inflight.Permit permit = verdict.inFlight;
-        if (permit != null) {
-            permit.release();
-        }
+        verdict.releaseInFlight();
     }
 
     /**
@@ -82,14 +79,13 @@ final class LocalLimitStore implements LimitStore {
         double elapsedShare = (double) elapsed / period;
         double estimate = previous * (1 - elapsedShare) + counted;
         if (estimate <= limit) {
-            verdict.remaining = (long) Math.floor(limit - estimate);
-            verdict.resetSeconds = ceilSeconds(period - elapsed);
+            verdict.admit((long) Math.floor(limit - estimate), period - elapsed);
             return;
         }
         // Undo in the same estimator, so a window that started meanwhile is not charged.
         current.incrHashed(keyHash, -1);
         long admitted = Math.max(0, counted - 1);
-        refuse(verdict, slidingWaitNanos(previous, admitted, elapsedShare, period));
+        verdict.refuse(slidingWaitNanos(previous, admitted, elapsedShare, period));
     }
 
     /**
@@ -114,18 +110,10 @@ final class LocalLimitStore implements LimitStore {
         long now = buckets.now();
         long result = buckets.acquireHashed(buckets.keyHash().hash(key), 1, now);
         if (result > 0) {
-            verdict.remaining = buckets.tokensAt(result, now);
-            verdict.resetSeconds = ceilSeconds(result - now);
+            verdict.admit(buckets.tokensAt(result, now), result - now);
         } else {
-            refuse(verdict, -result);
+            verdict.refuse(-result);
         }
-    }
-
-    private static void refuse(LimitVerdict verdict, long waitNanos) {
-        verdict.status = 429;
-        verdict.remaining = 0;
-        verdict.retryAfterSeconds = ceilSeconds(waitNanos);
-        verdict.resetSeconds = verdict.retryAfterSeconds;
     }
 
     /** Whole seconds, rounded up, at least 1 (a {@code Retry-After: 0} would invite an immediate retry). */

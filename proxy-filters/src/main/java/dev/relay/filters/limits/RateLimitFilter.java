@@ -2,6 +2,7 @@ package dev.relay.filters.limits;
 
 import dev.relay.core.HttpModule;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.redis.RedisRateLimiter;
 import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
@@ -42,9 +43,26 @@ import static java.util.Objects.requireNonNull;
  * bucket full again; on a 429, the {@code Retry-After}). {@code Retry-After} is in seconds, rounded up.
  * A 503 for the in-flight limit carries neither.
  *
+ * <p><b>Shared limits.</b> With {@link Builder#redis(RedisRateLimiter) redis(limiter)}, the rate is counted in
+ * Redis, so that every proxy using the same limiter settings (key prefix, limit, period) shares one limit:
+ *
+ * <pre>{@code
+ * RedisClient redis = RedisClient.builder(RedisUri.parse("redis://10.0.0.5:6379")).build();
+ * modules.add(RateLimitFilter.builder(RateLimitKey.clientIp())
+ *         .redis(RedisRateLimiter.builder(redis, 100, Duration.ofSeconds(1)).keyPrefix("relay:rl:api:").build())
+ *         .build());
+ * }</pre>
+ *
+ * <p>The limiter decides most requests on its local estimate, at once; the others take one round trip, and
+ * the request resumes on its event loop when the answer comes. A refusal over the limit is the same 429.
+ * When Redis cannot be asked, the limiter's {@link RedisRateLimiter.WhenUnavailable policy} decides: admitted
+ * without {@code RateLimit} fields (how much is left is unknown), or refused with {@code 503} and
+ * {@code Retry-After: 1} (the proxy cannot decide; the limit is not known to be exceeded, so not 429).
+ * {@code maxInFlight} stays per instance. A token bucket ({@code burst}) cannot be shared.
+ *
  * <p><b>Keys.</b> See {@link RateLimitKey}; a request without a key is not limited. Each filter (each
  * configuration block, each {@code build()}) has its own counters; a reload of the configured server
- * starts them afresh.
+ * starts them afresh, but for a shared limit, whose counters are in Redis.
  */
 public final class RateLimitFilter implements HttpModuleFactory {
     /** The name configurations use. */
@@ -80,6 +98,15 @@ public final class RateLimitFilter implements HttpModuleFactory {
     @Override
     public HttpModule newModule() {
         return new RateLimitModule(this);
+    }
+
+    /**
+     * No configuration uses this filter any more: a shared limit lets go of its Redis client (closed when no
+     * other filter holds it). Requests still in flight may go on; a second call does nothing.
+     */
+    @Override
+    public void release() {
+        store.close();
     }
 
     /** This filter's settings over another store: how a store other than the local one is plugged in. */
@@ -136,6 +163,8 @@ public final class RateLimitFilter implements HttpModuleFactory {
         private long maxInFlight;
         private boolean headers = true;
         private LongSupplier clock = System::nanoTime;
+        private @Nullable RedisRateLimiter redis;
+        private Runnable onRelease = () -> { };
 
         private Builder(RateLimitKey key) {
             this.key = requireNonNull(key, "key");
@@ -183,14 +212,34 @@ public final class RateLimitFilter implements HttpModuleFactory {
             return this;
         }
 
+        /**
+         * Counts the rate in Redis through {@code limiter}, shared with every proxy using the same limiter
+         * settings; the rate is the limiter's (calling {@link #limit} too is allowed only with the same
+         * values). Not with {@link #burst}. The filter does not own the limiter's client: close it after the
+         * filter's last request.
+         */
+        public Builder redis(RedisRateLimiter limiter) {
+            this.redis = requireNonNull(limiter, "limiter");
+            return this;
+        }
+
+        /** What the filter's {@link RateLimitFilter#release()} lets go of (the provider's hold on a shared client). */
+        Builder releasing(Runnable hold) {
+            this.onRelease = requireNonNull(hold, "hold");
+            return this;
+        }
+
         /** The time source in nanoseconds ({@link System#nanoTime()} by default); tests pass a manual clock. */
         public Builder clock(LongSupplier nanos) {
             this.clock = requireNonNull(nanos, "nanos");
             return this;
         }
 
-        /** The filter, with counters of its own. */
+        /** The filter, with counters of its own (or the shared ones of its {@link #redis} limiter). */
         public RateLimitFilter build() {
+            if (redis != null) {
+                return buildShared(redis);
+            }
             if (period == null && maxInFlight == 0) {
                 throw new IllegalStateException("limit: missing (expected: a limit and period, max-in-flight, or both)");
             }
@@ -205,9 +254,27 @@ public final class RateLimitFilter implements HttpModuleFactory {
             } else if (period != null) {
                 bucket = TokenBucket.builder(limit, period).burst(burst).hashes(4).slots(16384).clock(clock).build();
             }
-            Inflight inflight = maxInFlight > 0 ? Inflight.create() : null;
-            return new RateLimitFilter(key, new LocalLimitStore(window, limit, bucket, inflight, maxInFlight), headers,
+            return new RateLimitFilter(key, new LocalLimitStore(window, limit, bucket, inFlight(), maxInFlight), headers,
                     period == null ? null : policyField(limit, period));
+        }
+
+        private RateLimitFilter buildShared(RedisRateLimiter limiter) {
+            if (burst > 0) {
+                throw new IllegalStateException("burst: " + burst + " with a shared limit on Redis (expected: no burst; "
+                        + "the shared limit is a sliding window)");
+            }
+            if (period != null && (limit != limiter.limit() || !period.equals(limiter.period()))) {
+                throw new IllegalStateException("limit: " + limit + " per " + period + " and a Redis limiter of "
+                        + limiter.limit() + " per " + limiter.period() + " (expected: the same rate, or no limit())");
+            }
+            Inflight inflight = inFlight();
+            LocalLimitStore local = inflight == null ? null : new LocalLimitStore(null, 0, null, inflight, maxInFlight);
+            return new RateLimitFilter(key, new RedisLimitStore(limiter, local, onRelease), headers,
+                    policyField(limiter.limit(), limiter.period()));
+        }
+
+        private @Nullable Inflight inFlight() {
+            return maxInFlight > 0 ? Inflight.create() : null;
         }
     }
 }

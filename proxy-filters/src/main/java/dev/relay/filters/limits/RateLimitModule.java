@@ -16,6 +16,7 @@ import java.util.concurrent.CompletionStage;
  */
 final class RateLimitModule extends LimitVerdict implements HttpModule {
     private static final byte[] TOO_MANY = "429 Too Many Requests\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] UNAVAILABLE = "503 Service Unavailable\n".getBytes(StandardCharsets.US_ASCII);
 
     private final RateLimitFilter filter;
     /** Whether the store's verdict is in (false for a request without a key, or while a store is answering). */
@@ -48,16 +49,21 @@ final class RateLimitModule extends LimitVerdict implements HttpModule {
         }, session.eventLoop());
     }
 
-    /** Refuses the request when the verdict says so; an admitted one goes on. */
+    /**
+     * Refuses the request when the verdict says so; an admitted one goes on. A 429, and a 503 of a shared
+     * store that cannot decide (worth retrying soon), say when to retry; a full in-flight limit does not.
+     */
     private void answer(Session session) {
         decided = true;
-        if (status == 429) {
-            ResponseHeader header = ResponseHeader.of(429);
+        if (status == 429 || status == 503 && retryAfterSeconds > 0) {
+            ResponseHeader header = ResponseHeader.of(status);
             HttpHeaders fields = header.headers();
             fields.set("Content-Type", "text/plain; charset=utf-8");
             fields.set("Retry-After", Long.toString(retryAfterSeconds));
-            addRateLimitFields(fields);
-            session.respond(header, TOO_MANY);
+            if (status == 429) {
+                addRateLimitFields(fields);
+            }
+            session.respond(header, status == 429 ? TOO_MANY : UNAVAILABLE);
         } else if (status == 503) {
             session.respondError(503);
         }

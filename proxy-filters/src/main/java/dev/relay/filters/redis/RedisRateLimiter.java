@@ -2,6 +2,7 @@ package dev.relay.filters.redis;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import dev.relay.core.Stages;
 import dev.relay.filters.redis.RateLimitDecision.Basis;
 import dev.relay.filters.redis.internal.SharedWindowKey;
 import dev.relay.filters.redis.internal.SharedWindowKey.Counts;
@@ -64,6 +65,24 @@ public final class RedisRateLimiter {
         ALLOW,
         /** Fail closed: deny the request. */
         DENY
+    }
+
+    /**
+     * Receives one decision's numbers ({@link #decideInto}): the fields of a {@link RateLimitDecision}, without
+     * the object. An implementation stores them and returns; it may be called under a lock, on any thread.
+     */
+    @FunctionalInterface
+    public interface DecisionSink {
+        /**
+         * One decision.
+         *
+         * @param allowed whether the request may go on
+         * @param remaining requests the key may still make ({@link RateLimitDecision#remaining()})
+         * @param resetAfterNanos until the current fixed window ends
+         * @param retryAfterNanos when denied, until a request would be allowed; 0 when allowed
+         * @param basis what the decision rests on
+         */
+        void decided(boolean allowed, long remaining, long resetAfterNanos, long retryAfterNanos, Basis basis);
     }
 
     private static final System.Logger LOG = System.getLogger(RedisRateLimiter.class.getName());
@@ -150,12 +169,36 @@ public final class RedisRateLimiter {
      * Never fails: when Redis cannot be asked the {@link WhenUnavailable} policy answers.
      */
     public CompletionStage<RateLimitDecision> decide(String key) {
+        RateLimitDecision[] out = new RateLimitDecision[1];
+        return decideInto(key, (allowed, remaining, resetAfterNanos, retryAfterNanos, basis) ->
+                out[0] = new RateLimitDecision(allowed, limit, remaining, Duration.ofNanos(resetAfterNanos),
+                        Duration.ofNanos(retryAfterNanos), basis))
+                .thenApply(done -> out[0]);
+    }
+
+    /**
+     * Decides one request of {@code key} like {@link #decide}, handing the numbers to {@code sink} instead of
+     * making a {@link RateLimitDecision}: the form for a caller that decides every request and keeps its own
+     * per-request object. When the local estimate (or the failure policy, while Redis is down) decides,
+     * {@code sink} is called before this returns and the stage is the shared completed {@link Stages#done()}:
+     * nothing is allocated. Otherwise {@code sink} is called on the Redis client's I/O thread, before the
+     * returned stage completes (whose completion publishes what {@code sink} stored). The sink may be called
+     * under a lock: it must only store the numbers.
+     *
+     * @return a stage completed once {@code sink} was called; never failed
+     */
+    public CompletionStage<Void> decideInto(String key, DecisionSink sink) {
         requireNonNull(key, "key");
+        requireNonNull(sink, "sink");
         long now = nanoClock.getAsLong();
-        if (!redis.isConnected()) {
-            return CompletableFuture.completedFuture(unavailable());
-        }
         long current = redis.connections();
+        if (current > 0 && !redis.isConnected()) {
+            // Down after it was up: the policy at once, without a failed future. Before the first connection
+            // the script goes out and waits for it (the client holds commands during its first connect), so a
+            // proxy that just started does not answer its first requests by the policy.
+            unavailable(sink);
+            return Stages.done();
+        }
         if (current != connection) {
             // The connection was lost since: Redis may have restarted empty, and the other instances start
             // from its count. Local counts and denials from before would disagree with theirs.
@@ -163,12 +206,13 @@ public final class RedisRateLimiter {
             connection = current;
         }
         SharedWindowKey state = keys.get(key, newKeyState);
-        Local local = state.tryLocally(now);
-        if (local != null) {
-            if (local.allowed() && state.startReport(now)) {
+        if (state.tryLocally(now, sink)) {
+            // After a local denial nothing is unsynced (the round trip that denied took it all), so this only
+            // ever reports requests allowed locally.
+            if (state.startReport(now)) {
                 report(key, state);
             }
-            return CompletableFuture.completedFuture(decision(local, Basis.LOCAL));
+            return Stages.done();
         }
         long delta = state.takeUnsynced();
         return runScript(key, delta, 1).handle((counts, error) -> {
@@ -176,9 +220,13 @@ public final class RedisRateLimiter {
             if (error != null) {
                 state.failed(delta, false);
                 logRefusal(error);
-                return unavailable();
+                unavailable(sink);
+            } else {
+                Local local = state.replied(delta, false, counts, replyAt);
+                sink.decided(local.allowed(), local.remaining(), local.resetAfterNanos(), local.retryAfterNanos(),
+                        Basis.REDIS);
             }
-            return decision(state.replied(delta, false, counts, replyAt), Basis.REDIS);
+            return null;
         });
     }
 
@@ -225,15 +273,10 @@ public final class RedisRateLimiter {
         }
     }
 
-    private RateLimitDecision decision(Local local, Basis basis) {
-        return new RateLimitDecision(local.allowed(), limit, local.remaining(), Duration.ofNanos(local.resetAfterNanos()),
-                Duration.ofNanos(local.retryAfterNanos()), basis);
-    }
-
-    private RateLimitDecision unavailable() {
+    private void unavailable(DecisionSink sink) {
         boolean allow = whenUnavailable == WhenUnavailable.ALLOW;
-        return new RateLimitDecision(allow, limit, allow ? limit : 0, Duration.ofMillis(periodMillis),
-                allow ? Duration.ZERO : UNAVAILABLE_RETRY_AFTER, Basis.REDIS_UNAVAILABLE);
+        sink.decided(allow, allow ? limit : 0, periodMillis * 1_000_000, allow ? 0 : UNAVAILABLE_RETRY_AFTER.toNanos(),
+                Basis.REDIS_UNAVAILABLE);
     }
 
     /** The number of requests allowed per period. */

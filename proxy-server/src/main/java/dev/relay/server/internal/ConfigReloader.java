@@ -6,7 +6,7 @@ import dev.relay.server.internal.config.ConfigProblem;
 import dev.relay.server.internal.config.ProxyConfig;
 import dev.relay.server.internal.config.ProxyConfig.ListenerConfig;
 import dev.relay.server.internal.metrics.RelayMetrics;
-import dev.relay.server.internal.proxy.ConfiguredCache;
+import dev.relay.server.internal.proxy.RetiredFilters;
 import dev.relay.server.internal.proxy.ConfiguredProxy;
 import dev.relay.server.internal.proxy.ProxyRuntime;
 import org.slf4j.Logger;
@@ -107,7 +107,7 @@ public final class ConfigReloader {
         } finally {
             if (result == null || !result.success()) {
                 // Its filters were created and never ran: the caches only it holds are closed.
-                ConfiguredCache.release(next, proxy.runtime().config());
+                RetiredFilters.release(next, proxy.runtime().config());
             }
         }
     }

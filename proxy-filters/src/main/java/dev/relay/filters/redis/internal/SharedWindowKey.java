@@ -1,6 +1,7 @@
 package dev.relay.filters.redis.internal;
 
-import org.jspecify.annotations.Nullable;
+import dev.relay.filters.redis.RateLimitDecision.Basis;
+import dev.relay.filters.redis.RedisRateLimiter.DecisionSink;
 
 /**
  * One instance's view of one key of a shared sliding-window limit: the last count Redis reported, and what
@@ -48,28 +49,33 @@ public final class SharedWindowKey {
         this.syncIntervalNanos = syncIntervalNanos;
     }
 
-    /** A local decision, or null when Redis must be asked. */
+    /** The numbers of a decision Redis answered. */
     public record Local(boolean allowed, long remaining, long resetAfterNanos, long retryAfterNanos) {}
 
     /**
      * Decides locally when it can: denied while a denial Redis gave still holds; allowed while this instance's
-     * unacknowledged requests stay within its allowance (then counted as unsynced). Null otherwise.
+     * unacknowledged requests stay within its allowance (then counted as unsynced). The decision goes to
+     * {@code sink} (with {@link Basis#LOCAL}), called under this key's lock: it must only store the numbers.
+     *
+     * @return whether it decided; false when Redis must be asked (then {@code sink} was not called)
      */
-    public synchronized @Nullable Local tryLocally(long now) {
+    public synchronized boolean tryLocally(long now, DecisionSink sink) {
         if (!known) {
-            return null;
+            return false;
         }
         if (now - deniedUntilNanos < 0) {
-            return new Local(false, 0, Math.max(0, windowEndNanos - now), deniedUntilNanos - now);
+            sink.decided(false, 0, Math.max(0, windowEndNanos - now), deniedUntilNanos - now, Basis.LOCAL);
+            return true;
         }
         long pending = inFlight + unsynced;
         long allowance = Math.min(syncEvery, (long) Math.floor((limit - estimate) / 2));
         if (pending + 1 > allowance) {
-            return null;
+            return false;
         }
         unsynced++;
         long remaining = (long) Math.floor(limit - estimate - pending - 1);
-        return new Local(true, Math.max(0, Math.min(limit, remaining)), Math.max(0, windowEndNanos - now), 0);
+        sink.decided(true, Math.max(0, Math.min(limit, remaining)), Math.max(0, windowEndNanos - now), 0, Basis.LOCAL);
+        return true;
     }
 
     /**

@@ -34,15 +34,20 @@ public final class ConfigFilterSettings implements FilterSettings {
     private final ConfigObject block;
     private final Set<String> keys;
     private final UpstreamGroups groups;
+    private final String place;
 
     /** Settings over {@code block}, hiding {@code reserved} keys (the filter's {@code name}). */
     public ConfigFilterSettings(ConfigObject block, Set<String> reserved) {
-        this(block, reserved, UpstreamGroups.none());
+        this(block, reserved, UpstreamGroups.none(), "global");
     }
 
-    /** The same, for a filter of a configuration whose upstream groups are {@code groups}. */
-    public ConfigFilterSettings(ConfigObject block, Set<String> reserved, UpstreamGroups groups) {
+    /**
+     * The same, for a filter of a configuration whose upstream groups are {@code groups}, configured at
+     * {@code place} ({@code global} or {@code route:NAME}, {@link FilterSettings#place()}).
+     */
+    public ConfigFilterSettings(ConfigObject block, Set<String> reserved, UpstreamGroups groups, String place) {
         this.groups = requireNonNull(groups, "groups");
+        this.place = requireNonNull(place, "place");
         this.block = requireNonNull(block, "block");
         Set<String> visible = new LinkedHashSet<>(block.keySet());
         visible.removeAll(reserved);
@@ -52,6 +57,11 @@ public final class ConfigFilterSettings implements FilterSettings {
     @Override
     public UpstreamGroups upstreamGroups() {
         return groups;
+    }
+
+    @Override
+    public String place() {
+        return place;
     }
 
     @Override
@@ -99,7 +109,7 @@ public final class ConfigFilterSettings implements FilterSettings {
             if (v.valueType() != ConfigValueType.OBJECT) {
                 throw wrongType(key, "a block { ... }", v);
             }
-            return new ConfigFilterSettings((ConfigObject) v, Set.of(), groups);
+            return new ConfigFilterSettings((ConfigObject) v, Set.of(), groups, place);
         });
     }
 
@@ -116,7 +126,7 @@ public final class ConfigFilterSettings implements FilterSettings {
                 if (entry.valueType() != ConfigValueType.OBJECT) {
                     throw wrongType(key + "[" + i + "]", "a block { ... }", entry);
                 }
-                blocks.add(new ConfigFilterSettings((ConfigObject) entry, Set.of()));
+                blocks.add(new ConfigFilterSettings((ConfigObject) entry, Set.of(), groups, place));
             }
             return List.copyOf(blocks);
         });

@@ -7,7 +7,6 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.UpstreamGroups;
-import dev.relay.core.cache.CacheModuleFactory;
 import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.config.ProxyConfig.FilterConfig;
 
@@ -23,13 +22,14 @@ import static java.util.Objects.requireNonNull;
  * setting it refuses fails the load with the position of that setting. The keys of a filter's block
  * are the provider's, not this reader's, beyond {@code name}.
  *
- * <p>One reader per load: it remembers the cache filters it created, so that a load that fails later
- * releases them ({@link #releaseCreated()}); a cache filter may hold an open disk directory.
+ * <p>One reader per load: it remembers the filters it created, so that a load that fails later
+ * releases them ({@link #releaseCreated()}); a cache filter may hold an open disk directory, a
+ * rate limit on Redis a connection.
  */
 final class FiltersReader {
     private final FilterRegistry filters;
     private final UpstreamGroups groups;
-    private final List<CacheModuleFactory> createdCaches = new ArrayList<>();
+    private final List<HttpModuleFactory> created = new ArrayList<>();
 
     /** A reader that resolves filter names in {@code filters}, for a configuration without upstream groups. */
     FiltersReader(FilterRegistry filters) {
@@ -46,8 +46,16 @@ final class FiltersReader {
         this.groups = filters.upstreamGroups(upstreamNames);
     }
 
-    /** The filters of {@code node}, a list of {@code { name = ..., settings ... }} blocks. */
+    /** The filters of {@code node}, a list of {@code { name = ..., settings ... }} blocks, at the global place. */
     List<FilterConfig> filters(ConfigNode node) {
+        return filters(node, "global");
+    }
+
+    /**
+     * The filters of {@code node}, configured at {@code place}: {@code global} for {@code proxy.filters},
+     * {@code route:NAME} for a route's ({@link FilterSettings#place()}).
+     */
+    List<FilterConfig> filters(ConfigNode node, String place) {
         List<FilterConfig> out = new ArrayList<>();
         for (ConfigNode item : node.list()) {
             ConfigObject block = item.object();
@@ -56,7 +64,7 @@ final class FiltersReader {
             FilterProvider provider = filters.find(name).orElseThrow(() -> nameNode.problem("unknown filter '" + name
                     + "' (expected: " + (filters.names().isEmpty() ? "no filter is on the classpath"
                     : ConfigNode.oneOf(filters.names())) + ")"));
-            FilterSettings settings = new ConfigFilterSettings(block, Set.of("name"), groups);
+            FilterSettings settings = new ConfigFilterSettings(block, Set.of("name"), groups, place);
             HttpModuleFactory factory;
             try {
                 factory = provider.create(settings);
@@ -74,18 +82,16 @@ final class FiltersReader {
             if (factory == null) {
                 throw item.problem("filter '" + name + "' created nothing (its provider returned null)");
             }
-            if (factory instanceof CacheModuleFactory cache) {
-                createdCaches.add(cache);
-            }
+            created.add(factory);
             out.add(new FilterConfig(name, factory, item.where()));
         }
         return out;
     }
 
-    /** Releases the cache filters this reader created: the configuration they were for is rejected. */
+    /** Releases the filters this reader created: the configuration they were for is rejected. */
     void releaseCreated() {
-        createdCaches.forEach(CacheModuleFactory::release);
-        createdCaches.clear();
+        created.forEach(HttpModuleFactory::release);
+        created.clear();
     }
 
     /**

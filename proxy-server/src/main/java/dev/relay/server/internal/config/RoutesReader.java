@@ -79,7 +79,7 @@ final class RoutesReader {
             }
             ConfigNode matchNode = route.get("match");
             Match match = matchNode.isMissing() ? Match.ANY : match(matchNode);
-            List<FilterConfig> routeFilters = route.has("filters") ? filters.filters(route.get("filters")) : List.of();
+            List<FilterConfig> routeFilters = route.has("filters") ? filters.filters(route.get("filters"), "route:" + routeName) : List.of();
             // WebSocket and other upgrades pass unless the route turns them off.
             boolean websocket = !route.has("websocket") || route.get("websocket").bool();
             out.add(new RouteConfig(i, routeName, match.hosts(), match.pathPrefix(), upstreamName, routeFilters,

@@ -1,6 +1,5 @@
 package dev.relay.server.internal.proxy;
 
-import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.cache.CacheModuleFactory;
 import dev.relay.core.cache.CacheResult;
 import dev.relay.core.cache.HttpCache;
@@ -14,7 +13,6 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.function.Consumer;
 
 import static java.util.Objects.requireNonNull;
 
@@ -66,33 +64,6 @@ public record ConfiguredCache(String name, HttpCache cache) {
         for (int i = 0; i < filters.size(); i++) {
             if (filters.get(i).factory() instanceof CacheModuleFactory factory && seen.add(factory.cache())) {
                 out.add(new ConfiguredCache(here > 1 ? place + "[" + i + "]" : place, factory.cache()));
-            }
-        }
-    }
-
-    /**
-     * Releases the cache filters of {@code retired} that {@code kept} (nullable: none) does not hold
-     * itself ({@link CacheModuleFactory#release()}): {@code retired} will run no more requests, and a
-     * cache no live filter holds is closed.
-     */
-    public static void release(ProxyConfig retired, ProxyConfig kept) {
-        Set<HttpModuleFactory> live = Collections.newSetFromMap(new IdentityHashMap<>());
-        if (kept != null) {
-            forEachCacheFilter(kept, live::add);
-        }
-        forEachCacheFilter(retired, factory -> {
-            if (!live.contains(factory)) {
-                factory.release();
-            }
-        });
-    }
-
-    private static void forEachCacheFilter(ProxyConfig config, Consumer<CacheModuleFactory> action) {
-        List<FilterConfig> all = new ArrayList<>(config.filters());
-        config.routes().forEach(route -> all.addAll(route.filters()));
-        for (FilterConfig filter : all) {
-            if (filter.factory() instanceof CacheModuleFactory factory) {
-                action.accept(factory);
             }
         }
     }

@@ -139,7 +139,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     /**
      * Builds the snapshot of {@code config} and makes it current: requests that start from now on
      * use it. Groups the new configuration no longer has (or changed) stop their background work; the
-     * cache filters of the previous configuration are released (a cache that the new one still holds,
+     * filters of the previous configuration are released (a cache that the new one still holds,
      * because its settings are unchanged, stays open).
      *
      * @return the new snapshot
@@ -162,7 +162,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             }
         }
         // After the swap: requests in flight may still use the old caches (a closed one just misses).
-        ConfiguredCache.release(previous.config(), next.config());
+        RetiredFilters.release(previous.config(), next.config());
         return next;
     }
 
@@ -196,7 +196,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             g.close();
         }
         // Flushes the disk tiers' pending writes, so a new process finds what this one stored.
-        ConfiguredCache.release(current.get().config(), null);
+        RetiredFilters.release(current.get().config(), null);
     }
 
     /** Starts a request's context on the current snapshot (called by the filter module). */

@@ -48,14 +48,14 @@ class ConfiguredCacheTest {
 
         assertEquals(List.of("global[0]", "global[2]", "route:api[1]"), caches.stream().map(ConfiguredCache::name).toList());
         assertSame(factory(config, 0).cache(), caches.get(0).cache());
-        ConfiguredCache.release(config, null);
+        RetiredFilters.release(config, null);
     }
 
     @Test
     void aSingleCacheFilterIsNamedByItsPlaceAlone() {
         ProxyConfig config = load("", "{ name = cache }");
         assertEquals(List.of("route:api"), ConfiguredCache.of(config).stream().map(ConfiguredCache::name).toList());
-        ConfiguredCache.release(config, null);
+        RetiredFilters.release(config, null);
     }
 
     @Test
@@ -64,10 +64,10 @@ class ConfiguredCacheTest {
         factory(running, 0).cache().storage().put("k", object());
         ProxyConfig next = load("{ name = cache, max-size = 1MiB }", "");
 
-        ConfiguredCache.release(running, next);
+        RetiredFilters.release(running, next);
 
         assertNotNull(factory(next, 0).cache().storage().lookup("k").toCompletableFuture().join(), "still open, still stored");
-        ConfiguredCache.release(next, null);
+        RetiredFilters.release(next, null);
         assertNull(factory(next, 0).cache().storage().lookup("k").toCompletableFuture().join(), "closed with the last holder");
     }
 
@@ -76,10 +76,10 @@ class ConfiguredCacheTest {
         ProxyConfig config = load("{ name = cache }", "");
         factory(config, 0).cache().storage().put("k", object());
 
-        ConfiguredCache.release(config, config);
+        RetiredFilters.release(config, config);
 
         assertNotNull(factory(config, 0).cache().storage().lookup("k").toCompletableFuture().join());
-        ConfiguredCache.release(config, null);
+        RetiredFilters.release(config, null);
     }
 
     @Test
@@ -97,7 +97,7 @@ class ConfiguredCacheTest {
                 }
                 """, "test.conf"));
 
-        ConfiguredCache.release(running, null);
+        RetiredFilters.release(running, null);
         // Had the failed load kept its hold, the cache would still be open with its object.
         assertNull(factory(running, 0).cache().storage().lookup("k").toCompletableFuture().join());
     }
