@@ -92,8 +92,9 @@ class EngineSeamsTest {
 
     private static List<String> violations(Path root) throws IOException {
         Set<String> phases = methodNames(ProxyHttp.class, HttpModule.class, HttpModuleFactory.class);
-        // Not callbacks: a factory's descriptive accessors.
-        phases.removeAll(Set.of("name", "order"));
+        // Not callbacks: a factory's descriptive accessors, and its release(), which only the server calls
+        // when a configuration is retired (the engine's release() calls are ByteBufs').
+        phases.removeAll(Set.of("name", "order", "release"));
         Set<String> streamPhases = methodNames(dev.relay.core.StreamProxy.class);
         phases.addAll(streamPhases);
         Set<String> observer = methodNames(UpstreamObserver.class);
