@@ -112,6 +112,44 @@ class ProxyEngineTest {
     }
 
     @Test
+    void aResponseBeforeTheBodyEndsIsFollowedByALingeringCloseThatReadsTheRestInsteadOfAReset() throws Exception {
+        // A filter refuses a large upload (a 413) before reading it. Closing at once would meet the bytes
+        // still arriving with a reset, and the reset can destroy the 413 before the client reads it.
+        ProxyFixture.SimpleProxy refusesUploads = new ProxyFixture.SimpleProxy(origin.address()) {
+            @Override
+            public CompletionStage<Boolean> requestFilter(Session session, Object ctx) {
+                session.disableKeepAlive();
+                return session.respondError(413).thenApply(v -> true);
+            }
+        };
+        int bodyLength = 16 << 20;
+        try (ProxyFixture own = new ProxyFixture(refusesUploads);
+             java.net.Socket socket = new java.net.Socket(own.address.getAddress(), own.address.getPort())) {
+            socket.setSoTimeout(10_000);
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: " + bodyLength + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            CompletableFuture<Void> upload = CompletableFuture.runAsync(() -> {
+                byte[] piece = new byte[64 * 1024];
+                try {
+                    for (int sent = 0; sent < bodyLength; sent += piece.length) {
+                        out.write(piece);
+                    }
+                    out.flush();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(response.startsWith("HTTP/1.1 413"), response);
+            assertTrue(response.toLowerCase(java.util.Locale.ROOT).contains("connection: close"), response);
+            // The proxy read (and dropped) the whole body: the upload finished without a reset.
+            upload.get(20, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertTrue(origin.requests().isEmpty(), origin.requests().toString());
+    }
+
+    @Test
     void reusesOneUpstreamConnectionForSequentialRequests() throws Exception {
         for (int i = 0; i < 20; i++) {
             assertEquals(200, get("/small").statusCode());

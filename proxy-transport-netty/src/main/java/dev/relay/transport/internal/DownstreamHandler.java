@@ -33,6 +33,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DownstreamHandler extends ChannelDuplexHandler implements DownstreamConnection {
     private static final long DRAIN_IDLE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+    /** nginx's lingering_timeout: a lingering close ends once the client sends nothing for this long ... */
+    private static final long LINGER_IDLE_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /** ... and at the latest after nginx's lingering_time. */
+    private static final long LINGER_MAX_NANOS = TimeUnit.SECONDS.toNanos(30);
     private final ProxyEngine<?> engine;
     private final ArrayDeque<Object> queued = new ArrayDeque<>(2);
     private final ChannelHandler byteWatcher = new ByteWatcher();
@@ -60,6 +64,12 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
      */
     private boolean holding;
     private io.netty.buffer.@org.jspecify.annotations.Nullable ByteBuf early;
+    /**
+     * A lingering close is under way (since this {@link EngineClock} time; 0: none): the response went
+     * out with {@code Connection: close} before the client finished sending its request, our side of the
+     * connection is shut, and what the client still sends is read and dropped until it closes.
+     */
+    private long lingeringSince;
 
     DownstreamHandler(ProxyEngine<?> engine, long headerReadNanos, long keepAliveNanos, long bodyReadNanos,
                       ConnectAllowList connectAllow) {
@@ -156,6 +166,13 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (lingeringSince != 0) {
+            ReferenceCountUtil.release(msg);
+            if (engine.clock.nanoTime() - lingeringSince < LINGER_MAX_NANOS) {
+                armTimer(LINGER_IDLE_NANOS);
+            }
+            return;
+        }
         if (msg instanceof ByteBuf raw) {
             // Raw bytes come only once the decoder is gone (a held connection): they wait for the answer.
             if (holding) {
@@ -308,6 +325,11 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         }
         current = null;
         releaseEarly();
+        if (!reusable && !requestComplete && !holding && channel.isActive()
+                && channel instanceof io.netty.channel.socket.DuplexChannel) {
+            lingeringClose();
+            return;
+        }
         if (!reusable || !channel.isActive() || holding) {
             channel.close();
             return;
@@ -326,6 +348,41 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         if (current == null) {
             setReading(true);
         }
+    }
+
+    /**
+     * RFC 9112 §9.6's lingering close, as nginx does it: the client is still sending the request this
+     * response refused (a 413, a 401 before the body), so closing now would meet its bytes with a TCP
+     * reset, and a reset can destroy the response in the client's receive buffer before it is read.
+     * Instead our side is shut once the response has left (a FIN after it; under TLS a close_notify
+     * first), and the client's bytes are read and dropped until it closes, goes quiet for
+     * {@link #LINGER_IDLE_NANOS}, or {@link #LINGER_MAX_NANOS} have passed.
+     */
+    private void lingeringClose() {
+        lingeringSince = Math.max(1, engine.clock.nanoTime());
+        Object m;
+        while ((m = queued.poll()) != null) {
+            ReferenceCountUtil.release(m);
+        }
+        awaitingRequest = false;
+        armTimer(LINGER_IDLE_NANOS);
+        io.netty.handler.ssl.SslHandler tls = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+        // Written from the first handler, the empty buffer passes no encoder and completes once every
+        // byte written before it has gone to the socket: only then may the output be shut.
+        io.netty.channel.ChannelFuture sent = tls != null ? tls.closeOutbound()
+                : channel.pipeline().firstContext().writeAndFlush(Unpooled.EMPTY_BUFFER);
+        sent.addListener(f -> {
+            if (f.isSuccess() && channel.isActive()) {
+                ((io.netty.channel.socket.DuplexChannel) channel).shutdownOutput().addListener(shut -> {
+                    if (!shut.isSuccess()) {
+                        channel.close();
+                    }
+                });
+            } else {
+                channel.close();
+            }
+        });
+        setReading(true);
     }
 
     /**
