@@ -60,7 +60,8 @@ public final class StreamProxyService implements Service {
      * Adds a TCP listener on {@code address} ({@code host:port}; port 0 picks a free port, see
      * {@link #boundAddresses()}), bound when the server starts.
      *
-     * @throws IllegalArgumentException when the address is not {@code host:port}
+     * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
+     *         this service has the same address text
      * @throws IllegalStateException    when the service has started
      */
     public synchronized StreamProxyService addTcp(String address) {
@@ -90,6 +91,13 @@ public final class StreamProxyService implements Service {
             throw new IllegalStateException(method + ": service '" + name + "' has already started");
         }
         Addresses.parseHostPort(address);
+        // Known by the configured address, as HttpProxyService's: a second listener of the same text
+        // would replace the first (one socket bound, its TLS lost or gained).
+        if (listeners.containsKey(address)) {
+            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address
+                    + "' (listeners are known by their address: give each its own, e.g. 127.0.0.2:0 for a second"
+                    + " ephemeral port)");
+        }
         listeners.put(address, tls);
         return this;
     }

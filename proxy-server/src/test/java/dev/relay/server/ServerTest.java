@@ -106,6 +106,25 @@ class ServerTest {
     }
 
     @Test
+    void aStreamServiceRefusesASecondListenerWithTheSameAddressText() {
+        StreamProxyService stream = StreamProxyService.create("db", new dev.relay.core.StreamProxy<Void>() {
+            @Override
+            public Void newCtx() {
+                return null;
+            }
+
+            @Override
+            public CompletionStage<HttpPeer> upstreamPeer(dev.relay.core.StreamSession session, Void ctx) {
+                return CompletableFuture.completedFuture(HttpPeer.plain("127.0.0.1:1"));
+            }
+        }, dev.relay.transport.StreamOptions.defaults());
+        stream.addTcp("127.0.0.1:0");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> stream.addTcp("127.0.0.1:0"));
+        assertTrue(refused.getMessage().contains("already has a listener on '127.0.0.1:0'"), refused.getMessage());
+        stream.addTcp("127.0.0.2:0");
+    }
+
+    @Test
     void shutdownDelayKeepsAcceptingWhileNotReady() throws Exception {
         TestOrigin origin = origin();
         Server server = new Server(ServerOptions.builder().threads(2).shutdownDelay(Duration.ofMillis(700)).build());
