@@ -82,7 +82,7 @@ final class RequestBody {
             // end-of-stream chunk when the header went upstream (one write, one flush).
             data.release();
             complete = true;
-            if (wholeBody != null && !buffered) {
+            if (wholeBody != null && !buffered && call.isActive()) {
                 // readRequestBody ran before the end marker came: it waits for this.
                 checkWholeBody();
             }
@@ -154,9 +154,12 @@ final class RequestBody {
         wholeBody.complete(body);
     }
 
-    /** The exact body length when the whole body was read before going upstream, else -1. */
+    /**
+     * The exact body length when the whole body was read before going upstream, else -1 (also for a
+     * request without a body: a GET whose empty body was read gets no {@code Content-Length: 0}).
+     */
     long bufferedLength() {
-        return buffered ? bufferedLength : -1;
+        return buffered && !bodiless ? bufferedLength : -1;
     }
 
     boolean isReplayable() {
