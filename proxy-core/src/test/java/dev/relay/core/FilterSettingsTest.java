@@ -204,6 +204,27 @@ class FilterSettingsTest {
     }
 
     @Test
+    void nestedBlocksKeepTheUpstreamGroupsAndThePlace() {
+        UpstreamGroups groups = new UpstreamGroups() {
+            public Set<String> names() { return Set.of("shadow"); }
+            public java.util.concurrent.CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request,
+                    byte[] body) {
+                throw new AssertionError("not sent");
+            }
+        };
+        FilterSettings settings = new dev.relay.core.internal.MapFilterSettings(
+                Map.of("list", List.of(Map.of("a", 1)), "block", Map.of("b", 2)), groups, "route:api");
+
+        FilterSettings entry = settings.getSettingsList("list").orElseThrow().get(0);
+        FilterSettings block = settings.getSettings("block").orElseThrow();
+        for (FilterSettings nested : List.of(entry, block)) {
+            assertEquals(Set.of("shadow"), nested.upstreamGroups().names());
+            assertEquals("route:api", nested.place());
+        }
+        assertEquals("global", FilterSettings.of(Map.of("block", Map.of())).getSettings("block").orElseThrow().place());
+    }
+
+    @Test
     void originNamesTheKey() {
         assertEquals("setting 'k'", one("v").origin("k"));
     }
