@@ -108,7 +108,7 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
 
     @Override
     public HttpModule newModule() {
-        return new RequestIdModule();
+        return new IdModule();
     }
 
     /** Whether {@code id} would be kept as an incoming id: 1 to {@code maxLength} characters of the safe set. */
@@ -181,8 +181,13 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
     }
 
     /** One request's: it remembers the id for the response, whatever later filters do to the request. */
-    private final class RequestIdModule implements HttpModule {
+    private final class IdModule implements RequestIdModuleFactory.RequestIdModule {
         private @Nullable String id;
+
+        @Override
+        public @Nullable String requestId() {
+            return id;
+        }
 
         @Override
         public CompletionStage<Void> requestHeaderFilter(Session session) {
