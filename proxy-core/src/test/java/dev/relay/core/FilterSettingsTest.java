@@ -225,6 +225,24 @@ class FilterSettingsTest {
     }
 
     @Test
+    void requireKnownKeysNamesTheFirstUnknownKeyAndTheBlock() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("upstream", "shadow");
+        values.put("sampel", 0.1);
+        FilterSettings settings = FilterSettings.of(values);
+
+        FilterSettings.requireKnownKeys(settings, "mirror", List.of("upstream", "sampel"));
+        InvalidSettingException top = assertThrows(InvalidSettingException.class,
+                () -> FilterSettings.requireKnownKeys(settings, "mirror", List.of("upstream", "sample")));
+        assertEquals("sampel", top.key());
+        assertEquals("sampel: unknown setting of the mirror filter (expected one of: upstream, sample)", top.getMessage());
+        InvalidSettingException nested = assertThrows(InvalidSettingException.class,
+                () -> FilterSettings.requireKnownKeys(settings, "cache", "disk.", Set.of("upstream")));
+        assertEquals("disk.sampel", nested.key());
+        assertEquals("disk.sampel: unknown setting of the cache filter's disk block (expected one of: upstream)", nested.getMessage());
+    }
+
+    @Test
     void originNamesTheKey() {
         assertEquals("setting 'k'", one("v").origin("k"));
     }

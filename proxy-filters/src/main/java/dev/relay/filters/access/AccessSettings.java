@@ -13,16 +13,6 @@ import java.util.Locale;
 final class AccessSettings {
     private AccessSettings() {}
 
-    /** Fails on a key that {@code filter} does not know, listing the ones it does. */
-    static void rejectUnknownKeys(FilterSettings settings, String filter, List<String> known) {
-        for (String key : settings.keys()) {
-            if (!known.contains(key)) {
-                throw new InvalidSettingException(key, "unknown setting of the " + filter + " filter (expected one of: "
-                        + String.join(", ", known) + ")");
-            }
-        }
-    }
-
     /** A setting written either as one text ({@code "*"}) or as a list of texts; empty when absent. */
     static List<String> textOrList(FilterSettings settings, String key) {
         try {

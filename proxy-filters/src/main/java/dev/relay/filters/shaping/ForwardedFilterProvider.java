@@ -37,7 +37,7 @@ public final class ForwardedFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        ShapingSettings.rejectUnknown(settings, ForwardedFilter.NAME, "", KEYS);
+        FilterSettings.requireKnownKeys(settings, ForwardedFilter.NAME, KEYS);
         ForwardedFilter.Builder b = ForwardedFilter.builder();
         settings.getString("mode").ifPresent(text -> b.mode(ForwardedFilter.Mode.parse("mode", text)));
         List<String> proxies = settings.getStringList("trusted-proxies").orElse(List.of());

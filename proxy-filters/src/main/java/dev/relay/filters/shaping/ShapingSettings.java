@@ -3,7 +3,6 @@ package dev.relay.filters.shaping;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 
-import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
 
@@ -14,16 +13,6 @@ import java.util.function.Supplier;
  */
 final class ShapingSettings {
     private ShapingSettings() {}
-
-    /** Fails on the first key of {@code settings} that is not in {@code known}, naming it ({@code prefix} + key). */
-    static void rejectUnknown(FilterSettings settings, String filter, String prefix, List<String> known) {
-        for (String key : settings.keys()) {
-            if (!known.contains(key)) {
-                throw new InvalidSettingException(prefix + key, "unknown setting of the " + filter
-                        + " filter (expected one of: " + String.join(", ", known) + ")");
-            }
-        }
-    }
 
     /** Runs {@code read}; an {@link InvalidSettingException} it throws names its key under {@code prefix}. */
     static <T> T prefixed(String prefix, Supplier<T> read) {
