@@ -9,6 +9,7 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.net.SocketAddress;
@@ -286,7 +287,7 @@ public final class BasicAuthFilter implements HttpModuleFactory {
 
         /** A request field that carries the authenticated user's name upstream; default none. */
         public Builder userHeader(String name) {
-            this.userHeader = AccessSettings.checkHeaderName("user-header", requireNonNull(name, "name"));
+            this.userHeader = HttpSyntax.headerName("user-header", requireNonNull(name, "name"));
             return this;
         }
 

@@ -8,6 +8,7 @@ import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.net.Inet6Address;
@@ -308,7 +309,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
 
     /** RFC 7239 §4: a value is a token or a quoted-string (a host with a port has a colon: quoted). */
     static void quotedIfNeeded(String value, StringBuilder out) {
-        if (ShapingSettings.isToken(value)) {
+        if (HttpSyntax.isToken(value)) {
             out.append(value);
             return;
         }
@@ -357,7 +358,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
         public Builder clientIpFields(List<String> names) {
             List<String> checked = new ArrayList<>(requireNonNull(names, "names").size());
             for (int i = 0; i < names.size(); i++) {
-                checked.add(ShapingSettings.fieldName("client-ip-fields[" + i + "]", requireNonNull(names.get(i), "name")));
+                checked.add(HttpSyntax.headerName("client-ip-fields[" + i + "]", requireNonNull(names.get(i), "name")));
             }
             this.clientIpFields = List.copyOf(checked);
             return this;

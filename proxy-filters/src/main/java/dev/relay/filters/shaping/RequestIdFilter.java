@@ -7,6 +7,7 @@ import dev.relay.core.RequestIdModuleFactory;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.util.List;
@@ -218,7 +219,7 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
 
         /** The header field of the id ({@code X-Request-ID}). */
         public Builder header(String header) {
-            this.header = ShapingSettings.fieldName("header", requireNonNull(header, "header"));
+            this.header = HttpSyntax.headerName("header", requireNonNull(header, "header"));
             return this;
         }
 
