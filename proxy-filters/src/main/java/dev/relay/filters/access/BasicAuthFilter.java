@@ -10,6 +10,7 @@ import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.filters.internal.HttpSyntax;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
 import java.net.SocketAddress;
@@ -199,8 +200,8 @@ public final class BasicAuthFilter implements HttpModuleFactory {
         }
 
         private CompletionStage<Void> refuse(Session session, int status, byte[] body) {
-            ResponseHeader busy = ResponseHeader.of(status);
-            busy.headers().set("Content-Type", "text/plain; charset=utf-8").set("Retry-After", "1");
+            ResponseHeader busy = PlainTextResponses.header(status);
+            busy.headers().set("Retry-After", "1");
             return session.respond(busy, body);
         }
 
@@ -216,8 +217,8 @@ public final class BasicAuthFilter implements HttpModuleFactory {
         }
 
         private CompletionStage<Void> challenge(Session session) {
-            ResponseHeader unauthorized = ResponseHeader.of(401);
-            unauthorized.headers().set("WWW-Authenticate", challenge).set("Content-Type", "text/plain; charset=utf-8");
+            ResponseHeader unauthorized = PlainTextResponses.header(401);
+            unauthorized.headers().set("WWW-Authenticate", challenge);
             return session.respond(unauthorized, UNAUTHORIZED);
         }
     }

@@ -8,6 +8,7 @@ import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.filters.internal.HttpSyntax;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -180,8 +181,7 @@ public final class CorsFilter implements HttpModuleFactory {
         }
 
         private CompletionStage<Void> refuse(Session session, String why) {
-            ResponseHeader forbidden = ResponseHeader.of(403);
-            forbidden.headers().set("Content-Type", "text/plain; charset=utf-8");
+            ResponseHeader forbidden = PlainTextResponses.header(403);
             forbidden.headers().add("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
             return session.respond(forbidden, ("403 Forbidden: CORS preflight refused: " + why + "\n").getBytes(StandardCharsets.UTF_8));
         }

@@ -9,6 +9,7 @@ import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.filters.internal.HttpSyntax;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -196,8 +197,8 @@ public final class JwtFilter implements HttpModuleFactory {
         if (failure != null) {
             challenge.append(separator).append("error=\"invalid_token\", error_description=\"").append(failure.description).append('"');
         }
-        ResponseHeader unauthorized = ResponseHeader.of(401);
-        unauthorized.headers().set("WWW-Authenticate", challenge.toString()).set("Content-Type", "text/plain; charset=utf-8");
+        ResponseHeader unauthorized = PlainTextResponses.header(401);
+        unauthorized.headers().set("WWW-Authenticate", challenge.toString());
         return session.respond(unauthorized, UNAUTHORIZED);
     }
 
