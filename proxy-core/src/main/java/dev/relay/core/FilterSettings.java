@@ -1,6 +1,7 @@
 package dev.relay.core;
 
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -21,6 +22,36 @@ public interface FilterSettings {
     /** Settings over a plain map, for a filter that reaches {@code groups} ({@link #upstreamGroups()}). */
     static FilterSettings of(Map<String, ?> values, UpstreamGroups groups) {
         return new dev.relay.core.internal.MapFilterSettings(values, groups);
+    }
+
+    /**
+     * Refuses the first key of {@code settings} that is not in {@code known}, naming it and listing the
+     * keys of the filter {@code filter}: a typo must fail the load, not be ignored.
+     *
+     * <pre>{@code
+     * FilterSettings.requireKnownKeys(settings, "mirror", List.of("upstream", "sample"));
+     * // mirror { upstrem = shadow } -> "upstrem: unknown setting of the mirror filter (expected one of: upstream, sample)"
+     * }</pre>
+     *
+     * @throws InvalidSettingException naming the unknown key
+     */
+    static void requireKnownKeys(FilterSettings settings, String filter, Collection<String> known) {
+        requireKnownKeys(settings, filter, "", known);
+    }
+
+    /**
+     * The same for a nested block whose keys are written {@code prefix + key} ({@code "disk."}, with the
+     * dot): the message names the block ({@code unknown setting of the cache filter's disk block}).
+     * An empty {@code prefix} is the filter's own block.
+     */
+    static void requireKnownKeys(FilterSettings settings, String filter, String prefix, Collection<String> known) {
+        for (String key : settings.keys()) {
+            if (!known.contains(key)) {
+                String block = prefix.isEmpty() ? "" : "'s " + prefix.substring(0, prefix.length() - 1) + " block";
+                throw new InvalidSettingException(prefix + key, "unknown setting of the " + filter + " filter" + block
+                        + " (expected one of: " + String.join(", ", known) + ")");
+            }
+        }
     }
 
     /** The keys present. */

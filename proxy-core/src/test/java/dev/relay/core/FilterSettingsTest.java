@@ -204,6 +204,45 @@ class FilterSettingsTest {
     }
 
     @Test
+    void nestedBlocksKeepTheUpstreamGroupsAndThePlace() {
+        UpstreamGroups groups = new UpstreamGroups() {
+            public Set<String> names() { return Set.of("shadow"); }
+            public java.util.concurrent.CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request,
+                    byte[] body) {
+                throw new AssertionError("not sent");
+            }
+        };
+        FilterSettings settings = new dev.relay.core.internal.MapFilterSettings(
+                Map.of("list", List.of(Map.of("a", 1)), "block", Map.of("b", 2)), groups, "route:api");
+
+        FilterSettings entry = settings.getSettingsList("list").orElseThrow().get(0);
+        FilterSettings block = settings.getSettings("block").orElseThrow();
+        for (FilterSettings nested : List.of(entry, block)) {
+            assertEquals(Set.of("shadow"), nested.upstreamGroups().names());
+            assertEquals("route:api", nested.place());
+        }
+        assertEquals("global", FilterSettings.of(Map.of("block", Map.of())).getSettings("block").orElseThrow().place());
+    }
+
+    @Test
+    void requireKnownKeysNamesTheFirstUnknownKeyAndTheBlock() {
+        Map<String, Object> values = new LinkedHashMap<>();
+        values.put("upstream", "shadow");
+        values.put("sampel", 0.1);
+        FilterSettings settings = FilterSettings.of(values);
+
+        FilterSettings.requireKnownKeys(settings, "mirror", List.of("upstream", "sampel"));
+        InvalidSettingException top = assertThrows(InvalidSettingException.class,
+                () -> FilterSettings.requireKnownKeys(settings, "mirror", List.of("upstream", "sample")));
+        assertEquals("sampel", top.key());
+        assertEquals("sampel: unknown setting of the mirror filter (expected one of: upstream, sample)", top.getMessage());
+        InvalidSettingException nested = assertThrows(InvalidSettingException.class,
+                () -> FilterSettings.requireKnownKeys(settings, "cache", "disk.", Set.of("upstream")));
+        assertEquals("disk.sampel", nested.key());
+        assertEquals("disk.sampel: unknown setting of the cache filter's disk block (expected one of: upstream)", nested.getMessage());
+    }
+
+    @Test
     void originNamesTheKey() {
         assertEquals("setting 'k'", one("v").origin("k"));
     }

@@ -71,7 +71,7 @@ public final class HeadersFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        SettingKeys.requireKnown(settings, NAME, KEYS);
+        FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         HeaderRules request = rules(settings, REQUEST_SET, REQUEST_ADD, REQUEST_REMOVE);
         HeaderRules response = rules(settings, RESPONSE_SET, RESPONSE_ADD, RESPONSE_REMOVE);
         return new HeadersModuleFactory(request, response);

@@ -43,7 +43,7 @@ public final class MirrorFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        SettingKeys.requireKnown(settings, NAME, KEYS);
+        FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         String upstream = settings.getString(UPSTREAM).map(String::trim)
                 .orElseThrow(() -> new InvalidSettingException(UPSTREAM, "missing (expected: the name of an upstream "
                         + "group that receives the copies)"));

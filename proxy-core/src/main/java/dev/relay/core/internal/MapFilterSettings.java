@@ -12,23 +12,38 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-/** {@link FilterSettings} over a map of plain values. */
+/**
+ * {@link FilterSettings} over a map of plain values. A nested block ({@link #getSettings},
+ * {@link #getSettingsList}) has the same upstream groups and place as its parent.
+ */
 public final class MapFilterSettings implements FilterSettings {
     private final Map<String, Object> values;
     private final UpstreamGroups groups;
+    private final String place;
 
     public MapFilterSettings(Map<String, ?> values) {
         this(values, UpstreamGroups.none());
     }
 
     public MapFilterSettings(Map<String, ?> values, UpstreamGroups groups) {
+        this(values, groups, "global");
+    }
+
+    /** Settings configured at {@code place} ({@link FilterSettings#place()}). */
+    public MapFilterSettings(Map<String, ?> values, UpstreamGroups groups, String place) {
         this.values = new LinkedHashMap<>(values);
         this.groups = java.util.Objects.requireNonNull(groups, "groups");
+        this.place = java.util.Objects.requireNonNull(place, "place");
     }
 
     @Override
     public UpstreamGroups upstreamGroups() {
         return groups;
+    }
+
+    @Override
+    public String place() {
+        return place;
     }
 
     @Override
@@ -156,9 +171,7 @@ public final class MapFilterSettings implements FilterSettings {
         if (!(v instanceof Map<?, ?> map)) {
             throw new InvalidSettingException(key, "expected a block { ... }, got " + v);
         }
-        Map<String, Object> nested = new LinkedHashMap<>();
-        map.forEach((k, val) -> nested.put(String.valueOf(k), val));
-        return Optional.of(new MapFilterSettings(nested, groups));
+        return Optional.of(nested(map));
     }
 
     @Override
@@ -175,11 +188,16 @@ public final class MapFilterSettings implements FilterSettings {
             if (!(list.get(i) instanceof Map<?, ?> map)) {
                 throw new InvalidSettingException(key + "[" + i + "]", "expected a block { ... }, got " + list.get(i));
             }
-            Map<String, Object> nested = new LinkedHashMap<>();
-            map.forEach((k, val) -> nested.put(String.valueOf(k), val));
-            out.add(new MapFilterSettings(nested));
+            out.add(nested(map));
         }
         return Optional.of(List.copyOf(out));
+    }
+
+    /** A block inside this one: its own values, this one's groups and place. */
+    private MapFilterSettings nested(Map<?, ?> map) {
+        Map<String, Object> values = new LinkedHashMap<>();
+        map.forEach((k, val) -> values.put(String.valueOf(k), val));
+        return new MapFilterSettings(values, groups, place);
     }
 
     @Override

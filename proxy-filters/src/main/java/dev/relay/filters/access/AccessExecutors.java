@@ -30,6 +30,14 @@ final class AccessExecutors {
         return Holder.PASSWORDS;
     }
 
+    /**
+     * The per-client-address bound on password checks waiting for {@link #passwordChecks()}, shared as
+     * the pool is (a client may meet several {@code basic-auth} filters).
+     */
+    static PendingChecks pendingChecks() {
+        return Holder.PENDING;
+    }
+
     /** Where watched files are looked at and read: one thread, the work is a stat a second. */
     static Executor fileChecks() {
         return Holder.FILES;
@@ -39,6 +47,7 @@ final class AccessExecutors {
         static final ThreadPoolExecutor PASSWORDS = pool("relay-password-check",
                 Math.max(1, Runtime.getRuntime().availableProcessors() / 2), PASSWORD_QUEUE);
         static final ThreadPoolExecutor FILES = pool("relay-file-check", 1, 64);
+        static final PendingChecks PENDING = new PendingChecks(PendingChecks.PER_CLIENT);
 
         private static ThreadPoolExecutor pool(String name, int threads, int queue) {
             AtomicInteger count = new AtomicInteger();

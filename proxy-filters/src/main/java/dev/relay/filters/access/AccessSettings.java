@@ -7,21 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 /** The setting readers the four access filters share: one small method per kind of value. */
 final class AccessSettings {
     private AccessSettings() {}
-
-    /** Fails on a key that {@code filter} does not know, listing the ones it does. */
-    static void rejectUnknownKeys(FilterSettings settings, String filter, List<String> known) {
-        for (String key : settings.keys()) {
-            if (!known.contains(key)) {
-                throw new InvalidSettingException(key, "unknown setting of the " + filter + " filter (expected one of: "
-                        + String.join(", ", known) + ")");
-            }
-        }
-    }
 
     /** A setting written either as one text ({@code "*"}) or as a list of texts; empty when absent. */
     static List<String> textOrList(FilterSettings settings, String key) {
@@ -66,36 +55,6 @@ final class AccessSettings {
             boolean named = colon > 0 && message.lastIndexOf('\'', colon) < 0;
             throw new InvalidSettingException(key, named ? message.substring(colon + 2) : message);
         }
-    }
-
-    /** An RFC 9110 field name (a token) that a filter writes or reads; {@code what} names it in the message. */
-    static String checkHeaderName(String what, String name) {
-        if (!isToken(name)) {
-            throw new IllegalArgumentException(what + ": '" + name + "' (expected: a header field name, letters, digits and "
-                    + "!#$%&'*+-.^_`|~ only)");
-        }
-        String lower = name.toLowerCase(Locale.ROOT);
-        if (lower.equals("content-length") || lower.equals("transfer-encoding") || lower.equals("host")) {
-            throw new IllegalArgumentException(what + ": '" + name + "' (expected: a field other than Content-Length, "
-                    + "Transfer-Encoding and Host)");
-        }
-        return name;
-    }
-
-    /** Whether {@code text} is a non-empty RFC 9110 token. */
-    static boolean isToken(String text) {
-        if (text.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            boolean token = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-            if (!token) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**

@@ -9,8 +9,11 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
+import java.net.SocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -45,10 +48,15 @@ import static java.util.Objects.requireNonNull;
  * <p>bcrypt costs 50 to 250 ms of CPU by design, so it never runs on the event loop: it runs on a
  * small bounded executor (half the cores; a full queue answers 503 with {@code Retry-After}), and a
  * successful check is remembered for {@link Builder#cacheTtl} under a salted SHA-256 of the
- * credentials, so steady traffic costs one hash and one lookup. The file is looked at (off the event
- * loop) at most once a second while requests arrive and read again when it changed, which also
- * forgets every remembered check; a file that no longer parses keeps the previous version (logged).
- * A user the file does not name is refused at once, without hashing (as nginx does).
+ * credentials, so steady traffic costs one hash and one lookup. A failed check is remembered the same
+ * way for {@link #FAILURE_TTL}, so a repeated wrong guess costs no bcrypt, and one client address
+ * has at most {@link PendingChecks#PER_CLIENT} checks waiting or running (beyond: 429 with
+ * {@code Retry-After}), so one client's guesses cannot fill the shared pool. A user the file does not
+ * name is checked against a decoy hash of the file's usual cost ({@link Htpasswd#decoy()}), so a wrong
+ * name takes as long as a wrong password and timing does not tell which names exist. The file is looked
+ * at (off the event loop) at most once a second while requests arrive and read again when it changed,
+ * which also forgets every remembered check; a file that no longer parses keeps the previous version
+ * (logged).
  */
 public final class BasicAuthFilter implements HttpModuleFactory {
     /** After {@code ip-acl} and {@code cors}, before the filters that could answer from elsewhere (a cache). */
@@ -56,16 +64,25 @@ public final class BasicAuthFilter implements HttpModuleFactory {
 
     private static final byte[] UNAUTHORIZED = "401 Unauthorized: valid credentials are required\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] BUSY = "503 Service Unavailable: too many password checks in progress\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] CLIENT_BUSY = "429 Too Many Requests: too many password checks from this address\n"
+            .getBytes(StandardCharsets.US_ASCII);
+    /**
+     * How long a failed check is remembered: long enough that a client repeating a wrong guess costs
+     * no bcrypt, short enough to hold little (a file change forgets it anyway, and a right password is
+     * another key).
+     */
+    static final Duration FAILURE_TTL = Duration.ofSeconds(30);
     private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(BasicAuthFilter::sha256);
 
-    /** One version of the file with the checks that succeeded against it. */
-    private record Users(Htpasswd file, @Nullable Cache<ByteBuffer, String> verified) {}
+    /** One version of the file with the checks that succeeded, and those that failed, against it. */
+    private record Users(Htpasswd file, @Nullable Cache<ByteBuffer, String> verified, Cache<ByteBuffer, Boolean> failed) {}
 
     private final WatchedFile<Users> users;
     private final String challenge;
     private final boolean forwardCredentials;
     private final @Nullable String userHeader;
     private final Executor passwordChecks;
+    private final PendingChecks pendingChecks;
     /** Salts the credential digests, so that a heap dump does not hold unsalted fast hashes of passwords. */
     private final byte[] salt = new byte[16];
     private final HttpModule module = new BasicAuthModule();
@@ -76,13 +93,16 @@ public final class BasicAuthFilter implements HttpModuleFactory {
         this.forwardCredentials = b.forwardCredentials;
         this.userHeader = b.userHeader;
         this.passwordChecks = b.passwordChecks;
+        this.pendingChecks = b.pendingChecks;
         Duration ttl = b.cacheTtl;
         Ticker ticker = b.nanoTime::getAsLong;
         this.users = WatchedFile.load(b.htpasswd, "htpasswd", (file, content) -> {
             Htpasswd parsed = Htpasswd.parse(file, content);
             Cache<ByteBuffer, String> cache = ttl.isZero() ? null
                     : Caffeine.newBuilder().expireAfterWrite(ttl).maximumSize(10_000).ticker(ticker).build();
-            return new Users(parsed, cache);
+            Cache<ByteBuffer, Boolean> failed = Caffeine.newBuilder().expireAfterWrite(FAILURE_TTL)
+                    .maximumSize(10_000).ticker(ticker).build();
+            return new Users(parsed, cache, failed);
         }, b.fileChecks, b.nanoTime, AccessExecutors.FILE_CHECK_INTERVAL);
     }
 
@@ -141,35 +161,48 @@ public final class BasicAuthFilter implements HttpModuleFactory {
             if (current.verified() != null && user.equals(current.verified().getIfPresent(key))) {
                 return admit(session, user);
             }
-            Htpasswd.PasswordHash hash = current.file().hashOf(user);
-            if (hash == null) {
+            if (current.failed().getIfPresent(key) != null) {
                 return challenge(session);
             }
+            Htpasswd.PasswordHash known = current.file().hashOf(user);
+            Htpasswd.PasswordHash hash = known != null ? known : current.file().decoy();
             byte[] password = Arrays.copyOfRange(credentials, colon + 1, credentials.length);
             if (!hash.isSlow()) {
                 return matched(session, current, key, user, hash.matches(password));
+            }
+            SocketAddress client = session.clientAddress();
+            if (!pendingChecks.tryAcquire(client)) {
+                return refuse(session, 429, CLIENT_BUSY);
             }
             CompletableFuture<Boolean> check;
             try {
                 check = CompletableFuture.supplyAsync(() -> hash.matches(password), passwordChecks);
             } catch (RejectedExecutionException e) {
-                ResponseHeader busy = ResponseHeader.of(503);
-                busy.headers().set("Content-Type", "text/plain; charset=utf-8").set("Retry-After", "1");
-                return session.respond(busy, BUSY);
+                pendingChecks.release(client);
+                return refuse(session, 503, BUSY);
             }
             // The header is changed, or the answer written, on the event loop.
-            return check.handleAsync((ok, failure) -> matched(session, current, key, user, failure == null && ok),
-                    session.eventLoop()).thenCompose(Function.identity());
+            return check.handleAsync((ok, failure) -> {
+                pendingChecks.release(client);
+                return matched(session, current, key, user, failure == null && ok);
+            }, session.eventLoop()).thenCompose(Function.identity());
         }
 
         private CompletionStage<Void> matched(Session session, Users current, ByteBuffer key, String user, boolean ok) {
             if (!ok) {
+                current.failed().put(key, Boolean.TRUE);
                 return challenge(session);
             }
             if (current.verified() != null) {
                 current.verified().put(key, user);
             }
             return admit(session, user);
+        }
+
+        private CompletionStage<Void> refuse(Session session, int status, byte[] body) {
+            ResponseHeader busy = PlainTextResponses.header(status);
+            busy.headers().set("Retry-After", "1");
+            return session.respond(busy, body);
         }
 
         private CompletionStage<Void> admit(Session session, String user) {
@@ -184,8 +217,8 @@ public final class BasicAuthFilter implements HttpModuleFactory {
         }
 
         private CompletionStage<Void> challenge(Session session) {
-            ResponseHeader unauthorized = ResponseHeader.of(401);
-            unauthorized.headers().set("WWW-Authenticate", challenge).set("Content-Type", "text/plain; charset=utf-8");
+            ResponseHeader unauthorized = PlainTextResponses.header(401);
+            unauthorized.headers().set("WWW-Authenticate", challenge);
             return session.respond(unauthorized, UNAUTHORIZED);
         }
     }
@@ -235,6 +268,7 @@ public final class BasicAuthFilter implements HttpModuleFactory {
         private Executor passwordChecks = AccessExecutors.passwordChecks();
         private Executor fileChecks = AccessExecutors.fileChecks();
         private LongSupplier nanoTime = System::nanoTime;
+        private PendingChecks pendingChecks = AccessExecutors.pendingChecks();
 
         private Builder(Path htpasswd) {
             this.htpasswd = requireNonNull(htpasswd, "htpasswd");
@@ -254,7 +288,7 @@ public final class BasicAuthFilter implements HttpModuleFactory {
 
         /** A request field that carries the authenticated user's name upstream; default none. */
         public Builder userHeader(String name) {
-            this.userHeader = AccessSettings.checkHeaderName("user-header", requireNonNull(name, "name"));
+            this.userHeader = HttpSyntax.headerName("user-header", requireNonNull(name, "name"));
             return this;
         }
 
@@ -277,6 +311,12 @@ public final class BasicAuthFilter implements HttpModuleFactory {
         /** Where the file is looked at and read again; default a shared background thread. */
         public Builder fileChecks(Executor executor) {
             this.fileChecks = requireNonNull(executor, "executor");
+            return this;
+        }
+
+        /** The per-client bound on waiting checks; default the one shared with the pool (tests). */
+        Builder pendingChecks(PendingChecks pending) {
+            this.pendingChecks = requireNonNull(pending, "pending");
             return this;
         }
 

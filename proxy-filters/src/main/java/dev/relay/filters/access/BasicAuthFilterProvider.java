@@ -42,7 +42,7 @@ public final class BasicAuthFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        AccessSettings.rejectUnknownKeys(settings, NAME, KEYS);
+        FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         BasicAuthFilter.Builder builder = BasicAuthFilter.builder(AccessSettings.readableFile(settings, HTPASSWD));
         settings.getString(REALM).ifPresent(realm -> AccessSettings.apply(REALM, () -> builder.realm(realm)));
         settings.getString(USER_HEADER).ifPresent(name -> AccessSettings.apply(USER_HEADER, () -> builder.userHeader(name)));

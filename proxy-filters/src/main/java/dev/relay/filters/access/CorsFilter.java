@@ -7,6 +7,8 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -146,7 +148,7 @@ public final class CorsFilter implements HttpModuleFactory {
                 return refuse(session, "the origin is not allowed");
             }
             if (!methods.contains(method)) {
-                return refuse(session, "the method " + (AccessSettings.isToken(method) ? method + " " : "") + "is not allowed");
+                return refuse(session, "the method " + (HttpSyntax.isToken(method) ? method + " " : "") + "is not allowed");
             }
             List<String> asked = new ArrayList<>();
             for (String field : requestedHeaders) {
@@ -156,9 +158,9 @@ public final class CorsFilter implements HttpModuleFactory {
                         continue;
                     }
                     if (!anyHeader && !headers.contains(header.toLowerCase(Locale.ROOT))) {
-                        return refuse(session, "the header " + (AccessSettings.isToken(header) ? header + " " : "") + "is not allowed");
+                        return refuse(session, "the header " + (HttpSyntax.isToken(header) ? header + " " : "") + "is not allowed");
                     }
-                    if (AccessSettings.isToken(header)) {
+                    if (HttpSyntax.isToken(header)) {
                         asked.add(header);
                     }
                 }
@@ -179,8 +181,7 @@ public final class CorsFilter implements HttpModuleFactory {
         }
 
         private CompletionStage<Void> refuse(Session session, String why) {
-            ResponseHeader forbidden = ResponseHeader.of(403);
-            forbidden.headers().set("Content-Type", "text/plain; charset=utf-8");
+            ResponseHeader forbidden = PlainTextResponses.header(403);
             forbidden.headers().add("Vary", "Origin, Access-Control-Request-Method, Access-Control-Request-Headers");
             return session.respond(forbidden, ("403 Forbidden: CORS preflight refused: " + why + "\n").getBytes(StandardCharsets.UTF_8));
         }
@@ -315,7 +316,7 @@ public final class CorsFilter implements HttpModuleFactory {
 
         private static List<String> tokens(String what, Collection<String> values) {
             for (String value : values) {
-                if (!AccessSettings.isToken(value)) {
+                if (!HttpSyntax.isToken(value)) {
                     throw new IllegalArgumentException(what + ": '" + value + "' (expected: a token, letters, digits and "
                             + "!#$%&'*+-.^_`|~ only)");
                 }

@@ -46,7 +46,7 @@ public final class CorsFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        AccessSettings.rejectUnknownKeys(settings, NAME, KEYS);
+        FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         CorsFilter.Builder builder = CorsFilter.builder();
         List<String> origins = AccessSettings.textOrList(settings, ALLOW_ORIGINS);
         for (int i = 0; i < origins.size(); i++) {

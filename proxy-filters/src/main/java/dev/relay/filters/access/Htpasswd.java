@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
@@ -65,15 +66,45 @@ final class Htpasswd {
         }
     }
 
+    /**
+     * What a user the file does not name is checked against: a hash of the same kind and cost as the
+     * file's own (see {@link #decoy()}) that no password matches, so that the check costs what a real
+     * one does.
+     */
+    record Decoy(PasswordHash like) implements PasswordHash {
+        @Override
+        public boolean matches(byte[] password) {
+            like.matches(password);
+            return false;
+        }
+
+        @Override
+        public boolean isSlow() {
+            return like.isSlow();
+        }
+    }
+
     private final Map<String, PasswordHash> users;
+    private final PasswordHash decoy;
 
     private Htpasswd(Map<String, PasswordHash> users) {
         this.users = Map.copyOf(users);
+        this.decoy = new Decoy(decoyLike(users));
     }
 
     /** The hash of {@code user}, or null for a user the file does not name. */
     @Nullable PasswordHash hashOf(String user) {
         return users.get(user);
+    }
+
+    /**
+     * The hash to check a user the file does not name against, so that a wrong name takes as long as a
+     * wrong password (refusing it at once would tell a timing observer which names exist): bcrypt at
+     * the cost most of the file's bcrypt users have (the highest of equals), or SHA-1 when the file has
+     * no bcrypt user. It never matches.
+     */
+    PasswordHash decoy() {
+        return decoy;
     }
 
     int size() {
@@ -111,6 +142,34 @@ final class Htpasswd {
             }
         }
         return new Htpasswd(users);
+    }
+
+    /**
+     * A hash nobody's password produces, of the kind and cost of the file's usual one. Made from random
+     * bytes rather than by hashing (which would cost one bcrypt per file version); verifying against it
+     * runs the full bcrypt all the same, the cost being in the header.
+     */
+    private static PasswordHash decoyLike(Map<String, PasswordHash> users) {
+        Map<Integer, Integer> usersByCost = new HashMap<>();
+        for (PasswordHash hash : users.values()) {
+            if (hash instanceof Bcrypt bcrypt) {
+                usersByCost.merge(bcrypt.hash().cost, 1, Integer::sum);
+            }
+        }
+        SecureRandom random = new SecureRandom();
+        if (usersByCost.isEmpty()) {
+            byte[] digest = new byte[20];
+            random.nextBytes(digest);
+            return new Sha1(digest, new byte[0]);
+        }
+        int cost = usersByCost.entrySet().stream()
+                .max(Map.Entry.<Integer, Integer>comparingByValue().thenComparing(Map.Entry.comparingByKey()))
+                .orElseThrow().getKey();
+        byte[] salt = new byte[16];
+        byte[] hash = new byte[23];
+        random.nextBytes(salt);
+        random.nextBytes(hash);
+        return new Bcrypt(new BCrypt.HashData(cost, BCrypt.Version.VERSION_2Y, salt, hash));
     }
 
     private static PasswordHash hashOf(String where, String user, String hash) {

@@ -3,9 +3,9 @@ package dev.relay.filters.access;
 import dev.relay.core.CidrBlock;
 import dev.relay.core.HttpModule;
 import dev.relay.core.HttpModuleFactory;
-import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
 import java.net.Inet4Address;
@@ -106,9 +106,7 @@ public final class IpAclFilter implements HttpModuleFactory {
             if (allows(session.clientAddress())) {
                 return Stages.done();
             }
-            ResponseHeader forbidden = ResponseHeader.of(403);
-            forbidden.headers().set("Content-Type", "text/plain; charset=utf-8");
-            return session.respond(forbidden, FORBIDDEN);
+            return PlainTextResponses.respond(session, 403, FORBIDDEN);
         }
     }
 

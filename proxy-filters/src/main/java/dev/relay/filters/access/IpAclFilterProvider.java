@@ -42,7 +42,7 @@ public final class IpAclFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        AccessSettings.rejectUnknownKeys(settings, NAME, KEYS);
+        FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         IpAclFilter.Builder builder = IpAclFilter.builder();
         List<String> rules = settings.getStringList(RULES).orElse(null);
         List<String> allow = settings.getStringList(ALLOW).orElse(List.of());

@@ -8,6 +8,8 @@ import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
+import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -148,7 +150,7 @@ public final class JwtFilter implements HttpModuleFactory {
 
     private @Nullable String token(HttpHeaders headers) {
         if (cookie != null) {
-            return cookieValue(headers.getAll("Cookie"), cookie);
+            return HttpSyntax.cookieValue(headers.getAll("Cookie"), cookie);
         }
         String value = headers.get(tokenHeader);
         if (value == null) {
@@ -160,23 +162,6 @@ public final class JwtFilter implements HttpModuleFactory {
         }
         String token = (bearer ? value.substring(7) : value).strip();
         return token.isEmpty() ? null : token;
-    }
-
-    /** The value of the cookie {@code name} in RFC 6265 {@code Cookie} fields, or null. */
-    static @Nullable String cookieValue(List<String> cookieFields, String name) {
-        for (String field : cookieFields) {
-            for (String pair : field.split(";")) {
-                int eq = pair.indexOf('=');
-                if (eq > 0 && pair.substring(0, eq).strip().equals(name)) {
-                    String value = pair.substring(eq + 1).strip();
-                    if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
-                        value = value.substring(1, value.length() - 1);
-                    }
-                    return value.isEmpty() ? null : value;
-                }
-            }
-        }
-        return null;
     }
 
     /** A claim as a field value, or null when it has none that can be written as one. */
@@ -212,8 +197,8 @@ public final class JwtFilter implements HttpModuleFactory {
         if (failure != null) {
             challenge.append(separator).append("error=\"invalid_token\", error_description=\"").append(failure.description).append('"');
         }
-        ResponseHeader unauthorized = ResponseHeader.of(401);
-        unauthorized.headers().set("WWW-Authenticate", challenge.toString()).set("Content-Type", "text/plain; charset=utf-8");
+        ResponseHeader unauthorized = PlainTextResponses.header(401);
+        unauthorized.headers().set("WWW-Authenticate", challenge.toString());
         return session.respond(unauthorized, UNAUTHORIZED);
     }
 
@@ -293,13 +278,13 @@ public final class JwtFilter implements HttpModuleFactory {
 
         /** The field the token is in; default {@code Authorization} (with the {@code Bearer} scheme). */
         public Builder header(String name) {
-            this.header = AccessSettings.checkHeaderName("header", requireNonNull(name, "name"));
+            this.header = HttpSyntax.headerName("header", requireNonNull(name, "name"));
             return this;
         }
 
         /** Reads the token from the cookie {@code name} instead of a header field. */
         public Builder cookie(String name) {
-            if (!AccessSettings.isToken(requireNonNull(name, "name"))) {
+            if (!HttpSyntax.isToken(requireNonNull(name, "name"))) {
                 throw new IllegalArgumentException("cookie: '" + name + "' (expected: a cookie name, a token)");
             }
             this.cookie = name;
@@ -321,7 +306,7 @@ public final class JwtFilter implements HttpModuleFactory {
         /** Sends the claim {@code claim} upstream in the request field {@code header}. */
         public Builder claimToHeader(String claim, String header) {
             requireNonNull(claim, "claim");
-            AccessSettings.checkHeaderName("claims-to-headers." + claim, requireNonNull(header, "header"));
+            HttpSyntax.headerName("claims-to-headers." + claim, requireNonNull(header, "header"));
             if (header.equalsIgnoreCase(this.header) || header.equalsIgnoreCase("Authorization") || header.equalsIgnoreCase("Cookie")) {
                 throw new IllegalArgumentException("claims-to-headers." + claim + ": '" + header
                         + "' (expected: a field other than the one the token comes in)");

@@ -59,7 +59,7 @@ public final class JwtFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        AccessSettings.rejectUnknownKeys(settings, NAME, KEYS);
+        FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         JwtFilter.Builder builder = JwtFilter.builder();
         boolean jwks = settings.keys().contains(JWKS);
         boolean secret = settings.keys().contains(SECRET_FILE);

@@ -75,14 +75,14 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
      * @throws InvalidSettingException naming the key at fault ({@code disk.path}, {@code purge-allow[1]} ...)
      */
     static CacheFilterSettings read(FilterSettings settings) {
-        rejectUnknown(settings, KEYS, "");
+        FilterSettings.requireKnownKeys(settings, CacheFilterProvider.NAME, KEYS);
         long maxSize = positiveBytes(settings, MAX_SIZE, "", DEFAULT_MAX_SIZE);
         Path diskPath = null;
         long diskMaxSize = DEFAULT_DISK_MAX_SIZE;
         Optional<FilterSettings> disk = settings.getSettings(DISK);
         if (disk.isPresent()) {
             FilterSettings block = disk.get();
-            rejectUnknown(block, DISK_KEYS, DISK + ".");
+            FilterSettings.requireKnownKeys(block, CacheFilterProvider.NAME, DISK + ".", DISK_KEYS);
             diskPath = diskPath(block);
             diskMaxSize = positiveBytes(block, MAX_SIZE, DISK + ".", DEFAULT_DISK_MAX_SIZE);
         }
@@ -133,16 +133,6 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
     /** The largest body the disk tier keeps. */
     long diskMaxObjectSize() {
         return Math.min(maxObjectSize, diskMaxSize);
-    }
-
-    private static void rejectUnknown(FilterSettings settings, List<String> known, String prefix) {
-        for (String key : settings.keys()) {
-            if (!known.contains(key)) {
-                throw new InvalidSettingException(prefix + key, "unknown setting of the " + CacheFilterProvider.NAME
-                        + " filter" + (prefix.isEmpty() ? "" : "'s " + prefix.substring(0, prefix.length() - 1) + " block")
-                        + " (expected one of: " + String.join(", ", known) + ")");
-            }
-        }
     }
 
     private static long positiveBytes(FilterSettings settings, String key, String prefix, long fallback) {

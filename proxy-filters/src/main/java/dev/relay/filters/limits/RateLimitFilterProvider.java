@@ -90,12 +90,7 @@ public final class RateLimitFilterProvider implements FilterProvider {
     @Override
     public RateLimitFilter create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        for (String name : settings.keys()) {
-            if (!SETTINGS.contains(name)) {
-                throw new InvalidSettingException(name, "unknown setting of the " + RateLimitFilter.NAME
-                        + " filter (expected one of: " + String.join(", ", SETTINGS) + ")");
-            }
-        }
+        FilterSettings.requireKnownKeys(settings, RateLimitFilter.NAME, SETTINGS);
         RateLimitFilter.Builder builder = RateLimitFilter.builder(key(settings));
         Optional<Long> limit = settings.getLong(LIMIT);
         Optional<Duration> period = settings.getDuration(PERIOD);

@@ -5,6 +5,7 @@ import dev.relay.core.HttpModule;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.PlainTextResponses;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
@@ -56,9 +57,8 @@ final class RateLimitModule extends LimitVerdict implements HttpModule {
     private void answer(Session session) {
         decided = true;
         if (status == 429 || status == 503 && retryAfterSeconds > 0) {
-            ResponseHeader header = ResponseHeader.of(status);
+            ResponseHeader header = PlainTextResponses.header(status);
             HttpHeaders fields = header.headers();
-            fields.set("Content-Type", "text/plain; charset=utf-8");
             fields.set("Retry-After", Long.toString(retryAfterSeconds));
             if (status == 429) {
                 addRateLimitFields(fields);

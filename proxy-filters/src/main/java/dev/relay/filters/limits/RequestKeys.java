@@ -2,12 +2,12 @@ package dev.relay.filters.limits;
 
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
-import java.util.List;
 import java.util.Locale;
 
 import static java.util.Objects.requireNonNull;
@@ -70,55 +70,8 @@ final class RequestKeys {
 
         @Override
         public @Nullable String keyOf(Session session) {
-            List<String> fields = session.requestHeader().headers().getAll("Cookie");
-            for (int i = 0; i < fields.size(); i++) {
-                String value = cookie(fields.get(i), name);
-                if (value != null) {
-                    return value.isEmpty() ? null : value;
-                }
-            }
-            return null;
+            return HttpSyntax.cookieValue(session.requestHeader().headers().getAll("Cookie"), name);
         }
-    }
-
-    /**
-     * The value of cookie {@code name} in one {@code Cookie} field ({@code a=1; b=2}, RFC 6265 section
-     * 4.2.1; spaces around names and values tolerated), or null. Only the value found is copied.
-     */
-    static @Nullable String cookie(String field, String name) {
-        int at = 0;
-        int length = field.length();
-        while (at < length) {
-            int pairEnd = field.indexOf(';', at);
-            if (pairEnd < 0) {
-                pairEnd = length;
-            }
-            int nameStart = skipSpaces(field, at, pairEnd);
-            int equals = field.indexOf('=', nameStart);
-            if (equals > 0 && equals < pairEnd) {
-                int nameEnd = equals;
-                while (nameEnd > nameStart && field.charAt(nameEnd - 1) == ' ') {
-                    nameEnd--;
-                }
-                if (nameEnd - nameStart == name.length() && field.regionMatches(nameStart, name, 0, name.length())) {
-                    int valueStart = skipSpaces(field, equals + 1, pairEnd);
-                    int valueEnd = pairEnd;
-                    while (valueEnd > valueStart && field.charAt(valueEnd - 1) == ' ') {
-                        valueEnd--;
-                    }
-                    return field.substring(valueStart, valueEnd);
-                }
-            }
-            at = pairEnd + 1;
-        }
-        return null;
-    }
-
-    private static int skipSpaces(String text, int from, int end) {
-        while (from < end && text.charAt(from) == ' ') {
-            from++;
-        }
-        return from;
     }
 
     /** The host of {@code request} as {@link RateLimitKey#host()} defines it, or null. */
@@ -167,14 +120,9 @@ final class RequestKeys {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("'" + what + ":' (expected: a " + what + " name after the colon)");
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            boolean token = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-            if (!token) {
-                throw new IllegalArgumentException("'" + what + ":" + name + "' (expected: a " + what
-                        + " name of letters, digits and !#$%&'*+-.^_`|~)");
-            }
+        if (!HttpSyntax.isToken(name)) {
+            throw new IllegalArgumentException("'" + what + ":" + name + "' (expected: a " + what
+                    + " name of letters, digits and !#$%&'*+-.^_`|~)");
         }
         return name;
     }

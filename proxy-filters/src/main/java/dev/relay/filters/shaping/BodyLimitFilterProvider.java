@@ -30,7 +30,7 @@ public final class BodyLimitFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        ShapingSettings.rejectUnknown(settings, BodyLimitFilter.NAME, "", KEYS);
+        FilterSettings.requireKnownKeys(settings, BodyLimitFilter.NAME, KEYS);
         long maxSize = settings.getBytes("max-size").orElseThrow(() -> new InvalidSettingException("max-size",
                 "missing (expected: a size such as 1MiB, 64k or a number of bytes)"));
         return BodyLimitFilter.of(maxSize);

@@ -8,6 +8,7 @@ import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.net.Inet6Address;
@@ -42,7 +43,10 @@ import static java.util.Objects.requireNonNull;
  * they came), and {@code X-Forwarded-Proto}, {@code -Host} and {@code -Port} stay as the trusted proxy
  * set them (set here when it did not). From any other client every one of these fields, of both
  * families whatever the mode, is removed and written afresh, so nobody can pass a forged client
- * address to the origin. No trusted block (the default) trusts nobody. A client of a unix-socket
+ * address to the origin. Other fields that origins read a client address from ({@code X-Real-IP},
+ * {@code True-Client-IP} and {@code X-Client-IP} by default, {@link Builder#clientIpFields}) are
+ * removed from such a client's request too, and kept from a trusted one; this filter never writes
+ * them. No trusted block (the default) trusts nobody. A client of a unix-socket
  * listener is trusted when the list holds {@code unix:}, as nginx's {@code set_real_ip_from unix:}.
  *
  * <p><b>Values.</b> The client: its IP address ({@code unix:} in {@code X-Forwarded-For} and
@@ -53,7 +57,10 @@ import static java.util.Objects.requireNonNull;
  * only, when configured: {@link ByValue#LISTENER the listener's address}, or a fixed obfuscated
  * identifier ({@code _relay}).
  *
- * <p>The session's client address stays the transport's: this filter only writes header fields.
+ * <p>The session's client address stays the transport's: this filter only writes header fields, and
+ * there is no "real IP" step. {@code ip-acl} and a {@code rate-limit} keyed on the client address judge
+ * the direct peer (or the source a PROXY protocol header gave), never {@code X-Forwarded-For}; behind a
+ * load balancer, have it send the PROXY protocol to carry the client's address.
  */
 public final class ForwardedFilter implements HttpModuleFactory {
     /** The name configurations use. */
@@ -65,6 +72,8 @@ public final class ForwardedFilter implements HttpModuleFactory {
     static final String X_FORWARDED_PORT = "X-Forwarded-Port";
     static final String FORWARDED = "Forwarded";
     private static final String UNIX = "unix:";
+    /** Fields some origins take a client address from, besides the forwarding families. */
+    static final List<String> DEFAULT_CLIENT_IP_FIELDS = List.of("X-Real-IP", "True-Client-IP", "X-Client-IP");
 
     /** Which fields the filter writes. */
     public enum Mode {
@@ -119,6 +128,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
     private final boolean trustUnixSockets;
     private final ByValue byValue;
     private final @Nullable String byIdentifier;
+    private final List<String> clientIpFields;
     private final HttpModule module = new ForwardedModule();
 
     private ForwardedFilter(Builder b) {
@@ -127,6 +137,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
         this.trustUnixSockets = b.trustUnixSockets;
         this.byValue = b.byValue;
         this.byIdentifier = b.byIdentifier;
+        this.clientIpFields = List.copyOf(b.clientIpFields);
     }
 
     /** A builder: {@link Mode#X_FORWARDED}, nobody trusted, no {@code by=}. */
@@ -169,6 +180,9 @@ public final class ForwardedFilter implements HttpModuleFactory {
             headers.remove(X_FORWARDED_HOST);
             headers.remove(X_FORWARDED_PORT);
             headers.remove(FORWARDED);
+            for (String field : clientIpFields) {
+                headers.remove(field);
+            }
         }
         String proto = session.isTls() ? "https" : "http";
         String host = headers.get("Host");
@@ -295,7 +309,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
 
     /** RFC 7239 §4: a value is a token or a quoted-string (a host with a port has a colon: quoted). */
     static void quotedIfNeeded(String value, StringBuilder out) {
-        if (ShapingSettings.isToken(value)) {
+        if (HttpSyntax.isToken(value)) {
             out.append(value);
             return;
         }
@@ -313,7 +327,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
     @Override
     public String toString() {
         return NAME + "(mode: " + mode.setting + ", trusted-proxies: " + trusted
-                + (trustUnixSockets ? " + unix:" : "") + ", by: " + (byValue == ByValue.IDENTIFIER ? byIdentifier
+                + (trustUnixSockets ? " + unix:" : "") + ", client-ip-fields: " + clientIpFields + ", by: " + (byValue == ByValue.IDENTIFIER ? byIdentifier
                 : byValue.name().toLowerCase(Locale.ROOT)) + ")";
     }
 
@@ -332,8 +346,23 @@ public final class ForwardedFilter implements HttpModuleFactory {
         private boolean trustUnixSockets;
         private ByValue byValue = ByValue.NONE;
         private @Nullable String byIdentifier;
+        private List<String> clientIpFields = DEFAULT_CLIENT_IP_FIELDS;
 
         private Builder() {}
+
+        /**
+         * The other fields an untrusted client's request loses, because an origin may take the client's
+         * address from them; {@code X-Real-IP}, {@code True-Client-IP} and {@code X-Client-IP} by default,
+         * an empty list for none. A trusted proxy's are kept.
+         */
+        public Builder clientIpFields(List<String> names) {
+            List<String> checked = new ArrayList<>(requireNonNull(names, "names").size());
+            for (int i = 0; i < names.size(); i++) {
+                checked.add(HttpSyntax.headerName("client-ip-fields[" + i + "]", requireNonNull(names.get(i), "name")));
+            }
+            this.clientIpFields = List.copyOf(checked);
+            return this;
+        }
 
         /** Which fields to write ({@link Mode#X_FORWARDED}). */
         public Builder mode(Mode mode) {

@@ -19,11 +19,12 @@ import static java.util.Objects.requireNonNull;
  *   mode = both                                   # x-forwarded (default), forwarded or both
  *   trusted-proxies = [ "10.0.0.0/8", "::1", "unix:" ]
  *   by = _relay                                   # Forwarded's by=: listener or an _identifier
+ *   client-ip-fields = [ X-Real-IP, True-Client-IP, X-Client-IP ]   # the default: removed unless trusted
  * } ]
  * }</pre>
  */
 public final class ForwardedFilterProvider implements FilterProvider {
-    static final List<String> KEYS = List.of("mode", "trusted-proxies", "by");
+    static final List<String> KEYS = List.of("mode", "trusted-proxies", "by", "client-ip-fields");
 
     /** Used by {@link java.util.ServiceLoader}. */
     public ForwardedFilterProvider() {}
@@ -36,7 +37,7 @@ public final class ForwardedFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        ShapingSettings.rejectUnknown(settings, ForwardedFilter.NAME, "", KEYS);
+        FilterSettings.requireKnownKeys(settings, ForwardedFilter.NAME, KEYS);
         ForwardedFilter.Builder b = ForwardedFilter.builder();
         settings.getString("mode").ifPresent(text -> b.mode(ForwardedFilter.Mode.parse("mode", text)));
         List<String> proxies = settings.getStringList("trusted-proxies").orElse(List.of());
@@ -53,6 +54,7 @@ public final class ForwardedFilterProvider implements FilterProvider {
             }
         }
         settings.getString("by").ifPresent(b::by);
+        settings.getStringList("client-ip-fields").ifPresent(b::clientIpFields);
         return b.build();
     }
 }

@@ -7,6 +7,7 @@ import dev.relay.core.RequestIdModuleFactory;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.util.List;
@@ -108,7 +109,7 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
 
     @Override
     public HttpModule newModule() {
-        return new RequestIdModule();
+        return new IdModule();
     }
 
     /** Whether {@code id} would be kept as an incoming id: 1 to {@code maxLength} characters of the safe set. */
@@ -181,8 +182,13 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
     }
 
     /** One request's: it remembers the id for the response, whatever later filters do to the request. */
-    private final class RequestIdModule implements HttpModule {
+    private final class IdModule implements RequestIdModuleFactory.RequestIdModule {
         private @Nullable String id;
+
+        @Override
+        public @Nullable String requestId() {
+            return id;
+        }
 
         @Override
         public CompletionStage<Void> requestHeaderFilter(Session session) {
@@ -213,7 +219,7 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
 
         /** The header field of the id ({@code X-Request-ID}). */
         public Builder header(String header) {
-            this.header = ShapingSettings.fieldName("header", requireNonNull(header, "header"));
+            this.header = HttpSyntax.headerName("header", requireNonNull(header, "header"));
             return this;
         }
 

@@ -29,7 +29,7 @@ public final class RequestIdFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        ShapingSettings.rejectUnknown(settings, RequestIdFilter.NAME, "", KEYS);
+        FilterSettings.requireKnownKeys(settings, RequestIdFilter.NAME, KEYS);
         RequestIdFilter.Builder b = RequestIdFilter.builder();
         settings.getString("header").ifPresent(b::header);
         settings.getBoolean("trust-incoming").ifPresent(b::trustIncoming);

@@ -51,7 +51,9 @@ import static java.util.Objects.requireNonNull;
  * pattern, a rewrite must start with a literal {@code /} (so the new target is always in origin form:
  * the captured parts come from a path the request line parser accepted) and a redirect with a literal
  * {@code /}, {@code http://} or {@code https://}; literal text must be visible ASCII without
- * {@code #}. A redirect's status is 301, 302 (the default), 303, 307 or 308; its answer carries a
+ * {@code #}. On a request, a result that starts with more than one {@code /} (or {@code /\}) has
+ * that run merged into one {@code /} ({@link #mergeLeadingSlashes}), so that no match makes a rewrite
+ * or a redirect leave the site. A redirect's status is 301, 302 (the default), 303, 307 or 308; its answer carries a
  * {@code Location} and a one-line plain-text body.
  *
  * <p><b>Backtracking.</b> Java's regular expressions backtrack: a pattern with nested quantifiers such
@@ -123,7 +125,7 @@ public final class RewriteFilter implements HttpModuleFactory {
             if (!m.find()) {
                 continue;
             }
-            String target = withQuery(rule.replacement.expand(m), query);
+            String target = withQuery(mergeLeadingSlashes(rule.replacement.expand(m)), query);
             if (rule.status != 0) {
                 return new Redirect(rule.status, target);
             }
@@ -136,6 +138,26 @@ public final class RewriteFilter implements HttpModuleFactory {
             query = q < 0 ? null : target.substring(q + 1);
         }
         return null;
+    }
+
+    /**
+     * {@code expanded} with a leading run of {@code /} and {@code \} made one {@code /}. A path that starts
+     * {@code //} is a network-path reference: as a {@code Location} a browser goes to the host after it
+     * (and treats {@code \} as {@code /}), and as a request target it names no path at all. The literal
+     * {@code /} a replacement must start with does not prevent it: {@code ^/old/(.*)} to {@code /$1} makes
+     * {@code //evil.com} of {@code /old//evil.com}. Merging keeps the request served, as nginx's
+     * {@code merge_slashes} (on by default) would have merged those slashes before matching; a URL
+     * ({@code https://...}) does not start with {@code /} and is left as it is.
+     */
+    static String mergeLeadingSlashes(String expanded) {
+        int start = 0;
+        while (start < expanded.length() && (expanded.charAt(start) == '/' || expanded.charAt(start) == '\\')) {
+            start++;
+        }
+        if (start <= 1 && (start == 0 || expanded.charAt(0) == '/')) {
+            return expanded;
+        }
+        return "/" + expanded.substring(start);
     }
 
     /** nginx's rule: the old query kept, appended to a new one with {@code &}, dropped after a final {@code ?}. */

@@ -43,7 +43,7 @@ public final class RewriteFilterProvider implements FilterProvider {
     @Override
     public HttpModuleFactory create(FilterSettings settings) {
         requireNonNull(settings, "settings");
-        ShapingSettings.rejectUnknown(settings, RewriteFilter.NAME, "", KEYS);
+        FilterSettings.requireKnownKeys(settings, RewriteFilter.NAME, KEYS);
         RewriteFilter.Builder b = RewriteFilter.builder();
         settings.getLong("max-path-length").ifPresent(n -> b.maxPathLength((int) Math.max(-1, Math.min(n, Integer.MAX_VALUE))));
         List<FilterSettings> rules = settings.getSettingsList("rules").orElse(List.of());
@@ -59,7 +59,7 @@ public final class RewriteFilterProvider implements FilterProvider {
     }
 
     private static void rule(RewriteFilter.Builder b, FilterSettings rule) {
-        ShapingSettings.rejectUnknown(rule, RewriteFilter.NAME, "", RULE_KEYS);
+        FilterSettings.requireKnownKeys(rule, RewriteFilter.NAME, RULE_KEYS);
         String match = rule.getString("match").orElseThrow(() -> new InvalidSettingException("match",
                 "missing (expected: a regular expression matched against the path)"));
         String replace = rule.getString("replace").orElse(null);

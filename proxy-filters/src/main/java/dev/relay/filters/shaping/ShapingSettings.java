@@ -3,8 +3,6 @@ package dev.relay.filters.shaping;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 
-import java.util.List;
-import java.util.Locale;
 import java.util.function.Supplier;
 
 /**
@@ -14,16 +12,6 @@ import java.util.function.Supplier;
  */
 final class ShapingSettings {
     private ShapingSettings() {}
-
-    /** Fails on the first key of {@code settings} that is not in {@code known}, naming it ({@code prefix} + key). */
-    static void rejectUnknown(FilterSettings settings, String filter, String prefix, List<String> known) {
-        for (String key : settings.keys()) {
-            if (!known.contains(key)) {
-                throw new InvalidSettingException(prefix + key, "unknown setting of the " + filter
-                        + " filter (expected one of: " + String.join(", ", known) + ")");
-            }
-        }
-    }
 
     /** Runs {@code read}; an {@link InvalidSettingException} it throws names its key under {@code prefix}. */
     static <T> T prefixed(String prefix, Supplier<T> read) {
@@ -35,37 +23,5 @@ final class ShapingSettings {
             throw new InvalidSettingException(prefix + e.key(),
                     message.startsWith(prefix0) ? message.substring(prefix0.length()) : message);
         }
-    }
-
-    /** RFC 9110 token (a field name): letters, digits and {@code !#$%&'*+-.^_`|~}. */
-    static boolean isToken(CharSequence s) {
-        if (s.length() == 0) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            if (!isTokenChar(s.charAt(i))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    static boolean isTokenChar(char c) {
-        return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-    }
-
-    /** Checks a header field name given as {@code key}: a token, and not one of the framing fields the proxy owns. */
-    static String fieldName(String key, String name) {
-        if (!isToken(name)) {
-            throw new InvalidSettingException(key, "'" + name + "' (expected: a header field name, letters, digits "
-                    + "and !#$%&'*+-.^_`|~ only)");
-        }
-        String lower = name.toLowerCase(Locale.ROOT);
-        if (lower.equals("content-length") || lower.equals("transfer-encoding") || lower.equals("host")
-                || lower.equals("connection")) {
-            throw new InvalidSettingException(key, "'" + name + "' (expected: a field other than Host, Connection, "
-                    + "Content-Length and Transfer-Encoding)");
-        }
-        return name;
     }
 }

@@ -12,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -110,27 +111,96 @@ class BasicAuthFilterTest {
     }
 
     @Test
-    void anUnknownUserIsRefusedWithoutHashing() throws Exception {
-        BasicAuthFilter auth = builder(htpasswd("alice:" + bcrypt(BCrypt.Version.VERSION_2Y, "s3cret"))).build();
+    void anUnknownUserCostsABcryptOfTheFilesCostLikeAWrongPassword() throws Exception {
+        List<Htpasswd.PasswordHash> checked = new ArrayList<>();
+        BasicAuthFilter auth = BasicAuthFilter.builder(htpasswd("alice:" + BCrypt.withDefaults().hashToString(5, "s3cret".toCharArray()),
+                        "bob:" + BCrypt.withDefaults().hashToString(5, "hunter2".toCharArray()),
+                        "carol:" + bcrypt(BCrypt.Version.VERSION_2Y, "pw")))
+                .passwordChecks(task -> {
+                    passwordChecks.incrementAndGet();
+                    task.run();
+                }).fileChecks(Runnable::run).build();
+
         Exchange mallory = request(basic("mallory", "s3cret"));
+        mallory.run(auth);
+        assertEquals(401, mallory.status());
+        assertEquals(1, passwordChecks.get(), "an unknown name is hashed as a known one is, so timing tells nothing");
+        Htpasswd.PasswordHash decoy = Htpasswd.parse(dir.resolve("htpasswd"), Files.readAllBytes(dir.resolve("htpasswd"))).decoy();
+        assertTrue(decoy.isSlow());
+        assertEquals(5, ((Htpasswd.Bcrypt) ((Htpasswd.Decoy) decoy).like()).hash().cost, "the cost most of the file's users have");
+        assertFalse(decoy.matches("s3cret".getBytes(StandardCharsets.UTF_8)));
+        Exchange wrong = request(basic("alice", "guess"));
+        wrong.run(auth);
+        assertEquals(401, wrong.status());
+        assertEquals(2, passwordChecks.get());
+    }
+
+    @Test
+    void aFileWithoutBcryptChecksUnknownUsersInline() throws Exception {
+        String sha = "{SHA}" + Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1").digest("pw1".getBytes()));
+        BasicAuthFilter auth = builder(htpasswd("u1:" + sha)).build();
+        Exchange mallory = request(basic("mallory", "pw1"));
         mallory.run(auth);
         assertEquals(401, mallory.status());
         assertEquals(0, passwordChecks.get());
     }
 
     @Test
-    void aSuccessfulCheckIsRememberedAndAWrongPasswordIsNot() throws Exception {
-        BasicAuthFilter auth = builder(htpasswd("alice:" + bcrypt(BCrypt.Version.VERSION_2Y, "s3cret"))).build();
+    void aSuccessfulCheckIsRememberedAndSoIsARepeatedWrongGuess() throws Exception {
+        long[] now = {0};
+        BasicAuthFilter auth = builder(htpasswd("alice:" + bcrypt(BCrypt.Version.VERSION_2Y, "s3cret"))).nanoTime(() -> now[0]).build();
         for (int i = 0; i < 3; i++) {
             Exchange again = request(basic("alice", "s3cret"));
             again.run(auth);
             assertNull(again.response());
         }
         assertEquals(1, passwordChecks.get(), "steady traffic costs one bcrypt");
-        for (int i = 0; i < 2; i++) {
-            request(basic("alice", "guess")).run(auth);
+        for (int i = 0; i < 3; i++) {
+            Exchange guess = request(basic("alice", "guess"));
+            guess.run(auth);
+            assertEquals(401, guess.status());
+            Exchange unknown = request(basic("mallory", "guess"));
+            unknown.run(auth);
+            assertEquals(401, unknown.status());
         }
-        assertEquals(3, passwordChecks.get(), "a failure is checked every time");
+        assertEquals(3, passwordChecks.get(), "a repeated wrong guess, known user or not, costs no bcrypt");
+        request(basic("alice", "other guess")).run(auth);
+        assertEquals(4, passwordChecks.get(), "another guess is checked");
+        now[0] += BasicAuthFilter.FAILURE_TTL.toNanos() + 1;
+        request(basic("alice", "guess")).run(auth);
+        assertEquals(5, passwordChecks.get(), "a failure is forgotten after FAILURE_TTL");
+    }
+
+    @Test
+    void oneClientAddressHasABoundedNumberOfChecksWaiting() throws Exception {
+        List<Runnable> queued = new ArrayList<>();
+        PendingChecks pending = new PendingChecks(2);
+        BasicAuthFilter auth = BasicAuthFilter.builder(htpasswd("alice:" + bcrypt(BCrypt.Version.VERSION_2Y, "s3cret")))
+                .passwordChecks(queued::add).fileChecks(Runnable::run).pendingChecks(pending).build();
+        Exchange first = request(basic("alice", "guess1"));
+        Exchange second = request(basic("alice", "guess2"));
+        java.util.concurrent.CompletionStage<Void> firstDone = first.start(auth);
+        second.start(auth);
+        Exchange third = request(basic("mallory", "guess3"));
+        third.run(auth);
+        assertEquals(429, third.status(), "the client already has its share of the pool");
+        assertEquals("1", third.response().headers().get("Retry-After"));
+        assertEquals(2, queued.size());
+
+        Exchange other = Exchange.from(new java.net.InetSocketAddress("127.0.0.2", 40000))
+                .header("Authorization", basic("alice", "s3cret"));
+        java.util.concurrent.CompletionStage<Void> otherDone = other.start(auth);
+        assertEquals(3, queued.size(), "another address is not held back");
+
+        queued.forEach(Runnable::run);
+        firstDone.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        otherDone.toCompletableFuture().get(5, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(401, first.status());
+        assertNull(other.response());
+        assertEquals(0, pending.pending(new java.net.InetSocketAddress("127.0.0.1", 1)), "every check ended is released");
+        Exchange fourth = request(basic("alice", "guess4"));
+        fourth.start(auth);
+        assertEquals(4, queued.size(), "the address has room again");
     }
 
     @Test

@@ -72,6 +72,11 @@ final class Exchange {
         return module;
     }
 
+    /** Starts the request hook of a fresh module of {@code filter} without waiting for it. */
+    java.util.concurrent.CompletionStage<Void> start(HttpModuleFactory filter) {
+        return filter.newModule().requestHeaderFilter(session);
+    }
+
     /** The response the filter wrote, or null when it let the request go on. */
     @Nullable ResponseHeader response() {
         return written;

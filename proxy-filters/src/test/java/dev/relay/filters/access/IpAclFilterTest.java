@@ -8,6 +8,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.net.Inet4Address;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -87,9 +88,39 @@ class IpAclFilterTest {
         IpAclFilter acl = IpAclFilter.builder().allow("2001:db8::/32").allow("192.0.2.0/24").denyAll().build();
         assertTrue(acl.allows(client("2001:db8:1::5")));
         assertFalse(acl.allows(client("2001:db9::5")));
-        // A dual-stack socket may report an IPv4 client as ::ffff:a.b.c.d, an Inet6Address.
-        InetAddress mapped = InetAddress.getByAddress(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 7});
+        // A dual-stack socket may report an IPv4 client as ::ffff:a.b.c.d, an Inet6Address (which
+        // InetAddress.getByAddress would turn back into an Inet4Address, missing the IPv6 path).
+        InetAddress mapped = mapped(192, 0, 2, 7);
+        assertTrue(mapped instanceof Inet6Address);
         assertTrue(acl.allows(new InetSocketAddress(mapped, 1)));
+        assertFalse(acl.allows(new InetSocketAddress(mapped(198, 51, 100, 7), 1)));
+    }
+
+    @Test
+    void anIpv4MappedClientIsDeniedByItsIpv4BlockAndAPlainIpv6RuleMatches() throws Exception {
+        HttpModuleFactory acl = create(Map.of("rules", List.of("deny 10.0.0.0/8", "deny 2001:db8::/32", "allow all")));
+
+        Exchange mappedClient = Exchange.from(new InetSocketAddress(mapped(10, 0, 0, 1), 40000));
+        mappedClient.run(acl);
+        assertEquals(403, mappedClient.status(), "::ffff:10.0.0.1 is 10.0.0.1");
+
+        InetAddress v6 = Inet6Address.getByAddress(null, InetAddress.getByName("2001:db8::5").getAddress(), -1);
+        Exchange v6Client = Exchange.from(new InetSocketAddress(v6, 40000));
+        v6Client.run(acl);
+        assertEquals(403, v6Client.status());
+
+        Exchange otherV6 = Exchange.from(new InetSocketAddress(InetAddress.getByName("2001:db9::5"), 40000));
+        otherV6.run(acl);
+        assertNull(otherV6.response());
+        Exchange otherMapped = Exchange.from(new InetSocketAddress(mapped(11, 0, 0, 1), 40000));
+        otherMapped.run(acl);
+        assertNull(otherMapped.response());
+    }
+
+    /** {@code ::ffff:a.b.c.d} as the Inet6Address a dual-stack socket reports. */
+    private static InetAddress mapped(int a, int b, int c, int d) throws Exception {
+        return Inet6Address.getByAddress(null,
+                new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) a, (byte) b, (byte) c, (byte) d}, -1);
     }
 
     @Test

@@ -70,6 +70,28 @@ class ForwardedFilterTest {
     }
 
     @Test
+    void anUntrustedClientsOtherClientIpFieldsAreRemovedAndATrustedProxysKept() {
+        request.headers().add("X-Real-IP", "1.2.3.4").add("True-Client-IP", "1.2.3.4").add("X-Client-IP", "1.2.3.4");
+        run(Map.of("trusted-proxies", List.of("10.0.0.0/8")));
+        assertNull(header("X-Real-IP"), "an origin that trusts X-Real-IP would take a forged address");
+        assertNull(header("True-Client-IP"));
+        assertNull(header("X-Client-IP"));
+
+        setUp();
+        from("10.1.2.3", false);
+        request.headers().add("X-Real-IP", "198.51.100.9").add("CF-Connecting-IP", "198.51.100.9");
+        run(Map.of("trusted-proxies", List.of("10.0.0.0/8"), "client-ip-fields", List.of("CF-Connecting-IP")));
+        assertEquals("198.51.100.9", header("X-Real-IP"));
+        assertEquals("198.51.100.9", header("CF-Connecting-IP"), "a trusted proxy's are kept");
+
+        setUp();
+        request.headers().add("X-Real-IP", "1.2.3.4").add("CF-Connecting-IP", "1.2.3.4");
+        run(Map.of("client-ip-fields", List.of("CF-Connecting-IP")));
+        assertNull(header("CF-Connecting-IP"));
+        assertEquals("1.2.3.4", header("X-Real-IP"), "the list replaces the default");
+    }
+
+    @Test
     void aTrustedProxysFieldsAreKeptAndThisHopAppended() {
         from("10.1.2.3", true);
         request.headers().add("X-Forwarded-For", "198.51.100.9").add("X-Forwarded-For", "172.16.0.1")
@@ -144,5 +166,7 @@ class ForwardedFilterTest {
         assertEquals("by", assertThrows(InvalidSettingException.class, () -> run(Map.of("by", "relay"))).key());
         assertEquals("by", assertThrows(InvalidSettingException.class, () -> run(Map.of("by", "_a b"))).key());
         assertEquals("trusted", assertThrows(InvalidSettingException.class, () -> run(Map.of("trusted", "x"))).key());
+        assertEquals("client-ip-fields[1]", assertThrows(InvalidSettingException.class,
+                () -> run(Map.of("client-ip-fields", List.of("X-Real-IP", "X Real IP")))).key());
     }
 }

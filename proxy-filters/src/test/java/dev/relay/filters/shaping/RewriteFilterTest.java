@@ -102,6 +102,28 @@ class RewriteFilterTest {
     }
 
     @Test
+    void aResultStartingWithTwoSlashesIsMergedSoNoMatchLeavesTheSite() {
+        RewriteFilter rewrite = filter(List.of(rule("match", "^/old/(.*)", "replace", "/$1")));
+        assertEquals("/evil.com/x?q=1", target(rewrite, "/old//evil.com/x?q=1"), "not a network-path target upstream");
+        assertEquals("/evil.com", target(rewrite, "/old/\\evil.com"));
+        assertEquals("/evil.com", target(rewrite, "/old///\\/evil.com"));
+        assertEquals("/a//b", target(rewrite, "/old/a//b"), "only the leading run: the rest of the path is the client's");
+
+        RewriteFilter redirect = filter(List.of(rule("match", "^/go/(.*)", "redirect", "/$1", "status", 301),
+                rule("match", "^/site/(.*)", "redirect", "https://site.example/$1")));
+        assertEquals("=> 301 /evil.com", target(redirect, "/go//evil.com"));
+        assertEquals("=> 301 /evil.com", target(redirect, "/go/\\evil.com"));
+        assertEquals("=> 302 https://site.example//x", target(redirect, "/site//x"), "a URL's path is not the host");
+
+        Session session = mock(Session.class);
+        when(session.requestHeader()).thenReturn(RequestHeader.of("GET", "/go//evil.com/login"));
+        redirect.newModule().requestHeaderFilter(session);
+        ArgumentCaptor<ResponseHeader> header = ArgumentCaptor.forClass(ResponseHeader.class);
+        verify(session).respond(header.capture(), any(byte[].class));
+        assertEquals("/evil.com/login", header.getValue().headers().get("Location"));
+    }
+
+    @Test
     void leavesTargetsThatAreNotPathsAlone() {
         RewriteFilter filter = filter(List.of(rule("match", ".*", "replace", "/x")));
         assertEquals("*", target(filter, "*"));

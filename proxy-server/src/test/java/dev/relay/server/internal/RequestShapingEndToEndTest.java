@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -145,6 +146,21 @@ class RequestShapingEndToEndTest {
                 .filter(m -> m.contains("GET /down")).findFirst().orElseThrow();
         assertTrue(line.contains("Host: site.test, request id: trace-42"), line);
         assertTrue(accessLine(0).contains(" request_id=trace-42 error="), accessLine(0));
+    }
+
+    @Test
+    void aRequestRefusedBeforeTheRequestIdFilterRanLogsNoIdNotTheClientsField() throws Exception {
+        TestOrigin origin = origin("a");
+        InProcessRelay relay = startWith(origin, "{ name = request-id }, { name = ip-acl, rules = [ \"deny all\" ] }");
+        String hostile = "x\" error=CONNECT_REFUSED cache=hit";
+
+        Response refused = get(relay, "/x", Map.of("X-Request-ID", hostile));
+
+        assertEquals(403, refused.status());
+        String line = accessLine(0);
+        assertTrue(line.contains("\" 403 ") && line.endsWith(" request_id=-"), line);
+        assertFalse(line.contains("CONNECT_REFUSED") || line.contains("cache=hit"), line);
+        assertEquals(0, origin.connectionsAccepted());
     }
 
     // ---------------------------------------------------------------------------------------------

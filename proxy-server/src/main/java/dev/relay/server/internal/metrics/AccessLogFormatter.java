@@ -19,7 +19,9 @@ import static java.util.Objects.requireNonNull;
  * shape of each. A request that enabled a cache has one field more, what the cache did
  * ({@code cache=hit}, {@code "cache":"hit"}), before the error; so does a request of a configuration
  * with a request-id filter, its id ({@code request_id=...}, {@code "request_id":"..."}, nginx's
- * {@code $request_id}; {@code -} and {@code null} when it has none), before the cache's; other lines are
+ * {@code $request_id}; {@code -} and {@code null} when it has none, as when an earlier filter answered
+ * before the request-id filter ran; escaped as nginx escapes, {@code \xHH}, in combined), before the
+ * cache's; other lines are
  * unchanged. Runs on the writer thread; the lines are byte for byte those the logging framework
  * printed before (with UTF-8 as its charset).
  */
@@ -76,10 +78,14 @@ final class AccessLogFormatter {
         out.ascii(" request_bytes=").decimal(e.requestBytes).ascii(" time=");
         seconds(e.totalNanos, out);
         if (e.requestIdField) {
-            // As the other header values: a field value holds no line break (the request-id filter's only
-            // letters, digits and -_.:+/=@).
+            // Unquoted, so escaped: the request-id filter's ids (letters, digits and -_.:+/=@) are written
+            // as they are, but another module's id must not end the field and write fields of its own.
             out.ascii(" request_id=");
-            orDash(e.requestId, out);
+            if (e.requestId == null || e.requestId.isEmpty()) {
+                out.ascii('-');
+            } else {
+                out.escapedField(e.requestId);
+            }
         }
         if (e.cache != null) {
             out.ascii(" cache=").ascii(ConfiguredCache.resultName(e.cache));

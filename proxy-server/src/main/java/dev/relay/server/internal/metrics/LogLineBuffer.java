@@ -148,6 +148,38 @@ final class LogLineBuffer {
         return this;
     }
 
+    /**
+     * {@code s} as an unquoted field value, escaped as nginx escapes log variables: every byte of its
+     * UTF-8 that is {@code "}, {@code \}, a control character, DEL or not ASCII is written {@code \xHH},
+     * and so is a space, which would otherwise end the field (and let the value write fields of its own).
+     */
+    LogLineBuffer escapedField(String s) {
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            if (needsFieldEscape(s.charAt(i))) {
+                byte[] utf8 = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                ensure(4 * utf8.length);
+                for (byte b : utf8) {
+                    int c = b & 0xff;
+                    if (needsFieldEscape((char) c)) {
+                        bytes[length++] = '\\';
+                        bytes[length++] = 'x';
+                        bytes[length++] = HEX[c >> 4];
+                        bytes[length++] = HEX[c & 0xf];
+                    } else {
+                        bytes[length++] = (byte) c;
+                    }
+                }
+                return this;
+            }
+        }
+        return ascii(s);
+    }
+
+    private static boolean needsFieldEscape(char c) {
+        return c <= ' ' || c >= 0x7f || c == '"' || c == '\\';
+    }
+
     private void escape(char c) {
         bytes[length++] = '\\';
         bytes[length++] = (byte) c;

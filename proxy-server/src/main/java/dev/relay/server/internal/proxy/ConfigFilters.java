@@ -69,6 +69,7 @@ final class ConfigFilters implements HttpModuleFactory {
                 global = new HttpModule[factories.length];
                 for (int i = 0; i < factories.length; i++) {
                     global[i] = factories[i].newModule();
+                    ctx.moduleCreated(factories[i], global[i]);
                 }
             }
         }
@@ -103,6 +104,7 @@ final class ConfigFilters implements HttpModuleFactory {
             HttpModule[] created = new HttpModule[factories.size()];
             for (int i = 0; i < created.length; i++) {
                 created[i] = factories.get(i).newModule();
+                ctx.moduleCreated(factories.get(i), created[i]);
             }
             route = created;
             return runRoute(session, 0);

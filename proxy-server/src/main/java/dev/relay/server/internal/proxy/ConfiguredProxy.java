@@ -2,11 +2,14 @@ package dev.relay.server.internal.proxy;
 
 import dev.relay.core.AttemptOutcome;
 import dev.relay.core.Backend;
+import dev.relay.core.HttpModule;
+import dev.relay.core.HttpModuleFactory;
 import dev.relay.core.HttpModules;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
+import dev.relay.core.RequestIdModuleFactory;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.core.UpstreamObserver;
@@ -357,9 +360,10 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                     e.error = error == null ? null : error.type();
                     // session.cache() makes the request's cache state: asked only where a cache is configured.
                     e.cache = rt.caches().isEmpty() ? null : enabledResult(session.cache().result());
-                    String idHeader = rt.requestIdHeader(route);
-                    e.requestIdField = idHeader != null;
-                    e.requestId = idHeader == null ? null : request.headers().get(idHeader);
+                    // The id the request-id module chose, not the field: when an earlier filter answered, the
+                    // module never ran and the field is whatever the client wrote.
+                    e.requestIdField = rt.requestIdHeader(route) != null;
+                    e.requestId = e.requestIdField && ctx != null ? ctx.requestId() : null;
                 } finally {
                     e.publish();
                 }
@@ -377,8 +381,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     public String requestSummary(Session session, Context ctx) {
         String summary = ProxyHttp.super.requestSummary(session, ctx);
         ProxyRuntime rt = ctx != null ? ctx.runtime : current.get();
-        String idHeader = rt.requestIdHeader(ctx == null ? null : ctx.route);
-        String id = idHeader == null ? null : session.requestHeader().headers().get(idHeader);
+        String id = ctx == null || rt.requestIdHeader(ctx.route) == null ? null : ctx.requestId();
         return id == null ? summary : summary + ", request id: " + id;
     }
 
@@ -417,6 +420,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         private HttpPeer peer;
         private long firstAttemptNanos;
         private byte[] key;
+        private RequestIdModuleFactory.RequestIdModule requestIds;
 
         Context(ProxyRuntime runtime) {
             this.runtime = requireNonNull(runtime, "runtime");
@@ -440,6 +444,26 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         /** The backends this request failed to connect to. */
         public List<Backend> failedBackends() {
             return picks.failedBackends();
+        }
+
+        /**
+         * Told each filter module made for this request, in the order they run: the first module of a
+         * request-id filter is the one whose id is logged (a global one before a route's, as
+         * {@link ProxyRuntime#requestIdHeader} picks the field).
+         */
+        void moduleCreated(HttpModuleFactory factory, HttpModule module) {
+            if (requestIds == null && factory instanceof RequestIdModuleFactory
+                    && module instanceof RequestIdModuleFactory.RequestIdModule ids) {
+                requestIds = ids;
+            }
+        }
+
+        /**
+         * The id the request-id filter's module gave this request; null when there is no such module or
+         * it has not run (an earlier filter answered), so the client's own field is never taken for it.
+         */
+        public String requestId() {
+            return requestIds == null ? null : requestIds.requestId();
         }
 
         Route resolveRoute(RequestHeader request) {

@@ -104,6 +104,19 @@ class AccessLogFormatterTest {
     }
 
     @Test
+    void aRequestIdIsEscapedAsNginxEscapesSoItCannotWriteFieldsOfItsOwn() {
+        AccessLog.Entry e = proxiedRequest();
+        e.requestIdField = true;
+        e.requestId = "x\" error=CONNECT_REFUSED\\cache=hit\n\u00e9";
+
+        String combined = format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC);
+        assertTrue(combined.endsWith(" time=0.003 request_id=x\\x22\\x20error=CONNECT_REFUSED\\x5ccache=hit\\x0a\\xc3\\xa9\n"),
+                combined);
+        assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).contains(
+                ",\"request_id\":\"x\\\" error=CONNECT_REFUSED\\\\cache=hit\\n\u00e9\","));
+    }
+
+    @Test
     void writesTheLocalOffsetOfTheServersZone() {
         AccessLog.Entry e = proxiedRequest();
         String combined = format(e, AccessLogFormat.COMBINED, ZoneId.of("Asia/Kolkata"));
