@@ -57,11 +57,12 @@ final class AccessLogFormatter {
 
     private void combined(AccessLog.Entry e, LogLineBuffer out) {
         clientAndTime(e, out);
-        out.ascii("] \"").utf8(String.valueOf(e.method)).ascii(' ').utf8(String.valueOf(e.uri)).ascii(' ')
-                .utf8(String.valueOf(e.protocol)).ascii("\" ").decimal(e.status).ascii(' ').decimal(e.responseBytes)
+        // The quoted fields come from the client: escaped, so that none can end its field or the line.
+        out.ascii("] \"").quotedField(String.valueOf(e.method)).ascii(' ').quotedField(String.valueOf(e.uri)).ascii(' ')
+                .quotedField(String.valueOf(e.protocol)).ascii("\" ").decimal(e.status).ascii(' ').decimal(e.responseBytes)
                 .ascii(" \"");
-        orDash(e.referer, out).ascii("\" \"");
-        orDash(e.userAgent, out).ascii('"').ascii(" host=");
+        quotedOrDash(e.referer, out).ascii("\" \"");
+        quotedOrDash(e.userAgent, out).ascii('"').ascii(" host=");
         orDash(e.host, out).ascii(" route=");
         orDash(e.route, out).ascii(" upstream=");
         orDash(e.upstream, out).ascii(" peer=");
@@ -221,6 +222,10 @@ final class AccessLogFormatter {
         } else {
             out.json(client == null ? "-" : client.toString());
         }
+    }
+
+    private static LogLineBuffer quotedOrDash(String s, LogLineBuffer out) {
+        return s == null || s.isEmpty() ? out.ascii('-') : out.quotedField(s);
     }
 
     private static LogLineBuffer orDash(String s, LogLineBuffer out) {

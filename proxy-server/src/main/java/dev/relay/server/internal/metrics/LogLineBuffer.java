@@ -176,6 +176,35 @@ final class LogLineBuffer {
         return ascii(s);
     }
 
+    /**
+     * {@code s} inside a quoted field (the request line, {@code Referer}, {@code User-Agent}), escaped as
+     * nginx escapes them: {@code "}, {@code \} and control characters are written {@code \xHH}, so a
+     * client cannot end the field or the line and write fields or lines of its own. Other characters go in
+     * UTF-8 (nginx escapes non-ASCII bytes too; a log reader decoding UTF-8 gets them readable here).
+     */
+    LogLineBuffer quotedField(String s) {
+        int n = s.length();
+        for (int i = 0; i < n; i++) {
+            if (needsQuotedEscape(s.charAt(i))) {
+                StringBuilder escaped = new StringBuilder(n + 16);
+                for (int j = 0; j < n; j++) {
+                    char c = s.charAt(j);
+                    if (needsQuotedEscape(c)) {
+                        escaped.append("\\x").append((char) HEX[c >> 4]).append((char) HEX[c & 0xf]);
+                    } else {
+                        escaped.append(c);
+                    }
+                }
+                return utf8(escaped.toString());
+            }
+        }
+        return utf8(s);
+    }
+
+    private static boolean needsQuotedEscape(char c) {
+        return c < ' ' || c == 0x7f || c == '"' || c == '\\';
+    }
+
     private static boolean needsFieldEscape(char c) {
         return c <= ' ' || c >= 0x7f || c == '"' || c == '\\';
     }

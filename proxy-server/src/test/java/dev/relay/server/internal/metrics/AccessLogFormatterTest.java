@@ -155,9 +155,14 @@ class AccessLogFormatterTest {
         e.referer = "";
         String json = format(e, AccessLogFormat.JSON, ZoneOffset.UTC);
         assertTrue(json.contains(",\"referer\":\"\",\"user_agent\":\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f\u007f\u00e9\","), json);
-        // combined writes the text as it is (as it always has), an empty referer as "-".
+        // combined escapes as nginx does (a quote, a backslash or a line break from the client cannot end
+        // the field or the line), keeps other text in UTF-8, and writes an empty referer as "-".
         String combined = format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC);
-        assertTrue(combined.contains(" \"-\" \"a\"b\\c\n\r\t\u0001\u001f\u007f\u00e9\" host="), combined);
+        assertTrue(combined.contains(" \"-\" \"a\\x22b\\x5cc\\x0a\\x0d\\x09\\x01\\x1f\\x7f\u00e9\" host="), combined);
+        e.uri = "/a\" 200 0 \"-\" \"forged\"\n1.2.3.4 - - [x] \"GET /";
+        String forged = format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC);
+        assertEquals(1, forged.split("\n", -1).length - 1, forged);
+        assertTrue(forged.contains("\"GET /a\\x22 200 0 \\x22-\\x22 \\x22forged\\x22\\x0a1.2.3.4 - - [x] \\x22GET / HTTP/1.1\""), forged);
     }
 
     @Test

@@ -44,9 +44,10 @@ final class StringBuilderAccessLogFormat {
             return sb.toString();
         }
         sb.append(clientAddress(e)).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(e.epochMillis)))
-                .append("] \"").append(e.method).append(' ').append(e.uri).append(' ').append(e.protocol).append("\" ")
-                .append(e.status).append(' ').append(e.responseBytes).append(" \"").append(orDash(e.referer))
-                .append("\" \"").append(orDash(e.userAgent)).append('"')
+                .append("] \"").append(quoted(e.method)).append(' ').append(quoted(e.uri)).append(' ')
+                .append(quoted(e.protocol)).append("\" ")
+                .append(e.status).append(' ').append(e.responseBytes).append(" \"").append(quoted(orDash(e.referer)))
+                .append("\" \"").append(quoted(orDash(e.userAgent))).append('"')
                 .append(" host=").append(orDash(e.host))
                 .append(" route=").append(orDash(e.route))
                 .append(" upstream=").append(orDash(e.upstream))
@@ -145,5 +146,20 @@ final class StringBuilderAccessLogFormat {
             sb.append('0');
         }
         sb.append(frac);
+    }
+
+    /** nginx's escaping inside a quoted field: a quote, a backslash, control characters as \\xHH. */
+    private static String quoted(Object value) {
+        String text = String.valueOf(value);
+        StringBuilder sb = new StringBuilder(text.length());
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < ' ' || c == 0x7f || c == '"' || c == '\\') {
+                sb.append(String.format("\\x%02x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 }
