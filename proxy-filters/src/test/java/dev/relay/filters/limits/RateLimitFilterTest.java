@@ -7,6 +7,10 @@ import dev.relay.core.HttpModule;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
+import dev.relay.filters.access.BasicAuthFilter;
+import dev.relay.filters.access.CorsFilter;
+import dev.relay.filters.access.IpAclFilter;
+import dev.relay.filters.access.JwtFilter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.mockito.ArgumentCaptor;
@@ -68,6 +72,13 @@ class RateLimitFilterTest {
 
     private RateLimitFilter.Builder builder(RateLimitKey key) {
         return RateLimitFilter.builder(key).clock(clock::get);
+    }
+
+    @Test
+    void runsAfterIpAclAndCorsAndBeforeAuthenticationSoGuessingFloodsAreLimitedBeforeTheyCostABcrypt() {
+        int order = RateLimitFilter.builder(RateLimitKey.clientIp()).limit(10, Duration.ofSeconds(1)).build().order();
+        assertTrue(order > IpAclFilter.ORDER && order > CorsFilter.ORDER, "order " + order + " before ip-acl or cors");
+        assertTrue(order < BasicAuthFilter.ORDER && order < JwtFilter.ORDER, "order " + order + " after basic-auth or jwt");
     }
 
     @Test
