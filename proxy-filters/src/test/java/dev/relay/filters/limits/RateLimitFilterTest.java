@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.mockito.ArgumentCaptor;
 
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
@@ -202,6 +203,43 @@ class RateLimitFilterTest {
         when(otherUnix.clientAddress()).thenReturn(UnixDomainSocketAddress.of("/run/relay.sock"));
         request(byIp, otherUnix);
         assertEquals(429, refusal(otherUnix).status());
+    }
+
+    @Test
+    void ipv6ClientsAreCountedByTheirSlash64AndIpv4MappedOnesAsIpv4() throws Exception {
+        RateLimitKey byIp = RateLimitKey.clientIp();
+        assertEquals("2001:db8:1:2::/64", byIp.keyOf(session("2001:db8:1:2::1")));
+        assertEquals(byIp.keyOf(session("2001:db8:1:2::1")), byIp.keyOf(session("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+                "one site's /64 is one client");
+        assertEquals("2001:db8:1:3::/64", byIp.keyOf(session("2001:db8:1:3::1")));
+        assertEquals("192.0.2.7", byIp.keyOf(session("192.0.2.7")));
+        byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 7};
+        Session dualStack = session("192.0.2.7");
+        when(dualStack.clientAddress()).thenReturn(new InetSocketAddress(Inet6Address.getByAddress(null, mapped, -1), 40000));
+        assertEquals("192.0.2.7", byIp.keyOf(dualStack), "an IPv4-mapped address is the IPv4 client");
+
+        RateLimitKey networks = RateLimitKey.clientIp(24, 48);
+        assertEquals("192.0.2.0/24", networks.keyOf(dualStack));
+        assertEquals("2001:db8:1::/48", networks.keyOf(session("2001:db8:1:ffff::9")));
+        assertEquals("2001:db8:1:2:0:0:0:1", RateLimitKey.clientIp(32, 128).keyOf(session("2001:db8:1:2::1")));
+        assertEquals("2001:db8:1:2:8000::/65", RateLimitKey.clientIp(32, 65).keyOf(session("2001:db8:1:2:ffff::1")));
+
+        RateLimitFilter filter = builder(byIp).limit(1, Duration.ofSeconds(1)).build();
+        request(filter, session("2001:db8:1:2::1"));
+        Session rotated = session("2001:db8:1:2::2");
+        request(filter, rotated);
+        assertEquals(429, refusal(rotated).status(), "a new address in the same /64 is the same client");
+    }
+
+    @Test
+    void thePrefixSettingsGoWithClientIpOnly() {
+        RateLimitFilter filter = provider.create(FilterSettings.of(Map.of(
+                "key", "client-ip", "ipv6-prefix", 56, "ipv4-prefix", 24, "limit", 5, "period", "1s")));
+        assertEquals("2001:db8:1:ab00::/56", filter.key().keyOf(session("2001:db8:1:ab12::1")));
+        assertEquals("192.0.2.0/24", filter.key().keyOf(session("192.0.2.9")));
+        assertEquals("ipv6-prefix", invalid(Map.of("key", "client-ip", "ipv6-prefix", 129, "limit", 5, "period", "1s")).key());
+        assertEquals("ipv4-prefix", invalid(Map.of("key", "client-ip", "ipv4-prefix", 0, "limit", 5, "period", "1s")).key());
+        assertEquals("ipv6-prefix", invalid(Map.of("key", "host", "ipv6-prefix", 64, "limit", 5, "period", "1s")).key());
     }
 
     @Test
