@@ -232,6 +232,47 @@ class RateLimitFilterTest {
     }
 
     @Test
+    void aLongKeyReachesTheStoreAsAShortStableDigest() {
+        List<String> seen = new java.util.ArrayList<>();
+        LimitStore recording = new LimitStore() {
+            @Override
+            public java.util.concurrent.CompletionStage<Void> acquire(String key, LimitVerdict verdict) {
+                seen.add(key);
+                verdict.clear();
+                return dev.relay.core.Stages.done();
+            }
+
+            @Override
+            public void release(LimitVerdict verdict) {}
+        };
+        RateLimitFilter filter = builder(RateLimitKey.header("X-Api-Key")).limit(5, Duration.ofSeconds(1)).build()
+                .withStore(recording);
+        String longKey = "k".repeat(8000);
+        request(filter, session("192.0.2.1", Map.of("X-Api-Key", longKey)));
+        request(filter, session("192.0.2.2", Map.of("X-Api-Key", longKey)));
+        request(filter, session("192.0.2.1", Map.of("X-Api-Key", longKey + "!")));
+        String shortKey = "s".repeat(KeyDigest.MAX_PLAIN_LENGTH);
+        request(filter, session("192.0.2.1", Map.of("X-Api-Key", shortKey)));
+
+        assertEquals(23, seen.get(0).length(), seen.get(0));
+        assertTrue(seen.get(0).startsWith("~"), seen.get(0));
+        assertEquals(seen.get(0), seen.get(1), "the same value is the same key, in every process");
+        assertTrue(!seen.get(2).equals(seen.get(0)), "another value is another key");
+        assertEquals(shortKey, seen.get(3), "a short key stays as it is");
+        // Stable across processes and versions: SHA-256, not a seeded hash.
+        assertEquals("~" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.util.Arrays.copyOf(
+                sha256(longKey), 16)), seen.get(0));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
     void thePrefixSettingsGoWithClientIpOnly() {
         RateLimitFilter filter = provider.create(FilterSettings.of(Map.of(
                 "key", "client-ip", "ipv6-prefix", 56, "ipv4-prefix", 24, "limit", 5, "period", "1s")));
