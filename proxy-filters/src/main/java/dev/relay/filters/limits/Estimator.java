@@ -122,6 +122,17 @@ public final class Estimator {
         return min;
     }
 
+    /** Takes one from each of {@code keyHash}'s counters that is above zero (a compare-and-set each). */
+    void decrementAboveZero(long keyHash) {
+        for (int row = 0; row < hashes; row++) {
+            int cell = KeyHash.cell(keyHash, row, mask);
+            long value;
+            do {
+                value = counters.get(cell);
+            } while (value > 0 && !counters.compareAndSet(cell, value, value - 1));
+        }
+    }
+
     long getHashed(long keyHash) {
         long min = Long.MAX_VALUE;
         for (int row = 0; row < hashes; row++) {

@@ -71,6 +71,7 @@ final class LocalLimitStore implements LimitStore {
     private void admitSliding(Rate rate, String key, LimitVerdict verdict) {
         long keyHash = rate.keyHash().hash(key);
         long elapsed = rate.rollWindows();
+        long windowStart = rate.windowStartNanos();
         int slot = rate.currentSlot();
         Estimator current = rate.window(slot);
         long counted = current.incrHashed(keyHash, 1);
@@ -82,8 +83,9 @@ final class LocalLimitStore implements LimitStore {
             verdict.admit((long) Math.floor(limit - estimate), period - elapsed);
             return;
         }
-        // Undo in the same estimator, so a window that started meanwhile is not charged.
-        current.incrHashed(keyHash, -1);
+        // Undo in the same estimator, so a window that started meanwhile is not charged; not at all when one
+        // started, since its roll may have cleared this estimator (Rate.uncount).
+        rate.uncount(keyHash, slot, windowStart);
         long admitted = Math.max(0, counted - 1);
         verdict.refuse(slidingWaitNanos(previous, admitted, elapsedShare, period));
     }

@@ -161,6 +161,25 @@ public final class Rate {
         return Math.min(periodNanos, Math.max(0, now - windowStart.get()));
     }
 
+    /** When the current window started (nanoseconds after the origin): changes exactly when a window starts. */
+    long windowStartNanos() {
+        return windowStart.get();
+    }
+
+    /**
+     * Takes back one event of {@code keyHash} that was counted into {@code window(slot)} while the window that
+     * started at {@code countedIn} ({@link #windowStartNanos()}) was current; does nothing when a window has
+     * started since. The estimator may have been cleared by then, and after two starts it counts the current
+     * window again: a decrement there would take a count from the keys sharing the cell (or leave it at -1).
+     * A request kept counted in a window that is over only makes that window count one more, which errs
+     * towards limiting. The clamp at zero covers a window starting between the check and the decrement.
+     */
+    void uncount(long keyHash, int slot, long countedIn) {
+        if (windowStart.get() == countedIn) {
+            windows[slot].decrementAboveZero(keyHash);
+        }
+    }
+
     /** The estimator counting the current window when {@code slot} is {@link #currentSlot()}; the previous one for {@code slot ^ 1}. */
     Estimator window(int slot) {
         return windows[slot];

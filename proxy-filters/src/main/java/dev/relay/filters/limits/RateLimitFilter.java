@@ -68,6 +68,15 @@ public final class RateLimitFilter implements HttpModuleFactory {
     /** The name configurations use. */
     public static final String NAME = "rate-limit";
 
+    /**
+     * Where the filter runs in its list ({@link #order()}): after {@code ip-acl} (-400: a denied address costs
+     * no count) and {@code cors} (-300: a preflight is answered without a count, and the 429 of a cross-origin
+     * request carries the CORS fields, so the page can read its {@code Retry-After}), before
+     * {@code basic-auth} and {@code jwt} (-200), so a flood of guessed passwords is limited before it costs a
+     * bcrypt each.
+     */
+    public static final int ORDER = -250;
+
     private static final String POLICY = "\"default\"";
 
     private final RateLimitKey key;
@@ -92,6 +101,12 @@ public final class RateLimitFilter implements HttpModuleFactory {
     @Override
     public String name() {
         return NAME;
+    }
+
+    /** {@link #ORDER}: after {@code ip-acl} and {@code cors}, before authentication. */
+    @Override
+    public int order() {
+        return ORDER;
     }
 
     /** A module for one request: its verdict and, under an in-flight limit, its slot. */

@@ -21,6 +21,8 @@ import static java.util.Objects.requireNonNull;
  * filters = [{
  *   name = rate-limit
  *   key = client-ip          # client-ip, header:NAME, host, cookie:NAME or route
+ *   ipv6-prefix = 64         # with client-ip: IPv6 clients counted by network (1 to 128; default 64)
+ *   ipv4-prefix = 32         # with client-ip: IPv4 clients likewise (1 to 32; default 32)
  *   limit = 10               # requests per period (a sliding window) ...
  *   period = 1s              # ... at least 1ms
  *   burst = 20               # optional: a token bucket of 20, refilled at limit per period
@@ -51,6 +53,8 @@ import static java.util.Objects.requireNonNull;
  */
 public final class RateLimitFilterProvider implements FilterProvider {
     static final String KEY = "key";
+    static final String IPV4_PREFIX = "ipv4-prefix";
+    static final String IPV6_PREFIX = "ipv6-prefix";
     static final String LIMIT = "limit";
     static final String PERIOD = "period";
     static final String BURST = "burst";
@@ -64,8 +68,8 @@ public final class RateLimitFilterProvider implements FilterProvider {
     static final String REDIS_KEY_PREFIX = "redis-key-prefix";
 
     /** The accepted settings, in documentation order. */
-    static final List<String> SETTINGS = List.of(KEY, LIMIT, PERIOD, BURST, MAX_IN_FLIGHT, HEADERS, STORE, REDIS,
-            ON_REDIS_ERROR, REDIS_TIMEOUT, SYNC_EVERY, REDIS_KEY_PREFIX);
+    static final List<String> SETTINGS = List.of(KEY, LIMIT, PERIOD, BURST, MAX_IN_FLIGHT, HEADERS, IPV6_PREFIX,
+            IPV4_PREFIX, STORE, REDIS, ON_REDIS_ERROR, REDIS_TIMEOUT, SYNC_EVERY, REDIS_KEY_PREFIX);
 
     /** The settings that only mean something with {@code store = redis}. */
     private static final List<String> REDIS_SETTINGS = List.of(REDIS, ON_REDIS_ERROR, REDIS_TIMEOUT, SYNC_EVERY,
@@ -225,11 +229,31 @@ public final class RateLimitFilterProvider implements FilterProvider {
     private static RateLimitKey key(FilterSettings settings) {
         String spec = settings.getString(KEY).orElseThrow(() -> new InvalidSettingException(KEY,
                 "missing (expected: client-ip, header:NAME, host, cookie:NAME or route)"));
+        RateLimitKey key;
         try {
-            return RateLimitKey.parse(spec);
+            key = RateLimitKey.parse(spec);
         } catch (IllegalArgumentException e) {
             throw new InvalidSettingException(KEY, e.getMessage());
         }
+        Optional<Long> ipv4 = settings.getLong(IPV4_PREFIX);
+        Optional<Long> ipv6 = settings.getLong(IPV6_PREFIX);
+        if (ipv4.isEmpty() && ipv6.isEmpty()) {
+            return key;
+        }
+        if (!key.equals(RateLimitKey.clientIp())) {
+            throw new InvalidSettingException(ipv4.isPresent() ? IPV4_PREFIX : IPV6_PREFIX,
+                    "only with " + KEY + " = client-ip (the key is " + spec.trim() + ")");
+        }
+        int ipv4Bits = prefixBits(IPV4_PREFIX, ipv4.orElse(32L), 32);
+        int ipv6Bits = prefixBits(IPV6_PREFIX, ipv6.orElse(64L), 128);
+        return RateLimitKey.clientIp(ipv4Bits, ipv6Bits);
+    }
+
+    private static int prefixBits(String setting, long bits, int max) {
+        if (bits < 1 || bits > max) {
+            throw new InvalidSettingException(setting, bits + " (expected: 1 to " + max + ")");
+        }
+        return (int) bits;
     }
 
     /** Runs a builder method, turning its refusal into an error naming {@code setting}. */

@@ -14,8 +14,9 @@ import static java.util.Objects.requireNonNull;
  *   <caption>Keys</caption>
  *   <tr><th>spec</th><th>key</th></tr>
  *   <tr><td>{@code client-ip}</td><td>the client's IP address ({@link Session#clientAddress()}, so the
- *       PROXY protocol's source address when the listener takes it); {@code unix} for every client of a
- *       Unix-domain socket listener</td></tr>
+ *       PROXY protocol's source address when the listener takes it): IPv4 whole, IPv6 by its /64 (see
+ *       {@link #clientIp(int, int)} for other prefixes); {@code unix} for every client of a Unix-domain
+ *       socket listener</td></tr>
  *   <tr><td>{@code header:NAME}</td><td>the first value of header {@code NAME}, exactly as sent</td></tr>
  *   <tr><td>{@code host}</td><td>the {@code Host} (or the authority of an absolute-form target), lower
  *       case, without port or trailing dot</td></tr>
@@ -33,9 +34,21 @@ public interface RateLimitKey {
     /** The request's key, or null when it has none (the request is then not limited). Runs on the event loop. */
     @Nullable String keyOf(Session session);
 
-    /** The client's IP address. */
+    /**
+     * The client's IP address: an IPv4 address whole, an IPv6 address by its /64 (one site's block, which
+     * its client can rotate through), an IPv4-mapped IPv6 address as IPv4.
+     */
     static RateLimitKey clientIp() {
         return RequestKeys.CLIENT_IP;
+    }
+
+    /**
+     * The client's network: its IPv4 address cut to {@code ipv4Prefix} bits (1 to 32) and its IPv6 address to
+     * {@code ipv6Prefix} bits (1 to 128), so that all the addresses of one network share a limit; written as
+     * the network ({@code 2001:db8:1:2::/64}, {@code 192.0.2.0/24}) unless the prefix is the whole address.
+     */
+    static RateLimitKey clientIp(int ipv4Prefix, int ipv6Prefix) {
+        return new RequestKeys.ClientIp(ipv4Prefix, ipv6Prefix);
     }
 
     /** The first value of header {@code name} (a field-name token). */

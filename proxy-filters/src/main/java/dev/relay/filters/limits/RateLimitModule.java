@@ -35,7 +35,7 @@ final class RateLimitModule extends LimitVerdict implements HttpModule {
         if (key == null) {
             return Stages.done();
         }
-        CompletionStage<Void> stage = filter.store().acquire(key, this);
+        CompletionStage<Void> stage = filter.store().acquire(KeyDigest.bounded(key), this);
         if (stage instanceof CompletableFuture<Void> future && future.isDone() && !future.isCompletedExceptionally()) {
             answer(session);
             return Stages.done();

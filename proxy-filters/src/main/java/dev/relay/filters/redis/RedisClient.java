@@ -128,6 +128,11 @@ public final class RedisClient implements AutoCloseable {
         return loop.connections();
     }
 
+    /** How many times the I/O thread went round its loop: for tests that check it waits rather than spins. */
+    long ioLoopIterations() {
+        return loop.iterations();
+    }
+
     /** The server this client talks to. */
     public RedisUri uri() {
         return uri;

@@ -96,9 +96,20 @@ class EstimatorTest {
 
     @Test
     void concurrentIncrementsAreAllCounted() throws Exception {
-        Estimator estimator = Estimator.of(4, 256);
+        // A fixed seed, so which keys share counters is known: the test checks below that each key has a
+        // counter of its own in some row, where the estimate is then exactly its count.
+        KeyHash hash = new KeyHash(0x5eed_0f_e57L);
+        Estimator estimator = Estimator.withHash(hash, 4, 256);
         int threads = 4;
         int perThread = 20_000;
+        long[] keyHashes = new long[17];
+        for (int k = 0; k < 16; k++) {
+            keyHashes[k] = hash.hash(k);
+        }
+        keyHashes[16] = hash.hash("shared");
+        for (int k = 0; k < keyHashes.length; k++) {
+            assertTrue(hasACounterOfItsOwn(keyHashes, k, 4, 255), "key " + k + " collides in every row: pick another seed");
+        }
         CountDownLatch start = new CountDownLatch(1);
         List<Thread> workers = new ArrayList<>();
         for (int t = 0; t < threads; t++) {
@@ -116,12 +127,25 @@ class EstimatorTest {
         for (Thread worker : workers) {
             worker.join();
         }
-        assertTrue(estimator.get("shared") >= (long) threads * perThread);
-        long sixteenKeys = 0;
+        assertEquals((long) threads * perThread, estimator.get("shared"));
         for (int k = 0; k < 16; k++) {
-            sixteenKeys += estimator.get(k);
+            assertEquals((long) threads * perThread / 16, estimator.get(k), "key " + k);
         }
-        assertTrue(sixteenKeys >= (long) threads * perThread, "none lost: " + sixteenKeys);
+    }
+
+    /** Whether key {@code k} of {@code keyHashes} has, in some row, a cell no other of them uses. */
+    private static boolean hasACounterOfItsOwn(long[] keyHashes, int k, int rows, int mask) {
+        for (int row = 0; row < rows; row++) {
+            int cell = KeyHash.cell(keyHashes[k], row, mask);
+            boolean shared = false;
+            for (int other = 0; other < keyHashes.length; other++) {
+                shared |= other != k && KeyHash.cell(keyHashes[other], row, mask) == cell;
+            }
+            if (!shared) {
+                return true;
+            }
+        }
+        return false;
     }
 
     static void awaitQuietly(CountDownLatch latch) {

@@ -7,10 +7,15 @@ import dev.relay.core.HttpModule;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
+import dev.relay.filters.access.BasicAuthFilter;
+import dev.relay.filters.access.CorsFilter;
+import dev.relay.filters.access.IpAclFilter;
+import dev.relay.filters.access.JwtFilter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.mockito.ArgumentCaptor;
 
+import java.net.Inet6Address;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.time.Duration;
@@ -68,6 +73,13 @@ class RateLimitFilterTest {
 
     private RateLimitFilter.Builder builder(RateLimitKey key) {
         return RateLimitFilter.builder(key).clock(clock::get);
+    }
+
+    @Test
+    void runsAfterIpAclAndCorsAndBeforeAuthenticationSoGuessingFloodsAreLimitedBeforeTheyCostABcrypt() {
+        int order = RateLimitFilter.builder(RateLimitKey.clientIp()).limit(10, Duration.ofSeconds(1)).build().order();
+        assertTrue(order > IpAclFilter.ORDER && order > CorsFilter.ORDER, "order " + order + " before ip-acl or cors");
+        assertTrue(order < BasicAuthFilter.ORDER && order < JwtFilter.ORDER, "order " + order + " after basic-auth or jwt");
     }
 
     @Test
@@ -191,6 +203,84 @@ class RateLimitFilterTest {
         when(otherUnix.clientAddress()).thenReturn(UnixDomainSocketAddress.of("/run/relay.sock"));
         request(byIp, otherUnix);
         assertEquals(429, refusal(otherUnix).status());
+    }
+
+    @Test
+    void ipv6ClientsAreCountedByTheirSlash64AndIpv4MappedOnesAsIpv4() throws Exception {
+        RateLimitKey byIp = RateLimitKey.clientIp();
+        assertEquals("2001:db8:1:2::/64", byIp.keyOf(session("2001:db8:1:2::1")));
+        assertEquals(byIp.keyOf(session("2001:db8:1:2::1")), byIp.keyOf(session("2001:db8:1:2:ffff:ffff:ffff:ffff")),
+                "one site's /64 is one client");
+        assertEquals("2001:db8:1:3::/64", byIp.keyOf(session("2001:db8:1:3::1")));
+        assertEquals("192.0.2.7", byIp.keyOf(session("192.0.2.7")));
+        byte[] mapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (byte) 0xff, (byte) 0xff, (byte) 192, 0, 2, 7};
+        Session dualStack = session("192.0.2.7");
+        when(dualStack.clientAddress()).thenReturn(new InetSocketAddress(Inet6Address.getByAddress(null, mapped, -1), 40000));
+        assertEquals("192.0.2.7", byIp.keyOf(dualStack), "an IPv4-mapped address is the IPv4 client");
+
+        RateLimitKey networks = RateLimitKey.clientIp(24, 48);
+        assertEquals("192.0.2.0/24", networks.keyOf(dualStack));
+        assertEquals("2001:db8:1::/48", networks.keyOf(session("2001:db8:1:ffff::9")));
+        assertEquals("2001:db8:1:2:0:0:0:1", RateLimitKey.clientIp(32, 128).keyOf(session("2001:db8:1:2::1")));
+        assertEquals("2001:db8:1:2:8000::/65", RateLimitKey.clientIp(32, 65).keyOf(session("2001:db8:1:2:ffff::1")));
+
+        RateLimitFilter filter = builder(byIp).limit(1, Duration.ofSeconds(1)).build();
+        request(filter, session("2001:db8:1:2::1"));
+        Session rotated = session("2001:db8:1:2::2");
+        request(filter, rotated);
+        assertEquals(429, refusal(rotated).status(), "a new address in the same /64 is the same client");
+    }
+
+    @Test
+    void aLongKeyReachesTheStoreAsAShortStableDigest() {
+        List<String> seen = new java.util.ArrayList<>();
+        LimitStore recording = new LimitStore() {
+            @Override
+            public java.util.concurrent.CompletionStage<Void> acquire(String key, LimitVerdict verdict) {
+                seen.add(key);
+                verdict.clear();
+                return dev.relay.core.Stages.done();
+            }
+
+            @Override
+            public void release(LimitVerdict verdict) {}
+        };
+        RateLimitFilter filter = builder(RateLimitKey.header("X-Api-Key")).limit(5, Duration.ofSeconds(1)).build()
+                .withStore(recording);
+        String longKey = "k".repeat(8000);
+        request(filter, session("192.0.2.1", Map.of("X-Api-Key", longKey)));
+        request(filter, session("192.0.2.2", Map.of("X-Api-Key", longKey)));
+        request(filter, session("192.0.2.1", Map.of("X-Api-Key", longKey + "!")));
+        String shortKey = "s".repeat(KeyDigest.MAX_PLAIN_LENGTH);
+        request(filter, session("192.0.2.1", Map.of("X-Api-Key", shortKey)));
+
+        assertEquals(23, seen.get(0).length(), seen.get(0));
+        assertTrue(seen.get(0).startsWith("~"), seen.get(0));
+        assertEquals(seen.get(0), seen.get(1), "the same value is the same key, in every process");
+        assertTrue(!seen.get(2).equals(seen.get(0)), "another value is another key");
+        assertEquals(shortKey, seen.get(3), "a short key stays as it is");
+        // Stable across processes and versions: SHA-256, not a seeded hash.
+        assertEquals("~" + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.util.Arrays.copyOf(
+                sha256(longKey), 16)), seen.get(0));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Test
+    void thePrefixSettingsGoWithClientIpOnly() {
+        RateLimitFilter filter = provider.create(FilterSettings.of(Map.of(
+                "key", "client-ip", "ipv6-prefix", 56, "ipv4-prefix", 24, "limit", 5, "period", "1s")));
+        assertEquals("2001:db8:1:ab00::/56", filter.key().keyOf(session("2001:db8:1:ab12::1")));
+        assertEquals("192.0.2.0/24", filter.key().keyOf(session("192.0.2.9")));
+        assertEquals("ipv6-prefix", invalid(Map.of("key", "client-ip", "ipv6-prefix", 129, "limit", 5, "period", "1s")).key());
+        assertEquals("ipv4-prefix", invalid(Map.of("key", "client-ip", "ipv4-prefix", 0, "limit", 5, "period", "1s")).key());
+        assertEquals("ipv6-prefix", invalid(Map.of("key", "host", "ipv6-prefix", 64, "limit", 5, "period", "1s")).key());
     }
 
     @Test

@@ -86,6 +86,47 @@ class RateTest {
         assertEquals(2.0, rate.estimate("k"), 1e-9);
     }
 
+    /**
+     * A refused request's undo that lands after two windows started (its estimator was retired, then cleared
+     * and made current again) must not take a count from the keys counting there now. After one start (or a
+     * gap of two periods, which clears both) the estimator is the previous window's, read clamped at zero and
+     * cleared before it counts again, so a stray -1 there does no harm; this is the case where it does.
+     */
+    @Test
+    void anUndoAfterTheWindowMovedOnLeavesTheNewCountsAlone() {
+        // One counter (1 x 1): every key shares it, so a wrong decrement anywhere shows.
+        Rate rate = Rate.builder(Duration.ofSeconds(1)).hashes(1).slots(1).clock(clock::get).build();
+        long refused = rate.keyHash().hash("refused");
+        rate.rollWindows();
+        long windowStart = rate.windowStartNanos();
+        int slot = rate.currentSlot();
+        rate.window(slot).incrHashed(refused, 1); // counted, about to be found over the limit
+
+        clock.addAndGet(SECOND);
+        rate.observe("other", 0); // the refused request's estimator becomes the previous window's
+        clock.addAndGet(SECOND);
+        assertEquals(1, rate.observe("other", 1), "the estimator is cleared and counts the next window");
+        assertEquals(slot, rate.currentSlot());
+        rate.uncount(refused, slot, windowStart); // the refused request's undo, late
+
+        assertEquals(1, rate.observe("other", 0), "the other key's request is still counted");
+    }
+
+    @Test
+    void anUndoInTheSameWindowTakesTheCountBackAndNeverBelowZero() {
+        Rate rate = perSecond();
+        long key = rate.keyHash().hash("k");
+        rate.rollWindows();
+        long windowStart = rate.windowStartNanos();
+        int slot = rate.currentSlot();
+        rate.window(slot).incrHashed(key, 2);
+        rate.uncount(key, slot, windowStart);
+        assertEquals(1, rate.observe("k", 0));
+        rate.uncount(key, slot, windowStart);
+        rate.uncount(key, slot, windowStart);
+        assertEquals(0, rate.observe("k", 0), "clamped at zero");
+    }
+
     @Test
     void rejectsAPeriodUnderOneMillisecond() {
         assertThrows(IllegalArgumentException.class, () -> Rate.of(Duration.ofNanos(999_999)));

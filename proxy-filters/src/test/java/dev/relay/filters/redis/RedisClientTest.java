@@ -161,37 +161,64 @@ class RedisClientTest {
     }
 
     @Test
-    void aCommandWithoutAReplyTimesOutAndTheClientRecovers() {
-        RedisClient own = RedisClient.builder(RedisUri.parse(shared.uri()))
-                .commandTimeout(Duration.ofMillis(200)).reconnectDelay(Duration.ofMillis(20), Duration.ofMillis(100)).build();
-        try {
-            assertEquals("PONG", own.send("PING").join().asString());
-            CompletableFuture<RedisReply> sleeping = own.send("DEBUG", "SLEEP", "1");
+    void aCommandWithoutAReplyTimesOutAndTheQuietConnectionIsReplaced() throws Exception {
+        // The first connection answers its login (a PING) and nothing after; later ones answer everything.
+        try (ScriptedRedisServer server = ScriptedRedisServer.start((connection, index, command) ->
+                connection == 1 && index > 1 ? new CompletableFuture<>() : ScriptedRedisServer.answer(command));
+             RedisClient own = RedisClient.builder(server.uri()).commandTimeout(Duration.ofMillis(200))
+                     .reconnectDelay(Duration.ofMillis(20), Duration.ofMillis(100)).build()) {
+            Await.until(own::isConnected, WAIT, () -> "not connected");
+            CompletableFuture<RedisReply> unanswered = own.send("GET", "k");
             CompletableFuture<RedisReply> behind = own.send("PING");
-            assertEquals(Kind.TIMEOUT, failure(sleeping).kind());
+            assertEquals(Kind.TIMEOUT, failure(unanswered).kind());
             Kind behindKind = failure(behind).kind();
             assertTrue(behindKind == Kind.TIMEOUT || behindKind == Kind.CONNECTION_LOST, behindKind.toString());
-            Await.until(() -> pings(own), WAIT, () -> "no PONG after the server woke up");
-        } finally {
-            own.close();
+            Await.until(() -> server.closedByClient() == 1, WAIT, () -> "the quiet connection was kept");
+            Await.until(() -> pings(own), WAIT, () -> "no PONG on a new connection");
+            assertEquals(2, own.connections());
+        }
+    }
+
+    /**
+     * A command held during the first connect was submitted before the login's reply came: the connection
+     * must still count as dead when nothing is read for a command timeout after the command was written, and
+     * the I/O thread must wait for that moment, not spin on the command's passed deadline.
+     */
+    @Test
+    void aCommandHeldDuringTheFirstConnectTimesOutWithoutSpinningAndTheQuietConnectionIsReplaced() throws Exception {
+        CompletableFuture<String> login = new CompletableFuture<>();
+        try (ScriptedRedisServer server = ScriptedRedisServer.start((connection, index, command) ->
+                connection > 1 ? ScriptedRedisServer.answer(command) : index == 1 ? login : new CompletableFuture<>());
+             RedisClient own = RedisClient.builder(server.uri()).commandTimeout(Duration.ofMillis(200))
+                     .reconnectDelay(Duration.ofMillis(20), Duration.ofMillis(100)).build()) {
+            CompletableFuture<RedisReply> held = own.send("GET", "k");
+            Await.until(() -> !server.received().isEmpty(), WAIT, () -> "no login");
+            login.complete("+PONG\r\n"); // after the command was submitted: it was held until now
+            assertEquals(Kind.TIMEOUT, failure(held).kind());
+            Await.until(() -> server.closedByClient() == 1, WAIT,
+                    () -> "the connection that went quiet was kept; loop iterations: " + own.ioLoopIterations());
+            Await.until(() -> pings(own), WAIT, () -> "no PONG on a new connection");
+            // A handful of wake-ups per command, timer and connection; a spinning loop makes millions.
+            assertTrue(own.ioLoopIterations() < 1_000, "loop iterations: " + own.ioLoopIterations());
         }
     }
 
     @Test
-    void aFullQueueFailsTheNextCommandAtOnce() {
-        RedisClient own = RedisClient.builder(RedisUri.parse(shared.uri())).maxPendingCommands(2).build();
-        try {
+    void aFullQueueFailsTheNextCommandAtOnce() throws Exception {
+        CompletableFuture<String> slowReply = new CompletableFuture<>();
+        try (ScriptedRedisServer server = ScriptedRedisServer.start((connection, index, command) ->
+                "SLOW".equals(command.get(0)) ? slowReply : ScriptedRedisServer.answer(command));
+             RedisClient own = RedisClient.builder(server.uri()).maxPendingCommands(2).build()) {
             assertEquals("PONG", own.send("PING").join().asString());
-            CompletableFuture<RedisReply> sleeping = own.send("DEBUG", "SLEEP", "0.3");
+            CompletableFuture<RedisReply> slow = own.send("SLOW");
             CompletableFuture<RedisReply> second = own.send("PING");
             CompletableFuture<RedisReply> third = own.send("PING");
             assertTrue(third.isCompletedExceptionally());
             assertEquals(Kind.QUEUE_FULL, failure(third).kind());
-            assertEquals("OK", sleeping.join().asString());
+            slowReply.complete("+DONE\r\n");
+            assertEquals("DONE", slow.join().asString());
             assertEquals("PONG", second.join().asString());
             assertEquals("PONG", own.send("PING").join().asString());
-        } finally {
-            own.close();
         }
     }
 

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -138,16 +139,19 @@ class RedisRateLimiterTest {
     }
 
     @Test
-    void aSlowRedisMeetsThePolicyAfterTheCommandTimeout() {
-        RedisClient slowClient = client(Duration.ofMillis(150));
-        RedisRateLimiter closed = RedisRateLimiter.builder(slowClient, 5, MINUTE).syncEvery(0)
-                .whenUnavailable(WhenUnavailable.DENY).build();
-        Await.until(slowClient::isConnected, WAIT, () -> "not connected");
-        // On the limiter's own connection, so the script queues behind the sleep.
-        slowClient.send("DEBUG", "SLEEP", "0.5");
-        RateLimitDecision decision = decide(closed, "k");
-        assertEquals(Basis.REDIS_UNAVAILABLE, decision.basis());
-        assertFalse(decision.allowed());
+    void aSlowRedisMeetsThePolicyAfterTheCommandTimeout() throws Exception {
+        // A server that logs in and then never answers a script: the command timeout decides, not a sleep.
+        try (ScriptedRedisServer silent = ScriptedRedisServer.start((connection, index, command) ->
+                command.get(0).startsWith("EVAL") ? new CompletableFuture<>() : ScriptedRedisServer.answer(command))) {
+            RedisClient slowClient = RedisClient.builder(silent.uri()).commandTimeout(Duration.ofMillis(150)).build();
+            clients.add(slowClient);
+            RedisRateLimiter closed = RedisRateLimiter.builder(slowClient, 5, MINUTE).syncEvery(0)
+                    .whenUnavailable(WhenUnavailable.DENY).build();
+            Await.until(slowClient::isConnected, WAIT, () -> "not connected");
+            RateLimitDecision decision = decide(closed, "k");
+            assertEquals(Basis.REDIS_UNAVAILABLE, decision.basis());
+            assertFalse(decision.allowed());
+        }
     }
 
     @Test

@@ -35,10 +35,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Kind#DISCONNECTED}, so a caller can fall back without waiting; during the very first connect,
  * commands wait for it (within their timeout), so a client used right after it is built works.
  *
- * <p>A command that times out keeps its place among the commands waiting for a reply (its reply still
- * comes, and is dropped); when the oldest waiting command times out and nothing at all was read for a
- * whole command timeout, the connection is taken for dead (a server that stopped, a peer that vanished
- * without a reset) and replaced.
+ * <p>A command that times out moves from {@code awaiting} to {@code late}, keeping its place in the order of
+ * replies (its reply still comes, and is dropped), so the select timeout never comes from a deadline already
+ * handled. When a command has waited a whole command timeout since it was written and nothing at all was read
+ * meanwhile, the connection is taken for dead (a server that stopped, a peer that vanished without a reset)
+ * and replaced. Both clocks start when the command is written, not submitted: a command held during the first
+ * connect was submitted before the login's reply was read.
  *
  * <p>Futures complete on this thread.
  */
@@ -53,11 +55,14 @@ public final class RedisIoLoop implements Runnable {
     public record Options(RedisUri uri, long connectTimeoutNanos, long commandTimeoutNanos, int maxPending,
             long minBackoffNanos, long maxBackoffNanos) {}
 
-    /** A command on its way: its bytes, its future, its deadline. */
+    /** A command on its way: its bytes, its future, its deadline, and when it was written. */
     private static final class Command {
         final byte[] bytes;
         final @Nullable CompletableFuture<RedisReply> future;
+        /** When its caller stops waiting: the submission plus the command timeout. */
         final long deadline;
+        /** When it was put in the output buffer ({@link #enqueueWrite}); the start of the dead-connection wait. */
+        long writtenAt;
 
         Command(byte[] bytes, @Nullable CompletableFuture<RedisReply> future, long deadline) {
             this.bytes = bytes;
@@ -87,7 +92,10 @@ public final class RedisIoLoop implements Runnable {
 
     // I/O thread only.
     private final ArrayDeque<Command> held = new ArrayDeque<>();
+    /** Written, reply not in, not timed out (or a login command): deadlines in ascending order. */
     private final ArrayDeque<Command> awaiting = new ArrayDeque<>();
+    /** Written and timed out, reply not in: all written before any of {@link #awaiting}, so their replies come first. */
+    private final ArrayDeque<Command> late = new ArrayDeque<>();
     private final RespParser parser = new RespParser();
     private ByteBuffer in = ByteBuffer.allocate(BUFFER_SIZE);
     private ByteBuffer out = ByteBuffer.allocate(BUFFER_SIZE);
@@ -98,6 +106,8 @@ public final class RedisIoLoop implements Runnable {
     private long reconnectAt;
     private long backoff;
     private long lastRead;
+    /** How many times the loop went round: a count that stays small unless the loop spins. */
+    private volatile long iterations;
 
     /** Opens the selector; {@link #run()} on a thread of its own starts connecting. */
     public RedisIoLoop(Options options) throws IOException {
@@ -139,6 +149,11 @@ public final class RedisIoLoop implements Runnable {
         return connections;
     }
 
+    /** How many times the I/O thread has gone round its loop (each select): for tests that check it does not spin. */
+    public long iterations() {
+        return iterations;
+    }
+
     /** Whether the connection is up and logged in. */
     public boolean isConnected() {
         return state == State.CONNECTED;
@@ -164,6 +179,7 @@ public final class RedisIoLoop implements Runnable {
                     selector.select(timeoutMillis);
                 }
                 wakeupPending.set(false);
+                iterations++; // only this thread writes it
                 if (closed) {
                     break;
                 }
@@ -185,6 +201,7 @@ public final class RedisIoLoop implements Runnable {
             dropConnection();
             String message = "the redis client of " + name + " is closed";
             failAll(held, Kind.CLOSED, message);
+            failAll(late, Kind.CLOSED, message);
             failAll(awaiting, Kind.CLOSED, message);
             failAll(submitted, Kind.CLOSED, message);
             try {
@@ -195,7 +212,12 @@ public final class RedisIoLoop implements Runnable {
         }
     }
 
-    /** Milliseconds until the next deadline: 0 when one has passed, -1 when there is none. */
+    /**
+     * Milliseconds until the next deadline not handled yet: 0 when one has passed, -1 when there is none.
+     * Every deadline counted here is one that {@link #checkTimers} acts on and then leaves behind (a timed-out
+     * command leaves {@code held} or {@code awaiting}; a dead connection is dropped), so a passed deadline
+     * costs one turn of the loop, never a spin.
+     */
     private long selectTimeoutMillis(long now) {
         long next = Long.MAX_VALUE;
         if (channel == null) {
@@ -203,9 +225,17 @@ public final class RedisIoLoop implements Runnable {
         } else if (state != State.CONNECTED) {
             next = connectDeadline;
         }
-        Command oldest = !awaiting.isEmpty() ? awaiting.peek() : held.peek();
-        if (oldest != null) {
-            next = Math.min(next, oldest.deadline);
+        Command oldestHeld = held.peek();
+        if (oldestHeld != null) {
+            next = Math.min(next, oldestHeld.deadline);
+        }
+        Command oldestAwaiting = awaiting.peek();
+        if (oldestAwaiting != null && !oldestAwaiting.isHandshake()) {
+            next = Math.min(next, oldestAwaiting.deadline);
+        }
+        Command oldestWritten = oldestWaitingForReply();
+        if (oldestWritten != null && state == State.CONNECTED) {
+            next = Math.min(next, deadConnectionAt(oldestWritten));
         }
         if (next == Long.MAX_VALUE) {
             return -1;
@@ -325,6 +355,7 @@ public final class RedisIoLoop implements Runnable {
             out = grow(out, out.position() + command.bytes.length);
         }
         out.put(command.bytes);
+        command.writtenAt = System.nanoTime();
         awaiting.add(command);
     }
 
@@ -368,7 +399,9 @@ public final class RedisIoLoop implements Runnable {
         } catch (RespProtocolException e) {
             in.clear();
             LOG.log(System.Logger.Level.WARNING, "redis {0}: {1}; reconnecting", name, e.getMessage());
-            failAll(awaiting, Kind.PROTOCOL, e.getMessage() == null ? "not RESP2" : e.getMessage());
+            String why = e.getMessage() == null ? "not RESP2" : e.getMessage();
+            failAll(late, Kind.PROTOCOL, why);
+            failAll(awaiting, Kind.PROTOCOL, why);
             connectionLost(e.getMessage());
             return;
         }
@@ -382,7 +415,7 @@ public final class RedisIoLoop implements Runnable {
 
     /** One reply, to the oldest command waiting; false when the connection was dropped because of it. */
     private boolean replied(RedisReply reply) {
-        Command command = awaiting.poll();
+        Command command = late.isEmpty() ? awaiting.poll() : late.poll();
         if (command == null) {
             throw new RespProtocolException("a reply nobody asked for: " + reply);
         }
@@ -417,21 +450,34 @@ public final class RedisIoLoop implements Runnable {
             outstanding.decrementAndGet();
             timeOut(command);
         }
-        Command oldestDue = null;
-        for (Command command : awaiting) {
-            if (command.isHandshake()) {
-                continue;
-            }
-            if (now - command.deadline < 0) {
-                break;
-            }
-            timeOut(command); // stays in the queue: its reply, if any, still comes in its turn
-            oldestDue = oldestDue == null ? command : oldestDue;
+        // Login commands only ever wait alone (callers' commands are written once the login is done), and the
+        // connect deadline covers them.
+        while (!awaiting.isEmpty() && !awaiting.peek().isHandshake() && now - awaiting.peek().deadline >= 0) {
+            Command command = awaiting.poll();
+            timeOut(command);
+            late.add(command); // its reply, if any, still comes in its turn
         }
-        long sent = oldestDue == null ? 0 : oldestDue.deadline - options.commandTimeoutNanos();
-        if (oldestDue != null && state == State.CONNECTED && lastRead - sent <= 0) {
-            connectionLost("no reply for " + TimeUnit.NANOSECONDS.toMillis(now - sent) + " ms");
+        Command oldest = oldestWaitingForReply();
+        if (oldest != null && state == State.CONNECTED && now - deadConnectionAt(oldest) >= 0) {
+            connectionLost("no reply for " + TimeUnit.NANOSECONDS.toMillis(now - oldest.writtenAt)
+                    + " ms and nothing read for " + TimeUnit.NANOSECONDS.toMillis(now - lastRead) + " ms");
         }
+    }
+
+    /** The caller's command written longest ago whose reply has not come, or null. */
+    private @Nullable Command oldestWaitingForReply() {
+        Command oldest = late.isEmpty() ? awaiting.peek() : late.peek();
+        return oldest == null || oldest.isHandshake() ? null : oldest;
+    }
+
+    /**
+     * When the connection counts as dead if nothing is read until then: a whole command timeout after the later
+     * of the oldest unanswered command's write and the last read. A server that answers slowly but steadily
+     * keeps its connection (each reply moves the last read); one that went quiet loses it.
+     */
+    private long deadConnectionAt(Command oldest) {
+        long since = lastRead - oldest.writtenAt > 0 ? lastRead : oldest.writtenAt;
+        return since + options.commandTimeoutNanos();
     }
 
     private void timeOut(Command command) {
@@ -470,6 +516,7 @@ public final class RedisIoLoop implements Runnable {
         lastFailure = why;
         state = State.DISCONNECTED;
         dropConnection();
+        failAll(late, Kind.CONNECTION_LOST, "connection to " + name + " lost: " + why);
         failAll(awaiting, Kind.CONNECTION_LOST, "connection to " + name + " lost: " + why);
         long jitter = ThreadLocalRandom.current().nextLong(backoff / 5 + 1);
         reconnectAt = System.nanoTime() + backoff + jitter;
