@@ -43,7 +43,6 @@ final class CompressionModule implements HttpModule {
     private boolean responseDecoding;
     private @Nullable ContentCoding requestCoding;
     private @Nullable BodyCodec requestCodec;
-    private int requestCodecAttempt;
     private long requestEncoded;
     private long requestDecoded;
 
@@ -96,13 +95,13 @@ final class CompressionModule implements HttpModule {
         if (coding == null) {
             return;
         }
+        // One decoder for the whole request, whatever the attempt: on a retry the engine sends the bytes
+        // already sent (this module's output, kept in its replay buffer) upstream again by itself, and only
+        // the parts not yet sent come through here, so the decoder carries on where it was.
         BodyCodec codec = requestCodec;
-        if (codec == null || requestCodecAttempt != session.attempts()) {
-            // A retry replays the body from its first byte: a fresh decoder for a fresh stream.
-            closeRequestCodec();
+        if (codec == null) {
             codec = newCodec(coding, false);
             requestCodec = codec;
-            requestCodecAttempt = session.attempts();
         }
         if (body.isEmpty() && !endOfStream) {
             return;

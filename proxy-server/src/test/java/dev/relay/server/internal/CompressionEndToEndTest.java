@@ -3,6 +3,7 @@ package dev.relay.server.internal;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
 import dev.relay.testing.ExternalTool;
+import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -35,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The {@code compression} filter in the configured server, with real clients: curl {@code --compressed}
  * over HTTP/1.1 and over HTTP/2 (h2c), a client without compression given a gzip origin's body decoded,
- * request bodies decoded and a bomb answered 413, and a streaming origin whose first event reaches the
+ * request bodies decoded (also across a retry) and a bomb answered 413, and a streaming origin whose first event reaches the
  * client compressed before the origin sends the rest.
  */
 @Timeout(60)
@@ -163,6 +165,35 @@ class CompressionEndToEndTest {
         ExternalTool.Result refused = ExternalTool.run(WAIT, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
                 "-H", "Content-Encoding: gzip", "--data-binary", "@" + bomb, url(relay, "/sink"));
         assertEquals("413", refused.stdout().trim(), refused.stderr());
+    }
+
+    @Test
+    void aGzipUploadRetriedAfterAStalePooledConnectionIsDecodedWhole() throws Exception {
+        InProcessRelay relay = start(origin.address(), ", request-decompress = true");
+        byte[] body = PAGE.getBytes(StandardCharsets.UTF_8);
+        byte[] encoded = gzip(body);
+        int firstPart = 2000;
+        // One client connection, so the pooled upstream connection is in the partition its request looks in.
+        try (RawHttpConnection client = new RawHttpConnection(relay.proxy().getPort())) {
+            client.send("GET /close-on-next HTTP/1.1\r\nHost: site.test\r\n\r\n");
+            assertEquals(200, client.readResponse().status());
+            assertEquals(1, origin.connectionsAccepted());
+
+            // The head and the first part go out on the pooled connection, which the origin closes on the head:
+            // the engine retries on a new connection, replaying what it sent (already decoded) by itself.
+            client.send(("POST /sink HTTP/1.1\r\nHost: site.test\r\nContent-Encoding: gzip\r\nContent-Length: "
+                    + encoded.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            client.send(Arrays.copyOf(encoded, firstPart));
+            Await.until(() -> origin.connectionsAccepted() == 2, WAIT, () -> "the retry's new connection");
+            // The rest reaches the filter only now, on the second attempt: the decoder must carry on.
+            client.send(Arrays.copyOfRange(encoded, firstPart, encoded.length));
+            RawHttpConnection.Response response = client.readResponse();
+            assertEquals(200, response.status(), response.bodyText());
+            assertEquals("{\"bytes\":" + body.length + ",\"sha256\":\"" + TestOrigin.sha256Hex(body) + "\"}",
+                    response.bodyText().trim());
+        }
+        assertEquals(1, origin.discardedRequests(), "the first attempt, dropped by the origin");
+        assertEquals(1, origin.requestCount("/sink"));
     }
 
     @Test
