@@ -152,6 +152,86 @@ class CompressionModuleTest {
         assertEquals("5000", encoded.headers().get("Content-Length"));
     }
 
+    /** The 304 for a request with {@code acceptEncoding} and {@code ifNoneMatch} (null: none), after the filter. */
+    private ResponseHeader notModified(String acceptEncoding, String ifNoneMatch, String type, String etag) {
+        request.headers().remove("If-None-Match");
+        request.headers().remove("Accept-Encoding");
+        if (ifNoneMatch != null) {
+            request.headers().set("If-None-Match", ifNoneMatch);
+        }
+        HttpModule module = module(CompressionFilter.withDefaults(), acceptEncoding);
+        ResponseHeader response = response(304, type, -1);
+        response.headers().set("ETag", etag);
+        module.responseHeaderFilter(session, response, true);
+        module.responseDone(session);
+        return response;
+    }
+
+    @Test
+    void notModifiedCarriesTheVaryAndWeakETagItsCompressed200Has() {
+        // RFC 9110 §15.4.5: a 304 usually has no Content-Type; the client would get gzip, so its 200 is W/"x".
+        for (String type : new String[] {null, "text/html"}) {
+            ResponseHeader response = notModified("gzip", null, type, "\"x\"");
+            assertEquals("W/\"x\"", response.headers().get("ETag"), type);
+            assertEquals("Accept-Encoding", response.headers().get("Vary"), type);
+            assertNull(response.headers().get("Content-Encoding"), type);
+        }
+        // The requester revalidating the tag the proxy weakened: whatever its Accept-Encoding says now.
+        ResponseHeader revalidated = notModified(null, "\"y\", W/\"x\"", null, "\"x\"");
+        assertEquals("W/\"x\"", revalidated.headers().get("ETag"));
+        assertEquals("Accept-Encoding", revalidated.headers().get("Vary"));
+        // An origin's own weak tag stays as it is.
+        assertEquals("W/\"w\"", notModified("gzip", null, null, "W/\"w\"").headers().get("ETag"));
+    }
+
+    @Test
+    void notModifiedKeepsTheStrongETagIts200Kept() {
+        // A compressible type for a client without a coding: Vary (as its 200 has), the tag strong.
+        ResponseHeader uncompressed = notModified(null, null, "text/html", "\"x\"");
+        assertEquals("\"x\"", uncompressed.headers().get("ETag"));
+        assertEquals("Accept-Encoding", uncompressed.headers().get("Vary"));
+        // A type the proxy leaves alone.
+        ResponseHeader image = notModified("gzip", null, "image/png", "\"x\"");
+        assertEquals("\"x\"", image.headers().get("ETag"));
+        assertNull(image.headers().get("Vary"));
+        // No type, but the requester's stored copy has the strong tag: its 200 was not transformed.
+        ResponseHeader stored = notModified("gzip", "\"x\"", null, "\"x\"");
+        assertEquals("\"x\"", stored.headers().get("ETag"));
+        assertNull(stored.headers().get("Vary"));
+        // A tag that only contains the 304's between two others' quotes is not it.
+        ResponseHeader lookalike = notModified(null, "\"a\",\"b\"", null, "\",\"");
+        assertEquals("\",\"", lookalike.headers().get("ETag"));
+    }
+
+    @Test
+    void notModifiedOfAnEncodedOriginBodyMirrorsTheDecoding() {
+        for (String accept : new String[] {"br;q=0, identity", "gzip"}) {
+            HttpModule module = module(CompressionFilter.withDefaults(), accept);
+            ResponseHeader response = response(304, null, -1);
+            response.headers().set("Content-Encoding", "gzip");
+            response.headers().set("ETag", "\"g\"");
+            module.responseHeaderFilter(session, response, true);
+            module.responseDone(session);
+            assertEquals(accept.equals("gzip") ? "\"g\"" : "W/\"g\"", response.headers().get("ETag"), accept);
+            assertEquals("Accept-Encoding", response.headers().get("Vary"), accept);
+        }
+    }
+
+    @Test
+    void notModifiedUnderNoTransformOrToHeadIsLeftAlone() {
+        ResponseHeader noTransform = response(304, null, -1);
+        noTransform.headers().set("Cache-Control", "no-transform");
+        noTransform.headers().set("ETag", "\"x\"");
+        HttpModule module = module(CompressionFilter.withDefaults(), "gzip");
+        module.responseHeaderFilter(session, noTransform, true);
+        module.responseDone(session);
+        assertEquals("\"x\"", noTransform.headers().get("ETag"));
+        assertNull(noTransform.headers().get("Vary"));
+
+        request.setMethod("HEAD");
+        assertEquals("\"x\"", notModified("gzip", null, null, "\"x\"").headers().get("ETag"));
+    }
+
     @Test
     void interimResponsesWaitForTheFinalOne() {
         HttpModule module = module(CompressionFilter.withDefaults(), "gzip");

@@ -37,8 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The {@code compression} filter in the configured server, with real clients: curl {@code --compressed}
  * over HTTP/1.1 and over HTTP/2 (h2c), a client without compression given a gzip origin's body decoded,
- * request bodies decoded (also across a retry) and a bomb answered 413, and a streaming origin whose first event reaches the
- * client compressed before the origin sends the rest.
+ * a 304 given the weak ETag and Vary of the compressed 200, request bodies decoded (also across a retry)
+ * and a bomb answered 413, and a streaming origin whose first event reaches the client compressed before
+ * the origin sends the rest.
  */
 @Timeout(60)
 class CompressionEndToEndTest {
@@ -66,6 +67,15 @@ class CompressionEndToEndTest {
         origin = TestOrigin.builder().name("origin")
                 .handler("/page", (request, response) -> response.header("Content-Type", "text/html; charset=utf-8")
                         .header("ETag", "\"p1\"").body(PAGE))
+                .handler("/conditional", (request, response) -> {
+                    // Weak comparison, as RFC 9110 §13.1.2 requires for If-None-Match: W/"c1" matches "c1".
+                    String ifNoneMatch = request.header("If-None-Match");
+                    if (ifNoneMatch != null && ifNoneMatch.contains("\"c1\"")) {
+                        response.status(304).header("ETag", "\"c1\"");
+                    } else {
+                        response.header("Content-Type", "text/html").header("ETag", "\"c1\"").body(PAGE);
+                    }
+                })
                 .handler("/gzipped", (request, response) -> response.header("Content-Type", "text/html")
                         .header("Content-Encoding", "gzip").body(gzipped))
                 .build().start();
@@ -138,6 +148,23 @@ class CompressionEndToEndTest {
             assertTrue(head.contains("vary: accept-encoding"), head);
             assertTrue(head.contains("etag: w/\"p1\""), head);
         }
+    }
+
+    @Test
+    void aRevalidationGetsA304WithTheWeakETagAndVaryOfTheCompressed200() throws Exception {
+        InProcessRelay relay = start(origin.address(), "");
+        ExternalTool.Result first = ExternalTool.run(WAIT, "curl", "-sS", "--compressed", "-D", "-", "-o", "/dev/null",
+                url(relay, "/conditional"));
+        assertEquals(0, first.exitCode(), first.stderr());
+        assertTrue(first.stdout().toLowerCase().contains("etag: w/\"c1\""), first.stdout());
+        // The client revalidates with the tag it got; the origin matches it weakly against its own "c1".
+        ExternalTool.Result again = ExternalTool.run(WAIT, "curl", "-sS", "--compressed", "-D", "-", "-o", "/dev/null",
+                "-H", "If-None-Match: W/\"c1\"", url(relay, "/conditional"));
+        assertEquals(0, again.exitCode(), again.stderr());
+        String head = again.stdout().toLowerCase();
+        assertTrue(head.startsWith("http/1.1 304"), head);
+        assertTrue(head.contains("etag: w/\"c1\""), head);
+        assertTrue(head.contains("vary: accept-encoding"), head);
     }
 
     @Test
