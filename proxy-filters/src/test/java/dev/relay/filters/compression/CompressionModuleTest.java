@@ -351,6 +351,16 @@ class CompressionModuleTest {
     }
 
     @Test
+    void zstdRequestWithAWindowOverEightMebibytesIsAnswered400() throws IOException {
+        byte[] frame = TestBodies.zstdFrame(TestBodies.text(10_000), 25);
+        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "zstd", frame.length);
+        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(frame), true));
+        assertEquals(400, e.httpStatus());
+        assertTrue(e.getMessage().contains("window"), e.getMessage());
+        module.responseDone(session);
+    }
+
+    @Test
     void aRetryKeepsDecodingTheSameStream() throws IOException {
         // On a retry the engine replays the bytes it already sent (decoded by this module) straight upstream
         // and only the parts not yet sent come through requestBodyFilter: the decoder must carry on.
