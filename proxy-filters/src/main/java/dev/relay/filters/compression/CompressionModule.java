@@ -9,6 +9,7 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.VaryField;
 import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
@@ -408,15 +409,7 @@ final class CompressionModule implements HttpModule {
 
     /** Adds {@code Accept-Encoding} to {@code Vary} unless it, or {@code *}, is there. */
     private static void addVary(HttpHeaders headers) {
-        for (String value : headers.getAll("vary")) {
-            for (String name : value.split(",")) {
-                String trimmed = name.trim();
-                if (trimmed.equals("*") || trimmed.equalsIgnoreCase("accept-encoding")) {
-                    return;
-                }
-            }
-        }
-        headers.add("Vary", "Accept-Encoding");
+        VaryField.addIfMissing(headers, "Accept-Encoding");
     }
 
     @Override
