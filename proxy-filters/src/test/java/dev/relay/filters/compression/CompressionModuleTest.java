@@ -319,45 +319,38 @@ class CompressionModuleTest {
         module.responseDone(session);
     }
 
+    /** Sends {@code body} whole as a request body in {@code coding}: the filter must answer {@code status}, saying {@code why}. */
+    private void assertRequestRefused(CompressionFilter filter, String coding, byte[] body, int status, String why) {
+        HttpModule module = requestDecoding(filter, coding, body.length);
+        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(body), true));
+        assertEquals(status, e.httpStatus());
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+        module.responseDone(session);
+    }
+
     @Test
     void requestBombIsAnswered413() throws IOException {
         byte[] bomb = TestBodies.encodeWithLibrary(ContentCoding.GZIP, new byte[8 * 1024 * 1024]);
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", bomb.length);
-        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(bomb), true));
-        assertEquals(413, e.httpStatus());
-        assertTrue(e.getMessage().contains("max-ratio"), e.getMessage());
-        module.responseDone(session);
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).build(), "gzip", bomb, 413, "max-ratio");
     }
 
     @Test
     void requestOverTheSizeCapIsAnswered413() throws IOException {
-        byte[] body = TestBodies.text(300_000);
-        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.BR, body);
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).maxRequestSize(100_000).build(),
-                "br", encoded.length);
-        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(encoded), true));
-        assertEquals(413, e.httpStatus());
-        assertTrue(e.getMessage().contains("max-request-size"), e.getMessage());
-        module.responseDone(session);
+        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.BR, TestBodies.text(300_000));
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).maxRequestSize(100_000).build(),
+                "br", encoded, 413, "max-request-size");
     }
 
     @Test
     void corruptRequestBodyIsAnswered400() {
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", 100);
-        ProxyError e = assertThrows(ProxyError.class,
-                () -> module.requestBodyFilter(session, BodyChunk.wrap(TestBodies.text(100)), true));
-        assertEquals(400, e.httpStatus());
-        module.responseDone(session);
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).build(), "gzip", TestBodies.text(100),
+                400, "not valid gzip");
     }
 
     @Test
     void zstdRequestWithAWindowOverEightMebibytesIsAnswered400() throws IOException {
         byte[] frame = TestBodies.zstdFrame(TestBodies.text(10_000), 25);
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "zstd", frame.length);
-        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(frame), true));
-        assertEquals(400, e.httpStatus());
-        assertTrue(e.getMessage().contains("window"), e.getMessage());
-        module.responseDone(session);
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).build(), "zstd", frame, 400, "window");
     }
 
     @Test
