@@ -9,6 +9,7 @@ import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.filters.internal.HttpSyntax;
 import dev.relay.filters.internal.PlainTextResponses;
+import dev.relay.filters.internal.VaryField;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -201,8 +202,8 @@ public final class CorsFilter implements HttpModuleFactory {
                     out.set(EXPOSE_HEADERS, exposeValue);
                 }
             }
-            if (!anyOrigin && !variesByOrigin(out)) {
-                out.add("Vary", "Origin");
+            if (!anyOrigin) {
+                VaryField.addIfMissing(out, "Origin");
             }
         }
     }
@@ -213,18 +214,6 @@ public final class CorsFilter implements HttpModuleFactory {
         if (credentials) {
             out.set(ALLOW_CREDENTIALS, "true");
         }
-    }
-
-    private static boolean variesByOrigin(HttpHeaders headers) {
-        for (String vary : headers.getAll("Vary")) {
-            for (String name : vary.split(",")) {
-                String field = name.strip();
-                if (field.equals("*") || field.equalsIgnoreCase("Origin")) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     /** Settings of a {@link CorsFilter}. */

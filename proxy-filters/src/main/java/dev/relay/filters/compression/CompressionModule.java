@@ -9,6 +9,7 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.VaryField;
 import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
@@ -35,6 +36,8 @@ final class CompressionModule implements HttpModule {
 
     private final CompressionFilter.Settings settings;
     private List<String> acceptEncoding = List.of();
+    /** The requester's validators: what its stored copy carries, for the ETag of a 304. */
+    private List<String> ifNoneMatch = List.of();
     private @Nullable AcceptEncoding accept;
     private boolean head;
     private boolean connect;
@@ -43,7 +46,6 @@ final class CompressionModule implements HttpModule {
     private boolean responseDecoding;
     private @Nullable ContentCoding requestCoding;
     private @Nullable BodyCodec requestCodec;
-    private int requestCodecAttempt;
     private long requestEncoded;
     private long requestDecoded;
 
@@ -61,6 +63,7 @@ final class CompressionModule implements HttpModule {
         connect = method.equalsIgnoreCase("CONNECT");
         HttpHeaders headers = session.requestHeader().headers();
         acceptEncoding = headers.getAll("accept-encoding");
+        ifNoneMatch = headers.getAll("if-none-match");
         if (settings.requestDecompress()) {
             prepareRequestDecoding(headers);
         }
@@ -96,13 +99,13 @@ final class CompressionModule implements HttpModule {
         if (coding == null) {
             return;
         }
+        // One decoder for the whole request, whatever the attempt: on a retry the engine sends the bytes
+        // already sent (this module's output, kept in its replay buffer) upstream again by itself, and only
+        // the parts not yet sent come through here, so the decoder carries on where it was.
         BodyCodec codec = requestCodec;
-        if (codec == null || requestCodecAttempt != session.attempts()) {
-            // A retry replays the body from its first byte: a fresh decoder for a fresh stream.
-            closeRequestCodec();
+        if (codec == null) {
             codec = newCodec(coding, false);
             requestCodec = codec;
-            requestCodecAttempt = session.attempts();
         }
         if (body.isEmpty() && !endOfStream) {
             return;
@@ -151,36 +154,36 @@ final class CompressionModule implements HttpModule {
             return;
         }
         responseDecided = true;
-        if (head || connect || endOfStream || status == 204 || status == 206 || status == 304) {
+        HttpHeaders headers = response.headers();
+        if (head || connect || forbidsTransform(headers.getAll("cache-control"))) {
             return;
         }
-        HttpHeaders headers = response.headers();
-        if (headers.contains("content-range") || forbidsTransform(headers.getAll("cache-control"))) {
+        if (status == 304) {
+            considerNotModified(headers);
+            return;
+        }
+        if (endOfStream || status == 204 || status == 206 || headers.contains("content-range")) {
             return;
         }
         List<String> encodings = headers.getAll("content-encoding");
-        boolean identity = encodings.isEmpty()
-                || encodings.size() == 1 && encodings.get(0).trim().equalsIgnoreCase("identity");
-        if (identity) {
+        if (isIdentity(encodings)) {
             considerCompressing(headers);
         } else if (settings.decompress() && encodings.size() == 1) {
             considerDecoding(headers, encodings.get(0));
         }
     }
 
+    private static boolean isIdentity(List<String> encodings) {
+        return encodings.isEmpty() || encodings.size() == 1 && encodings.get(0).trim().equalsIgnoreCase("identity");
+    }
+
     private void considerCompressing(HttpHeaders headers) {
-        if (settings.encodings().isEmpty() || !settings.types().matches(headers.get("content-type"))) {
-            return;
-        }
-        long length = contentLength(headers);
-        if (length >= 0 && length < settings.minLength()) {
+        if (settings.encodings().isEmpty() || !settings.types().matches(headers.get("content-type"))
+                || belowMinLength(headers)) {
             return;
         }
         addVary(headers);
-        ContentCoding coding = accept().choose(settings.encodings());
-        if (coding == ContentCoding.BR && !BrotliCodecs.available()) {
-            coding = accept().choose(settings.encodings().stream().filter(c -> c != ContentCoding.BR).toList());
-        }
+        ContentCoding coding = chooseCoding();
         if (coding == null) {
             return;
         }
@@ -189,21 +192,111 @@ final class CompressionModule implements HttpModule {
         afterRepresentationChange(headers);
     }
 
+    /** The coding to compress into for this client, or null when it accepts none the proxy can make. */
+    private @Nullable ContentCoding chooseCoding() {
+        ContentCoding coding = accept().choose(settings.encodings());
+        if (coding == ContentCoding.BR && !BrotliCodecs.available()) {
+            coding = accept().choose(settings.encodings().stream().filter(c -> c != ContentCoding.BR).toList());
+        }
+        return coding;
+    }
+
+    private boolean belowMinLength(HttpHeaders headers) {
+        long length = contentLength(headers);
+        return length >= 0 && length < settings.minLength();
+    }
+
     private void considerDecoding(HttpHeaders headers, String encoding) {
         ContentCoding coding = ContentCoding.fromToken(encoding);
         if (coding == null) {
             return;
         }
         addVary(headers);
-        AcceptEncoding accept = accept();
-        if (accept.quality(coding) > 0 || !accept.acceptsIdentity()
-                || coding == ContentCoding.BR && !BrotliCodecs.available()) {
+        if (!decodesFor(coding)) {
             return;
         }
         responseCodec = newCodec(coding, false);
         responseDecoding = true;
         headers.remove("content-encoding");
         afterRepresentationChange(headers);
+    }
+
+    /** Whether a body in {@code coding} is decoded for this client: it refuses the coding and takes identity. */
+    private boolean decodesFor(ContentCoding coding) {
+        AcceptEncoding accept = accept();
+        return accept.quality(coding) == 0 && accept.acceptsIdentity()
+                && (coding != ContentCoding.BR || BrotliCodecs.available());
+    }
+
+    /**
+     * A 304 carries the {@code Vary} and {@code ETag} its 200 would have had (RFC 9110 §15.4.5), and a
+     * cache matches a 304's strong tag only against the same strong tag (RFC 9111 §4.3.4): after the
+     * proxy sent the 200 as {@code W/"x"}, a 304 with {@code "x"} would refresh nothing. A 304 usually
+     * has no {@code Content-Type}, so whether the 200 was transformed is decided from what is known:
+     * the requester's {@code If-None-Match} first (it holds the tag its stored copy carries: {@code W/"x"}
+     * says transformed, {@code "x"} untransformed), else the same rules as for a 200 on the fields the
+     * 304 has ({@code Content-Encoding}, {@code Content-Type}, {@code Content-Length}) and the client's
+     * {@code Accept-Encoding}. Where the type is unknown and the client would get a coding, the tag is
+     * weakened: a weak tag still matches a strong stored one under weak comparison, the reverse never.
+     */
+    private void considerNotModified(HttpHeaders headers) {
+        List<String> encodings = headers.getAll("content-encoding");
+        boolean typed = headers.contains("content-type");
+        // Whether the 200 has Vary whatever this client gets (a compressible type, or a decodable coding).
+        boolean varies;
+        boolean transformed;
+        if (!isIdentity(encodings)) {
+            ContentCoding coding = settings.decompress() && encodings.size() == 1
+                    ? ContentCoding.fromToken(encodings.get(0)) : null;
+            if (coding == null) {
+                return;
+            }
+            varies = true;
+            transformed = decodesFor(coding);
+        } else {
+            if (settings.encodings().isEmpty() || typed && !settings.types().matches(headers.get("content-type"))
+                    || belowMinLength(headers)) {
+                return;
+            }
+            varies = typed;
+            transformed = chooseCoding() != null;
+        }
+        String etag = headers.get("etag");
+        boolean strong = etag != null && etag.startsWith("\"");
+        if (strong) {
+            StoredTag stored = storedTag(etag);
+            if (stored != StoredTag.UNKNOWN) {
+                transformed = stored == StoredTag.WEAK;
+            }
+        }
+        if (varies || transformed) {
+            addVary(headers);
+        }
+        if (strong && transformed) {
+            headers.set("etag", "W/" + etag);
+        }
+    }
+
+    /** How the requester's {@code If-None-Match} names a tag: the form its stored copy carries. */
+    private enum StoredTag { WEAK, STRONG, UNKNOWN }
+
+    /** How {@link #ifNoneMatch} names {@code strongTag} (with its quotes). */
+    private StoredTag storedTag(String strongTag) {
+        for (String list : ifNoneMatch) {
+            // An entity-tag's quoted part holds no '"' (RFC 9110 §8.8.3), so quotes pair up from the start.
+            int open = list.indexOf('"');
+            while (open >= 0) {
+                int close = list.indexOf('"', open + 1);
+                if (close < 0) {
+                    break;
+                }
+                if (close + 1 - open == strongTag.length() && list.startsWith(strongTag, open)) {
+                    return open >= 2 && list.startsWith("W/", open - 2) ? StoredTag.WEAK : StoredTag.STRONG;
+                }
+                open = list.indexOf('"', close + 1);
+            }
+        }
+        return StoredTag.UNKNOWN;
     }
 
     /** The body's bytes change: its length is the proxy's to frame, ranges of it are gone, its ETag is weak. */
@@ -316,15 +409,7 @@ final class CompressionModule implements HttpModule {
 
     /** Adds {@code Accept-Encoding} to {@code Vary} unless it, or {@code *}, is there. */
     private static void addVary(HttpHeaders headers) {
-        for (String value : headers.getAll("vary")) {
-            for (String name : value.split(",")) {
-                String trimmed = name.trim();
-                if (trimmed.equals("*") || trimmed.equalsIgnoreCase("accept-encoding")) {
-                    return;
-                }
-            }
-        }
-        headers.add("Vary", "Accept-Encoding");
+        VaryField.addIfMissing(headers, "Accept-Encoding");
     }
 
     @Override

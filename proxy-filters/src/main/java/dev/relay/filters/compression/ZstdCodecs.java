@@ -1,19 +1,27 @@
 package dev.relay.filters.compression;
 
 import com.github.luben.zstd.EndDirective;
+import com.github.luben.zstd.Zstd;
 import com.github.luben.zstd.ZstdCompressCtx;
-import com.github.luben.zstd.ZstdDecompressCtx;
+import com.github.luben.zstd.ZstdDirectBufferDecompressingStreamNoFinalizer;
 import com.github.luben.zstd.ZstdException;
+import com.github.luben.zstd.ZstdIOException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
 
 /**
- * Zstandard over zstd-jni's contexts (the reference C library), streaming between direct buffers:
- * a chunk's own buffer when it is direct (as the Netty transport's are), otherwise a copy through a
- * per-thread direct buffer; output goes through another per-thread direct buffer.
+ * Zstandard over zstd-jni (the reference C library), streaming between direct buffers: a chunk's own
+ * buffer when it is direct (as the Netty transport's are), otherwise a copy through a per-thread direct
+ * buffer; output goes through another per-thread direct buffer.
  */
 final class ZstdCodecs {
+    /**
+     * The largest window a decoder accepts, 8 MiB: RFC 9659 caps the {@code zstd} content coding's window
+     * there and lets decoders refuse more. libzstd's own default, 128 MiB, would let every request body
+     * make the proxy allocate that much native memory.
+     */
+    static final int MAX_WINDOW_LOG = 23;
     /** About libzstd's own recommended stream buffer sizes (ZSTD_CStreamOutSize, ZSTD_DStreamOutSize). */
     private static final int SCRATCH = 128 * 1024;
     private static final ThreadLocal<ByteBuffer[]> SCRATCH_BUFFERS = ThreadLocal.withInitial(
@@ -28,7 +36,7 @@ final class ZstdCodecs {
          * Moves bytes from {@code source} to {@code target}; {@code finalPiece} when {@code source} holds
          * the end of this call's input. Returns whether the context has nothing left to write.
          */
-        boolean run(ByteBuffer target, ByteBuffer source, boolean finalPiece);
+        boolean run(ByteBuffer target, ByteBuffer source, boolean finalPiece) throws IOException;
     }
 
     /**
@@ -103,30 +111,87 @@ final class ZstdCodecs {
         }
     }
 
-    /** Decompresses one or more zstd frames. */
+    /**
+     * Decompresses one or more zstd frames, refusing a window over {@link #MAX_WINDOW_LOG} before it is
+     * allocated. The limit is libzstd's own ({@code ZSTD_d_windowLogMax}), which zstd-jni sets only on its
+     * direct-buffer stream, so that is used here, fed each piece as its source. That stream stops for good
+     * once a frame ends exactly where its input does (it takes that for the end of the data); the next
+     * frame, if one comes, gets a new stream (frames are independent).
+     */
     static final class Decoder extends BodyCodec {
-        private final ZstdDecompressCtx context;
+        private FedStream stream;
         private boolean frameEnded = true;
 
-        Decoder() {
-            context = new ZstdDecompressCtx();
+        Decoder() throws IOException {
+            stream = FedStream.open();
             opened();
         }
 
         @Override
         void transform(ByteBuffer input, boolean last, CodecOutput output) throws IOException {
             if (input.hasRemaining()) {
-                frameEnded = pump(input, output,
-                        (target, source, finalPiece) -> context.decompressDirectByteBufferStream(target, source), false);
+                try {
+                    frameEnded = pump(input, output, (target, source, finalPiece) -> decode(target, source), false);
+                } finally {
+                    // The stream keeps no reference to a chunk's buffer between parts.
+                    stream.feed(EMPTY);
+                }
             }
             if (last && !frameEnded) {
                 throw new IOException("truncated zstd stream");
             }
         }
 
+        /** One step: returns whether a frame ended with {@code source} used up. */
+        private boolean decode(ByteBuffer target, ByteBuffer source) throws IOException {
+            if (stream.stopped() && source.hasRemaining()) {
+                FedStream next = FedStream.open();
+                stream.close();
+                stream = next;
+            }
+            stream.feed(source);
+            try {
+                stream.read(target);
+            } catch (ZstdIOException e) {
+                if (e.getErrorCode() == Zstd.errFrameParameterWindowTooLarge()) {
+                    throw new IOException("zstd: the frame's window is larger than " + (1 << MAX_WINDOW_LOG)
+                            + " bytes (RFC 9659's limit)", e);
+                }
+                throw new IOException("zstd: " + e.getMessage(), e);
+            }
+            return stream.stopped();
+        }
+
         @Override
         protected void free() {
-            context.close();
+            stream.close();
+        }
+    }
+
+    /** zstd-jni's direct-buffer stream, given each piece of input as its source. */
+    private static final class FedStream extends ZstdDirectBufferDecompressingStreamNoFinalizer {
+        private FedStream() {
+            super(EMPTY);
+        }
+
+        static FedStream open() throws IOException {
+            FedStream stream = new FedStream();
+            try {
+                stream.setLongMax(MAX_WINDOW_LOG);
+            } catch (IOException | RuntimeException e) {
+                stream.close();
+                throw e;
+            }
+            return stream;
+        }
+
+        void feed(ByteBuffer piece) {
+            source = piece;
+        }
+
+        /** Whether a frame ended with the source used up: this stream reads nothing more. */
+        boolean stopped() {
+            return !hasRemaining();
         }
     }
 }

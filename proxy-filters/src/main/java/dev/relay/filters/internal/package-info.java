@@ -1,7 +1,9 @@
 /**
  * What the filters of {@code dev.relay.filters} and its packages share and users do not see: HTTP
- * syntax checks (tokens, field names, cookies) and the plain-text answers filters refuse requests with.
- * Not an API.
+ * syntax checks (tokens, field names, cookies), the {@code Vary} field's rules, and the plain-text
+ * answers filters refuse requests with. Not an API.
+ *
+ * <p>{@code @NullMarked} (JSpecify): everything here is non-null unless annotated {@code @Nullable}.
  */
 @NullMarked
 package dev.relay.filters.internal;

@@ -1,5 +1,6 @@
 package dev.relay.filters.compression;
 
+import com.github.luben.zstd.ZstdCompressCtx;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -11,7 +12,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.zip.Deflater;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -34,25 +37,36 @@ class CodecsTest {
 
     private static byte[] transformInPieces(BodyCodec codec, byte[] body, int piece, boolean direct, boolean endsStream)
             throws IOException {
+        List<byte[]> pieces = new ArrayList<>();
+        int offset = 0;
+        do {
+            int count = Math.min(piece, body.length - offset);
+            pieces.add(Arrays.copyOfRange(body, offset, offset + count));
+            offset += count;
+        } while (offset < body.length);
+        return transformParts(codec, pieces, direct, endsStream);
+    }
+
+    /** Feeds {@code parts} to {@code codec} one by one (the last one ending it when {@code endsStream}). */
+    private static byte[] transformParts(BodyCodec codec, List<byte[]> parts, boolean direct, boolean endsStream)
+            throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (codec) {
-            int offset = 0;
-            do {
-                int count = Math.min(piece, body.length - offset);
-                ByteBuffer input = direct ? ByteBuffer.allocateDirect(count) : ByteBuffer.allocate(count);
-                input.put(body, offset, count).flip();
-                offset += count;
+            for (int i = 0; i < parts.size(); i++) {
+                byte[] part = parts.get(i);
+                ByteBuffer input = direct ? ByteBuffer.allocateDirect(part.length) : ByteBuffer.allocate(part.length);
+                input.put(part).flip();
                 CodecOutput output = CodecOutput.borrow(Long.MAX_VALUE);
                 try {
                     ByteBuffer view = input.asReadOnlyBuffer();
-                    codec.transform(view, endsStream && offset == body.length, output);
+                    codec.transform(view, endsStream && i == parts.size() - 1, output);
                     assertEquals(0, view.remaining(), "input left unread");
                     ByteBuffer written = output.written();
                     out.write(written.array(), written.arrayOffset() + written.position(), written.remaining());
                 } finally {
                     output.release();
                 }
-            } while (offset < body.length);
+            }
         }
         return out.toByteArray();
     }
@@ -194,6 +208,67 @@ class CodecsTest {
             assertTrue(output.array().length <= 1024 * 1024 + 1, "grew to " + output.array().length);
         } finally {
             output.release();
+        }
+    }
+
+    /** A skippable frame (RFC 8878 §3.1.2) of {@code length} bytes of content. */
+    private static byte[] skippableFrame(int length) {
+        ByteBuffer frame = ByteBuffer.allocate(8 + length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return frame.putInt(0x184D2A50).putInt(length).array();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] part : parts) {
+            out.writeBytes(part);
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void zstdWindowsUpToEightMebibytesDecode() throws IOException {
+        byte[] body = TestBodies.text(100_000);
+        byte[] frame = TestBodies.zstdFrame(body, ZstdCodecs.MAX_WINDOW_LOG);
+        assertArrayEquals(body, transformInPieces(Codecs.decoder(ContentCoding.ZSTD), frame, 1000, true));
+    }
+
+    @Test
+    void zstdWindowOverEightMebibytesIsRefusedBeforeItIsAllocated() throws IOException {
+        byte[] large = TestBodies.zstdFrame(TestBodies.text(10_000), 24);
+        IOException e = assertThrows(IOException.class,
+                () -> transformInPieces(Codecs.decoder(ContentCoding.ZSTD), large, 4096, true));
+        assertTrue(e.getMessage().contains("window"), e.getMessage());
+
+        // A single-segment frame's window is its content size (RFC 8878 §3.1.1.1.2): 9 MiB is over the limit.
+        byte[] singleSegment;
+        try (ZstdCompressCtx context = new ZstdCompressCtx()) {
+            singleSegment = context.setLevel(1).setWindowLog(24).setContentSize(true).compress(new byte[9 << 20]);
+        }
+        assertTrue((singleSegment[4] & 0x20) != 0, "single segment");
+        e = assertThrows(IOException.class,
+                () -> transformInPieces(Codecs.decoder(ContentCoding.ZSTD), singleSegment, 4096, false));
+        assertTrue(e.getMessage().contains("window"), e.getMessage());
+    }
+
+    @Test
+    void everyZstdFrameIsChecked() throws IOException {
+        byte[] first = TestBodies.text(30_000);
+        byte[] second = TestBodies.text(20_000);
+        byte[] firstFrame = TestBodies.encodeWithLibrary(ContentCoding.ZSTD, first);
+        byte[] secondFrame = TestBodies.encodeWithLibrary(ContentCoding.ZSTD, second);
+        byte[] skippable = skippableFrame(16);
+        byte[] both = concat(first, second);
+        // Frames ending where a part ends (the stream stops there and a new one takes the next frame), and inside one.
+        assertArrayEquals(both, transformParts(Codecs.decoder(ContentCoding.ZSTD),
+                List.of(firstFrame, skippable, secondFrame), true, true));
+        assertArrayEquals(both, transformParts(Codecs.decoder(ContentCoding.ZSTD),
+                List.of(concat(firstFrame, skippable, secondFrame)), false, true));
+        // A frame with too large a window after good ones is refused too, whatever the parts.
+        byte[] large = TestBodies.zstdFrame(second, 25);
+        for (List<byte[]> parts : List.of(List.of(firstFrame, skippable, large), List.of(concat(firstFrame, skippable, large)))) {
+            IOException e = assertThrows(IOException.class,
+                    () -> transformParts(Codecs.decoder(ContentCoding.ZSTD), parts, true, true));
+            assertTrue(e.getMessage().contains("window"), e.getMessage());
         }
     }
 

@@ -152,6 +152,86 @@ class CompressionModuleTest {
         assertEquals("5000", encoded.headers().get("Content-Length"));
     }
 
+    /** The 304 for a request with {@code acceptEncoding} and {@code ifNoneMatch} (null: none), after the filter. */
+    private ResponseHeader notModified(String acceptEncoding, String ifNoneMatch, String type, String etag) {
+        request.headers().remove("If-None-Match");
+        request.headers().remove("Accept-Encoding");
+        if (ifNoneMatch != null) {
+            request.headers().set("If-None-Match", ifNoneMatch);
+        }
+        HttpModule module = module(CompressionFilter.withDefaults(), acceptEncoding);
+        ResponseHeader response = response(304, type, -1);
+        response.headers().set("ETag", etag);
+        module.responseHeaderFilter(session, response, true);
+        module.responseDone(session);
+        return response;
+    }
+
+    @Test
+    void notModifiedCarriesTheVaryAndWeakETagItsCompressed200Has() {
+        // RFC 9110 §15.4.5: a 304 usually has no Content-Type; the client would get gzip, so its 200 is W/"x".
+        for (String type : new String[] {null, "text/html"}) {
+            ResponseHeader response = notModified("gzip", null, type, "\"x\"");
+            assertEquals("W/\"x\"", response.headers().get("ETag"), type);
+            assertEquals("Accept-Encoding", response.headers().get("Vary"), type);
+            assertNull(response.headers().get("Content-Encoding"), type);
+        }
+        // The requester revalidating the tag the proxy weakened: whatever its Accept-Encoding says now.
+        ResponseHeader revalidated = notModified(null, "\"y\", W/\"x\"", null, "\"x\"");
+        assertEquals("W/\"x\"", revalidated.headers().get("ETag"));
+        assertEquals("Accept-Encoding", revalidated.headers().get("Vary"));
+        // An origin's own weak tag stays as it is.
+        assertEquals("W/\"w\"", notModified("gzip", null, null, "W/\"w\"").headers().get("ETag"));
+    }
+
+    @Test
+    void notModifiedKeepsTheStrongETagIts200Kept() {
+        // A compressible type for a client without a coding: Vary (as its 200 has), the tag strong.
+        ResponseHeader uncompressed = notModified(null, null, "text/html", "\"x\"");
+        assertEquals("\"x\"", uncompressed.headers().get("ETag"));
+        assertEquals("Accept-Encoding", uncompressed.headers().get("Vary"));
+        // A type the proxy leaves alone.
+        ResponseHeader image = notModified("gzip", null, "image/png", "\"x\"");
+        assertEquals("\"x\"", image.headers().get("ETag"));
+        assertNull(image.headers().get("Vary"));
+        // No type, but the requester's stored copy has the strong tag: its 200 was not transformed.
+        ResponseHeader stored = notModified("gzip", "\"x\"", null, "\"x\"");
+        assertEquals("\"x\"", stored.headers().get("ETag"));
+        assertNull(stored.headers().get("Vary"));
+        // A tag that only contains the 304's between two others' quotes is not it.
+        ResponseHeader lookalike = notModified(null, "\"a\",\"b\"", null, "\",\"");
+        assertEquals("\",\"", lookalike.headers().get("ETag"));
+    }
+
+    @Test
+    void notModifiedOfAnEncodedOriginBodyMirrorsTheDecoding() {
+        for (String accept : new String[] {"br;q=0, identity", "gzip"}) {
+            HttpModule module = module(CompressionFilter.withDefaults(), accept);
+            ResponseHeader response = response(304, null, -1);
+            response.headers().set("Content-Encoding", "gzip");
+            response.headers().set("ETag", "\"g\"");
+            module.responseHeaderFilter(session, response, true);
+            module.responseDone(session);
+            assertEquals(accept.equals("gzip") ? "\"g\"" : "W/\"g\"", response.headers().get("ETag"), accept);
+            assertEquals("Accept-Encoding", response.headers().get("Vary"), accept);
+        }
+    }
+
+    @Test
+    void notModifiedUnderNoTransformOrToHeadIsLeftAlone() {
+        ResponseHeader noTransform = response(304, null, -1);
+        noTransform.headers().set("Cache-Control", "no-transform");
+        noTransform.headers().set("ETag", "\"x\"");
+        HttpModule module = module(CompressionFilter.withDefaults(), "gzip");
+        module.responseHeaderFilter(session, noTransform, true);
+        module.responseDone(session);
+        assertEquals("\"x\"", noTransform.headers().get("ETag"));
+        assertNull(noTransform.headers().get("Vary"));
+
+        request.setMethod("HEAD");
+        assertEquals("\"x\"", notModified("gzip", null, null, "\"x\"").headers().get("ETag"));
+    }
+
     @Test
     void interimResponsesWaitForTheFinalOne() {
         HttpModule module = module(CompressionFilter.withDefaults(), "gzip");
@@ -239,48 +319,56 @@ class CompressionModuleTest {
         module.responseDone(session);
     }
 
+    /** Sends {@code body} whole as a request body in {@code coding}: the filter must answer {@code status}, saying {@code why}. */
+    private void assertRequestRefused(CompressionFilter filter, String coding, byte[] body, int status, String why) {
+        HttpModule module = requestDecoding(filter, coding, body.length);
+        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(body), true));
+        assertEquals(status, e.httpStatus());
+        assertTrue(e.getMessage().contains(why), e.getMessage());
+        module.responseDone(session);
+    }
+
     @Test
     void requestBombIsAnswered413() throws IOException {
         byte[] bomb = TestBodies.encodeWithLibrary(ContentCoding.GZIP, new byte[8 * 1024 * 1024]);
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", bomb.length);
-        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(bomb), true));
-        assertEquals(413, e.httpStatus());
-        assertTrue(e.getMessage().contains("max-ratio"), e.getMessage());
-        module.responseDone(session);
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).build(), "gzip", bomb, 413, "max-ratio");
     }
 
     @Test
     void requestOverTheSizeCapIsAnswered413() throws IOException {
-        byte[] body = TestBodies.text(300_000);
-        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.BR, body);
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).maxRequestSize(100_000).build(),
-                "br", encoded.length);
-        ProxyError e = assertThrows(ProxyError.class, () -> module.requestBodyFilter(session, BodyChunk.wrap(encoded), true));
-        assertEquals(413, e.httpStatus());
-        assertTrue(e.getMessage().contains("max-request-size"), e.getMessage());
-        module.responseDone(session);
+        byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.BR, TestBodies.text(300_000));
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).maxRequestSize(100_000).build(),
+                "br", encoded, 413, "max-request-size");
     }
 
     @Test
     void corruptRequestBodyIsAnswered400() {
-        HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", 100);
-        ProxyError e = assertThrows(ProxyError.class,
-                () -> module.requestBodyFilter(session, BodyChunk.wrap(TestBodies.text(100)), true));
-        assertEquals(400, e.httpStatus());
-        module.responseDone(session);
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).build(), "gzip", TestBodies.text(100),
+                400, "not valid gzip");
     }
 
     @Test
-    void aRetryDecodesTheReplayedBodyWithAFreshDecoder() throws IOException {
+    void zstdRequestWithAWindowOverEightMebibytesIsAnswered400() throws IOException {
+        byte[] frame = TestBodies.zstdFrame(TestBodies.text(10_000), 25);
+        assertRequestRefused(CompressionFilter.builder().requestDecompress(true).build(), "zstd", frame, 400, "window");
+    }
+
+    @Test
+    void aRetryKeepsDecodingTheSameStream() throws IOException {
+        // On a retry the engine replays the bytes it already sent (decoded by this module) straight upstream
+        // and only the parts not yet sent come through requestBodyFilter: the decoder must carry on.
         byte[] body = TestBodies.text(20_000);
         byte[] encoded = TestBodies.encodeWithLibrary(ContentCoding.GZIP, body);
         HttpModule module = requestDecoding(CompressionFilter.builder().requestDecompress(true).build(), "gzip", encoded.length);
-        BodyChunk firstTry = BodyChunk.wrap(Arrays.copyOf(encoded, 100));
-        module.requestBodyFilter(session, firstTry, false);
+        ByteArrayOutputStream upstream = new ByteArrayOutputStream();
+        BodyChunk firstAttempt = BodyChunk.wrap(Arrays.copyOf(encoded, 100));
+        module.requestBodyFilter(session, firstAttempt, false);
+        upstream.write(firstAttempt.toByteArray());
         when(session.attempts()).thenReturn(2);
-        BodyChunk retry = BodyChunk.wrap(encoded);
-        module.requestBodyFilter(session, retry, true);
-        assertArrayEquals(body, retry.toByteArray());
+        BodyChunk rest = BodyChunk.wrap(Arrays.copyOfRange(encoded, 100, encoded.length));
+        module.requestBodyFilter(session, rest, true);
+        upstream.write(rest.toByteArray());
+        assertArrayEquals(body, upstream.toByteArray());
         module.responseDone(session);
     }
 

@@ -57,6 +57,21 @@ final class TestBodies {
         };
     }
 
+    /** A zstd frame of {@code body} made as a stream (no content size), so its header keeps {@code windowLog}. */
+    static byte[] zstdFrame(byte[] body, int windowLog) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ZstdOutputStream out = new ZstdOutputStream(bytes)) {
+            out.setWindowLog(windowLog);
+            out.write(body);
+        }
+        byte[] frame = bytes.toByteArray();
+        // RFC 8878 §3.1.1.1: no Single_Segment_flag, so a Window_Descriptor follows: exponent + 10 = windowLog.
+        if ((frame[4] & 0x20) != 0 || ((frame[5] & 0xff) >> 3) + 10 != windowLog) {
+            throw new IllegalStateException("not a frame with a window of 2^" + windowLog);
+        }
+        return frame;
+    }
+
     /** Encodes a whole body with the library's (or the JDK's) stream encoder. */
     static byte[] encodeWithLibrary(ContentCoding coding, byte[] body) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();

@@ -3,6 +3,7 @@ package dev.relay.server.internal;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
 import dev.relay.testing.ExternalTool;
+import dev.relay.testing.RawHttpConnection;
 import dev.relay.testing.TestOrigin;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -22,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
@@ -35,8 +37,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The {@code compression} filter in the configured server, with real clients: curl {@code --compressed}
  * over HTTP/1.1 and over HTTP/2 (h2c), a client without compression given a gzip origin's body decoded,
- * request bodies decoded and a bomb answered 413, and a streaming origin whose first event reaches the
- * client compressed before the origin sends the rest.
+ * a 304 given the weak ETag and Vary of the compressed 200, request bodies decoded (also across a retry)
+ * and a bomb answered 413, and a streaming origin whose first event reaches the client compressed before
+ * the origin sends the rest.
  */
 @Timeout(60)
 class CompressionEndToEndTest {
@@ -64,6 +67,15 @@ class CompressionEndToEndTest {
         origin = TestOrigin.builder().name("origin")
                 .handler("/page", (request, response) -> response.header("Content-Type", "text/html; charset=utf-8")
                         .header("ETag", "\"p1\"").body(PAGE))
+                .handler("/conditional", (request, response) -> {
+                    // Weak comparison, as RFC 9110 §13.1.2 requires for If-None-Match: W/"c1" matches "c1".
+                    String ifNoneMatch = request.header("If-None-Match");
+                    if (ifNoneMatch != null && ifNoneMatch.contains("\"c1\"")) {
+                        response.status(304).header("ETag", "\"c1\"");
+                    } else {
+                        response.header("Content-Type", "text/html").header("ETag", "\"c1\"").body(PAGE);
+                    }
+                })
                 .handler("/gzipped", (request, response) -> response.header("Content-Type", "text/html")
                         .header("Content-Encoding", "gzip").body(gzipped))
                 .build().start();
@@ -139,6 +151,23 @@ class CompressionEndToEndTest {
     }
 
     @Test
+    void aRevalidationGetsA304WithTheWeakETagAndVaryOfTheCompressed200() throws Exception {
+        InProcessRelay relay = start(origin.address(), "");
+        ExternalTool.Result first = ExternalTool.run(WAIT, "curl", "-sS", "--compressed", "-D", "-", "-o", "/dev/null",
+                url(relay, "/conditional"));
+        assertEquals(0, first.exitCode(), first.stderr());
+        assertTrue(first.stdout().toLowerCase().contains("etag: w/\"c1\""), first.stdout());
+        // The client revalidates with the tag it got; the origin matches it weakly against its own "c1".
+        ExternalTool.Result again = ExternalTool.run(WAIT, "curl", "-sS", "--compressed", "-D", "-", "-o", "/dev/null",
+                "-H", "If-None-Match: W/\"c1\"", url(relay, "/conditional"));
+        assertEquals(0, again.exitCode(), again.stderr());
+        String head = again.stdout().toLowerCase();
+        assertTrue(head.startsWith("http/1.1 304"), head);
+        assertTrue(head.contains("etag: w/\"c1\""), head);
+        assertTrue(head.contains("vary: accept-encoding"), head);
+    }
+
+    @Test
     void aClientWithoutCompressionGetsTheGzipOriginsBodyDecoded() throws Exception {
         InProcessRelay relay = start(origin.address(), "");
         ExternalTool.Result result = ExternalTool.run(WAIT, "curl", "-sS", "-D", "-", url(relay, "/gzipped"));
@@ -163,6 +192,35 @@ class CompressionEndToEndTest {
         ExternalTool.Result refused = ExternalTool.run(WAIT, "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
                 "-H", "Content-Encoding: gzip", "--data-binary", "@" + bomb, url(relay, "/sink"));
         assertEquals("413", refused.stdout().trim(), refused.stderr());
+    }
+
+    @Test
+    void aGzipUploadRetriedAfterAStalePooledConnectionIsDecodedWhole() throws Exception {
+        InProcessRelay relay = start(origin.address(), ", request-decompress = true");
+        byte[] body = PAGE.getBytes(StandardCharsets.UTF_8);
+        byte[] encoded = gzip(body);
+        int firstPart = 2000;
+        // One client connection, so the pooled upstream connection is in the partition its request looks in.
+        try (RawHttpConnection client = new RawHttpConnection(relay.proxy().getPort())) {
+            client.send("GET /close-on-next HTTP/1.1\r\nHost: site.test\r\n\r\n");
+            assertEquals(200, client.readResponse().status());
+            assertEquals(1, origin.connectionsAccepted());
+
+            // The head and the first part go out on the pooled connection, which the origin closes on the head:
+            // the engine retries on a new connection, replaying what it sent (already decoded) by itself.
+            client.send(("POST /sink HTTP/1.1\r\nHost: site.test\r\nContent-Encoding: gzip\r\nContent-Length: "
+                    + encoded.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            client.send(Arrays.copyOf(encoded, firstPart));
+            Await.until(() -> origin.connectionsAccepted() == 2, WAIT, () -> "the retry's new connection");
+            // The rest reaches the filter only now, on the second attempt: the decoder must carry on.
+            client.send(Arrays.copyOfRange(encoded, firstPart, encoded.length));
+            RawHttpConnection.Response response = client.readResponse();
+            assertEquals(200, response.status(), response.bodyText());
+            assertEquals("{\"bytes\":" + body.length + ",\"sha256\":\"" + TestOrigin.sha256Hex(body) + "\"}",
+                    response.bodyText().trim());
+        }
+        assertEquals(1, origin.discardedRequests(), "the first attempt, dropped by the origin");
+        assertEquals(1, origin.requestCount("/sink"));
     }
 
     @Test
