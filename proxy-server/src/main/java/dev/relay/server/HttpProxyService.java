@@ -41,6 +41,8 @@ public final class HttpProxyService implements Service {
     private final ProxyHttp<?> proxy;
     private final ProxyOptions options;
     private final String name;
+    /** Marks the placeholder key of a second listener on an ephemeral address, until it is bound. */
+    private static final String EPHEMERAL_TWIN = "#";
     private final List<String> tcpAddresses = new ArrayList<>();
     private final Map<String, ListenerOptions> listenerOptions = new LinkedHashMap<>();
     private final List<HttpModuleFactory> modules = new ArrayList<>();
@@ -82,7 +84,8 @@ public final class HttpProxyService implements Service {
      * when the server starts.
      *
      * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
-     *         this service has the same address text
+     *         this service has the same address with a fixed port (a second ephemeral one, port 0, is
+     *         known by the address it gets: see {@link #listeners()})
      */
     public synchronized HttpProxyService addTcp(String address) {
         return addTcp(address, ListenerOptions.inherit());
@@ -94,15 +97,16 @@ public final class HttpProxyService implements Service {
      * taken over from a previous process.
      *
      * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
-     *         this service has the same address text
+     *         this service has the same address with a fixed port (a second ephemeral one, port 0, is
+     *         known by the address it gets: see {@link #listeners()})
      */
     public synchronized HttpProxyService addTcp(String address, ListenerOptions options) {
         requireNotStarted("addTcp");
         Addresses.parseHostPort(address);
         requireNonNull(options, "options");
-        requireNewAddress(address);
-        tcpAddresses.add(address);
-        listenerOptions.put(address, options);
+        String key = newListenerKey(address);
+        tcpAddresses.add(key);
+        listenerOptions.put(key, options);
         return this;
     }
 
@@ -117,7 +121,8 @@ public final class HttpProxyService implements Service {
      * }</pre>
      *
      * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
-     *         this service has the same address text
+     *         this service has the same address with a fixed port (a second ephemeral one, port 0, is
+     *         known by the address it gets: see {@link #listeners()})
      */
     public synchronized HttpProxyService addTls(String address, TlsSettings tls) {
         return addTcp(address, ListenerOptions.builder().tls(requireNonNull(tls, "tls")).build());
@@ -153,9 +158,9 @@ public final class HttpProxyService implements Service {
         requireNotStarted("addUnix");
         String address = Addresses.UNIX_PREFIX + Addresses.parseUnix(Addresses.UNIX_PREFIX + path).getPath();
         requireNonNull(options, "options");
-        requireNewAddress(address);
-        tcpAddresses.add(address);
-        listenerOptions.put(address, options);
+        String key = newListenerKey(address);
+        tcpAddresses.add(key);
+        listenerOptions.put(key, options);
         return this;
     }
 
@@ -185,8 +190,9 @@ public final class HttpProxyService implements Service {
         started = true;
         server = HttpProxyServer.create(proxy, options, runtime, List.copyOf(modules));
         try {
-            for (String address : tcpAddresses) {
-                listen(address);
+            // By index: listen() renames a second ephemeral listener in place once it is bound.
+            for (int i = 0; i < tcpAddresses.size(); i++) {
+                listen(tcpAddresses.get(i));
             }
         } catch (RuntimeException e) {
             server.close();
@@ -196,9 +202,10 @@ public final class HttpProxyService implements Service {
         ListenerAddresses.closeAll(inherited);
     }
 
-    /** Binds (or adopts an inherited socket for) {@code address}; the service lock is held. */
-    private SocketAddress listen(String address) {
-        ListenerOptions options = listenerOptions.getOrDefault(address, ListenerOptions.inherit());
+    /** Binds (or adopts an inherited socket for) the listener {@code key}; the service lock is held. */
+    private SocketAddress listen(String key) {
+        ListenerOptions options = listenerOptions.getOrDefault(key, ListenerOptions.inherit());
+        String address = configuredAddress(key);
         if (Addresses.isUnix(address)) {
             // Never among the inherited descriptors: a Unix socket is re-created by each process.
             Path path = Addresses.parseUnix(address).getPath();
@@ -218,7 +225,14 @@ public final class HttpProxyService implements Service {
             bound = server.bind(address, options);
             LOG.info("service '{}' listening on {}", name, Addresses.format(bound));
         }
-        listening.put(address, bound);
+        if (!key.equals(address)) {
+            // A second listener on the same ephemeral address: from now on known by the address it got.
+            String boundText = Addresses.format(bound);
+            tcpAddresses.set(tcpAddresses.indexOf(key), boundText);
+            listenerOptions.put(boundText, listenerOptions.remove(key));
+            key = boundText;
+        }
+        listening.put(key, bound);
         return bound;
     }
 
@@ -256,17 +270,15 @@ public final class HttpProxyService implements Service {
         }
         Addresses.parse(address);
         requireNonNull(options, "options");
-        requireNewAddress(address);
-        ListenerOptions before = listenerOptions.put(address, options);
+        if (listenerOptions.containsKey(address)) {
+            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address + "'");
+        }
+        listenerOptions.put(address, options);
         SocketAddress bound;
         try {
             bound = listen(address);
         } catch (RuntimeException e) {
-            if (before == null) {
-                listenerOptions.remove(address);
-            } else {
-                listenerOptions.put(address, before);
-            }
+            listenerOptions.remove(address);
             throw e;
         }
         tcpAddresses.add(address);
@@ -409,17 +421,31 @@ public final class HttpProxyService implements Service {
     }
 
     /**
-     * Listeners are known by the address they were configured with (reloads change or close them by
-     * it), so two with the same text would share one entry: the second's options (its TLS) would
-     * silently apply to both. Two ephemeral ports on one host need two texts ({@code 127.0.0.1:0} and
-     * {@code 127.0.0.2:0}, or {@code localhost:0}).
+     * The key a new listener on {@code address} is known by. Listeners are known by the address they
+     * were configured with (reloads change or close them by it), so a second one with the same text
+     * must not share the first one's entry (its options, its TLS, would apply to both). A second
+     * ephemeral listener ({@code 127.0.0.1:0} again) gets a placeholder key until it is bound, then is
+     * known by the address it got ({@code 127.0.0.1:41967}); a second listener on a fixed port or Unix
+     * path could never bind, and is refused here.
      */
-    private void requireNewAddress(String address) {
-        if (listenerOptions.containsKey(address)) {
-            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address
-                    + "' (listeners are known by their address: give each its own, e.g. 127.0.0.2:0 for a second"
-                    + " ephemeral port)");
+    private String newListenerKey(String address) {
+        if (!listenerOptions.containsKey(address)) {
+            return address;
         }
+        if (Addresses.isUnix(address) || Addresses.parseHostPort(address).getPort() != 0) {
+            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address + "'");
+        }
+        int n = 2;
+        while (listenerOptions.containsKey(address + EPHEMERAL_TWIN + n)) {
+            n++;
+        }
+        return address + EPHEMERAL_TWIN + n;
+    }
+
+    /** The address a listener key stands for: the key itself, or an ephemeral twin's address. */
+    private static String configuredAddress(String key) {
+        int twin = key.indexOf(EPHEMERAL_TWIN);
+        return twin < 0 ? key : key.substring(0, twin);
     }
 
     private void requireNotStarted(String method) {

@@ -92,17 +92,31 @@ class ServerTest {
     }
 
     @Test
-    void aSecondListenerWithTheSameAddressTextIsRefusedInsteadOfSharingTheFirstOnesOptions() throws Exception {
-        // Listeners are known by their address text: a second one would have shared (and replaced)
-        // the first one's options, a plain listener silently turning TLS.
-        HttpProxyService service = Services.httpProxy(toOrigin(origin()));
-        service.addTcp("127.0.0.1:0");
-        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
-                () -> service.addTcp("127.0.0.1:0", ListenerOptions.inherit()));
-        assertTrue(refused.getMessage().contains("already has a listener on '127.0.0.1:0'"), refused.getMessage());
-        service.addTcp("127.0.0.2:0");
-        service.addUnix("/tmp/relay-dup-test.sock", ListenerOptions.inherit());
-        assertThrows(IllegalArgumentException.class, () -> service.addUnix("/tmp/relay-dup-test.sock", ListenerOptions.inherit()));
+    void aSecondEphemeralListenerOnTheSameAddressKeepsItsOwnOptionsAndIsKnownByItsPort() throws Exception {
+        // Listeners are known by their address text: a second "127.0.0.1:0" once shared (and replaced) the
+        // first one's entry, a plain listener silently doing the second's TLS. Now each keeps its own.
+        TestOrigin origin = origin();
+        Server server = newServer();
+        // A second listener on a fixed port or Unix path could never bind: refused when added.
+        HttpProxyService refusing = Services.httpProxy(toOrigin(origin));
+        refusing.addTcp("127.0.0.1:8080").addUnix("/tmp/relay-dup-test.sock", ListenerOptions.inherit());
+        assertThrows(IllegalArgumentException.class, () -> refusing.addTcp("127.0.0.1:8080"));
+        assertThrows(IllegalArgumentException.class, () -> refusing.addUnix("/tmp/relay-dup-test.sock", ListenerOptions.inherit()));
+        HttpProxyService two = server.addService(Services.httpProxy(toOrigin(origin)));
+        two.addTcp("127.0.0.1:0");
+        // The twin expects a PROXY protocol header: were the options shared, both listeners would.
+        two.addTcp("127.0.0.1:0", ListenerOptions.builder().proxyProtocol(true).build());
+        server.start();
+        java.util.Map<String, java.net.SocketAddress> listeners = two.listeners();
+        assertEquals(2, listeners.size(), listeners.toString());
+        InetSocketAddress first = (InetSocketAddress) listeners.get("127.0.0.1:0");
+        InetSocketAddress second = (InetSocketAddress) listeners.entrySet().stream()
+                .filter(e -> !e.getKey().equals("127.0.0.1:0")).findFirst().orElseThrow().getValue();
+        assertTrue(listeners.containsKey("127.0.0.1:" + second.getPort()), listeners.toString());
+        assertEquals(200, RawHttpConnection.get(first, "site.test", "/plain").status());
+        assertThrows(Exception.class, () -> RawHttpConnection.get(second, "site.test", "/needs-a-proxy-header"));
+        assertTrue(two.removeListener("127.0.0.1:" + second.getPort()));
+        assertEquals(1, two.boundAddresses().size());
     }
 
     @Test
