@@ -13,6 +13,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,8 +39,8 @@ public final class StreamProxyService implements Service {
     private final String name;
     private final StreamProxy<?> proxy;
     private final StreamOptions options;
-    /** The listeners, by configured address, with the TLS each terminates (null: plain TCP). */
-    private final Map<String, @Nullable TlsSettings> listeners = new LinkedHashMap<>();
+    /** The listeners, each a configured address with the TLS it terminates (null: plain TCP). */
+    private final List<Map.Entry<String, @Nullable TlsSettings>> listeners = new ArrayList<>();
     /** Listening sockets handed over by the previous process, by bound address, until start adopts them. */
     private final Map<InetSocketAddress, Integer> inherited = new LinkedHashMap<>();
     /** Null until the service starts; written under the lock, read without it. */
@@ -61,7 +62,7 @@ public final class StreamProxyService implements Service {
      * {@link #boundAddresses()}), bound when the server starts.
      *
      * @throws IllegalArgumentException when the address is not {@code host:port}, or another listener of
-     *         this service has the same address text
+     *         this service has the same address with a fixed port
      * @throws IllegalStateException    when the service has started
      */
     public synchronized StreamProxyService addTcp(String address) {
@@ -91,14 +92,13 @@ public final class StreamProxyService implements Service {
             throw new IllegalStateException(method + ": service '" + name + "' has already started");
         }
         Addresses.parseHostPort(address);
-        // Known by the configured address, as HttpProxyService's: a second listener of the same text
-        // would replace the first (one socket bound, its TLS lost or gained).
-        if (listeners.containsKey(address)) {
-            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address
-                    + "' (listeners are known by their address: give each its own, e.g. 127.0.0.2:0 for a second"
-                    + " ephemeral port)");
+        // A second listener on an ephemeral address (127.0.0.1:0 twice) is a second socket with its own
+        // TLS; one on the same fixed port could never bind.
+        if (Addresses.parseHostPort(address).getPort() != 0
+                && listeners.stream().anyMatch(listener -> listener.getKey().equals(address))) {
+            throw new IllegalArgumentException("service '" + name + "' already has a listener on '" + address + "'");
         }
-        listeners.put(address, tls);
+        listeners.add(new java.util.AbstractMap.SimpleImmutableEntry<>(address, tls));
         return this;
     }
 
@@ -119,7 +119,7 @@ public final class StreamProxyService implements Service {
 
     /** Whether one of this service's listeners is configured for the socket bound to {@code bound}. */
     public synchronized boolean listensOn(InetSocketAddress bound) {
-        return listeners.keySet().stream().anyMatch(address -> ListenerAddresses.matches(address, bound));
+        return listeners.stream().anyMatch(listener -> ListenerAddresses.matches(listener.getKey(), bound));
     }
 
     /**
@@ -153,7 +153,7 @@ public final class StreamProxyService implements Service {
         StreamProxyServer s = StreamProxyServer.create(proxy, options, runtime);
         server = s;
         try {
-            for (Map.Entry<String, @Nullable TlsSettings> listener : listeners.entrySet()) {
+            for (Map.Entry<String, @Nullable TlsSettings> listener : listeners) {
                 Integer fd = ListenerAddresses.take(inherited, listener.getKey());
                 if (fd != null) {
                     LOG.info("stream service '{}' listening on {} (socket taken over from the previous process)", name,
@@ -224,6 +224,6 @@ public final class StreamProxyService implements Service {
 
     @Override
     public String toString() {
-        return "StreamProxyService{" + name + ", " + listeners.keySet() + '}';
+        return "StreamProxyService{" + name + ", " + listeners.stream().map(Map.Entry::getKey).toList() + '}';
     }
 }

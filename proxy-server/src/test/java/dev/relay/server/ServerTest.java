@@ -120,7 +120,7 @@ class ServerTest {
     }
 
     @Test
-    void aStreamServiceRefusesASecondListenerWithTheSameAddressText() {
+    void aStreamServiceRefusesASecondListenerOnTheSameFixedPortButKeepsTwoEphemeralOnes() {
         StreamProxyService stream = StreamProxyService.create("db", new dev.relay.core.StreamProxy<Void>() {
             @Override
             public Void newCtx() {
@@ -132,10 +132,11 @@ class ServerTest {
                 return CompletableFuture.completedFuture(HttpPeer.plain("127.0.0.1:1"));
             }
         }, dev.relay.transport.StreamOptions.defaults());
-        stream.addTcp("127.0.0.1:0");
-        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> stream.addTcp("127.0.0.1:0"));
-        assertTrue(refused.getMessage().contains("already has a listener on '127.0.0.1:0'"), refused.getMessage());
-        stream.addTcp("127.0.0.2:0");
+        stream.addTcp("127.0.0.1:4242");
+        IllegalArgumentException refused = assertThrows(IllegalArgumentException.class, () -> stream.addTcp("127.0.0.1:4242"));
+        assertTrue(refused.getMessage().contains("already has a listener on '127.0.0.1:4242'"), refused.getMessage());
+        stream.addTcp("127.0.0.1:0").addTcp("127.0.0.1:0");
+        assertEquals("StreamProxyService{db, [127.0.0.1:4242, 127.0.0.1:0, 127.0.0.1:0]}", stream.toString());
     }
 
     @Test
