@@ -43,7 +43,8 @@ import static java.util.Objects.requireNonNull;
  * on the loop of its request, when the client shares the proxy's {@link TransportRuntime}) stay on it.
  *
  * <p>Lifecycle: created open, {@link #close()} closes every connection (requests in flight fail) and,
- * for a standalone client, its event loops.
+ * for a standalone client, its event loops. A request sent after {@code close()}, or racing it, fails
+ * with "client closed" ({@link dev.relay.core.ErrorType#INTERNAL}) and opens no connection.
  */
 public final class UpstreamClient implements AutoCloseable {
     private final ClientEngine engine;
@@ -119,8 +120,8 @@ public final class UpstreamClient implements AutoCloseable {
 
     /**
      * Closes every connection (requests in flight fail) and waits up to five seconds for them to close;
-     * a standalone client then stops its event loops. Not to be called on one of the client's event loops.
-     * Idempotent.
+     * a standalone client then stops its event loops. Requests sent from now on fail at once. Not to be
+     * called on one of the client's event loops. Idempotent.
      */
     @Override
     public void close() {

@@ -1,6 +1,7 @@
 package dev.relay.transport;
 
 import dev.relay.core.Alpn;
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
@@ -240,6 +241,43 @@ class UpstreamClientTest {
                 assertEquals(200, await(again.send(HttpPeer.plain(plain.address()), RequestHeader.of("GET", "/"),
                         NO_BODY)).status());
             }
+        }
+    }
+
+    @Test
+    void sendAfterCloseFailsAndOpensNoConnection() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            UpstreamClient shared = UpstreamClient.create(runtime);
+            shared.close();
+            ProxyError e = failure(shared.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(ErrorType.INTERNAL, e.type());
+            assertTrue(e.getMessage().contains("client closed"), e.getMessage());
+            assertEquals(0, shared.connectionsOpened(), "the runtime still runs: nothing may connect on it");
+        }
+        UpstreamClient standalone = UpstreamClient.create();
+        standalone.close();
+        ProxyError e = failure(standalone.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+        assertTrue(e.getMessage().contains("client closed"), e.getMessage());
+    }
+
+    @Test
+    void closeFailsTheRequestsInFlightAndLeavesNoConnection() {
+        try (TestOrigin origin = TestOrigin.builder().name("in-flight").build().start();
+             TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            UpstreamClient client = UpstreamClient.create(runtime);
+            HttpPeer peer = HttpPeer.plain(origin.address());
+            CompletionStage<UpstreamResponse> first = client.send(peer, RequestHeader.of("GET", "/hang"), NO_BODY);
+            CompletionStage<UpstreamResponse> second = client.sendDiscardingBody(peer, RequestHeader.of("GET", "/hang"),
+                    NO_BODY);
+            origin.awaitRequests(2, Duration.ofSeconds(10));
+
+            client.close();
+
+            assertEquals(ErrorSource.UPSTREAM, failure(first).source());
+            assertEquals(ErrorSource.UPSTREAM, failure(second).source());
+            origin.awaitOpenConnections(0, Duration.ofSeconds(10));
+            assertEquals(2, origin.connectionsAccepted());
         }
     }
 }

@@ -1,6 +1,7 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.transport.Http2Settings;
 import dev.relay.transport.UpstreamResponse;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The engine behind {@code dev.relay.transport.UpstreamClient}: an {@link UpstreamStack} of its own (pool,
@@ -27,6 +29,8 @@ public final class ClientEngine {
     private final EngineClock clock = EngineClock.system();
     private final long maxResponseBodyBytes;
     private final boolean retryStaleConnections;
+    /** Set once by {@link #closeConnections()}: from then on no request starts, none retries. */
+    private volatile boolean closed;
 
     /**
      * @param loops                  the event loops requests run on
@@ -60,14 +64,38 @@ public final class ClientEngine {
     public CompletableFuture<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
                                                     boolean keepBody) {
         EventLoop loop = loopFor(peer);
-        ClientExchange exchange = new ClientExchange(upstream.streams, clock, loop, peer, request, body,
+        ClientExchange exchange = new ClientExchange(this, loop, peer, request, body,
                 keepBody ? maxResponseBodyBytes : -1, retryStaleConnections);
-        if (loop.inEventLoop()) {
+        if (closed) {
+            exchange.fail(closedError());
+        } else if (loop.inEventLoop()) {
             exchange.start();
         } else {
-            loop.execute(exchange::start);
+            try {
+                loop.execute(exchange::start);
+            } catch (RejectedExecutionException e) {
+                // A standalone client's loops stopped with it (a send racing close): a failed stage, not a throw.
+                exchange.fail(closedError());
+            }
         }
         return exchange.result;
+    }
+
+    UpstreamStreams streams() {
+        return upstream.streams;
+    }
+
+    EngineClock clock() {
+        return clock;
+    }
+
+    /** Whether {@link #closeConnections()} was called; an exchange asks before it connects or retries. */
+    boolean isClosed() {
+        return closed;
+    }
+
+    static ProxyError closedError() {
+        return ProxyError.internal("client closed", null).setRetry(false);
     }
 
     /**
@@ -99,8 +127,12 @@ public final class ClientEngine {
         return upstream.pool.idleConnections();
     }
 
-    /** Closes every connection, idle or in use; requests in flight fail. */
+    /**
+     * Closes every connection, idle or in use, and any opened from now on; requests in flight fail, and so
+     * do those sent later. Idempotent.
+     */
     public io.netty.util.concurrent.Future<Void> closeConnections() {
+        closed = true;
         return upstream.pool.closeAll();
     }
 }

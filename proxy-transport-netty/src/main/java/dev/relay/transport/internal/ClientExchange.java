@@ -33,6 +33,7 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     private static final byte[] NO_BYTES = new byte[0];
 
     final CompletableFuture<UpstreamResponse> result = new CompletableFuture<>();
+    private final ClientEngine engine;
     private final UpstreamStreams streams;
     private final EngineClock clock;
     private final EventLoop loop;
@@ -50,10 +51,11 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     private int collectedLength;
     private @Nullable LazyTimer writeTimer;
 
-    ClientExchange(UpstreamStreams streams, EngineClock clock, EventLoop loop, HttpPeer peer, RequestHeader request,
-                   byte[] body, long maxBody, boolean mayRetry) {
-        this.streams = streams;
-        this.clock = clock;
+    ClientExchange(ClientEngine engine, EventLoop loop, HttpPeer peer, RequestHeader request, byte[] body,
+                   long maxBody, boolean mayRetry) {
+        this.engine = engine;
+        this.streams = engine.streams();
+        this.clock = engine.clock();
         this.loop = loop;
         this.peer = peer;
         this.request = request;
@@ -64,6 +66,11 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
 
     /** Asks for a stream; a client request speaks for no client connection, so it sends no PROXY header. */
     void start() {
+        if (engine.isClosed()) {
+            // The client closed between send and this task: a connection opened now would outlive it.
+            fail(ClientEngine.closedError());
+            return;
+        }
         streams.acquire(peer, null, loop, false, this);
     }
 
@@ -163,7 +170,7 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
 
     @Override
     public void onFailure(ProxyError error) {
-        if (mayRetry && reused && response == null && error.retryType() != RetryType.NO) {
+        if (mayRetry && reused && response == null && error.retryType() != RetryType.NO && !engine.isClosed()) {
             // The keep-alive race: the origin closed the pooled connection as the request went out.
             mayRetry = false;
             dropStream();
@@ -231,7 +238,7 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         }
     }
 
-    private void fail(ProxyError error) {
+    void fail(ProxyError error) {
         if (error.peer() == null) {
             error.setPeer(peer);
         }

@@ -154,15 +154,20 @@ final class UpstreamConnectionPool {
         return closed;
     }
 
+    /**
+     * Every open upstream channel. It stays closed after {@link #closeAll()}: a connect that was under way
+     * then (or a request that raced the close) closes its channel the moment it is tracked, instead of
+     * leaving a live connection behind a closed client.
+     */
     private final io.netty.channel.group.ChannelGroup channels = new io.netty.channel.group.DefaultChannelGroup(
-            "relay-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+            "relay-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE, true);
 
     /** Remembers an open upstream channel so that {@link #closeAll()} can reach it on any event loop. */
     void track(io.netty.channel.Channel channel) {
         channels.add(channel);
     }
 
-    /** Closes every upstream connection, idle or in use (server shutdown). */
+    /** Closes every upstream connection, idle or in use, and any tracked from now on (server shutdown). */
     io.netty.channel.group.ChannelGroupFuture closeAll() {
         return channels.close();
     }
