@@ -9,7 +9,9 @@ import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
 
@@ -125,7 +127,13 @@ public final class UpstreamClient implements AutoCloseable {
      */
     @Override
     public void close() {
-        engine.closeConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        try {
+            engine.close().get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // Closing goes on in the background; a stuck peer must not hold the caller up.
+        }
         resolver.close();
         if (ownRuntime != null) {
             ownRuntime.close();

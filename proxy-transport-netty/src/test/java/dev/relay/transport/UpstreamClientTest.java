@@ -11,6 +11,7 @@ import dev.relay.testing.H2Origin;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.TestCertificates;
 import dev.relay.testing.TestOrigin;
+import io.netty.util.internal.InternalThreadLocalMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -278,6 +279,30 @@ class UpstreamClientTest {
             assertEquals(ErrorSource.UPSTREAM, failure(second).source());
             origin.awaitOpenConnections(0, Duration.ofSeconds(10));
             assertEquals(2, origin.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void closedClientLeavesNoThreadLocalsOnASharedRuntime() throws Exception {
+        try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            io.netty.util.concurrent.EventExecutor loop = runtime.workers().next();
+            // The first client also makes Netty's own per-thread state (allocator caches ...), which stays.
+            useBothPoolsAndClose(runtime);
+            int before = loop.submit(() -> InternalThreadLocalMap.get().size()).get();
+
+            useBothPoolsAndClose(runtime);
+
+            assertEquals(before, (int) loop.submit(() -> InternalThreadLocalMap.get().size()).get(),
+                    "a closed client's pool partitions must not stay on the runtime's loop");
+        }
+    }
+
+    private static void useBothPoolsAndClose(TransportRuntime runtime) {
+        try (UpstreamClient client = UpstreamClient.create(runtime)) {
+            await(client.send(HttpPeer.plain(plain.address()), RequestHeader.of("GET", "/"), NO_BODY));
+            await(client.send(HttpPeer.tls(h2.address(), "localhost").withOptions(options().alpn(Alpn.H2).build()),
+                    RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(2, client.connectionsOpened());
         }
     }
 }

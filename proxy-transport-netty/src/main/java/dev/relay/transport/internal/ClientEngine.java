@@ -29,7 +29,7 @@ public final class ClientEngine {
     private final EngineClock clock = EngineClock.system();
     private final long maxResponseBodyBytes;
     private final boolean retryStaleConnections;
-    /** Set once by {@link #closeConnections()}: from then on no request starts, none retries. */
+    /** Set once by {@link #close()}: from then on no request starts, none retries. */
     private volatile boolean closed;
 
     /**
@@ -89,7 +89,7 @@ public final class ClientEngine {
         return clock;
     }
 
-    /** Whether {@link #closeConnections()} was called; an exchange asks before it connects or retries. */
+    /** Whether {@link #close()} was called; an exchange asks before it connects or retries. */
     boolean isClosed() {
         return closed;
     }
@@ -129,10 +129,25 @@ public final class ClientEngine {
 
     /**
      * Closes every connection, idle or in use, and any opened from now on; requests in flight fail, and so
-     * do those sent later. Idempotent.
+     * do those sent later. Then each event loop drops the pools' state it holds for this engine (the
+     * loops may belong to a runtime that outlives it). Completes when all that is done. Idempotent.
      */
-    public io.netty.util.concurrent.Future<Void> closeConnections() {
+    public CompletableFuture<Void> close() {
         closed = true;
-        return upstream.pool.closeAll();
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        upstream.pool.closeAll().addListener(f -> {
+            // After the closes: the channels' last events (a pool's bookkeeping) ran on the loops before this.
+            List<CompletableFuture<Void>> forgotten = new ArrayList<>(loops.length);
+            for (EventLoop loop : loops) {
+                try {
+                    forgotten.add(CompletableFuture.runAsync(upstream::forgetLoopState, loop));
+                } catch (RejectedExecutionException e) {
+                    // The loop stopped: its thread-locals went with its thread.
+                }
+            }
+            CompletableFuture.allOf(forgotten.toArray(new CompletableFuture<?>[0]))
+                    .whenComplete((ignored, error) -> done.complete(null));
+        });
+        return done;
     }
 }

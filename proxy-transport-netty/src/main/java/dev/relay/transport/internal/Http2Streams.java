@@ -127,6 +127,11 @@ final class Http2Streams implements UpstreamStreams {
         return pool;
     }
 
+    /** Drops the calling event loop's partition (see {@link UpstreamConnectionPool#forgetPartition()}). */
+    void forgetPartition() {
+        partitions.remove();
+    }
+
     /** One acquirer waiting for a stream. */
     private record Waiter(HttpPeer peer, @org.jspecify.annotations.Nullable ClientAddresses addresses,
                           Callback callback, long sinceNanos) {}
@@ -179,7 +184,11 @@ final class Http2Streams implements UpstreamStreams {
 
         private void forgetIfEmpty() {
             if (connections.isEmpty() && pending.isEmpty()) {
-                partitions.get().remove(key, this);
+                // getIfExists: a connection that closes after the partition was forgotten must not make it anew.
+                Map<Object, KeyPool> partition = partitions.getIfExists();
+                if (partition != null) {
+                    partition.remove(key, this);
+                }
             }
         }
 
