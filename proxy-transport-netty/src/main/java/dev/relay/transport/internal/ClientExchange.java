@@ -88,13 +88,21 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         boolean hasBody = body.length > 0;
         // An empty body is announced (Content-Length: 0) only where a body is expected: a GET goes without.
         long length = hasBody || expectsBody(request.method()) ? body.length : -1;
+        // Each write may fail the stream inline (a write to a closed channel reports at once): the exchange
+        // has then moved on (failed, or retrying on another stream), and this one must not be touched again.
         ready.writeHeader(ready.newRequestHeader(request, peer, hasBody, length, false));
+        if (stream != ready) {
+            return;
+        }
         Duration readTimeout = peer.options().readTimeout();
         ready.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
         // The caller's array is wrapped, not copied: the caller gave it up with the request.
         ready.writeBody(hasBody ? Unpooled.wrappedBuffer(body) : Unpooled.EMPTY_BUFFER, true, null);
+        if (stream != ready) {
+            return;
+        }
         ready.flush();
-        if (!ready.isWritable()) {
+        if (stream == ready && !ready.isWritable()) {
             onWritabilityChanged(false);
         }
     }
