@@ -210,14 +210,44 @@ class UpstreamClientTest {
         HttpPeer peer = HttpPeer.plain(plain.address());
         try (UpstreamClient client = UpstreamClient.create()) {
             await(client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"), NO_BODY));
+            int smallBefore = plain.requestCount("/small");
+            int discardedBefore = plain.discardedRequests();
             UpstreamResponse retried = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
             assertEquals(200, retried.status());
             assertFalse(retried.connectionReused());
+            assertEquals(2, client.connectionsOpened(), "the retry went on a new connection");
+            assertEquals(1, plain.discardedRequests() - discardedBefore, "the stale connection got the first try");
+            assertEquals(1, plain.requestCount("/small") - smallBefore, "the origin processed the request once");
         }
         try (UpstreamClient once = UpstreamClient.builder().retryStaleConnections(false).build()) {
             await(once.send(peer, RequestHeader.of("GET", "/close-on-next"), NO_BODY));
             ProxyError e = failure(once.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
             assertEquals(ErrorType.CONNECTION_CLOSED, e.type(), e.toString());
+        }
+    }
+
+    @Test
+    void staleConnectionRetryOfAnH2OrH1PeerOnHttp1NeverTakesAnotherPooledConnection() {
+        // Without TLS there is no ALPN: an h2-or-h1 peer ends up on HTTP/1.1 and its pool, as with an origin
+        // that picks http/1.1 in the handshake.
+        HttpPeer peer = HttpPeer.plain(plain.address()).withOptions(options().alpn(Alpn.H2_OR_H1).build());
+        try (UpstreamClient client = UpstreamClient.create()) {
+            // Two connections at once, each answered and pooled, each closing on its next request.
+            CompletionStage<UpstreamResponse> a = client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"),
+                    NO_BODY);
+            CompletionStage<UpstreamResponse> b = client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"),
+                    NO_BODY);
+            await(a);
+            await(b);
+            assertEquals(2, client.idleConnections());
+            int smallBefore = plain.requestCount("/small");
+
+            UpstreamResponse retried = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+
+            assertEquals(200, retried.status());
+            assertFalse(retried.connectionReused());
+            assertEquals(3, client.connectionsOpened());
+            assertEquals(1, plain.requestCount("/small") - smallBefore);
         }
     }
 

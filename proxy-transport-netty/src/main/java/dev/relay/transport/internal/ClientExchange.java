@@ -1,6 +1,5 @@
 package dev.relay.transport.internal;
 
-import dev.relay.core.Alpn;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpPeer;
@@ -71,7 +70,7 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
             fail(ClientEngine.closedError());
             return;
         }
-        streams.acquire(peer, null, loop, false, this);
+        streams.acquire(peer, null, loop, UpstreamStreams.ConnectionChoice.ANY, this);
     }
 
     // ---- acquisition ------------------------------------------------------------------------------
@@ -182,8 +181,9 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
             // The keep-alive race: the origin closed the pooled connection as the request went out.
             mayRetry = false;
             dropStream();
-            // A new connection for HTTP/1.1; an HTTP/2 peer opens one itself when its pool has none.
-            streams.acquire(peer, null, loop, peer.options().alpn() == Alpn.H1, this);
+            // Never another pooled HTTP/1.1 connection: it may be as stale (an h2-or-h1 peer that chose
+            // HTTP/1.1 included). An HTTP/2 pool dropped the stale connection and opens one when it has none.
+            streams.acquire(peer, null, loop, UpstreamStreams.ConnectionChoice.NEW, this);
             return;
         }
         abortWith(error.setRetry(false));

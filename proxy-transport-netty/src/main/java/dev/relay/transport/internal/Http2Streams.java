@@ -73,8 +73,8 @@ final class Http2Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop, boolean fresh,
-                        Callback callback) {
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop,
+                        ConnectionChoice connection, Callback callback) {
         Object key = Http1Streams.poolKey(peer, addresses);
         pool(key).acquire(new Waiter(peer, addresses, callback, clock.nanoTime()), loop);
     }
