@@ -114,6 +114,24 @@ class UpstreamClientTest {
     }
 
     @Test
+    void emptyBodyGoesWithContentLengthZeroWhateverTheHeaderAnnounced() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (UpstreamClient client = UpstreamClient.create()) {
+            RequestHeader delete = RequestHeader.of("DELETE", "/headers").insertHeader("Content-Length", "5");
+            UpstreamResponse deleted = await(client.send(peer, delete, NO_BODY));
+            // The same connection next: had the 5 announced bytes not come, they would be taken from this one.
+            UpstreamResponse next = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+
+            assertEquals(200, deleted.status());
+            assertTrue(deleted.bodyText().toLowerCase(java.util.Locale.ROOT).contains("content-length: 0"),
+                    deleted.bodyText());
+            assertEquals(200, next.status());
+            assertTrue(next.connectionReused());
+            assertArrayEquals(TestOrigin.patternBytes(0, 100), next.body());
+        }
+    }
+
+    @Test
     void tlsPeerIsVerifiedAndPooled() {
         HttpPeer peer = HttpPeer.tls(tls.address(), "localhost").withOptions(options().build());
         try (UpstreamClient client = UpstreamClient.create()) {

@@ -85,8 +85,10 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         reused = fromPool;
         ready.start(this);
         boolean hasBody = body.length > 0;
-        // An empty body is announced (Content-Length: 0) only where a body is expected: a GET goes without.
-        long length = hasBody || expectsBody(request.method()) ? body.length : -1;
+        // An empty body is announced (Content-Length: 0) only where a body is expected (a GET goes without),
+        // or where the caller's header announces one: its Content-Length would otherwise go out as given with
+        // no byte after it, and the origin would read the next request on the connection as the body.
+        long length = hasBody || expectsBody(request.method()) || announcesBody(request) ? body.length : -1;
         // Each write may fail the stream inline (a write to a closed channel reports at once): the exchange
         // has then moved on (failed, or retrying on another stream), and this one must not be touched again.
         ready.writeHeader(ready.newRequestHeader(request, peer, hasBody, length, false));
@@ -104,6 +106,10 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         if (stream == ready && !ready.isWritable()) {
             onWritabilityChanged(false);
         }
+    }
+
+    private static boolean announcesBody(RequestHeader request) {
+        return request.headers().contains("Content-Length") || request.headers().contains("Transfer-Encoding");
     }
 
     private static boolean expectsBody(String method) {
