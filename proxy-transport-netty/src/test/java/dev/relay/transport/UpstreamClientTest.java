@@ -215,6 +215,26 @@ class UpstreamClientTest {
     }
 
     @Test
+    void requestTimeoutBoundsAnOriginThatTricklesOrNeverAnswers() {
+        try (TestOrigin origin = TestOrigin.builder().name("trickle").build().start();
+             UpstreamClient client = UpstreamClient.builder().requestTimeout(Duration.ofMillis(300)).build()) {
+            // A byte every 50 ms: the 10 s read timeout never fires, the deadline does.
+            HttpPeer peer = HttpPeer.plain(origin.address()).withOptions(options().build());
+            ProxyError trickled = failure(client.send(peer, RequestHeader.of("GET", "/drip-body?bytes=1000&interval=50"),
+                    NO_BODY));
+            assertEquals(ErrorType.DEADLINE_EXCEEDED, trickled.type(), trickled.toString());
+            assertEquals(peer, trickled.peer());
+
+            // No read timeout at all (the defaults), a deadline for this request only.
+            ProxyError silent = failure(client.sendDiscardingBody(HttpPeer.plain(origin.address()),
+                    RequestHeader.of("GET", "/hang"), NO_BODY, Duration.ofMillis(200)));
+            assertEquals(ErrorType.DEADLINE_EXCEEDED, silent.type(), silent.toString());
+            origin.awaitOpenConnections(0, Duration.ofSeconds(10));
+        }
+        assertThrows(IllegalArgumentException.class, () -> UpstreamClient.builder().requestTimeout(Duration.ZERO));
+    }
+
+    @Test
     void originClosingMidBodyFailsTheRequest() {
         try (UpstreamClient client = UpstreamClient.create()) {
             ProxyError e = failure(client.send(HttpPeer.plain(plain.address()),

@@ -175,6 +175,22 @@ class MirrorEndToEndTest {
     }
 
     @Test
+    void copyUnansweredWithinTheTimeoutIsAbortedAndFreesItsSlot() throws Exception {
+        shadow.holdResponses();
+        InProcessRelay relay = start(conf(", max-in-flight = 1, timeout = 300ms", shadow.address()));
+
+        assertEquals(200, get(relay, "/first").status());
+        awaitMetric(relay, mirrorSeries("failed"), "1.0");
+        awaitMetric(relay, "relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}", "0.0");
+        assertEquals(200, get(relay, "/second").status());
+
+        // The slot was free again: the second copy was sent rather than dropped.
+        assertEquals("/second", shadow.awaitRequests(2, WAIT).get(1).path());
+        assertEquals("0.0", relay.metric(mirrorSeries("over_in_flight")));
+        shadow.releaseResponses();
+    }
+
+    @Test
     void deadShadowCountsFailuresWhileTheMainPathAnswers() throws Exception {
         InProcessRelay relay = start(conf("", "127.0.0.1:" + TestOrigin.closedPort()));
         for (int i = 0; i < 5; i++) {

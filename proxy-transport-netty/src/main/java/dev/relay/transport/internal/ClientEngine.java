@@ -59,13 +59,14 @@ public final class ClientEngine {
     /**
      * Sends {@code request} with {@code body} to {@code peer}; the future completes on the event loop.
      *
-     * @param keepBody whether the response body is collected (up to the limit) or read and dropped
+     * @param keepBody     whether the response body is collected (up to the limit) or read and dropped
+     * @param timeoutNanos the whole exchange's deadline (connect, retry and response body included); 0: none
      */
     public CompletableFuture<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
-                                                    boolean keepBody) {
+                                                    boolean keepBody, long timeoutNanos) {
         EventLoop loop = loopFor(peer);
         ClientExchange exchange = new ClientExchange(this, loop, peer, request, body,
-                keepBody ? maxResponseBodyBytes : -1, retryStaleConnections);
+                keepBody ? maxResponseBodyBytes : -1, timeoutNanos, retryStaleConnections);
         if (closed) {
             exchange.fail(closedError());
         } else if (loop.inEventLoop()) {

@@ -41,6 +41,8 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     private final byte[] body;
     /** The most body bytes collected; -1: the body is read and dropped. */
     private final long maxBody;
+    /** The whole exchange's deadline from start, retry included; 0: none. */
+    private final long timeoutNanos;
     private boolean mayRetry;
 
     private @Nullable UpstreamStream stream;
@@ -49,9 +51,11 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     private byte[] collected = NO_BYTES;
     private int collectedLength;
     private @Nullable LazyTimer writeTimer;
+    private @Nullable LazyTimer deadline;
 
     ClientExchange(ClientEngine engine, EventLoop loop, HttpPeer peer, RequestHeader request, byte[] body,
-                   long maxBody, boolean mayRetry) {
+                   long maxBody, long timeoutNanos, boolean mayRetry) {
+        this.timeoutNanos = timeoutNanos;
         this.engine = engine;
         this.streams = engine.streams();
         this.clock = engine.clock();
@@ -69,6 +73,12 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
             // The client closed between send and this task: a connection opened now would outlive it.
             fail(ClientEngine.closedError());
             return;
+        }
+        if (timeoutNanos > 0) {
+            // The read timeout bounds each silence only: an origin that trickles, or streams without end,
+            // would hold the exchange (and whatever counts it in flight) for ever without this one.
+            deadline = new LazyTimer(clock, loop, this::onDeadline);
+            deadline.arm(timeoutNanos);
         }
         streams.acquire(peer, null, loop, UpstreamStreams.ConnectionChoice.ANY, this);
     }
@@ -168,10 +178,10 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
             s.release();
         }
         if (header == null) {
-            result.completeExceptionally(ProxyError.upstream(ErrorType.H1_ERROR, "no response header from "
-                    + peer, null));
+            fail(ProxyError.upstream(ErrorType.H1_ERROR, "no response header from " + peer, null));
             return;
         }
+        cancelDeadline();
         byte[] bytes = collectedLength == collected.length ? collected : Arrays.copyOf(collected, collectedLength);
         result.complete(UpstreamResponse.of(header, bytes, trailers, reused));
     }
@@ -225,6 +235,14 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         }
     }
 
+    private void onDeadline() {
+        if (!result.isDone()) {
+            abortWith(ProxyError.upstream(ErrorType.DEADLINE_EXCEEDED, "no whole response from " + peer
+                    + " within " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms", null)
+                    .setRetry(false));
+        }
+    }
+
     // ---- ending ------------------------------------------------------------------------------------
 
     private void abortWith(ProxyError error) {
@@ -252,7 +270,16 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         }
     }
 
+    private void cancelDeadline() {
+        if (deadline != null) {
+            deadline.cancel();
+            deadline = null;
+        }
+    }
+
+    /** Fails the exchange; on its loop, or from the caller's thread before it started. */
     void fail(ProxyError error) {
+        cancelDeadline();
         if (error.peer() == null) {
             error.setPeer(peer);
         }

@@ -12,6 +12,7 @@ import dev.relay.transport.UpstreamClient;
 import dev.relay.transport.UpstreamResponse;
 import org.jspecify.annotations.Nullable;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
@@ -45,8 +46,8 @@ public final class GroupRequests {
 
             @Override
             public CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request,
-                                                                      byte[] body) {
-                return send(group, request, body);
+                                                                      byte[] body, Duration timeout) {
+                return send(group, request, body, timeout);
             }
         };
     }
@@ -68,7 +69,7 @@ public final class GroupRequests {
         return was;
     }
 
-    private CompletionStage<ResponseHeader> send(String name, RequestHeader request, byte[] body) {
+    private CompletionStage<ResponseHeader> send(String name, RequestHeader request, byte[] body, Duration timeout) {
         ConfiguredProxy p = proxy;
         UpstreamClient c = client;
         if (p == null || c == null) {
@@ -82,7 +83,7 @@ public final class GroupRequests {
         if (backend == null) {
             return noPeer("upstream '" + name + "' has no ready backend");
         }
-        return c.sendDiscardingBody(group.peer(backend), request, body).thenApply(UpstreamResponse::header);
+        return c.sendDiscardingBody(group.peer(backend), request, body, timeout).thenApply(UpstreamResponse::header);
     }
 
     private static CompletionStage<ResponseHeader> noPeer(String why) {
