@@ -174,4 +174,18 @@ class MirrorFilterProviderTest {
         assertEquals(2, groups.headers.size());
         assertSame(modules.get(1).getClass(), modules.get(3).getClass());
     }
+
+    @Test
+    void sampleZeroNeverCopiesEvenOnTheLowestDraw() {
+        MirrorFilter filter = MirrorFilter.builder(groups, "shadow").sample(0).random(() -> 0.0).build();
+        Session session = session(RequestHeader.of("POST", "/"));
+        for (int i = 0; i < 3; i++) {
+            HttpModule module = filter.newModule();
+            module.requestHeaderFilter(session);
+            module.requestBodyFilter(session, BodyChunk.wrap(new byte[] {1, 2}), true);
+        }
+        // Sending is synchronous here: nothing recorded means nothing was sent.
+        assertTrue(groups.headers.isEmpty());
+        assertEquals(new MirrorModuleFactory.Stats(0, 0, 0, 0, 0), filter.stats());
+    }
 }
