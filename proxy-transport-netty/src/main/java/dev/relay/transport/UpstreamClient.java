@@ -125,7 +125,7 @@ public final class UpstreamClient implements AutoCloseable {
                                                    boolean keepBody, @Nullable Duration timeout) {
         return engine.send(requireNonNull(peer, "peer"), requireNonNull(request, "request"),
                 requireNonNull(body, "body"), keepBody, timeout == null ? 0 : timeout.toNanos())
-                .minimalCompletionStage();
+                .thenApply(UpstreamResponse::new).minimalCompletionStage();
     }
 
     private static Duration checkTimeout(Duration timeout) {

@@ -83,6 +83,8 @@ class UpstreamClientTest {
             assertEquals(200, first.status());
             assertArrayEquals(TestOrigin.patternBytes(0, 100), first.body());
             assertEquals("plain", first.header().headers().get("X-Origin"));
+            first.header().headers().set("X-Origin", "changed by the caller");
+            assertEquals("plain", first.header().headers().get("X-Origin"), "the response is immutable");
             assertFalse(first.connectionReused());
             assertTrue(second.connectionReused());
             assertEquals(1, plain.connectionsAccepted() - acceptedBefore);

@@ -4,12 +4,14 @@ import dev.relay.core.HttpPeer;
 import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.transport.Http2Settings;
-import dev.relay.transport.UpstreamResponse;
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.ResponseHeader;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -62,7 +64,7 @@ public final class ClientEngine {
      * @param keepBody     whether the response body is collected (up to the limit) or read and dropped
      * @param timeoutNanos the whole exchange's deadline (connect, retry and response body included); 0: none
      */
-    public CompletableFuture<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
+    public CompletableFuture<Response> send(HttpPeer peer, RequestHeader request, byte[] body,
                                                     boolean keepBody, long timeoutNanos) {
         EventLoop loop = loopFor(peer);
         ClientExchange exchange = new ClientExchange(this, loop, peer, request, body,
@@ -81,6 +83,16 @@ public final class ClientEngine {
         }
         return exchange.result;
     }
+
+    /**
+     * What an exchange received, handed over whole: the client's public response type is built from it
+     * (its construction stays out of the public API).
+     *
+     * @param body             the body bytes, given up by the exchange
+     * @param connectionReused the request went on a connection that was already open
+     */
+    public record Response(ResponseHeader header, byte[] body, @Nullable HttpHeaders trailers,
+                           boolean connectionReused) {}
 
     UpstreamStreams streams() {
         return upstream.streams;

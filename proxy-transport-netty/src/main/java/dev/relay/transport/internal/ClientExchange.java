@@ -7,7 +7,6 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.RetryType;
-import dev.relay.transport.UpstreamResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
@@ -31,7 +30,7 @@ import java.util.concurrent.CompletableFuture;
 final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.Listener {
     private static final byte[] NO_BYTES = new byte[0];
 
-    final CompletableFuture<UpstreamResponse> result = new CompletableFuture<>();
+    final CompletableFuture<ClientEngine.Response> result = new CompletableFuture<>();
     private final ClientEngine engine;
     private final UpstreamStreams streams;
     private final EngineClock clock;
@@ -183,7 +182,7 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         }
         cancelDeadline();
         byte[] bytes = collectedLength == collected.length ? collected : Arrays.copyOf(collected, collectedLength);
-        result.complete(UpstreamResponse.of(header, bytes, trailers, reused));
+        result.complete(new ClientEngine.Response(header, bytes, trailers, reused));
     }
 
     @Override
