@@ -1,5 +1,6 @@
 package dev.relay.core;
 
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
@@ -41,8 +42,13 @@ public interface UpstreamGroups {
      * @param request the request header as it should arrive (its {@code Host} included); the callee
      *                sends a copy without connection-specific fields
      * @param body    the whole request body, empty for none; not to be changed by the caller afterwards
+     * @param timeout the most the exchange may take as a whole, connect to the last response byte; past
+     *                it the callee aborts it (its connection closes) and the stage fails with
+     *                {@link ErrorType#DEADLINE_EXCEEDED}. A backend that trickles its answer, or streams
+     *                without end, would otherwise hold the exchange for ever.
      */
-    CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request, byte[] body);
+    CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request, byte[] body,
+                                                       Duration timeout);
 }
 
 /** {@link UpstreamGroups#none()}. */
@@ -55,7 +61,8 @@ enum NoUpstreamGroups implements UpstreamGroups {
     }
 
     @Override
-    public CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request, byte[] body) {
+    public CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request, byte[] body,
+                                                              Duration timeout) {
         requireNonNull(group, "group");
         return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL,
                 "no upstream group '" + group + "' (no server gave this filter its groups)", null));

@@ -11,6 +11,7 @@ import dev.relay.core.UpstreamGroups;
 import org.jspecify.annotations.Nullable;
 
 import java.io.ByteArrayOutputStream;
+import java.time.Duration;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,6 +30,7 @@ import static java.util.Objects.requireNonNull;
  *         .sample(0.1)                 // one request in ten, drawn at random per request
  *         .maxBody(64 * 1024)          // a bigger body is not copied (counted)
  *         .maxInFlight(100)            // copies beyond that many unanswered are dropped (counted)
+ *         .timeout(Duration.ofSeconds(30)) // a copy unanswered by then is aborted (counted as failed)
  *         .build();
  * }</pre>
  *
@@ -53,6 +55,7 @@ public final class MirrorFilter implements MirrorModuleFactory {
     private final double sample;
     private final int maxBody;
     private final int maxInFlight;
+    private final Duration timeout;
     private final DoubleSupplier random;
     private final AtomicInteger inFlight = new AtomicInteger();
     private final LongAdder mirrored = new LongAdder();
@@ -66,12 +69,13 @@ public final class MirrorFilter implements MirrorModuleFactory {
         this.sample = b.sample;
         this.maxBody = b.maxBody;
         this.maxInFlight = b.maxInFlight;
+        this.timeout = b.timeout;
         this.random = b.random;
     }
 
     /**
      * A builder for a filter that copies requests to group {@code upstream} of {@code groups}; defaults:
-     * every request, bodies up to 64 KiB, 100 copies in flight.
+     * every request, bodies up to 64 KiB, 100 copies in flight, each for at most 30 s.
      */
     public static Builder builder(UpstreamGroups groups, String upstream) {
         return new Builder(groups, upstream);
@@ -114,7 +118,7 @@ public final class MirrorFilter implements MirrorModuleFactory {
         }
         CompletionStage<ResponseHeader> sent;
         try {
-            sent = groups.sendDiscardingBody(upstream, header, body);
+            sent = groups.sendDiscardingBody(upstream, header, body, timeout);
         } catch (RuntimeException e) {
             sent = Stages.failed(e);
         }
@@ -166,7 +170,7 @@ public final class MirrorFilter implements MirrorModuleFactory {
     @Override
     public String toString() {
         return "MirrorFilter{upstream=" + upstream + ", sample=" + sample + ", maxBody=" + maxBody
-                + ", maxInFlight=" + maxInFlight + '}';
+                + ", maxInFlight=" + maxInFlight + ", timeout=" + timeout + '}';
     }
 
     /** Settings of a {@link MirrorFilter}; {@link #build()} checks them. */
@@ -176,6 +180,7 @@ public final class MirrorFilter implements MirrorModuleFactory {
         private double sample = 1.0;
         private int maxBody = 64 * 1024;
         private int maxInFlight = 100;
+        private Duration timeout = Duration.ofSeconds(30);
         private DoubleSupplier random = () -> ThreadLocalRandom.current().nextDouble();
 
         private Builder(UpstreamGroups groups, String upstream) {
@@ -207,6 +212,20 @@ public final class MirrorFilter implements MirrorModuleFactory {
                 throw new IllegalArgumentException("max-in-flight: " + copies + " (expected: 1 to 1000000)");
             }
             this.maxInFlight = (int) copies;
+            return this;
+        }
+
+        /**
+         * The most a copy may take, from sending to the shadow's last response byte (default 30 s); then it
+         * is aborted and counted as failed. It frees the copy's in-flight slot: without it, a shadow that
+         * trickles or streams its answer would hold slots until none is left and mirroring stopped.
+         */
+        public Builder timeout(Duration timeout) {
+            requireNonNull(timeout, "timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+            }
+            this.timeout = timeout;
             return this;
         }
 

@@ -14,13 +14,13 @@ import static java.util.Objects.requireNonNull;
  * upstream group of the same server, fire-and-forget.
  *
  * <pre>{@code
- * filters = [{ name = mirror, upstream = shadow, sample = 0.1, max-body = 64KiB, max-in-flight = 100 }]
+ * filters = [{ name = mirror, upstream = shadow, sample = 0.1, max-body = 64KiB, max-in-flight = 100, timeout = 30s }]
  * }</pre>
  *
  * <p>{@code upstream} is required and must name a group of the configuration ({@code proxy.upstreams}):
  * a file, or a reload, without it fails naming the key. {@code sample} (0 to 1, default 1),
- * {@code max-body} (a size, default 64KiB, at most 64MiB) and {@code max-in-flight} (default 100) are
- * optional.
+ * {@code max-body} (a size, default 64KiB, at most 64MiB), {@code max-in-flight} (default 100) and
+ * {@code timeout} (a duration, default 30s: a copy unanswered by then is aborted) are optional.
  */
 public final class MirrorFilterProvider implements FilterProvider {
     /** The name configurations use. */
@@ -30,7 +30,8 @@ public final class MirrorFilterProvider implements FilterProvider {
     static final String SAMPLE = "sample";
     static final String MAX_BODY = "max-body";
     static final String MAX_IN_FLIGHT = "max-in-flight";
-    static final List<String> KEYS = List.of(UPSTREAM, SAMPLE, MAX_BODY, MAX_IN_FLIGHT);
+    static final String TIMEOUT = "timeout";
+    static final List<String> KEYS = List.of(UPSTREAM, SAMPLE, MAX_BODY, MAX_IN_FLIGHT, TIMEOUT);
 
     /** Used by {@link java.util.ServiceLoader}. */
     public MirrorFilterProvider() {}
@@ -51,6 +52,7 @@ public final class MirrorFilterProvider implements FilterProvider {
         settings.getString(SAMPLE).ifPresent(text -> apply(SAMPLE, () -> b.sample(share(text))));
         settings.getBytes(MAX_BODY).ifPresent(bytes -> apply(MAX_BODY, () -> b.maxBody(bytes)));
         settings.getLong(MAX_IN_FLIGHT).ifPresent(copies -> apply(MAX_IN_FLIGHT, () -> b.maxInFlight(copies)));
+        settings.getDuration(TIMEOUT).ifPresent(timeout -> apply(TIMEOUT, () -> b.timeout(timeout)));
         try {
             return b.build();
         } catch (IllegalStateException e) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -43,6 +44,7 @@ class MirrorFilterProviderTest {
         final List<RequestHeader> headers = new ArrayList<>();
         final List<byte[]> bodies = new ArrayList<>();
         final List<CompletableFuture<ResponseHeader>> answers = new ArrayList<>();
+        final List<Duration> timeouts = new ArrayList<>();
         RuntimeException throwing;
 
         @Override
@@ -51,10 +53,12 @@ class MirrorFilterProviderTest {
         }
 
         @Override
-        public CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request, byte[] body) {
+        public CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request, byte[] body,
+                                                                  Duration timeout) {
             if (throwing != null) {
                 throw throwing;
             }
+            timeouts.add(timeout);
             assertEquals("shadow", group);
             headers.add(request);
             bodies.add(body);
@@ -92,6 +96,8 @@ class MirrorFilterProviderTest {
         assertEquals("max-body", refused(() -> create(Map.of("upstream", "shadow", "max-body", "1GiB"))).key());
         assertEquals("max-in-flight", refused(() -> create(Map.of("upstream", "shadow", "max-in-flight", 0))).key());
         assertEquals("rate", refused(() -> create(Map.of("upstream", "shadow", "rate", 1))).key());
+        assertEquals("timeout: PT0S (expected: > 0)",
+                refused(() -> create(Map.of("upstream", "shadow", "timeout", "0s"))).getMessage());
 
         MirrorFilter filter = create(Map.of("upstream", "shadow", "sample", "0.25", "max-body", "1KiB"));
         assertEquals("shadow", filter.upstream());
@@ -120,6 +126,7 @@ class MirrorFilterProviderTest {
         assertEquals("1", copy.headers().get(MirrorFilter.MARKER_HEADER));
         assertEquals(null, copy.headers().get("X-Later"));
         assertArrayEquals("hello world".getBytes(StandardCharsets.UTF_8), groups.bodies.get(0));
+        assertEquals(List.of(Duration.ofSeconds(30)), groups.timeouts, "a copy always goes with a deadline");
         assertEquals(new MirrorModuleFactory.Stats(0, 0, 0, 0, 1), filter.stats());
 
         groups.answers.get(0).complete(ResponseHeader.of(500));
@@ -166,5 +173,19 @@ class MirrorFilterProviderTest {
         });
         assertEquals(2, groups.headers.size());
         assertSame(modules.get(1).getClass(), modules.get(3).getClass());
+    }
+
+    @Test
+    void sampleZeroNeverCopiesEvenOnTheLowestDraw() {
+        MirrorFilter filter = MirrorFilter.builder(groups, "shadow").sample(0).random(() -> 0.0).build();
+        Session session = session(RequestHeader.of("POST", "/"));
+        for (int i = 0; i < 3; i++) {
+            HttpModule module = filter.newModule();
+            module.requestHeaderFilter(session);
+            module.requestBodyFilter(session, BodyChunk.wrap(new byte[] {1, 2}), true);
+        }
+        // Sending is synchronous here: nothing recorded means nothing was sent.
+        assertTrue(groups.headers.isEmpty());
+        assertEquals(new MirrorModuleFactory.Stats(0, 0, 0, 0, 0), filter.stats());
     }
 }

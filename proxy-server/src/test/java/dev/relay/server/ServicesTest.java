@@ -7,6 +7,7 @@ import dev.relay.lb.RoundRobin;
 import dev.relay.testing.Await;
 import dev.relay.testing.TestOrigin;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -58,6 +59,13 @@ class ServicesTest {
         PrometheusRegistry registry = new PrometheusRegistry();
         Counter counter = Counter.builder().name("example_requests").help("requests seen").register(registry);
         counter.inc(3);
+        List<String> scrapedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+        GaugeWithCallback.builder().name("example_queue_depth").help("a user callback")
+                .callback(gauge -> {
+                    scrapedOn.add(Thread.currentThread().getName());
+                    gauge.call(7);
+                })
+                .register(registry);
         Server server = Server.create();
         HttpProxyService metrics = Services.prometheusHttp(registry);
         metrics.addTcp("127.0.0.1:0");
@@ -71,7 +79,10 @@ class ServicesTest {
                 assertEquals(200, response.statusCode());
                 assertTrue(response.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
                 assertTrue(response.body().contains("example_requests_total 3.0"), response.body());
+                assertTrue(response.body().contains("example_queue_depth 7.0"), response.body());
             }
+            // The registry's callbacks are user code: they run off the proxy's event loops.
+            assertEquals(List.of("relay-metrics-scrape", "relay-metrics-scrape"), scrapedOn);
             HttpResponse<String> post = client.send(HttpRequest.newBuilder(URI.create(base + "/"))
                     .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(405, post.statusCode());

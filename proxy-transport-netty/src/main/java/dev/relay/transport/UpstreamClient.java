@@ -9,7 +9,9 @@ import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import static java.util.Objects.requireNonNull;
 
@@ -19,7 +21,8 @@ import static java.util.Objects.requireNonNull;
  * without the phases. Whatever the {@link HttpPeer} says holds: TLS with SNI, certificate and hostname
  * verification, client certificates, ALPN (HTTP/1.1 with keep-alive, HTTP/2 multiplexed, or the origin's
  * choice), a Unix socket, and the {@link dev.relay.core.PeerOptions} timeouts (connect, total connection,
- * read, write) and idle pooling. Thread-safe.
+ * read, write) and idle pooling; {@link Builder#requestTimeout(Duration)} (or a per-request timeout) bounds
+ * a request as a whole. Thread-safe.
  *
  * <pre>{@code
  * try (UpstreamClient client = UpstreamClient.create()) {
@@ -43,12 +46,14 @@ import static java.util.Objects.requireNonNull;
  * on the loop of its request, when the client shares the proxy's {@link TransportRuntime}) stay on it.
  *
  * <p>Lifecycle: created open, {@link #close()} closes every connection (requests in flight fail) and,
- * for a standalone client, its event loops.
+ * for a standalone client, its event loops. A request sent after {@code close()}, or racing it, fails
+ * with "client closed" ({@link dev.relay.core.ErrorType#INTERNAL}) and opens no connection.
  */
 public final class UpstreamClient implements AutoCloseable {
     private final ClientEngine engine;
     private final DnsAddressResolverGroup resolver;
     private final @Nullable TransportRuntime ownRuntime;
+    private final @Nullable Duration requestTimeout;
 
     private UpstreamClient(Builder b) {
         TransportRuntime runtime = b.runtime;
@@ -57,6 +62,7 @@ public final class UpstreamClient implements AutoCloseable {
         if (runtime == null) {
             runtime = ownRuntime;
         }
+        this.requestTimeout = b.requestTimeout;
         this.resolver = runtime.newDnsResolver();
         this.engine = new ClientEngine(runtime.socketChannelType(), runtime.domainSockets(), resolver,
                 runtime.workers(), b.maxIdleConnections, b.idleTimeout, b.maxResponseHeaderBytes, b.http2,
@@ -88,8 +94,16 @@ public final class UpstreamClient implements AutoCloseable {
      *                must not change it until the stage completes
      */
     public CompletionStage<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body) {
-        return engine.send(requireNonNull(peer, "peer"), requireNonNull(request, "request"),
-                requireNonNull(body, "body"), true).minimalCompletionStage();
+        return send(peer, request, body, true, requestTimeout);
+    }
+
+    /**
+     * Like {@link #send(HttpPeer, RequestHeader, byte[])}, with a deadline of its own for this request
+     * instead of the {@link Builder#requestTimeout(Duration)}.
+     */
+    public CompletionStage<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
+                                                  Duration timeout) {
+        return send(peer, request, body, true, checkTimeout(timeout));
     }
 
     /**
@@ -98,8 +112,28 @@ public final class UpstreamClient implements AutoCloseable {
      * requests whose answer does not matter beyond its status, such as mirrored traffic.
      */
     public CompletionStage<UpstreamResponse> sendDiscardingBody(HttpPeer peer, RequestHeader request, byte[] body) {
+        return send(peer, request, body, false, requestTimeout);
+    }
+
+    /** Like {@link #sendDiscardingBody(HttpPeer, RequestHeader, byte[])}, with a deadline of its own. */
+    public CompletionStage<UpstreamResponse> sendDiscardingBody(HttpPeer peer, RequestHeader request, byte[] body,
+                                                                Duration timeout) {
+        return send(peer, request, body, false, checkTimeout(timeout));
+    }
+
+    private CompletionStage<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
+                                                   boolean keepBody, @Nullable Duration timeout) {
         return engine.send(requireNonNull(peer, "peer"), requireNonNull(request, "request"),
-                requireNonNull(body, "body"), false).minimalCompletionStage();
+                requireNonNull(body, "body"), keepBody, timeout == null ? 0 : timeout.toNanos())
+                .thenApply(UpstreamResponse::new).minimalCompletionStage();
+    }
+
+    private static Duration checkTimeout(Duration timeout) {
+        requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout: " + timeout + " (expected: > 0)");
+        }
+        return timeout;
     }
 
     /** Connections opened since the client was created, HTTP/1.1 and HTTP/2. */
@@ -119,12 +153,18 @@ public final class UpstreamClient implements AutoCloseable {
 
     /**
      * Closes every connection (requests in flight fail) and waits up to five seconds for them to close;
-     * a standalone client then stops its event loops. Not to be called on one of the client's event loops.
-     * Idempotent.
+     * a standalone client then stops its event loops. Requests sent from now on fail at once. Not to be
+     * called on one of the client's event loops. Idempotent.
      */
     @Override
     public void close() {
-        engine.closeConnections().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        try {
+            engine.close().get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // Closing goes on in the background; a stuck peer must not hold the caller up.
+        }
         resolver.close();
         if (ownRuntime != null) {
             ownRuntime.close();
@@ -147,6 +187,7 @@ public final class UpstreamClient implements AutoCloseable {
         private int maxResponseHeaderBytes = 32 * 1024;
         private boolean retryStaleConnections = true;
         private Http2Settings http2 = Http2Settings.defaults();
+        private @Nullable Duration requestTimeout;
 
         private Builder() {}
 
@@ -209,6 +250,18 @@ public final class UpstreamClient implements AutoCloseable {
          */
         public Builder retryStaleConnections(boolean retry) {
             this.retryStaleConnections = retry;
+            return this;
+        }
+
+        /**
+         * The most a request may take as a whole, from {@link UpstreamClient#send} to the last response
+         * byte, connect and retry included (default: none). Past it the request is aborted, its connection
+         * closed, and the stage fails with {@link dev.relay.core.ErrorType#DEADLINE_EXCEEDED}. The peer's
+         * read timeout bounds each silence only: without a deadline an origin that trickles bytes, or
+         * streams without end, holds the request for ever.
+         */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = checkTimeout(timeout);
             return this;
         }
 

@@ -2,6 +2,7 @@ package dev.relay.transport;
 
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.ResponseHeader;
+import dev.relay.transport.internal.ClientEngine;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -10,7 +11,7 @@ import static java.util.Objects.requireNonNull;
 
 /**
  * A whole response that an {@link UpstreamClient} received: the header (without connection-specific
- * fields), the body bytes and the trailers.
+ * fields), the body bytes and the trailers. Immutable: the accessors hand out copies.
  *
  * <pre>{@code
  * UpstreamResponse response = client.send(peer, RequestHeader.of("GET", "/"), new byte[0])
@@ -24,26 +25,19 @@ public final class UpstreamResponse {
     private final @Nullable HttpHeaders trailers;
     private final boolean connectionReused;
 
-    private UpstreamResponse(ResponseHeader header, byte[] body, @Nullable HttpHeaders trailers,
-                             boolean connectionReused) {
-        this.header = requireNonNull(header, "header");
-        this.body = requireNonNull(body, "body");
-        this.trailers = trailers;
-        this.connectionReused = connectionReused;
+    /** What the client's engine received; the body array is given up with it. */
+    UpstreamResponse(ClientEngine.Response received) {
+        this.header = requireNonNull(received.header(), "header");
+        this.body = requireNonNull(received.body(), "body");
+        this.trailers = received.trailers();
+        this.connectionReused = received.connectionReused();
     }
 
-    /**
-     * A response of {@code header}, {@code body} (kept as it is: the caller gives it up) and
-     * {@code trailers}; {@code connectionReused}: the request went on a pooled connection.
-     */
-    public static UpstreamResponse of(ResponseHeader header, byte[] body, @Nullable HttpHeaders trailers,
-                                      boolean connectionReused) {
-        return new UpstreamResponse(header, body, trailers, connectionReused);
-    }
-
-    /** The response header; it belongs to the caller, who may change it. */
+    /** A copy of the response header: the response stays as it was received whatever the caller does with it. */
     public ResponseHeader header() {
-        return header;
+        ResponseHeader copy = ResponseHeader.of(header.status());
+        header.headers().forEach(copy.headers()::add);
+        return copy;
     }
 
     /** The status code. */
@@ -66,9 +60,14 @@ public final class UpstreamResponse {
         return new String(body, StandardCharsets.UTF_8);
     }
 
-    /** The trailer fields, or null when the response had none. */
+    /** A copy of the trailer fields, or null when the response had none. */
     public @Nullable HttpHeaders trailers() {
-        return trailers;
+        if (trailers == null) {
+            return null;
+        }
+        HttpHeaders copy = HttpHeaders.create();
+        trailers.forEach(copy::add);
+        return copy;
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.relay.transport;
 
 import dev.relay.core.Alpn;
+import dev.relay.core.ErrorSource;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
@@ -10,6 +11,7 @@ import dev.relay.testing.H2Origin;
 import dev.relay.testing.RecordedRequest;
 import dev.relay.testing.TestCertificates;
 import dev.relay.testing.TestOrigin;
+import io.netty.util.internal.InternalThreadLocalMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -81,6 +83,8 @@ class UpstreamClientTest {
             assertEquals(200, first.status());
             assertArrayEquals(TestOrigin.patternBytes(0, 100), first.body());
             assertEquals("plain", first.header().headers().get("X-Origin"));
+            first.header().headers().set("X-Origin", "changed by the caller");
+            assertEquals("plain", first.header().headers().get("X-Origin"), "the response is immutable");
             assertFalse(first.connectionReused());
             assertTrue(second.connectionReused());
             assertEquals(1, plain.connectionsAccepted() - acceptedBefore);
@@ -108,6 +112,24 @@ class UpstreamClientTest {
             assertEquals(null, seen.header("Connection"), "connection-specific fields are the client's own");
             assertTrue(plainGet.bodyText().toLowerCase(java.util.Locale.ROOT).contains("host: " + plain.address()),
                     plainGet.bodyText());
+        }
+    }
+
+    @Test
+    void emptyBodyGoesWithContentLengthZeroWhateverTheHeaderAnnounced() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (UpstreamClient client = UpstreamClient.create()) {
+            RequestHeader delete = RequestHeader.of("DELETE", "/headers").insertHeader("Content-Length", "5");
+            UpstreamResponse deleted = await(client.send(peer, delete, NO_BODY));
+            // The same connection next: had the 5 announced bytes not come, they would be taken from this one.
+            UpstreamResponse next = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+
+            assertEquals(200, deleted.status());
+            assertTrue(deleted.bodyText().toLowerCase(java.util.Locale.ROOT).contains("content-length: 0"),
+                    deleted.bodyText());
+            assertEquals(200, next.status());
+            assertTrue(next.connectionReused());
+            assertArrayEquals(TestOrigin.patternBytes(0, 100), next.body());
         }
     }
 
@@ -195,6 +217,26 @@ class UpstreamClientTest {
     }
 
     @Test
+    void requestTimeoutBoundsAnOriginThatTricklesOrNeverAnswers() {
+        try (TestOrigin origin = TestOrigin.builder().name("trickle").build().start();
+             UpstreamClient client = UpstreamClient.builder().requestTimeout(Duration.ofMillis(300)).build()) {
+            // A byte every 50 ms: the 10 s read timeout never fires, the deadline does.
+            HttpPeer peer = HttpPeer.plain(origin.address()).withOptions(options().build());
+            ProxyError trickled = failure(client.send(peer, RequestHeader.of("GET", "/drip-body?bytes=1000&interval=50"),
+                    NO_BODY));
+            assertEquals(ErrorType.DEADLINE_EXCEEDED, trickled.type(), trickled.toString());
+            assertEquals(peer, trickled.peer());
+
+            // No read timeout at all (the defaults), a deadline for this request only.
+            ProxyError silent = failure(client.sendDiscardingBody(HttpPeer.plain(origin.address()),
+                    RequestHeader.of("GET", "/hang"), NO_BODY, Duration.ofMillis(200)));
+            assertEquals(ErrorType.DEADLINE_EXCEEDED, silent.type(), silent.toString());
+            origin.awaitOpenConnections(0, Duration.ofSeconds(10));
+        }
+        assertThrows(IllegalArgumentException.class, () -> UpstreamClient.builder().requestTimeout(Duration.ZERO));
+    }
+
+    @Test
     void originClosingMidBodyFailsTheRequest() {
         try (UpstreamClient client = UpstreamClient.create()) {
             ProxyError e = failure(client.send(HttpPeer.plain(plain.address()),
@@ -208,14 +250,44 @@ class UpstreamClientTest {
         HttpPeer peer = HttpPeer.plain(plain.address());
         try (UpstreamClient client = UpstreamClient.create()) {
             await(client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"), NO_BODY));
+            int smallBefore = plain.requestCount("/small");
+            int discardedBefore = plain.discardedRequests();
             UpstreamResponse retried = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
             assertEquals(200, retried.status());
             assertFalse(retried.connectionReused());
+            assertEquals(2, client.connectionsOpened(), "the retry went on a new connection");
+            assertEquals(1, plain.discardedRequests() - discardedBefore, "the stale connection got the first try");
+            assertEquals(1, plain.requestCount("/small") - smallBefore, "the origin processed the request once");
         }
         try (UpstreamClient once = UpstreamClient.builder().retryStaleConnections(false).build()) {
             await(once.send(peer, RequestHeader.of("GET", "/close-on-next"), NO_BODY));
             ProxyError e = failure(once.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
             assertEquals(ErrorType.CONNECTION_CLOSED, e.type(), e.toString());
+        }
+    }
+
+    @Test
+    void staleConnectionRetryOfAnH2OrH1PeerOnHttp1NeverTakesAnotherPooledConnection() {
+        // Without TLS there is no ALPN: an h2-or-h1 peer ends up on HTTP/1.1 and its pool, as with an origin
+        // that picks http/1.1 in the handshake.
+        HttpPeer peer = HttpPeer.plain(plain.address()).withOptions(options().alpn(Alpn.H2_OR_H1).build());
+        try (UpstreamClient client = UpstreamClient.create()) {
+            // Two connections at once, each answered and pooled, each closing on its next request.
+            CompletionStage<UpstreamResponse> a = client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"),
+                    NO_BODY);
+            CompletionStage<UpstreamResponse> b = client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"),
+                    NO_BODY);
+            await(a);
+            await(b);
+            assertEquals(2, client.idleConnections());
+            int smallBefore = plain.requestCount("/small");
+
+            UpstreamResponse retried = await(client.send(peer, RequestHeader.of("GET", "/small"), NO_BODY));
+
+            assertEquals(200, retried.status());
+            assertFalse(retried.connectionReused());
+            assertEquals(3, client.connectionsOpened());
+            assertEquals(1, plain.requestCount("/small") - smallBefore);
         }
     }
 
@@ -240,6 +312,67 @@ class UpstreamClientTest {
                 assertEquals(200, await(again.send(HttpPeer.plain(plain.address()), RequestHeader.of("GET", "/"),
                         NO_BODY)).status());
             }
+        }
+    }
+
+    @Test
+    void sendAfterCloseFailsAndOpensNoConnection() {
+        HttpPeer peer = HttpPeer.plain(plain.address());
+        try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            UpstreamClient shared = UpstreamClient.create(runtime);
+            shared.close();
+            ProxyError e = failure(shared.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(ErrorType.INTERNAL, e.type());
+            assertTrue(e.getMessage().contains("client closed"), e.getMessage());
+            assertEquals(0, shared.connectionsOpened(), "the runtime still runs: nothing may connect on it");
+        }
+        UpstreamClient standalone = UpstreamClient.create();
+        standalone.close();
+        ProxyError e = failure(standalone.send(peer, RequestHeader.of("GET", "/"), NO_BODY));
+        assertTrue(e.getMessage().contains("client closed"), e.getMessage());
+    }
+
+    @Test
+    void closeFailsTheRequestsInFlightAndLeavesNoConnection() {
+        try (TestOrigin origin = TestOrigin.builder().name("in-flight").build().start();
+             TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            UpstreamClient client = UpstreamClient.create(runtime);
+            HttpPeer peer = HttpPeer.plain(origin.address());
+            CompletionStage<UpstreamResponse> first = client.send(peer, RequestHeader.of("GET", "/hang"), NO_BODY);
+            CompletionStage<UpstreamResponse> second = client.sendDiscardingBody(peer, RequestHeader.of("GET", "/hang"),
+                    NO_BODY);
+            origin.awaitRequests(2, Duration.ofSeconds(10));
+
+            client.close();
+
+            assertEquals(ErrorSource.UPSTREAM, failure(first).source());
+            assertEquals(ErrorSource.UPSTREAM, failure(second).source());
+            origin.awaitOpenConnections(0, Duration.ofSeconds(10));
+            assertEquals(2, origin.connectionsAccepted());
+        }
+    }
+
+    @Test
+    void closedClientLeavesNoThreadLocalsOnASharedRuntime() throws Exception {
+        try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
+            io.netty.util.concurrent.EventExecutor loop = runtime.workers().next();
+            // The first client also makes Netty's own per-thread state (allocator caches ...), which stays.
+            useBothPoolsAndClose(runtime);
+            int before = loop.submit(() -> InternalThreadLocalMap.get().size()).get();
+
+            useBothPoolsAndClose(runtime);
+
+            assertEquals(before, (int) loop.submit(() -> InternalThreadLocalMap.get().size()).get(),
+                    "a closed client's pool partitions must not stay on the runtime's loop");
+        }
+    }
+
+    private static void useBothPoolsAndClose(TransportRuntime runtime) {
+        try (UpstreamClient client = UpstreamClient.create(runtime)) {
+            await(client.send(HttpPeer.plain(plain.address()), RequestHeader.of("GET", "/"), NO_BODY));
+            await(client.send(HttpPeer.tls(h2.address(), "localhost").withOptions(options().alpn(Alpn.H2).build()),
+                    RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(2, client.connectionsOpened());
         }
     }
 }

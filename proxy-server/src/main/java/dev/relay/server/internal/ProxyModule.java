@@ -108,7 +108,8 @@ public final class ProxyModule extends AbstractModule {
         // Before the proxy, so it stops after the proxy has drained: discovery and health checks
         // run for the requests still in flight.
         server.addService(upstreams);
-        // Likewise: the filters' own requests (mirror copies) of the last requests still go out.
+        // Likewise: the filters' own requests (mirror copies) of the last requests still go out, and
+        // finish within what is left of the grace period.
         server.addService(groupRequests);
         if (!streams.services().isEmpty()) {
             server.addService(streams);

@@ -1,5 +1,8 @@
 package dev.relay.server.internal;
 
+import dev.relay.core.MirrorModuleFactory;
+import dev.relay.core.RequestHeader;
+import dev.relay.server.internal.proxy.ConfiguredProxy;
 import dev.relay.server.testing.AccessLogLines;
 import dev.relay.server.testing.InProcessRelay;
 import dev.relay.testing.Await;
@@ -23,8 +26,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -136,9 +143,13 @@ class MirrorEndToEndTest {
             assertEquals(200, get(relay, "/n" + i).status());
         }
         assertEquals(30, main.requests().size());
-        assertEquals(0, shadow.requests().size());
+        // Copies would leave asynchronously: the filter's own counters say none was even started (each
+        // copy is in flight from the moment it is sent), which the shadow's silence alone cannot show.
+        assertEquals("0.0", relay.metric("relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}"));
         assertEquals("0.0", relay.metric(mirrorSeries("mirrored")));
         assertEquals("0.0", relay.metric(mirrorSeries("failed")));
+        assertEquals("0.0", relay.metric(mirrorSeries("over_in_flight")));
+        assertEquals(0, shadow.requests().size());
     }
 
     @Test
@@ -172,6 +183,46 @@ class MirrorEndToEndTest {
         shadow.releaseResponses();
         awaitMetric(relay, mirrorSeries("mirrored"), "3.0");
         awaitMetric(relay, "relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}", "0.0");
+    }
+
+    @Test
+    void copyUnansweredWithinTheTimeoutIsAbortedAndFreesItsSlot() throws Exception {
+        shadow.holdResponses();
+        InProcessRelay relay = start(conf(", max-in-flight = 1, timeout = 300ms", shadow.address()));
+
+        assertEquals(200, get(relay, "/first").status());
+        awaitMetric(relay, mirrorSeries("failed"), "1.0");
+        awaitMetric(relay, "relay_mirror_in_flight{mirror=\"global\",upstream=\"shadow\"}", "0.0");
+        assertEquals(200, get(relay, "/second").status());
+
+        // The slot was free again: the second copy was sent rather than dropped.
+        assertEquals("/second", shadow.awaitRequests(2, WAIT).get(1).path());
+        assertEquals("0.0", relay.metric(mirrorSeries("over_in_flight")));
+        shadow.releaseResponses();
+    }
+
+    @Test
+    void gracefulStopLetsTheCopiesInFlightFinish() throws Exception {
+        shadow.holdResponses();
+        InProcessRelay relay = start(conf("", shadow.address()));
+        MirrorModuleFactory mirror = relay.injector.getInstance(ConfiguredProxy.class).runtime().mirrors().get(0)
+                .filter();
+        assertEquals(200, get(relay, "/last").status());
+        shadow.awaitHeldResponses(1, WAIT);
+
+        CompletableFuture<Void> stopped = relay.server.stop(Duration.ofSeconds(30)).toCompletableFuture();
+        // The proxy drains at once (nothing in flight) and the filters' client service stops next: from
+        // then on new copies are refused. The one in flight is still unanswered; a stop that closed the
+        // client now would cut it.
+        var groups = relay.injector.getInstance(FilterRegistry.class).groupRequests().forConfiguration(Set.of());
+        // A group that does not exist: refused as such while the service runs, as "not running" once it stopped.
+        Await.until(() -> refusal(groups.sendDiscardingBody("nowhere", RequestHeader.of("GET", "/"), new byte[0],
+                Duration.ofSeconds(1))).contains("not running"), WAIT, () -> "the filters' client still runs");
+        assertFalse(stopped.isDone(), "the stop waits for the copy in flight");
+        shadow.releaseResponses();
+        stopped.get(40, TimeUnit.SECONDS);
+
+        assertEquals(new MirrorModuleFactory.Stats(1, 0, 0, 0, 0), mirror.stats(), "answered, not cut by the stop");
     }
 
     @Test
@@ -217,6 +268,15 @@ class MirrorEndToEndTest {
         ConfigProblem atLoad = assertThrows(ConfigProblem.class, () -> new ConfigLoader(
                 FilterRegistry.load(getClass().getClassLoader())).parseString(withoutShadow, "test.conf"));
         assertTrue(atLoad.getMessage().contains("proxy.filters[0].upstream"), atLoad.getMessage());
+    }
+
+    private static String refusal(java.util.concurrent.CompletionStage<?> stage) {
+        try {
+            stage.toCompletableFuture().join();
+            return "sent";
+        } catch (java.util.concurrent.CompletionException e) {
+            return String.valueOf(e.getCause().getMessage());
+        }
     }
 
     private static void awaitMetric(InProcessRelay relay, String series, String value) {

@@ -1,20 +1,24 @@
 package dev.relay.transport.internal;
 
 import dev.relay.core.HttpPeer;
+import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.transport.Http2Settings;
-import dev.relay.transport.UpstreamResponse;
+import dev.relay.core.HttpHeaders;
+import dev.relay.core.ResponseHeader;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
+import org.jspecify.annotations.Nullable;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The engine behind {@code dev.relay.transport.UpstreamClient}: an {@link UpstreamStack} of its own (pool,
@@ -27,6 +31,8 @@ public final class ClientEngine {
     private final EngineClock clock = EngineClock.system();
     private final long maxResponseBodyBytes;
     private final boolean retryStaleConnections;
+    /** Set once by {@link #close()}: from then on no request starts, none retries. */
+    private volatile boolean closed;
 
     /**
      * @param loops                  the event loops requests run on
@@ -55,19 +61,54 @@ public final class ClientEngine {
     /**
      * Sends {@code request} with {@code body} to {@code peer}; the future completes on the event loop.
      *
-     * @param keepBody whether the response body is collected (up to the limit) or read and dropped
+     * @param keepBody     whether the response body is collected (up to the limit) or read and dropped
+     * @param timeoutNanos the whole exchange's deadline (connect, retry and response body included); 0: none
      */
-    public CompletableFuture<UpstreamResponse> send(HttpPeer peer, RequestHeader request, byte[] body,
-                                                    boolean keepBody) {
+    public CompletableFuture<Response> send(HttpPeer peer, RequestHeader request, byte[] body,
+                                                    boolean keepBody, long timeoutNanos) {
         EventLoop loop = loopFor(peer);
-        ClientExchange exchange = new ClientExchange(upstream.streams, clock, loop, peer, request, body,
-                keepBody ? maxResponseBodyBytes : -1, retryStaleConnections);
-        if (loop.inEventLoop()) {
+        ClientExchange exchange = new ClientExchange(this, loop, peer, request, body,
+                keepBody ? maxResponseBodyBytes : -1, timeoutNanos, retryStaleConnections);
+        if (closed) {
+            exchange.fail(closedError());
+        } else if (loop.inEventLoop()) {
             exchange.start();
         } else {
-            loop.execute(exchange::start);
+            try {
+                loop.execute(exchange::start);
+            } catch (RejectedExecutionException e) {
+                // A standalone client's loops stopped with it (a send racing close): a failed stage, not a throw.
+                exchange.fail(closedError());
+            }
         }
         return exchange.result;
+    }
+
+    /**
+     * What an exchange received, handed over whole: the client's public response type is built from it
+     * (its construction stays out of the public API).
+     *
+     * @param body             the body bytes, given up by the exchange
+     * @param connectionReused the request went on a connection that was already open
+     */
+    public record Response(ResponseHeader header, byte[] body, @Nullable HttpHeaders trailers,
+                           boolean connectionReused) {}
+
+    UpstreamStreams streams() {
+        return upstream.streams;
+    }
+
+    EngineClock clock() {
+        return clock;
+    }
+
+    /** Whether {@link #close()} was called; an exchange asks before it connects or retries. */
+    boolean isClosed() {
+        return closed;
+    }
+
+    static ProxyError closedError() {
+        return ProxyError.internal("client closed", null).setRetry(false);
     }
 
     /**
@@ -99,8 +140,27 @@ public final class ClientEngine {
         return upstream.pool.idleConnections();
     }
 
-    /** Closes every connection, idle or in use; requests in flight fail. */
-    public io.netty.util.concurrent.Future<Void> closeConnections() {
-        return upstream.pool.closeAll();
+    /**
+     * Closes every connection, idle or in use, and any opened from now on; requests in flight fail, and so
+     * do those sent later. Then each event loop drops the pools' state it holds for this engine (the
+     * loops may belong to a runtime that outlives it). Completes when all that is done. Idempotent.
+     */
+    public CompletableFuture<Void> close() {
+        closed = true;
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        upstream.pool.closeAll().addListener(f -> {
+            // After the closes: the channels' last events (a pool's bookkeeping) ran on the loops before this.
+            List<CompletableFuture<Void>> forgotten = new ArrayList<>(loops.length);
+            for (EventLoop loop : loops) {
+                try {
+                    forgotten.add(CompletableFuture.runAsync(upstream::forgetLoopState, loop));
+                } catch (RejectedExecutionException e) {
+                    // The loop stopped: its thread-locals went with its thread.
+                }
+            }
+            CompletableFuture.allOf(forgotten.toArray(new CompletableFuture<?>[0]))
+                    .whenComplete((ignored, error) -> done.complete(null));
+        });
+        return done;
     }
 }

@@ -1,6 +1,5 @@
 package dev.relay.transport.internal;
 
-import dev.relay.core.Alpn;
 import dev.relay.core.ErrorType;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpPeer;
@@ -8,7 +7,6 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.RetryType;
-import dev.relay.transport.UpstreamResponse;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
@@ -32,7 +30,8 @@ import java.util.concurrent.CompletableFuture;
 final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.Listener {
     private static final byte[] NO_BYTES = new byte[0];
 
-    final CompletableFuture<UpstreamResponse> result = new CompletableFuture<>();
+    final CompletableFuture<ClientEngine.Response> result = new CompletableFuture<>();
+    private final ClientEngine engine;
     private final UpstreamStreams streams;
     private final EngineClock clock;
     private final EventLoop loop;
@@ -41,6 +40,8 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     private final byte[] body;
     /** The most body bytes collected; -1: the body is read and dropped. */
     private final long maxBody;
+    /** The whole exchange's deadline from start, retry included; 0: none. */
+    private final long timeoutNanos;
     private boolean mayRetry;
 
     private @Nullable UpstreamStream stream;
@@ -49,11 +50,14 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     private byte[] collected = NO_BYTES;
     private int collectedLength;
     private @Nullable LazyTimer writeTimer;
+    private @Nullable LazyTimer deadline;
 
-    ClientExchange(UpstreamStreams streams, EngineClock clock, EventLoop loop, HttpPeer peer, RequestHeader request,
-                   byte[] body, long maxBody, boolean mayRetry) {
-        this.streams = streams;
-        this.clock = clock;
+    ClientExchange(ClientEngine engine, EventLoop loop, HttpPeer peer, RequestHeader request, byte[] body,
+                   long maxBody, long timeoutNanos, boolean mayRetry) {
+        this.timeoutNanos = timeoutNanos;
+        this.engine = engine;
+        this.streams = engine.streams();
+        this.clock = engine.clock();
         this.loop = loop;
         this.peer = peer;
         this.request = request;
@@ -64,7 +68,18 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
 
     /** Asks for a stream; a client request speaks for no client connection, so it sends no PROXY header. */
     void start() {
-        streams.acquire(peer, null, loop, false, this);
+        if (engine.isClosed()) {
+            // The client closed between send and this task: a connection opened now would outlive it.
+            fail(ClientEngine.closedError());
+            return;
+        }
+        if (timeoutNanos > 0) {
+            // The read timeout bounds each silence only: an origin that trickles, or streams without end,
+            // would hold the exchange (and whatever counts it in flight) for ever without this one.
+            deadline = new LazyTimer(clock, loop, this::onDeadline);
+            deadline.arm(timeoutNanos);
+        }
+        streams.acquire(peer, null, loop, UpstreamStreams.ConnectionChoice.ANY, this);
     }
 
     // ---- acquisition ------------------------------------------------------------------------------
@@ -79,17 +94,31 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         reused = fromPool;
         ready.start(this);
         boolean hasBody = body.length > 0;
-        // An empty body is announced (Content-Length: 0) only where a body is expected: a GET goes without.
-        long length = hasBody || expectsBody(request.method()) ? body.length : -1;
+        // An empty body is announced (Content-Length: 0) only where a body is expected (a GET goes without),
+        // or where the caller's header announces one: its Content-Length would otherwise go out as given with
+        // no byte after it, and the origin would read the next request on the connection as the body.
+        long length = hasBody || expectsBody(request.method()) || announcesBody(request) ? body.length : -1;
+        // Each write may fail the stream inline (a write to a closed channel reports at once): the exchange
+        // has then moved on (failed, or retrying on another stream), and this one must not be touched again.
         ready.writeHeader(ready.newRequestHeader(request, peer, hasBody, length, false));
+        if (stream != ready) {
+            return;
+        }
         Duration readTimeout = peer.options().readTimeout();
         ready.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
         // The caller's array is wrapped, not copied: the caller gave it up with the request.
         ready.writeBody(hasBody ? Unpooled.wrappedBuffer(body) : Unpooled.EMPTY_BUFFER, true, null);
+        if (stream != ready) {
+            return;
+        }
         ready.flush();
-        if (!ready.isWritable()) {
+        if (stream == ready && !ready.isWritable()) {
             onWritabilityChanged(false);
         }
+    }
+
+    private static boolean announcesBody(RequestHeader request) {
+        return request.headers().contains("Content-Length") || request.headers().contains("Transfer-Encoding");
     }
 
     private static boolean expectsBody(String method) {
@@ -148,12 +177,12 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
             s.release();
         }
         if (header == null) {
-            result.completeExceptionally(ProxyError.upstream(ErrorType.H1_ERROR, "no response header from "
-                    + peer, null));
+            fail(ProxyError.upstream(ErrorType.H1_ERROR, "no response header from " + peer, null));
             return;
         }
+        cancelDeadline();
         byte[] bytes = collectedLength == collected.length ? collected : Arrays.copyOf(collected, collectedLength);
-        result.complete(UpstreamResponse.of(header, bytes, trailers, reused));
+        result.complete(new ClientEngine.Response(header, bytes, trailers, reused));
     }
 
     @Override
@@ -163,12 +192,13 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
 
     @Override
     public void onFailure(ProxyError error) {
-        if (mayRetry && reused && response == null && error.retryType() != RetryType.NO) {
+        if (mayRetry && reused && response == null && error.retryType() != RetryType.NO && !engine.isClosed()) {
             // The keep-alive race: the origin closed the pooled connection as the request went out.
             mayRetry = false;
             dropStream();
-            // A new connection for HTTP/1.1; an HTTP/2 peer opens one itself when its pool has none.
-            streams.acquire(peer, null, loop, peer.options().alpn() == Alpn.H1, this);
+            // Never another pooled HTTP/1.1 connection: it may be as stale (an h2-or-h1 peer that chose
+            // HTTP/1.1 included). An HTTP/2 pool dropped the stale connection and opens one when it has none.
+            streams.acquire(peer, null, loop, UpstreamStreams.ConnectionChoice.NEW, this);
             return;
         }
         abortWith(error.setRetry(false));
@@ -204,6 +234,14 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         }
     }
 
+    private void onDeadline() {
+        if (!result.isDone()) {
+            abortWith(ProxyError.upstream(ErrorType.DEADLINE_EXCEEDED, "no whole response from " + peer
+                    + " within " + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms", null)
+                    .setRetry(false));
+        }
+    }
+
     // ---- ending ------------------------------------------------------------------------------------
 
     private void abortWith(ProxyError error) {
@@ -231,7 +269,16 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
         }
     }
 
-    private void fail(ProxyError error) {
+    private void cancelDeadline() {
+        if (deadline != null) {
+            deadline.cancel();
+            deadline = null;
+        }
+    }
+
+    /** Fails the exchange; on its loop, or from the caller's thread before it started. */
+    void fail(ProxyError error) {
+        cancelDeadline();
         if (error.peer() == null) {
             error.setPeer(peer);
         }

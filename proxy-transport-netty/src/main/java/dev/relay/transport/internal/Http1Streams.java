@@ -32,16 +32,16 @@ final class Http1Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop, boolean fresh,
-                        Callback callback) {
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop,
+                        ConnectionChoice connection, Callback callback) {
         Object key = poolKey(peer, addresses);
-        UpstreamConnection pooled = fresh ? null : pool.checkout(key);
+        UpstreamConnection pooled = connection == ConnectionChoice.ANY ? pool.checkout(key) : null;
         if (pooled != null) {
             callback.onStreamReady(new Http1UpstreamStream(pooled, peer, pool), true, 0);
             return;
         }
         long connectStart = clock.nanoTime();
-        if (peer.options().alpn() != Alpn.H1 && !fresh) {
+        if (peer.options().alpn() != Alpn.H1 && connection != ConnectionChoice.NEW_HTTP1) {
             connectNegotiating(peer, key, addresses, loop, callback, connectStart);
             return;
         }

@@ -73,8 +73,8 @@ final class Http2Streams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop, boolean fresh,
-                        Callback callback) {
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop,
+                        ConnectionChoice connection, Callback callback) {
         Object key = Http1Streams.poolKey(peer, addresses);
         pool(key).acquire(new Waiter(peer, addresses, callback, clock.nanoTime()), loop);
     }
@@ -125,6 +125,11 @@ final class Http2Streams implements UpstreamStreams {
             partition.put(key, pool);
         }
         return pool;
+    }
+
+    /** Drops the calling event loop's partition (see {@link UpstreamConnectionPool#forgetPartition()}). */
+    void forgetPartition() {
+        partitions.remove();
     }
 
     /** One acquirer waiting for a stream. */
@@ -179,7 +184,11 @@ final class Http2Streams implements UpstreamStreams {
 
         private void forgetIfEmpty() {
             if (connections.isEmpty() && pending.isEmpty()) {
-                partitions.get().remove(key, this);
+                // getIfExists: a connection that closes after the partition was forgotten must not make it anew.
+                Map<Object, KeyPool> partition = partitions.getIfExists();
+                if (partition != null) {
+                    partition.remove(key, this);
+                }
             }
         }
 

@@ -25,19 +25,21 @@ final class ProtocolStreams implements UpstreamStreams {
     }
 
     @Override
-    public void acquire(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop, boolean fresh,
-                        Callback callback) {
+    public void acquire(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop,
+                        ConnectionChoice connection, Callback callback) {
         Alpn alpn = peer.options().alpn();
-        if (alpn == Alpn.H1 || fresh && alpn == Alpn.H2_OR_H1) {
-            // A tunnel (fresh) needs HTTP/1.1: its connection offers both, and fails if h2 is chosen.
-            http1.acquire(peer, proxyHeader, loop, fresh, callback);
-        } else if (alpn == Alpn.H2 && fresh) {
-            callback.onStreamFailed(ProxyError.upstream(ErrorType.CONNECT_ERROR, "peer " + peer
-                    + " speaks HTTP/2 only (alpn = h2); a CONNECT tunnel needs HTTP/1.1", null).setRetry(false));
-        } else if (alpn == Alpn.H2 || chosen.get(peer.reuseKey()) == Alpn.H2) {
-            http2.acquire(peer, proxyHeader, loop, false, callback);
+        if (connection == ConnectionChoice.NEW_HTTP1) {
+            if (alpn == Alpn.H2) {
+                callback.onStreamFailed(ProxyError.upstream(ErrorType.CONNECT_ERROR, "peer " + peer
+                        + " speaks HTTP/2 only (alpn = h2); a CONNECT tunnel needs HTTP/1.1", null).setRetry(false));
+            } else {
+                // A tunnel needs HTTP/1.1: an h2-or-h1 connection offers both, and fails if h2 is chosen.
+                http1.acquire(peer, proxyHeader, loop, connection, callback);
+            }
+        } else if (alpn == Alpn.H2 || alpn == Alpn.H2_OR_H1 && chosen.get(peer.reuseKey()) == Alpn.H2) {
+            http2.acquire(peer, proxyHeader, loop, connection, callback);
         } else {
-            http1.acquire(peer, proxyHeader, loop, false, callback);
+            http1.acquire(peer, proxyHeader, loop, connection, callback);
         }
     }
 }

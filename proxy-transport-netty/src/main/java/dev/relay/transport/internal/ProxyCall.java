@@ -266,8 +266,10 @@ final class ProxyCall<C> extends PhaseSteps {
             failRequest(observerFailure);
             return;
         }
-        engine.streams.acquire(peer, Http1Streams.clientAddresses(peer, downstream), loop, tunnel != null && tunnel.needsFreshConnection()
-                || freshConnections && peer.options().alpn() == dev.relay.core.Alpn.H1, next);
+        engine.streams.acquire(peer, Http1Streams.clientAddresses(peer, downstream), loop,
+                tunnel != null && tunnel.needsFreshConnection() ? UpstreamStreams.ConnectionChoice.NEW_HTTP1
+                        : freshConnections ? UpstreamStreams.ConnectionChoice.NEW : UpstreamStreams.ConnectionChoice.ANY,
+                next);
     }
 
     /** Whether {@code a} is the attempt in progress of a call still going on. */

@@ -95,7 +95,9 @@ final class UpstreamConnectionPool {
 
     /** Removes an idle connection that went stale (called on its event loop). */
     void evict(UpstreamConnection conn) {
-        ArrayDeque<UpstreamConnection> idle = partitions.get().get(conn.key);
+        // getIfExists: a connection that closes after the partition was forgotten must not make it anew.
+        Map<Object, ArrayDeque<UpstreamConnection>> partition = partitions.getIfExists();
+        ArrayDeque<UpstreamConnection> idle = partition == null ? null : partition.get(conn.key);
         if (idle != null && idle.remove(conn)) {
             idleCount.decrementAndGet();
             conn.idleTimer.disarm();
@@ -154,17 +156,31 @@ final class UpstreamConnectionPool {
         return closed;
     }
 
+    /**
+     * Every open upstream channel. It stays closed after {@link #closeAll()}: a connect that was under way
+     * then (or a request that raced the close) closes its channel the moment it is tracked, instead of
+     * leaving a live connection behind a closed client.
+     */
     private final io.netty.channel.group.ChannelGroup channels = new io.netty.channel.group.DefaultChannelGroup(
-            "relay-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE);
+            "relay-upstream", io.netty.util.concurrent.GlobalEventExecutor.INSTANCE, true);
 
     /** Remembers an open upstream channel so that {@link #closeAll()} can reach it on any event loop. */
     void track(io.netty.channel.Channel channel) {
         channels.add(channel);
     }
 
-    /** Closes every upstream connection, idle or in use (server shutdown). */
+    /** Closes every upstream connection, idle or in use, and any tracked from now on (server shutdown). */
     io.netty.channel.group.ChannelGroupFuture closeAll() {
         return channels.close();
+    }
+
+    /**
+     * Drops the calling event loop's partition. A {@link FastThreadLocal} lives as long as its thread: the
+     * pool of a client that shares a runtime it does not own must take its partitions away when it closes,
+     * or each closed client leaves one behind on every loop of the runtime.
+     */
+    void forgetPartition() {
+        partitions.remove();
     }
 
     /** Idle connections across all partitions. */

@@ -35,4 +35,13 @@ final class UpstreamStack {
                 http2Windows, chosen);
         this.streams = new ProtocolStreams(new Http1Streams(pool, connector, clock, http2, chosen), http2, chosen);
     }
+
+    /**
+     * Drops the per-loop state of both pools on the calling event loop: for a stack whose loops outlive it
+     * (a client on a shared runtime), once its connections are closed.
+     */
+    void forgetLoopState() {
+        pool.forgetPartition();
+        http2.forgetPartition();
+    }
 }

@@ -31,9 +31,25 @@ interface UpstreamStreams {
      * Gets a stream to {@code peer} on {@code loop}; {@code proxyHeader}: the client connection's
      * addresses, which a PROXY protocol header sent upstream tells (null when the peer wants no header,
      * see {@link Http1Streams#clientAddresses}, or when the request has no client connection: the
-     * proxy's own requests); {@code fresh}: on a new connection of its own, never a pooled one (a
-     * {@code CONNECT} tunnel must not inherit another exchange's connection).
+     * proxy's own requests); {@code connection}: whether a pooled connection may serve.
      */
-    void acquire(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop, boolean fresh,
+    void acquire(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop, ConnectionChoice connection,
                  Callback callback);
+
+    /** Which connection a stream may go on. */
+    enum ConnectionChoice {
+        /** A pooled connection (or an HTTP/2 one with room) when there is one, else a new one. */
+        ANY,
+        /**
+         * Never a pooled HTTP/1.1 connection: a new one, in the protocol the peer and the origin agree on. A
+         * retry after a pooled connection went stale (the keep-alive race): the next idle one may be as
+         * stale. HTTP/2 needs nothing of the kind, a stale connection leaves its pool on its GOAWAY or close.
+         */
+        NEW,
+        /**
+         * A new HTTP/1.1 connection of its own: a {@code CONNECT} tunnel must not inherit another exchange's
+         * connection, and it needs HTTP/1.1 (an {@code h2-or-h1} connection that gets h2 fails).
+         */
+        NEW_HTTP1
+    }
 }

@@ -15,7 +15,12 @@ import org.jspecify.annotations.Nullable;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
 
@@ -24,13 +29,28 @@ import static java.util.Objects.requireNonNull;
  * whatever its path, with a registry's metrics in the Prometheus text format, as Pingora's
  * {@code prometheus_http_service} does; other methods get 405. Nothing goes upstream: every request
  * is answered in {@link #requestFilter}.
+ *
+ * <p>The scrape runs on a thread of the app's own, never on the proxy's event loop: it walks the whole
+ * registry and runs its collectors' callbacks (user code: a gauge that reads a file, a queue, a pool),
+ * and the loop it would block carries other connections. One thread is enough for a scrape every few
+ * seconds; it ends after a minute without one.
  */
 public final class PrometheusHttpApp implements ProxyHttp<@Nullable Void> {
     private final PrometheusRegistry registry;
+    private final ExecutorService scraper;
 
     /** Serves {@code registry}. */
     public PrometheusHttpApp(PrometheusRegistry registry) {
         this.registry = requireNonNull(registry, "registry");
+        ThreadPoolExecutor executor = new ThreadPoolExecutor(1, 1, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                runnable -> {
+                    Thread thread = new Thread(runnable, "relay-metrics-scrape");
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        // The app has no close: an idle thread goes away by itself rather than living as long as the JVM.
+        executor.allowCoreThreadTimeOut(true);
+        this.scraper = executor;
     }
 
     @Override
@@ -50,7 +70,9 @@ public final class PrometheusHttpApp implements ProxyHttp<@Nullable Void> {
         }
         ResponseHeader ok = ResponseHeader.of(200);
         ok.insertHeader("Content-Type", PrometheusTextFormatWriter.CONTENT_TYPE);
-        return session.respond(ok, scrape()).thenApply(ignored -> true);
+        return CompletableFuture.supplyAsync(this::scrape, scraper)
+                .thenComposeAsync(text -> session.respond(ok, text), session.eventLoop())
+                .thenApply(ignored -> true);
     }
 
     /** Never reached: {@link #requestFilter} answers every request. */

@@ -12,8 +12,11 @@ import dev.relay.transport.UpstreamClient;
 import dev.relay.transport.UpstreamResponse;
 import org.jspecify.annotations.Nullable;
 
+import java.time.Duration;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static java.util.Objects.requireNonNull;
 
@@ -33,6 +36,11 @@ import static java.util.Objects.requireNonNull;
 public final class GroupRequests {
     private volatile @Nullable ConfiguredProxy proxy;
     private volatile @Nullable UpstreamClient client;
+    /** Requests sent and not completed yet; {@link #whenIdle()} waits for 0. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final Object idleLock = new Object();
+    /** What {@link #whenIdle()} handed out while requests were in flight; guarded by {@link #idleLock}. */
+    private @Nullable CompletableFuture<Void> idle;
 
     /** The groups of a configuration being loaded, with {@code names}: what its filters see. */
     public UpstreamGroups forConfiguration(Set<String> names) {
@@ -45,8 +53,8 @@ public final class GroupRequests {
 
             @Override
             public CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request,
-                                                                      byte[] body) {
-                return send(group, request, body);
+                                                                      byte[] body, Duration timeout) {
+                return send(group, request, body, timeout);
             }
         };
     }
@@ -61,14 +69,43 @@ public final class GroupRequests {
         this.client = requireNonNull(client, "client");
     }
 
-    /** Requests fail from now on; returns the client that was in use, or null. */
+    /**
+     * Requests fail from now on; returns the client that was in use, or null. The requests already sent
+     * go on ({@link #whenIdle()}) until the caller closes the client.
+     */
     public @Nullable UpstreamClient stop() {
         UpstreamClient was = client;
         client = null;
         return was;
     }
 
-    private CompletionStage<ResponseHeader> send(String name, RequestHeader request, byte[] body) {
+    /** Completes when no request is in flight: at once when none is, else when the last one completes. */
+    public CompletableFuture<Void> whenIdle() {
+        synchronized (idleLock) {
+            if (inFlight.get() == 0) {
+                return CompletableFuture.completedFuture(null);
+            }
+            if (idle == null) {
+                idle = new CompletableFuture<>();
+            }
+            return idle;
+        }
+    }
+
+    private void finished() {
+        if (inFlight.decrementAndGet() == 0) {
+            CompletableFuture<Void> waiting;
+            synchronized (idleLock) {
+                waiting = idle;
+                idle = null;
+            }
+            if (waiting != null) {
+                waiting.complete(null);
+            }
+        }
+    }
+
+    private CompletionStage<ResponseHeader> send(String name, RequestHeader request, byte[] body, Duration timeout) {
         ConfiguredProxy p = proxy;
         UpstreamClient c = client;
         if (p == null || c == null) {
@@ -82,7 +119,16 @@ public final class GroupRequests {
         if (backend == null) {
             return noPeer("upstream '" + name + "' has no ready backend");
         }
-        return c.sendDiscardingBody(group.peer(backend), request, body).thenApply(UpstreamResponse::header);
+        inFlight.incrementAndGet();
+        CompletionStage<UpstreamResponse> sent;
+        try {
+            sent = c.sendDiscardingBody(group.peer(backend), request, body, timeout);
+        } catch (RuntimeException e) {
+            finished();
+            throw e;
+        }
+        sent.whenComplete((response, error) -> finished());
+        return sent.thenApply(UpstreamResponse::header);
     }
 
     private static CompletionStage<ResponseHeader> noPeer(String why) {
