@@ -208,7 +208,7 @@ class FilterSettingsTest {
         UpstreamGroups groups = new UpstreamGroups() {
             public Set<String> names() { return Set.of("shadow"); }
             public java.util.concurrent.CompletionStage<ResponseHeader> sendDiscardingBody(String group, RequestHeader request,
-                    byte[] body) {
+                    byte[] body, java.time.Duration timeout) {
                 throw new AssertionError("not sent");
             }
         };
