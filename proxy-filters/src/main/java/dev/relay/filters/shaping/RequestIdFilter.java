@@ -41,6 +41,12 @@ import static java.util.Objects.requireNonNull;
  * secret: a request id is a correlation handle and must never serve as a credential.
  */
 public final class RequestIdFilter implements RequestIdModuleFactory {
+    /**
+     * Before every other filter of this module (ip-acl is -400): a request refused by any of them (a 403,
+     * a 429, a 413) still gets its id, on the response and in the logs, as nginx's {@code $request_id}.
+     */
+    public static final int ORDER = -500;
+
     /** The name configurations use. */
     public static final String NAME = "request-id";
     /** The default header field. */
@@ -95,6 +101,11 @@ public final class RequestIdFilter implements RequestIdModuleFactory {
     /** A builder with the defaults: {@code X-Request-ID}, incoming ids trusted, UUIDs, 128 characters. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    @Override
+    public int order() {
+        return ORDER;
     }
 
     @Override
