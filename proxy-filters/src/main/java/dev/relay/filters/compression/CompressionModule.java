@@ -85,7 +85,7 @@ final class CompressionModule implements HttpModule {
         // The decoded length is unknown until the end: the body goes on chunked (HTTP/1.1) or in DATA
         // frames (HTTP/2), as a body of unannounced length from an HTTP/2 client does.
         headers.remove("content-length");
-        headers.set("transfer-encoding", "chunked");
+        headers.set("Transfer-Encoding", "chunked");
     }
 
     private static boolean hasBody(HttpHeaders headers) {
@@ -188,7 +188,7 @@ final class CompressionModule implements HttpModule {
             return;
         }
         responseCodec = newCodec(coding, true);
-        headers.set("content-encoding", coding.token());
+        headers.set("Content-Encoding", coding.token());
         afterRepresentationChange(headers);
     }
 
@@ -273,7 +273,7 @@ final class CompressionModule implements HttpModule {
             addVary(headers);
         }
         if (strong && transformed) {
-            headers.set("etag", "W/" + etag);
+            headers.set("ETag", "W/" + etag);
         }
     }
 
@@ -306,7 +306,7 @@ final class CompressionModule implements HttpModule {
         String etag = headers.get("etag");
         if (etag != null && etag.startsWith("\"")) {
             // RFC 9110 §8.8.3: a strong validator promises identical bytes, which these no longer are.
-            headers.set("etag", "W/" + etag);
+            headers.set("ETag", "W/" + etag);
         }
     }
 
