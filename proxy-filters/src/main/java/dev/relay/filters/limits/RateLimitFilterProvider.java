@@ -32,7 +32,7 @@ import static java.util.Objects.requireNonNull;
  *   # With store = redis:
  *   redis = "redis://127.0.0.1:6379"   # required: redis://[[user]:password@]host[:port][/db]
  *   on-redis-error = allow   # allow (fail open, the default) or deny (503 with Retry-After: 1)
- *   redis-timeout = 250ms    # how long a decision waits for Redis before on-redis-error decides
+ *   redis-timeout = 250ms    # how long a call to Redis may take before on-redis-error decides
  *   sync-every = 10          # requests per key decided locally between reports; 0: every one in Redis
  *   redis-key-prefix = "..." # optional: the counters' identity instead of the filter's place and key
  * }]

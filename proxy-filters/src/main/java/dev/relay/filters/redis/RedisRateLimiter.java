@@ -5,8 +5,10 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.relay.core.Stages;
 import dev.relay.filters.redis.RateLimitDecision.Basis;
 import dev.relay.filters.redis.internal.SharedWindowKey;
+import dev.relay.filters.redis.internal.SharedWindowKey.Call;
 import dev.relay.filters.redis.internal.SharedWindowKey.Counts;
-import dev.relay.filters.redis.internal.SharedWindowKey.Local;
+import dev.relay.filters.redis.internal.SharedWindowKey.Settled;
+import dev.relay.filters.redis.internal.SharedWindowKey.Waiter;
 
 import java.time.Duration;
 import java.util.List;
@@ -26,13 +28,17 @@ import static java.util.Objects.requireNonNull;
  *
  * <p><b>One script per round trip.</b> A decision that needs Redis runs one Lua script that adds this
  * instance's unreported requests, reads both windows on Redis' clock (so all instances agree on where windows
- * start), and counts the request only when it fits: check and count are one atomic step, whatever the number
- * of instances.
+ * start), and counts the requests it decides as far as they fit: check and count are one atomic step, whatever
+ * the number of instances.
  *
  * <p><b>Most decisions need no round trip.</b> Each instance keeps, per key, the count Redis last reported
  * and the requests it allowed since. While those stay within a local allowance, {@code min(syncEvery,
  * (limit - count) / 2)}, it decides alone, at once, and reports its count in the background every
- * {@code syncEvery / 2} requests or {@code syncInterval}. A key near its limit goes to Redis on each request;
+ * {@code syncEvery / 2} requests or {@code syncInterval}. When the allowance is used up while a call for the
+ * key is in flight, a request waits for that call's answer instead of sending its own (a few hundred may wait
+ * per key): the answer decides the waiters locally as far as the new allowance goes, and the rest in one call
+ * that asks Redis for all of them. So a busy key costs about one round trip per allowance, not per request,
+ * and a waiting request waits at most for two answers. A key near its limit is decided in Redis, in batches;
  * a key Redis denied stays denied locally until its retry-after (no round trip for a client that hammers).
  *
  * <p><b>Accuracy.</b> With one instance, or with {@code syncEvery = 0} (every decision a round trip), the
@@ -47,8 +53,9 @@ import static java.util.Objects.requireNonNull;
  * <p><b>When Redis is down or slow</b> (the client is disconnected, a call times out, its queue is full), the
  * policy decides: {@link WhenUnavailable#ALLOW} lets the request through (fail open), {@link WhenUnavailable#DENY}
  * refuses it (fail closed); the decision's basis is {@link Basis#REDIS_UNAVAILABLE}. While the client is
- * disconnected that costs no wait: its commands fail at once. The instance forgets a key's local count on a
- * failure, and all keys after a reconnect, so no decision rests on a count from before the outage.
+ * disconnected that costs no wait: its commands fail at once. A failed call answers by the policy every
+ * decision that waited for it. The instance forgets a key's local count on a failure, and all keys after a
+ * reconnect, so no decision rests on a count from before the outage.
  *
  * <pre>{@code
  * RedisRateLimiter limiter = RedisRateLimiter.builder(redis, 100, Duration.ofSeconds(1))
@@ -92,8 +99,9 @@ public final class RedisRateLimiter {
     private static final Duration UNAVAILABLE_RETRY_AFTER = Duration.ofSeconds(1);
 
     /**
-     * KEYS[1]: the key's prefix; ARGV: unreported delta, requests to decide now (0 or 1), limit, period ms.
-     * Returns {allowed, current, previous, elapsed ms}. Windows are numbered on Redis' clock; TIME before a write
+     * KEYS[1]: the key's prefix; ARGV: unreported delta, requests to decide now ({@code want}: 0 for a report,
+     * 1 or more for waiting decisions), limit, period ms. Counts as many of the wanted requests as fit, the first
+     * ones first, and returns {allowed (how many it counted), current, previous, elapsed ms}. Windows are numbered on Redis' clock; TIME before a write
      * needs effects replication, the default since Redis 5 (asked for explicitly where the call exists).
      */
     static final RedisScript SLIDING_WINDOW = RedisScript.of("""
@@ -110,11 +118,14 @@ public final class RedisRateLimiter {
             local current = tonumber(redis.call('GET', current_key) or '0') + delta
             local previous = tonumber(redis.call('GET', KEYS[1] .. ':' .. (window - 1)) or '0')
             local allowed = 0
-            if want > 0 and previous * (period - elapsed) / period + current + want <= limit then
-              current = current + want
-              allowed = 1
+            if want > 0 then
+              local room = math.floor(limit - previous * (period - elapsed) / period - current)
+              if room > 0 then
+                allowed = math.min(want, room)
+                current = current + allowed
+              end
             end
-            if delta > 0 or allowed == 1 then
+            if delta > 0 or allowed > 0 then
               redis.call('SET', current_key, current, 'PX', period * 2)
             end
             return {allowed, current, previous, elapsed}
@@ -209,49 +220,57 @@ public final class RedisRateLimiter {
         if (state.tryLocally(now, sink)) {
             // After a local denial nothing is unsynced (the round trip that denied took it all), so this only
             // ever reports requests allowed locally.
-            if (state.startReport(now)) {
-                report(key, state);
+            Call report = state.startReport(now);
+            if (report != null) {
+                send(key, state, report);
             }
             return Stages.done();
         }
-        long delta = state.takeUnsynced();
-        return runScript(key, delta, 1).handle((counts, error) -> {
-            long replyAt = nanoClock.getAsLong();
+        // Redis must decide: behind the key's call in flight if there is one (its answer may well decide this
+        // request locally), else in a call of its own.
+        Waiter waiter = new Waiter(sink, new CompletableFuture<>());
+        Call call = state.queueOrCall(waiter);
+        if (call != null) {
+            send(key, state, call);
+        }
+        return waiter.decided();
+    }
+
+    /**
+     * Runs {@code call}'s script; its answer decides the call's deciders and the key's waiters, and may need
+     * one more call (waiters the new allowance could not take, or a report), sent from here on the I/O thread.
+     */
+    private void send(String key, SharedWindowKey state, Call call) {
+        runScript(key, call.delta(), call.want()).whenComplete((counts, error) -> {
             if (error != null) {
-                state.failed(delta, false);
                 logRefusal(error);
-                unavailable(sink);
-            } else {
-                Local local = state.replied(delta, false, counts, replyAt);
-                sink.decided(local.allowed(), local.remaining(), local.resetAfterNanos(), local.retryAfterNanos(),
-                        Basis.REDIS);
+                List<Waiter> unanswered = state.failed(call);
+                for (Waiter waiter : unanswered) {
+                    unavailable(waiter.sink());
+                    waiter.decided().complete(null);
+                }
+                return;
             }
-            return null;
+            Settled settled = state.replied(call, counts, nanoClock.getAsLong());
+            for (Waiter waiter : settled.decided()) {
+                waiter.decided().complete(null);
+            }
+            Call next = settled.next();
+            if (next != null) {
+                send(key, state, next);
+            }
         });
     }
 
-    /** Reports a key's unsynced count in the background; its answer refreshes the key's estimate. */
-    private void report(String key, SharedWindowKey state) {
-        long delta = state.takeUnsynced();
-        runScript(key, delta, 0).whenComplete((counts, error) -> {
-            if (error != null) {
-                state.failed(delta, true);
-                logRefusal(error);
-            } else {
-                state.replied(delta, true, counts, nanoClock.getAsLong());
-            }
-        });
-    }
-
-    private CompletableFuture<Counts> runScript(String key, long delta, int want) {
+    private CompletionStage<Counts> runScript(String key, long delta, int want) {
         return redis.eval(SLIDING_WINDOW, List.of(keyPrefix + key),
-                        List.of(Long.toString(delta), want == 0 ? "0" : "1", limitArg, periodArg))
+                        List.of(Long.toString(delta), Integer.toString(want), limitArg, periodArg))
                 .thenApply(RedisRateLimiter::counts);
     }
 
     private static Counts counts(RedisReply reply) {
         List<RedisReply> values = reply.elements();
-        return new Counts(values.get(0).asLong() == 1, values.get(1).asLong(), values.get(2).asLong(),
+        return new Counts(values.get(0).asLong(), values.get(1).asLong(), values.get(2).asLong(),
                 values.get(3).asLong());
     }
 

@@ -17,7 +17,10 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -111,6 +114,154 @@ class RedisRateLimiterTest {
     }
 
     @Test
+    void concurrentDecisionsOfABusyKeyShareRoundTripsInsteadOfEachMakingOne() {
+        int syncEvery = 10;
+        RedisRateLimiter a = limiter(1_000_000, x -> x.syncEvery(syncEvery));
+        RedisClient admin = client(Duration.ofSeconds(1));
+        admin.send("CONFIG", "RESETSTAT").join();
+        // 50 clients of one key, each sending its next request when the last is decided: the allowance is used
+        // up while a report is out, which used to send one script per further request.
+        Tally tally = decideConcurrently(a, "busy", 50, 200);
+        int requests = 50 * 200;
+        assertEquals(requests, tally.allowed(), tally.toString());
+        long scripts = scriptCalls(admin);
+        assertTrue(scripts <= requests / (syncEvery / 2) + 10,
+                scripts + " scripts for " + requests + " requests (" + tally + ")");
+    }
+
+    @Test
+    void oneInstanceAllowsExactlyTheLimitUnderConcurrentDecisions() {
+        // An hour's window: a test cannot come near enough to its end for the previous window's weight to matter.
+        RedisRateLimiter a = limiter(300, Duration.ofHours(1), x -> x.syncEvery(10));
+        Tally tally = decideConcurrently(a, "exact", 30, 15);
+        assertEquals(300, tally.allowed(), tally.toString());
+        RateLimitDecision next = decide(a, "exact");
+        assertFalse(next.allowed(), "the 301st: " + next);
+        assertEquals(0, next.remaining());
+    }
+
+    @Test
+    void twoInstancesUnderConcurrentDecisionsStayWithinTheBound() {
+        int limit = 500;
+        int syncEvery = 10;
+        RedisRateLimiter a = limiter(limit, Duration.ofHours(1), x -> x.syncEvery(syncEvery));
+        RedisRateLimiter b = limiter(limit, Duration.ofHours(1), x -> x.syncEvery(syncEvery));
+        CompletableFuture<Tally> onA = CompletableFuture.supplyAsync(() -> decideConcurrently(a, "shared", 25, 30));
+        Tally onB = decideConcurrently(b, "shared", 25, 30);
+        long allowed = onA.join().allowed() + onB.allowed();
+        assertTrue(allowed >= limit - 1 && allowed <= limit + 2 * syncEvery,
+                "allowed " + allowed + " of a limit of " + limit + " (" + onA.join() + ", " + onB + ")");
+    }
+
+    @Test
+    void theScriptCountsAsManyOfTheWantedRequestsAsFit() {
+        RedisClient client = client(Duration.ofSeconds(1));
+        List<String> keys = List.of("test:script");
+        assertEquals(List.of(7L, 7L), allowedAndCurrent(client.eval(RedisRateLimiter.SLIDING_WINDOW, keys,
+                List.of("0", "7", "10", "3600000")).join()));
+        assertEquals(List.of(2L, 10L), allowedAndCurrent(client.eval(RedisRateLimiter.SLIDING_WINDOW, keys,
+                List.of("1", "5", "10", "3600000")).join()), "1 reported + 2 of 5 fill it");
+        assertEquals(List.of(0L, 10L), allowedAndCurrent(client.eval(RedisRateLimiter.SLIDING_WINDOW, keys,
+                List.of("0", "1", "10", "3600000")).join()));
+    }
+
+    private static List<Long> allowedAndCurrent(RedisReply reply) {
+        return List.of(reply.elements().get(0).asLong(), reply.elements().get(1).asLong());
+    }
+
+    @Test
+    void aFailedCallAnswersEveryDecisionWaitingForItByThePolicy() throws Exception {
+        CompletableFuture<String> firstScript = new CompletableFuture<>();
+        try (ScriptedRedisServer held = ScriptedRedisServer.start((connection, index, command) ->
+                command.get(0).startsWith("EVAL") ? firstScript : ScriptedRedisServer.answer(command))) {
+            RedisClient heldClient = RedisClient.builder(held.uri()).commandTimeout(Duration.ofSeconds(30)).build();
+            clients.add(heldClient);
+            RedisRateLimiter closed = RedisRateLimiter.builder(heldClient, 1000, MINUTE).syncEvery(10)
+                    .whenUnavailable(WhenUnavailable.DENY).build();
+            Await.until(heldClient::isConnected, WAIT, () -> "not connected");
+            List<CompletableFuture<RateLimitDecision>> decisions = new ArrayList<>();
+            for (int i = 0; i < 20; i++) {
+                decisions.add(closed.decide("k").toCompletableFuture());
+            }
+            Await.until(() -> scriptsReceived(held) >= 1, WAIT, () -> "no script reached the server");
+            assertTrue(decisions.stream().noneMatch(CompletableFuture::isDone), "decided before Redis answered");
+            assertEquals(1, scriptsReceived(held), "the other 19 wait for the first call instead of sending their own");
+
+            firstScript.complete("-ERR refused on cue\r\n");
+            for (CompletableFuture<RateLimitDecision> decision : decisions) {
+                RateLimitDecision answered = decision.get(10, TimeUnit.SECONDS);
+                assertEquals(Basis.REDIS_UNAVAILABLE, answered.basis());
+                assertFalse(answered.allowed(), "fail closed");
+            }
+            assertEquals(1, scriptsReceived(held));
+        }
+    }
+
+    private static long scriptsReceived(ScriptedRedisServer server) {
+        return server.received().stream().filter(command -> command.get(0).startsWith("EVAL")).count();
+    }
+
+    /** EVALSHA and EVAL calls Redis ran since the last CONFIG RESETSTAT. */
+    private static long scriptCalls(RedisClient admin) {
+        long calls = 0;
+        for (String line : admin.send("INFO", "commandstats").join().asString().split("\r\n")) {
+            if (line.startsWith("cmdstat_evalsha:") || line.startsWith("cmdstat_eval:")) {
+                calls += Long.parseLong(line.replaceAll("^[^:]+:calls=(\\d+),.*", "$1"));
+            }
+        }
+        return calls;
+    }
+
+    /** How the decisions of {@link #decideConcurrently} went. */
+    private record Tally(long allowed, long denied, Map<Basis, Long> bases) {}
+
+    /**
+     * {@code clients} clients of {@code key}, each making {@code requests} decisions one after the other (the
+     * next when the last is decided, whether at once or on the Redis client's thread), all at the same time.
+     */
+    private static Tally decideConcurrently(RedisRateLimiter limiter, String key, int clients, int requests) {
+        Map<Basis, LongAdder> bases = new ConcurrentHashMap<>();
+        LongAdder allowed = new LongAdder();
+        LongAdder denied = new LongAdder();
+        List<CompletableFuture<Void>> done = new ArrayList<>();
+        for (int c = 0; c < clients; c++) {
+            CompletableFuture<Void> finished = new CompletableFuture<>();
+            done.add(finished);
+            new Object() {
+                int left = requests;
+
+                void next() {
+                    try {
+                        while (left-- > 0) {
+                            CompletableFuture<RateLimitDecision> decision = limiter.decide(key).toCompletableFuture();
+                            if (!decision.isDone()) {
+                                decision.whenComplete((answered, error) -> {
+                                    count(answered);
+                                    next();
+                                });
+                                return;
+                            }
+                            count(decision.join());
+                        }
+                        finished.complete(null);
+                    } catch (RuntimeException | AssertionError e) {
+                        finished.completeExceptionally(e);
+                    }
+                }
+
+                void count(RateLimitDecision decision) {
+                    (decision.allowed() ? allowed : denied).increment();
+                    bases.computeIfAbsent(decision.basis(), basis -> new LongAdder()).increment();
+                }
+            }.next();
+        }
+        CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).orTimeout(30, TimeUnit.SECONDS).join();
+        Map<Basis, Long> byBasis = new EnumMap<>(Basis.class);
+        bases.forEach((basis, count) -> byBasis.put(basis, count.sum()));
+        return new Tally(allowed.sum(), denied.sum(), byBasis);
+    }
+
+    @Test
     void failsOpenWhileRedisIsDownAndDecidesInRedisAgainAfterItsRestart() throws Exception {
         RedisRateLimiter open = limiter(5, x -> x.syncEvery(0).whenUnavailable(WhenUnavailable.ALLOW));
         RedisRateLimiter closed = limiter(5, x -> x.syncEvery(0).whenUnavailable(WhenUnavailable.DENY));
@@ -170,10 +321,14 @@ class RedisRateLimiterTest {
         assertEquals(Basis.REDIS, decide(closed, "k").basis());
     }
 
-    private RedisRateLimiter limiter(long limit, java.util.function.UnaryOperator<RedisRateLimiter.Builder> settings) {
+    private RedisRateLimiter limiter(long limit, UnaryOperator<RedisRateLimiter.Builder> settings) {
+        return limiter(limit, MINUTE, settings);
+    }
+
+    private RedisRateLimiter limiter(long limit, Duration period, UnaryOperator<RedisRateLimiter.Builder> settings) {
         RedisClient client = client(Duration.ofSeconds(1));
         Await.until(client::isConnected, WAIT, () -> "not connected to " + redis.uri());
-        return settings.apply(RedisRateLimiter.builder(client, limit, MINUTE).keyPrefix("test:")).build();
+        return settings.apply(RedisRateLimiter.builder(client, limit, period).keyPrefix("test:")).build();
     }
 
     private RedisClient client(Duration commandTimeout) {
