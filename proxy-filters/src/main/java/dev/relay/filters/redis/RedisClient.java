@@ -128,6 +128,21 @@ public final class RedisClient implements AutoCloseable {
         return loop.connections();
     }
 
+    /**
+     * How many commands wait for a reply now (counted from submission until the reply, a failure, or the reply of
+     * a timed-out command is in): when it reaches {@link #maxPendingCommands()}, the next command fails with
+     * {@link RedisException.Kind#QUEUE_FULL}. A caller with work that can wait (a background report) reads it to
+     * leave the room to commands that cannot.
+     */
+    public int pendingCommands() {
+        return loop.pending();
+    }
+
+    /** The bound of {@link #pendingCommands()} ({@link Builder#maxPendingCommands}). */
+    public int maxPendingCommands() {
+        return loop.maxPending();
+    }
+
     /** How many times the I/O thread went round its loop: for tests that check it waits rather than spins. */
     long ioLoopIterations() {
         return loop.iterations();

@@ -41,10 +41,20 @@ import static java.util.Objects.requireNonNull;
  * and a waiting request waits at most for two answers. A key near its limit is decided in Redis, in batches;
  * a key Redis denied stays denied locally until its retry-after (no round trip for a client that hammers).
  *
+ * <p><b>A flood of new keys costs no round trips.</b> A key this instance has not seen is decided by the same
+ * rule on a count of zero: its first {@code min(syncEvery, limit / 2)} requests are allowed at once and
+ * reported in the background, so a client sending a new key per request makes no synchronous script at all
+ * (a limit whose allowance is 0, {@code syncEvery = 0} or {@code limit = 1}, still asks Redis for every new
+ * key). And reports give way: while the Redis client has half its {@link RedisClient#maxPendingCommands()}
+ * commands waiting, no report is sent (the key keeps its count and reports with a later request, or carries
+ * it in the call its allowance then needs), so the decisions that must wait for Redis keep the other half and
+ * do not meet the client's {@code QUEUE_FULL}.
+ *
  * <p><b>Accuracy.</b> With one instance, or with {@code syncEvery = 0} (every decision a round trip), the
  * limit is exact (to the sliding-window approximation). With N instances deciding locally, each holds at most
- * {@code syncEvery} requests of a key that Redis has not seen, so the key can go over its limit by up to about
- * {@code N * syncEvery} requests; and since an instance never takes more than half of what Redis last said was
+ * {@code min(syncEvery, limit / 2)} requests of a key that Redis has not seen, so the key can go over its limit by up
+ * to about {@code N * min(syncEvery, limit / 2)} requests, whether the instance knew the key or met it for the
+ * first time; and since an instance never takes more than half of what Redis last said was
  * left, keys near their limit are decided in Redis. An old count never lets more through: without new requests
  * the estimate only falls with time, so an old one is conservative. Requests an instance allowed but had not
  * reported when Redis became unreachable are not counted, and neither is anything before a Redis restart (it
@@ -95,6 +105,12 @@ public final class RedisRateLimiter {
     private static final System.Logger LOG = System.getLogger(RedisRateLimiter.class.getName());
     private static final long REFUSAL_LOG_INTERVAL_NANOS = 10_000_000_000L;
 
+    /**
+     * The share of the client's command queue ({@link RedisClient#maxPendingCommands()}) that background reports
+     * may fill: past it they are shed, and the rest stays for decisions that wait for Redis.
+     */
+    private static final int REPORT_QUEUE_SHARE_DIVISOR = 2;
+
     /** How long a client denied for lack of Redis is told to wait: about what a reconnect takes. */
     private static final Duration UNAVAILABLE_RETRY_AFTER = Duration.ofSeconds(1);
 
@@ -143,6 +159,8 @@ public final class RedisRateLimiter {
     private final String limitArg;
     private final String periodArg;
     private final Function<String, SharedWindowKey> newKeyState;
+    /** From this many commands waiting in the client on, background reports are shed. */
+    private final int reportShedThreshold;
     /** When the last "Redis refused the script" line was logged (nanos): at most one every 10 s. */
     private final AtomicLong lastRefusalLog = new AtomicLong(Long.MIN_VALUE);
     /** The client's connection count when the local counts were last valid: a reconnect makes them void. */
@@ -160,8 +178,11 @@ public final class RedisRateLimiter {
         this.limitArg = Long.toString(limit);
         this.periodArg = Long.toString(periodMillis);
         this.newKeyState = key -> new SharedWindowKey(limit, periodMillis, syncEvery, syncIntervalNanos);
-        // A key idle for two periods has nothing left in Redis either; the size bound caps memory under a flood
-        // of distinct keys (an evicted key's next decision is a round trip, nothing worse).
+        this.reportShedThreshold = redis.maxPendingCommands() / REPORT_QUEUE_SHARE_DIVISOR;
+        // A key idle for two periods has nothing left in Redis either, and nothing it did not report still counts
+        // in a sliding window: dropping its state loses nothing. The size bound caps memory under a flood of
+        // distinct keys; Caffeine's admission keeps frequent keys over one-request ones, and an evicted key starts
+        // again with a fresh allowance (its unreported requests and a local denial are forgotten).
         this.keys = Caffeine.newBuilder().maximumSize(b.maxLocalKeys)
                 .expireAfterAccess(b.period.multipliedBy(2).plus(b.syncInterval))
                 .ticker(nanoClock::getAsLong).build();
@@ -220,7 +241,7 @@ public final class RedisRateLimiter {
         if (state.tryLocally(now, sink)) {
             // After a local denial nothing is unsynced (the round trip that denied took it all), so this only
             // ever reports requests allowed locally.
-            Call report = state.startReport(now);
+            Call report = mayReport() ? state.startReport(now) : null;
             if (report != null) {
                 send(key, state, report);
             }
@@ -251,7 +272,7 @@ public final class RedisRateLimiter {
                 }
                 return;
             }
-            Settled settled = state.replied(call, counts, nanoClock.getAsLong());
+            Settled settled = state.replied(call, counts, nanoClock.getAsLong(), mayReport());
             for (Waiter waiter : settled.decided()) {
                 waiter.decided().complete(null);
             }
@@ -260,6 +281,15 @@ public final class RedisRateLimiter {
                 send(key, state, next);
             }
         });
+    }
+
+    /**
+     * Whether a background report may go out now: not while the client's queue is filled past the reports'
+     * share. A shed report costs no accuracy (the key keeps its unsynced count, within its allowance, for a later
+     * report or the call its allowance needs), and decisions that must wait for Redis keep their room.
+     */
+    private boolean mayReport() {
+        return redis.pendingCommands() < reportShedThreshold;
     }
 
     private CompletionStage<Counts> runScript(String key, long delta, int want) {

@@ -4,6 +4,7 @@ import dev.relay.filters.redis.RateLimitDecision.Basis;
 import dev.relay.filters.redis.RedisRateLimiter.WhenUnavailable;
 import dev.relay.testing.Await;
 import dev.relay.testing.RedisServer;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,12 +19,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.UnaryOperator;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -95,9 +100,9 @@ class RedisRateLimiterTest {
     }
 
     @Test
-    void aKeyFarFromItsLimitNeverWaitsForRedisAfterItsFirstDecision() {
+    void aKeyFarFromItsLimitNeverWaitsForRedisNotEvenTheFirstTime() {
         RedisRateLimiter a = limiter(10_000, x -> x.syncEvery(50));
-        assertEquals(Basis.REDIS, decide(a, "quiet").basis());
+        assertTrue(a.decide("quiet").toCompletableFuture().isDone(), "a new key's first request is decided at once");
         int decidedAtOnce = 0;
         for (int i = 0; i < 200; i++) {
             // A local decision is complete when decide returns: nothing waited for Redis.
@@ -154,6 +159,177 @@ class RedisRateLimiterTest {
     }
 
     @Test
+    void anInstanceThatMeetsAKeyForTheFirstTimeGoesOverByAtMostItsAllowance() {
+        RedisRateLimiter a = limiter(20, Duration.ofHours(1), x -> x.syncEvery(0));
+        RedisRateLimiter b = limiter(20, Duration.ofHours(1), x -> x.syncEvery(10));
+        for (int i = 0; i < 20; i++) {
+            assertTrue(decide(a, "met late").allowed(), "request " + i);
+        }
+        assertFalse(decide(a, "met late").allowed());
+        // b has never seen the key: it allows on a count of zero, within min(sync-every, limit / 2) = 10, until
+        // the answer to its report (due at 5) tells it the key is over.
+        int allowedOnB = 0;
+        for (int i = 0; i < 30; i++) {
+            allowedOnB += decide(b, "met late").allowed() ? 1 : 0;
+        }
+        assertTrue(allowedOnB >= 1 && allowedOnB <= 10, "allowed on b: " + allowedOnB);
+        RateLimitDecision last = decide(b, "met late");
+        assertFalse(last.allowed(), last.toString());
+        int overshoot = allowedOnB;
+        RedisClient reader = client(Duration.ofSeconds(1));
+        Await.until(() -> sharedCount(reader, "met late") == 20 + overshoot, WAIT,
+                () -> "b's requests are all counted in Redis: " + sharedCount(reader, "met late") + ", b allowed " + overshoot);
+    }
+
+    @Test
+    void aFloodOfNewKeysLeavesTheDecisionsOfAKeyNearItsLimitExact() throws Exception {
+        // A small queue, so that the flood's reports would fill it if they were not shed.
+        RedisClient small = RedisClient.builder(RedisUri.parse(redis.uri())).commandTimeout(Duration.ofSeconds(10))
+                .maxPendingCommands(200).build();
+        clients.add(small);
+        Await.until(small::isConnected, WAIT, () -> "not connected");
+        RedisRateLimiter limiter = RedisRateLimiter.builder(small, 20, Duration.ofHours(1)).syncEvery(10)
+                .keyPrefix("test:").build();
+        RedisClient admin = client(Duration.ofSeconds(1));
+        int allowedNear = 0;
+        for (int i = 0; i < 15; i++) {
+            allowedNear += decide(limiter, "near").allowed() ? 1 : 0;
+        }
+        admin.send("CONFIG", "RESETSTAT").join();
+        CompletableFuture<Flood> flood = CompletableFuture.supplyAsync(() -> flood(limiter, "flood-", 10_000, 7, 3));
+        for (int i = 0; i < 15; i++) {
+            RateLimitDecision decision = decide(limiter, "near");
+            assertTrue(decision.basis() != Basis.REDIS_UNAVAILABLE, "the key near its limit met the policy: " + decision);
+            allowedNear += decision.allowed() ? 1 : 0;
+        }
+        Flood tally = flood.get(30, TimeUnit.SECONDS);
+        assertEquals(20, allowedNear, "the key near its limit is decided exactly (" + tally + ")");
+        assertEquals(70_000, tally.allowed(), "7 requests of a new key fit its allowance of 10: " + tally);
+        assertEquals(0, tally.waited(), "no request of a new key waited for Redis: " + tally);
+        assertNull(tally.bases().get(Basis.REDIS_UNAVAILABLE), "nothing met the policy: " + tally);
+        // At most one report per new key (at its fifth request), fewer when reports were shed.
+        assertTrue(scriptCalls(admin) <= 10_000 + 15, scriptCalls(admin) + " scripts");
+    }
+
+    @Test
+    void aFloodOfNewKeysSendsNoScriptOfItsOwnAndShedsReportsPastHalfTheQueue() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        // Replies to scripts are held until the test lets them go, so the reports fill the client's queue.
+        try (ScriptedRedisServer held = ScriptedRedisServer.start((connection, index, command) ->
+                command.get(0).startsWith("EVAL") ? release.thenApply(go -> allowAll(command)) : ScriptedRedisServer.answer(command))) {
+            RedisClient heldClient = RedisClient.builder(held.uri()).commandTimeout(Duration.ofSeconds(30))
+                    .maxPendingCommands(100).build();
+            clients.add(heldClient);
+            RedisRateLimiter limiter = RedisRateLimiter.builder(heldClient, 1000, MINUTE).syncEvery(10).keyPrefix("f:").build();
+            Await.until(heldClient::isConnected, WAIT, () -> "not connected");
+
+            // 5 requests per key: each key's report is due (half of sync-every), 10,000 reports in all.
+            Flood tally = flood(limiter, "flood-", 10_000, 5, 4);
+            assertEquals(50_000, tally.allowed(), tally.toString());
+            assertEquals(Map.of(Basis.LOCAL, 50_000L), tally.bases(), "no request waited or met the policy");
+            assertEquals(0, tally.waited(), tally.toString());
+            int reports = heldClient.pendingCommands();
+            // Reports stop at half the queue (50); threads racing past the check at once may add one each.
+            assertTrue(reports >= 50 && reports <= 53, reports + " reports waiting for Redis");
+            Await.until(() -> scriptsReceived(held) == reports, WAIT, () -> scriptsReceived(held) + " scripts received");
+
+            // A key whose report was shed: still within its allowance for 5 more, then a decision that must ask
+            // Redis finds room in the queue and carries the 10 requests that were never reported.
+            String shed = firstKeyWithoutScript(held, 10_000);
+            for (int i = 0; i < 5; i++) {
+                assertTrue(limiter.decide(shed).toCompletableFuture().isDone(), "within the allowance");
+            }
+            CompletableFuture<RateLimitDecision> asking = limiter.decide(shed).toCompletableFuture();
+            assertFalse(asking.isDone(), "the allowance is used up: Redis decides");
+            release.complete(null);
+            RateLimitDecision decided = asking.get(10, TimeUnit.SECONDS);
+            assertEquals(Basis.REDIS, decided.basis());
+            assertTrue(decided.allowed());
+            assertEquals(List.of("10", "1"), argsOfLastScript(held, shed), "delta and want of the call");
+
+            // Once the queue has drained, another shed key's next request sends the report it owes.
+            Await.until(() -> heldClient.pendingCommands() == 0, WAIT, () -> heldClient.pendingCommands() + " pending");
+            String owing = firstKeyWithoutScript(held, 10_000);
+            assertTrue(limiter.decide(owing).toCompletableFuture().isDone());
+            Await.until(() -> argsOfLastScript(held, owing) != null, WAIT, () -> "no report of " + owing);
+            assertEquals(List.of("6", "0"), argsOfLastScript(held, owing), "the 5 shed and the new one, as a report");
+        }
+    }
+
+    /** A script's reply from the scripted server: every wanted request allowed, the delta and them counted. */
+    private static String allowAll(List<String> command) {
+        long delta = Long.parseLong(command.get(4));
+        long want = Long.parseLong(command.get(5));
+        return "*4\r\n:" + want + "\r\n:" + (delta + want) + "\r\n:0\r\n:0\r\n";
+    }
+
+    /** The first of {@code flood-0 .. flood-(keys - 1)} for which the scripted server received no script. */
+    private static String firstKeyWithoutScript(ScriptedRedisServer server, int keys) {
+        for (int k = 0; k < keys; k++) {
+            if (argsOfLastScript(server, "flood-" + k) == null) {
+                return "flood-" + k;
+            }
+        }
+        throw new AssertionError("every key sent a script");
+    }
+
+    /** The delta and want of the last script the scripted server received for {@code key}, or null. */
+    private static @Nullable List<String> argsOfLastScript(ScriptedRedisServer server, String key) {
+        List<String> found = null;
+        for (List<String> command : server.received()) {
+            // EVALSHA sha 1 KEY delta want limit period
+            if (command.get(0).startsWith("EVAL") && command.get(3).equals("f:" + key)) {
+                found = command.subList(4, 6);
+            }
+        }
+        return found;
+    }
+
+    /** How the decisions of {@link #flood} went; {@code waited} counts those not decided when decide returned. */
+    private record Flood(long allowed, long waited, Map<Basis, Long> bases) {}
+
+    /**
+     * {@code keys} distinct keys ({@code prefix0 ...}), {@code requests} decisions each, shared out among
+     * {@code threads} threads deciding at the same time; then waits for every decision.
+     */
+    private static Flood flood(RedisRateLimiter limiter, String prefix, int keys, int requests, int threads) {
+        LongAdder waited = new LongAdder();
+        List<CompletableFuture<RateLimitDecision>> decisions = new CopyOnWriteArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<CompletableFuture<Void>> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int first = t;
+                workers.add(CompletableFuture.runAsync(() -> {
+                    List<CompletableFuture<RateLimitDecision>> mine = new ArrayList<>();
+                    for (int k = first; k < keys; k += threads) {
+                        for (int r = 0; r < requests; r++) {
+                            CompletableFuture<RateLimitDecision> decision = limiter.decide(prefix + k).toCompletableFuture();
+                            if (!decision.isDone()) {
+                                waited.increment();
+                            }
+                            mine.add(decision);
+                        }
+                    }
+                    decisions.addAll(mine);
+                }, pool));
+            }
+            CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).orTimeout(30, TimeUnit.SECONDS).join();
+        } finally {
+            pool.shutdown();
+        }
+        CompletableFuture.allOf(decisions.toArray(CompletableFuture[]::new)).orTimeout(30, TimeUnit.SECONDS).join();
+        Map<Basis, Long> bases = new EnumMap<>(Basis.class);
+        long allowed = 0;
+        for (CompletableFuture<RateLimitDecision> decision : decisions) {
+            RateLimitDecision decided = decision.join();
+            bases.merge(decided.basis(), 1L, Long::sum);
+            allowed += decided.allowed() ? 1 : 0;
+        }
+        return new Flood(allowed, waited.sum(), bases);
+    }
+
+    @Test
     void theScriptCountsAsManyOfTheWantedRequestsAsFit() {
         RedisClient client = client(Duration.ofSeconds(1));
         List<String> keys = List.of("test:script");
@@ -176,7 +352,8 @@ class RedisRateLimiterTest {
                 command.get(0).startsWith("EVAL") ? firstScript : ScriptedRedisServer.answer(command))) {
             RedisClient heldClient = RedisClient.builder(held.uri()).commandTimeout(Duration.ofSeconds(30)).build();
             clients.add(heldClient);
-            RedisRateLimiter closed = RedisRateLimiter.builder(heldClient, 1000, MINUTE).syncEvery(10)
+            // No local allowance (sync-every 0): every decision asks Redis, and waits behind the call in flight.
+            RedisRateLimiter closed = RedisRateLimiter.builder(heldClient, 1000, MINUTE).syncEvery(0)
                     .whenUnavailable(WhenUnavailable.DENY).build();
             Await.until(heldClient::isConnected, WAIT, () -> "not connected");
             List<CompletableFuture<RateLimitDecision>> decisions = new ArrayList<>();

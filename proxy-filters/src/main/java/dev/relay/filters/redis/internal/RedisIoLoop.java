@@ -144,6 +144,16 @@ public final class RedisIoLoop implements Runnable {
         return future;
     }
 
+    /** How many commands are outstanding now (submitted, not yet answered, failed or timed out with their reply in). */
+    public int pending() {
+        return outstanding.get();
+    }
+
+    /** How many commands may be outstanding at once. */
+    public int maxPending() {
+        return options.maxPending();
+    }
+
     /** How many times a connection was established and logged in. */
     public long connections() {
         return connections;

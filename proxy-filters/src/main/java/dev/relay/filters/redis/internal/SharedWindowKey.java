@@ -27,6 +27,15 @@ import java.util.concurrent.CompletableFuture;
  * the limit between two reports (about {@code instances * syncEvery}). A key close to its limit therefore goes
  * to Redis for its decisions, and a key far from it almost never.
  *
+ * <p><b>A key seen for the first time</b> is decided by the same rule, on a count of zero: its first
+ * {@code min(syncEvery, limit / 2)} requests are allowed without a round trip and reported like any others
+ * (the sync interval running from its first request). A round trip per new key would let a client that
+ * sends many distinct keys fill the Redis client's queue with scripts, and then every decision of every key
+ * would meet the failure policy. Redis may already hold a count for the key (other instances, or this one
+ * before the key left the cache), so this instance may go over by its allowance before the report's answer
+ * tells it: the same bound as for a known key, whose allowance was also granted before the others' counts
+ * arrived. A limit whose allowance is 0 ({@code syncEvery = 0}, {@code limit = 1}) still asks Redis first.
+ *
  * <p><b>Coalescing.</b> When the allowance is used up while a script call for the key is in flight (a report
  * or a decision), a request does not send a call of its own: it waits, in a bounded queue, for that call's
  * answer ({@link #queueOrCall}). The answer refreshes the estimate and settles the waiters in order
@@ -81,12 +90,19 @@ public final class SharedWindowKey {
     private final int syncEvery;
     private final long syncIntervalNanos;
 
+    /** Whether Redis has answered for this key: the estimate and the window's end are Redis'. */
     private boolean known;
+    /**
+     * A call failed and nothing Redis said since: decide nothing locally (the next decision asks Redis, and
+     * meets the failure policy while Redis cannot answer) rather than start again from a count of zero.
+     */
+    private boolean lostTrack;
     private double estimate;
     /** Requests allowed locally and carried by a call in flight (reported, not yet acknowledged). */
     private long inFlight;
     /** Requests allowed locally and not reported yet. */
     private long unsynced;
+    /** When Redis last answered; for a key it has not answered yet, when its first unreported request came. */
     private long lastReplyNanos;
     private long windowEndNanos;
     private long deniedUntilNanos;
@@ -96,7 +112,7 @@ public final class SharedWindowKey {
     /** Created on first need: most keys never wait. Non-empty only while a call is in flight. */
     private @Nullable ArrayDeque<Waiter> waiters;
 
-    /** A key nobody has asked Redis about yet: its first decision is a round trip. */
+    /** A key nobody has asked Redis about yet: decided locally on a count of zero while its allowance permits. */
     public SharedWindowKey(long limit, long periodMillis, int syncEvery, long syncIntervalNanos) {
         this.limit = limit;
         this.periodMillis = periodMillis;
@@ -113,29 +129,40 @@ public final class SharedWindowKey {
      * @return whether it decided; false when Redis must be asked ({@link #queueOrCall}; {@code sink} was not called)
      */
     public synchronized boolean tryLocally(long now, DecisionSink sink) {
-        if (waiters != null && !waiters.isEmpty() && now - deniedUntilNanos >= 0) {
+        if (waiters != null && !waiters.isEmpty() && !deniedAt(now)) {
             return false; // first come, first served: the waiters are settled by the next answer
         }
         return decideLocally(now, sink);
     }
 
     private boolean decideLocally(long now, DecisionSink sink) {
-        if (!known) {
+        if (lostTrack) {
             return false;
         }
-        if (now - deniedUntilNanos < 0) {
+        if (deniedAt(now)) {
             sink.decided(false, 0, Math.max(0, windowEndNanos - now), deniedUntilNanos - now, Basis.LOCAL);
             return true;
         }
+        // Before Redis' first answer the estimate is 0: the allowance is min(syncEvery, limit / 2).
         long pending = inFlight + unsynced;
         long allowance = Math.min(syncEvery, (long) Math.floor((limit - estimate) / 2));
         if (pending + 1 > allowance) {
             return false;
         }
+        if (!known && pending == 0) {
+            lastReplyNanos = now; // a new key's count is due for a report a sync interval after its first request
+        }
         unsynced++;
         long remaining = (long) Math.floor(limit - estimate - pending - 1);
-        sink.decided(true, Math.max(0, Math.min(limit, remaining)), Math.max(0, windowEndNanos - now), 0, Basis.LOCAL);
+        // Where Redis' window ends is not known before its first answer: at most a period away.
+        long resetAfter = known ? Math.max(0, windowEndNanos - now) : periodMillis * 1_000_000;
+        sink.decided(true, Math.max(0, Math.min(limit, remaining)), resetAfter, 0, Basis.LOCAL);
         return true;
+    }
+
+    /** Whether a denial Redis gave still holds. */
+    private boolean deniedAt(long now) {
+        return known && now - deniedUntilNanos < 0;
     }
 
     /**
@@ -187,10 +214,14 @@ public final class SharedWindowKey {
      * (the first {@code counts.allowed()} allowed, the rest denied, a denial then holding locally until a
      * request would be allowed again), then settles the queued waiters in order. Sinks are called here, under
      * the lock; the caller completes the returned waiters' futures and sends the returned call.
+     *
+     * @param mayReport false when background reports are being shed (the Redis client is busy): the returned
+     *        call is then never a report; the unsynced count waits for a later one
      */
-    public synchronized Settled replied(Call call, Counts counts, long now) {
+    public synchronized Settled replied(Call call, Counts counts, long now, boolean mayReport) {
         callFinished(call);
         known = true;
+        lostTrack = false;
         estimate = estimate(counts.previous(), counts.current(), counts.elapsedMillis(), periodMillis);
         lastReplyNanos = now;
         long untilWindowEnd = (periodMillis - counts.elapsedMillis()) * 1_000_000;
@@ -213,7 +244,7 @@ public final class SharedWindowKey {
             }
             decided.add(decider);
         }
-        return settleWaiters(now, decided);
+        return settleWaiters(now, decided, mayReport);
     }
 
     /**
@@ -221,12 +252,12 @@ public final class SharedWindowKey {
      * denial holds); the ones left become one call asking for all of them. Without waiters left, a report may
      * be due (the local decisions just made count towards it).
      */
-    private Settled settleWaiters(long now, List<Waiter> decided) {
+    private Settled settleWaiters(long now, List<Waiter> decided, boolean mayReport) {
         while (waiters != null && !waiters.isEmpty() && decideLocally(now, waiters.peekFirst().sink())) {
             decided.add(waiters.pollFirst());
         }
         if (waiters == null || waiters.isEmpty()) {
-            return new Settled(decided, startReport(now));
+            return new Settled(decided, mayReport ? startReport(now) : null);
         }
         List<Waiter> deciders = new ArrayList<>(waiters);
         waiters.clear();
@@ -243,6 +274,8 @@ public final class SharedWindowKey {
     public synchronized List<Waiter> failed(Call call) {
         callFinished(call);
         known = false;
+        lostTrack = true;
+        estimate = 0;
         unsynced = 0;
         deniedUntilNanos = 0;
         List<Waiter> unanswered = new ArrayList<>(call.deciders());

@@ -62,14 +62,63 @@ class SharedWindowKeyTest {
         Call call = key.queueOrCall(first);
         assertNotNull(call, "nothing in flight: the decision is a call of its own");
         assertEquals(1, call.want());
-        Settled settled = key.replied(call, counts, now);
+        Settled settled = key.replied(call, counts, now, true);
         assertEquals(List.of(first), settled.decided());
         return first;
     }
 
     @Test
-    void aKeyNeverAskedIsDecidedInRedis() {
-        assertNull(local(new SharedWindowKey(100, 1000, 10, 100 * MS), 0));
+    void aKeyNeverAskedIsDecidedLocallyWithinMinOfSyncEveryAndHalfTheLimit() {
+        SharedWindowKey key = new SharedWindowKey(100, 1000, 10, 100 * MS);
+        for (int i = 0; i < 10; i++) {
+            // Where Redis' window ends is not known yet: a whole period at most.
+            assertEquals(new Local(true, 100 - 1 - i, 1000 * MS, 0), local(key, i), "decision " + i);
+        }
+        assertNull(local(key, 10), "the allowance (sync-every) is used up: Redis decides the eleventh");
+
+        SharedWindowKey small = new SharedWindowKey(6, 1000, 10, 100 * MS);
+        for (int i = 0; i < 3; i++) {
+            assertNotNull(local(small, i), "half of a limit of 6");
+        }
+        assertNull(local(small, 3));
+        assertNull(local(new SharedWindowKey(1, 1000, 10, 100 * MS), 0), "a limit of 1 leaves no allowance");
+        assertNull(local(new SharedWindowKey(100, 1000, 0, 100 * MS), 0), "sync-every 0: every decision is Redis'");
+    }
+
+    @Test
+    void aNewKeyReportsHalfItsAllowanceOrASyncIntervalAfterItsFirstRequest() {
+        SharedWindowKey key = new SharedWindowKey(1000, 1000, 10, 100 * MS);
+        long first = 7_000 * MS;
+        assertNotNull(local(key, first));
+        assertNull(key.startReport(first + 99 * MS), "the interval runs from the first request, not from zero");
+        Call report = key.startReport(first + 100 * MS);
+        assertNotNull(report);
+        assertEquals(1, report.delta());
+
+        SharedWindowKey busy = new SharedWindowKey(1000, 1000, 10, 100 * MS);
+        for (int i = 0; i < 4; i++) {
+            assertNotNull(local(busy, first));
+        }
+        assertNull(busy.startReport(first));
+        assertNotNull(local(busy, first));
+        assertEquals(5, busy.startReport(first).delta(), "half of sync-every");
+    }
+
+    @Test
+    void aReportSkippedUnderPressureLeavesTheCountForTheNextCall() {
+        SharedWindowKey key = new SharedWindowKey(1000, 1000, 10, 100 * MS);
+        Waiter first = waiter();
+        Call call = key.queueOrCall(first);
+        for (int i = 0; i < 6; i++) {
+            assertNotNull(local(key, 1), "a new key within its allowance while its first call is out");
+        }
+        Settled settled = key.replied(call, new Counts(1, 1, 0, 0), 2, false);
+        assertEquals(List.of(first), settled.decided());
+        assertNull(settled.next(), "6 unreported, a report is due, but reports are shed");
+        assertNotNull(local(key, 3));
+        Call later = key.startReport(3);
+        assertNotNull(later, "the next request that may report does");
+        assertEquals(7, later.delta(), "nothing was lost");
     }
 
     @Test
@@ -124,7 +173,7 @@ class SharedWindowKeyTest {
         for (int i = 0; i < 5; i++) {
             assertNotNull(local(key, 101 * MS));
         }
-        Settled settled = key.replied(report, new Counts(0, 2, 0, 101), 101 * MS);
+        Settled settled = key.replied(report, new Counts(0, 2, 0, 101), 101 * MS, true);
         assertEquals(List.of(), settled.decided());
         assertNotNull(settled.next(), "5 unreported: half of syncEvery, reported as the answer comes");
         assertEquals(5, settled.next().delta());
@@ -150,7 +199,7 @@ class SharedWindowKeyTest {
             queued.add(waiter);
         }
         // Redis has 1 + 5 now; 5 unsynced locally: the new allowance (10) takes 5 waiters, the last 2 go together.
-        Settled settled = key.replied(report, new Counts(0, 6, 0, 100), 2);
+        Settled settled = key.replied(report, new Counts(0, 6, 0, 100), 2, true);
         assertEquals(queued.subList(0, 5), settled.decided());
         for (int i = 0; i < 5; i++) {
             assertEquals(Basis.LOCAL, sinkOf(queued.get(i)).basis);
@@ -166,7 +215,7 @@ class SharedWindowKeyTest {
         Waiter later = waiter();
         assertNull(local(key, 3), "the allowance is still used up");
         assertNull(key.queueOrCall(later), "it waits behind the batch");
-        Settled answered = key.replied(batch, new Counts(2, 18, 0, 100), 4);
+        Settled answered = key.replied(batch, new Counts(2, 18, 0, 100), 4, true);
         assertEquals(List.of(queued.get(5), queued.get(6), later), answered.decided());
         assertEquals(new Local(true, 1000 - 18 + 1, 900 * MS, 0), sinkOf(queued.get(5)).local);
         assertEquals(new Local(true, 1000 - 18, 900 * MS, 0), sinkOf(queued.get(6)).local);
@@ -188,7 +237,7 @@ class SharedWindowKeyTest {
             queued.add(waiter);
         }
         // 18 of 20: this instance may take 1 more alone; the other 3 ask Redis, which has room for one.
-        Settled settled = key.replied(call, new Counts(1, 18, 0, 0), 0);
+        Settled settled = key.replied(call, new Counts(1, 18, 0, 0), 0, true);
         assertEquals(List.of(first, queued.get(0)), settled.decided());
         assertEquals(Basis.LOCAL, sinkOf(queued.get(0)).basis);
         Call batch = settled.next();
@@ -197,7 +246,7 @@ class SharedWindowKeyTest {
         assertEquals(1, batch.delta());
         // Redis: 18 + 1 reported + 1 of the 3 = 20, full. One more fits when the window ends (1000 ms) and its
         // weight fades to 19/20 (50 ms).
-        Settled answered = key.replied(batch, new Counts(1, 20, 0, 0), 0);
+        Settled answered = key.replied(batch, new Counts(1, 20, 0, 0), 0, true);
         assertEquals(queued.subList(1, 4), answered.decided());
         assertTrue(sinkOf(queued.get(1)).local.allowed());
         assertEquals(new Local(false, 0, 1000 * MS, 1050 * MS), sinkOf(queued.get(2)).local);
