@@ -38,7 +38,10 @@ public enum ErrorType {
     HTTP_STATUS,
     /** {@link ProxyHttp#upstreamPeer} gave no peer, or a filter refused to go upstream. */
     NO_PEER,
-    /** The proxy had its configured most requests in flight and shed this one (503) before any phase ran. */
+    /**
+     * The proxy had its configured most requests in flight and shed this one (503) before any phase ran;
+     * or an upstream client's connections to a peer were all busy and its wait queue full.
+     */
     OVERLOADED,
     /** A bug or a failed filter: anything without a better name. */
     INTERNAL;

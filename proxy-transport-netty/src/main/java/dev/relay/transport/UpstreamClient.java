@@ -41,6 +41,16 @@ import static java.util.Objects.requireNonNull;
  * retried. Failures complete the stage with a {@link ProxyError} (its {@link ProxyError#type()} tells a
  * refused connect from a read timeout).
  *
+ * <p>Per peer (per {@link HttpPeer#reuseKey()}), the client opens at most
+ * {@link Builder#maxConnectionsPerPeer(int)} connections (default {@value Builder#DEFAULT_MAX_CONNECTIONS_PER_PEER}):
+ * an HTTP/1.1 request beyond them waits for one of them to come back to the pool, an HTTP/2 request for
+ * a stream to close; at most {@link Builder#maxPendingPerPeer(int)} wait (default
+ * {@value Builder#DEFAULT_MAX_PENDING_PER_PEER}), first come first served, and the next fails at once with
+ * {@link dev.relay.core.ErrorType#OVERLOADED}. A waiting request's {@link Builder#requestTimeout(Duration)}
+ * runs while it waits. The limits hold per event loop: requests sent from outside the client's loops go to
+ * one loop per peer, those made on one of its loops stay there, so a client sharing a runtime of N loops
+ * may open up to N times the limit to a peer its callers on every loop use.
+ *
  * <p>The stages complete on an event loop: an action that blocks must run on an executor of its own
  * ({@code thenApplyAsync(f, executor)}). Requests made on one of the client's event loops (a proxy filter
  * on the loop of its request, when the client shares the proxy's {@link TransportRuntime}) stay on it.
@@ -66,7 +76,7 @@ public final class UpstreamClient implements AutoCloseable {
         this.resolver = runtime.newDnsResolver();
         this.engine = new ClientEngine(runtime.socketChannelType(), runtime.domainSockets(), resolver,
                 runtime.workers(), b.maxIdleConnections, b.idleTimeout, b.maxResponseHeaderBytes, b.http2,
-                b.maxResponseBodyBytes, b.retryStaleConnections);
+                b.maxResponseBodyBytes, b.retryStaleConnections, b.maxConnectionsPerPeer, b.maxPendingPerPeer);
     }
 
     /** A standalone client with the defaults, on an event loop of its own. */
@@ -152,6 +162,18 @@ public final class UpstreamClient implements AutoCloseable {
     }
 
     /**
+     * Closes the idle connections to the peers of pool group {@code groupKey} ({@link HttpPeer#groupKey()})
+     * on every event loop, asynchronously (returns at once): the group is gone, say dropped by a
+     * configuration reload, and its connections would otherwise wait out their idle timeout. A connection
+     * carrying a request finishes it and is then closed, never pooled again; an HTTP/2 connection takes no
+     * new stream and closes when its open ones are done. The client's counterpart of
+     * {@link HttpProxyServer#closeIdleUpstreamConnections(long)}.
+     */
+    public void closeIdleConnections(long groupKey) {
+        engine.retireGroup(groupKey);
+    }
+
+    /**
      * Closes every connection (requests in flight fail) and waits up to five seconds for them to close;
      * a standalone client then stops its event loops. Requests sent from now on fail at once. Not to be
      * called on one of the client's event loops. Idempotent.
@@ -179,7 +201,14 @@ public final class UpstreamClient implements AutoCloseable {
 
     /** Settings of an {@link UpstreamClient}; the per-peer ones live in the {@link HttpPeer}'s options. */
     public static final class Builder {
+        /** The default of {@link #maxConnectionsPerPeer(int)}. */
+        public static final int DEFAULT_MAX_CONNECTIONS_PER_PEER = 64;
+        /** The default of {@link #maxPendingPerPeer(int)}. */
+        public static final int DEFAULT_MAX_PENDING_PER_PEER = 1024;
+
         private @Nullable TransportRuntime runtime;
+        private int maxConnectionsPerPeer = DEFAULT_MAX_CONNECTIONS_PER_PEER;
+        private int maxPendingPerPeer = DEFAULT_MAX_PENDING_PER_PEER;
         private int threads;
         private long maxResponseBodyBytes = 8L * 1024 * 1024;
         private int maxIdleConnections = 256;
@@ -262,6 +291,36 @@ public final class UpstreamClient implements AutoCloseable {
          */
         public Builder requestTimeout(Duration timeout) {
             this.requestTimeout = checkTimeout(timeout);
+            return this;
+        }
+
+        /**
+         * The most connections, open or being opened, to one peer ({@link HttpPeer#reuseKey()}) on one event
+         * loop (default {@value #DEFAULT_MAX_CONNECTIONS_PER_PEER}). Beyond it an HTTP/1.1 request waits for
+         * a connection to come back to the pool, an HTTP/2 request for a stream to close on one of them (each
+         * carries up to min(the origin's limit, {@link dev.relay.core.PeerOptions#maxH2Streams()})), in the
+         * queue that {@link #maxPendingPerPeer(int)} bounds. OkHttp's {@code Dispatcher.maxRequestsPerHost}.
+         */
+        public Builder maxConnectionsPerPeer(int connections) {
+            if (connections < 1) {
+                throw new IllegalArgumentException("maxConnectionsPerPeer: " + connections + " (expected: >= 1)");
+            }
+            this.maxConnectionsPerPeer = connections;
+            return this;
+        }
+
+        /**
+         * The most requests to one peer on one event loop that wait for a connection, or a stream, while
+         * all {@link #maxConnectionsPerPeer(int)} are busy (default {@value #DEFAULT_MAX_PENDING_PER_PEER}; 0:
+         * none waits). The next fails at once with {@link dev.relay.core.ErrorType#OVERLOADED}: a slow origin
+         * must not pile up requests (and their bodies) without end. A waiting request leaves the queue when
+         * its {@link #requestTimeout(Duration)} passes.
+         */
+        public Builder maxPendingPerPeer(int requests) {
+            if (requests < 0) {
+                throw new IllegalArgumentException("maxPendingPerPeer: " + requests + " (expected: >= 0)");
+            }
+            this.maxPendingPerPeer = requests;
             return this;
         }
 

@@ -353,6 +353,32 @@ class UpstreamClientTest {
     }
 
     @Test
+    void closeIdleConnectionsOfAGroupClosesItsIdleHttp1AndHttp2ConnectionsOnly() {
+        try (TestOrigin origin = TestOrigin.builder().name("groups").build().start();
+             H2Origin h2Origin = H2Origin.builder().name("h2-groups").tls(TestCertificates.localhost()).build().start();
+             UpstreamClient client = UpstreamClient.create()) {
+            HttpPeer dropped = HttpPeer.plain(origin.address()).withGroupKey(7);
+            HttpPeer kept = HttpPeer.plain(origin.address()).withGroupKey(8);
+            HttpPeer droppedH2 = HttpPeer.tls(h2Origin.address(), "localhost")
+                    .withOptions(options().alpn(Alpn.H2).build()).withGroupKey(7);
+            await(client.send(dropped, RequestHeader.of("GET", "/small"), NO_BODY));
+            await(client.send(kept, RequestHeader.of("GET", "/small"), NO_BODY));
+            await(client.send(droppedH2, RequestHeader.of("GET", "/"), NO_BODY));
+            assertEquals(2, client.idleConnections());
+
+            client.closeIdleConnections(7);
+
+            origin.awaitOpenConnections(1, Duration.ofSeconds(10));
+            dev.relay.testing.Await.until(() -> h2Origin.openConnections() == 0, Duration.ofSeconds(10),
+                    () -> "open HTTP/2 connections: " + h2Origin.openConnections());
+            assertTrue(await(client.send(kept, RequestHeader.of("GET", "/small"), NO_BODY)).connectionReused());
+            // A request that still names the retired group gets a connection that is not pooled after it.
+            assertFalse(await(client.send(dropped, RequestHeader.of("GET", "/small"), NO_BODY)).connectionReused());
+            assertEquals(1, client.idleConnections());
+        }
+    }
+
+    @Test
     void closedClientLeavesNoThreadLocalsOnASharedRuntime() throws Exception {
         try (TransportRuntime runtime = TransportRuntime.create(TransportRuntime.Kind.NIO, 1)) {
             io.netty.util.concurrent.EventExecutor loop = runtime.workers().next();

@@ -38,8 +38,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * The {@code mirror} filter in the configured server, with two real origins: the main group answers,
  * the shadow group gets the copies (all, none, about half), a held or dead shadow leaves the main path
- * alone, big bodies and copies over the in-flight cap are counted, not sent, and a reload that drops the
- * shadow group is refused naming the key.
+ * alone, big bodies and copies over the in-flight cap are counted, not sent, a reload that drops the
+ * shadow group is refused naming the key, and one that drops the mirror with its group closes the filters'
+ * client's idle connection to it.
  */
 @Timeout(90)
 class MirrorEndToEndTest {
@@ -268,6 +269,27 @@ class MirrorEndToEndTest {
         ConfigProblem atLoad = assertThrows(ConfigProblem.class, () -> new ConfigLoader(
                 FilterRegistry.load(getClass().getClassLoader())).parseString(withoutShadow, "test.conf"));
         assertTrue(atLoad.getMessage().contains("proxy.filters[0].upstream"), atLoad.getMessage());
+    }
+
+    @Test
+    void reloadThatDropsTheMirrorAndItsGroupClosesTheClientsIdleConnectionToIt() throws Exception {
+        InProcessRelay relay = start(conf("", shadow.address()));
+        get(relay, "/copied");
+        shadow.awaitRequests(1, WAIT);
+        // The copy's connection went back to the filters' client pool: it idles there, open.
+        awaitMetric(relay, mirrorSeries("mirrored"), "1.0");
+        assertEquals(1, shadow.openConnections());
+        String withoutMirror = conf("", shadow.address())
+                .replace("shadow { backends = [ \"" + shadow.address() + "\" ] }", "")
+                .replace("filters = [ { name = mirror, upstream = shadow  } ]", "filters = [ ]");
+        relay.rewrite(withoutMirror);
+
+        assertEquals(200, relay.adminPost("/reload").statusCode());
+
+        // Closed by the reload, not by the client's 60 s idle timeout.
+        shadow.awaitOpenConnections(0, WAIT);
+        assertEquals(200, get(relay, "/after").status());
+        assertEquals(1, shadow.requests().size());
     }
 
     private static String refusal(java.util.concurrent.CompletionStage<?> stage) {

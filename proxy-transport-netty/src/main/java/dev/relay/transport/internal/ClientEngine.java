@@ -42,13 +42,16 @@ public final class ClientEngine {
      * @param maxResponseBodyBytes   the largest response body collected; a larger one fails the request
      * @param retryStaleConnections  whether a request that failed on a pooled connection before any
      *                               response byte is sent once more on another
+     * @param maxConnectionsPerPeer  the most connections to one peer (pool key) on one event loop
+     * @param maxPendingPerPeer      the most requests waiting there for a busy connection to free up
      */
     public ClientEngine(Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
                         AddressResolverGroup<InetSocketAddress> resolver, EventLoopGroup loops, int maxIdle,
                         Duration idleTimeout, int maxResponseHeaderBytes, Http2Settings http2Windows,
-                        long maxResponseBodyBytes, boolean retryStaleConnections) {
+                        long maxResponseBodyBytes, boolean retryStaleConnections, int maxConnectionsPerPeer,
+                        int maxPendingPerPeer) {
         this.upstream = new UpstreamStack(channelType, domainSockets, resolver, maxIdle, idleTimeout,
-                maxResponseHeaderBytes, http2Windows, clock);
+                maxResponseHeaderBytes, http2Windows, clock, new PeerLimits(maxConnectionsPerPeer, maxPendingPerPeer));
         List<EventLoop> all = new ArrayList<>();
         for (EventExecutor executor : loops) {
             all.add((EventLoop) executor);
@@ -138,6 +141,28 @@ public final class ClientEngine {
     /** Idle pooled HTTP/1.1 connections now. */
     public int idleConnections() {
         return upstream.pool.idleConnections();
+    }
+
+    /**
+     * Retires pool group {@code groupKey} (its connections are closed when released, never pooled again),
+     * then closes its idle connections on every loop and drains its HTTP/2 ones (closed when their streams
+     * are done); asynchronously, returns at once. For a group that a configuration reload dropped.
+     */
+    public void retireGroup(long groupKey) {
+        // Retired first: a connection released while the loops close the idle ones is closed too.
+        upstream.retire(groupKey);
+        for (EventLoop loop : loops) {
+            try {
+                loop.execute(() -> {
+                    if (!closed) {
+                        // A closed engine's loops dropped its partitions: asking would make them anew.
+                        upstream.closeIdle(groupKey);
+                    }
+                });
+            } catch (RejectedExecutionException e) {
+                // The loop stopped: its connections closed with it.
+            }
+        }
     }
 
     /**

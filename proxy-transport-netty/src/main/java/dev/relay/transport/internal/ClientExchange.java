@@ -90,6 +90,12 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
             ready.release();
             return;
         }
+        if (engine.isClosed()) {
+            // A request that waited for a busy connection (PeerLimits) while the client closed.
+            ready.abort();
+            fail(ClientEngine.closedError());
+            return;
+        }
         stream = ready;
         reused = fromPool;
         ready.start(this);
@@ -128,6 +134,11 @@ final class ClientExchange implements UpstreamStreams.Callback, UpstreamStream.L
     @Override
     public void onStreamFailed(ProxyError error) {
         fail(error);
+    }
+
+    @Override
+    public boolean isAbandoned() {
+        return result.isDone();
     }
 
     // ---- the stream --------------------------------------------------------------------------------

@@ -54,12 +54,29 @@ final class Http1UpstreamStream implements UpstreamStream {
      * framing is broken there turns into a 502 instead of a header the client would see cut short.
      */
     private @Nullable HttpResponse heldHeader;
+    /**
+     * Told once when the exchange is over and the connection went back to the pool or closed: the
+     * {@link PeerLimits} slot it held is free (null: no limit).
+     */
+    private final @Nullable Runnable onDone;
 
     Http1UpstreamStream(UpstreamConnection conn, HttpPeer peer, UpstreamConnectionPool pool) {
+        this(conn, peer, pool, null);
+    }
+
+    Http1UpstreamStream(UpstreamConnection conn, HttpPeer peer, UpstreamConnectionPool pool,
+                        @Nullable Runnable onDone) {
         this.conn = conn;
         this.peer = peer;
         this.pool = pool;
         this.channel = conn.channel;
+        this.onDone = onDone;
+    }
+
+    private void done() {
+        if (onDone != null) {
+            onDone.run();
+        }
     }
 
     @Override
@@ -168,6 +185,7 @@ final class Http1UpstreamStream implements UpstreamStream {
         pipeline.remove(UpstreamConnection.RAW_READ_WATCHER);
         done = true;
         listener = null;
+        done();
         conn.handOver();
         pipeline.replace(conn, ByteRelay.HANDLER, relay);
         ByteBuf early = held;
@@ -201,6 +219,8 @@ final class Http1UpstreamStream implements UpstreamStream {
             // closing, or sent more than it announced: that connection cannot carry another request.
             conn.close();
         }
+        // After the connection is pooled: a waiter for a connection of this key takes it.
+        done();
     }
 
     @Override
@@ -211,6 +231,7 @@ final class Http1UpstreamStream implements UpstreamStream {
             heldHeader = null;
             releaseHeld();
             conn.close();
+            done();
         }
     }
 

@@ -99,6 +99,9 @@ final class Http2Connection extends ChannelInboundHandlerAdapter {
     private void streamClosed() {
         streams--;
         counters.streamClosed();
+        // A waiter for a stream of this key (under the client's limits) takes the slot before the
+        // connection counts as idle.
+        pool.serveQueued();
         if (streams > 0) {
             return;
         }

@@ -34,6 +34,10 @@ import java.util.Map;
  * all are full it waits for a connection being opened that is expected to have room, and only when
  * there is none a new connection opens. A connection is ready when the peer's first SETTINGS arrived
  * (its limit is then known). A connection that a GOAWAY or a failed PING drains leaves the pool.
+ *
+ * <p>Under {@link PeerLimits} (the standalone client's) a key has at most that many connections, open or
+ * being opened, on an event loop; when all are full, acquirers wait in a bounded {@link PeerWaitQueue},
+ * first come first served, for a stream to close or a connection to leave.
  */
 final class Http2Streams implements UpstreamStreams {
     /** Servers do not open streams to us (push is off): any that comes is closed at once. */
@@ -52,6 +56,7 @@ final class Http2Streams implements UpstreamStreams {
     private final dev.relay.transport.Http2Settings windows;
     private final ChosenProtocols chosen;
     private final java.util.function.LongPredicate retiredGroups;
+    private final PeerLimits limits;
     final Http2Counters counters = new Http2Counters();
 
     /**
@@ -62,7 +67,8 @@ final class Http2Streams implements UpstreamStreams {
      */
     Http2Streams(UpstreamConnector connector, EngineClock clock, java.util.function.LongPredicate retiredGroups,
                  Duration defaultIdleTimeout, int maxResponseHeaderBytes, dev.relay.transport.Http2Settings windows,
-                 ChosenProtocols chosen) {
+                 ChosenProtocols chosen, PeerLimits limits) {
+        this.limits = limits;
         this.retiredGroups = retiredGroups;
         this.windows = windows;
         this.connector = connector;
@@ -76,7 +82,7 @@ final class Http2Streams implements UpstreamStreams {
     public void acquire(HttpPeer peer, @Nullable ClientAddresses addresses, EventLoop loop,
                         ConnectionChoice connection, Callback callback) {
         Object key = Http1Streams.poolKey(peer, addresses);
-        pool(key).acquire(new Waiter(peer, addresses, callback, clock.nanoTime()), loop);
+        pool(key, loop).acquire(new StreamWaiter(peer, addresses, connection, callback, clock.nanoTime()));
     }
 
     /**
@@ -84,7 +90,7 @@ final class Http2Streams implements UpstreamStreams {
      * connection) into the pool under {@code key}; {@code callback} gets the first stream on it.
      */
     void adopt(Channel channel, HttpPeer peer, Object key, Callback callback, long connectStartNanos) {
-        pool(key).adopt(channel, new Waiter(peer, null, callback, connectStartNanos));
+        pool(key, channel.eventLoop()).adopt(channel, new StreamWaiter(peer, null, ConnectionChoice.ANY, callback, connectStartNanos));
     }
 
     /**
@@ -115,11 +121,11 @@ final class Http2Streams implements UpstreamStreams {
         return ((HttpPeer.PoolKey) key).groupKey();
     }
 
-    private KeyPool pool(Object key) {
+    private KeyPool pool(Object key, EventLoop loop) {
         Map<Object, KeyPool> partition = partitions.get();
         KeyPool pool = partition.get(key);
         if (pool == null) {
-            pool = new KeyPool(key);
+            pool = new KeyPool(key, loop);
             // A request that picked its peer before a reload retired the group, asking after it.
             pool.retired = retiredGroups.test(groupOf(key));
             partition.put(key, pool);
@@ -132,44 +138,74 @@ final class Http2Streams implements UpstreamStreams {
         partitions.remove();
     }
 
-    /** One acquirer waiting for a stream. */
-    private record Waiter(HttpPeer peer, @org.jspecify.annotations.Nullable ClientAddresses addresses,
-                          Callback callback, long sinceNanos) {}
-
     /** The connections of one pool key on one event loop. */
     final class KeyPool {
         private final Object key;
         private final List<Http2Connection> connections = new ArrayList<>(2);
         private final List<Pending> pending = new ArrayList<>(1);
+        /** Under {@link PeerLimits}: who waits for a stream while every connection allowed is full. */
+        private final PeerWaitQueue queued = new PeerWaitQueue();
         /** Its group was retired: a connection being opened for it serves its waiters, then retires. */
         private boolean retired;
 
-        KeyPool(Object key) {
+        /** The event loop whose partition holds it: its connections run there. */
+        private final EventLoop loop;
+
+        KeyPool(Object key, EventLoop loop) {
             this.key = key;
+            this.loop = loop;
         }
 
-        private void acquire(Waiter w, EventLoop loop) {
+        private void acquire(StreamWaiter w) {
+            if (!queued.isEmpty() || !place(w)) {
+                // First come, first served: behind those already waiting for a stream to close.
+                if (!queued.offer(w, limits.maxPending())) {
+                    w.callback().onStreamFailed(limits.queueFull(w.peer()));
+                }
+            }
+        }
+
+        /**
+         * A stream on a connection with room, else a place on a connection being opened, else a new
+         * connection, unless the {@link PeerLimits} allow no more: false then, and nothing was done.
+         */
+        private boolean place(StreamWaiter w) {
             for (int i = 0; i < connections.size(); i++) {
                 Http2Connection c = connections.get(i);
                 if (c.hasRoom()) {
                     openStream(c, w, true, 0);
-                    return;
+                    return true;
                 }
             }
             for (int i = 0; i < pending.size(); i++) {
                 Pending p = pending.get(i);
                 if (p.waiters.size() < p.peer.options().maxH2Streams()) {
                     p.waiters.add(w);
-                    return;
+                    return true;
                 }
+            }
+            if (limits.capped() && connections.size() + pending.size() >= limits.maxConnections()) {
+                return false;
             }
             Pending p = new Pending(w.peer());
             pending.add(p);
             p.waiters.add(w);
             p.connect(w.addresses(), loop);
+            return true;
         }
 
-        private void adopt(Channel channel, Waiter w) {
+        /**
+         * Room may have come up (a stream closed, a connection left and another may open): the waiters
+         * take it in order, as long as there is some.
+         */
+        void serveQueued() {
+            StreamWaiter w;
+            while ((w = queued.peek()) != null && place(w)) {
+                queued.poll();
+            }
+        }
+
+        private void adopt(Channel channel, StreamWaiter w) {
             Pending p = new Pending(w.peer());
             pending.add(p);
             p.waiters.add(w);
@@ -178,12 +214,15 @@ final class Http2Streams implements UpstreamStreams {
 
         /** A connection leaves the pool (GOAWAY, failed PING, idle, closed): no stream goes on it any more. */
         void remove(Http2Connection c) {
-            connections.remove(c);
+            if (connections.remove(c)) {
+                // Below the connection cap again: a waiter may open a new one.
+                serveQueued();
+            }
             forgetIfEmpty();
         }
 
         private void forgetIfEmpty() {
-            if (connections.isEmpty() && pending.isEmpty()) {
+            if (connections.isEmpty() && pending.isEmpty() && queued.isEmpty()) {
                 // getIfExists: a connection that closes after the partition was forgotten must not make it anew.
                 Map<Object, KeyPool> partition = partitions.getIfExists();
                 if (partition != null) {
@@ -192,7 +231,7 @@ final class Http2Streams implements UpstreamStreams {
             }
         }
 
-        private void openStream(Http2Connection c, Waiter w, boolean reused, long connectNanos) {
+        private void openStream(Http2Connection c, StreamWaiter w, boolean reused, long connectNanos) {
             Http2UpstreamStream stream = new Http2UpstreamStream(w.peer(), c, clock);
             c.openStream(stream.handler(), reused).addListener((Future<Http2StreamChannel> f) -> {
                 if (f.isSuccess()) {
@@ -208,7 +247,7 @@ final class Http2Streams implements UpstreamStreams {
         /** A connection being opened, and who waits for a stream on it. */
         final class Pending {
             private final HttpPeer peer;
-            private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+            private final ArrayDeque<StreamWaiter> waiters = new ArrayDeque<>();
 
             Pending(HttpPeer peer) {
                 this.peer = peer;
@@ -274,6 +313,8 @@ final class Http2Streams implements UpstreamStreams {
                     }
                     connections.add(conn);
                     serve(conn);
+                    // Room beyond those who waited for this connection goes to those queued.
+                    serveQueued();
                     if (retired) {
                         conn.retire();
                     }
@@ -302,13 +343,13 @@ final class Http2Streams implements UpstreamStreams {
                     return;
                 }
                 long now = clock.nanoTime();
-                Waiter w;
+                StreamWaiter w;
                 while ((w = waiters.poll()) != null) {
                     if (conn.hasRoom()) {
                         openStream(conn, w, false, now - w.sinceNanos());
                     } else {
                         // The peer allows fewer streams than were waiting: the rest look again.
-                        acquire(w, conn.channel.eventLoop());
+                        acquire(w);
                     }
                 }
             }
@@ -322,11 +363,13 @@ final class Http2Streams implements UpstreamStreams {
             /** Fails every waiter, each with an error of its own (a call may change the one it gets). */
             private void failAll(java.util.function.Supplier<ProxyError> error) {
                 pending.remove(this);
-                forgetIfEmpty();
-                Waiter w;
+                StreamWaiter w;
                 while ((w = waiters.poll()) != null) {
                     w.callback().onStreamFailed(error.get());
                 }
+                // Below the connection cap again: the queued try a connection of their own.
+                serveQueued();
+                forgetIfEmpty();
             }
         }
     }

@@ -27,7 +27,7 @@ public final class ProxyEngine<C> {
     final UpstreamConnectionPool pool;
     final UpstreamStreams streams;
     private final Http2Counters http2;
-    private final Http2Streams http2Streams;
+    private final UpstreamStack upstream;
     final EngineClock clock;
     /** The cache fills in progress of this engine's requests: the cache lock. */
     final CacheFills cacheFills = new CacheFills();
@@ -62,9 +62,9 @@ public final class ProxyEngine<C> {
         this.moduleFactories = moduleFactories(proxy, extraModules);
         UpstreamStack upstream = new UpstreamStack(channelType, domainSockets, resolver,
                 options.maxIdleUpstreamConnections(), options.upstreamIdleTimeout(), options.maxHeaderBytes(),
-                options.http2(), clock);
+                options.http2(), clock, PeerLimits.NONE);
+        this.upstream = upstream;
         this.pool = upstream.pool;
-        this.http2Streams = upstream.http2;
         this.http2 = upstream.http2.counters;
         this.streams = upstream.streams;
     }
@@ -264,7 +264,7 @@ public final class ProxyEngine<C> {
 
     /** Marks pool group {@code groupKey} retired: its connections are closed when released, never pooled. */
     public void retireUpstreamGroup(long groupKey) {
-        pool.retire(groupKey);
+        upstream.retire(groupKey);
     }
 
     /**
@@ -272,7 +272,7 @@ public final class ProxyEngine<C> {
      * retires its HTTP/2 connections there (closed when their streams are done).
      */
     public int closeIdleUpstreamConnections(long groupKey) {
-        return pool.closeIdle(groupKey) + http2Streams.retire(groupKey);
+        return upstream.closeIdle(groupKey);
     }
 
     /** Closes every upstream connection (after the client connections are closed). */

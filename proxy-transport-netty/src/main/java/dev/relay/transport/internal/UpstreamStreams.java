@@ -25,6 +25,14 @@ interface UpstreamStreams {
 
         /** No stream could be had (connect refused, timed out, TLS failed ...). */
         void onStreamFailed(ProxyError error);
+
+        /**
+         * Whether the acquirer gave up (its deadline passed) while it waited in a {@link PeerWaitQueue}: it
+         * is skipped, and a stream it is handed all the same it releases at once.
+         */
+        default boolean isAbandoned() {
+            return false;
+        }
     }
 
     /**

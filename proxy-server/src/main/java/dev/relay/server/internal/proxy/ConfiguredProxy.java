@@ -78,8 +78,11 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     private final RelayMetrics metrics;
     private final AccessLog accessLog;
     private boolean closed;
-    /** Told the id of each group a reload dropped or replaced (the server closes its idle connections). */
-    private volatile java.util.function.LongConsumer groupRetired = id -> { };
+    /**
+     * Told the id of each group a reload dropped or replaced: the proxy's server and the filters' own
+     * client ({@link GroupRequests}) close their idle connections to it.
+     */
+    private final List<java.util.function.LongConsumer> groupRetired = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private ConfiguredProxy(ProxyRuntime first, RelayMetrics metrics, AccessLog accessLog) {
         this.current = new AtomicReference<>(first);
@@ -161,7 +164,9 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         for (UpstreamGroup old : previous.groups().values()) {
             if (next.groups().get(old.name()) != old) {
                 old.close();
-                groupRetired.accept(old.id());
+                for (java.util.function.LongConsumer listener : groupRetired) {
+                    listener.accept(old.id());
+                }
             }
         }
         // After the swap: requests in flight may still use the old caches (a closed one just misses).
@@ -170,12 +175,12 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     }
 
     /**
-     * Calls {@code listener} with the {@linkplain UpstreamGroup#id() id} of every group a later
-     * {@link #swap} drops or replaces, after the swap: requests that start from then on never pick
-     * its peers, so its idle pooled connections can go at once.
+     * Calls {@code listener} (besides those added before) with the {@linkplain UpstreamGroup#id() id} of
+     * every group a later {@link #swap} drops or replaces, after the swap: requests that start from then
+     * on never pick its peers, so its idle pooled connections can go at once.
      */
     public void onGroupRetired(java.util.function.LongConsumer listener) {
-        this.groupRetired = requireNonNull(listener, "listener");
+        groupRetired.add(requireNonNull(listener, "listener"));
     }
 
     /**

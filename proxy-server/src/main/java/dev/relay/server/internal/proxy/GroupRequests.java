@@ -59,9 +59,22 @@ public final class GroupRequests {
         };
     }
 
-    /** Where the groups live: {@code proxy}'s current snapshot. */
+    /**
+     * Where the groups live: {@code proxy}'s current snapshot. A group a reload drops or replaces has its
+     * idle connections of the client closed at once ({@link UpstreamClient#closeIdleConnections(long)}),
+     * as the proxy's own are: nothing picks its peers any more, and a reload a minute would otherwise
+     * keep a pool per generation until the idle timeout.
+     */
     public void bindProxy(ConfiguredProxy proxy) {
         this.proxy = requireNonNull(proxy, "proxy");
+        proxy.onGroupRetired(this::groupRetired);
+    }
+
+    private void groupRetired(long groupId) {
+        UpstreamClient c = client;
+        if (c != null) {
+            c.closeIdleConnections(groupId);
+        }
     }
 
     /** Requests go out through {@code client} from now on; the caller closes it after {@link #stop}. */
