@@ -18,7 +18,11 @@ public interface HttpModule {
         return Stages.done();
     }
 
-    /** Sees, and may change, a request body chunk on its way upstream. */
+    /**
+     * Sees, and may change, a request body chunk on its way upstream. Each chunk passes once per
+     * request, whatever the retries (a retry sends again what was sent, as it was sent), so a module
+     * may keep per-request state here, such as a decoder or a byte count.
+     */
     default void requestBodyFilter(Session session, BodyChunk body, boolean endOfStream) {}
 
     /** Sees, and may change, the response header about to go to the client. */

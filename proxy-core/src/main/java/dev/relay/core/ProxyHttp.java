@@ -198,6 +198,9 @@ public interface ProxyHttp<C extends @Nullable Object> {
      * Sees, and may change, each chunk of the request body on its way upstream. The header has been
      * sent already, so a filter that changes the length must make sure the request is chunked. The
      * chunk is valid until the returned stage completes; delaying completion throttles the upload.
+     * Called per attempt, on the chunks that attempt sends: a retry sends again what earlier attempts
+     * sent without calling it, and a chunk this filter had not finished when its attempt was abandoned
+     * comes again on the next attempt, as the modules left it.
      */
     default CompletionStage<Void> requestBodyFilter(Session session, BodyChunk body, boolean endOfStream, C ctx) {
         return Stages.done();

@@ -1,6 +1,10 @@
 package dev.relay.transport;
 
+import dev.relay.core.BodyChunk;
 import dev.relay.core.ErrorType;
+import dev.relay.core.HttpModule;
+import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.HttpModules;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
 import dev.relay.core.ResponseHeader;
@@ -27,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -42,7 +47,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * the origin closed before answering is retried (GET and a small POST), a new one only for an idempotent
  * method, a request the origin may have
  * acted on is never replayed, a body past the replay buffer ends retries, a body read whole by
- * {@code readRequestBody} is always replayable, and back-off spaces the attempts.
+ * {@code readRequestBody} is always replayable, back-off spaces the attempts, and a body part taken back
+ * from an abandoned attempt passes the modules once per request.
  */
 @Timeout(60)
 class RetryTest {
@@ -465,6 +471,121 @@ class RetryTest {
         assertEquals(200, outcome.status());
         assertEquals(List.of(true, false), outcome.reused());
         assertEquals(1, a.requestCount("/sink"));
+    }
+
+    // ---- request body filters across attempts ---------------------------------------------------------------
+
+    /**
+     * Attempt 1 sends the header on a pooled connection that the origin closes as soon as the head arrives,
+     * while an asynchronous {@code ProxyHttp.requestBodyFilter} still holds the body part: attempt 2 sends
+     * that part. The module (per request, like a decoder that must see each byte once) XORs every byte, so
+     * running it twice would undo it; the ProxyHttp phase (per attempt) stamps its attempt's number over the
+     * first byte (keeping the length the header announced), and must see the part as the module left it,
+     * not as the abandoned run had changed it.
+     */
+    @Test
+    void bodyPartHeldByTheProxyHttpPhaseOfAnAbandonedAttemptPassesTheModulesOnce() throws Exception {
+        BodyFilteringProxy proxy = new BodyFilteringProxy(FailoverProxy.peer(a.address()));
+        String body = "order=42&amount=1000";
+        String xored = xor(body);
+        try (ProxyFixture fixture = new ProxyFixture(proxy);
+             RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
+            warmUp(client, proxy, "/close-on-next");
+            proxy.moduleSaw.clear();
+            client.send("POST /sink HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            RawHttpConnection.Response response = client.readResponse();
+
+            assertEquals(200, response.status());
+            FailoverProxy.Outcome outcome = proxy.nextOutcome();
+            assertEquals(List.of(true, false), outcome.reused(), "the stale pooled connection, then a fresh one");
+            assertEquals(List.of("1:" + xored, "2:" + xored), proxy.proxyPhaseSaw,
+                    "the ProxyHttp phase held the part on attempt 1, then saw it again as the module left it");
+            assertEquals(List.of(body), proxy.moduleSaw, "the module saw the part once");
+            assertEquals(sinkAnswer(("2" + xored.substring(1)).getBytes(StandardCharsets.ISO_8859_1)),
+                    response.bodyText());
+            assertEquals(1, a.requestCount("/sink"));
+        }
+    }
+
+    /** The same for a request without a body: its one empty end-of-stream chunk passes the module once. */
+    @Test
+    void endOfABodilessRequestHeldByAnAbandonedAttemptPassesTheModulesOnce() throws Exception {
+        BodyFilteringProxy proxy = new BodyFilteringProxy(FailoverProxy.peer(a.address()));
+        try (ProxyFixture fixture = new ProxyFixture(proxy);
+             RawHttpConnection client = new RawHttpConnection(fixture.address.getPort())) {
+            warmUp(client, proxy, "/close-on-next");
+            proxy.moduleSaw.clear();
+            client.send("GET /small HTTP/1.1\r\nHost: x\r\n\r\n");
+
+            assertEquals(200, client.readResponse().status());
+            assertEquals(List.of(true, false), proxy.nextOutcome().reused());
+            assertEquals(List.of("1:", "2:"), proxy.proxyPhaseSaw, "the ProxyHttp phase, once per attempt");
+            assertEquals(List.of(""), proxy.moduleSaw, "the module saw the end of the request once");
+            assertEquals(1, a.requestCount("/small"));
+        }
+    }
+
+    /**
+     * Runs {@link #xorEveryByte} as a module; its ProxyHttp phase records each part with the attempt, stamps
+     * the attempt's number over its first byte, and holds it for 300 ms on attempt 1 (not on the warm-up).
+     */
+    static final class BodyFilteringProxy extends FailoverProxy {
+        final List<String> moduleSaw = new CopyOnWriteArrayList<>();
+        final List<String> proxyPhaseSaw = new CopyOnWriteArrayList<>();
+
+        BodyFilteringProxy(HttpPeer peer) {
+            super(peer);
+        }
+
+        @Override
+        public void initDownstreamModules(HttpModules modules) {
+            modules.add(xorEveryByte(moduleSaw));
+        }
+
+        @Override
+        public CompletionStage<Void> requestBodyFilter(Session session, BodyChunk body, boolean endOfStream, Ctx ctx) {
+            if (session.requestHeader().uri().equals("/close-on-next")) {
+                return Stages.done();
+            }
+            int attempt = session.attempts();
+            String seen = body.toString(StandardCharsets.ISO_8859_1);
+            proxyPhaseSaw.add(attempt + ":" + seen);
+            if (!seen.isEmpty()) {
+                body.replace((attempt + seen.substring(1)).getBytes(StandardCharsets.ISO_8859_1));
+            }
+            return attempt > 1 ? Stages.done() : CompletableFuture.runAsync(() -> { },
+                    CompletableFuture.delayedExecutor(300, TimeUnit.MILLISECONDS, session.eventLoop()));
+        }
+    }
+
+    /** A module that XORs every request body byte with 0x01, recording each part it was given. */
+    private static HttpModuleFactory xorEveryByte(List<String> saw) {
+        return new HttpModuleFactory() {
+            @Override
+            public String name() {
+                return "xor-every-byte";
+            }
+
+            @Override
+            public HttpModule newModule() {
+                return new HttpModule() {
+                    @Override
+                    public void requestBodyFilter(Session session, BodyChunk body, boolean endOfStream) {
+                        String text = body.toString(StandardCharsets.ISO_8859_1);
+                        saw.add(text);
+                        body.replace(xor(text).getBytes(StandardCharsets.ISO_8859_1));
+                    }
+                };
+            }
+        };
+    }
+
+    private static String xor(String text) {
+        char[] out = text.toCharArray();
+        for (int i = 0; i < out.length; i++) {
+            out[i] ^= 0x01;
+        }
+        return new String(out);
     }
 
     // ---- Session.readRequestBody ---------------------------------------------------------------------------

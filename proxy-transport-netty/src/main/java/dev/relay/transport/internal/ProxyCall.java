@@ -331,33 +331,30 @@ final class ProxyCall<C> extends PhaseSteps {
         return requestBody;
     }
 
-    /** Runs the request body filters on one part, then sends it, unless a filter is still busy with it. */
-    void filterRequestPart(UpstreamAttempt a, ByteBuf data, boolean last, @Nullable HttpHeaders trailers) {
+    /**
+     * Runs the request body filters on one part, then sends it, unless a filter is still busy with it.
+     * The modules run once per request: not on a part {@code passedModules} on an abandoned attempt.
+     */
+    void filterRequestPart(UpstreamAttempt a, ByteBuf data, boolean last, @Nullable HttpHeaders trailers,
+                           boolean passedModules) {
         ByteBufBodyChunk chunk = a.requestChunk.reset(data);
         try {
-            for (HttpModule module : modules) {
-                module.requestBodyFilter(session, chunk, last);
+            for (int i = passedModules ? modules.length : 0; i < modules.length; i++) {
+                modules[i].requestBodyFilter(session, chunk, last);
             }
+            a.keepRequestPartFromModules();
             CompletionStage<Void> stage = proxy.requestBodyFilter(session, chunk, last, ctx);
             if (isDoneNormally(stage)) {
+                a.requestPartFiltered();
                 requestBody.send(a, last, trailers);
             } else {
-                a.requestBodyFilterBusy = true;
-                a.busyChunkLast = last;
-                a.busyChunkTrailers = trailers;
+                a.awaitRequestPart(last, trailers);
                 await(stage, AFTER_REQUEST_BODY_FILTER, "requestBodyFilter", a);
             }
         } catch (Throwable t) {
-            a.requestChunk.releaseHeld();
+            a.releaseRequestPart();
             upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "requestBodyFilter")));
         }
-    }
-
-    private void afterRequestBodyFilter(UpstreamAttempt a) {
-        a.requestBodyFilterBusy = false;
-        requestBody.send(a, a.busyChunkLast, a.busyChunkTrailers);
-        a.busyChunkTrailers = null;
-        requestBody.pump();
     }
 
     @Nullable UpstreamAttempt attempt() {
@@ -703,7 +700,7 @@ final class ProxyCall<C> extends PhaseSteps {
             return false;
         }
         if (scope != null && step == AFTER_REQUEST_BODY_FILTER) {
-            scope.requestChunk.releaseHeld();
+            scope.releaseRequestPart();
         }
         return true;
     }
@@ -717,8 +714,7 @@ final class ProxyCall<C> extends PhaseSteps {
             }
             case AFTER_FAIL_TO_PROXY -> afterFailToProxy(session.defaultFailure(e));
             case AFTER_REQUEST_BODY_FILTER -> {
-                scope.requestBodyFilterBusy = false;
-                scope.requestChunk.releaseHeld();
+                scope.releaseRequestPart();
                 upstreamFailure(scope, Errors.noRetry(e));
             }
             case AFTER_UPSTREAM_REQUEST_FILTER, AFTER_RESPONSE_FILTER -> upstreamFailure(scope, Errors.noRetry(e));
@@ -737,7 +733,7 @@ final class ProxyCall<C> extends PhaseSteps {
         }
         if (state == State.FAILING && step != AFTER_FAIL_TO_PROXY && step != AFTER_LOGGING) {
             if (step == AFTER_REQUEST_BODY_FILTER) {
-                scope.requestChunk.releaseHeld();
+                scope.releaseRequestPart();
             }
             return;
         }
@@ -753,7 +749,7 @@ final class ProxyCall<C> extends PhaseSteps {
             case AFTER_PROXY_UPSTREAM_FILTER -> afterProxyUpstreamFilter(!Boolean.FALSE.equals(value));
             case AFTER_UPSTREAM_PEER -> afterUpstreamPeer((HttpPeer) value);
             case AFTER_UPSTREAM_REQUEST_FILTER -> afterUpstreamRequestFilter(scope);
-            case AFTER_REQUEST_BODY_FILTER -> afterRequestBodyFilter(scope);
+            case AFTER_REQUEST_BODY_FILTER -> requestBody.afterFilter(scope);
             case AFTER_RESPONSE_FILTER -> afterResponseFilter(scope);
             case AFTER_FAIL_TO_PROXY -> afterFailToProxy((FailToProxy) value);
             case AFTER_LOGGING -> release();

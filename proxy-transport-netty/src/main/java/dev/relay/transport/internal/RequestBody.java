@@ -23,6 +23,11 @@ final class RequestBody {
     private final DownstreamStream downstream;
     private final EngineClock clock;
     private final BodyQueue pending = new BodyQueue();
+    /**
+     * The head of {@link #pending} was taken back from an abandoned attempt: it passed the modules
+     * (per request) already, and goes only through the ProxyHttp phase (per attempt) again.
+     */
+    private boolean headPassedModules;
     private final ReplayBuffer replay;
     /** No Content-Length above 0 and no chunked coding: the request has no body at all (RFC 9112 §6.3). */
     private final boolean bodiless;
@@ -171,10 +176,11 @@ final class RequestBody {
         replay.replayTo(stream);
         if (forwarded) {
             stream.writeBody(Unpooled.EMPTY_BUFFER, true, null);
-        } else if (bodiless) {
+        } else if (bodiless && pending.isEmpty()) {
             // The body phases run once, with the empty end-of-stream chunk, and the end of the request
-            // goes out with its header (one write, one flush).
-            call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null);
+            // goes out with its header (one write, one flush). A chunk taken back from an abandoned
+            // attempt already passed the modules: the pump sends it.
+            call.filterRequestPart(a, Unpooled.EMPTY_BUFFER, true, null, false);
         }
     }
 
@@ -185,9 +191,19 @@ final class RequestBody {
                 && call.isActive() && !pending.isEmpty()) {
             boolean last = pending.nextIsLast();
             ByteBuf part = pending.poll();
-            call.filterRequestPart(a, part, last, last ? pending.takeTrailers() : null);
+            boolean passedModules = headPassedModules;
+            headPassedModules = false;
+            call.filterRequestPart(a, part, last, last ? pending.takeTrailers() : null, passedModules);
         }
         updateReading();
+    }
+
+    /** The ProxyHttp phase finished the part {@code a} held: it goes upstream, and the next may follow. */
+    void afterFilter(UpstreamAttempt a) {
+        a.requestPartFiltered();
+        send(a, a.busyChunkLast, a.busyChunkTrailers);
+        a.busyChunkTrailers = null;
+        pump();
     }
 
     /** Sends the filtered part held in {@code a}'s chunk upstream. */
@@ -236,27 +252,19 @@ final class RequestBody {
         downstream.setReading(read);
     }
 
-    /** Takes back the part abandoned attempt {@code a} was filtering: it goes first on the next attempt. */
+    /**
+     * Takes back the part abandoned attempt {@code a} was filtering: it goes first on the next attempt,
+     * as the modules left it (they see each part once per request; the ProxyHttp phase, once per
+     * attempt, sees it again). What {@code a} sent is not here: the replay buffer sends it, unfiltered.
+     */
     void takeBackFrom(UpstreamAttempt a) {
-        if (!a.requestBodyFilterBusy) {
-            return;
-        }
-        a.requestBodyFilterBusy = false;
-        ByteBuf held = a.requestChunk.take();
-        if (held == null) {
-            return;
-        }
-        if (bodiless) {
-            held.release();
-        } else {
-            pending.addFirst(held, a.busyChunkLast, a.busyChunkTrailers);
-        }
-        a.busyChunkTrailers = null;
+        headPassedModules |= a.takeBackRequestPart(pending);
     }
 
     /** Drops what the client sent and nobody will read. */
     void releasePending() {
         pending.releaseAll();
+        headPassedModules = false;
     }
 
     /** The call is over: releases everything held and stops the timer. */
@@ -265,6 +273,6 @@ final class RequestBody {
             readTimer.cancel();
         }
         replay.release();
-        pending.releaseAll();
+        releasePending();
     }
 }

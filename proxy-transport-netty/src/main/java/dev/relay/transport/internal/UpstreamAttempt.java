@@ -42,9 +42,17 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
 
     @Nullable RequestHeader request;
     boolean headerSent;
+    /** {@code ProxyHttp.requestBodyFilter} has not finished with the part in {@link #requestChunk}. */
     boolean requestBodyFilterBusy;
     boolean busyChunkLast;
     @Nullable HttpHeaders busyChunkTrailers;
+    /**
+     * The part in {@link #requestChunk} as the modules left it, kept (a reference count, not a copy)
+     * while the ProxyHttp phase works on it: an abandoned attempt hands it to the next one, whose
+     * ProxyHttp phase must not see what this attempt's phase made of it, and whose modules must not see
+     * it again.
+     */
+    private @Nullable ByteBuf requestPartFromModules;
 
     @Nullable ResponseHeader response;
     boolean responseFilterBusy;
@@ -328,6 +336,53 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
         s.armReadTimeout(readTimeout == null ? 0 : readTimeout.toNanos());
         body.afterHeaderSent(this, s);
         s.flush();
+        return true;
+    }
+
+    // ---- the request body part in the ProxyHttp phase ---------------------------------------------
+
+    /** The modules are done with the part in {@link #requestChunk}: keeps it as they left it. */
+    void keepRequestPartFromModules() {
+        requestPartFromModules = requestChunk.peek().retain();
+    }
+
+    /** The ProxyHttp phase finished the part: what it made is in {@link #requestChunk}. */
+    void requestPartFiltered() {
+        requestBodyFilterBusy = false;
+        ByteBuf kept = requestPartFromModules;
+        requestPartFromModules = null;
+        if (kept != null) {
+            kept.release();
+        }
+    }
+
+    /** The ProxyHttp phase is still working on the part: nothing more moves until it is done. */
+    void awaitRequestPart(boolean last, @Nullable HttpHeaders trailers) {
+        requestBodyFilterBusy = true;
+        busyChunkLast = last;
+        busyChunkTrailers = trailers;
+    }
+
+    /** Drops the part of a ProxyHttp phase that failed, or finished too late; idempotent. */
+    void releaseRequestPart() {
+        busyChunkTrailers = null;
+        requestChunk.releaseHeld();
+        requestPartFiltered();
+    }
+
+    /**
+     * This attempt was abandoned while its ProxyHttp phase worked on a part: puts the part back at the
+     * head of {@code pending} as the modules left it (what the phase made of it is dropped) and returns
+     * true; false when there was none.
+     */
+    boolean takeBackRequestPart(BodyQueue pending) {
+        ByteBuf kept = requestPartFromModules;
+        if (!requestBodyFilterBusy || kept == null) {
+            return false;
+        }
+        requestPartFromModules = null;
+        pending.addFirst(kept, busyChunkLast, busyChunkTrailers);
+        releaseRequestPart();
         return true;
     }
 
