@@ -22,12 +22,12 @@ final class ByteBufBodyChunk implements BodyChunk {
         return this;
     }
 
-    /** Returns the buffer to send (ownership moves to the caller) and empties the view. */
     /** The buffer the chunk holds now (filters may have replaced it), still owned by the chunk. */
     ByteBuf peek() {
         return buf;
     }
 
+    /** Returns the buffer to send (ownership moves to the caller) and empties the view. */
     ByteBuf take() {
         ByteBuf b = buf;
         buf = null;
