@@ -164,7 +164,7 @@ public final class RedisRateLimiter {
     /** When the last "Redis refused the script" line was logged (nanos): at most one every 10 s. */
     private final AtomicLong lastRefusalLog = new AtomicLong(Long.MIN_VALUE);
     /** The client's connection count when the local counts were last valid: a reconnect makes them void. */
-    private volatile long connection;
+    private final AtomicLong connection = new AtomicLong();
 
     private RedisRateLimiter(Builder b) {
         this.redis = b.redis;
@@ -231,11 +231,14 @@ public final class RedisRateLimiter {
             unavailable(sink);
             return Stages.done();
         }
-        if (current != connection) {
+        long seen = connection.get();
+        if (current != seen && connection.compareAndSet(seen, current) && seen != 0) {
             // The connection was lost since: Redis may have restarted empty, and the other instances start
-            // from its count. Local counts and denials from before would disagree with theirs.
+            // from its count. Local counts and denials from before would disagree with theirs. One thread
+            // clears them, once per new connection: racing threads that all saw the old count each cleared
+            // them, one of them late enough to wipe the counts the others had made since. The first
+            // connection voids nothing (what was decided before it waited for it).
             keys.invalidateAll();
-            connection = current;
         }
         SharedWindowKey state = keys.get(key, newKeyState);
         if (state.tryLocally(now, sink)) {

@@ -240,7 +240,8 @@ class RedisRateLimiterTest {
                 assertTrue(limiter.decide(shed).toCompletableFuture().isDone(), "within the allowance");
             }
             CompletableFuture<RateLimitDecision> asking = limiter.decide(shed).toCompletableFuture();
-            assertFalse(asking.isDone(), "the allowance is used up: Redis decides");
+            assertFalse(asking.isDone(), () -> "the allowance is used up: Redis decides, yet " + asking.join() + " at once; "
+                    + heldClient.pendingCommands() + " pending, connected " + heldClient.isConnected());
             release.complete(null);
             RateLimitDecision decided = asking.get(10, TimeUnit.SECONDS);
             assertEquals(Basis.REDIS, decided.basis());
