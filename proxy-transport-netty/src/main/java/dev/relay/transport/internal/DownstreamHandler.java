@@ -292,9 +292,13 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         setReading(false);
         // A FIN while the answer is awaited must not end the exchange: it is passed on in the tunnel.
         channel.config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+        removeDecoder();
+    }
+
+    /** Takes the HTTP decoder out: it hands its unparsed bytes on as it leaves (they land in channelRead). */
+    private void removeDecoder() {
         Http1ServerCodec codec = channel.pipeline().get(Http1ServerCodec.class);
         if (codec != null) {
-            // The decoder hands its unparsed bytes on as it leaves (they land in channelRead).
             codec.removeInboundHandler();
         }
     }
@@ -365,6 +369,8 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
             ReferenceCountUtil.release(m);
         }
         awaitingRequest = false;
+        // What still comes is dropped unparsed: no decoding of an upload nobody reads.
+        removeDecoder();
         armTimer(LINGER_IDLE_NANOS);
         io.netty.handler.ssl.SslHandler tls = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
         // Written from the first handler, the empty buffer passes no encoder and completes once every
