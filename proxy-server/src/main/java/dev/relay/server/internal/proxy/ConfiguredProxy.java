@@ -385,8 +385,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     @Override
     public String requestSummary(Session session, Context ctx) {
         String summary = ProxyHttp.super.requestSummary(session, ctx);
-        ProxyRuntime rt = ctx != null ? ctx.runtime : current.get();
-        String id = ctx == null || rt.requestIdHeader(ctx.route) == null ? null : ctx.requestId();
+        // Only a request-id module that ran has an id: nothing else to check.
+        String id = ctx == null ? null : ctx.requestId();
         return id == null ? summary : summary + ", request id: " + id;
     }
 
