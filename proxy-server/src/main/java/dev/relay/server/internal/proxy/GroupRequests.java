@@ -83,13 +83,11 @@ public final class GroupRequests {
     }
 
     /**
-     * Requests fail from now on; returns the client that was in use, or null. The requests already sent
-     * go on ({@link #whenIdle()}) until the caller closes the client.
+     * Requests fail from now on. The requests already sent go on ({@link #whenIdle()}) until the caller
+     * closes the client.
      */
-    public @Nullable UpstreamClient stop() {
-        UpstreamClient was = client;
+    public void stop() {
         client = null;
-        return was;
     }
 
     /** Completes when no request is in flight: at once when none is, else when the last one completes. */
