@@ -117,6 +117,25 @@ public final class StreamProxyService implements Service {
         return this;
     }
 
+    /**
+     * Of the sockets inherited from the previous process, takes out of {@code sockets} (mutable) those its
+     * listeners are configured for and inherits them ({@link #inheritListeners}); the others stay for the
+     * next service. Call before the service starts.
+     *
+     * @throws IllegalStateException when the service has started
+     */
+    public synchronized StreamProxyService inheritListenersFrom(Map<InetSocketAddress, Integer> sockets) {
+        Map<InetSocketAddress, Integer> mine = new LinkedHashMap<>();
+        for (var it = sockets.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<InetSocketAddress, Integer> e = it.next();
+            if (listensOn(e.getKey())) {
+                mine.put(e.getKey(), e.getValue());
+                it.remove();
+            }
+        }
+        return inheritListeners(mine);
+    }
+
     /** Whether one of this service's listeners is configured for the socket bound to {@code bound}. */
     public synchronized boolean listensOn(InetSocketAddress bound) {
         return listeners.stream().anyMatch(listener -> ListenerAddresses.matches(listener.getKey(), bound));

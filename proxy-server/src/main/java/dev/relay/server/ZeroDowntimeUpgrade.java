@@ -125,15 +125,7 @@ public final class ZeroDowntimeUpgrade {
             handoff = received;
             Map<InetSocketAddress, Integer> remaining = new LinkedHashMap<>(received.sockets());
             for (StreamProxyService stream : streams) {
-                Map<InetSocketAddress, Integer> mine = new LinkedHashMap<>();
-                for (var it = remaining.entrySet().iterator(); it.hasNext(); ) {
-                    Map.Entry<InetSocketAddress, Integer> e = it.next();
-                    if (stream.listensOn(e.getKey())) {
-                        mine.put(e.getKey(), e.getValue());
-                        it.remove();
-                    }
-                }
-                stream.inheritListeners(mine);
+                stream.inheritListenersFrom(remaining);
             }
             // The proxy adopts those its listeners want and closes the rest when it starts.
             proxy.inheritListeners(remaining);

@@ -69,15 +69,7 @@ public final class StreamsModule extends AbstractModule {
          */
         public void inheritListeners(Map<InetSocketAddress, Integer> sockets) {
             for (StreamProxyService s : services) {
-                Map<InetSocketAddress, Integer> mine = new LinkedHashMap<>();
-                for (var it = sockets.entrySet().iterator(); it.hasNext(); ) {
-                    var e = it.next();
-                    if (s.listensOn(e.getKey())) {
-                        mine.put(e.getKey(), e.getValue());
-                        it.remove();
-                    }
-                }
-                s.inheritListeners(mine);
+                s.inheritListenersFrom(sockets);
             }
         }
 
