@@ -9,12 +9,12 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.core.cache.CacheControl;
 import dev.relay.filters.internal.VaryField;
 import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -155,7 +155,7 @@ final class CompressionModule implements HttpModule {
         }
         responseDecided = true;
         HttpHeaders headers = response.headers();
-        if (head || connect || forbidsTransform(headers.getAll("cache-control"))) {
+        if (head || connect || CacheControl.parse(headers).noTransform()) {
             return;
         }
         if (status == 304) {
@@ -380,18 +380,6 @@ final class CompressionModule implements HttpModule {
             requestCodec = null;
             codec.close();
         }
-    }
-
-    /** Whether a {@code Cache-Control} field has {@code no-transform} (RFC 9111 §5.2.2.6). */
-    private static boolean forbidsTransform(List<String> cacheControl) {
-        for (String value : cacheControl) {
-            for (String directive : value.split(",")) {
-                if (directive.trim().toLowerCase(Locale.ROOT).equals("no-transform")) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     /** The {@code Content-Length}, or -1 when absent or not one number. */
