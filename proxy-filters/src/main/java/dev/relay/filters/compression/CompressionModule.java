@@ -194,11 +194,7 @@ final class CompressionModule implements HttpModule {
 
     /** The coding to compress into for this client, or null when it accepts none the proxy can make. */
     private @Nullable ContentCoding chooseCoding() {
-        ContentCoding coding = accept().choose(settings.encodings());
-        if (coding == ContentCoding.BR && !BrotliCodecs.available()) {
-            coding = accept().choose(settings.encodings().stream().filter(c -> c != ContentCoding.BR).toList());
-        }
-        return coding;
+        return accept().choose(settings.encodings());
     }
 
     private boolean belowMinLength(HttpHeaders headers) {
