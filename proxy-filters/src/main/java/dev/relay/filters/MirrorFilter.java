@@ -10,8 +10,8 @@ import dev.relay.core.Stages;
 import dev.relay.core.UpstreamGroups;
 import org.jspecify.annotations.Nullable;
 
-import java.io.ByteArrayOutputStream;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -108,6 +108,7 @@ public final class MirrorFilter implements MirrorModuleFactory {
     }
 
     private static final HttpModule NOT_SAMPLED = new HttpModule() {};
+    private static final byte[] NO_BODY = new byte[0];
 
     /** Sends a copy; counts the outcome. Never throws: the request it copies must not notice. */
     private void send(RequestHeader header, byte[] body) {
@@ -131,7 +132,9 @@ public final class MirrorFilter implements MirrorModuleFactory {
     /** The per-request module of a sampled request: copies the header, gathers the body, sends at its end. */
     private final class Copy implements HttpModule {
         private @Nullable RequestHeader header;
-        private @Nullable ByteArrayOutputStream body;
+        /** The body so far, in {@code body[0, length)}; grown by doubling, never past {@code maxBody}. */
+        private byte[] body = NO_BODY;
+        private int length;
         private boolean done;
 
         @Override
@@ -149,20 +152,24 @@ public final class MirrorFilter implements MirrorModuleFactory {
             if (done || header == null) {
                 return;
             }
-            if (!chunk.isEmpty()) {
-                ByteArrayOutputStream gathered = body != null ? body : (body = new ByteArrayOutputStream());
-                if (gathered.size() + (long) chunk.length() > maxBody) {
+            int n = chunk.length();
+            if (n > 0) {
+                if (length + (long) n > maxBody) {
                     done = true;
-                    body = null;
+                    body = NO_BODY;
                     bodyTooLarge.increment();
                     return;
                 }
-                gathered.writeBytes(chunk.toByteArray());
+                if (length + n > body.length) {
+                    body = Arrays.copyOf(body, (int) Math.min(maxBody, Math.max(length + n, 2L * body.length)));
+                }
+                chunk.asReadOnlyByteBuffer().get(body, length, n);
+                length += n;
             }
             if (endOfStream) {
                 done = true;
-                send(header, body == null ? new byte[0] : body.toByteArray());
-                body = null;
+                send(header, length == body.length ? body : Arrays.copyOf(body, length));
+                body = NO_BODY;
             }
         }
     }

@@ -1,5 +1,6 @@
 package dev.relay.filters.compression;
 
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.util.HashSet;
@@ -24,37 +25,23 @@ final class CompressibleTypes {
         this.patterns = List.copyOf(patterns);
         for (String raw : this.patterns) {
             String pattern = raw.trim().toLowerCase(Locale.ROOT);
-            if (pattern.startsWith("+") && isToken(pattern.substring(1))) {
+            if (pattern.startsWith("+") && HttpSyntax.isToken(pattern.substring(1))) {
                 suffixes.add(pattern.substring(1));
                 continue;
             }
             int slash = pattern.indexOf('/');
-            if (slash <= 0 || !isToken(pattern.substring(0, slash))) {
+            if (slash <= 0 || !HttpSyntax.isToken(pattern.substring(0, slash))) {
                 throw new IllegalArgumentException("'" + raw + "' (expected: type/subtype, type/* or +suffix)");
             }
             String subtype = pattern.substring(slash + 1);
             if (subtype.equals("*")) {
                 topLevel.add(pattern.substring(0, slash));
-            } else if (isToken(subtype)) {
+            } else if (HttpSyntax.isToken(subtype)) {
                 exact.add(pattern);
             } else {
                 throw new IllegalArgumentException("'" + raw + "' (expected: type/subtype, type/* or +suffix)");
             }
         }
-    }
-
-    private static boolean isToken(String text) {
-        if (text.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            boolean ok = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || "!#$&-^_.+".indexOf(c) >= 0;
-            if (!ok) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Whether a {@code Content-Type} value (null: absent) names a type of the list. */

@@ -102,7 +102,7 @@ public final class CompressionFilter implements HttpModuleFactory {
                 + " bytes, ratio " + settings.maxRatio : "") + ")";
     }
 
-    /** The validated settings every module of one filter shares. */
+    /** The validated settings every module of one filter shares; {@code encodings} holds only codings this JVM can produce. */
     record Settings(List<ContentCoding> encodings, Map<ContentCoding, Integer> levels, long minLength,
                     CompressibleTypes types, boolean decompress, boolean requestDecompress, long maxRequestSize,
                     long maxRatio) {
@@ -226,7 +226,11 @@ public final class CompressionFilter implements HttpModuleFactory {
 
         /** The filter. */
         public CompressionFilter build() {
-            return new CompressionFilter(new Settings(encodings, java.util.Collections.unmodifiableMap(new EnumMap<>(levels)), minLength,
+            // Without brotli's native library br cannot be produced: it is left out here, once, rather
+            // than passed over for every response.
+            List<ContentCoding> offered = BrotliCodecs.available() ? encodings
+                    : encodings.stream().filter(coding -> coding != ContentCoding.BR).toList();
+            return new CompressionFilter(new Settings(offered, java.util.Collections.unmodifiableMap(new EnumMap<>(levels)), minLength,
                     new CompressibleTypes(types), decompress, requestDecompress, maxRequestSize, maxRatio));
         }
     }

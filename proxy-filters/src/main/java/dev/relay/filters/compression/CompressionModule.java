@@ -9,12 +9,12 @@ import dev.relay.core.ProxyError;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
+import dev.relay.core.cache.CacheControl;
 import dev.relay.filters.internal.VaryField;
 import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -155,7 +155,7 @@ final class CompressionModule implements HttpModule {
         }
         responseDecided = true;
         HttpHeaders headers = response.headers();
-        if (head || connect || forbidsTransform(headers.getAll("cache-control"))) {
+        if (head || connect || CacheControl.parse(headers).noTransform()) {
             return;
         }
         if (status == 304) {
@@ -194,11 +194,7 @@ final class CompressionModule implements HttpModule {
 
     /** The coding to compress into for this client, or null when it accepts none the proxy can make. */
     private @Nullable ContentCoding chooseCoding() {
-        ContentCoding coding = accept().choose(settings.encodings());
-        if (coding == ContentCoding.BR && !BrotliCodecs.available()) {
-            coding = accept().choose(settings.encodings().stream().filter(c -> c != ContentCoding.BR).toList());
-        }
-        return coding;
+        return accept().choose(settings.encodings());
     }
 
     private boolean belowMinLength(HttpHeaders headers) {
@@ -380,18 +376,6 @@ final class CompressionModule implements HttpModule {
             requestCodec = null;
             codec.close();
         }
-    }
-
-    /** Whether a {@code Cache-Control} field has {@code no-transform} (RFC 9111 §5.2.2.6). */
-    private static boolean forbidsTransform(List<String> cacheControl) {
-        for (String value : cacheControl) {
-            for (String directive : value.split(",")) {
-                if (directive.trim().toLowerCase(Locale.ROOT).equals("no-transform")) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     /** The {@code Content-Length}, or -1 when absent or not one number. */
