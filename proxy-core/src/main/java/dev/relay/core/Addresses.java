@@ -1,5 +1,7 @@
 package dev.relay.core;
 
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -117,6 +119,49 @@ public final class Addresses {
             return UNIX_PREFIX + unix.getPath();
         }
         return String.valueOf(address);
+    }
+
+    /**
+     * The address as text: IPv4 dotted; IPv6 in RFC 5952's canonical form ({@code 2001:db8::1}, not
+     * Java's {@code 2001:db8:0:0:0:0:0:1}): lower-case hex, the first longest run of two or more zero
+     * groups as {@code ::}, without a zone (it names an interface of this machine). What nginx writes
+     * for {@code $remote_addr} and origins expect in forwarding headers.
+     */
+    public static String ipText(InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            return address.getHostAddress();
+        }
+        byte[] b = address.getAddress();
+        int[] groups = new int[8];
+        for (int i = 0; i < 8; i++) {
+            groups[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
+        }
+        int bestStart = -1;
+        int bestLength = 1;
+        for (int i = 0; i < 8; ) {
+            int j = i;
+            while (j < 8 && groups[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLength) {
+                bestStart = i;
+                bestLength = j - i;
+            }
+            i = j == i ? i + 1 : j;
+        }
+        StringBuilder out = new StringBuilder(39);
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                out.append("::");
+                i += bestLength - 1;
+                continue;
+            }
+            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
+                out.append(':');
+            }
+            out.append(Integer.toHexString(groups[i]));
+        }
+        return out.toString();
     }
 
     static boolean isIpLiteral(String host) {

@@ -27,10 +27,17 @@ import static java.util.Objects.requireNonNull;
 public final class CidrBlock {
     private final byte[] network;
     private final int prefixLength;
+    /** For an IPv4 block, the network as 32 big-endian bits and the prefix as a mask: one AND per check. */
+    private final int ipv4Network;
+    private final int ipv4Mask;
 
     private CidrBlock(byte[] network, int prefixLength) {
         this.network = network;
         this.prefixLength = prefixLength;
+        boolean ipv4 = network.length == 4;
+        // -1 << 32 is -1 in Java (the shift distance is taken mod 32), so /0 needs its own mask.
+        this.ipv4Mask = ipv4 && prefixLength > 0 ? -1 << (32 - prefixLength) : 0;
+        this.ipv4Network = ipv4 ? Ipv4Bits.fromBytes(network, 0) : 0;
     }
 
     /**
@@ -82,9 +89,18 @@ public final class CidrBlock {
         }
     }
 
-    /** Whether {@code address} lies in this block (an IPv4 block never holds an IPv6 address). */
+    /**
+     * Whether {@code address} lies in this block (an IPv4 block never holds an IPv6 address). An
+     * {@link Inet4Address} is checked without allocating, for checks on every request.
+     */
     public boolean contains(InetAddress address) {
-        byte[] bytes = unmapped(requireNonNull(address, "address")).getAddress();
+        if (requireNonNull(address, "address") instanceof Inet4Address v4) {
+            return containsIpv4(Ipv4Bits.of(v4));
+        }
+        byte[] bytes = address.getAddress();
+        if (isIpv4Mapped(bytes)) {
+            return containsIpv4(Ipv4Bits.fromBytes(bytes, 12));
+        }
         if (bytes.length != network.length) {
             return false;
         }
@@ -118,15 +134,7 @@ public final class CidrBlock {
      * every request.
      */
     public boolean containsIpv4(int address) {
-        if (network.length != 4) {
-            return false;
-        }
-        if (prefixLength == 0) {
-            return true;
-        }
-        int bits = (network[0] & 0xff) << 24 | (network[1] & 0xff) << 16 | (network[2] & 0xff) << 8 | (network[3] & 0xff);
-        int mask = -1 << (32 - prefixLength);
-        return (address & mask) == bits;
+        return network.length == 4 && (address & ipv4Mask) == ipv4Network;
     }
 
     /** The prefix length, {@code 0..32} or {@code 0..128}. */
@@ -137,11 +145,7 @@ public final class CidrBlock {
     private static InetAddress unmapped(InetAddress address) {
         if (address instanceof Inet6Address) {
             byte[] b = address.getAddress();
-            boolean mapped = b[10] == (byte) 0xff && b[11] == (byte) 0xff;
-            for (int i = 0; i < 10 && mapped; i++) {
-                mapped = b[i] == 0;
-            }
-            if (mapped) {
+            if (isIpv4Mapped(b)) {
                 try {
                     return Inet4Address.getByAddress(Arrays.copyOfRange(b, 12, 16));
                 } catch (UnknownHostException e) {
@@ -150,6 +154,15 @@ public final class CidrBlock {
             }
         }
         return address;
+    }
+
+    /** Whether {@code b} is an IPv4-mapped IPv6 address, {@code ::ffff:a.b.c.d}. */
+    private static boolean isIpv4Mapped(byte[] b) {
+        boolean mapped = b.length == 16 && b[10] == (byte) 0xff && b[11] == (byte) 0xff;
+        for (int i = 0; i < 10 && mapped; i++) {
+            mapped = b[i] == 0;
+        }
+        return mapped;
     }
 
     @Override
@@ -170,6 +183,41 @@ public final class CidrBlock {
             return host + "/" + prefixLength;
         } catch (UnknownHostException e) {
             throw new AssertionError(e);
+        }
+    }
+
+    /** The 32 bits of an IPv4 address without the array {@link InetAddress#getAddress()} allocates. */
+    static final class Ipv4Bits {
+        /**
+         * Whether {@code hashCode()} is the address: it is in OpenJDK ({@code Inet4Address.hashCode}
+         * returns the holder's address) and in every JDK we know of, but it is not specified, so it
+         * is checked once and {@link InetAddress#getAddress()} used otherwise.
+         */
+        private static final boolean HASH_IS_ADDRESS = probe();
+
+        private Ipv4Bits() {}
+
+        static int of(Inet4Address address) {
+            return HASH_IS_ADDRESS ? address.hashCode() : fromBytes(address.getAddress(), 0);
+        }
+
+        /** The four bytes of {@code b} from {@code offset} as big-endian bits. */
+        static int fromBytes(byte[] b, int offset) {
+            return (b[offset] & 0xff) << 24 | (b[offset + 1] & 0xff) << 16 | (b[offset + 2] & 0xff) << 8
+                    | (b[offset + 3] & 0xff);
+        }
+
+        private static boolean probe() {
+            try {
+                for (byte[] sample : new byte[][] {{10, 1, 2, 3}, {(byte) 192, (byte) 168, (byte) 255, 1}, {(byte) 255, 0, 0, (byte) 254}}) {
+                    if (InetAddress.getByAddress(sample).hashCode() != fromBytes(sample, 0)) {
+                        return false;
+                    }
+                }
+                return true;
+            } catch (UnknownHostException e) {
+                return false;
+            }
         }
     }
 }

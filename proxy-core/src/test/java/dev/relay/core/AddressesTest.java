@@ -113,4 +113,23 @@ class AddressesTest {
         assertEquals(text, Addresses.format(parsed));
         assertEquals(parsed, Addresses.parseHostPort(Addresses.format(parsed)));
     }
+
+    @Test
+    void writesIpv6InItsCanonicalForm() throws Exception {
+        for (String[] c : new String[][] {{"2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"}, {"0:0:0:0:0:0:0:0", "::"},
+                {"2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"}, {"fe80:0:0:0:0:0:0:0", "fe80::"},
+                {"0:0:0:0:0:0:0:1", "::1"}, {"2001:0:0:1:0:0:0:1", "2001:0:0:1::1"}}) {
+            assertEquals(c[1], Addresses.ipText(InetAddress.getByName(c[0])), c[0]);
+        }
+        assertEquals("192.0.2.1", Addresses.ipText(InetAddress.getByName("192.0.2.1")));
+    }
+
+    @Test
+    void ipv6ClientsAreWrittenAsNginxWritesThem() throws Exception {
+        assertEquals("2001:db8::1", Addresses.ipText(InetAddress.getByName("2001:0db8:0:0:0:0:0:1")));
+        assertEquals("::1", Addresses.ipText(InetAddress.getByName("::1")));
+        assertEquals("2001:db8:0:1:1:1:1:1", Addresses.ipText(InetAddress.getByName("2001:db8:0:1:1:1:1:1")));
+        assertEquals("2001:0:0:1::1", Addresses.ipText(InetAddress.getByName("2001:0:0:1:0:0:0:1")));
+        assertEquals("fe80::abcd", Addresses.ipText(InetAddress.getByName("FE80::ABCD")));
+    }
 }

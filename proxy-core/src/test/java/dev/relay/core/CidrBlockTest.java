@@ -4,10 +4,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -58,6 +60,16 @@ class CidrBlockTest {
         assertFalse(CidrBlock.parse("10.1.2.3").containsIpv4(0x0A010204));
         assertFalse(CidrBlock.parse("::/0").isIpv4());
         assertFalse(CidrBlock.parse("::/0").containsIpv4(0x0A010203), "an IPv6 block holds no IPv4 address");
+    }
+
+    @Test
+    void theIpv4BitsAreTheAddressBytes() throws Exception {
+        for (String ip : List.of("0.0.0.0", "10.1.2.3", "127.0.0.1", "192.168.255.1", "255.255.255.255", "128.0.0.0")) {
+            Inet4Address address = (Inet4Address) InetAddress.getByName(ip);
+            byte[] b = address.getAddress();
+            int expected = (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
+            assertEquals(expected, CidrBlock.Ipv4Bits.of(address), ip);
+        }
     }
 
     @Test

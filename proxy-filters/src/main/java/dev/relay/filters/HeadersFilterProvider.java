@@ -4,6 +4,7 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.HttpSyntax;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -145,13 +146,8 @@ public final class HeadersFilterProvider implements FilterProvider {
         if (name.isEmpty()) {
             throw new InvalidSettingException(key, "'' (expected: a header field name)");
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            boolean token = c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-                    || "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
-            if (!token) {
-                throw new InvalidSettingException(key, "'" + name + "' (expected: a header field name, letters, digits and !#$%&'*+-.^_`|~ only)");
-            }
+        if (!HttpSyntax.isToken(name)) {
+            throw new InvalidSettingException(key, "'" + name + "' (expected: a header field name, letters, digits and !#$%&'*+-.^_`|~ only)");
         }
         if (FRAMING.contains(name.toLowerCase(Locale.ROOT))) {
             throw new InvalidSettingException(key, "'" + name + "' (expected: a field other than Content-Length and "
@@ -164,12 +160,11 @@ public final class HeadersFilterProvider implements FilterProvider {
      * would split the header (response splitting); other text has no portable encoding on the wire.
      */
     static void checkValue(String key, String value) {
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c < 0x20 && c != '\t' || c >= 0x7f) {
-                throw new InvalidSettingException(key, "value contains character U+" + String.format(Locale.ROOT, "%04X", (int) c)
-                        + " (expected: printable ASCII, spaces and tabs; no line breaks)");
-            }
+        int refused = HttpSyntax.firstNonPlainIndex(value);
+        if (refused >= 0) {
+            throw new InvalidSettingException(key, "value contains character U+"
+                    + String.format(Locale.ROOT, "%04X", (int) value.charAt(refused))
+                    + " (expected: printable ASCII, spaces and tabs; no line breaks)");
         }
         if (!value.equals(value.strip())) {
             throw new InvalidSettingException(key, "'" + value + "' (expected: no leading or trailing whitespace)");

@@ -1,17 +1,15 @@
 package dev.relay.lb;
 
+import dev.relay.core.Addresses;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
 import org.jspecify.annotations.Nullable;
 
-import java.net.Inet6Address;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Locale;
 
 import static java.util.Objects.requireNonNull;
 
@@ -142,7 +140,7 @@ public final class HashKey {
             return UNIX_CLIENT_KEY.clone();
         }
         return client instanceof InetSocketAddress inet && inet.getAddress() != null
-                ? bytes(ipText(inet.getAddress())) : LoadBalancer.NO_KEY;
+                ? bytes(Addresses.ipText(inet.getAddress())) : LoadBalancer.NO_KEY;
     }
 
     private static byte[] bytes(@Nullable String text) {
@@ -166,45 +164,6 @@ public final class HashKey {
             }
         }
         return null;
-    }
-
-    /** IPv4 dotted; IPv6 as nginx prints it: lower-case hex, the first longest run of two or more zero groups as {@code ::}. */
-    static String ipText(InetAddress address) {
-        if (!(address instanceof Inet6Address)) {
-            return address.getHostAddress();
-        }
-        byte[] a = address.getAddress();
-        int bestStart = -1;
-        int bestLength = 1;
-        int runStart = -1;
-        int runLength = 0;
-        for (int g = 0; g < 8; g++) {
-            boolean zero = a[2 * g] == 0 && a[2 * g + 1] == 0;
-            if (zero) {
-                if (runLength++ == 0) {
-                    runStart = g;
-                }
-                if (runLength > bestLength) {
-                    bestStart = runStart;
-                    bestLength = runLength;
-                }
-            } else {
-                runLength = 0;
-            }
-        }
-        StringBuilder out = new StringBuilder(39);
-        for (int g = 0; g < 8; g++) {
-            if (g == bestStart) {
-                out.append("::");
-                g += bestLength - 1;
-                continue;
-            }
-            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
-                out.append(':');
-            }
-            out.append(Integer.toHexString(((a[2 * g] & 0xff) << 8) | (a[2 * g + 1] & 0xff)));
-        }
-        return out.toString().toLowerCase(Locale.ROOT);
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.relay.filters.access;
 
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
+import dev.relay.filters.internal.HttpSyntax;
 
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -57,23 +58,9 @@ final class AccessSettings {
         }
     }
 
-    /**
-     * Whether {@code value} may be written as a header value as it is: printable ASCII, spaces and tabs
-     * (a CR or LF would split the header; other characters have no portable encoding on the wire).
-     */
-    static boolean isPlainFieldValue(String value) {
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            if (c < 0x20 && c != '\t' || c >= 0x7f) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** A realm for a {@code WWW-Authenticate} quoted string: printable ASCII without quote or backslash. */
     static String checkRealm(String realm) {
-        if (realm.isEmpty() || !isPlainFieldValue(realm) || realm.indexOf('"') >= 0 || realm.indexOf('\\') >= 0
+        if (realm.isEmpty() || !HttpSyntax.isPlainFieldValue(realm) || realm.indexOf('"') >= 0 || realm.indexOf('\\') >= 0
                 || realm.indexOf('\t') >= 0) {
             throw new IllegalArgumentException("realm: '" + realm + "' (expected: printable ASCII text without quotes or backslashes)");
         }

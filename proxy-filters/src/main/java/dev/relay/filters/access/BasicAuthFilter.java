@@ -210,7 +210,7 @@ public final class BasicAuthFilter implements HttpModuleFactory {
             if (!forwardCredentials) {
                 request.headers().remove("Authorization");
             }
-            if (userHeader != null && AccessSettings.isPlainFieldValue(user)) {
+            if (userHeader != null && HttpSyntax.isPlainFieldValue(user)) {
                 request.headers().set(userHeader, user);
             }
             return Stages.done();

@@ -3,6 +3,7 @@ package dev.relay.filters.access;
 import at.favre.lib.crypto.bcrypt.BCrypt;
 import at.favre.lib.crypto.bcrypt.IllegalBCryptFormatException;
 import at.favre.lib.crypto.bcrypt.LongPasswordStrategies;
+import dev.relay.filters.internal.HttpSyntax;
 import org.jspecify.annotations.Nullable;
 
 import java.nio.charset.StandardCharsets;
@@ -130,7 +131,7 @@ final class Htpasswd {
                 throw new IllegalArgumentException(where + ": not a user:hash line");
             }
             String user = line.substring(0, colon);
-            if (!AccessSettings.isPlainFieldValue(user)) {
+            if (!HttpSyntax.isPlainFieldValue(user)) {
                 throw new IllegalArgumentException(where + ": the user name has a control or non-ASCII character");
             }
             // Apache's htpasswd may append ":comment" fields after the hash; the hash itself has no colon.

@@ -8,7 +8,6 @@ import dev.relay.core.Stages;
 import dev.relay.filters.internal.PlainTextResponses;
 import org.jspecify.annotations.Nullable;
 
-import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -35,7 +34,8 @@ import static java.util.Objects.requireNonNull;
  * address the header gave. A client of a Unix-domain socket listener has no IP: only {@code unix:}
  * rules ({@link Builder#allowUnix()}) and {@code all} rules match it, as in nginx.
  *
- * <p>IPv4 clients are matched without allocating; the module is stateless and shared by all requests.
+ * <p>IPv4 clients are matched without allocating ({@link CidrBlock#contains(InetAddress)}); the module
+ * is stateless and shared by all requests.
  */
 public final class IpAclFilter implements HttpModuleFactory {
     /** Runs first: nothing else should spend work on a client that is refused. */
@@ -72,15 +72,6 @@ public final class IpAclFilter implements HttpModuleFactory {
 
     /** Whether {@code client} is served: the first matching rule's verdict, or true when none matches. */
     public boolean allows(@Nullable SocketAddress client) {
-        if (client instanceof InetSocketAddress inet && inet.getAddress() instanceof Inet4Address v4) {
-            int bits = Ipv4Bits.of(v4);
-            for (Rule rule : rules) {
-                if (rule.matchesIpv4(bits)) {
-                    return rule.allow;
-                }
-            }
-            return true;
-        }
         InetAddress ip = client instanceof InetSocketAddress inet ? inet.getAddress() : null;
         for (Rule rule : rules) {
             if (rule.matches(ip)) {
@@ -114,10 +105,6 @@ public final class IpAclFilter implements HttpModuleFactory {
     private enum Scope { BLOCK, ALL, UNIX }
 
     private record Rule(boolean allow, Scope scope, @Nullable CidrBlock block) {
-        boolean matchesIpv4(int address) {
-            return scope == Scope.ALL || scope == Scope.BLOCK && requireNonNull(block).containsIpv4(address);
-        }
-
         /** {@code ip} null: a client without an IP address (a Unix-domain socket). */
         boolean matches(@Nullable InetAddress ip) {
             return switch (scope) {
@@ -221,39 +208,6 @@ public final class IpAclFilter implements HttpModuleFactory {
             } catch (IllegalArgumentException e) {
                 // CidrBlock's message is "CIDR: '...' (expected: ...)"; keep its explanation.
                 throw new IllegalArgumentException("rule: " + e.getMessage().substring(e.getMessage().indexOf('\'')), e);
-            }
-        }
-    }
-
-    /** The 32 bits of an IPv4 address without the array {@link InetAddress#getAddress()} allocates. */
-    static final class Ipv4Bits {
-        /**
-         * Whether {@code hashCode()} is the address: it is in OpenJDK ({@code Inet4Address.hashCode}
-         * returns the holder's address) and in every JDK we know of, but it is not specified, so it
-         * is checked once and {@link InetAddress#getAddress()} used otherwise.
-         */
-        private static final boolean HASH_IS_ADDRESS = probe();
-
-        private Ipv4Bits() {}
-
-        static int of(Inet4Address address) {
-            return HASH_IS_ADDRESS ? address.hashCode() : fromBytes(address.getAddress());
-        }
-
-        private static int fromBytes(byte[] b) {
-            return (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
-        }
-
-        private static boolean probe() {
-            try {
-                for (byte[] sample : new byte[][] {{10, 1, 2, 3}, {(byte) 192, (byte) 168, (byte) 255, 1}, {(byte) 255, 0, 0, (byte) 254}}) {
-                    if (InetAddress.getByAddress(sample).hashCode() != fromBytes(sample)) {
-                        return false;
-                    }
-                }
-                return true;
-            } catch (java.net.UnknownHostException e) {
-                return false;
             }
         }
     }

@@ -184,7 +184,7 @@ public final class JwtFilter implements HttpModuleFactory {
         } else {
             text = String.valueOf(value);
         }
-        return text.isEmpty() || !AccessSettings.isPlainFieldValue(text) ? null : text;
+        return text.isEmpty() || !HttpSyntax.isPlainFieldValue(text) ? null : text;
     }
 
     private CompletionStage<Void> challenge(Session session, JwtVerifier.@Nullable Failure failure) {

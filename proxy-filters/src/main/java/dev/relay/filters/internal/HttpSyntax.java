@@ -6,7 +6,7 @@ import org.jspecify.annotations.Nullable;
 import java.util.List;
 import java.util.Locale;
 
-/** RFC 9110 tokens and field names, and RFC 6265 cookies, as every filter reads them. */
+/** RFC 9110 tokens, field names and plain field values, and RFC 6265 cookies, as every filter reads them. */
 public final class HttpSyntax {
     private static final String TOKEN_SYMBOLS = "!#$%&'*+-.^_`|~";
 
@@ -26,6 +26,25 @@ public final class HttpSyntax {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@code value} may be written as a header value as it is: printable ASCII, spaces and tabs
+     * (a CR or LF would split the header; other characters have no portable encoding on the wire).
+     */
+    public static boolean isPlainFieldValue(CharSequence value) {
+        return firstNonPlainIndex(value) < 0;
+    }
+
+    /** The index of the first character of {@code value} that {@link #isPlainFieldValue} refuses, or -1. */
+    public static int firstNonPlainIndex(CharSequence value) {
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < 0x20 && c != '\t' || c >= 0x7f) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -1,5 +1,6 @@
 package dev.relay.filters.shaping;
 
+import dev.relay.core.Addresses;
 import dev.relay.core.CidrBlock;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpHeaders;
@@ -225,7 +226,7 @@ public final class ForwardedFilter implements HttpModuleFactory {
     private static String xForwardedFor(SocketAddress client) {
         InetAddress address = address(client);
         if (address != null) {
-            return ipText(address);
+            return Addresses.ipText(address);
         }
         return client instanceof UnixDomainSocketAddress ? UNIX : "unknown";
     }
@@ -252,51 +253,8 @@ public final class ForwardedFilter implements HttpModuleFactory {
         if (address == null) {
             return "unknown";
         }
-        String text = ipText(address);
+        String text = Addresses.ipText(address);
         return address instanceof Inet6Address ? "\"[" + text + "]\"" : text;
-    }
-
-    /**
-     * The address as text; IPv6 in RFC 5952's canonical form ({@code 2001:db8::1}, not Java's
-     * {@code 2001:db8:0:0:0:0:0:1}), what origins and nginx write, without a zone (it names an interface
-     * of this machine and means nothing to the origin).
-     */
-    static String ipText(InetAddress address) {
-        if (!(address instanceof Inet6Address)) {
-            return address.getHostAddress();
-        }
-        byte[] b = address.getAddress();
-        int[] groups = new int[8];
-        for (int i = 0; i < 8; i++) {
-            groups[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
-        }
-        // The longest run of two or more zero groups (the first of equal ones) becomes "::".
-        int bestStart = -1;
-        int bestLength = 1;
-        for (int i = 0; i < 8; ) {
-            int j = i;
-            while (j < 8 && groups[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLength) {
-                bestStart = i;
-                bestLength = j - i;
-            }
-            i = j == i ? i + 1 : j;
-        }
-        StringBuilder out = new StringBuilder(39);
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                out.append("::");
-                i += bestLength - 1;
-                continue;
-            }
-            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
-                out.append(':');
-            }
-            out.append(Integer.toHexString(groups[i]));
-        }
-        return out.toString();
     }
 
     private static @Nullable InetAddress address(SocketAddress socket) {

@@ -7,7 +7,6 @@ import dev.relay.core.HttpModuleFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -147,16 +146,6 @@ class IpAclFilterTest {
         assertFalse(((IpAclFilter) create(Map.of("rules", List.of("deny unix:")))).allows(UNIX));
         assertTrue(((IpAclFilter) create(Map.of("rules", List.of("deny unix:")))).allows(client("10.0.0.1")));
         assertTrue(((IpAclFilter) create(Map.of("allow", List.of("unix:")))).allows(UNIX));
-    }
-
-    @Test
-    void theIpv4BitsAreTheAddressBytes() throws Exception {
-        for (String ip : List.of("0.0.0.0", "10.1.2.3", "127.0.0.1", "192.168.255.1", "255.255.255.255", "128.0.0.0")) {
-            Inet4Address address = (Inet4Address) InetAddress.getByName(ip);
-            byte[] b = address.getAddress();
-            int expected = (b[0] & 0xff) << 24 | (b[1] & 0xff) << 16 | (b[2] & 0xff) << 8 | (b[3] & 0xff);
-            assertEquals(expected, IpAclFilter.Ipv4Bits.of(address), ip);
-        }
     }
 
     @Test

@@ -26,6 +26,17 @@ class HttpSyntaxTest {
     }
 
     @Test
+    void aPlainFieldValueIsPrintableAsciiSpacesAndTabs() {
+        assertTrue(HttpSyntax.isPlainFieldValue("Basic realm=\"site\",\tcharset=UTF-8"));
+        assertTrue(HttpSyntax.isPlainFieldValue(""));
+        assertEquals(-1, HttpSyntax.firstNonPlainIndex("a b~"));
+        assertEquals(1, HttpSyntax.firstNonPlainIndex("a\r\nX-Injected: 1"));
+        assertEquals(3, HttpSyntax.firstNonPlainIndex("caf\u00e9"));
+        assertEquals(0, HttpSyntax.firstNonPlainIndex("\u007f"));
+        assertFalse(HttpSyntax.isPlainFieldValue("a\u0000b"));
+    }
+
+    @Test
     void aHeaderNameIsATokenOtherThanTheFramingFields() {
         assertEquals("X-User", HttpSyntax.headerName("user-header", "X-User"));
         InvalidSettingException notToken = assertThrows(InvalidSettingException.class, () -> HttpSyntax.headerName("header", "X User"));
