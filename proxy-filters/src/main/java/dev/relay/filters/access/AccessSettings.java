@@ -41,23 +41,6 @@ final class AccessSettings {
     }
 
     /**
-     * Runs a builder call for the setting {@code key}, turning its {@link IllegalArgumentException}
-     * ({@code name: value (expected: ...)}) into an {@link InvalidSettingException} naming the key.
-     */
-    static void apply(String key, Runnable builderCall) {
-        try {
-            builderCall.run();
-        } catch (InvalidSettingException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            String message = String.valueOf(e.getMessage());
-            int colon = message.indexOf(": ");
-            boolean named = colon > 0 && message.lastIndexOf('\'', colon) < 0;
-            throw new InvalidSettingException(key, named ? message.substring(colon + 2) : message);
-        }
-    }
-
-    /**
      * Whether {@code value} may be written as a header value as it is: printable ASCII, spaces and tabs
      * (a CR or LF would split the header; other characters have no portable encoding on the wire).
      */
