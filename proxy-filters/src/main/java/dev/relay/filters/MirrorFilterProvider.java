@@ -4,9 +4,11 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.SettingErrors;
 
 import java.util.List;
 
+import static dev.relay.filters.internal.SettingErrors.apply;
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -56,7 +58,7 @@ public final class MirrorFilterProvider implements FilterProvider {
         try {
             return b.build();
         } catch (IllegalStateException e) {
-            throw new InvalidSettingException(UPSTREAM, e.getMessage().substring(UPSTREAM.length() + 2));
+            throw SettingErrors.naming(UPSTREAM, e);
         }
     }
 
@@ -65,17 +67,6 @@ public final class MirrorFilterProvider implements FilterProvider {
             return Double.parseDouble(text.trim());
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(SAMPLE + ": '" + text + "' (expected: a number from 0 to 1)");
-        }
-    }
-
-    /** Runs a builder setter; its refusal ({@code key: value (expected ...)}) becomes the key's error. */
-    private static void apply(String key, Runnable setter) {
-        try {
-            setter.run();
-        } catch (IllegalArgumentException e) {
-            String message = e.getMessage();
-            throw new InvalidSettingException(key, message.startsWith(key + ": ")
-                    ? message.substring(key.length() + 2) : message);
         }
     }
 }

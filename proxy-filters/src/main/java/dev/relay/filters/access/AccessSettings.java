@@ -41,23 +41,6 @@ final class AccessSettings {
         return path;
     }
 
-    /**
-     * Runs a builder call for the setting {@code key}, turning its {@link IllegalArgumentException}
-     * ({@code name: value (expected: ...)}) into an {@link InvalidSettingException} naming the key.
-     */
-    static void apply(String key, Runnable builderCall) {
-        try {
-            builderCall.run();
-        } catch (InvalidSettingException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            String message = String.valueOf(e.getMessage());
-            int colon = message.indexOf(": ");
-            boolean named = colon > 0 && message.lastIndexOf('\'', colon) < 0;
-            throw new InvalidSettingException(key, named ? message.substring(colon + 2) : message);
-        }
-    }
-
     /** A realm for a {@code WWW-Authenticate} quoted string: printable ASCII without quote or backslash. */
     static String checkRealm(String realm) {
         if (realm.isEmpty() || !HttpSyntax.isPlainFieldValue(realm) || realm.indexOf('"') >= 0 || realm.indexOf('\\') >= 0

@@ -4,6 +4,7 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.SettingErrors;
 
 import java.util.List;
 
@@ -44,10 +45,10 @@ public final class BasicAuthFilterProvider implements FilterProvider {
         requireNonNull(settings, "settings");
         FilterSettings.requireKnownKeys(settings, NAME, KEYS);
         BasicAuthFilter.Builder builder = BasicAuthFilter.builder(AccessSettings.readableFile(settings, HTPASSWD));
-        settings.getString(REALM).ifPresent(realm -> AccessSettings.apply(REALM, () -> builder.realm(realm)));
-        settings.getString(USER_HEADER).ifPresent(name -> AccessSettings.apply(USER_HEADER, () -> builder.userHeader(name)));
+        settings.getString(REALM).ifPresent(realm -> SettingErrors.apply(REALM, () -> builder.realm(realm)));
+        settings.getString(USER_HEADER).ifPresent(name -> SettingErrors.apply(USER_HEADER, () -> builder.userHeader(name)));
         settings.getBoolean(FORWARD_CREDENTIALS).ifPresent(builder::forwardCredentials);
-        settings.getDuration(CACHE_TTL).ifPresent(ttl -> AccessSettings.apply(CACHE_TTL, () -> builder.cacheTtl(ttl)));
+        settings.getDuration(CACHE_TTL).ifPresent(ttl -> SettingErrors.apply(CACHE_TTL, () -> builder.cacheTtl(ttl)));
         try {
             return builder.build();
         } catch (IllegalArgumentException e) {

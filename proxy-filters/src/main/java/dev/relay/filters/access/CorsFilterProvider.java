@@ -4,6 +4,7 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.SettingErrors;
 
 import java.util.List;
 
@@ -52,22 +53,22 @@ public final class CorsFilterProvider implements FilterProvider {
         for (int i = 0; i < origins.size(); i++) {
             String origin = origins.get(i);
             if (!origin.equals("*")) {
-                AccessSettings.apply(origins.size() == 1 ? ALLOW_ORIGINS : ALLOW_ORIGINS + "[" + i + "]",
+                SettingErrors.apply(origins.size() == 1 ? ALLOW_ORIGINS : ALLOW_ORIGINS + "[" + i + "]",
                         () -> OriginPattern.parse(origin));
             }
         }
-        AccessSettings.apply(ALLOW_ORIGINS, () -> builder.allowOrigins(origins));
+        SettingErrors.apply(ALLOW_ORIGINS, () -> builder.allowOrigins(origins));
         if (settings.keys().contains(ALLOW_METHODS)) {
             List<String> methods = AccessSettings.textOrList(settings, ALLOW_METHODS);
-            AccessSettings.apply(ALLOW_METHODS, () -> builder.allowMethods(methods));
+            SettingErrors.apply(ALLOW_METHODS, () -> builder.allowMethods(methods));
         }
         if (settings.keys().contains(ALLOW_HEADERS)) {
             List<String> headers = AccessSettings.textOrList(settings, ALLOW_HEADERS);
-            AccessSettings.apply(ALLOW_HEADERS, () -> builder.allowHeaders(headers));
+            SettingErrors.apply(ALLOW_HEADERS, () -> builder.allowHeaders(headers));
         }
-        settings.getStringList(EXPOSE_HEADERS).ifPresent(expose -> AccessSettings.apply(EXPOSE_HEADERS, () -> builder.exposeHeaders(expose)));
+        settings.getStringList(EXPOSE_HEADERS).ifPresent(expose -> SettingErrors.apply(EXPOSE_HEADERS, () -> builder.exposeHeaders(expose)));
         settings.getBoolean(ALLOW_CREDENTIALS).ifPresent(builder::allowCredentials);
-        settings.getDuration(MAX_AGE).ifPresent(maxAge -> AccessSettings.apply(MAX_AGE, () -> builder.maxAge(maxAge)));
+        settings.getDuration(MAX_AGE).ifPresent(maxAge -> SettingErrors.apply(MAX_AGE, () -> builder.maxAge(maxAge)));
         try {
             return builder.build();
         } catch (IllegalStateException e) {

@@ -4,6 +4,7 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.SettingErrors;
 
 import java.util.List;
 
@@ -54,7 +55,7 @@ public final class IpAclFilterProvider implements FilterProvider {
             }
             for (int i = 0; i < rules.size(); i++) {
                 String rule = rules.get(i);
-                AccessSettings.apply(RULES + "[" + i + "]", () -> builder.rule(rule));
+                SettingErrors.apply(RULES + "[" + i + "]", () -> builder.rule(rule));
             }
         } else {
             entries(builder, DENY, deny, false);
@@ -79,7 +80,7 @@ public final class IpAclFilterProvider implements FilterProvider {
                 throw new InvalidSettingException(key + "[" + i + "]", "'all' (expected: a CIDR block, an address or unix:; "
                         + "use rules = [ ... ] for an ordered list with all)");
             }
-            AccessSettings.apply(key + "[" + i + "]", () -> builder.rule((allow ? "allow " : "deny ") + entry));
+            SettingErrors.apply(key + "[" + i + "]", () -> builder.rule((allow ? "allow " : "deny ") + entry));
         }
     }
 }

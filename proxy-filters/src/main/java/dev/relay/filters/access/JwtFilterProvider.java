@@ -4,6 +4,7 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.SettingErrors;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -77,7 +78,7 @@ public final class JwtFilterProvider implements FilterProvider {
         List<String> algorithms = settings.getStringList(ALGORITHMS).orElse(List.of());
         for (int i = 0; i < algorithms.size(); i++) {
             String name = algorithms.get(i);
-            AccessSettings.apply(ALGORITHMS + "[" + i + "]", () -> JwtVerifier.algorithm(name));
+            SettingErrors.apply(ALGORITHMS + "[" + i + "]", () -> JwtVerifier.algorithm(name));
         }
         if (!algorithms.isEmpty()) {
             builder.algorithms(algorithms);
@@ -85,22 +86,22 @@ public final class JwtFilterProvider implements FilterProvider {
         settings.getString(ISSUER).ifPresent(builder::issuer);
         List<String> audience = AccessSettings.textOrList(settings, AUDIENCE);
         if (settings.keys().contains(AUDIENCE)) {
-            AccessSettings.apply(AUDIENCE, () -> builder.audience(audience));
+            SettingErrors.apply(AUDIENCE, () -> builder.audience(audience));
         }
         settings.getStringList(REQUIRED_CLAIMS).ifPresent(builder::requiredClaims);
-        settings.getDuration(CLOCK_SKEW).ifPresent(skew -> AccessSettings.apply(CLOCK_SKEW, () -> builder.clockSkew(skew)));
+        settings.getDuration(CLOCK_SKEW).ifPresent(skew -> SettingErrors.apply(CLOCK_SKEW, () -> builder.clockSkew(skew)));
         if (settings.keys().contains(HEADER) && settings.keys().contains(COOKIE)) {
             throw new InvalidSettingException(COOKIE, "set with header (expected: the token in either a header or a cookie)");
         }
-        settings.getString(HEADER).ifPresent(name -> AccessSettings.apply(HEADER, () -> builder.header(name)));
-        settings.getString(COOKIE).ifPresent(name -> AccessSettings.apply(COOKIE, () -> builder.cookie(name)));
+        settings.getString(HEADER).ifPresent(name -> SettingErrors.apply(HEADER, () -> builder.header(name)));
+        settings.getString(COOKIE).ifPresent(name -> SettingErrors.apply(COOKIE, () -> builder.cookie(name)));
         settings.getBoolean(FORWARD_TOKEN).ifPresent(builder::forwardToken);
-        settings.getString(REALM).ifPresent(realm -> AccessSettings.apply(REALM, () -> builder.realm(realm)));
+        settings.getString(REALM).ifPresent(realm -> SettingErrors.apply(REALM, () -> builder.realm(realm)));
         settings.getSettings(CLAIMS_TO_HEADERS).ifPresent(block -> {
             for (String claim : block.keys()) {
                 String key = CLAIMS_TO_HEADERS + "." + claim;
                 String field = block.getString(claim).orElseThrow(() -> new InvalidSettingException(key, "missing (expected: a header field name)"));
-                AccessSettings.apply(key, () -> builder.claimToHeader(claim, field));
+                SettingErrors.apply(key, () -> builder.claimToHeader(claim, field));
             }
         });
         try {

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
 
+import static dev.relay.filters.internal.SettingErrors.apply;
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -117,18 +118,5 @@ public final class CompressionFilterProvider implements FilterProvider {
             codings.add(coding);
         }
         return codings;
-    }
-
-    /** Runs a builder call, turning its {@link IllegalArgumentException} into one naming {@code key}. */
-    private static void apply(String key, Runnable call) {
-        try {
-            call.run();
-        } catch (InvalidSettingException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            String message = e.getMessage();
-            int colon = message == null ? -1 : message.indexOf(": ");
-            throw new InvalidSettingException(key, colon >= 0 && !message.startsWith("'") ? message.substring(colon + 2) : message);
-        }
     }
 }

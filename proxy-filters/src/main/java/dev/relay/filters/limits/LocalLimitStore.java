@@ -1,6 +1,7 @@
 package dev.relay.filters.limits;
 
 import dev.relay.core.Stages;
+import dev.relay.filters.internal.SlidingWindow;
 import org.jspecify.annotations.Nullable;
 
 import java.util.concurrent.CompletionStage;
@@ -66,7 +67,8 @@ final class LocalLimitStore implements LimitStore {
 
     /**
      * The sliding window: the request counts into the current window, and is refused (and its count
-     * taken back) when {@code previous x (1 - elapsed / period) + current} exceeds the limit.
+     * taken back) when the {@link SlidingWindow#estimate} exceeds the limit; the refusal says how long until
+     * one more request fits, if no other comes ({@link SlidingWindow#retryAfter}).
      */
     private void admitSliding(Rate rate, String key, LimitVerdict verdict) {
         long keyHash = rate.keyHash().hash(key);
@@ -77,8 +79,7 @@ final class LocalLimitStore implements LimitStore {
         long counted = current.incrHashed(keyHash, 1);
         long previous = Math.max(0, rate.window(slot ^ 1).getHashed(keyHash));
         long period = rate.periodNanos();
-        double elapsedShare = (double) elapsed / period;
-        double estimate = previous * (1 - elapsedShare) + counted;
+        double estimate = SlidingWindow.estimate(previous, counted, elapsed, period);
         if (estimate <= limit) {
             verdict.admit((long) Math.floor(limit - estimate), period - elapsed);
             return;
@@ -87,25 +88,7 @@ final class LocalLimitStore implements LimitStore {
         // started, since its roll may have cleared this estimator (Rate.uncount).
         rate.uncount(keyHash, slot, windowStart);
         long admitted = Math.max(0, counted - 1);
-        verdict.refuse(slidingWaitNanos(previous, admitted, elapsedShare, period));
-    }
-
-    /**
-     * How long until one more request fits, if no other comes: the previous window's weight fading
-     * within this window, or (when this window alone is full) into the next one, where this window's
-     * count fades in turn.
-     */
-    private long slidingWaitNanos(long previous, long counted, double elapsedShare, long period) {
-        double room = limit - 1 - counted;
-        double share;
-        if (room >= 0) {
-            // previous x (1 - share) <= room
-            share = previous == 0 ? elapsedShare : 1 - room / previous;
-        } else {
-            // Next window: counted x (1 - later) + 1 <= limit, later being the share of the next window.
-            share = 1 + Math.max(0, 1 - (limit - 1) / (double) counted);
-        }
-        return (long) Math.ceil(Math.max(0, share - elapsedShare) * period);
+        verdict.refuse(SlidingWindow.retryAfter(limit, previous, admitted, elapsed, period));
     }
 
     private static void admitBucket(TokenBucket buckets, String key, LimitVerdict verdict) {

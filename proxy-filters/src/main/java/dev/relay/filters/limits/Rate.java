@@ -1,5 +1,7 @@
 package dev.relay.filters.limits;
 
+import dev.relay.filters.internal.SlidingWindow;
+
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
@@ -131,7 +133,7 @@ public final class Rate {
         int now = current;
         long previous = Math.max(0, windows[now ^ 1].getHashed(keyHash));
         long counted = Math.max(0, windows[now].getHashed(keyHash));
-        return previous * (1 - (double) elapsed / periodNanos) + counted;
+        return SlidingWindow.estimate(previous, counted, elapsed, periodNanos);
     }
 
     /**

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 
+import static dev.relay.filters.internal.SettingErrors.apply;
 import static java.util.Objects.requireNonNull;
 
 /**
@@ -254,18 +255,5 @@ public final class RateLimitFilterProvider implements FilterProvider {
             throw new InvalidSettingException(setting, bits + " (expected: 1 to " + max + ")");
         }
         return (int) bits;
-    }
-
-    /** Runs a builder method, turning its refusal into an error naming {@code setting}. */
-    private static void apply(String setting, Runnable set) {
-        try {
-            set.run();
-        } catch (InvalidSettingException e) {
-            throw e;
-        } catch (IllegalArgumentException e) {
-            String message = e.getMessage();
-            String prefix = setting + ": ";
-            throw new InvalidSettingException(setting, message.startsWith(prefix) ? message.substring(prefix.length()) : message);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.relay.filters.redis.internal;
 
+import dev.relay.filters.internal.SlidingWindow;
 import dev.relay.filters.redis.RateLimitDecision.Basis;
 import dev.relay.filters.redis.RedisRateLimiter.DecisionSink;
 import org.jspecify.annotations.Nullable;
@@ -222,14 +223,14 @@ public final class SharedWindowKey {
         callFinished(call);
         known = true;
         lostTrack = false;
-        estimate = estimate(counts.previous(), counts.current(), counts.elapsedMillis(), periodMillis);
+        estimate = SlidingWindow.estimate(counts.previous(), counts.current(), counts.elapsedMillis(), periodMillis);
         lastReplyNanos = now;
         long untilWindowEnd = (periodMillis - counts.elapsedMillis()) * 1_000_000;
         windowEndNanos = now + untilWindowEnd;
         List<Waiter> decided = new ArrayList<>(call.want() + (waiters == null ? 0 : waiters.size()));
         long allowed = Math.min(counts.allowed(), call.want());
         if (allowed < call.want()) {
-            deniedUntilNanos = now + retryAfterMillis(limit, counts.previous(), counts.current(),
+            deniedUntilNanos = now + SlidingWindow.retryAfter(limit, counts.previous(), counts.current(),
                     counts.elapsedMillis(), periodMillis) * 1_000_000;
         }
         long left = (long) Math.floor(limit - estimate - inFlight - unsynced);
@@ -292,27 +293,5 @@ public final class SharedWindowKey {
         if (call.report()) {
             reportInFlight = false;
         }
-    }
-
-    /** The sliding-window count: the previous window weighted by how much of it the window still covers. */
-    static double estimate(long previous, long current, long elapsedMillis, long periodMillis) {
-        return previous * (double) (periodMillis - elapsedMillis) / periodMillis + current;
-    }
-
-    /**
-     * How long, without new requests, until one more request fits: while the current count alone leaves room,
-     * the previous window's weight has to fade enough; otherwise the current window has to end and then fade.
-     */
-    static long retryAfterMillis(long limit, long previous, long current, long elapsedMillis, long periodMillis) {
-        long untilWindowEnd = periodMillis - elapsedMillis;
-        if (current + 1 <= limit) {
-            if (previous == 0) {
-                return 0;
-            }
-            double wait = untilWindowEnd - (double) (limit - 1 - current) * periodMillis / previous;
-            return Math.max(0, (long) Math.ceil(wait));
-        }
-        double fade = periodMillis - (double) (limit - 1) * periodMillis / current;
-        return untilWindowEnd + Math.max(0, (long) Math.ceil(fade));
     }
 }

@@ -304,14 +304,4 @@ class SharedWindowKeyTest {
         assertNull(local(key, 2));
         assertNotNull(key.queueOrCall(waiter()), "nothing in flight any more: a call of its own");
     }
-
-    @Test
-    void retryAfterWaitsForThePreviousWindowToFadeWhenTheCurrentOneHasRoom() {
-        // limit 10, current 5, previous 10 at elapsed 0: estimate 15. One more needs previous weight <= 4/10:
-        // at elapsed 600 ms.
-        assertEquals(600, SharedWindowKey.retryAfterMillis(10, 10, 5, 0, 1000));
-        assertEquals(0, SharedWindowKey.retryAfterMillis(10, 0, 5, 0, 1000));
-        assertEquals(15.0, SharedWindowKey.estimate(10, 5, 0, 1000));
-        assertEquals(10.0, SharedWindowKey.estimate(10, 5, 500, 1000));
-    }
 }
