@@ -82,9 +82,9 @@ public final class BackoffRetryExample implements ProxyHttp<BackoffRetryExample.
         }
         Duration sleep = backoff(ctx.retries);
         LOG.info("sleeping for {} ms", sleep.toMillis());
-        // A timer thread completes the stage; the engine resumes the request on its event loop.
+        // A timer, not a sleep; it completes the stage on the session's event loop, where the engine goes on.
         return CompletableFuture.supplyAsync(() -> upstream,
-                CompletableFuture.delayedExecutor(sleep.toMillis(), TimeUnit.MILLISECONDS));
+                CompletableFuture.delayedExecutor(sleep.toMillis(), TimeUnit.MILLISECONDS, session.eventLoop()));
     }
 
     /** Listens on 0.0.0.0:6195 and retries {@code 10.0.0.1:80} (or the {@code host:port} given). */

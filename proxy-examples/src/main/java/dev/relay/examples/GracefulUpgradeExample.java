@@ -180,8 +180,10 @@ public final class GracefulUpgradeExample {
             if (delay <= 0) {
                 return session.respond(header, BODY).thenApply(v -> true);
             }
-            // A timer, not a sleep: the event loop stays free while the answer waits.
-            return CompletableFuture.runAsync(() -> { }, CompletableFuture.delayedExecutor(delay, TimeUnit.SECONDS))
+            // A timer, not a sleep: the event loop stays free while the answer waits, and the answer is
+            // written from the event loop again rather than from a common-pool thread.
+            return CompletableFuture.runAsync(() -> { },
+                            CompletableFuture.delayedExecutor(delay, TimeUnit.SECONDS, session.eventLoop()))
                     .thenCompose(v -> session.respond(header, BODY)).thenApply(v -> true);
         }
 

@@ -1,15 +1,10 @@
 package dev.relay.examples;
 
-import dev.relay.core.Backend;
-import dev.relay.core.ErrorSource;
-import dev.relay.core.ErrorType;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.PeerOptions;
-import dev.relay.core.ProxyError;
 import dev.relay.core.ProxyHttp;
 import dev.relay.core.RequestHeader;
 import dev.relay.core.Session;
-import dev.relay.core.Stages;
 import dev.relay.lb.LeastConnections;
 import dev.relay.lb.LoadBalancer;
 import dev.relay.server.HttpProxyService;
@@ -18,15 +13,10 @@ import dev.relay.server.Services;
 import dev.relay.transport.ProxyOptions;
 import dev.relay.transport.TlsSettings;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-
-import static java.util.Objects.requireNonNull;
 
 /**
  * Pingora's {@code least_connections} example: the load balancer picks the upstream with the fewest
@@ -35,7 +25,8 @@ import static java.util.Objects.requireNonNull;
  * <p>Pingora counts a request in flight with a lease that the context holds until the request ends
  * ({@code select_with_lease}). Relay counts them in the engine instead: the service's
  * {@link ProxyOptions#upstreamObserver()} is the load balancer's observer ({@link #proxyOptions}), told of
- * every attempt's start and end, retries and failures included, so the context holds nothing.
+ * every attempt's start and end, retries and failures included, so the context holds nothing. The proxy
+ * itself is the seed's ({@link LoadBalancerExample}) over least-connections selection.
  *
  * <pre>
  * java -cp proxy-examples/target/proxy-examples.jar dev.relay.examples.LeastConnectionsExample cert.pem key.pem
@@ -47,17 +38,12 @@ import static java.util.Objects.requireNonNull;
  * upstreams {@code 1.1.1.1:443 1.0.0.1:443}.)
  */
 public final class LeastConnectionsExample implements ProxyHttp<@Nullable Void> {
-    private static final Logger LOG = LoggerFactory.getLogger(LeastConnectionsExample.class);
-
-    private final LoadBalancer<LeastConnections> upstreams;
-    private final String sni;
-    private final PeerOptions peerOptions;
+    private final LoadBalancerExample proxy;
 
     /** TLS to the upstreams with SNI and {@code Host} {@code sni}, with {@code peerOptions}. */
     public LeastConnectionsExample(LoadBalancer<LeastConnections> upstreams, String sni, PeerOptions peerOptions) {
-        this.upstreams = requireNonNull(upstreams, "upstreams");
-        this.sni = requireNonNull(sni, "sni");
-        this.peerOptions = requireNonNull(peerOptions, "peerOptions");
+        // The seed's proxy: its peers carry their Backend, which is how the observer knows whose count to change.
+        this.proxy = new LoadBalancerExample(upstreams, sni, peerOptions);
     }
 
     /** The service options that feed {@code upstreams} its in-flight counts: use them for this proxy's service. */
@@ -67,24 +53,17 @@ public final class LeastConnectionsExample implements ProxyHttp<@Nullable Void> 
 
     @Override
     public @Nullable Void newCtx() {
-        return null;
+        return proxy.newCtx();
     }
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, @Nullable Void ctx) {
-        Backend upstream = upstreams.selectOrNull(LoadBalancer.NO_KEY, 256);
-        if (upstream == null) {
-            return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "no healthy upstream", null));
-        }
-        LOG.info("upstream peer is: {}", upstream);
-        // The peer must carry the Backend: that is how the observer knows whose count to change.
-        return CompletableFuture.completedFuture(HttpPeer.of(upstream, true, sni).withOptions(peerOptions));
+        return proxy.upstreamPeer(session, ctx);
     }
 
     @Override
     public CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader upstreamRequest, @Nullable Void ctx) {
-        upstreamRequest.insertHeader("Host", sni);
-        return Stages.done();
+        return proxy.upstreamRequestFilter(session, upstreamRequest, ctx);
     }
 
     /** {@code CERT KEY [host:port ...]}: listens on 0.0.0.0:6190 (HTTP) and 0.0.0.0:6191 (TLS). */

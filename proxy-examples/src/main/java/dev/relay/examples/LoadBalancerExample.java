@@ -25,7 +25,9 @@ import static java.util.Objects.requireNonNull;
 /**
  * The seed example: Pingora's load-balancer quick start, in Java. A {@code LoadBalancer<RoundRobin>}
  * over two upstreams; {@link #upstreamPeer} takes the next one and connects with TLS and an SNI;
- * {@link #upstreamRequestFilter} rewrites {@code Host} so the origin accepts the request.
+ * {@link #upstreamRequestFilter} rewrites {@code Host} so the origin accepts the request. The proxy takes
+ * a load balancer of any selection algorithm that needs no key ({@link LeastConnectionsExample} gives it
+ * least connections).
  *
  * <pre>
  * java -cp proxy-examples/target/proxy-examples.jar dev.relay.examples.LoadBalancerExample
@@ -35,19 +37,19 @@ import static java.util.Objects.requireNonNull;
 public final class LoadBalancerExample implements ProxyHttp<Void> {
     private static final Logger LOG = LoggerFactory.getLogger(LoadBalancerExample.class);
 
-    private final LoadBalancer<RoundRobin> upstreams;
+    private final LoadBalancer<?> upstreams;
     private final String sni;
     private final PeerOptions peerOptions;
 
     /** The example as in the quick start: SNI and Host {@code one.one.one.one}, default TLS checks. */
-    public LoadBalancerExample(LoadBalancer<RoundRobin> upstreams) {
+    public LoadBalancerExample(LoadBalancer<?> upstreams) {
         this(upstreams, "one.one.one.one", PeerOptions.defaults());
     }
 
     /**
      * The example with another SNI/Host and peer options (tests use it to trust their own CA).
      */
-    public LoadBalancerExample(LoadBalancer<RoundRobin> upstreams, String sni, PeerOptions peerOptions) {
+    public LoadBalancerExample(LoadBalancer<?> upstreams, String sni, PeerOptions peerOptions) {
         this.upstreams = requireNonNull(upstreams, "upstreams");
         this.sni = requireNonNull(sni, "sni");
         this.peerOptions = requireNonNull(peerOptions, "peerOptions");
@@ -60,7 +62,7 @@ public final class LoadBalancerExample implements ProxyHttp<Void> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Void ctx) {
-        // Round robin ignores the key; 256 bounds the walk past unhealthy backends.
+        // Round robin (and least connections) ignores the key; 256 bounds the walk past unhealthy backends.
         Backend upstream = upstreams.selectOrNull(LoadBalancer.NO_KEY, 256);
         if (upstream == null) {
             return Stages.failed(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "no healthy upstream", null));

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static java.util.Objects.requireNonNull;
@@ -23,9 +22,6 @@ import static java.util.Objects.requireNonNull;
  * }</pre>
  */
 public final class NginxOrigin implements AutoCloseable {
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
-    private static final int BIND_ATTEMPTS = 3;
-
     private final Process process;
     private final Path root;
     private final int tlsPort;
@@ -47,23 +43,14 @@ public final class NginxOrigin implements AutoCloseable {
         ExternalTool.assumeInstalled("nginx");
         requireNonNull(certificate, "certificate");
         Path root = Files.createDirectories(dir.resolve("www"));
-        for (int attempt = 1; ; attempt++) {
-            NginxOrigin nginx = start(dir, certificate, root);
-            if (nginx != null) {
-                return nginx;
-            }
-            if (attempt == BIND_ATTEMPTS) {
-                throw new AssertionError("nginx could not bind its ports in " + BIND_ATTEMPTS + " attempts: "
-                        + Files.readString(dir.resolve("nginx.out")));
-            }
-        }
+        LoopbackPorts.StartedServer nginx = LoopbackPorts.startOnFreePorts("nginx", 2, dir.resolve("nginx.out"),
+                ports -> launch(dir, certificate, root, ports[0], ports[1]));
+        return new NginxOrigin(nginx.process(), root, nginx.ports()[0], nginx.ports()[1]);
     }
 
-    /** One start on two free ports; null when one of them was taken before nginx bound it. */
-    private static NginxOrigin start(Path dir, OpensslKeys.Pair certificate, Path root)
-            throws IOException, InterruptedException {
-        int tlsPort = LoopbackPorts.free();
-        int h2cPort = LoopbackPorts.free();
+    /** Writes a configuration listening on the two ports and starts nginx with it, its output in nginx.out. */
+    private static Process launch(Path dir, OpensslKeys.Pair certificate, Path root, int tlsPort, int h2cPort)
+            throws IOException {
         String conf = """
                 daemon off;
                 master_process off;
@@ -90,22 +77,8 @@ public final class NginxOrigin implements AutoCloseable {
                 .replace("H2C_PORT", Integer.toString(h2cPort)).replace("CERT", certificate.chain().toString())
                 .replace("KEY", certificate.key().toString()).replace("ROOT", root.toString());
         Path confFile = Files.writeString(dir.resolve("nginx.conf"), conf);
-        Process process = new ProcessBuilder("nginx", "-p", dir.toString(), "-c", confFile.toString())
+        return new ProcessBuilder("nginx", "-p", dir.toString(), "-c", confFile.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("nginx.out").toFile()).start();
-        NginxOrigin nginx = new NginxOrigin(process, root, tlsPort, h2cPort);
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!(LoopbackPorts.accepts(tlsPort) && LoopbackPorts.accepts(h2cPort))) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                nginx.close();
-                String out = Files.readString(dir.resolve("nginx.out"));
-                if (out.contains("Address already in use")) {
-                    return null;
-                }
-                throw new AssertionError("nginx did not start: " + out);
-            }
-            Thread.sleep(20);
-        }
-        return nginx;
     }
 
     /** The directory nginx serves files from. */

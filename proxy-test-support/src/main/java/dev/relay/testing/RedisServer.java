@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -29,9 +28,6 @@ import static java.util.Objects.requireNonNull;
  * <p>Not thread-safe: one test thread drives it.
  */
 public final class RedisServer implements AutoCloseable {
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(10);
-    private static final int BIND_ATTEMPTS = 3;
-
     private final Path dir;
     private final int port;
     private Process process;
@@ -51,19 +47,12 @@ public final class RedisServer implements AutoCloseable {
         ExternalTool.assumeInstalled("redis-server");
         requireNonNull(dir, "dir");
         Files.createDirectories(dir);
-        for (int attempt = 1; ; attempt++) {
-            int port = LoopbackPorts.free();
-            Process process = launch(dir, port, 1);
-            if (process != null) {
-                RedisServer redis = new RedisServer(dir, port, process);
-                redis.starts = 1;
-                return redis;
-            }
-            if (attempt == BIND_ATTEMPTS) {
-                throw new AssertionError("redis-server could not bind a port in " + BIND_ATTEMPTS + " attempts: "
-                        + Files.readString(logFile(dir, 1)));
-            }
-        }
+        Path log = logFile(dir, 1);
+        LoopbackPorts.StartedServer started = LoopbackPorts.startOnFreePorts("redis-server", 1, log,
+                ports -> launch(dir, ports[0], log));
+        RedisServer redis = new RedisServer(dir, started.ports()[0], started.process());
+        redis.starts = 1;
+        return redis;
     }
 
     /** The server's URI, {@code redis://127.0.0.1:port}. */
@@ -98,10 +87,11 @@ public final class RedisServer implements AutoCloseable {
             throw new IllegalStateException("redis-server is still running on port " + port + " (kill() it first)");
         }
         starts++;
-        Process started = launch(dir, port, starts);
+        Path log = logFile(dir, starts);
+        Process started = LoopbackPorts.startOn("redis-server", log, ports -> launch(dir, ports[0], log), port);
         if (started == null) {
             throw new AssertionError("port " + port + " was taken while redis-server was down: "
-                    + Files.readString(logFile(dir, starts)));
+                    + Files.readString(log));
         }
         process = started;
     }
@@ -127,29 +117,15 @@ public final class RedisServer implements AutoCloseable {
         }
     }
 
-    /** One start on {@code port}; null when the port was taken before redis-server bound it. */
-    private static Process launch(Path dir, int port, int start) throws IOException, InterruptedException {
-        Path log = logFile(dir, start);
+    /** Starts redis-server on {@code port}, its output in {@code log}. */
+    private static Process launch(Path dir, int port, Path log) throws IOException {
         // No config file: the arguments are the whole configuration. No RDB snapshots and no AOF, so a
         // restart is an empty server and nothing is written but the log.
         List<String> command = List.of("redis-server",
                 "--port", Integer.toString(port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--dir", dir.toString(),
                 "--enable-debug-command", "local", "--daemonize", "no", "--loglevel", "notice");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        while (!LoopbackPorts.accepts(port)) {
-            if (!process.isAlive() || System.nanoTime() > deadline) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-                String out = Files.readString(log);
-                if (out.contains("Address already in use")) {
-                    return null;
-                }
-                throw new AssertionError("redis-server did not start: " + out);
-            }
-            Thread.sleep(10);
-        }
-        return process;
+        return new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
     private static Path logFile(Path dir, int start) {
