@@ -229,8 +229,9 @@ final class CachePhases<C> implements CacheFill.Reader {
             return;
         }
         String lockKey = key().storageKey();
-        CacheFill mine = fills.tryStart(cache, lockKey);
-        if (mine != null) {
+        CacheFills.Claim claim = fills.claim(cache, lockKey);
+        if (claim.started()) {
+            CacheFill mine = claim.fill();
             fill = mine;
             state.result = stored != null ? CacheResult.EXPIRED : CacheResult.MISS;
             try {
@@ -244,8 +245,8 @@ final class CachePhases<C> implements CacheFill.Reader {
             call.proceedToUpstream();
             return;
         }
-        CacheFill theirs = fills.inProgress(cache, lockKey);
-        if (refresh || theirs == null || !theirs.attach(this)) {
+        CacheFill theirs = claim.fill();
+        if (refresh || !theirs.attach(this)) {
             // A refresh finds another request already fetching: nothing left for it to do but to go, uncached.
             toOrigin(CacheResult.MISS);
             return;
