@@ -383,7 +383,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             CachedObject confirmed = old.withMeta(merged != null ? merged : old.meta());
             if (merged != null) {
                 cache.storage().updateMeta(key().storageKey(), merged);
-                fill.completeWith(confirmed, key().variance());
+                fill.completeWith(confirmed, key());
             } else {
                 cache.purge(key(), false);
                 fill.abandon(NoCacheReason.NO_STORE, false);
@@ -427,7 +427,7 @@ final class CachePhases<C> implements CacheFill.Reader {
                 String variance = meta.vary().isEmpty() ? null
                         : proxy.cacheVaryFilter(meta, ctx, session.requestHeader());
                 storing = true;
-                f.begin(meta, variance, key().withVariance(variance).storageKey());
+                f.begin(meta, key().withVariance(variance));
             }
         } else {
             reason = ((RespCacheable.Uncacheable) verdict).reason();
