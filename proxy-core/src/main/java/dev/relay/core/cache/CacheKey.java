@@ -38,14 +38,30 @@ public record CacheKey(String primary, @Nullable String variance) {
     public static CacheKey of(Session session) {
         RequestHeader request = session.requestHeader();
         String target = request.uri();
-        if (target.regionMatches(true, 0, "http://", 0, 7) || target.regionMatches(true, 0, "https://", 0, 8)) {
-            int authorityEnd = target.indexOf('/', target.indexOf("//") + 2);
-            return of(authorityEnd < 0 ? target.toLowerCase(Locale.ROOT) + "/"
-                    : target.substring(0, authorityEnd).toLowerCase(Locale.ROOT) + target.substring(authorityEnd));
+        if (isAbsolute(target)) {
+            return ofAbsoluteUri(target);
         }
         String host = request.headers().get("Host");
         return of((session.isTls() ? "https://" : "http://")
                 + (host == null ? "" : host.toLowerCase(Locale.ROOT)) + target);
+    }
+
+    /**
+     * The key of an absolute URI ({@code http://host/path?query}), as {@link #of(Session)} makes it for
+     * an absolute-form target: scheme and host in lower case, {@code /} after a bare host, the rest as it
+     * is. A string that is not an {@code http} or {@code https} URI is taken as it is.
+     */
+    public static CacheKey ofAbsoluteUri(String uri) {
+        if (!isAbsolute(uri)) {
+            return of(uri);
+        }
+        int authorityEnd = uri.indexOf('/', uri.indexOf("//") + 2);
+        return of(authorityEnd < 0 ? uri.toLowerCase(Locale.ROOT) + "/"
+                : uri.substring(0, authorityEnd).toLowerCase(Locale.ROOT) + uri.substring(authorityEnd));
+    }
+
+    private static boolean isAbsolute(String target) {
+        return target.regionMatches(true, 0, "http://", 0, 7) || target.regionMatches(true, 0, "https://", 0, 8);
     }
 
     /** This key for the variant {@code variance} (null: no variance). */

@@ -57,6 +57,13 @@ class CacheKeyTest {
     }
 
     @Test
+    void anAbsoluteUriMakesTheKeyItsAbsoluteFormTargetWould() {
+        assertEquals("http://example.com/Path?q=A", CacheKey.ofAbsoluteUri("HTTP://Example.com/Path?q=A").primary());
+        assertEquals("https://example.com/", CacheKey.ofAbsoluteUri("https://Example.com").primary());
+        assertEquals("Custom:Key", CacheKey.ofAbsoluteUri("Custom:Key").primary());
+    }
+
+    @Test
     void storageKeyAppendsTheVarianceAfterTheSeparator() {
         CacheKey key = CacheKey.of("http://h/p").withVariance("accept-encoding: gzip");
 

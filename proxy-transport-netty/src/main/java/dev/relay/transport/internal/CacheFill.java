@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import dev.relay.core.cache.CacheKey;
 import dev.relay.core.cache.CacheMeta;
 import dev.relay.core.cache.CachedObject;
 import dev.relay.core.cache.HttpCache;
@@ -46,8 +47,8 @@ final class CacheFill {
     private byte @Nullable [] body;
     private State state = State.WAITING_FOR_HEADER;
     private @Nullable CacheMeta meta;
-    private @Nullable String variance;
-    private @Nullable String storageKey;
+    /** The key the response is stored under, its variance naming the readers that may read it. */
+    private @Nullable CacheKey storedKey;
     private long length;
     /** Whether a request that waited on an abandoned fill should try to fetch it itself (false: the response is not storable). */
     private boolean retryable;
@@ -73,14 +74,13 @@ final class CacheFill {
     }
 
     /**
-     * The response is storable: it is stored under {@code storageKey} with {@code meta}; readers whose
-     * variance is {@code variance} may read it.
+     * The response is storable: it is stored under {@code key} with {@code meta}; readers whose
+     * variance is the key's may read it.
      */
-    void begin(CacheMeta storedMeta, @Nullable String storedVariance, String key) {
+    void begin(CacheMeta storedMeta, CacheKey key) {
         synchronized (this) {
             meta = storedMeta;
-            variance = storedVariance;
-            storageKey = key;
+            storedKey = key;
             state = State.STREAMING;
         }
         wakeReaders();
@@ -133,11 +133,11 @@ final class CacheFill {
         wakeReaders();
     }
 
-    /** A revalidation confirmed the stored {@code object}: readers are served it whole. */
-    void completeWith(CachedObject object, @Nullable String storedVariance) {
+    /** A revalidation confirmed the {@code object} stored under {@code key}: readers are served it whole. */
+    void completeWith(CachedObject object, CacheKey key) {
         synchronized (this) {
             meta = object.meta();
-            variance = storedVariance;
+            storedKey = key;
             parts.clear();
             parts.add(object.body());
             body = object.body();
@@ -167,20 +167,15 @@ final class CacheFill {
     }
 
     private void store(CachedObject object) {
-        String key = storageKey;
+        CacheKey key = storedKey;
         if (key == null) {
             return;
         }
-        if (variance != null) {
+        if (key.variance() != null) {
             // The primary key keeps an empty marker whose Vary tells a later lookup which variant to look for.
-            cache.storage().put(primaryOf(key), new CachedObject(object.meta(), new byte[0]));
+            cache.storage().put(key.primary(), new CachedObject(object.meta(), new byte[0]));
         }
-        cache.storage().put(key, object);
-    }
-
-    private static String primaryOf(String variantKey) {
-        int separator = variantKey.indexOf(dev.relay.core.cache.CacheKey.VARIANCE_SEPARATOR);
-        return separator < 0 ? variantKey : variantKey.substring(0, separator);
+        cache.storage().put(key.storageKey(), object);
     }
 
     private void wakeReaders() {
@@ -210,7 +205,8 @@ final class CacheFill {
     }
 
     synchronized @Nullable String variance() {
-        return variance;
+        CacheKey key = storedKey;
+        return key == null ? null : key.variance();
     }
 
     /** The parts that have arrived so far; the first {@code count} of them never change. */

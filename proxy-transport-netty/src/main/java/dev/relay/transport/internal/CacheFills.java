@@ -15,13 +15,23 @@ final class CacheFills {
     private final ConcurrentHashMap<Key, CacheFill> fills = new ConcurrentHashMap<>();
 
     /**
-     * Starts a fill of {@code lockKey} and returns it (the caller is its writer), or returns null when
-     * one is in progress already ({@link #inProgress} finds it).
+     * The fill of {@code lockKey}: the one in progress, or else a new one whose writer is the caller
+     * ({@link Claim#started}). The lock is taken or joined in one step: a fill is only allocated when
+     * none is in progress.
      */
-    @Nullable CacheFill tryStart(HttpCache cache, String lockKey) {
-        CacheFill fill = new CacheFill(cache, lockKey, this);
-        return fills.putIfAbsent(new Key(cache, lockKey), fill) == null ? fill : null;
+    Claim claim(HttpCache cache, String lockKey) {
+        Key key = new Key(cache, lockKey);
+        CacheFill theirs = fills.get(key);
+        if (theirs != null) {
+            return new Claim(theirs, false);
+        }
+        CacheFill mine = new CacheFill(cache, lockKey, this);
+        theirs = fills.putIfAbsent(key, mine);
+        return theirs != null ? new Claim(theirs, false) : new Claim(mine, true);
     }
+
+    /** A fill found or started by {@link #claim}; {@code started}: the caller is its writer. */
+    record Claim(CacheFill fill, boolean started) {}
 
     /** The fill of {@code lockKey} in progress, or null. */
     @Nullable CacheFill inProgress(HttpCache cache, String lockKey) {

@@ -229,8 +229,9 @@ final class CachePhases<C> implements CacheFill.Reader {
             return;
         }
         String lockKey = key().storageKey();
-        CacheFill mine = fills.tryStart(cache, lockKey);
-        if (mine != null) {
+        CacheFills.Claim claim = fills.claim(cache, lockKey);
+        if (claim.started()) {
+            CacheFill mine = claim.fill();
             fill = mine;
             state.result = stored != null ? CacheResult.EXPIRED : CacheResult.MISS;
             try {
@@ -244,8 +245,8 @@ final class CachePhases<C> implements CacheFill.Reader {
             call.proceedToUpstream();
             return;
         }
-        CacheFill theirs = fills.inProgress(cache, lockKey);
-        if (refresh || theirs == null || !theirs.attach(this)) {
+        CacheFill theirs = claim.fill();
+        if (refresh || !theirs.attach(this)) {
             // A refresh finds another request already fetching: nothing left for it to do but to go, uncached.
             toOrigin(CacheResult.MISS);
             return;
@@ -382,7 +383,7 @@ final class CachePhases<C> implements CacheFill.Reader {
             CachedObject confirmed = old.withMeta(merged != null ? merged : old.meta());
             if (merged != null) {
                 cache.storage().updateMeta(key().storageKey(), merged);
-                fill.completeWith(confirmed, key().variance());
+                fill.completeWith(confirmed, key());
             } else {
                 cache.purge(key(), false);
                 fill.abandon(NoCacheReason.NO_STORE, false);
@@ -426,7 +427,7 @@ final class CachePhases<C> implements CacheFill.Reader {
                 String variance = meta.vary().isEmpty() ? null
                         : proxy.cacheVaryFilter(meta, ctx, session.requestHeader());
                 storing = true;
-                f.begin(meta, variance, key().withVariance(variance).storageKey());
+                f.begin(meta, key().withVariance(variance));
             }
         } else {
             reason = ((RespCacheable.Uncacheable) verdict).reason();

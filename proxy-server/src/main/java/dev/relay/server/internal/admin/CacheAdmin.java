@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -93,10 +92,10 @@ final class CacheAdmin {
         long purged = 0;
         for (ConfiguredCache configured : caches) {
             for (String key : keys) {
-                purged += configured.cache().purge(CacheKey.of(normalize(key)), false);
+                purged += configured.cache().purge(CacheKey.ofAbsoluteUri(key), false);
             }
             for (String prefix : prefixes) {
-                purged += configured.cache().purge(CacheKey.of(normalize(prefix)), true);
+                purged += configured.cache().purge(CacheKey.ofAbsoluteUri(prefix), true);
             }
         }
         return new Purge(true, "{\"purged\":" + purged + "}\n");
@@ -104,19 +103,5 @@ final class CacheAdmin {
 
     private static List<String> nonEmpty(List<String> values) {
         return values == null ? List.of() : values.stream().filter(v -> !v.isEmpty()).toList();
-    }
-
-    /**
-     * A key as the cache writes it ({@link CacheKey#of(dev.relay.core.Session)}): scheme and host in lower
-     * case, the target as it is.
-     */
-    static String normalize(String key) {
-        int scheme = key.indexOf("://");
-        if (scheme < 0) {
-            return key;
-        }
-        int authorityEnd = key.indexOf('/', scheme + 3);
-        return authorityEnd < 0 ? key.toLowerCase(Locale.ROOT)
-                : key.substring(0, authorityEnd).toLowerCase(Locale.ROOT) + key.substring(authorityEnd);
     }
 }
