@@ -25,18 +25,20 @@ final class CompressibleTypes {
         this.patterns = List.copyOf(patterns);
         for (String raw : this.patterns) {
             String pattern = raw.trim().toLowerCase(Locale.ROOT);
-            if (pattern.startsWith("+") && HttpSyntax.isToken(pattern.substring(1))) {
+            // '*' is a token character, but a wildcard anywhere other than the whole subtype would match
+            // nothing ("*/*" names no type): refused, as before the shared token check.
+            if (pattern.startsWith("+") && HttpSyntax.isToken(pattern.substring(1)) && pattern.indexOf('*') < 0) {
                 suffixes.add(pattern.substring(1));
                 continue;
             }
             int slash = pattern.indexOf('/');
-            if (slash <= 0 || !HttpSyntax.isToken(pattern.substring(0, slash))) {
+            if (slash <= 0 || !HttpSyntax.isToken(pattern.substring(0, slash)) || pattern.substring(0, slash).indexOf('*') >= 0) {
                 throw new IllegalArgumentException("'" + raw + "' (expected: type/subtype, type/* or +suffix)");
             }
             String subtype = pattern.substring(slash + 1);
             if (subtype.equals("*")) {
                 topLevel.add(pattern.substring(0, slash));
-            } else if (HttpSyntax.isToken(subtype)) {
+            } else if (HttpSyntax.isToken(subtype) && subtype.indexOf('*') < 0) {
                 exact.add(pattern);
             } else {
                 throw new IllegalArgumentException("'" + raw + "' (expected: type/subtype, type/* or +suffix)");

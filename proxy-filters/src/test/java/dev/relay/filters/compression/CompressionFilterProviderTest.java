@@ -45,6 +45,10 @@ class CompressionFilterProviderTest {
         assertEquals("br-level", rejected(Map.of("br-level", -1)).key());
         assertEquals("min-length", rejected(Map.of("min-length", "-5")).key());
         assertEquals("types", rejected(Map.of("types", List.of("text"))).key());
+        // A wildcard anywhere but the whole subtype would match nothing: refused, not silently accepted.
+        for (String pattern : List.of("*/*", "*/json", "text/ht*", "+*")) {
+            assertEquals("types", rejected(Map.of("types", List.of(pattern))).key(), pattern);
+        }
         assertEquals("max-ratio", rejected(Map.of("max-ratio", 10)).key());
         assertEquals("max-request-size", rejected(Map.of("request-decompress", true, "max-request-size", "0")).key());
         assertTrue(rejected(Map.of("zstd-level", 22)).getMessage().contains("1 to 19"));
