@@ -39,6 +39,12 @@ final class DiskObjectFile {
     static final String TEMP_SUFFIX = ".tmp";
 
     private static final int PREAMBLE = 4 + 2 + 8 + 4;
+    /**
+     * The most bytes one read or write moves from or to the heap. The JDK copies a heap buffer through
+     * a temporary direct buffer as large as what is left of it, and keeps that buffer cached on the
+     * thread: a whole body at once would pin a direct buffer as large as the largest object.
+     */
+    private static final int IO_SLICE = 256 << 10;
     private static final Pattern OBJECT_NAME = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern TEMP_NAME = Pattern.compile("[0-9a-f]{64}\\.tmp");
 
@@ -113,16 +119,21 @@ final class DiskObjectFile {
                 .putInt(meta.length).put(meta)
                 .putLong(body.length)
                 .flip();
-        ByteBuffer[] buffers = {header, ByteBuffer.wrap(body)};
         long size = (long) header.remaining() + body.length;
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            long written = 0;
-            while (written < size) {
-                written += channel.write(buffers);
+            writeFully(channel, header);
+            for (int offset = 0; offset < body.length; offset += IO_SLICE) {
+                writeFully(channel, ByteBuffer.wrap(body, offset, Math.min(IO_SLICE, body.length - offset)));
             }
         }
         return size;
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
     }
 
     /** Reads and checks the header of {@code file}, whose size is {@code fileSize}. */
@@ -191,12 +202,15 @@ final class DiskObjectFile {
             throw new CorruptFileException(file, length + " bytes at " + position + " past the end (" + fileSize
                     + " bytes; truncated?)");
         }
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer, position + buffer.position()) < 0) {
+        byte[] bytes = new byte[length];
+        int done = 0;
+        while (done < length) {
+            int read = channel.read(ByteBuffer.wrap(bytes, done, Math.min(IO_SLICE, length - done)), position + done);
+            if (read < 0) {
                 throw new EOFException(file + ": shorter than its size while read");
             }
+            done += read;
         }
-        return buffer.flip();
+        return ByteBuffer.wrap(bytes);
     }
 }
