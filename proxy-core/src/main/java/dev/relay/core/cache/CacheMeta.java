@@ -195,15 +195,6 @@ public final class CacheMeta {
                 0, staleWhileRevalidateSeconds, staleIfErrorSeconds, mustRevalidate, vary);
     }
 
-    /** What the metadata costs a storage tier, roughly: its text and a fixed overhead. */
-    public long estimatedSize() {
-        long size = 96;
-        for (String s : fields) {
-            size += 40 + s.length();
-        }
-        return size;
-    }
-
     /**
      * The metadata as bytes, for a storage that writes to disk; {@link #decode} reads it back.
      * The format starts with a version, so a later release can tell an older file and skip it.
