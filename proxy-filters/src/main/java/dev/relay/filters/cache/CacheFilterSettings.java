@@ -98,12 +98,6 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
     }
 
     /**
-     * A new cache of these settings: memory, or memory in front of disk. Opening the disk tier reads
-     * the header of every file in its directory, on this thread.
-     *
-     * @throws InvalidSettingException naming {@code disk.path} when the directory cannot be opened
-     */
-    /**
      * A new cache on these settings, over {@code disk} (opened by {@link #openDisk()}) when they name
      * one; closing the cache's storage runs {@code releaseDisk} rather than closing a disk tier that
      * other caches may share.
@@ -120,7 +114,12 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
                 .build();
     }
 
-    /** The disk tier these settings name (reading its index); they name one ({@link #diskPath()} is set). */
+    /**
+     * The disk tier these settings name; they name one ({@link #diskPath()} is set). Opening it reads
+     * the header of every file in its directory, on this thread.
+     *
+     * @throws InvalidSettingException naming {@code disk.path} when the directory cannot be opened
+     */
     DiskCacheStorage openDisk() {
         try {
             return DiskCacheStorage.builder(diskPath, diskMaxSize).maxObjectSize(diskMaxObjectSize()).build();

@@ -271,9 +271,9 @@ public final class DiskCacheStorage implements CacheStorage {
         }
     }
 
-    /** The directory the files are in. */
-    Path directory() {
-        return directory;
+    /** The most bytes of files the tier keeps. */
+    long maxBytes() {
+        return maxBytes;
     }
 
     private boolean flush(Duration timeout) {

@@ -39,12 +39,7 @@ final class UntilUseless<K, V> implements Expiry<K, V> {
         return saturatedAdd(meta.responseTimeMillis(), saturatedMultiply(servableSeconds, 1000));
     }
 
-    /** Whether {@code value} is of no use already: a storage does not even keep it. */
-    boolean isUseless(V value) {
-        return uselessAtMillis.applyAsLong(value) <= currentTimeMillis.getAsLong();
-    }
-
-    /** Whether {@code meta}'s response is of no use already. */
+    /** Whether {@code meta}'s response is of no use already: a storage does not even keep it. */
     boolean isUseless(CacheMeta meta) {
         return uselessAtMillis(meta) <= currentTimeMillis.getAsLong();
     }
