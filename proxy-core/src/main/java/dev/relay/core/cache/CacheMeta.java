@@ -184,6 +184,36 @@ public final class CacheMeta {
         return !mustRevalidate && -ttlSeconds(nowMillis) < staleIfErrorSeconds;
     }
 
+    /**
+     * The epoch millisecond from which the response can be served in no way: neither fresh nor within
+     * a stale window ({@link #isFresh}, {@link #withinStaleWhileRevalidate}, {@link #withinStaleIfError}
+     * all false from then on). Saturated at {@code Long.MIN_VALUE} and {@code Long.MAX_VALUE}. A response
+     * with a validator can still be revalidated after it.
+     */
+    public long servableUntilMillis() {
+        long staleWindow = mustRevalidate ? 0 : Math.max(staleWhileRevalidateSeconds, staleIfErrorSeconds);
+        // Ages count whole seconds of residence: the response is servable while
+        // (now - responseTime) / 1000 < lifetime - initialAge + staleWindow.
+        long servableSeconds = freshnessLifetimeSeconds - correctedInitialAgeSeconds + staleWindow;
+        return saturatedAdd(responseTimeMillis, saturatedMultiply(servableSeconds, 1000));
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long sum = a + b;
+        // Overflow only when both have the same sign and the sum's sign differs.
+        if (((a ^ sum) & (b ^ sum)) < 0) {
+            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+        }
+        return sum;
+    }
+
+    private static long saturatedMultiply(long a, long factor) {
+        if (a > Long.MAX_VALUE / factor) {
+            return Long.MAX_VALUE;
+        }
+        return a < Long.MIN_VALUE / factor ? Long.MIN_VALUE : a * factor;
+    }
+
     /** Whether the response carries a validator ({@code ETag} or {@code Last-Modified}) to revalidate with. */
     public boolean hasValidator() {
         return header("ETag") != null || header("Last-Modified") != null;
@@ -193,15 +223,6 @@ public final class CacheMeta {
     public CacheMeta expired() {
         return new CacheMeta(status, fields, requestTimeMillis, responseTimeMillis, correctedInitialAgeSeconds,
                 0, staleWhileRevalidateSeconds, staleIfErrorSeconds, mustRevalidate, vary);
-    }
-
-    /** What the metadata costs a storage tier, roughly: its text and a fixed overhead. */
-    public long estimatedSize() {
-        long size = 96;
-        for (String s : fields) {
-            size += 40 + s.length();
-        }
-        return size;
     }
 
     /**

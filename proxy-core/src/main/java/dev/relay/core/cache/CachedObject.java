@@ -12,11 +12,6 @@ public record CachedObject(CacheMeta meta, byte[] body) {
         Objects.requireNonNull(body, "body");
     }
 
-    /** What the object costs a tier: its body and an estimate of its metadata. */
-    public long weight() {
-        return (long) body.length + meta.estimatedSize();
-    }
-
     /** The same body under new metadata (after a revalidation). */
     public CachedObject withMeta(CacheMeta newMeta) {
         return new CachedObject(newMeta, body);

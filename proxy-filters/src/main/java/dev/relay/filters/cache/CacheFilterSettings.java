@@ -6,6 +6,7 @@ import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.cache.CacheDefaults;
 import dev.relay.core.cache.CacheStorage;
 import dev.relay.core.cache.HttpCache;
+import dev.relay.filters.internal.NestedSettings;
 import org.jspecify.annotations.Nullable;
 
 import java.io.UncheckedIOException;
@@ -16,7 +17,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.function.Supplier;
 
 /**
  * The settings of one {@code cache} filter, checked and normalized: two blocks that mean the same
@@ -98,12 +98,6 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
     }
 
     /**
-     * A new cache of these settings: memory, or memory in front of disk. Opening the disk tier reads
-     * the header of every file in its directory, on this thread.
-     *
-     * @throws InvalidSettingException naming {@code disk.path} when the directory cannot be opened
-     */
-    /**
      * A new cache on these settings, over {@code disk} (opened by {@link #openDisk()}) when they name
      * one; closing the cache's storage runs {@code releaseDisk} rather than closing a disk tier that
      * other caches may share.
@@ -120,7 +114,12 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
                 .build();
     }
 
-    /** The disk tier these settings name (reading its index); they name one ({@link #diskPath()} is set). */
+    /**
+     * The disk tier these settings name; they name one ({@link #diskPath()} is set). Opening it reads
+     * the header of every file in its directory, on this thread.
+     *
+     * @throws InvalidSettingException naming {@code disk.path} when the directory cannot be opened
+     */
     DiskCacheStorage openDisk() {
         try {
             return DiskCacheStorage.builder(diskPath, diskMaxSize).maxObjectSize(diskMaxObjectSize()).build();
@@ -136,7 +135,7 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
     }
 
     private static long positiveBytes(FilterSettings settings, String key, String prefix, long fallback) {
-        long bytes = nested(prefix, () -> settings.getBytes(key)).orElse(fallback);
+        long bytes = NestedSettings.underPrefix(prefix, () -> settings.getBytes(key)).orElse(fallback);
         if (bytes < 1) {
             throw new InvalidSettingException(prefix + key, bytes + " (expected: a size above 0, such as 256MiB)");
         }
@@ -159,7 +158,7 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
 
     private static Path diskPath(FilterSettings disk) {
         String key = DISK + "." + DISK_PATH;
-        String text = nested(DISK + ".", () -> disk.getString(DISK_PATH)).orElseThrow(
+        String text = NestedSettings.underPrefix(DISK + ".", () -> disk.getString(DISK_PATH)).orElseThrow(
                 () -> new InvalidSettingException(key, "missing (expected: the directory of the disk tier, "
                         + "an absolute path such as \"/var/cache/relay\")"));
         Path path;
@@ -213,19 +212,5 @@ record CacheFilterSettings(long maxSize, long maxObjectSize, @Nullable Path disk
 
     private static boolean isAlpha(char c) {
         return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z';
-    }
-
-    /** Runs a getter of a nested block, so that its error names the key with the block's prefix. */
-    private static <T> T nested(String prefix, Supplier<T> getter) {
-        try {
-            return getter.get();
-        } catch (InvalidSettingException e) {
-            if (prefix.isEmpty() || e.key().startsWith(prefix)) {
-                throw e;
-            }
-            String message = e.getMessage();
-            String own = e.key() + ": ";
-            throw new InvalidSettingException(prefix + e.key(), message.startsWith(own) ? message.substring(own.length()) : message);
-        }
     }
 }

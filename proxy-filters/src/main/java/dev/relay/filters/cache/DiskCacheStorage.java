@@ -196,7 +196,7 @@ public final class DiskCacheStorage implements CacheStorage {
         }
     }
 
-    /** Replaces the metadata; the file is rewritten in the background (its body read back and written anew). */
+    /** Replaces the metadata; the file is rewritten in the background (its body copied file to file). */
     @Override
     public boolean updateMeta(String key, CacheMeta meta) {
         Objects.requireNonNull(key, "key");
@@ -271,9 +271,9 @@ public final class DiskCacheStorage implements CacheStorage {
         }
     }
 
-    /** The directory the files are in. */
-    Path directory() {
-        return directory;
+    /** The most bytes of files the tier keeps. */
+    long maxBytes() {
+        return maxBytes;
     }
 
     private boolean flush(Duration timeout) {
@@ -352,16 +352,17 @@ public final class DiskCacheStorage implements CacheStorage {
         if (pendingWrites.get(key) != write) {
             return; // purged, or superseded by a later put whose own task writes it
         }
+        long uselessAtMillis = UntilUseless.uselessAtMillis(write.object.meta());
         long size;
         try {
-            size = writeFile(key, write.object);
+            size = replaceFile(key, temp -> DiskObjectFile.write(temp, key, write.object, uselessAtMillis));
         } catch (IOException | RuntimeException e) {
             LOG.log(System.Logger.Level.WARNING, "disk cache " + directory + ": cannot store " + key, e);
             pendingWrites.remove(key, write);
             forget(key); // what is on disk is older than what was put
             return;
         }
-        DiskEntry entry = new DiskEntry(size, UntilUseless.uselessAtMillis(write.object.meta()));
+        DiskEntry entry = new DiskEntry(size, uselessAtMillis);
         index.put(key, entry);
         if (!pendingWrites.remove(key, write) && index.asMap().remove(key, entry)) {
             // Purged, or superseded, while the file was written: take back what this write registered.
@@ -374,30 +375,35 @@ public final class DiskCacheStorage implements CacheStorage {
         if (index.policy().getIfPresentQuietly(key) != entry) {
             return; // purged, evicted or rewritten since
         }
-        CachedObject stored = readFile(key);
-        if (stored == null) {
-            return;
-        }
+        Path file = DiskObjectFile.pathOf(directory, key);
+        long uselessAtMillis = UntilUseless.uselessAtMillis(meta);
         long size;
         try {
-            size = writeFile(key, stored.withMeta(meta));
+            size = replaceFile(key, temp -> DiskObjectFile.writeWithMeta(temp, file, key, meta, uselessAtMillis));
         } catch (IOException | RuntimeException e) {
+            // Missing, unreadable or another key's: dropped, as a read would drop it.
             LOG.log(System.Logger.Level.WARNING, "disk cache " + directory + ": cannot rewrite " + key, e);
             forget(key); // its metadata is out of date
             return;
         }
         // Fails only when the entry was purged or evicted meanwhile: its deletion is queued behind this
         // task, and finds the key gone from the index.
-        index.asMap().replace(key, entry, new DiskEntry(size, UntilUseless.uselessAtMillis(meta)));
+        index.asMap().replace(key, entry, new DiskEntry(size, uselessAtMillis));
     }
 
-    /** Writes {@code object}'s file under a temporary name, then gives it the object's name; its size. */
-    private long writeFile(String key, CachedObject object) throws IOException {
+    /** Writes the temporary file of a new version of an object; returns its size. */
+    @FunctionalInterface
+    private interface TempFileWriter {
+        long writeTo(Path temp) throws IOException;
+    }
+
+    /** Has {@code writer} write {@code key}'s file under a temporary name, then gives it the object's name. */
+    private long replaceFile(String key, TempFileWriter writer) throws IOException {
         Path file = DiskObjectFile.pathOf(directory, key);
         Path temp = DiskObjectFile.tempOf(file);
         Files.createDirectories(file.getParent());
         try {
-            long size = DiskObjectFile.write(temp, key, object, UntilUseless.uselessAtMillis(object.meta()));
+            long size = writer.writeTo(temp);
             Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE);
             return size;
         } catch (IOException | RuntimeException e) {
@@ -441,8 +447,9 @@ public final class DiskCacheStorage implements CacheStorage {
         int loaded = 0;
         int deleted = 0;
         List<Path> files;
-        try (Stream<Path> walk = Files.walk(directory, 3)) {
-            files = walk.filter(Files::isRegularFile).toList();
+        // find() hands over the attributes the walk read already: no second stat per file.
+        try (Stream<Path> found = Files.find(directory, 3, (file, attributes) -> attributes.isRegularFile())) {
+            files = found.toList();
         }
         for (Path file : files) {
             Path relative = directory.relativize(file);

@@ -39,6 +39,12 @@ final class DiskObjectFile {
     static final String TEMP_SUFFIX = ".tmp";
 
     private static final int PREAMBLE = 4 + 2 + 8 + 4;
+    /**
+     * The most bytes one read or write moves from or to the heap. The JDK copies a heap buffer through
+     * a temporary direct buffer as large as what is left of it, and keeps that buffer cached on the
+     * thread: a whole body at once would pin a direct buffer as large as the largest object.
+     */
+    private static final int IO_SLICE = 256 << 10;
     private static final Pattern OBJECT_NAME = Pattern.compile("[0-9a-f]{64}");
     private static final Pattern TEMP_NAME = Pattern.compile("[0-9a-f]{64}\\.tmp");
 
@@ -104,25 +110,70 @@ final class DiskObjectFile {
      * which then takes the object's name in one atomic move. Returns the file's size.
      */
     static long write(Path file, String key, CachedObject object, long uselessAtMillis) throws IOException {
-        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
-        byte[] meta = object.meta().encode();
         byte[] body = object.body();
-        ByteBuffer header = ByteBuffer.allocate(PREAMBLE + keyBytes.length + 4 + meta.length + 8)
-                .putInt(MAGIC).putShort(VERSION).putLong(uselessAtMillis)
-                .putInt(keyBytes.length).put(keyBytes)
-                .putInt(meta.length).put(meta)
-                .putLong(body.length)
-                .flip();
-        ByteBuffer[] buffers = {header, ByteBuffer.wrap(body)};
+        ByteBuffer header = header(key, object.meta(), body.length, uselessAtMillis);
         long size = (long) header.remaining() + body.length;
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            long written = 0;
-            while (written < size) {
-                written += channel.write(buffers);
+        try (FileChannel channel = openForWriting(file)) {
+            writeFully(channel, header);
+            for (int offset = 0; offset < body.length; offset += IO_SLICE) {
+                writeFully(channel, ByteBuffer.wrap(body, offset, Math.min(IO_SLICE, body.length - offset)));
             }
         }
         return size;
+    }
+
+    /**
+     * Writes to {@code file} the object stored under {@code key} in {@code source} with {@code meta} as
+     * its metadata: the body is copied from file to file ({@link FileChannel#transferTo}), never through
+     * the heap. Returns the file's size.
+     *
+     * @throws CorruptFileException when {@code source} is not an object of this format or holds another key
+     */
+    static long writeWithMeta(Path file, Path source, String key, CacheMeta meta, long uselessAtMillis)
+            throws IOException {
+        try (FileChannel from = FileChannel.open(source, StandardOpenOption.READ)) {
+            Header stored = readHeader(from, source, from.size());
+            if (!stored.key().equals(key)) {
+                throw new CorruptFileException(source, "holds another key (a SHA-256 collision?)");
+            }
+            ByteBuffer header = header(key, meta, stored.bodyLength(), uselessAtMillis);
+            long size = header.remaining() + stored.bodyLength();
+            try (FileChannel to = openForWriting(file)) {
+                writeFully(to, header);
+                long copied = 0;
+                while (copied < stored.bodyLength()) {
+                    long n = from.transferTo(stored.bodyOffset() + copied, stored.bodyLength() - copied, to);
+                    if (n <= 0) {
+                        throw new EOFException(source + ": shorter than its size while copied");
+                    }
+                    copied += n;
+                }
+            }
+            return size;
+        }
+    }
+
+    /** Everything before the body, flipped for writing. */
+    private static ByteBuffer header(String key, CacheMeta meta, long bodyLength, long uselessAtMillis) {
+        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        byte[] metaBytes = meta.encode();
+        return ByteBuffer.allocate(PREAMBLE + keyBytes.length + 4 + metaBytes.length + 8)
+                .putInt(MAGIC).putShort(VERSION).putLong(uselessAtMillis)
+                .putInt(keyBytes.length).put(keyBytes)
+                .putInt(metaBytes.length).put(metaBytes)
+                .putLong(bodyLength)
+                .flip();
+    }
+
+    private static FileChannel openForWriting(Path file) throws IOException {
+        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING);
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer buffer) throws IOException {
+        while (buffer.hasRemaining()) {
+            channel.write(buffer);
+        }
     }
 
     /** Reads and checks the header of {@code file}, whose size is {@code fileSize}. */
@@ -191,12 +242,15 @@ final class DiskObjectFile {
             throw new CorruptFileException(file, length + " bytes at " + position + " past the end (" + fileSize
                     + " bytes; truncated?)");
         }
-        ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining()) {
-            if (channel.read(buffer, position + buffer.position()) < 0) {
+        byte[] bytes = new byte[length];
+        int done = 0;
+        while (done < length) {
+            int read = channel.read(ByteBuffer.wrap(bytes, done, Math.min(IO_SLICE, length - done)), position + done);
+            if (read < 0) {
                 throw new EOFException(file + ": shorter than its size while read");
             }
+            done += read;
         }
-        return buffer.flip();
+        return ByteBuffer.wrap(bytes);
     }
 }

@@ -16,7 +16,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A cache tier in the heap: a Caffeine cache capped in bytes ({@link CachedObject#weight()}), which
+ * A cache tier in the heap: a Caffeine cache capped in bytes of objects (as counted below), which
  * evicts with W-TinyLFU, so a burst of objects requested once does not flush the popular ones. Every
  * method completes on the caller's thread without blocking.
  *
@@ -72,7 +72,7 @@ public final class MemoryCacheStorage implements CacheStorage {
         });
     }
 
-    /** A memory tier of at most {@code maxBytes} bytes of objects, as weighed by {@link CachedObject#weight()}. */
+    /** A memory tier of at most {@code maxBytes} bytes of objects: their arrays, keys and cache entries. */
     public static Builder builder(long maxBytes) {
         return new Builder(maxBytes);
     }

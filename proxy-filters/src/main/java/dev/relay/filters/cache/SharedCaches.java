@@ -39,17 +39,13 @@ final class SharedCaches {
         }
     }
 
-    /** One open disk tier, the settings it was opened with, and how many caches hold it. */
+    /** One open disk tier and how many caches hold it. */
     private static final class SharedDisk {
         final DiskCacheStorage disk;
-        final long maxBytes;
-        final long maxObjectSize;
         int holders;
 
-        SharedDisk(DiskCacheStorage disk, long maxBytes, long maxObjectSize) {
+        SharedDisk(DiskCacheStorage disk) {
             this.disk = disk;
-            this.maxBytes = maxBytes;
-            this.maxObjectSize = maxObjectSize;
         }
     }
 
@@ -102,13 +98,14 @@ final class SharedCaches {
     /** A hold on the disk tier of {@code settings}: the open one when its settings match, else a new one. */
     private SharedDisk holdDisk(CacheFilterSettings settings, Path directory) {
         SharedDisk open = disks.get(directory);
-        if (open != null && (open.maxBytes != settings.diskMaxSize() || open.maxObjectSize != settings.diskMaxObjectSize())) {
+        if (open != null && (open.disk.maxBytes() != settings.diskMaxSize()
+                || open.disk.maxObjectSize() != settings.diskMaxObjectSize())) {
             disks.remove(directory);
             open.disk.close();
             open = null;
         }
         if (open == null) {
-            open = new SharedDisk(settings.openDisk(), settings.diskMaxSize(), settings.diskMaxObjectSize());
+            open = new SharedDisk(settings.openDisk());
             disks.put(directory, open);
         }
         open.holders++;

@@ -26,25 +26,15 @@ final class UntilUseless<K, V> implements Expiry<K, V> {
         this.currentTimeMillis = currentTimeMillis;
     }
 
-    /** The epoch millisecond from which nobody can be served {@code meta}'s response; MAX_VALUE: never. */
+    /**
+     * The epoch millisecond from which nobody can be served {@code meta}'s response; MAX_VALUE: never,
+     * for one with a validator.
+     */
     static long uselessAtMillis(CacheMeta meta) {
-        if (meta.hasValidator()) {
-            return Long.MAX_VALUE;
-        }
-        long staleWindow = meta.mustRevalidate() ? 0
-                : Math.max(meta.staleWhileRevalidateSeconds(), meta.staleIfErrorSeconds());
-        // CacheMeta ages in whole seconds of residence: it is servable while
-        // (now - responseTime) / 1000 < lifetime - initialAge + staleWindow.
-        long servableSeconds = meta.freshnessLifetimeSeconds() - meta.correctedInitialAgeSeconds() + staleWindow;
-        return saturatedAdd(meta.responseTimeMillis(), saturatedMultiply(servableSeconds, 1000));
+        return meta.hasValidator() ? Long.MAX_VALUE : meta.servableUntilMillis();
     }
 
-    /** Whether {@code value} is of no use already: a storage does not even keep it. */
-    boolean isUseless(V value) {
-        return uselessAtMillis.applyAsLong(value) <= currentTimeMillis.getAsLong();
-    }
-
-    /** Whether {@code meta}'s response is of no use already. */
+    /** Whether {@code meta}'s response is of no use already: a storage does not even keep it. */
     boolean isUseless(CacheMeta meta) {
         return uselessAtMillis(meta) <= currentTimeMillis.getAsLong();
     }
@@ -71,21 +61,5 @@ final class UntilUseless<K, V> implements Expiry<K, V> {
     @Override
     public long expireAfterRead(K key, V value, long currentTime, long currentDuration) {
         return currentDuration;
-    }
-
-    private static long saturatedAdd(long a, long b) {
-        long sum = a + b;
-        // Overflow only when both have the same sign and the sum's sign differs.
-        if (((a ^ sum) & (b ^ sum)) < 0) {
-            return a < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
-        }
-        return sum;
-    }
-
-    private static long saturatedMultiply(long seconds, long factor) {
-        if (seconds > Long.MAX_VALUE / factor) {
-            return Long.MAX_VALUE;
-        }
-        return seconds < Long.MIN_VALUE / factor ? Long.MIN_VALUE : seconds * factor;
     }
 }

@@ -4,6 +4,7 @@ import dev.relay.core.FilterProvider;
 import dev.relay.core.FilterSettings;
 import dev.relay.core.FilterSettings.InvalidSettingException;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.filters.internal.NestedSettings;
 
 import java.util.List;
 
@@ -50,7 +51,7 @@ public final class RewriteFilterProvider implements FilterProvider {
         for (int i = 0; i < rules.size(); i++) {
             String prefix = "rules[" + i + "].";
             FilterSettings rule = rules.get(i);
-            ShapingSettings.prefixed(prefix, () -> {
+            NestedSettings.underPrefix(prefix, () -> {
                 rule(b, rule);
                 return null;
             });

@@ -280,6 +280,26 @@ class DiskCacheStorageTest {
     }
 
     @Test
+    void keepsABodyOfManyIoSlicesWholeThroughARewriteAndARestart() throws Exception {
+        DiskCacheStorage storage = open();
+        byte[] body = new byte[600_000]; // file I/O moves 256 KiB at a time: two whole slices and a part
+        for (int i = 0; i < body.length; i++) {
+            body[i] = (byte) (i * 31 + i / 256);
+        }
+        storage.put("http://a/big", new CachedObject(meta(NOW, 10, 0, 0, false, true), body));
+        storage.flush();
+        assertArrayEquals(body, lookup(storage, "http://a/big").body());
+
+        CacheMeta revalidated = meta(NOW + 1_000, 900, 0, 0, false, true);
+        assertTrue(storage.updateMeta("http://a/big", revalidated));
+        storage.flush();
+
+        CachedObject afterRestart = lookup(restart(storage), "http://a/big");
+        assertSameMeta(revalidated, afterRestart.meta());
+        assertArrayEquals(body, afterRestart.body());
+    }
+
+    @Test
     void doesNotStoreBodyLargerThanMaxObjectSize() throws Exception {
         DiskCacheStorage storage = DiskCacheStorage.builder(directory, 1 << 20).maxObjectSize(10).build();
         opened.add(storage);
