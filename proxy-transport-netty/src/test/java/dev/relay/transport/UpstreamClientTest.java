@@ -272,11 +272,15 @@ class UpstreamClientTest {
         // that picks http/1.1 in the handshake.
         HttpPeer peer = HttpPeer.plain(plain.address()).withOptions(options().alpn(Alpn.H2_OR_H1).build());
         try (UpstreamClient client = UpstreamClient.create()) {
-            // Two connections at once, each answered and pooled, each closing on its next request.
+            // Two connections at once, each answered and pooled, each closing on its next request. The origin
+            // holds both answers until both requests are in, else the second could reuse the first's connection.
+            plain.holdResponses();
             CompletionStage<UpstreamResponse> a = client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"),
                     NO_BODY);
             CompletionStage<UpstreamResponse> b = client.send(peer, RequestHeader.of("GET", "/close-on-next?reset=1"),
                     NO_BODY);
+            plain.awaitHeldResponses(2, Duration.ofSeconds(10));
+            plain.releaseResponses();
             await(a);
             await(b);
             assertEquals(2, client.idleConnections());
