@@ -21,6 +21,9 @@
 #   bench/run.sh slow         a normal client's latency under slowhttptest attacks     (slow-attacks.sh)
 #   bench/run.sh jmh          the load-balancer selection tables (JMH, benchmarks module; JMH_ITERATIONS)
 #   bench/run.sh limits       the rate-limiting primitives, 1 and 2 threads, allocation per op (JMH)
+#   bench/profile.sh          /small under JFR: top CPU frames, exact bytes allocated per request
+#   bench/run.sh async-profile  /small under async-profiler (EVENT=alloc|itimer): allocation sites,
+#                             CPU with native frames                                    (async-profile.sh)
 # Every script's settings (DURATION, RUNS, ...) pass through the environment; see each script's header.
 #
 # Against the reference harness (../shared/bench, not part of the repository), with Relay run the
@@ -79,6 +82,7 @@ case $table in
   grpc)       exec "$here/grpc-bench.sh" "$@" ;;
   ops)        exec "$here/ops-bench.sh" "$@" ;;
   slow)       exec "$here/slow-attacks.sh" "$@" ;;
+  async-profile) exec "$here/async-profile.sh" "$@" ;;
   jmh)
     jar=$root/benchmarks/target/benchmarks.jar
     [[ -f "$jar" ]] || (cd "$root" && mvn -q -B package -DskipTests -pl benchmarks -am)
