@@ -48,6 +48,28 @@ class MainTest {
     }
 
     @Test
+    void theServerProcessSamplesNoBuffersForLeaksUnlessTheUserChoseALevel() {
+        // Netty read its level (PARANOID, from the build) when it loaded: changing the property here
+        // changes nothing for the running tests; it is restored all the same.
+        String before = System.getProperty(Main.LEAK_DETECTION);
+        try {
+            System.clearProperty(Main.LEAK_DETECTION);
+            Main.sampleNoBuffersForLeaks();
+            assertEquals("disabled", System.getProperty(Main.LEAK_DETECTION));
+
+            System.setProperty(Main.LEAK_DETECTION, "simple");
+            Main.sampleNoBuffersForLeaks();
+            assertEquals("simple", System.getProperty(Main.LEAK_DETECTION));
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.LEAK_DETECTION);
+            } else {
+                System.setProperty(Main.LEAK_DETECTION, before);
+            }
+        }
+    }
+
+    @Test
     void testOfAValidFileSucceeds() throws IOException {
         Path file = Files.writeString(dir.resolve("relay.conf"), GOOD);
 

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -42,18 +43,33 @@ abstract class AccessLogSink implements AutoCloseable {
 
     /**
      * File descriptor 1, written directly: a failed write reports its error (a {@code PrintStream}
-     * only remembers that one happened, forever). Writes of at most {@code PIPE_BUF} bytes, which a
-     * pipe takes whole: lines of the console log (Logback, through {@code System.out}) written to the
-     * same pipe meanwhile fall between two writes, never into a line. Never closed: the process's
-     * standard output is not ours.
+     * only remembers that one happened, forever). To a pipe or a terminal, writes of at most
+     * {@code PIPE_BUF} bytes, which a pipe takes whole: lines of the console log (Logback, through
+     * {@code System.out}) written to the same pipe meanwhile fall between two writes, never into a line.
+     * To a regular file (the shell's {@code > access.log}), writes of up to 64 KiB: there every write is
+     * placed whole at the file's offset whatever its size, and at 50,000 lines a second the 4 KiB writes
+     * cost the writer thread a system call per 40 lines (about 4 % of the proxy's CPU in a profile).
+     * Never closed: the process's standard output is not ours.
      */
-    private static final class Stdout extends AccessLogSink {
-        private static final int PIPE_BUF = 4096;
+    static final class Stdout extends AccessLogSink {
+        static final int PIPE_BUF = 4096;
+        static final int FILE_WRITE = 64 * 1024;
+        private static final Path STANDARD_OUTPUT = Path.of("/proc/self/fd/1");
         private final FileOutputStream out = new FileOutputStream(FileDescriptor.out);
+        private final int maxWrite = maxWriteFor(STANDARD_OUTPUT);
+
+        /** The largest write to what {@code descriptor} (a {@code /proc/self/fd} link) leads to. */
+        static int maxWriteFor(Path descriptor) {
+            try {
+                return Files.isRegularFile(descriptor) ? FILE_WRITE : PIPE_BUF;
+            } catch (SecurityException e) {
+                return PIPE_BUF;
+            }
+        }
 
         @Override
         int maxWriteBytes() {
-            return PIPE_BUF;
+            return maxWrite;
         }
 
         @Override
