@@ -29,8 +29,8 @@ import java.util.TreeSet;
  * handful of times and then written out in order, so a linear scan (names compared by length first,
  * then ASCII-case-insensitively) costs less to build and as little to search.
  *
- * <p>A decoded field is four offsets into the header block the decoder copied out of the receive
- * buffer ({@link #addRaw}): no object per name or value. Its name and value become objects only when
+ * <p>A decoded field is its offsets into the header block the decoder copied out of the receive
+ * buffer, packed in one long ({@link #addRaw}): no object per name or value. Its name and value become objects only when
  * someone asks for them ({@link #nameAt}, {@link #get}...), and are cached then; lookups compare a
  * name with the block's bytes, and {@link Http1Encoder} writes untouched field lines straight from
  * the block. Fields added through the API are kept as the objects given.
@@ -48,16 +48,21 @@ public final class CompactHttpHeaders extends HttpHeaders {
     private static final int INITIAL_FIELDS = 12;
     /** Room a copy gets for the fields the upstream side usually adds (forwarding fields, a default Host). */
     private static final int ROOM_IN_COPY = 4;
-    /** Ints per field in {@link #spans}: name start, name end, value start, value end. */
-    private static final int SPAN = 4;
-    /** The name start of a field that is not in the block: its name and value are in {@link #texts}. */
-    private static final int NOT_RAW = -1;
-    private static final int[] NO_SPANS = {};
+    // A raw field's place in the block, packed in one long (half the room of four ints): the name's
+    // start (24 bits), the name's length (8), from the name's end to the value (8), the value's length (24).
+    private static final int NAME_LENGTH_SHIFT = 24;
+    private static final int GAP_SHIFT = 32;
+    private static final int VALUE_LENGTH_SHIFT = 40;
+    private static final int MAX_OFFSET = (1 << 24) - 1;
+    private static final int MAX_SHORT = 0xff;
+    /** The span of a field that is not in the block (no name is empty): its name and value are in {@link #texts}. */
+    private static final long NOT_RAW = 0;
+    private static final long[] NO_SPANS = {};
 
     /** The decoder's copy of the header block; never written. */
     private byte @Nullable [] block;
-    /** Per field: {@link #SPAN} offsets into {@link #block}, or {@link #NOT_RAW} first. */
-    private int[] spans;
+    /** Per field: where it is in {@link #block}, or {@link #NOT_RAW}. */
+    private long[] spans;
     /**
      * Per field: name and value. A field added as objects has them here; a raw field has what was made
      * of it so far (or nulls). Null until the first such field or object; as long as {@code spans} allows.
@@ -80,7 +85,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
     /** Empty headers for fields of {@code block} (which must not change), with room for {@code fields} of them. */
     CompactHttpHeaders(byte @Nullable [] block, int fields) {
         this.block = block;
-        spans = fields <= 0 ? NO_SPANS : new int[fields * SPAN];
+        spans = fields <= 0 ? NO_SPANS : new long[fields];
     }
 
     private CompactHttpHeaders(CompactHttpHeaders original) {
@@ -97,17 +102,20 @@ public final class CompactHttpHeaders extends HttpHeaders {
 
     /**
      * Adds the field whose name is {@code block[nameStart, nameEnd)} and value {@code block[valueStart,
-     * valueEnd)}, which the decoder validated: four ints, no object.
+     * valueEnd)}, which the decoder validated: one long, no object (but for a field too odd to pack).
      */
     void addRaw(int nameStart, int nameEnd, int valueStart, int valueEnd) {
+        int nameLength = nameEnd - nameStart;
+        int gap = valueStart - nameEnd;
+        if (valueEnd > MAX_OFFSET || nameLength > MAX_SHORT || gap > MAX_SHORT) {
+            // A block over 16 MiB, a name over 255 bytes, more than 254 blanks before a value: as objects.
+            addTrusted(new AsciiString(block, nameStart, nameLength, false),
+                    new AsciiString(block, valueStart, valueEnd - valueStart, false));
+            return;
+        }
         makeRoom();
-        int at = size * SPAN;
-        int[] s = spans;
-        s[at] = nameStart;
-        s[at + 1] = nameEnd;
-        s[at + 2] = valueStart;
-        s[at + 3] = valueEnd;
-        size++;
+        spans[size++] = nameStart | (long) nameLength << NAME_LENGTH_SHIFT | (long) gap << GAP_SHIFT
+                | (long) (valueEnd - valueStart) << VALUE_LENGTH_SHIFT;
     }
 
     /** Adds a field the caller validated already (a copy of validated fields, a test). */
@@ -115,9 +123,9 @@ public final class CompactHttpHeaders extends HttpHeaders {
         makeRoom();
         CharSequence[] t = texts;
         if (t == null) {
-            t = texts = new CharSequence[spans.length / SPAN * 2];
+            t = texts = new CharSequence[spans.length * 2];
         }
-        spans[size * SPAN] = NOT_RAW;
+        spans[size] = NOT_RAW;
         t[size << 1] = name;
         t[(size << 1) + 1] = value;
         size++;
@@ -127,14 +135,14 @@ public final class CompactHttpHeaders extends HttpHeaders {
     private void makeRoom() {
         if (shared) {
             unshare(size + ROOM_IN_COPY);
-        } else if (size * SPAN == spans.length) {
+        } else if (size == spans.length) {
             unshare(size == 0 ? INITIAL_FIELDS : size * 2);
         }
     }
 
     /** Gives this object arrays of its own, with room for {@code capacity} fields. */
     private void unshare(int capacity) {
-        spans = Arrays.copyOf(spans, capacity * SPAN);
+        spans = Arrays.copyOf(spans, capacity);
         if (texts != null) {
             texts = Arrays.copyOf(texts, capacity * 2);
         }
@@ -148,22 +156,28 @@ public final class CompactHttpHeaders extends HttpHeaders {
 
     /** Where the name of field {@code i} starts in {@link #block()}, or -1 when the field is not in the block. */
     int rawNameStart(int i) {
-        return spans[i * SPAN];
+        long span = spans[i];
+        return span == NOT_RAW ? -1 : (int) span & MAX_OFFSET;
     }
 
     /** Where the name of raw field {@code i} ends in {@link #block()} (the colon). */
     int rawNameEnd(int i) {
-        return spans[i * SPAN + 1];
+        long span = spans[i];
+        return ((int) span & MAX_OFFSET) + ((int) (span >>> NAME_LENGTH_SHIFT) & MAX_SHORT);
     }
 
     /** Where the value of raw field {@code i} starts in {@link #block()}. */
     int rawValueStart(int i) {
-        return spans[i * SPAN + 2];
+        return rawNameEnd(i) + ((int) (spans[i] >>> GAP_SHIFT) & MAX_SHORT);
     }
 
     /** Where the value of raw field {@code i} ends in {@link #block()} (before trailing whitespace and CRLF). */
     int rawValueEnd(int i) {
-        return spans[i * SPAN + 3];
+        return rawValueStart(i) + rawValueLength(i);
+    }
+
+    private int rawValueLength(int i) {
+        return (int) (spans[i] >>> VALUE_LENGTH_SHIFT);
     }
 
     /** The name of field {@code i} (0 ≤ i &lt; {@link #size()}): made from the block (once) for a raw field. */
@@ -172,8 +186,8 @@ public final class CompactHttpHeaders extends HttpHeaders {
         if (cached != null) {
             return cached;
         }
-        int at = i * SPAN;
-        return cache(i << 1, new AsciiString(block, spans[at], spans[at + 1] - spans[at], false));
+        int start = rawNameStart(i);
+        return cache(i << 1, new AsciiString(block, start, rawNameEnd(i) - start, false));
     }
 
     /** The value of field {@code i} (0 ≤ i &lt; {@link #size()}): made from the block (once) for a raw field. */
@@ -182,10 +196,9 @@ public final class CompactHttpHeaders extends HttpHeaders {
         if (cached != null) {
             return cached;
         }
-        int at = i * SPAN;
-        int length = spans[at + 3] - spans[at + 2];
+        int length = rawValueLength(i);
         return length == 0 ? AsciiString.EMPTY_STRING
-                : cache((i << 1) + 1, new AsciiString(block, spans[at + 2], length, false));
+                : cache((i << 1) + 1, new AsciiString(block, rawValueStart(i), length, false));
     }
 
     /** Keeps {@code text}, made of a raw field, at {@code slot} of {@link #texts}. */
@@ -193,7 +206,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
         CharSequence[] t = texts;
         if (t == null) {
             // Private even when the spans are shared: a cache the other side simply does not have.
-            t = texts = new CharSequence[spans.length / SPAN * 2];
+            t = texts = new CharSequence[spans.length * 2];
         }
         t[slot] = text;
         return text;
@@ -201,14 +214,13 @@ public final class CompactHttpHeaders extends HttpHeaders {
 
     /** Whether the name of field {@code i} is {@code name}, in any case; a raw name is compared in the block. */
     public boolean nameEquals(int i, CharSequence name) {
-        int at = i * SPAN;
-        int start = spans[at];
-        if (start == NOT_RAW) {
+        if (spans[i] == NOT_RAW) {
             CharSequence n = texts[i << 1];
             return n == name || n.length() == name.length() && AsciiString.contentEqualsIgnoreCase(n, name);
         }
         int length = name.length();
-        if (spans[at + 1] - start != length) {
+        int start = rawNameStart(i);
+        if (rawNameEnd(i) - start != length) {
             return false;
         }
         byte[] a = block;
@@ -224,14 +236,12 @@ public final class CompactHttpHeaders extends HttpHeaders {
 
     /** The length of the value of field {@code i}. */
     private int valueLength(int i) {
-        int at = i * SPAN;
-        return spans[at] == NOT_RAW ? texts[(i << 1) + 1].length() : spans[at + 3] - spans[at + 2];
+        return spans[i] == NOT_RAW ? texts[(i << 1) + 1].length() : rawValueLength(i);
     }
 
     /** The character at {@code k} of the value of field {@code i}, read in the block for a raw field. */
     private char valueChar(int i, int k) {
-        int at = i * SPAN;
-        return spans[at] == NOT_RAW ? texts[(i << 1) + 1].charAt(k) : (char) (block[spans[at + 2] + k] & 0xff);
+        return spans[i] == NOT_RAW ? texts[(i << 1) + 1].charAt(k) : (char) (block[rawValueStart(i) + k] & 0xff);
     }
 
     /** A copy of {@code headers}' fields without validating them again (they were, when they were added). */
@@ -278,10 +288,9 @@ public final class CompactHttpHeaders extends HttpHeaders {
         if (cached != null) {
             return cached.toString();
         }
-        int at = i * SPAN;
-        int length = spans[at + 3] - spans[at + 2];
+        int length = rawValueLength(i);
         return length == 0 ? "" : (String) cache((i << 1) + 1,
-                new String(block, spans[at + 2], length, StandardCharsets.ISO_8859_1));
+                new String(block, rawValueStart(i), length, StandardCharsets.ISO_8859_1));
     }
 
     /** The first value of {@code name} as stored (no String made), or null. */
@@ -661,14 +670,14 @@ public final class CompactHttpHeaders extends HttpHeaders {
         if (shared) {
             unshare(size + ROOM_IN_COPY);
         }
-        int[] s = spans;
+        long[] s = spans;
         CharSequence[] t = texts;
         int kept = i;
         for (int read = i + 1; read < size; read++) {
             if (nameEquals(read, name)) {
                 continue;
             }
-            System.arraycopy(s, read * SPAN, s, kept * SPAN, SPAN);
+            s[kept] = s[read];
             if (t != null) {
                 t[kept << 1] = t[read << 1];
                 t[(kept << 1) + 1] = t[(read << 1) + 1];

@@ -151,6 +151,18 @@ class CompactHttpHeadersTest {
     }
 
     @Test
+    void fieldsTooOddToPackAreKeptAsObjectsInTheirPlace() {
+        String longName = "X-" + "n".repeat(300);
+        String blanks = " ".repeat(300);
+        CompactHttpHeaders headers = decoded("A: 1\r\n" + longName + ": v\r\nB:" + blanks + "w\r\nC: 3\r\n");
+        assertEquals(List.of("A: 1", longName + ": v", "B: w", "C: 3"), fields(headers));
+        assertEquals(-1, headers.rawNameStart(1));
+        assertEquals(-1, headers.rawNameStart(2));
+        assertEquals("v", headers.get(longName.toLowerCase(java.util.Locale.ROOT)));
+        assertEquals("3", headers.get("c"));
+    }
+
+    @Test
     void changesMixFieldsInTheBlockWithFieldsAddedInOrder() {
         CompactHttpHeaders headers = decoded("A: 1\r\nB: 2\r\nA: 3\r\nC: 4\r\n");
         headers.add("D", "5");
