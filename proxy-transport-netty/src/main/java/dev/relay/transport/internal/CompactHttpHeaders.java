@@ -30,10 +30,10 @@ import java.util.TreeSet;
  * then ASCII-case-insensitively) costs less to build and as little to search.
  *
  * <p>A decoded field is its offsets into the header block the decoder copied out of the receive
- * buffer, packed in one long ({@link #addRaw}): no object per name or value. Its name and value become objects only when
- * someone asks for them ({@link #nameAt}, {@link #get}...), and are cached then; lookups compare a
- * name with the block's bytes, and {@link Http1Encoder} writes untouched field lines straight from
- * the block. Fields added through the API are kept as the objects given.
+ * buffer, packed in one long ({@link #addRaw}): no object per name or value. Its name and value
+ * become objects only when someone asks for them ({@link #nameAt}, {@link #get}...), and are cached
+ * then; lookups compare a name with the block's bytes, and {@link Http1Encoder} writes untouched
+ * field lines straight from the block. Fields added through the API are kept as the objects given.
  *
  * <p>{@link #copyOf} (the upstream request's copy of the client's fields) shares the arrays until
  * either side changes its fields: both are marked shared, and a change copies them first, so neither
