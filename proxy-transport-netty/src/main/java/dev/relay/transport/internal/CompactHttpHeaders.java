@@ -4,7 +4,9 @@ import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
+import org.jspecify.annotations.Nullable;
 
+import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -20,72 +22,233 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * The header fields of one HTTP/1.1 message as one flat array of names and values, in arrival order.
+ * The header fields of one HTTP/1.1 message, in arrival order, kept where the decoder found them.
  *
  * <p>Netty's {@code DefaultHttpHeaders} is a hash table: a table of 16 buckets and an entry object
  * per field, every name hashed on insertion. A proxied message has a dozen fields or fewer, read a
- * handful of times and then written out in order, so a linear scan of one array (names compared by
- * length first, then ASCII-case-insensitively) costs less to build and as little to search: one
- * object and one array per message. The fields are kept as the decoder made them ({@code AsciiString}s
- * over the received bytes) and written out by {@link Http1Encoder} straight from the array.
+ * handful of times and then written out in order, so a linear scan (names compared by length first,
+ * then ASCII-case-insensitively) costs less to build and as little to search.
+ *
+ * <p>A decoded field is its offsets into the header block the decoder copied out of the receive
+ * buffer, packed in one long ({@link #addRaw}): no object per name or value. Its name and value
+ * become objects only when someone asks for them ({@link #nameAt}, {@link #get}...), and are cached
+ * then; lookups compare a name with the block's bytes, and {@link Http1Encoder} writes untouched
+ * field lines straight from the block. Fields added through the API are kept as the objects given.
+ *
+ * <p>{@link #copyOf} (the upstream request's copy of the client's fields) shares the arrays until
+ * either side changes its fields: both are marked shared, and a change copies them first, so neither
+ * ever sees the other's changes. The block is never written, and a cached object is the same text as
+ * the offsets it stands for, so caching into a shared array changes nothing either side can see.
  *
  * <p>Fields added through the public methods are validated like Netty's (a name must be a token, a
  * value must not contain CR, LF or NUL), so a filter cannot split a message; the decoder and the
- * upstream copy add fields they have validated already through {@link #addTrusted}.
+ * upstream copy add fields they have validated already ({@link #addRaw}, {@link #addTrusted}).
  */
 public final class CompactHttpHeaders extends HttpHeaders {
     private static final int INITIAL_FIELDS = 12;
-    private static final CharSequence[] NONE = {};
+    /** Room a copy gets for the fields the upstream side usually adds (forwarding fields, a default Host). */
+    private static final int ROOM_IN_COPY = 4;
+    // A raw field's place in the block, packed in one long (half the room of four ints): the name's
+    // start (24 bits), the name's length (8), from the name's end to the value (8), the value's length (24).
+    private static final int NAME_LENGTH_SHIFT = 24;
+    private static final int GAP_SHIFT = 32;
+    private static final int VALUE_LENGTH_SHIFT = 40;
+    private static final int MAX_OFFSET = (1 << 24) - 1;
+    private static final int MAX_SHORT = 0xff;
+    /** The span of a field that is not in the block (no name is empty): its name and value are in {@link #texts}. */
+    private static final long NOT_RAW = 0;
+    private static final long[] NO_SPANS = {};
 
-    /** name0, value0, name1, value1, ...; {@code size} fields in use. */
-    private CharSequence[] fields;
+    /** The decoder's copy of the header block; never written. */
+    private byte @Nullable [] block;
+    /** Per field: where it is in {@link #block}, or {@link #NOT_RAW}. */
+    private long[] spans;
+    /**
+     * Per field: name and value. A field added as objects has them here; a raw field has what was made
+     * of it so far (or nulls). Null until the first such field or object; as long as {@code spans} allows.
+     */
+    private CharSequence @Nullable [] texts;
     private int size;
+    /** The arrays are shared with a copy (or its original): copied before any change. */
+    private boolean shared;
 
-    /** Empty headers with room for a typical message's fields (allocated on the first add). */
+    /** Empty headers (room is made on the first add). */
     public CompactHttpHeaders() {
-        fields = NONE;
+        spans = NO_SPANS;
     }
 
-    /** Empty headers with room for {@code fields} fields (the decoder counted them). */
+    /** Empty headers with room for {@code fields} fields. */
     public CompactHttpHeaders(int fields) {
-        this.fields = fields <= 0 ? NONE : new CharSequence[fields << 1];
+        this(null, fields);
     }
 
-    private CompactHttpHeaders(CharSequence[] fields, int size) {
-        this.fields = fields;
-        this.size = size;
+    /** Empty headers for fields of {@code block} (which must not change), with room for {@code fields} of them. */
+    CompactHttpHeaders(byte @Nullable [] block, int fields) {
+        this.block = block;
+        spans = fields <= 0 ? NO_SPANS : new long[fields];
+    }
+
+    private CompactHttpHeaders(CompactHttpHeaders original) {
+        block = original.block;
+        spans = original.spans;
+        texts = original.texts;
+        size = original.size;
+        shared = true;
+        original.shared = true;
     }
 
     // ---------------------------------------------------------------------------------------------
     // Trusted access for the codec
 
-    /** Adds a field the caller validated already (the decoder, a copy of validated fields). */
-    public void addTrusted(CharSequence name, CharSequence value) {
-        int at = size << 1;
-        if (at == fields.length) {
-            fields = Arrays.copyOf(fields, fields.length == 0 ? INITIAL_FIELDS * 2 : fields.length * 2);
+    /**
+     * Adds the field whose name is {@code block[nameStart, nameEnd)} and value {@code block[valueStart,
+     * valueEnd)}, which the decoder validated: one long, no object (but for a field too odd to pack).
+     */
+    void addRaw(int nameStart, int nameEnd, int valueStart, int valueEnd) {
+        int nameLength = nameEnd - nameStart;
+        int gap = valueStart - nameEnd;
+        if (valueEnd > MAX_OFFSET || nameLength > MAX_SHORT || gap > MAX_SHORT) {
+            // A block over 16 MiB, a name over 255 bytes, more than 254 blanks before a value: as objects.
+            addTrusted(new AsciiString(block, nameStart, nameLength, false),
+                    new AsciiString(block, valueStart, valueEnd - valueStart, false));
+            return;
         }
-        fields[at] = name;
-        fields[at + 1] = value;
+        makeRoom();
+        spans[size++] = nameStart | (long) nameLength << NAME_LENGTH_SHIFT | (long) gap << GAP_SHIFT
+                | (long) (valueEnd - valueStart) << VALUE_LENGTH_SHIFT;
+    }
+
+    /** Adds a field the caller validated already (a copy of validated fields, a test). */
+    public void addTrusted(CharSequence name, CharSequence value) {
+        makeRoom();
+        CharSequence[] t = texts;
+        if (t == null) {
+            t = texts = new CharSequence[spans.length * 2];
+        }
+        spans[size] = NOT_RAW;
+        t[size << 1] = name;
+        t[(size << 1) + 1] = value;
         size++;
     }
 
-    /** The name of field {@code i} (0 ≤ i &lt; {@link #size()}), as stored. */
-    public CharSequence nameAt(int i) {
-        return fields[i << 1];
+    /** Unshares the arrays and makes room for one more field. */
+    private void makeRoom() {
+        if (shared) {
+            unshare(size + ROOM_IN_COPY);
+        } else if (size == spans.length) {
+            unshare(size == 0 ? INITIAL_FIELDS : size * 2);
+        }
     }
 
-    /** The value of field {@code i} (0 ≤ i &lt; {@link #size()}), as stored. */
+    /** Gives this object arrays of its own, with room for {@code capacity} fields. */
+    private void unshare(int capacity) {
+        spans = Arrays.copyOf(spans, capacity);
+        if (texts != null) {
+            texts = Arrays.copyOf(texts, capacity * 2);
+        }
+        shared = false;
+    }
+
+    /** The header block the raw fields are in, or null when there are none. */
+    byte @Nullable [] block() {
+        return block;
+    }
+
+    /** Where the name of field {@code i} starts in {@link #block()}, or -1 when the field is not in the block. */
+    int rawNameStart(int i) {
+        long span = spans[i];
+        return span == NOT_RAW ? -1 : (int) span & MAX_OFFSET;
+    }
+
+    /** Where the name of raw field {@code i} ends in {@link #block()} (the colon). */
+    int rawNameEnd(int i) {
+        long span = spans[i];
+        return ((int) span & MAX_OFFSET) + ((int) (span >>> NAME_LENGTH_SHIFT) & MAX_SHORT);
+    }
+
+    /** Where the value of raw field {@code i} starts in {@link #block()}. */
+    int rawValueStart(int i) {
+        return rawNameEnd(i) + ((int) (spans[i] >>> GAP_SHIFT) & MAX_SHORT);
+    }
+
+    /** Where the value of raw field {@code i} ends in {@link #block()} (before trailing whitespace and CRLF). */
+    int rawValueEnd(int i) {
+        return rawValueStart(i) + rawValueLength(i);
+    }
+
+    private int rawValueLength(int i) {
+        return (int) (spans[i] >>> VALUE_LENGTH_SHIFT);
+    }
+
+    /** The name of field {@code i} (0 ≤ i &lt; {@link #size()}): made from the block (once) for a raw field. */
+    public CharSequence nameAt(int i) {
+        CharSequence cached = texts == null ? null : texts[i << 1];
+        if (cached != null) {
+            return cached;
+        }
+        int start = rawNameStart(i);
+        return cache(i << 1, new AsciiString(block, start, rawNameEnd(i) - start, false));
+    }
+
+    /** The value of field {@code i} (0 ≤ i &lt; {@link #size()}): made from the block (once) for a raw field. */
     public CharSequence valueAt(int i) {
-        return fields[(i << 1) + 1];
+        CharSequence cached = texts == null ? null : texts[(i << 1) + 1];
+        if (cached != null) {
+            return cached;
+        }
+        int length = rawValueLength(i);
+        return length == 0 ? AsciiString.EMPTY_STRING
+                : cache((i << 1) + 1, new AsciiString(block, rawValueStart(i), length, false));
+    }
+
+    /** Keeps {@code text}, made of a raw field, at {@code slot} of {@link #texts}. */
+    private CharSequence cache(int slot, CharSequence text) {
+        CharSequence[] t = texts;
+        if (t == null) {
+            // Private even when the spans are shared: a cache the other side simply does not have.
+            t = texts = new CharSequence[spans.length * 2];
+        }
+        t[slot] = text;
+        return text;
+    }
+
+    /** Whether the name of field {@code i} is {@code name}, in any case; a raw name is compared in the block. */
+    public boolean nameEquals(int i, CharSequence name) {
+        if (spans[i] == NOT_RAW) {
+            CharSequence n = texts[i << 1];
+            return n == name || n.length() == name.length() && AsciiString.contentEqualsIgnoreCase(n, name);
+        }
+        int length = name.length();
+        int start = rawNameStart(i);
+        if (rawNameEnd(i) - start != length) {
+            return false;
+        }
+        byte[] a = block;
+        for (int k = 0; k < length; k++) {
+            char c = name.charAt(k);
+            int b = a[start + k] & 0xff;
+            if (b != c && lowerAscii((char) b) != lowerAscii(c)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The length of the value of field {@code i}. */
+    private int valueLength(int i) {
+        return spans[i] == NOT_RAW ? texts[(i << 1) + 1].length() : rawValueLength(i);
+    }
+
+    /** The character at {@code k} of the value of field {@code i}, read in the block for a raw field. */
+    private char valueChar(int i, int k) {
+        return spans[i] == NOT_RAW ? texts[(i << 1) + 1].charAt(k) : (char) (block[rawValueStart(i) + k] & 0xff);
     }
 
     /** A copy of {@code headers}' fields without validating them again (they were, when they were added). */
     public static CompactHttpHeaders copyOf(HttpHeaders headers) {
         if (headers instanceof CompactHttpHeaders compact) {
-            int n = compact.size << 1;
-            return new CompactHttpHeaders(Arrays.copyOf(compact.fields, Math.max(n + 4, INITIAL_FIELDS * 2)),
-                    compact.size);
+            // Copy-on-write: no array until one side changes its fields (most upstream copies never do).
+            return new CompactHttpHeaders(compact);
         }
         CompactHttpHeaders copy = new CompactHttpHeaders();
         Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
@@ -100,12 +263,9 @@ public final class CompactHttpHeaders extends HttpHeaders {
     // Lookups
 
     private int indexOf(CharSequence name, int from) {
-        int length = name.length();
-        CharSequence[] f = fields;
-        for (int i = from << 1, end = size << 1; i < end; i += 2) {
-            CharSequence n = f[i];
-            if (n == name || n.length() == length && AsciiString.contentEqualsIgnoreCase(n, name)) {
-                return i >> 1;
+        for (int i = from; i < size; i++) {
+            if (nameEquals(i, name)) {
+                return i;
             }
         }
         return -1;
@@ -119,13 +279,24 @@ public final class CompactHttpHeaders extends HttpHeaders {
     @Override
     public String get(CharSequence name) {
         int i = indexOf(name, 0);
-        return i < 0 ? null : fields[(i << 1) + 1].toString();
+        return i < 0 ? null : valueString(i);
+    }
+
+    /** The value of field {@code i} as a String: for a raw field made straight from the block (no AsciiString) and kept. */
+    private String valueString(int i) {
+        CharSequence cached = texts == null ? null : texts[(i << 1) + 1];
+        if (cached != null) {
+            return cached.toString();
+        }
+        int length = rawValueLength(i);
+        return length == 0 ? "" : (String) cache((i << 1) + 1,
+                new String(block, rawValueStart(i), length, StandardCharsets.ISO_8859_1));
     }
 
     /** The first value of {@code name} as stored (no String made), or null. */
     public CharSequence getCharSequence(CharSequence name) {
         int i = indexOf(name, 0);
-        return i < 0 ? null : fields[(i << 1) + 1];
+        return i < 0 ? null : valueAt(i);
     }
 
     @Override
@@ -195,7 +366,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
         }
         List<String> values = new ArrayList<>(2);
         do {
-            values.add(fields[(i << 1) + 1].toString());
+            values.add(valueString(i));
             i = indexOf(name, i + 1);
         } while (i >= 0);
         return values;
@@ -210,7 +381,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
     public Iterator<? extends CharSequence> valueCharSequenceIterator(CharSequence name) {
         List<CharSequence> values = new ArrayList<>(2);
         for (int i = indexOf(name, 0); i >= 0; i = indexOf(name, i + 1)) {
-            values.add(fields[(i << 1) + 1]);
+            values.add(valueAt(i));
         }
         return values.iterator();
     }
@@ -219,7 +390,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
     public List<Map.Entry<String, String>> entries() {
         List<Map.Entry<String, String>> entries = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
-            entries.add(new AbstractMap.SimpleImmutableEntry<>(fields[i << 1].toString(), fields[(i << 1) + 1].toString()));
+            entries.add(new AbstractMap.SimpleImmutableEntry<>(nameAt(i).toString(), valueString(i)));
         }
         return entries;
     }
@@ -242,8 +413,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
     @Override
     public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
         for (int i = indexOf(name, 0); i >= 0; i = indexOf(name, i + 1)) {
-            CharSequence v = fields[(i << 1) + 1];
-            if (ignoreCase ? AsciiString.contentEqualsIgnoreCase(v, value) : AsciiString.contentEquals(v, value)) {
+            if (valueRegionEquals(i, 0, valueLength(i), value, ignoreCase)) {
                 return true;
             }
         }
@@ -254,48 +424,79 @@ public final class CompactHttpHeaders extends HttpHeaders {
     public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
         // As Netty's: the value or one of the comma-separated elements of a value, trimmed.
         for (int i = indexOf(name, 0); i >= 0; i = indexOf(name, i + 1)) {
-            CharSequence v = fields[(i << 1) + 1];
-            int start = 0;
-            int length = v.length();
-            while (start <= length) {
-                int comma = indexOfComma(v, start);
-                int end = comma < 0 ? length : comma;
-                if (elementEquals(v, start, end, value, ignoreCase)) {
+            int length = valueLength(i);
+            for (int start = 0; start <= length; ) {
+                int end = elementEnd(i, start, length);
+                if (elementEquals(i, start, end, value, ignoreCase)) {
                     return true;
                 }
-                if (comma < 0) {
-                    break;
-                }
-                start = comma + 1;
+                start = end + 1;
             }
         }
         return false;
     }
 
-    private static int indexOfComma(CharSequence v, int from) {
-        for (int i = from, n = v.length(); i < n; i++) {
-            if (v.charAt(i) == ',') {
-                return i;
+    /**
+     * Whether every non-empty element of the comma-separated value of field {@code i} is one of
+     * {@code words}, in any case: read in place, without a String or a list.
+     */
+    boolean everyElementIn(int i, AsciiString[] words) {
+        int length = valueLength(i);
+        for (int start = 0; start <= length; ) {
+            int end = elementEnd(i, start, length);
+            if (!isEmptyElement(i, start, end) && !elementIsOneOf(i, start, end, words)) {
+                return false;
             }
+            start = end + 1;
         }
-        return -1;
+        return true;
     }
 
-    private static boolean elementEquals(CharSequence v, int start, int end, CharSequence value, boolean ignoreCase) {
-        while (start < end && isOws(v.charAt(start))) {
+    private boolean elementIsOneOf(int i, int start, int end, AsciiString[] words) {
+        for (AsciiString word : words) {
+            if (elementEquals(i, start, end, word, true)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The end of the list element of field {@code i}'s value that starts at {@code from}: a comma or the end. */
+    private int elementEnd(int i, int from, int length) {
+        int k = from;
+        while (k < length && valueChar(i, k) != ',') {
+            k++;
+        }
+        return k;
+    }
+
+    private boolean isEmptyElement(int i, int start, int end) {
+        while (start < end && isOws(valueChar(i, start))) {
             start++;
         }
-        while (end > start && isOws(v.charAt(end - 1))) {
+        return start == end;
+    }
+
+    /** Whether {@code value[start, end)} of field {@code i}, without the whitespace around it, is {@code value}. */
+    private boolean elementEquals(int i, int start, int end, CharSequence value, boolean ignoreCase) {
+        while (start < end && isOws(valueChar(i, start))) {
+            start++;
+        }
+        while (end > start && isOws(valueChar(i, end - 1))) {
             end--;
         }
+        return valueRegionEquals(i, start, end, value, ignoreCase);
+    }
+
+    private boolean valueRegionEquals(int i, int start, int end, CharSequence value, boolean ignoreCase) {
         int length = end - start;
         if (length != value.length()) {
             return false;
         }
-        for (int i = 0; i < length; i++) {
-            char a = v.charAt(start + i);
-            char b = value.charAt(i);
-            if (a != b && !(ignoreCase && a < 0x80 && b < 0x80 && lowerAscii(a) == lowerAscii(b))) {
+        for (int k = 0; k < length; k++) {
+            char a = valueChar(i, start + k);
+            char b = value.charAt(k);
+            if (a != b && !(ignoreCase && lowerAscii(a) == lowerAscii(b))) {
                 return false;
             }
         }
@@ -336,7 +537,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
         Set<String> names = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
         Set<String> ordered = new LinkedHashSet<>();
         for (int i = 0; i < size; i++) {
-            String n = fields[i << 1].toString();
+            String n = nameAt(i).toString();
             if (names.add(n)) {
                 ordered.add(n);
             }
@@ -379,7 +580,7 @@ public final class CompactHttpHeaders extends HttpHeaders {
         }
         if (headers instanceof CompactHttpHeaders compact) {
             for (int i = 0; i < compact.size; i++) {
-                addTrusted(compact.fields[i << 1], compact.fields[(i << 1) + 1]);
+                addTrusted(compact.nameAt(i), compact.valueAt(i));
             }
             return this;
         }
@@ -466,27 +667,40 @@ public final class CompactHttpHeaders extends HttpHeaders {
         if (i < 0) {
             return;
         }
-        CharSequence[] f = fields;
-        int write = i << 1;
-        int end = size << 1;
+        if (shared) {
+            unshare(size + ROOM_IN_COPY);
+        }
+        long[] s = spans;
+        CharSequence[] t = texts;
         int kept = i;
-        for (int read = write + 2; read < end; read += 2) {
-            CharSequence n = f[read];
-            if (n == name || n.length() == name.length() && AsciiString.contentEqualsIgnoreCase(n, name)) {
+        for (int read = i + 1; read < size; read++) {
+            if (nameEquals(read, name)) {
                 continue;
             }
-            f[write] = n;
-            f[write + 1] = f[read + 1];
-            write += 2;
+            s[kept] = s[read];
+            if (t != null) {
+                t[kept << 1] = t[read << 1];
+                t[(kept << 1) + 1] = t[(read << 1) + 1];
+            }
             kept++;
         }
-        Arrays.fill(f, write, end, null);
+        if (t != null) {
+            Arrays.fill(t, kept << 1, size << 1, null);
+        }
         size = kept;
     }
 
     @Override
     public HttpHeaders clear() {
-        Arrays.fill(fields, 0, size << 1, null);
+        if (shared) {
+            // The other side keeps the arrays; this one starts afresh.
+            spans = NO_SPANS;
+            texts = null;
+            shared = false;
+        } else if (texts != null) {
+            Arrays.fill(texts, 0, size << 1, null);
+        }
+        block = null;
         size = 0;
         return this;
     }
@@ -551,12 +765,10 @@ public final class CompactHttpHeaders extends HttpHeaders {
             if (next >= size) {
                 throw new NoSuchElementException();
             }
-            CharSequence n = fields[next << 1];
-            CharSequence v = fields[(next << 1) + 1];
-            next++;
+            int i = next++;
             return strings
-                    ? (Map.Entry<T, T>) new AbstractMap.SimpleImmutableEntry<>(n.toString(), v.toString())
-                    : (Map.Entry<T, T>) new AbstractMap.SimpleImmutableEntry<>(n, v);
+                    ? (Map.Entry<T, T>) new AbstractMap.SimpleImmutableEntry<>(nameAt(i).toString(), valueString(i))
+                    : (Map.Entry<T, T>) new AbstractMap.SimpleImmutableEntry<>(nameAt(i), valueAt(i));
         }
     }
 }

@@ -58,30 +58,8 @@ final class HopByHop {
      */
     private static boolean connectionNamesOnlyFixedFields(CompactHttpHeaders headers) {
         for (int i = 0, n = headers.size(); i < n; i++) {
-            CharSequence name = headers.nameAt(i);
-            if (name.length() != 10 || !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONNECTION)) {
-                continue;
-            }
-            CharSequence value = headers.valueAt(i);
-            int length = value.length();
-            int start = 0;
-            while (start <= length) {
-                int end = start;
-                while (end < length && value.charAt(end) != ',') {
-                    end++;
-                }
-                int from = start;
-                int to = end;
-                while (from < to && (value.charAt(from) == ' ' || value.charAt(from) == '\t')) {
-                    from++;
-                }
-                while (to > from && (value.charAt(to - 1) == ' ' || value.charAt(to - 1) == '\t')) {
-                    to--;
-                }
-                if (to > from && !goesAnyway(value, from, to - from)) {
-                    return false;
-                }
-                start = end + 1;
+            if (headers.nameEquals(i, HttpHeaderNames.CONNECTION) && !headers.everyElementIn(i, GO_ANYWAY)) {
+                return false;
             }
         }
         return true;
@@ -91,22 +69,15 @@ final class HopByHop {
             HttpHeaderNames.TE, HttpHeaderNames.TRANSFER_ENCODING, PROXY_CONNECTION, HTTP2_SETTINGS,
             HttpHeaderNames.CONNECTION};
 
-    /** Whether {@code value[from, from + length)} is {@code close} or a name of the fixed list, in any case. */
-    private static boolean goesAnyway(CharSequence value, int from, int length) {
-        for (AsciiString word : GO_ANYWAY) {
-            if (word.length() == length && AsciiString.regionMatches(value, true, from, word, 0, length)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /** Whether a field of {@code headers} is one of the connection-specific names above. */
     private static boolean hasAny(HttpHeaders headers) {
         if (headers instanceof CompactHttpHeaders compact) {
+            // Names compared in the decoder's block: no name object made.
             for (int i = 0, n = compact.size(); i < n; i++) {
-                if (isConnectionSpecific(compact.nameAt(i))) {
-                    return true;
+                for (AsciiString name : CONNECTION_SPECIFIC) {
+                    if (compact.nameEquals(i, name)) {
+                        return true;
+                    }
                 }
             }
             return false;
@@ -121,15 +92,15 @@ final class HopByHop {
     }
 
     private static boolean isConnectionSpecific(CharSequence name) {
-        return switch (name.length()) {
-            case 2 -> AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TE);
-            case 7 -> AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.UPGRADE);
-            case 10 -> AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.CONNECTION)
-                    || AsciiString.contentEqualsIgnoreCase(name, KEEP_ALIVE);
-            case 14 -> AsciiString.contentEqualsIgnoreCase(name, HTTP2_SETTINGS);
-            case 16 -> AsciiString.contentEqualsIgnoreCase(name, PROXY_CONNECTION);
-            case 17 -> AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING);
-            default -> false;
-        };
+        for (AsciiString specific : CONNECTION_SPECIFIC) {
+            if (specific.length() == name.length() && AsciiString.contentEqualsIgnoreCase(specific, name)) {
+                return true;
+            }
+        }
+        return false;
     }
+
+    private static final AsciiString[] CONNECTION_SPECIFIC = {HttpHeaderNames.CONNECTION, KEEP_ALIVE,
+            HttpHeaderNames.TE, HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.UPGRADE, PROXY_CONNECTION,
+            HTTP2_SETTINGS};
 }

@@ -293,11 +293,7 @@ public final class Http1Encoder extends ChannelOutboundHandlerAdapter {
         boolean fields(HttpHeaders headers) {
             boolean chunkedBody = false;
             if (headers instanceof CompactHttpHeaders compact) {
-                // Straight from its array: no iterator, no entry objects.
-                for (int i = 0, n = compact.size(); i < n; i++) {
-                    chunkedBody |= field(compact.nameAt(i), compact.valueAt(i));
-                }
-                return chunkedBody;
+                return fields(compact);
             }
             Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
             while (it.hasNext()) {
@@ -305,6 +301,66 @@ public final class Http1Encoder extends ChannelOutboundHandlerAdapter {
                 chunkedBody |= field(field.getKey(), field.getValue());
             }
             return chunkedBody;
+        }
+
+        /**
+         * Appends the fields of {@code headers} straight from its arrays (no iterator, no entry objects),
+         * and its decoded fields from the header block without a name or value object: a run of lines
+         * that are already {@code name: value CRLF} and follow each other in the block is one copy.
+         */
+        private boolean fields(CompactHttpHeaders headers) {
+            boolean chunkedBody = false;
+            byte[] block = headers.block();
+            // The run of block lines not yet copied: [runStart, runEnd), empty when equal.
+            int runStart = -1;
+            int runEnd = -1;
+            for (int i = 0, n = headers.size(); i < n; i++) {
+                int nameStart = headers.rawNameStart(i);
+                if (nameStart < 0) {
+                    copyRun(block, runStart, runEnd);
+                    runStart = runEnd = -1;
+                    chunkedBody |= field(headers.nameAt(i), headers.valueAt(i));
+                    continue;
+                }
+                if (headers.nameEquals(i, HttpHeaderNames.TRANSFER_ENCODING)) {
+                    chunkedBody |= AsciiString.containsIgnoreCase(headers.valueAt(i), HttpHeaderValues.CHUNKED);
+                }
+                int nameEnd = headers.rawNameEnd(i);
+                int valueStart = headers.rawValueStart(i);
+                int valueEnd = headers.rawValueEnd(i);
+                if (valueStart == nameEnd + 2 && block[nameEnd + 1] == ' ' && block[valueEnd] == '\r') {
+                    if (nameStart != runEnd) {
+                        copyRun(block, runStart, runEnd);
+                        runStart = nameStart;
+                    }
+                    runEnd = valueEnd + 2;
+                } else {
+                    // Other whitespace around the value than one space before it: written as a fresh line.
+                    copyRun(block, runStart, runEnd);
+                    runStart = runEnd = -1;
+                    bytes(block, nameStart, nameEnd);
+                    ensure(2);
+                    bytes[length++] = ':';
+                    bytes[length++] = ' ';
+                    bytes(block, valueStart, valueEnd);
+                    put(CRLF);
+                }
+            }
+            copyRun(block, runStart, runEnd);
+            return chunkedBody;
+        }
+
+        private void copyRun(byte[] block, int start, int end) {
+            if (end > start) {
+                bytes(block, start, end);
+            }
+        }
+
+        private void bytes(byte[] from, int start, int end) {
+            int n = end - start;
+            ensure(n);
+            System.arraycopy(from, start, bytes, length, n);
+            length += n;
         }
 
         /** Appends {@code name: value CRLF}; true when it says the body is chunked. */

@@ -5,13 +5,10 @@ import io.netty.util.AsciiString;
 /**
  * The field names the HTTP/1.1 decoders recognise: the few that decide framing (looked up whatever
  * their case, so that {@code CONTENT-length} frames a message as {@code Content-Length} does), and
- * the common ones, whose name objects are shared instead of made anew for every message.
+ * the common ones, whose bytes need no check one by one once they are found (a known name is a token).
  *
  * <p>A name is looked up by its length and its first and last bytes (lower case), in an
- * open-addressed table built once: no per-byte hashing. A name sent exactly as the canonical form
- * ({@code Content-Type}) or in lower case ({@code content-type}) reuses that constant, so the case a
- * peer chose is kept on the way through; any other spelling gets its own {@link AsciiString} over the
- * decoder's copy of the header block.
+ * open-addressed table built once: no per-byte hashing.
  */
 final class Http1FieldNames {
     /** Not one of the names below. */
@@ -42,8 +39,7 @@ final class Http1FieldNames {
         "X-Content-Type-Options", "X-Frame-Options", "X-XSS-Protection", "Sec-WebSocket-Accept",
     };
 
-    /** Per id: the canonical spelling and the lower-case one. */
-    private static final AsciiString[] CANONICAL = new AsciiString[CANONICAL_NAMES.length];
+    /** Per id: the name in lower case. */
     private static final AsciiString[] LOWER = new AsciiString[CANONICAL_NAMES.length];
     /** Open-addressed by hash: id + 1, or 0 for an empty slot. */
     private static final byte[] SLOTS = new byte[256];
@@ -52,7 +48,6 @@ final class Http1FieldNames {
         for (int id = 0; id < CANONICAL_NAMES.length; id++) {
             String canonical = CANONICAL_NAMES[id];
             String lower = canonical.toLowerCase(java.util.Locale.ROOT);
-            CANONICAL[id] = AsciiString.cached(canonical);
             LOWER[id] = AsciiString.cached(lower);
             int slot = slot(lower.length(), lower.charAt(0), lower.charAt(lower.length() - 1));
             while (SLOTS[slot] != 0) {
@@ -69,9 +64,7 @@ final class Http1FieldNames {
     }
 
     /**
-     * The name {@code a[start, start + length)}, made of token characters: {@link #id} and
-     * {@link #isShared} of the result tell which name it is and whether its spelling is one of the
-     * constants.
+     * The id of the name {@code a[start, start + length)} (in any case), or {@link #OTHER}.
      *
      * @param firstLower the first byte in lower case
      * @param lastLower  the last byte in lower case
@@ -81,47 +74,13 @@ final class Http1FieldNames {
         int entry;
         while ((entry = SLOTS[slot]) != 0) {
             int id = entry - 1;
-            AsciiString canonical = CANONICAL[id];
-            if (canonical.length() == length) {
-                if (equals(a, start, canonical.array(), canonical.arrayOffset(), length)) {
-                    return id << 2 | SPELLED_CANONICALLY;
-                }
-                AsciiString lower = LOWER[id];
-                if (equals(a, start, lower.array(), lower.arrayOffset(), length)) {
-                    return id << 2 | SPELLED_IN_LOWER_CASE;
-                }
-                if (equalsIgnoreCase(a, start, lower.array(), lower.arrayOffset(), length)) {
-                    return id << 2 | SPELLED_OTHERWISE;
-                }
+            AsciiString lower = LOWER[id];
+            if (lower.length() == length && equalsIgnoreCase(a, start, lower.array(), lower.arrayOffset(), length)) {
+                return id;
             }
             slot = (slot + 1) & (SLOTS.length - 1);
         }
         return OTHER;
-    }
-
-    private static final int SPELLED_CANONICALLY = 1;
-    private static final int SPELLED_IN_LOWER_CASE = 2;
-    private static final int SPELLED_OTHERWISE = 3;
-
-    /** The id of a name {@link #find} found, or {@link #OTHER}. */
-    static int id(int found) {
-        return found == OTHER ? OTHER : found >> 2;
-    }
-
-    /**
-     * The name object for {@code a[start, start + length)}, which {@link #find} found: a shared constant
-     * when it is spelled canonically or in lower case, otherwise one over {@code a} (which must not change).
-     */
-    static AsciiString name(int found, byte[] a, int start, int length) {
-        return switch (found == OTHER ? SPELLED_OTHERWISE : found & 3) {
-            case SPELLED_CANONICALLY -> CANONICAL[found >> 2];
-            case SPELLED_IN_LOWER_CASE -> LOWER[found >> 2];
-            default -> new AsciiString(a, start, length, false);
-        };
-    }
-
-    private static boolean equals(byte[] a, int start, byte[] b, int bStart, int length) {
-        return java.util.Arrays.equals(a, start, start + length, b, bStart, bStart + length);
     }
 
     private static boolean equalsIgnoreCase(byte[] a, int start, byte[] lower, int lowerStart, int length) {

@@ -15,7 +15,6 @@ import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
-import io.netty.util.AsciiString;
 
 import java.util.List;
 
@@ -47,9 +46,9 @@ import static dev.relay.transport.internal.Http1Bytes.valueEnd;
  * resumed where it stopped when the block arrives in pieces), checking the limits as it goes; then
  * the block is copied once into a {@code byte[]} that the message keeps, and parsed from it in one
  * pass that validates every byte against a table of {@link Http1Bytes} (token characters in names,
- * field-value characters in values) and picks out the fields framing depends on. Names and values
- * are {@link AsciiString}s over that array (the common names are shared constants), added to headers
- * that skip Netty's second validation ({@link CompactHttpHeaders#addTrusted}).
+ * field-value characters in values) and picks out the fields framing depends on. Each field is kept
+ * as offsets into that array ({@link CompactHttpHeaders#addRaw}): a name or value object is made only
+ * if someone asks for it, and Netty's second validation is skipped.
  *
  * <p>Strictness (RFC 9112): lines end in CRLF; no whitespace before the colon or at the start of a
  * line (obs-fold); no control characters but HTAB in values; one {@code Content-Length} of digits
@@ -269,7 +268,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             throw bareLf();
         }
         parseStartLine(a, bodyStart - 2);
-        CompactHttpHeaders headers = new CompactHttpHeaders(fields);
+        CompactHttpHeaders headers = new CompactHttpHeaders(a, fields);
         resetFraming();
         parseFields(a, bodyStart, headers, false);
         emitHead(headers, out);
@@ -423,18 +422,16 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
             if (dropped) {
                 continue;
             }
-            int id = Http1FieldNames.id(found);
-            if (id != Http1FieldNames.OTHER && id <= Http1FieldNames.TRAILER) {
+            if (found != Http1FieldNames.OTHER && found <= Http1FieldNames.TRAILER) {
                 if (!trailers) {
-                    framingField(id, a, valueStart, valueEnd);
-                } else if (id == Http1FieldNames.CONTENT_LENGTH || id == Http1FieldNames.TRANSFER_ENCODING
-                        || id == Http1FieldNames.TRAILER) {
+                    framingField(found, a, valueStart, valueEnd);
+                } else if (found == Http1FieldNames.CONTENT_LENGTH || found == Http1FieldNames.TRANSFER_ENCODING
+                        || found == Http1FieldNames.TRAILER) {
                     continue;
                 }
             }
-            AsciiString name = Http1FieldNames.name(found, a, nameStart, nameLength);
-            headers.addTrusted(name, valueEnd == valueStart ? AsciiString.EMPTY_STRING
-                    : new AsciiString(a, valueStart, valueEnd - valueStart, false));
+            // Offsets into the block, no name or value object: most fields are only written out again.
+            headers.addRaw(nameStart, colon, valueStart, valueEnd);
         }
     }
 
@@ -680,7 +677,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         } else {
             byte[] a = new byte[length];
             in.readBytes(a);
-            CompactHttpHeaders trailers = new CompactHttpHeaders(fields);
+            CompactHttpHeaders trailers = new CompactHttpHeaders(a, fields);
             parseFields(a, 0, trailers, true);
             out.add(new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER, trailers));
         }

@@ -59,6 +59,29 @@ class Http1EncoderTest {
     }
 
     @Test
+    void decodedFieldsGoOutFromTheBlockAsTheyCameWhateverWasChangedAroundThem() {
+        // Lines already "name: value", lines with other whitespace, a field removed between two, one added.
+        CompactHttpHeaders headers = CompactHttpHeadersTest.decoded(
+                "Server: nginx\r\nDate: d\r\nConnection: keep-alive\r\nx-odd:\tv \r\nEmpty:\r\nETag: \"e\"\r\n");
+        headers.remove("connection");
+        headers.add("Via", "1.1 relay");
+        DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, headers);
+        channel.writeAndFlush(response);
+
+        assertEquals(List.of("HTTP/1.1 200 OK\r\nServer: nginx\r\nDate: d\r\nx-odd: v\r\nEmpty: \r\nETag: \"e\"\r\n"
+                + "Via: 1.1 relay\r\n\r\n"), written());
+    }
+
+    @Test
+    void aDecodedTransferEncodingChunkedFramesTheBody() {
+        CompactHttpHeaders headers = CompactHttpHeadersTest.decoded("transfer-encoding: Chunked\r\n");
+        channel.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, headers));
+        channel.writeAndFlush(new DefaultLastHttpContent(bytes("ab")));
+
+        assertEquals("HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", String.join("", written()));
+    }
+
+    @Test
     void chunkedCodingFramesEachPartAndEndsWithTheLastChunk() {
         DefaultHttpResponse response = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
         response.headers().add("Transfer-Encoding", "chunked");
