@@ -262,11 +262,10 @@ public final class HttpProxyServer implements AutoCloseable {
                             // HTTP/1.1 is in place; this handler swaps it for HTTP/2 on ALPN h2 or the preface.
                             boolean onTls = ch.pipeline().get(ListenerTls.HANDLER_NAME) != null;
                             ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, headerReadNanos,
-                                    keepAliveNanos, bodyReadNanos, "bytes", "http", "proxy"));
+                                    keepAliveNanos, bodyReadNanos, "http", "proxy"));
                         }
                         ch.pipeline()
-                                .addLast("bytes", handler.byteWatcher())
-                                .addLast("http", new Http1ServerCodec(options, 64 * 1024))
+                                .addLast("http", new Http1ServerCodec(options, 64 * 1024, handler))
                                 .addLast("proxy", handler);
                         connections.add(ch);
                     }

@@ -44,8 +44,8 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
     private final String[] http1Handlers;
     private final Http2Installer http2;
     private @Nullable ByteBuf held;
-    /** TLS only: what came before the handshake event (normally nothing). */
-    private final ArrayDeque<Object> early = new ArrayDeque<>(1);
+    /** TLS only: what came before the handshake event (normally nothing, so made on first use). */
+    private @Nullable ArrayDeque<Object> early;
 
     /**
      * @param tls           whether the connection is TLS (choose by ALPN) or plain (choose by preface)
@@ -60,6 +60,9 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (tls) {
+            if (early == null) {
+                early = new ArrayDeque<>(1);
+            }
             early.add(msg);
             return;
         }
@@ -100,16 +103,18 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
         }
         ByteBuf bytes = held;
         held = null;
-        Object[] earlier = early.toArray();
-        early.clear();
+        ArrayDeque<Object> earlier = early;
+        early = null;
         pipeline.remove(this);
         if (bytes != null) {
             ctx.fireChannelRead(bytes);
         }
-        for (Object m : earlier) {
-            ctx.fireChannelRead(m);
+        if (earlier != null) {
+            for (Object m : earlier) {
+                ctx.fireChannelRead(m);
+            }
         }
-        if (bytes != null || earlier.length > 0) {
+        if (bytes != null || earlier != null && !earlier.isEmpty()) {
             ctx.fireChannelReadComplete();
         }
     }
@@ -121,9 +126,12 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
             held.release();
             held = null;
         }
-        Object m;
-        while ((m = early.poll()) != null) {
-            ReferenceCountUtil.release(m);
+        if (early != null) {
+            Object m;
+            while ((m = early.poll()) != null) {
+                ReferenceCountUtil.release(m);
+            }
+            early = null;
         }
     }
 }

@@ -48,9 +48,9 @@ class Http1DownstreamTest {
                 DefaultAddressResolverGroup.INSTANCE, EngineClock.system());
         long minute = TimeUnit.MINUTES.toNanos(1);
         DownstreamHandler handler = engine.newDownstreamHandler(minute, minute, minute);
-        channel = new EmbeddedChannel(handler.byteWatcher(), new Http1ServerCodec(new HttpDecoderConfig()
+        channel = new EmbeddedChannel(new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(options.maxRequestLineBytes())
-                .setMaxHeaderSize(options.maxHeaderBytes())), handler);
+                .setMaxHeaderSize(options.maxHeaderBytes()), handler), handler);
     }
 
     @AfterEach
