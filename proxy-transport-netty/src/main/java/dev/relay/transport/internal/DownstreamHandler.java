@@ -35,6 +35,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     private static final long LINGER_IDLE_NANOS = TimeUnit.SECONDS.toNanos(5);
     /** ... and at the latest after nginx's lingering_time. */
     private static final long LINGER_MAX_NANOS = TimeUnit.SECONDS.toNanos(30);
+    private final DownstreamListener listener;
     private final ProxyEngine<?> engine;
     /** Pipelined messages waiting for the current response; made on the first one (rare), dropped once empty. */
     private @org.jspecify.annotations.Nullable ArrayDeque<Object> queued;
@@ -67,10 +68,6 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     /** Counted in the engine's open connections (from channelActive until inactive or removed). */
     private boolean counted;
 
-    private final long headerReadNanos;
-    private final long keepAliveNanos;
-    private final long bodyReadNanos;
-    private final ConnectAllowList connectAllow;
     /**
      * The connection is held for a tunnel: an upgrade or CONNECT request came, the HTTP decoder is
      * gone and nothing is read until the answer; what the client sent after its request waits here.
@@ -84,18 +81,14 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
      */
     private long lingeringSince;
 
-    DownstreamHandler(ProxyEngine<?> engine, long headerReadNanos, long keepAliveNanos, long bodyReadNanos,
-                      ConnectAllowList connectAllow) {
-        this.engine = engine;
-        this.connectAllow = connectAllow;
-        this.headerReadNanos = headerReadNanos;
-        this.keepAliveNanos = keepAliveNanos;
-        this.bodyReadNanos = bodyReadNanos;
+    DownstreamHandler(DownstreamListener listener) {
+        this.listener = listener;
+        this.engine = listener.engine;
     }
 
     /** This listener's request-body read timeout, in nanoseconds. */
     long bodyReadTimeoutNanos() {
-        return bodyReadNanos;
+        return listener.bodyReadNanos;
     }
 
     @Override
@@ -104,7 +97,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         timer = new LazyTimer(engine.clock, channel.eventLoop(), this::onTimer);
         counted = true;
         engine.openConnections.incrementAndGet();
-        armTimer(keepAliveNanos);
+        armTimer(listener.keepAliveNanos);
         ctx.fireChannelActive();
     }
 
@@ -265,7 +258,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
 
     /** Why a CONNECT is refused on this listener (405 when it allows none, 403 for another target), or null. */
     private @org.jspecify.annotations.Nullable ProxyError refuseConnect(HttpRequest request) {
-        if (connectAllow.isEmpty()) {
+        if (listener.connectAllow.isEmpty()) {
             return ProxyError.httpStatus(405, ErrorSource.DOWNSTREAM)
                     .setContext("CONNECT is not enabled on this listener");
         }
@@ -278,7 +271,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
             return ProxyError.httpStatus(400, ErrorSource.DOWNSTREAM)
                     .setContext("CONNECT pipelined behind other requests");
         }
-        if (!connectAllow.allows(target)) {
+        if (!listener.connectAllow.allows(target)) {
             return ProxyError.httpStatus(403, ErrorSource.DOWNSTREAM)
                     .setContext("CONNECT target not allowed: " + request.uri());
         }
@@ -345,7 +338,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         discardingBody = !requestComplete;
         awaitingRequest = true;
         headerStarted = false;
-        long idle = keepAliveNanos;
+        long idle = listener.keepAliveNanos;
         if (engine.isDraining()) {
             // This response promised keep-alive before the drain began, so the client may already
             // be sending its next request: serve it (with Connection: close), but do not wait long.
@@ -479,7 +472,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         if (awaitingRequest && !headerStarted && current == null) {
             headerStarted = true;
             cancelTimer();
-            armTimer(headerReadNanos);
+            armTimer(listener.headerReadNanos);
         }
     }
 
@@ -500,7 +493,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         long unsent = unsentBytes();
         if (unsent > 0) {
             unsentWhenArmed = unsent;
-            sendDeadline = engine.clock.nanoTime() + engine.options.sendTimeout().toNanos();
+            sendDeadline = engine.clock.nanoTime() + listener.sendTimeoutNanos;
             sendArmed = true;
             scheduleEarliestDeadline();
         }
@@ -562,7 +555,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
             channel.writeAndFlush(timeout).addListener(ChannelFutureListener.CLOSE);
             // No call exists yet to log it: the client error is recorded here, quietly, as any other.
             engine.errorLog.recordClientError(ProxyError.downstream(dev.relay.core.ErrorType.READ_TIMEDOUT,
-                    "request header not complete within " + TimeUnit.NANOSECONDS.toMillis(headerReadNanos) + " ms",
+                    "request header not complete within " + TimeUnit.NANOSECONDS.toMillis(listener.headerReadNanos) + " ms",
                     null), 408, true, () -> ClientAddresses.client(channel), () -> "-");
         } else {
             channel.close();

@@ -49,11 +49,12 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
 
     /**
      * @param tls           whether the connection is TLS (choose by ALPN) or plain (choose by preface)
-     * @param http1Handlers the names of the HTTP/1.1 handlers to remove for HTTP/2
+     * @param http1Handlers the names of the HTTP/1.1 handlers to remove for HTTP/2; shared by the
+     *                      connections of a listener, not copied (never modified)
      */
     DownstreamProtocolSelector(boolean tls, String[] http1Handlers, Http2Installer http2) {
         this.tls = tls;
-        this.http1Handlers = http1Handlers.clone();
+        this.http1Handlers = http1Handlers;
         this.http2 = http2;
     }
 
