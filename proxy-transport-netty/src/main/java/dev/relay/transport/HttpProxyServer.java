@@ -7,6 +7,7 @@ import dev.relay.transport.internal.AcceptBackoff;
 import dev.relay.transport.internal.ConnectionLimits;
 import dev.relay.transport.internal.DownstreamConnection;
 import dev.relay.transport.internal.DownstreamHandler;
+import dev.relay.transport.internal.DownstreamListener;
 import dev.relay.transport.internal.EngineClock;
 import dev.relay.transport.internal.Http1ServerCodec;
 import dev.relay.transport.internal.ListenerTls;
@@ -238,6 +239,8 @@ public final class HttpProxyServer implements AutoCloseable {
         long bodyReadNanos = listenerOptions.bodyReadTimeoutOr(options).toNanos();
         boolean http2 = listenerOptions.http2EnabledOr(options);
         ConnectionLimits limits = engine.connectionLimits(listenerOptions);
+        DownstreamListener downstream = engine.downstreamListener(headerReadNanos, keepAliveNanos, bodyReadNanos,
+                listenerOptions.connectAllowList(), "http", "proxy");
         return new ServerBootstrap()
                 .group(runtime.acceptors(), runtime.workers())
                 .option(ChannelOption.SO_BACKLOG, 4096)
@@ -252,8 +255,7 @@ public final class HttpProxyServer implements AutoCloseable {
                         if (ch instanceof SocketChannel) {
                             ch.config().setOption(ChannelOption.TCP_NODELAY, true);
                         }
-                        DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos,
-                                bodyReadNanos, listenerOptions.connectAllowList());
+                        DownstreamHandler handler = downstream.newHandler();
                         engine.addConnectionHandlers(ch, listenerOptions, headerReadNanos, limits);
                         // TLS first (after whatever must see the raw connection, such as a PROXY
                         // protocol header), so that the rest of the pipeline sees plain HTTP.
@@ -261,12 +263,10 @@ public final class HttpProxyServer implements AutoCloseable {
                         if (http2) {
                             // HTTP/1.1 is in place; this handler swaps it for HTTP/2 on ALPN h2 or the preface.
                             boolean onTls = ch.pipeline().get(ListenerTls.HANDLER_NAME) != null;
-                            ch.pipeline().addLast("protocol", engine.newProtocolSelector(onTls, headerReadNanos,
-                                    keepAliveNanos, bodyReadNanos, "bytes", "http", "proxy"));
+                            ch.pipeline().addLast("protocol", downstream.newProtocolSelector(onTls));
                         }
                         ch.pipeline()
-                                .addLast("bytes", handler.byteWatcher())
-                                .addLast("http", new Http1ServerCodec(options, 64 * 1024))
+                                .addLast("http", new Http1ServerCodec(options, 64 * 1024, handler))
                                 .addLast("proxy", handler);
                         connections.add(ch);
                     }

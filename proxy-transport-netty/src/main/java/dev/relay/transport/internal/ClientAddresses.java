@@ -21,14 +21,23 @@ record ClientAddresses(SocketAddress client, SocketAddress server) {
 
     /** The client address of {@code channel}. */
     static SocketAddress client(Channel channel) {
-        ClientAddresses proxied = channel.attr(FROM_PROXY_HEADER).get();
+        ClientAddresses proxied = fromProxyHeader(channel);
         return proxied != null ? proxied.client : portable(channel.remoteAddress());
     }
 
     /** The local (server) address of {@code channel} as the client sees it. */
     static SocketAddress server(Channel channel) {
-        ClientAddresses proxied = channel.attr(FROM_PROXY_HEADER).get();
+        ClientAddresses proxied = fromProxyHeader(channel);
         return proxied != null ? proxied.server : portable(channel.localAddress());
+    }
+
+    /**
+     * The PROXY header's addresses, or null. {@code hasAttr} first: {@code attr} alone creates the
+     * attribute, and with it the channel's attribute table (48 bytes kept by every connection of a
+     * listener without PROXY protocol).
+     */
+    private static @org.jspecify.annotations.Nullable ClientAddresses fromProxyHeader(Channel channel) {
+        return channel.hasAttr(FROM_PROXY_HEADER) ? channel.attr(FROM_PROXY_HEADER).get() : null;
     }
 
     /**

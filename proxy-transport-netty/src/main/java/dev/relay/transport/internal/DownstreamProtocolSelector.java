@@ -44,22 +44,26 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
     private final String[] http1Handlers;
     private final Http2Installer http2;
     private @Nullable ByteBuf held;
-    /** TLS only: what came before the handshake event (normally nothing). */
-    private final ArrayDeque<Object> early = new ArrayDeque<>(1);
+    /** TLS only: what came before the handshake event (normally nothing, so made on first use). */
+    private @Nullable ArrayDeque<Object> early;
 
     /**
      * @param tls           whether the connection is TLS (choose by ALPN) or plain (choose by preface)
-     * @param http1Handlers the names of the HTTP/1.1 handlers to remove for HTTP/2
+     * @param http1Handlers the names of the HTTP/1.1 handlers to remove for HTTP/2; shared by the
+     *                      connections of a listener, not copied (never modified)
      */
     DownstreamProtocolSelector(boolean tls, String[] http1Handlers, Http2Installer http2) {
         this.tls = tls;
-        this.http1Handlers = http1Handlers.clone();
+        this.http1Handlers = http1Handlers;
         this.http2 = http2;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (tls) {
+            if (early == null) {
+                early = new ArrayDeque<>(1);
+            }
             early.add(msg);
             return;
         }
@@ -100,16 +104,18 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
         }
         ByteBuf bytes = held;
         held = null;
-        Object[] earlier = early.toArray();
-        early.clear();
+        ArrayDeque<Object> earlier = early;
+        early = null;
         pipeline.remove(this);
         if (bytes != null) {
             ctx.fireChannelRead(bytes);
         }
-        for (Object m : earlier) {
-            ctx.fireChannelRead(m);
+        if (earlier != null) {
+            for (Object m : earlier) {
+                ctx.fireChannelRead(m);
+            }
         }
-        if (bytes != null || earlier.length > 0) {
+        if (bytes != null || earlier != null && !earlier.isEmpty()) {
             ctx.fireChannelReadComplete();
         }
     }
@@ -121,9 +127,12 @@ final class DownstreamProtocolSelector extends ChannelInboundHandlerAdapter {
             held.release();
             held = null;
         }
-        Object m;
-        while ((m = early.poll()) != null) {
-            ReferenceCountUtil.release(m);
+        if (early != null) {
+            Object m;
+            while ((m = early.poll()) != null) {
+                ReferenceCountUtil.release(m);
+            }
+            early = null;
         }
     }
 }

@@ -29,13 +29,22 @@ final class LazyTimer implements Runnable {
     /** Expires {@code timeoutNanos} from now, unless moved or disarmed before. */
     void arm(long timeoutNanos) {
         long now = clock.nanoTime();
-        deadline = now + timeoutNanos;
+        armAt(now + timeoutNanos, now);
+    }
+
+    /** Expires at {@code deadlineNanos} ({@link EngineClock#nanoTime()} time), unless moved or disarmed before. */
+    void armAt(long deadlineNanos) {
+        armAt(deadlineNanos, clock.nanoTime());
+    }
+
+    private void armAt(long deadlineNanos, long now) {
+        deadline = deadlineNanos;
         armed = true;
         if (task == null || taskFiresAt - deadline > 0) {
             if (task != null) {
                 task.cancel(false);
             }
-            task = clock.schedule(loop, this, timeoutNanos);
+            task = clock.schedule(loop, this, Math.max(0, deadline - now));
             taskFiresAt = deadline;
         }
     }

@@ -84,24 +84,18 @@ public final class ProxyEngine<C> {
 
     /** Creates the handler of a newly accepted downstream connection. */
     public DownstreamHandler newDownstreamHandler(long headerReadNanos, long keepAliveNanos, long bodyReadNanos) {
-        return newDownstreamHandler(headerReadNanos, keepAliveNanos, bodyReadNanos, ConnectAllowList.none());
-    }
-
-    /** Creates the handler of a newly accepted downstream connection of a listener that allows {@code connectAllow}. */
-    public DownstreamHandler newDownstreamHandler(long headerReadNanos, long keepAliveNanos, long bodyReadNanos,
-                                                 ConnectAllowList connectAllow) {
-        return new DownstreamHandler(this, headerReadNanos, keepAliveNanos, bodyReadNanos, connectAllow);
+        return downstreamListener(headerReadNanos, keepAliveNanos, bodyReadNanos, ConnectAllowList.none()).newHandler();
     }
 
     /**
-     * Creates the handler that chooses HTTP/1.1 or HTTP/2 for a new connection of a listener with
-     * HTTP/2 on (by ALPN when {@code tls}, by the prior-knowledge preface otherwise); for HTTP/2 it
-     * removes {@code http1Handlers} and installs {@link Http2DownstreamPipeline}'s.
+     * What the connections of a listener with these client timeouts and {@code CONNECT} destinations
+     * share (made once per listener); {@code http1Handlers} name the HTTP/1.1 handlers that a connection
+     * turning to HTTP/2 loses.
      */
-    public io.netty.channel.ChannelHandler newProtocolSelector(boolean tls, long headerReadNanos, long keepAliveNanos,
-                                                              long bodyReadNanos, String... http1Handlers) {
-        return new DownstreamProtocolSelector(tls, http1Handlers, pipeline ->
-                Http2DownstreamPipeline.install(pipeline, this, headerReadNanos, keepAliveNanos, bodyReadNanos));
+    public DownstreamListener downstreamListener(long headerReadNanos, long keepAliveNanos, long bodyReadNanos,
+                                                 ConnectAllowList connectAllow, String... http1Handlers) {
+        return new DownstreamListener(this, headerReadNanos, keepAliveNanos, bodyReadNanos, connectAllow,
+                http1Handlers);
     }
 
     /**

@@ -143,6 +143,29 @@ class EngineStateTest {
         channel.finishAndReleaseAll();
     }
 
+    @Test
+    void lazyTimerArmedAtAnEarlierDeadlineReschedulesAndAtAPassedOneFiresOnTheNextRun() {
+        EmbeddedChannel channel = new EmbeddedChannel();
+        ManualEngineClock clock = new ManualEngineClock();
+        AtomicInteger fired = new AtomicInteger();
+        LazyTimer timer = new LazyTimer(clock, channel.eventLoop(), fired::incrementAndGet);
+        long start = clock.nanoTime();
+
+        timer.armAt(start + Duration.ofMillis(500).toNanos());
+        timer.armAt(start + Duration.ofMillis(100).toNanos()); // earlier: the later task goes
+        assertEquals(1, clock.pendingTasks());
+        clock.advance(Duration.ofMillis(100));
+        channel.runPendingTasks();
+        assertEquals(1, fired.get(), "fired at the earlier deadline, not the first one");
+
+        timer.armAt(start); // already passed: due at once
+        clock.advance(Duration.ZERO);
+        channel.runPendingTasks();
+        assertEquals(2, fired.get());
+        assertEquals(0, clock.pendingTasks());
+        channel.finishAndReleaseAll();
+    }
+
     /**
      * An upstream stream that records the body parts written to it; the rest of the interface is not
      * part of what these tests drive, and a call to it fails the test.

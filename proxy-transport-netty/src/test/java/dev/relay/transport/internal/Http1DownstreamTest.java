@@ -43,14 +43,19 @@ class Http1DownstreamTest {
     private final AnsweringProxy proxy = new AnsweringProxy();
 
     private void open() {
+        long minute = TimeUnit.MINUTES.toNanos(1);
+        open(EngineClock.system(), minute, minute);
+    }
+
+    private void open(EngineClock clock, long headerReadNanos, long keepAliveNanos) {
         ProxyOptions options = ProxyOptions.builder().maxHeaderBytes(1024).build();
         ProxyEngine<Object> engine = new ProxyEngine<>(proxy, options, List.of(), NioSocketChannel.class,
-                DefaultAddressResolverGroup.INSTANCE, EngineClock.system());
+                DefaultAddressResolverGroup.INSTANCE, clock);
         long minute = TimeUnit.MINUTES.toNanos(1);
-        DownstreamHandler handler = engine.newDownstreamHandler(minute, minute, minute);
-        channel = new EmbeddedChannel(handler.byteWatcher(), new Http1ServerCodec(new HttpDecoderConfig()
+        DownstreamHandler handler = engine.newDownstreamHandler(headerReadNanos, keepAliveNanos, minute);
+        channel = new EmbeddedChannel(new Http1ServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(options.maxRequestLineBytes())
-                .setMaxHeaderSize(options.maxHeaderBytes())), handler);
+                .setMaxHeaderSize(options.maxHeaderBytes()), handler), handler);
     }
 
     @AfterEach
@@ -75,6 +80,37 @@ class Http1DownstreamTest {
             buf.release();
         }
         return out.toString();
+    }
+
+    @Test
+    void anIdleKeepAliveConnectionHoldsOneScheduledTaskAndClosesWhenItsKeepAliveTimeoutPasses() {
+        ManualEngineClock clock = new ManualEngineClock();
+        open(clock, TimeUnit.SECONDS.toNanos(30), TimeUnit.SECONDS.toNanos(10));
+        receive("GET /client-address HTTP/1.1\r\nHost: x\r\n\r\n");
+        assertTrue(sent().endsWith("\r\n\r\nfixed"));
+
+        assertEquals(1, clock.pendingTasks(), "one timer for the idle and send deadlines");
+        assertFalse(channel.hasAttr(ClientAddresses.FROM_PROXY_HEADER),
+                "looking for a PROXY header's addresses made no attribute");
+        clock.advance(java.time.Duration.ofSeconds(9));
+        channel.runPendingTasks();
+        assertTrue(channel.isActive());
+        clock.advance(java.time.Duration.ofSeconds(1));
+        channel.runPendingTasks();
+        assertFalse(channel.isActive(), "closed after the keep-alive timeout");
+    }
+
+    @Test
+    void theFirstByteOfAHeaderSeenByTheCodecStartsTheHeaderTimeout() {
+        ManualEngineClock clock = new ManualEngineClock();
+        open(clock, TimeUnit.SECONDS.toNanos(5), TimeUnit.SECONDS.toNanos(60));
+        receive("GET /fixed HTTP/1.1\r\nHo");
+
+        clock.advance(java.time.Duration.ofSeconds(5));
+        channel.runPendingTasks();
+        String response = sent();
+        assertTrue(response.startsWith("HTTP/1.1 408 "), response);
+        assertFalse(channel.isActive());
     }
 
     @Test
@@ -209,8 +245,12 @@ class Http1DownstreamTest {
 
         @Override
         public CompletionStage<Boolean> requestFilter(Session session, Object ctx) {
-            String path = session.requestHeader().uri();
-            seen.add(path);
+            String uri = session.requestHeader().uri();
+            seen.add(uri);
+            if (uri.equals("/client-address")) {
+                seen.add(String.valueOf(session.clientAddress()));
+            }
+            String path = uri.equals("/client-address") ? "/fixed" : uri;
             CompletableFuture<Boolean> hold = holds.remove(path);
             if (hold != null) {
                 return hold.thenCompose(ignored -> answer(session, path));
