@@ -272,6 +272,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
         resetFraming();
         parseFields(a, bodyStart, headers, false);
         emitHead(headers, out);
+        hostBlock = null; // the block is the message's now; an idle connection need not keep it
     }
 
     /**

@@ -216,6 +216,10 @@ public final class Http1RequestDecoder extends Http1MessageDecoder {
         boolean keepAlive = !connectionClose && (http11 || connectionKeepAlive);
         Http1Framing framing = Http1Framing.of(contentLength, transferEncoding, keepAlive, http11 && expectContinue);
         out.add(new DecodedHttpRequest(v, method, uri, headers, framing));
+        // The request has them now: an idle keep-alive connection would otherwise keep the last
+        // target (a String and the header block it was cut from) until its next request.
+        uri = null;
+        targetBlock = null;
         // A request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3).
         if (!expectBody(false)) {
             out.add(LastHttpContent.EMPTY_LAST_CONTENT);
