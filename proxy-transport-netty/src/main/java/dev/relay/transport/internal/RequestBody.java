@@ -22,13 +22,16 @@ final class RequestBody {
     private final ProxyCall<?> call;
     private final DownstreamStream downstream;
     private final EngineClock clock;
-    private final BodyQueue pending = new BodyQueue();
+    /** Made on the first part that has to wait: a request without a body never needs one (saves 24 B). */
+    private @Nullable BodyQueue pending;
     /**
      * The head of {@link #pending} was taken back from an abandoned attempt: it passed the modules
      * (per request) already, and goes only through the ProxyHttp phase (per attempt) again.
      */
     private boolean headPassedModules;
-    private final ReplayBuffer replay;
+    /** Made when the first body byte goes upstream: a request without a body has nothing to replay. */
+    private @Nullable ReplayBuffer replay;
+    private final int replayLimit;
     /** No Content-Length above 0 and no chunked coding: the request has no body at all (RFC 9112 §6.3). */
     private final boolean bodiless;
     private @Nullable LazyTimer readTimer;
@@ -47,7 +50,7 @@ final class RequestBody {
         this.call = call;
         this.downstream = downstream;
         this.clock = clock;
-        this.replay = new ReplayBuffer(replayLimit);
+        this.replayLimit = replayLimit;
         this.bodiless = !downstream.requestHasBody();
     }
 
@@ -107,7 +110,7 @@ final class RequestBody {
             data.release();
             return;
         }
-        pending.add(data, last, trailers);
+        pending().add(data, last, trailers);
         if (wholeBody != null && !buffered) {
             checkWholeBody();
             updateReading();
@@ -143,6 +146,7 @@ final class RequestBody {
 
     /** Completes the whole-body read once the body is all here, or fails it with 413 once it is too long. */
     private void checkWholeBody() {
+        BodyQueue pending = pending();
         long held = pending.readableBytes();
         if (held > wholeBodyLimit) {
             call.session().keepAlive = false;
@@ -168,15 +172,17 @@ final class RequestBody {
     }
 
     boolean isReplayable() {
-        return replay.isReplayable();
+        return replay == null || replay.isReplayable();
     }
 
     /** The request header went out on {@code a}: what an earlier attempt already sent goes again. */
     void afterHeaderSent(UpstreamAttempt a, UpstreamStream stream) {
-        replay.replayTo(stream);
+        if (replay != null) {
+            replay.replayTo(stream);
+        }
         if (forwarded) {
             stream.writeBody(Unpooled.EMPTY_BUFFER, true, null);
-        } else if (bodiless && pending.isEmpty()) {
+        } else if (bodiless && nothingPending()) {
             // The body phases run once, with the empty end-of-stream chunk, and the end of the request
             // goes out with its header (one write, one flush). A chunk taken back from an abandoned
             // attempt already passed the modules: the pump sends it.
@@ -188,7 +194,7 @@ final class RequestBody {
     void pump() {
         UpstreamAttempt a;
         while ((a = call.attempt()) != null && a.headerSent && a.stream != null && !a.requestBodyFilterBusy
-                && call.isActive() && !pending.isEmpty()) {
+                && call.isActive() && !nothingPending()) {
             boolean last = pending.nextIsLast();
             ByteBuf part = pending.poll();
             boolean passedModules = headPassedModules;
@@ -216,6 +222,9 @@ final class RequestBody {
         }
         stream.progress();
         if (out.isReadable()) {
+            if (replay == null) {
+                replay = new ReplayBuffer(replayLimit);
+            }
             replay.keep(out, buffered);
         }
         if (last) {
@@ -246,7 +255,7 @@ final class RequestBody {
             // Before an upstream is ready at most one part is held back; after, its writability decides.
             UpstreamAttempt a = call.attempt();
             UpstreamStream stream = a == null ? null : a.stream;
-            read = pending.isEmpty() && (a == null || !a.requestBodyFilterBusy)
+            read = nothingPending() && (a == null || !a.requestBodyFilterBusy)
                     && (stream == null || stream.isWritable());
         }
         downstream.setReading(read);
@@ -258,12 +267,26 @@ final class RequestBody {
      * attempt, sees it again). What {@code a} sent is not here: the replay buffer sends it, unfiltered.
      */
     void takeBackFrom(UpstreamAttempt a) {
-        headPassedModules |= a.takeBackRequestPart(pending);
+        headPassedModules |= a.takeBackRequestPart(pending());
+    }
+
+    private BodyQueue pending() {
+        BodyQueue q = pending;
+        if (q == null) {
+            pending = q = new BodyQueue();
+        }
+        return q;
+    }
+
+    private boolean nothingPending() {
+        return pending == null || pending.isEmpty();
     }
 
     /** Drops what the client sent and nobody will read. */
     void releasePending() {
-        pending.releaseAll();
+        if (pending != null) {
+            pending.releaseAll();
+        }
         headPassedModules = false;
     }
 
@@ -272,7 +295,9 @@ final class RequestBody {
         if (readTimer != null) {
             readTimer.cancel();
         }
-        replay.release();
+        if (replay != null) {
+            replay.release();
+        }
         releasePending();
     }
 }
