@@ -7,6 +7,7 @@ import dev.relay.core.ResponseHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import org.jspecify.annotations.Nullable;
 
 import java.util.concurrent.CompletableFuture;
@@ -18,7 +19,8 @@ import java.util.concurrent.CompletableFuture;
  * write of its last part, which the end of the call waits for. Protocol-neutral: the framing is the
  * {@link DownstreamStream}'s.
  */
-final class ClientResponse {
+final class ClientResponse implements ChannelFutureListener {
+    private final ProxyCall<?> call;
     private final DownstreamStream downstream;
     private final CallSession session;
     private final ProxyEngine<?> engine;
@@ -28,7 +30,8 @@ final class ClientResponse {
     private boolean detached;
     private @Nullable ChannelFuture lastWrite;
 
-    ClientResponse(DownstreamStream downstream, CallSession session, ProxyEngine<?> engine) {
+    ClientResponse(ProxyCall<?> call, DownstreamStream downstream, CallSession session, ProxyEngine<?> engine) {
+        this.call = call;
         this.downstream = downstream;
         this.session = session;
         this.engine = engine;
@@ -152,14 +155,23 @@ final class ClientResponse {
         }
     }
 
-    /** Runs {@code then} once the last write is done (at once if there is none, or it is done). */
-    void afterLastWrite(Runnable then) {
+    /**
+     * Finishes the call once the last write is done (at once if there is none, or it is done). This
+     * object is the listener: a lambda and a method reference per request saved.
+     */
+    void finishCallAfterLastWrite() {
         ChannelFuture write = lastWrite;
         if (write == null || write.isDone()) {
-            then.run();
+            call.finish();
         } else {
-            write.addListener(f -> then.run());
+            write.addListener(this);
         }
+    }
+
+    /** The last write is done: the call finishes (listener registered once, by {@link #finishCallAfterLastWrite}). */
+    @Override
+    public void operationComplete(ChannelFuture lastWriteDone) {
+        call.finish();
     }
 
     /** Why the last write failed, or null when it succeeded or there was none. */

@@ -89,7 +89,7 @@ final class ProxyCall<C> extends PhaseSteps {
         this.session.keepAlive = downstream.requestsKeepAlive() && !engine.isDraining();
         this.modules = new HttpModule[engine.moduleFactories.length];
         this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), clock);
-        this.response = new ClientResponse(downstream, session, engine);
+        this.response = new ClientResponse(this, downstream, session, engine);
         this.tunnel = TunnelStart.forCall(this, downstream, engine);
     }
 
@@ -634,10 +634,11 @@ final class ProxyCall<C> extends PhaseSteps {
             return;
         }
         state = State.FINISHING;
-        response.afterLastWrite(this::finish);
+        response.finishCallAfterLastWrite();
     }
 
-    private void finish() {
+    /** The last write of the response is done: the modules and the logging phase hear of the end. */
+    void finish() {
         for (HttpModule module : modules) {
             if (module == null) {
                 continue;
