@@ -20,21 +20,18 @@ import java.util.concurrent.CompletableFuture;
  * {@link DownstreamStream}'s.
  */
 final class ClientResponse implements ChannelFutureListener {
+    // The session and the engine are read through the call, not copied: its one reference replaces two.
     private final ProxyCall<?> call;
     private final DownstreamStream downstream;
-    private final CallSession session;
-    private final ProxyEngine<?> engine;
     private boolean continueSent;
     private boolean complete;
     /** The client is gone while the response is still read to its end (a cache fill): writes go nowhere. */
     private boolean detached;
     private @Nullable ChannelFuture lastWrite;
 
-    ClientResponse(ProxyCall<?> call, DownstreamStream downstream, CallSession session, ProxyEngine<?> engine) {
+    ClientResponse(ProxyCall<?> call, DownstreamStream downstream) {
         this.call = call;
         this.downstream = downstream;
-        this.session = session;
-        this.engine = engine;
     }
 
     /** The client is gone, but the response is still read to its end (into the cache): from now on writes are dropped. */
@@ -53,7 +50,7 @@ final class ClientResponse implements ChannelFutureListener {
 
     /** Sends {@code 100 Continue} when the client waits for it before sending the body it still owes. */
     void sendContinueIfAwaited(boolean requestComplete) {
-        if (downstream.expectsContinue() && !continueSent && !requestComplete && !session.responseWritten) {
+        if (downstream.expectsContinue() && !continueSent && !requestComplete && !call.session().responseWritten) {
             continueSent = true;
             downstream.writeInterim(ResponseHeader.of(100));
         }
@@ -65,7 +62,7 @@ final class ClientResponse implements ChannelFutureListener {
      * {@code Expect} itself and never forwards it, so an origin's {@code 100} speaks to the proxy only.
      */
     void relayInterim(ResponseHeader interim) {
-        if (!session.responseWritten && interim.status() != 100 && downstream.isOpen()) {
+        if (!call.session().responseWritten && interim.status() != 100 && downstream.isOpen()) {
             downstream.writeInterim(interim);
         }
     }
@@ -77,12 +74,13 @@ final class ClientResponse implements ChannelFutureListener {
 
     /** Writes the header (not flushed); a draining server closes the connection after this response. */
     void writeHeader(ResponseHeader header, boolean endOfStream) {
+        CallSession session = call.session();
         if (detached) {
             session.responseWritten = true;
             session.responseStatus = header.status();
             return;
         }
-        if (engine.isDraining()) {
+        if (call.engine().isDraining()) {
             session.keepAlive = false;
         }
         session.keepAlive = downstream.writeResponseHeader(header, endOfStream, session.keepAlive);
@@ -103,7 +101,7 @@ final class ClientResponse implements ChannelFutureListener {
             complete |= last;
             return;
         }
-        session.responseBodyBytes += out.readableBytes();
+        call.session().responseBodyBytes += out.readableBytes();
         if (last) {
             writeLast(out, trailersAsBody == null ? trailers : null);
         } else if (out.isReadable()) {
@@ -139,14 +137,14 @@ final class ClientResponse implements ChannelFutureListener {
 
     /** A phase writes body bytes ({@code Session.writeResponseBody}). */
     void writeBodyFromPhase(byte[] body, boolean endOfStream, CompletableFuture<Void> result) {
-        if (!session.responseWritten) {
+        if (!call.session().responseWritten) {
             throw new IllegalStateException("writeResponseHeader must come before writeResponseBody");
         }
         if (complete) {
             throw new IllegalStateException("the response is already complete");
         }
         ByteBuf buf = Unpooled.wrappedBuffer(body);
-        session.responseBodyBytes += body.length;
+        call.session().responseBodyBytes += body.length;
         if (endOfStream) {
             writeLast(buf, null);
             whenWritten(lastWrite, result);

@@ -39,7 +39,6 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     @Nullable UpstreamStream stream;
     boolean reused;
     long connectNanos;
-    private final UpstreamObserver observer;
     /** The observer heard onAttemptStart and has not heard onAttemptEnd yet. */
     private boolean observed;
 
@@ -73,22 +72,20 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
     /** The cache answered instead of this attempt's response (a 304 that confirmed it): the rest is read and dropped, and the connection kept. */
     private boolean draining;
 
-    UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos) {
-        this(call, peer, observer, startNanos, false);
+    UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, long startNanos) {
+        this(call, peer, startNanos, false);
     }
 
-    private UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, UpstreamObserver observer, long startNanos,
-                            boolean fromCache) {
+    private UpstreamAttempt(ProxyCall<?> call, HttpPeer peer, long startNanos, boolean fromCache) {
         this.call = call;
         this.peer = peer;
-        this.observer = observer;
         this.startNanos = startNanos;
         this.fromCache = fromCache;
     }
 
     /** An attempt answered by {@code hit} (started by the caller); no observer hears of it. */
     static UpstreamAttempt fromCache(ProxyCall<?> call, CacheHitStream hit, long startNanos) {
-        UpstreamAttempt a = new UpstreamAttempt(call, CACHE, UpstreamObserver.NONE, startNanos, true);
+        UpstreamAttempt a = new UpstreamAttempt(call, CACHE, startNanos, true);
         a.stream = hit;
         return a;
     }
@@ -113,7 +110,7 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
      */
     @Nullable ProxyError observeStart() {
         try {
-            observer.onAttemptStart(peer);
+            observer().onAttemptStart(peer);
         } catch (Throwable t) {
             return ProxyError.from(t, "UpstreamObserver.onAttemptStart");
         }
@@ -134,12 +131,17 @@ final class UpstreamAttempt implements UpstreamStream.Listener, UpstreamStreams.
         if (observed) {
             observed = false;
             try {
-                observer.onAttemptEnd(peer, outcome, call.clock().nanoTime() - startNanos);
+                observer().onAttemptEnd(peer, outcome, call.clock().nanoTime() - startNanos);
             } catch (Throwable t) {
                 // The request's fate is decided already; a broken observer must not change it.
                 ProxyEngine.LOG.log(System.Logger.Level.WARNING, "upstream observer failed", t);
             }
         }
+    }
+
+    /** The engine's observer, read there rather than kept (4 B an attempt, which rounds its size down by 8). */
+    private UpstreamObserver observer() {
+        return fromCache ? UpstreamObserver.NONE : call.engine().options.upstreamObserver();
     }
 
     private boolean isCurrent() {
