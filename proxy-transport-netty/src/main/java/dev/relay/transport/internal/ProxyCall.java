@@ -79,10 +79,10 @@ final class ProxyCall<C> extends PhaseSteps {
         super(downstream.eventLoop());
         this.engine = engine;
         this.downstream = downstream;
-        this.session = new CallSession(this, downstream, engine.clock.nanoTime());
+        this.session = new CallSession(this, engine.clock.nanoTime());
         this.session.keepAlive = downstream.requestsKeepAlive() && !engine.isDraining();
         this.modules = new HttpModule[engine.moduleFactories.length];
-        this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), engine.clock);
+        this.requestBody = new RequestBody(this, downstream.requestHasBody(), engine.options.retryBufferBytes());
         this.response = new ClientResponse(this, downstream);
         this.tunnel = TunnelStart.forCall(this, downstream, engine);
     }
@@ -466,6 +466,10 @@ final class ProxyCall<C> extends PhaseSteps {
 
     ProxyEngine<C> engine() {
         return engine;
+    }
+
+    DownstreamStream downstream() {
+        return downstream;
     }
 
     /** The exchange became a tunnel: the request deadline no longer applies (the tunnel's idle timeout does). */
