@@ -212,6 +212,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     /** Starts a request's context on the current snapshot (called by the filter module). */
     Context beginRequest() {
         Context ctx = new Context(current.get());
+        ctx.createGlobalModules(ctx.runtime.globalFilters());
         PENDING.set(ctx);
         return ctx;
     }
@@ -417,9 +418,10 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     /**
      * The state of one request: its snapshot, its route, the backend of the current attempt, and the
-     * backends it failed to connect to ({@link BackendPicks}).
+     * backends it failed to connect to ({@link BackendPicks}); made by {@link ConfigFilters}, it is also
+     * the request's filter module (its {@link ConfigFilters.FilterChain}).
      */
-    public static final class Context {
+    public static final class Context extends ConfigFilters.FilterChain {
         final ProxyRuntime runtime;
         /** Made on the first failure, or when no backend was ready: most requests need none (saves 32 B). */
         private @Nullable BackendPicks picks;
@@ -477,6 +479,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
          * request-id filter is the one whose id is logged (a global one before a route's, as
          * {@link ProxyRuntime#requestIdHeader} picks the field).
          */
+        @Override
         void moduleCreated(HttpModuleFactory factory, HttpModule module) {
             if (requestIds == null && factory instanceof RequestIdModuleFactory
                     && module instanceof RequestIdModuleFactory.RequestIdModule ids) {
@@ -492,6 +495,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             return requestIds == null ? null : requestIds.requestId();
         }
 
+        @Override
         Route resolveRoute(RequestHeader request) {
             route = runtime.router().match(request);
             routeResolved = true;
