@@ -53,6 +53,15 @@ public final class Stages {
     }
 
     /**
+     * A completed stage holding {@code value}, unmodifiable like the shared ones but new on each call:
+     * for a caller that makes one per value and hands it to every request that asks for that value (a
+     * group keeps one per backend's peer), so the requests themselves allocate nothing.
+     */
+    public static <T> CompletionStage<T> completed(@Nullable T value) {
+        return UnmodifiableStage.completed(value);
+    }
+
+    /**
      * A stage that failed with {@code error}, for phases that fail synchronously. A new instance on
      * each call, unmodifiable like the shared ones, so that whoever receives it cannot turn the
      * failure into a value.

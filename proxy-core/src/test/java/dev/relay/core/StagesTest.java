@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -55,6 +56,20 @@ class StagesTest {
         assertEquals(Boolean.TRUE, shared.join(), "still true for every other request");
         assertFalse(shared.isCancelled());
         assertFalse(shared.isCompletedExceptionally());
+    }
+
+    @Test
+    void completedHoldsItsValueTakesTheFastPathAndCannotBeChanged() {
+        CompletableFuture<String> kept = Stages.completed("peer").toCompletableFuture();
+
+        assertTrue(kept.isDone() && !kept.isCompletedExceptionally(), "the engine's fast path");
+        assertEquals("peer", kept.getNow(null));
+        assertUnsupported(() -> kept.complete("other"));
+        assertUnsupported(() -> kept.obtrudeValue("other"));
+        assertUnsupported(() -> kept.cancel(true));
+        assertEquals("peer", kept.join(), "still the same value for every request it is handed to");
+        assertNull(Stages.completed(null).toCompletableFuture().join());
+        assertNotSame(Stages.completed("peer"), Stages.completed("peer"), "one per caller that keeps it, not interned");
     }
 
     @Test

@@ -7,6 +7,7 @@ import dev.relay.core.ResponseHeader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import org.jspecify.annotations.Nullable;
 
 import java.util.concurrent.CompletableFuture;
@@ -18,20 +19,19 @@ import java.util.concurrent.CompletableFuture;
  * write of its last part, which the end of the call waits for. Protocol-neutral: the framing is the
  * {@link DownstreamStream}'s.
  */
-final class ClientResponse {
+final class ClientResponse implements ChannelFutureListener {
+    // The session and the engine are read through the call, not copied: its one reference replaces two.
+    private final ProxyCall<?> call;
     private final DownstreamStream downstream;
-    private final CallSession session;
-    private final ProxyEngine<?> engine;
     private boolean continueSent;
     private boolean complete;
     /** The client is gone while the response is still read to its end (a cache fill): writes go nowhere. */
     private boolean detached;
     private @Nullable ChannelFuture lastWrite;
 
-    ClientResponse(DownstreamStream downstream, CallSession session, ProxyEngine<?> engine) {
+    ClientResponse(ProxyCall<?> call, DownstreamStream downstream) {
+        this.call = call;
         this.downstream = downstream;
-        this.session = session;
-        this.engine = engine;
     }
 
     /** The client is gone, but the response is still read to its end (into the cache): from now on writes are dropped. */
@@ -50,7 +50,7 @@ final class ClientResponse {
 
     /** Sends {@code 100 Continue} when the client waits for it before sending the body it still owes. */
     void sendContinueIfAwaited(boolean requestComplete) {
-        if (downstream.expectsContinue() && !continueSent && !requestComplete && !session.responseWritten) {
+        if (downstream.expectsContinue() && !continueSent && !requestComplete && !call.session().responseWritten) {
             continueSent = true;
             downstream.writeInterim(ResponseHeader.of(100));
         }
@@ -62,7 +62,7 @@ final class ClientResponse {
      * {@code Expect} itself and never forwards it, so an origin's {@code 100} speaks to the proxy only.
      */
     void relayInterim(ResponseHeader interim) {
-        if (!session.responseWritten && interim.status() != 100 && downstream.isOpen()) {
+        if (!call.session().responseWritten && interim.status() != 100 && downstream.isOpen()) {
             downstream.writeInterim(interim);
         }
     }
@@ -74,12 +74,13 @@ final class ClientResponse {
 
     /** Writes the header (not flushed); a draining server closes the connection after this response. */
     void writeHeader(ResponseHeader header, boolean endOfStream) {
+        CallSession session = call.session();
         if (detached) {
             session.responseWritten = true;
             session.responseStatus = header.status();
             return;
         }
-        if (engine.isDraining()) {
+        if (call.engine().isDraining()) {
             session.keepAlive = false;
         }
         session.keepAlive = downstream.writeResponseHeader(header, endOfStream, session.keepAlive);
@@ -100,7 +101,7 @@ final class ClientResponse {
             complete |= last;
             return;
         }
-        session.responseBodyBytes += out.readableBytes();
+        call.session().responseBodyBytes += out.readableBytes();
         if (last) {
             writeLast(out, trailersAsBody == null ? trailers : null);
         } else if (out.isReadable()) {
@@ -136,14 +137,14 @@ final class ClientResponse {
 
     /** A phase writes body bytes ({@code Session.writeResponseBody}). */
     void writeBodyFromPhase(byte[] body, boolean endOfStream, CompletableFuture<Void> result) {
-        if (!session.responseWritten) {
+        if (!call.session().responseWritten) {
             throw new IllegalStateException("writeResponseHeader must come before writeResponseBody");
         }
         if (complete) {
             throw new IllegalStateException("the response is already complete");
         }
         ByteBuf buf = Unpooled.wrappedBuffer(body);
-        session.responseBodyBytes += body.length;
+        call.session().responseBodyBytes += body.length;
         if (endOfStream) {
             writeLast(buf, null);
             whenWritten(lastWrite, result);
@@ -152,14 +153,23 @@ final class ClientResponse {
         }
     }
 
-    /** Runs {@code then} once the last write is done (at once if there is none, or it is done). */
-    void afterLastWrite(Runnable then) {
+    /**
+     * Finishes the call once the last write is done (at once if there is none, or it is done). This
+     * object is the listener: a lambda and a method reference per request saved.
+     */
+    void finishCallAfterLastWrite() {
         ChannelFuture write = lastWrite;
         if (write == null || write.isDone()) {
-            then.run();
+            call.finish();
         } else {
-            write.addListener(f -> then.run());
+            write.addListener(this);
         }
+    }
+
+    /** The last write is done: the call finishes (listener registered once, by {@link #finishCallAfterLastWrite}). */
+    @Override
+    public void operationComplete(ChannelFuture lastWriteDone) {
+        call.finish();
     }
 
     /** Why the last write failed, or null when it succeeded or there was none. */

@@ -40,7 +40,7 @@ import java.net.SocketAddress;
 final class Http1DownstreamStream implements DownstreamStream {
     private final DownstreamHandler handler;
     private final Channel channel;
-    private final HttpRequest request;
+    /** The request as the codec decoded it is this view's {@code unwrap()}: no second reference kept (8 B a request). */
     private final NettyRequestHeader requestHeader;
     private final boolean connectionReused;
     private final boolean headRequest;
@@ -63,7 +63,6 @@ final class Http1DownstreamStream implements DownstreamStream {
         this.handler = handler;
         this.tunnel = tunnel;
         this.channel = channel;
-        this.request = request;
         this.requestHeader = new NettyRequestHeader(request);
         this.connectionReused = connectionReused;
         this.headRequest = HttpMethod.HEAD.equals(request.method());
@@ -204,7 +203,7 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public void writeInterim(ResponseHeader interim) {
-        if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+        if (requestHeader.unwrap().protocolVersion().equals(HttpVersion.HTTP_1_0)) {
             return;
         }
         DefaultFullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
@@ -234,7 +233,7 @@ final class Http1DownstreamStream implements DownstreamStream {
             HttpUtil.setContentLength(response, 0);
             lengthSet = true;
         }
-        boolean http10Client = request.protocolVersion().equals(HttpVersion.HTTP_1_0);
+        boolean http10Client = requestHeader.unwrap().protocolVersion().equals(HttpVersion.HTTP_1_0);
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         if (!bodiless && !lengthSet) {
             if (http10Client) {
@@ -320,6 +319,7 @@ final class Http1DownstreamStream implements DownstreamStream {
 
     @Override
     public String toString() {
+        HttpRequest request = requestHeader.unwrap();
         return "Http1DownstreamStream{" + request.method() + ' ' + request.uri() + '}';
     }
 }

@@ -24,6 +24,11 @@ abstract class PhaseSteps {
         this.loop = loop;
     }
 
+    /** The event loop the phases run on (the driver keeps no copy of its own: 4 B per call). */
+    final EventLoop loop() {
+        return loop;
+    }
+
     static boolean isDoneNormally(@Nullable CompletionStage<?> stage) {
         return stage instanceof CompletableFuture<?> f && f.isDone() && !f.isCompletedExceptionally();
     }

@@ -13,7 +13,6 @@ import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.RetryType;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.EventLoop;
 import org.jspecify.annotations.Nullable;
 
 import java.time.Duration;
@@ -53,11 +52,9 @@ final class ProxyCall<C> extends PhaseSteps {
     /** Where the call is in its life; anything but ACTIVE means no new work starts. */
     private enum State { ACTIVE, FAILING, FINISHING, RELEASED }
 
+    // The engine's proxy and clock, and the event loop (PhaseSteps'), are read there, not copied: 12 B a call.
     private final ProxyEngine<C> engine;
-    private final ProxyHttp<C> proxy;
     private final DownstreamStream downstream;
-    private final EventLoop loop;
-    private final EngineClock clock;
     private final CallSession session;
     private final HttpModule[] modules;
     private final ByteBufBodyChunk responseChunk = new ByteBufBodyChunk();
@@ -81,15 +78,12 @@ final class ProxyCall<C> extends PhaseSteps {
     ProxyCall(ProxyEngine<C> engine, DownstreamStream downstream) {
         super(downstream.eventLoop());
         this.engine = engine;
-        this.proxy = engine.proxy;
         this.downstream = downstream;
-        this.loop = downstream.eventLoop();
-        this.clock = engine.clock;
-        this.session = new CallSession(this, downstream, clock.nanoTime());
+        this.session = new CallSession(this, engine.clock.nanoTime());
         this.session.keepAlive = downstream.requestsKeepAlive() && !engine.isDraining();
         this.modules = new HttpModule[engine.moduleFactories.length];
-        this.requestBody = new RequestBody(this, downstream, engine.options.retryBufferBytes(), clock);
-        this.response = new ClientResponse(downstream, session, engine);
+        this.requestBody = new RequestBody(this, downstream.requestHasBody(), engine.options.retryBufferBytes());
+        this.response = new ClientResponse(this, downstream);
         this.tunnel = TunnelStart.forCall(this, downstream, engine);
     }
 
@@ -108,15 +102,15 @@ final class ProxyCall<C> extends PhaseSteps {
         }
         Duration deadline = engine.options.requestDeadline();
         if (deadline != null) {
-            deadlineTimer = clock.schedule(loop, this::onDeadline, deadline.toNanos());
+            deadlineTimer = engine.clock.schedule(loop(), this::onDeadline, deadline.toNanos());
         }
         requestBody.startReadTimer();
         try {
             for (int i = 0; i < modules.length; i++) {
                 modules[i] = engine.moduleFactories[i].newModule();
             }
-            ctx = proxy.newCtx();
-            await(proxy.earlyRequestFilter(session, ctx), AFTER_EARLY_REQUEST_FILTER, "earlyRequestFilter", null);
+            ctx = engine.proxy.newCtx();
+            await(engine.proxy.earlyRequestFilter(session, ctx), AFTER_EARLY_REQUEST_FILTER, "earlyRequestFilter", null);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "newCtx/earlyRequestFilter"));
         }
@@ -143,7 +137,7 @@ final class ProxyCall<C> extends PhaseSteps {
     /** A context for a request no phase will see but logging: a failing newCtx leaves it null. */
     private void newCtxForLogging() {
         try {
-            ctx = proxy.newCtx();
+            ctx = engine.proxy.newCtx();
         } catch (Throwable t) {
             ctx = null;
         }
@@ -179,7 +173,7 @@ final class ProxyCall<C> extends PhaseSteps {
             }
         }
         try {
-            await(proxy.requestFilter(session, ctx), AFTER_REQUEST_FILTER, "requestFilter", null);
+            await(engine.proxy.requestFilter(session, ctx), AFTER_REQUEST_FILTER, "requestFilter", null);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "requestFilter"));
         }
@@ -190,7 +184,7 @@ final class ProxyCall<C> extends PhaseSteps {
         if (attempt != null) {
             attempt.abandon();
         }
-        attempt = UpstreamAttempt.fromCache(this, hit, clock.nanoTime());
+        attempt = UpstreamAttempt.fromCache(this, hit, engine.clock.nanoTime());
         hit.start(attempt);
     }
 
@@ -207,7 +201,7 @@ final class ProxyCall<C> extends PhaseSteps {
             return;
         }
         try {
-            proxy.requestCacheFilter(session, ctx);
+            engine.proxy.requestCacheFilter(session, ctx);
             CallCache enabled = session.enabledCache();
             if (enabled != null) {
                 cache = new CachePhases<>(this, engine, downstream, enabled, ctx);
@@ -223,7 +217,7 @@ final class ProxyCall<C> extends PhaseSteps {
     /** After the cache phases, or without them: the last gate before the origin. */
     void proceedToUpstream() {
         try {
-            await(proxy.proxyUpstreamFilter(session, ctx), AFTER_PROXY_UPSTREAM_FILTER, "proxyUpstreamFilter", null);
+            await(engine.proxy.proxyUpstreamFilter(session, ctx), AFTER_PROXY_UPSTREAM_FILTER, "proxyUpstreamFilter", null);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "proxyUpstreamFilter"));
         }
@@ -248,7 +242,7 @@ final class ProxyCall<C> extends PhaseSteps {
     private void beginAttempt() {
         session.attempts++;
         try {
-            await(proxy.upstreamPeer(session, ctx), AFTER_UPSTREAM_PEER, "upstreamPeer", null);
+            await(engine.proxy.upstreamPeer(session, ctx), AFTER_UPSTREAM_PEER, "upstreamPeer", null);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "upstreamPeer"));
         }
@@ -259,14 +253,14 @@ final class ProxyCall<C> extends PhaseSteps {
             failRequest(ProxyError.of(ErrorType.NO_PEER, ErrorSource.INTERNAL, "upstreamPeer gave no peer", null));
             return;
         }
-        UpstreamAttempt next = new UpstreamAttempt(this, peer, engine.options.upstreamObserver(), clock.nanoTime());
+        UpstreamAttempt next = new UpstreamAttempt(this, peer, engine.clock.nanoTime());
         attempt = next;
         ProxyError observerFailure = next.observeStart();
         if (observerFailure != null) {
             failRequest(observerFailure);
             return;
         }
-        engine.streams.acquire(peer, Http1Streams.clientAddresses(peer, downstream), loop,
+        engine.streams.acquire(peer, Http1Streams.clientAddresses(peer, downstream), loop(),
                 tunnel != null && tunnel.needsFreshConnection() ? UpstreamStreams.ConnectionChoice.NEW_HTTP1
                         : freshConnections ? UpstreamStreams.ConnectionChoice.NEW : UpstreamStreams.ConnectionChoice.ANY,
                 next);
@@ -281,7 +275,7 @@ final class ProxyCall<C> extends PhaseSteps {
         a.endWith(e, AttemptOutcome.CONNECT_FAILURE);
         ProxyError decided;
         try {
-            decided = proxy.failToConnect(session, a.peer, ctx, e);
+            decided = engine.proxy.failToConnect(session, a.peer, ctx, e);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "failToConnect"));
             return;
@@ -294,7 +288,7 @@ final class ProxyCall<C> extends PhaseSteps {
         session.upstreamReused = a.reused;
         session.upstreamConnectNanos = a.connectNanos;
         try {
-            proxy.connectedToUpstream(session, a.reused, a.peer, ctx);
+            engine.proxy.connectedToUpstream(session, a.reused, a.peer, ctx);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "connectedToUpstream"));
             return;
@@ -309,7 +303,7 @@ final class ProxyCall<C> extends PhaseSteps {
             cache.beforeUpstreamRequest(upstreamRequest);
         }
         try {
-            await(proxy.upstreamRequestFilter(session, upstreamRequest, ctx), AFTER_UPSTREAM_REQUEST_FILTER,
+            await(engine.proxy.upstreamRequestFilter(session, upstreamRequest, ctx), AFTER_UPSTREAM_REQUEST_FILTER,
                     "upstreamRequestFilter", a);
         } catch (Throwable t) {
             upstreamFailure(a, ProxyError.from(t, "upstreamRequestFilter"));
@@ -343,7 +337,7 @@ final class ProxyCall<C> extends PhaseSteps {
                 modules[i].requestBodyFilter(session, chunk, last);
             }
             a.keepRequestPartFromModules();
-            CompletionStage<Void> stage = proxy.requestBodyFilter(session, chunk, last, ctx);
+            CompletionStage<Void> stage = engine.proxy.requestBodyFilter(session, chunk, last, ctx);
             if (isDoneNormally(stage)) {
                 a.requestPartFiltered();
                 requestBody.send(a, last, trailers);
@@ -376,13 +370,13 @@ final class ProxyCall<C> extends PhaseSteps {
         ResponseHeader upstreamResponse = a.response;
         try {
             if (!a.fromCache) {
-                proxy.upstreamResponseFilter(session, upstreamResponse, ctx);
+                engine.proxy.upstreamResponseFilter(session, upstreamResponse, ctx);
                 if (cache != null && cache.onUpstreamResponse(a)) {
                     return;
                 }
             }
             a.responseFilterBusy = true;
-            await(proxy.responseFilter(session, upstreamResponse, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
+            await(engine.proxy.responseFilter(session, upstreamResponse, ctx), AFTER_RESPONSE_FILTER, "responseFilter", a);
         } catch (Throwable t) {
             upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "upstreamResponseFilter/responseFilter")));
         }
@@ -424,17 +418,17 @@ final class ProxyCall<C> extends PhaseSteps {
         Duration pause;
         byte @Nullable [] trailersAsBody = null;
         try {
-            Duration upstreamPause = a.fromCache ? null : proxy.upstreamResponseBodyFilter(session, chunk, last, ctx);
+            Duration upstreamPause = a.fromCache ? null : engine.proxy.upstreamResponseBodyFilter(session, chunk, last, ctx);
             if (cache != null && !a.fromCache) {
                 cache.onBodyPart(chunk.peek(), last);
             }
-            Duration downstreamPause = proxy.responseBodyFilter(session, chunk, last, ctx);
+            Duration downstreamPause = engine.proxy.responseBodyFilter(session, chunk, last, ctx);
             for (HttpModule module : modules) {
                 module.responseBodyFilter(session, chunk, last);
             }
             if (trailers != null) {
-                proxy.upstreamResponseTrailerFilter(session, trailers, ctx);
-                proxy.responseTrailerFilter(session, trailers, ctx);
+                engine.proxy.upstreamResponseTrailerFilter(session, trailers, ctx);
+                engine.proxy.responseTrailerFilter(session, trailers, ctx);
                 for (int i = 0; i < modules.length && trailersAsBody == null; i++) {
                     trailersAsBody = modules[i].responseTrailerFilter(session, trailers);
                 }
@@ -467,7 +461,15 @@ final class ProxyCall<C> extends PhaseSteps {
     }
 
     EngineClock clock() {
-        return clock;
+        return engine.clock;
+    }
+
+    ProxyEngine<C> engine() {
+        return engine;
+    }
+
+    DownstreamStream downstream() {
+        return downstream;
     }
 
     /** The exchange became a tunnel: the request deadline no longer applies (the tunnel's idle timeout does). */
@@ -510,7 +512,7 @@ final class ProxyCall<C> extends PhaseSteps {
         freshConnections |= a.reused && e.retryType() == RetryType.REUSED_ONLY;
         ProxyError decided;
         try {
-            decided = proxy.errorWhileProxy(a.peer, session, e, ctx, a.reused);
+            decided = engine.proxy.errorWhileProxy(a.peer, session, e, ctx, a.reused);
         } catch (Throwable t) {
             failRequest(ProxyError.from(t, "errorWhileProxy"));
             return;
@@ -539,7 +541,7 @@ final class ProxyCall<C> extends PhaseSteps {
             return;
         }
         long nanos = backoff.toNanos() << Math.min(5, session.attempts - 1);
-        clock.schedule(loop, () -> {
+        engine.clock.schedule(loop(), () -> {
             if (state == State.ACTIVE) {
                 beginAttempt();
             }
@@ -602,7 +604,7 @@ final class ProxyCall<C> extends PhaseSteps {
         }
         CompletionStage<FailToProxy> stage;
         try {
-            stage = proxy.failToProxy(session, e, ctx);
+            stage = engine.proxy.failToProxy(session, e, ctx);
         } catch (Throwable t) {
             stage = CompletableFuture.completedFuture(session.defaultFailure(e));
         }
@@ -622,11 +624,11 @@ final class ProxyCall<C> extends PhaseSteps {
     }
 
     private void logError(ProxyError e, int status) {
-        engine.errorLog.logRequestError(proxy, session, ctx, e, status);
+        engine.errorLog.logRequestError(engine.proxy, session, ctx, e, status);
     }
 
     private String requestSummary() {
-        return engine.errorLog.requestSummary(proxy, session, ctx);
+        return engine.errorLog.requestSummary(engine.proxy, session, ctx);
     }
 
     private void finishAfterLastWrite() {
@@ -634,10 +636,11 @@ final class ProxyCall<C> extends PhaseSteps {
             return;
         }
         state = State.FINISHING;
-        response.afterLastWrite(this::finish);
+        response.finishCallAfterLastWrite();
     }
 
-    private void finish() {
+    /** The last write of the response is done: the modules and the logging phase hear of the end. */
+    void finish() {
         for (HttpModule module : modules) {
             if (module == null) {
                 continue;
@@ -656,7 +659,7 @@ final class ProxyCall<C> extends PhaseSteps {
         }
         CompletionStage<Void> stage;
         try {
-            stage = proxy.logging(session, error, ctx);
+            stage = engine.proxy.logging(session, error, ctx);
         } catch (Throwable t) {
             ProxyEngine.LOG.log(System.Logger.Level.WARNING, "logging phase failed", t);
             stage = null;

@@ -17,6 +17,12 @@ import java.util.function.BiPredicate;
  * handed to the load balancer, which saves a lambda per pick. Confined to one event loop.
  */
 final class BackendPicks implements BiPredicate<Backend, Boolean> {
+    /**
+     * The filter of a request that failed no backend yet and has not fallen back to any readiness: what
+     * a new BackendPicks would test, so the common request (one pick that succeeds) makes none.
+     */
+    static final BiPredicate<Backend, Boolean> UNTRIED = (candidate, ready) -> ready;
+
     private UpstreamGroup group;
     private Backend[] failed;
     private int failedCount;
@@ -31,6 +37,16 @@ final class BackendPicks implements BiPredicate<Backend, Boolean> {
             backend = group.select(key, this);
         }
         return backend;
+    }
+
+    /**
+     * The next backend of {@code group} when a pick with {@link #UNTRIED} found none ready: any
+     * enabled one from now on (what {@link #next} does after its own first select).
+     */
+    Backend nextOfAnyReadiness(UpstreamGroup group, byte[] key) {
+        this.group = group;
+        anyReadiness = true;
+        return group.select(key, this);
     }
 
     /** The error of a pick that found no backend left in {@code group}. */

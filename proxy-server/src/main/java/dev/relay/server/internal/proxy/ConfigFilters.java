@@ -4,6 +4,7 @@ import dev.relay.core.BodyChunk;
 import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpModule;
 import dev.relay.core.HttpModuleFactory;
+import dev.relay.core.RequestHeader;
 import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
@@ -25,9 +26,9 @@ import static java.util.Objects.requireNonNull;
  *
  * <p>Registered once, as the last downstream module of the configured proxy ({@link #order()} is
  * {@link Integer#MAX_VALUE}); the filters themselves come from the request's configuration snapshot,
- * which is what makes filter chains reloadable. The module is created with the request's
- * {@link ConfiguredProxy.Context} and resolves its route after the global filters ran, so routing
- * sees the request as they left it, and the proxy's phases use the same route.
+ * which is what makes filter chains reloadable. The module is the request's
+ * {@link ConfiguredProxy.Context} itself (a {@link FilterChain}) and resolves its route after the global
+ * filters ran, so routing sees the request as they left it, and the proxy's phases use the same route.
  */
 final class ConfigFilters implements HttpModuleFactory {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigFilters.class);
@@ -51,27 +52,35 @@ final class ConfigFilters implements HttpModuleFactory {
 
     @Override
     public HttpModule newModule() {
-        return new PerRequest(proxy.beginRequest());
+        return proxy.beginRequest();
     }
 
-    /** The filter modules of one request. Used on the request's event loop only. */
-    private static final class PerRequest implements HttpModule {
-        private final ConfiguredProxy.Context ctx;
-        private HttpModule[] global;
+    /**
+     * The filter modules of one request, as the module the engine runs. The request's
+     * {@link ConfiguredProxy.Context} is one: the two live and die together, so a request makes one
+     * object, not two. Used on the request's event loop only.
+     */
+    abstract static class FilterChain implements HttpModule {
+        private HttpModule[] global = NONE;
         private HttpModule[] route = NONE;
 
-        PerRequest(ConfiguredProxy.Context ctx) {
-            this.ctx = ctx;
-            HttpModuleFactory[] factories = ctx.runtime.globalFilters();
+        /** Told each filter module made for this request, in the order they run. */
+        abstract void moduleCreated(HttpModuleFactory factory, HttpModule module);
+
+        /** Routes the request as the global filters left it: null when no route matches. */
+        abstract @Nullable Route resolveRoute(RequestHeader request);
+
+        /** Makes the request's global filter modules (the chain runs as a module from now on). */
+        final void createGlobalModules(HttpModuleFactory[] factories) {
             if (factories.length == 0) {
-                global = NONE;
-            } else {
-                global = new HttpModule[factories.length];
-                for (int i = 0; i < factories.length; i++) {
-                    global[i] = factories[i].newModule();
-                    ctx.moduleCreated(factories[i], global[i]);
-                }
+                return;
             }
+            HttpModule[] created = new HttpModule[factories.length];
+            for (int i = 0; i < factories.length; i++) {
+                created[i] = factories[i].newModule();
+                moduleCreated(factories[i], created[i]);
+            }
+            global = created;
         }
 
         @Override
@@ -96,7 +105,7 @@ final class ConfigFilters implements HttpModuleFactory {
             if (session.responseWritten()) {
                 return Stages.done();
             }
-            Route matched = ctx.resolveRoute(session.requestHeader());
+            Route matched = resolveRoute(session.requestHeader());
             if (matched == null || matched.filters().isEmpty()) {
                 return Stages.done();
             }
@@ -104,7 +113,7 @@ final class ConfigFilters implements HttpModuleFactory {
             HttpModule[] created = new HttpModule[factories.size()];
             for (int i = 0; i < created.length; i++) {
                 created[i] = factories.get(i).newModule();
-                ctx.moduleCreated(factories.get(i), created[i]);
+                moduleCreated(factories.get(i), created[i]);
             }
             route = created;
             return runRoute(session, 0);

@@ -19,11 +19,11 @@ import dev.relay.server.internal.metrics.AccessLog;
 import dev.relay.server.internal.metrics.RelayMetrics;
 import dev.relay.server.internal.metrics.RelayMetrics.GroupStats;
 import dev.relay.server.internal.metrics.RelayMetrics.RouteStats;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -70,6 +70,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
      * is how the module and the phases share one context, and so one snapshot.
      */
     private static final ThreadLocal<Context> PENDING = new ThreadLocal<>();
+    /** The peer of a CONNECT: none, the engine connects to its target (one shared stage, not one per request). */
+    private static final CompletionStage<HttpPeer> NO_PEER = Stages.completed(null);
 
     /** How long building a snapshot waits for the first discovery of its new groups, together. */
     static final java.time.Duration FIRST_DISCOVERY_WAIT = java.time.Duration.ofSeconds(5);
@@ -210,6 +212,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     /** Starts a request's context on the current snapshot (called by the filter module). */
     Context beginRequest() {
         Context ctx = new Context(current.get());
+        ctx.createGlobalModules(ctx.runtime.globalFilters());
         PENDING.set(ctx);
         return ctx;
     }
@@ -257,7 +260,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Context ctx) {
         if (isConnect(session)) {
             // No peer: the engine connects to the CONNECT target itself.
-            return CompletableFuture.completedFuture(null);
+            return NO_PEER;
         }
         UpstreamGroup group = ctx.route.upstream();
         if (ctx.firstAttemptNanos == 0) {
@@ -269,23 +272,24 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             key = group.key(session);
             ctx.key = key;
         }
-        Backend backend = ctx.picks.next(group, key);
+        Backend backend = ctx.nextBackend(group, key);
         if (backend == null) {
             return Stages.failed(BackendPicks.noneLeft(group));
         }
-        HttpPeer peer = group.peer(backend);
+        // The group's stage for this backend: no CompletableFuture per request.
+        CompletionStage<HttpPeer> peer = group.peerStage(backend);
         ctx.backend = backend;
-        ctx.peer = peer;
-        return CompletableFuture.completedFuture(peer);
+        ctx.peer = peer.toCompletableFuture().getNow(null);
+        return peer;
     }
 
     @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, Context ctx, ProxyError error) {
         Backend failed = ctx.backend;
         if (failed != null) {
-            ctx.picks.markFailed(failed);
+            ctx.picks().markFailed(failed);
         }
-        boolean another = ctx.route != null && ctx.picks.anotherLeft(ctx.route.upstream());
+        boolean another = ctx.route != null && ctx.picks().anotherLeft(ctx.route.upstream());
         if (error.isRetry() && !another) {
             // Every backend of the group refused this request: report the last connect error.
             error.setRetry(false);
@@ -300,8 +304,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
         ProxyError decided = ProxyHttp.super.errorWhileProxy(peer, session, error, ctx, upstreamReused);
         Backend failed = ctx.backend;
         if (!upstreamReused && decided.isRetry() && failed != null && ctx.route != null) {
-            ctx.picks.markFailed(failed);
-            if (!ctx.picks.anotherLeft(ctx.route.upstream())) {
+            ctx.picks().markFailed(failed);
+            if (!ctx.picks().anotherLeft(ctx.route.upstream())) {
                 decided.setRetry(false);
             }
         }
@@ -414,11 +418,13 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
     /**
      * The state of one request: its snapshot, its route, the backend of the current attempt, and the
-     * backends it failed to connect to ({@link BackendPicks}).
+     * backends it failed to connect to ({@link BackendPicks}); made by {@link ConfigFilters}, it is also
+     * the request's filter module (its {@link ConfigFilters.FilterChain}).
      */
-    public static final class Context {
+    public static final class Context extends ConfigFilters.FilterChain {
         final ProxyRuntime runtime;
-        private final BackendPicks picks = new BackendPicks();
+        /** Made on the first failure, or when no backend was ready: most requests need none (saves 32 B). */
+        private @Nullable BackendPicks picks;
         private Route route;
         private boolean routeResolved;
         private Backend backend;
@@ -448,7 +454,24 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
 
         /** The backends this request failed to connect to. */
         public List<Backend> failedBackends() {
-            return picks.failedBackends();
+            return picks == null ? List.of() : picks.failedBackends();
+        }
+
+        BackendPicks picks() {
+            BackendPicks p = picks;
+            if (p == null) {
+                picks = p = new BackendPicks();
+            }
+            return p;
+        }
+
+        /** The next backend of {@code group} to try, or null when none is left ({@link BackendPicks#next}). */
+        @Nullable Backend nextBackend(UpstreamGroup group, byte[] key) {
+            if (picks != null) {
+                return picks.next(group, key);
+            }
+            Backend backend = group.select(key, BackendPicks.UNTRIED);
+            return backend != null ? backend : picks().nextOfAnyReadiness(group, key);
         }
 
         /**
@@ -456,6 +479,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
          * request-id filter is the one whose id is logged (a global one before a route's, as
          * {@link ProxyRuntime#requestIdHeader} picks the field).
          */
+        @Override
         void moduleCreated(HttpModuleFactory factory, HttpModule module) {
             if (requestIds == null && factory instanceof RequestIdModuleFactory
                     && module instanceof RequestIdModuleFactory.RequestIdModule ids) {
@@ -471,6 +495,7 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
             return requestIds == null ? null : requestIds.requestId();
         }
 
+        @Override
         Route resolveRoute(RequestHeader request) {
             route = runtime.router().match(request);
             routeResolved = true;

@@ -4,6 +4,7 @@ import dev.relay.core.Backend;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.SelectionAlgorithm;
 import dev.relay.core.Session;
+import dev.relay.core.Stages;
 import dev.relay.lb.HashKey;
 import dev.relay.lb.Ketama;
 import dev.relay.lb.LoadBalancer;
@@ -50,7 +51,8 @@ public final class UpstreamGroup implements AutoCloseable {
     private final LoadBalancer<SelectionAlgorithm> loadBalancer;
     private final HashKey hashKey;
     private final boolean ringWalk;
-    private final ConcurrentHashMap<Backend, HttpPeer> peers = new ConcurrentHashMap<>();
+    /** Each backend's peer, as the completed stage upstreamPeer returns: one per backend, not one per request. */
+    private final ConcurrentHashMap<Backend, CompletionStage<HttpPeer>> peers = new ConcurrentHashMap<>();
     private final UpstreamConfig config;
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile CompletionStage<Void> firstDiscovery = CompletableFuture.completedFuture(null);
@@ -183,7 +185,12 @@ public final class UpstreamGroup implements AutoCloseable {
 
     /** The peer for {@code backend}, made once. */
     public HttpPeer peer(Backend backend) {
-        HttpPeer peer = peers.get(backend);
+        return peerStage(backend).toCompletableFuture().getNow(null);
+    }
+
+    /** The peer for {@code backend} as a completed, unmodifiable stage, made once (with the peer). */
+    public CompletionStage<HttpPeer> peerStage(Backend backend) {
+        CompletionStage<HttpPeer> peer = peers.get(backend);
         if (peer != null) {
             return peer;
         }
@@ -196,7 +203,7 @@ public final class UpstreamGroup implements AutoCloseable {
 
     /** The peers made so far. */
     public java.util.Collection<HttpPeer> peers() {
-        return peers.values();
+        return peers.values().stream().map(p -> p.toCompletableFuture().getNow(null)).toList();
     }
 
     /** Whether {@link #start()} was called. */
@@ -218,13 +225,13 @@ public final class UpstreamGroup implements AutoCloseable {
         return config.hostHeader();
     }
 
-    private HttpPeer newPeer(Backend backend) {
+    private CompletionStage<HttpPeer> newPeer(Backend backend) {
         String sni = "";
         if (config.tls()) {
             // No sni configured: present the backend's own host, as a browser would (a unix socket has none).
             sni = config.sni() != null ? config.sni() : backend.isUnix() ? "" : backend.address().getHostString();
         }
-        return HttpPeer.of(backend, config.tls(), sni).withOptions(config.options()).withGroupKey(id);
+        return Stages.completed(HttpPeer.of(backend, config.tls(), sni).withOptions(config.options()).withGroupKey(id));
     }
 
     @Override
