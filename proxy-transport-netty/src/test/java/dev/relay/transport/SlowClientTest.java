@@ -281,8 +281,10 @@ class SlowClientTest {
                 assertEquals(0, origin.requestCount("/small"));
                 assertEquals(1, fixture.server.requestsShed());
             }
-            // The hanging client left: its request is over, and the next one has room.
+            // The hanging client left: its request is over, and the next one has room once its slot is
+            // back (given back when the call is released, just after the logging phase reports it).
             proxy.nextOutcome();
+            Await.until(() -> fixture.server.activeRequests() == 0, WAIT, () -> "the hanging request's slot is back");
             assertEquals(200, RawHttpConnection.get(fixture.address, "x", "/small").status());
             assertNull(proxy.nextOutcome().error());
             assertEquals(1, fixture.server.requestsShed());
