@@ -471,7 +471,7 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     void onRequestBytes() {
         if (awaitingRequest && !headerStarted && current == null) {
             headerStarted = true;
-            cancelTimer();
+            // The header deadline replaces the keep-alive one: one re-arm, one clock read.
             armTimer(listener.headerReadNanos);
         }
     }
