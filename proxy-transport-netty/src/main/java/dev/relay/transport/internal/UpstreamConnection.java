@@ -13,8 +13,6 @@ import io.netty.util.ReferenceCountUtil;
  * (stale-connection detection).
  */
 final class UpstreamConnection extends ChannelInboundHandlerAdapter {
-    /** The name of the {@link #rawReadWatcher()} in the pipeline. */
-    static final String RAW_READ_WATCHER = "progress";
     final Channel channel;
     /** {@link HttpPeer#reuseKey()}, or a key bound to one client ({@link Http1Streams#poolKey}). */
     final Object key;
@@ -37,6 +35,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         this.key = key;
         this.pool = pool;
         this.decoder = decoder;
+        decoder.reportRawReadsTo(this);
         this.idleTimer = new LazyTimer(clock, channel.eventLoop(), this::onIdleTimeout);
         this.readTimer = new LazyTimer(clock, channel.eventLoop(), this::onReadTimeout);
     }
@@ -57,24 +56,22 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The handler to place before the decoder: raw bytes restart the read timeout (a response header
-     * that arrives slowly is progress too), and any byte on an idle pooled connection makes it stale.
+     * Told by the decoder of what arrives, before it decodes it: raw bytes restart the read timeout (a
+     * response header that arrives slowly is progress too), and any byte on an idle pooled connection
+     * makes it stale, closes it and is dropped.
+     *
+     * @return whether {@code msg} is to be decoded (else it was released)
      */
-    io.netty.channel.ChannelHandler rawReadWatcher() {
-        return new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (idle) {
-                    ReferenceCountUtil.release(msg);
-                    broken = true;
-                    pool.evict(UpstreamConnection.this);
-                    ctx.close();
-                    return;
-                }
-                readProgress();
-                ctx.fireChannelRead(msg);
-            }
-        };
+    boolean onRawRead(ChannelHandlerContext ctx, Object msg) {
+        if (idle) {
+            ReferenceCountUtil.release(msg);
+            broken = true;
+            pool.evict(this);
+            ctx.close();
+            return false;
+        }
+        readProgress();
+        return true;
     }
 
     private void onIdleTimeout() {
