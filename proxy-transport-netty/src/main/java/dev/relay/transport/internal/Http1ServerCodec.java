@@ -20,8 +20,9 @@ import org.jspecify.annotations.Nullable;
  * contexts (about 80 bytes).
  *
  * <p>It also tells the connection's {@link DownstreamHandler} when bytes arrive, before decoding them,
- * so that the request-header timer starts on the first byte of a header: done here rather than by a
- * handler of its own in front, which cost every connection a handler and a pipeline context (~90 bytes).
+ * and when the read ends, so that the request-header timer starts with the first byte of a header that
+ * did not arrive whole: done here rather than by a handler of its own in front, which cost every
+ * connection a handler and a pipeline context (~90 bytes).
  */
 public final class Http1ServerCodec extends ChannelDuplexHandler {
     /** Null once the decoder left: bytes then pass on raw. */
@@ -121,9 +122,12 @@ public final class Http1ServerCodec extends ChannelDuplexHandler {
         Http1RequestDecoder d = decoder;
         if (d == null) {
             ctx.fireChannelReadComplete();
-        } else {
-            d.channelReadComplete(ctx);
+            return;
         }
+        if (connection != null) {
+            connection.onRequestBytesRead();
+        }
+        d.channelReadComplete(ctx);
     }
 
     @Override

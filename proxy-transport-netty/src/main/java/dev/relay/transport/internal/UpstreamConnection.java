@@ -25,6 +25,8 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     final LazyTimer idleTimer;
     /** The read timeout of the request in progress (re-armed on every bit of progress). */
     final LazyTimer readTimer;
+    /** Bytes arrived in the current read: the read timeout restarts when the read ends, if still armed. */
+    private boolean readInThisBatch;
 
     final Http1ResponseDecoder decoder;
     private long readTimeoutNanos;
@@ -58,7 +60,9 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     /**
      * Told by the decoder of what arrives, before it decodes it: raw bytes restart the read timeout (a
      * response header that arrives slowly is progress too), and any byte on an idle pooled connection
-     * makes it stale, closes it and is dropped.
+     * makes it stale, closes it and is dropped. The restart waits for the end of the read
+     * ({@link #channelReadComplete}): a read that completes the response disarms the timer first, so
+     * the usual response costs no clock read for it. No timer can fire in between.
      *
      * @return whether {@code msg} is to be decoded (else it was released)
      */
@@ -70,7 +74,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
             ctx.close();
             return false;
         }
-        readProgress();
+        readInThisBatch = true;
         return true;
     }
 
@@ -155,7 +159,12 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         Http1UpstreamStream l = listener;
         if (l != null) {
+            // First: a header held until the end of the read may complete the response and disarm the timer.
             l.onReadComplete();
+        }
+        if (readInThisBatch) {
+            readInThisBatch = false;
+            readProgress();
         }
         ctx.fireChannelReadComplete();
     }
