@@ -45,6 +45,8 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
     private boolean discardingBody;
     private boolean awaitingRequest = true;
     private boolean headerStarted;
+    /** A request header started in this read: its timer is armed when the read ends, if it is still incomplete. */
+    private boolean headerTimerDue;
     private boolean reading = true;
     private int requestsOnConnection;
     /**
@@ -467,12 +469,27 @@ public final class DownstreamHandler extends ChannelDuplexHandler implements Dow
         }
     }
 
-    /** Called by {@link Http1ServerCodec} on bytes from the client, before it decodes them: starts the header timer. */
+    /**
+     * Called by {@link Http1ServerCodec} on bytes from the client, before it decodes them: a request
+     * header has started. Its timer starts at the end of the read ({@link #onRequestBytesRead}), and
+     * only if the header is still incomplete then: a request that arrives whole in one read (nearly all
+     * of them) costs no clock read and no re-arm for it. No timer can fire in between.
+     */
     void onRequestBytes() {
         if (awaitingRequest && !headerStarted && current == null) {
             headerStarted = true;
-            cancelTimer();
-            armTimer(listener.headerReadNanos);
+            headerTimerDue = true;
+        }
+    }
+
+    /** Called by {@link Http1ServerCodec} when a read ends: starts the timer of a request header still in the making. */
+    void onRequestBytesRead() {
+        if (headerTimerDue) {
+            headerTimerDue = false;
+            if (awaitingRequest && headerStarted && current == null) {
+                // The header deadline replaces the keep-alive one.
+                armTimer(listener.headerReadNanos);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 package dev.relay.transport.internal;
 
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -30,6 +31,12 @@ import static dev.relay.transport.internal.Http1Bytes.quote;
 final class Http1ResponseDecoder extends Http1MessageDecoder {
     private static final HttpResponseStatus UNKNOWN_STATUS = new HttpResponseStatus(999, "Unknown");
 
+    /**
+     * Told of every read before it is decoded ({@link UpstreamConnection#onRawRead}); null for a decoder
+     * on its own. A call from here rather than a watching handler of its own in front saves a pipeline
+     * hop per read and a handler and context per upstream connection.
+     */
+    private @Nullable UpstreamConnection connection;
     private boolean headRequest;
     private @Nullable HttpVersion version;
     private @Nullable HttpResponseStatus status;
@@ -41,6 +48,20 @@ final class Http1ResponseDecoder extends Http1MessageDecoder {
      */
     Http1ResponseDecoder(int maxStatusLineBytes, int maxHeaderBytes, int maxChunkBytes) {
         super(maxStatusLineBytes, maxHeaderBytes, maxChunkBytes);
+    }
+
+    /** Reports each read to {@code connection} before decoding it. */
+    void reportRawReadsTo(UpstreamConnection connection) {
+        this.connection = connection;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        UpstreamConnection c = connection;
+        if (c != null && !c.onRawRead(ctx, msg)) {
+            return;
+        }
+        super.channelRead(ctx, msg);
     }
 
     /** Called before each request is written: its response is decoded next. */

@@ -182,7 +182,6 @@ final class Http1UpstreamStream implements UpstreamStream {
         // The decoder hands its unparsed bytes on as it leaves: they are held with the others, in order.
         pipeline.remove(conn.decoder);
         pipeline.remove(Http1Encoder.class);
-        pipeline.remove(UpstreamConnection.RAW_READ_WATCHER);
         done = true;
         listener = null;
         done();

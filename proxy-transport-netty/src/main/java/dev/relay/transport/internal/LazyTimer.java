@@ -29,24 +29,34 @@ final class LazyTimer implements Runnable {
     /** Expires {@code timeoutNanos} from now, unless moved or disarmed before. */
     void arm(long timeoutNanos) {
         long now = clock.nanoTime();
-        armAt(now + timeoutNanos, now);
+        deadline = now + timeoutNanos;
+        armed = true;
+        if (needsEarlierTask()) {
+            reschedule(now);
+        }
     }
 
     /** Expires at {@code deadlineNanos} ({@link EngineClock#nanoTime()} time), unless moved or disarmed before. */
     void armAt(long deadlineNanos) {
-        armAt(deadlineNanos, clock.nanoTime());
-    }
-
-    private void armAt(long deadlineNanos, long now) {
         deadline = deadlineNanos;
         armed = true;
-        if (task == null || taskFiresAt - deadline > 0) {
-            if (task != null) {
-                task.cancel(false);
-            }
-            task = clock.schedule(loop, this, Math.max(0, deadline - now));
-            taskFiresAt = deadline;
+        // The clock is read only to schedule: moving a deadline the pending task covers (the usual
+        // case, several times per request) costs no clock_gettime.
+        if (needsEarlierTask()) {
+            reschedule(clock.nanoTime());
         }
+    }
+
+    private boolean needsEarlierTask() {
+        return task == null || taskFiresAt - deadline > 0;
+    }
+
+    private void reschedule(long now) {
+        if (task != null) {
+            task.cancel(false);
+        }
+        task = clock.schedule(loop, this, Math.max(0, deadline - now));
+        taskFiresAt = deadline;
     }
 
     /** Stops the timer (the pending task, if any, will find it disarmed and do nothing). */

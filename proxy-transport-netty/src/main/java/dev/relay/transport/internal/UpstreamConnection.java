@@ -13,8 +13,6 @@ import io.netty.util.ReferenceCountUtil;
  * (stale-connection detection).
  */
 final class UpstreamConnection extends ChannelInboundHandlerAdapter {
-    /** The name of the {@link #rawReadWatcher()} in the pipeline. */
-    static final String RAW_READ_WATCHER = "progress";
     final Channel channel;
     /** {@link HttpPeer#reuseKey()}, or a key bound to one client ({@link Http1Streams#poolKey}). */
     final Object key;
@@ -27,6 +25,8 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     final LazyTimer idleTimer;
     /** The read timeout of the request in progress (re-armed on every bit of progress). */
     final LazyTimer readTimer;
+    /** Bytes arrived in the current read: the read timeout restarts when the read ends, if still armed. */
+    private boolean readInThisBatch;
 
     final Http1ResponseDecoder decoder;
     private long readTimeoutNanos;
@@ -37,6 +37,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
         this.key = key;
         this.pool = pool;
         this.decoder = decoder;
+        decoder.reportRawReadsTo(this);
         this.idleTimer = new LazyTimer(clock, channel.eventLoop(), this::onIdleTimeout);
         this.readTimer = new LazyTimer(clock, channel.eventLoop(), this::onReadTimeout);
     }
@@ -57,24 +58,24 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * The handler to place before the decoder: raw bytes restart the read timeout (a response header
-     * that arrives slowly is progress too), and any byte on an idle pooled connection makes it stale.
+     * Told by the decoder of what arrives, before it decodes it: raw bytes restart the read timeout (a
+     * response header that arrives slowly is progress too), and any byte on an idle pooled connection
+     * makes it stale, closes it and is dropped. The restart waits for the end of the read
+     * ({@link #channelReadComplete}): a read that completes the response disarms the timer first, so
+     * the usual response costs no clock read for it. No timer can fire in between.
+     *
+     * @return whether {@code msg} is to be decoded (else it was released)
      */
-    io.netty.channel.ChannelHandler rawReadWatcher() {
-        return new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                if (idle) {
-                    ReferenceCountUtil.release(msg);
-                    broken = true;
-                    pool.evict(UpstreamConnection.this);
-                    ctx.close();
-                    return;
-                }
-                readProgress();
-                ctx.fireChannelRead(msg);
-            }
-        };
+    boolean onRawRead(ChannelHandlerContext ctx, Object msg) {
+        if (idle) {
+            ReferenceCountUtil.release(msg);
+            broken = true;
+            pool.evict(this);
+            ctx.close();
+            return false;
+        }
+        readInThisBatch = true;
+        return true;
     }
 
     private void onIdleTimeout() {
@@ -158,7 +159,12 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         Http1UpstreamStream l = listener;
         if (l != null) {
+            // First: a header held until the end of the read may complete the response and disarm the timer.
             l.onReadComplete();
+        }
+        if (readInThisBatch) {
+            readInThisBatch = false;
+            readProgress();
         }
         ctx.fireChannelReadComplete();
     }

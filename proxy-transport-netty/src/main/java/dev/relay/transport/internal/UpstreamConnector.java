@@ -110,7 +110,6 @@ final class UpstreamConnector {
         p.addBefore(PLACEHOLDER, "decoder", decoder);
         p.addBefore(PLACEHOLDER, "encoder", new Http1Encoder());
         UpstreamConnection conn = new UpstreamConnection(channel, poolKey, pool, decoder, clock);
-        p.addBefore("decoder", UpstreamConnection.RAW_READ_WATCHER, conn.rawReadWatcher());
         p.replace(PLACEHOLDER, PLACEHOLDER, conn);
         pool.opened.increment();
         return conn;

@@ -50,8 +50,7 @@ class Http1UpstreamStreamTest {
         pool = new UpstreamConnectionPool(16, java.time.Duration.ofSeconds(60));
         Http1ResponseDecoder decoder = new Http1ResponseDecoder(8192, 8192, 8192);
         connection = new UpstreamConnection(channel, PEER.reuseKey(), pool, decoder, EngineClock.system());
-        channel.pipeline().addLast("progress", connection.rawReadWatcher())
-                .addLast("decoder", decoder)
+        channel.pipeline().addLast("decoder", decoder)
                 .addLast("encoder", new HttpRequestEncoder())
                 .addLast("proxy", connection);
         stream = new Http1UpstreamStream(connection, PEER, pool);
