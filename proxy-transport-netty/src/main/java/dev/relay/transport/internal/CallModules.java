@@ -13,7 +13,6 @@ import org.jspecify.annotations.Nullable;
 abstract class CallModules extends PhaseSteps {
     private static final HttpModule[] NO_MODULES = new HttpModule[0];
 
-    private int moduleCount;
     private @Nullable HttpModule firstModule;
     /** The modules after the first, when there are more than one. */
     private HttpModule[] laterModules = NO_MODULES;
@@ -24,7 +23,6 @@ abstract class CallModules extends PhaseSteps {
 
     /** Makes room for {@code count} modules, all null until {@link #setModule} is called for each. */
     final void prepareModules(int count) {
-        moduleCount = count;
         if (count > 1) {
             laterModules = new HttpModule[count - 1];
         }
@@ -38,8 +36,13 @@ abstract class CallModules extends PhaseSteps {
         }
     }
 
+    /**
+     * How many modules there are: none while the first is not made (no count field kept: its factory
+     * failed, or the call never started, and then no module runs), else all the factories', each
+     * made or null.
+     */
     final int moduleCount() {
-        return moduleCount;
+        return firstModule == null ? 0 : laterModules.length + 1;
     }
 
     /** The module at {@code index}: null when its factory (or an earlier one) failed to make it. */

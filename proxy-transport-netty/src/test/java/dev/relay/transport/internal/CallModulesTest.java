@@ -58,6 +58,7 @@ class CallModulesTest {
         Slots slots = new Slots();
         slots.prepareModules(1);
         assertNull(slots.module(0), "not made yet");
+        assertEquals(0, slots.moduleCount(), "none runs until the first is made");
         HttpModule only = newModule();
         slots.setModule(0, only);
         assertEquals(1, slots.moduleCount());
@@ -84,8 +85,10 @@ class CallModulesTest {
         // A factory failed after the first module was made: the rest stay null, and the driver skips them.
         Slots slots = new Slots();
         slots.prepareModules(3);
+        assertEquals(0, slots.moduleCount(), "the first factory failed: none runs");
         HttpModule first = newModule();
         slots.setModule(0, first);
+        assertEquals(3, slots.moduleCount(), "each runs, or is skipped as null");
         assertSame(first, slots.module(0));
         assertNull(slots.module(1));
         assertNull(slots.module(2));
