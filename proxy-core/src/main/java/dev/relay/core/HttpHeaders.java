@@ -51,4 +51,28 @@ public interface HttpHeaders extends Iterable<Map.Entry<String, String>> {
 
     /** Calls {@code action} for each field in order, with the name as written. */
     void forEach(BiConsumer<String, String> action);
+
+    /**
+     * Copies the first value of {@code name} into {@code into} from {@code at}, one byte per
+     * character as the value travels (ISO-8859-1; a character above {@code 0xFF} as {@code '?'}, as
+     * the HTTP/1.1 encoder writes it), for a reader that keeps values as bytes: the Netty engine's
+     * headers copy a value that arrived on the wire straight from the bytes it came in, no
+     * {@code String} made. Nothing is copied when the value does not fit: call again with room.
+     *
+     * @return the value's length in bytes, or -1 when the field is absent
+     */
+    default int copyValue(CharSequence name, byte[] into, int at) {
+        String value = get(name);
+        if (value == null) {
+            return -1;
+        }
+        int length = value.length();
+        if (length <= into.length - at) {
+            for (int i = 0; i < length; i++) {
+                char c = value.charAt(i);
+                into[at + i] = c <= 0xff ? (byte) c : (byte) '?';
+            }
+        }
+        return length;
+    }
 }

@@ -261,4 +261,27 @@ class HttpHeadersTest {
 
         assertEquals(List.of("Cache-Control: no-store"), fields(r.headers()));
     }
+
+    @Test
+    void copyValueCopiesTheFirstValueAsBytesWhenItFits() {
+        HttpHeaders headers = HttpHeaders.create().add("Host", "a.test").add("host", "b.test")
+                .add("User-Agent", "\u00e9\u20ac").add("Referer", "");
+        byte[] into = new byte[8];
+        assertEquals(6, headers.copyValue("HOST", into, 1));
+        assertEquals("a.test", new String(into, 1, 6, java.nio.charset.StandardCharsets.ISO_8859_1));
+        // One byte per char; a char above 0xFF as '?', as the HTTP/1.1 encoder writes it.
+        assertEquals(2, headers.copyValue("user-agent", into, 0));
+        assertEquals((byte) 0xe9, into[0]);
+        assertEquals((byte) '?', into[1]);
+        assertEquals(0, headers.copyValue("Referer", into, 8));
+        assertEquals(-1, headers.copyValue("Cookie", into, 0));
+    }
+
+    @Test
+    void copyValueCopiesNothingWhenTheValueDoesNotFit() {
+        HttpHeaders headers = HttpHeaders.create().add("Host", "a.test");
+        byte[] into = new byte[7];
+        assertEquals(6, headers.copyValue("Host", into, 2), "the length, to make room for");
+        assertEquals(0, into[2] | into[3] | into[4] | into[5] | into[6]);
+    }
 }

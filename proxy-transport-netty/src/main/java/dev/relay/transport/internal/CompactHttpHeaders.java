@@ -293,6 +293,29 @@ public final class CompactHttpHeaders extends HttpHeaders {
                 new String(block, rawValueStart(i), length, StandardCharsets.ISO_8859_1));
     }
 
+    /** What {@link #copyRawValue} answers for a value that is not in the block. */
+    static final int NOT_RAW_VALUE = -2;
+
+    /**
+     * Copies the first value of {@code name} from the block into {@code into} at {@code at}, when it
+     * fits (no String made: the access log's way to keep Host, Referer and User-Agent). Returns its
+     * length, -1 when there is none, {@link #NOT_RAW_VALUE} when it was added as an object.
+     */
+    int copyRawValue(CharSequence name, byte[] into, int at) {
+        int i = indexOf(name, 0);
+        if (i < 0) {
+            return -1;
+        }
+        if (spans[i] == NOT_RAW) {
+            return NOT_RAW_VALUE;
+        }
+        int length = rawValueLength(i);
+        if (length <= into.length - at) {
+            System.arraycopy(block, rawValueStart(i), into, at, length);
+        }
+        return length;
+    }
+
     /** The first value of {@code name} as stored (no String made), or null. */
     public CharSequence getCharSequence(CharSequence name) {
         int i = indexOf(name, 0);

@@ -28,6 +28,17 @@ final class NettyHttpHeaders implements HttpHeaders {
     }
 
     @Override
+    public int copyValue(CharSequence name, byte[] into, int at) {
+        if (headers instanceof CompactHttpHeaders compact) {
+            int length = compact.copyRawValue(name, into, at);
+            if (length != CompactHttpHeaders.NOT_RAW_VALUE) {
+                return length;
+            }
+        }
+        return HttpHeaders.super.copyValue(name, into, at);
+    }
+
+    @Override
     public List<String> getAll(CharSequence name) {
         return headers.getAll(name);
     }

@@ -35,7 +35,7 @@ import java.util.concurrent.Future;
  * side belongs to the call until it is written to the other side (the write releases it) or released
  * here; the replay buffer holds retained duplicates of what went upstream.
  */
-final class ProxyCall<C> extends PhaseSteps {
+final class ProxyCall<C> extends CallModules {
     // Where an asynchronous phase resumes (one switch instead of a continuation object per phase).
     private static final int AFTER_EARLY_REQUEST_FILTER = 1;
     private static final int AFTER_MODULE_REQUEST_FILTER = 2;
@@ -56,7 +56,6 @@ final class ProxyCall<C> extends PhaseSteps {
     private final ProxyEngine<C> engine;
     private final DownstreamStream downstream;
     private final CallSession session;
-    private final HttpModule[] modules;
     private final ByteBufBodyChunk responseChunk = new ByteBufBodyChunk();
     private final RequestBody requestBody;
     private @Nullable C ctx;
@@ -81,7 +80,6 @@ final class ProxyCall<C> extends PhaseSteps {
         this.downstream = downstream;
         this.session = new CallSession(this, engine.clock.nanoTime());
         this.session.keepAlive = downstream.requestsKeepAlive() && !engine.isDraining();
-        this.modules = new HttpModule[engine.moduleFactories.length];
         this.requestBody = new RequestBody(this, downstream.requestHasBody(), engine.options.retryBufferBytes());
         this.response = new ClientResponse(this, downstream);
         this.tunnel = TunnelStart.forCall(this, downstream, engine);
@@ -106,8 +104,9 @@ final class ProxyCall<C> extends PhaseSteps {
         }
         requestBody.startReadTimer();
         try {
-            for (int i = 0; i < modules.length; i++) {
-                modules[i] = engine.moduleFactories[i].newModule();
+            prepareModules(engine.moduleFactories.length);
+            for (int i = 0; i < engine.moduleFactories.length; i++) {
+                setModule(i, java.util.Objects.requireNonNull(engine.moduleFactories[i].newModule(), "newModule"));
             }
             ctx = engine.proxy.newCtx();
             await(engine.proxy.earlyRequestFilter(session, ctx), AFTER_EARLY_REQUEST_FILTER, "earlyRequestFilter", null);
@@ -154,8 +153,8 @@ final class ProxyCall<C> extends PhaseSteps {
     }
 
     private void runModuleRequestFilters() {
-        while (moduleIndex < modules.length) {
-            HttpModule module = modules[moduleIndex++];
+        while (moduleIndex < moduleCount()) {
+            HttpModule module = module(moduleIndex++);
             CompletionStage<Void> stage;
             try {
                 stage = module.requestHeaderFilter(session);
@@ -333,8 +332,8 @@ final class ProxyCall<C> extends PhaseSteps {
                            boolean passedModules) {
         ByteBufBodyChunk chunk = a.requestChunk.reset(data);
         try {
-            for (int i = passedModules ? modules.length : 0; i < modules.length; i++) {
-                modules[i].requestBodyFilter(session, chunk, last);
+            for (int i = passedModules ? moduleCount() : 0; i < moduleCount(); i++) {
+                module(i).requestBodyFilter(session, chunk, last);
             }
             a.keepRequestPartFromModules();
             CompletionStage<Void> stage = engine.proxy.requestBodyFilter(session, chunk, last, ctx);
@@ -386,8 +385,8 @@ final class ProxyCall<C> extends PhaseSteps {
         a.responseFilterBusy = false;
         ResponseHeader upstreamResponse = a.response;
         try {
-            for (HttpModule module : modules) {
-                module.responseHeaderFilter(session, upstreamResponse, false);
+            for (int i = 0; i < moduleCount(); i++) {
+                module(i).responseHeaderFilter(session, upstreamResponse, false);
             }
         } catch (Throwable t) {
             upstreamFailure(a, Errors.noRetry(ProxyError.from(t, "module responseHeaderFilter")));
@@ -423,14 +422,14 @@ final class ProxyCall<C> extends PhaseSteps {
                 cache.onBodyPart(chunk.peek(), last);
             }
             Duration downstreamPause = engine.proxy.responseBodyFilter(session, chunk, last, ctx);
-            for (HttpModule module : modules) {
-                module.responseBodyFilter(session, chunk, last);
+            for (int i = 0; i < moduleCount(); i++) {
+                module(i).responseBodyFilter(session, chunk, last);
             }
             if (trailers != null) {
                 engine.proxy.upstreamResponseTrailerFilter(session, trailers, ctx);
                 engine.proxy.responseTrailerFilter(session, trailers, ctx);
-                for (int i = 0; i < modules.length && trailersAsBody == null; i++) {
-                    trailersAsBody = modules[i].responseTrailerFilter(session, trailers);
+                for (int i = 0; i < moduleCount() && trailersAsBody == null; i++) {
+                    trailersAsBody = module(i).responseTrailerFilter(session, trailers);
                 }
             }
             pause = upstreamPause == null || downstreamPause != null && downstreamPause.compareTo(upstreamPause) > 0
@@ -641,7 +640,8 @@ final class ProxyCall<C> extends PhaseSteps {
 
     /** The last write of the response is done: the modules and the logging phase hear of the end. */
     void finish() {
-        for (HttpModule module : modules) {
+        for (int i = 0; i < moduleCount(); i++) {
+            HttpModule module = module(i);
             if (module == null) {
                 continue;
             }
@@ -769,7 +769,8 @@ final class ProxyCall<C> extends PhaseSteps {
         if (session.responseWritten) {
             throw new IllegalStateException("a response header was already written for this request");
         }
-        for (HttpModule module : modules) {
+        for (int i = 0; i < moduleCount(); i++) {
+            HttpModule module = module(i);
             if (module != null) {
                 module.responseHeaderFilter(session, header, endOfStream);
             }

@@ -130,6 +130,36 @@ class CompactHttpHeadersTest {
     }
 
     @Test
+    void copiesAValueFromTheBlockAndTellsOneAddedAsText() {
+        CompactHttpHeaders raw = decoded("Host:  a.test \r\nX-Empty:\r\nUser-Agent: \u00e9\r\n");
+        raw.add("Referer", "/from");
+        byte[] into = new byte[10];
+        assertEquals(6, raw.copyRawValue("host", into, 4));
+        assertEquals("a.test", new String(into, 4, 6, StandardCharsets.ISO_8859_1));
+        assertEquals(1, raw.copyRawValue("User-Agent", into, 0));
+        assertEquals((byte) 0xe9, into[0]);
+        assertEquals(0, raw.copyRawValue("X-Empty", into, 10));
+        assertEquals(6, raw.copyRawValue("Host", into, 5), "too long for the room left: the length, nothing copied");
+        assertEquals((byte) 'a', into[4]);
+        assertEquals(-1, raw.copyRawValue("Cookie", into, 0));
+        assertEquals(CompactHttpHeaders.NOT_RAW_VALUE, raw.copyRawValue("Referer", into, 0));
+        raw.set("Host", "b.test");
+        assertEquals(CompactHttpHeaders.NOT_RAW_VALUE, raw.copyRawValue("Host", into, 0), "a value set replaces the block's");
+    }
+
+    @Test
+    void theCoreViewCopiesRawAndTextValuesAlike() {
+        CompactHttpHeaders raw = decoded("Host: a.test\r\n");
+        raw.add("Referer", "/from\u20ac");
+        dev.relay.core.HttpHeaders view = new NettyHttpHeaders(raw);
+        byte[] into = new byte[16];
+        assertEquals(6, view.copyValue("Host", into, 0));
+        assertEquals(6, view.copyValue("Referer", into, 6));
+        assertEquals("a.test/from?", new String(into, 0, 12, StandardCharsets.ISO_8859_1));
+        assertEquals(-1, view.copyValue("Cookie", into, 0));
+    }
+
+    @Test
     void fieldsInTheBlockReadLikeFieldsAddedAsText() {
         CompactHttpHeaders raw = decoded("Host: a\r\nConnection:  keep-alive ,Upgrade\t\r\nX-Empty:\r\nHOST: b\r\n");
         HttpHeaders netty = new DefaultHttpHeaders().add("Host", "a").add("Connection", "keep-alive ,Upgrade")

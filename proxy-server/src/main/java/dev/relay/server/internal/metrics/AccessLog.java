@@ -1,11 +1,13 @@
 package dev.relay.server.internal.metrics;
 
 import dev.relay.core.ErrorType;
+import dev.relay.core.HttpHeaders;
 import dev.relay.core.HttpPeer;
 import dev.relay.core.TlsInfo;
 import dev.relay.core.cache.CacheResult;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogDestination;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +61,7 @@ public final class AccessLog implements AutoCloseable {
     private static final long IDLE_PARK_MILLIS = 1000;
     private static final long WARN_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final long CLOSE_WAIT_MILLIS = 5000;
+    private static final byte[] NO_BYTES = {};
 
     private static final int RUNNING = 0;
     private static final int NAPPING = 1;
@@ -415,9 +418,9 @@ public final class AccessLog implements AutoCloseable {
         public int status;
         public long requestBytes;
         public long responseBytes;
-        public String referer;
-        public String userAgent;
-        public String host;
+        public CharSequence referer;
+        public CharSequence userAgent;
+        public CharSequence host;
         public String route;
         public String upstream;
         public HttpPeer peer;
@@ -440,10 +443,57 @@ public final class AccessLog implements AutoCloseable {
         /** What a stream connection's TLS handshake settled; null on a plain listener. Streams only. */
         public TlsInfo tls;
 
+        /**
+         * The bytes of {@link #referer}, {@link #userAgent} and {@link #host} when {@link #copyRequestFields}
+         * set them: made on the slot's first use and grown to the largest line it held, so a request
+         * copies its fields into them rather than making three Strings.
+         */
+        private byte[] fieldBytes = NO_BYTES;
+        private @Nullable FieldValueText refererText;
+        private @Nullable FieldValueText userAgentText;
+        private @Nullable FieldValueText hostText;
+
         /** A slot of {@code log}'s ring (a line's fields alone, for the formatter's tests, when null). */
         Entry(AccessLog log, long sequence) {
             this.log = log;
             this.sequence = sequence;
+        }
+
+        /** Sets {@link #referer}, {@link #userAgent} and {@link #host} from the request's {@code headers}. */
+        public void copyRequestFields(HttpHeaders headers) {
+            int refererEnd = copyField(headers, "Referer", 0);
+            int userAgentStart = Math.max(0, refererEnd);
+            int userAgentEnd = copyField(headers, "User-Agent", userAgentStart);
+            int hostStart = Math.max(userAgentStart, userAgentEnd);
+            int hostEnd = copyField(headers, "Host", hostStart);
+            // The views are set after the copies: they read the buffer the last copy may have grown.
+            byte[] b = fieldBytes;
+            referer = refererEnd < 0 ? null : (refererText = text(refererText, b, 0, refererEnd));
+            userAgent = userAgentEnd < 0 ? null
+                    : (userAgentText = text(userAgentText, b, userAgentStart, userAgentEnd - userAgentStart));
+            host = hostEnd < 0 ? null : (hostText = text(hostText, b, hostStart, hostEnd - hostStart));
+        }
+
+        /** Copies field {@code name} to {@link #fieldBytes} at {@code at}; returns where it ends there, or -1 when absent. */
+        private int copyField(HttpHeaders headers, String name, int at) {
+            int length = headers.copyValue(name, fieldBytes, at);
+            if (length < 0) {
+                return -1;
+            }
+            if (length > fieldBytes.length - at) {
+                // It did not fit: what is copied so far moves to a larger buffer, and the field is copied again.
+                fieldBytes = java.util.Arrays.copyOf(fieldBytes, (at + length + 63) & ~63);
+                headers.copyValue(name, fieldBytes, at);
+            }
+            return at + length;
+        }
+
+        private static FieldValueText text(@Nullable FieldValueText reused, byte[] bytes, int start, int length) {
+            if (reused == null) {
+                return new FieldValueText(bytes, start, length);
+            }
+            reused.set(bytes, start, length);
+            return reused;
         }
 
         /**
@@ -461,7 +511,8 @@ public final class AccessLog implements AutoCloseable {
 
         void clear() {
             client = null;
-            method = uri = protocol = referer = userAgent = host = route = upstream = null;
+            method = uri = protocol = route = upstream = null;
+            referer = userAgent = host = null;
             peer = null;
             error = null;
             cache = null;

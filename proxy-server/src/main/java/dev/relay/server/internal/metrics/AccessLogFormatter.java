@@ -3,6 +3,7 @@ package dev.relay.server.internal.metrics;
 import dev.relay.core.TlsInfo;
 import dev.relay.server.internal.config.ProxyConfig.AccessLogFormat;
 import dev.relay.server.internal.proxy.ConfiguredCache;
+import org.jspecify.annotations.Nullable;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
@@ -224,11 +225,11 @@ final class AccessLogFormatter {
         }
     }
 
-    private static LogLineBuffer quotedOrDash(String s, LogLineBuffer out) {
+    private static LogLineBuffer quotedOrDash(@Nullable CharSequence s, LogLineBuffer out) {
         return s == null || s.isEmpty() ? out.ascii('-') : out.quotedField(s);
     }
 
-    private static LogLineBuffer orDash(String s, LogLineBuffer out) {
+    private static LogLineBuffer orDash(@Nullable CharSequence s, LogLineBuffer out) {
         return s == null || s.isEmpty() ? out.ascii('-') : out.utf8(s);
     }
 

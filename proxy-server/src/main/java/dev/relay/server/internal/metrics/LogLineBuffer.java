@@ -75,7 +75,7 @@ final class LogLineBuffer {
     }
 
     /** {@code s} in UTF-8. */
-    LogLineBuffer utf8(String s) {
+    LogLineBuffer utf8(CharSequence s) {
         int n = s.length();
         ensure(n);
         byte[] b = bytes;
@@ -93,7 +93,7 @@ final class LogLineBuffer {
     }
 
     /** The rest of {@code s}, from {@code i} on, which is not all ASCII. */
-    private LogLineBuffer utf8From(String s, int i) {
+    private LogLineBuffer utf8From(CharSequence s, int i) {
         ensure(3 * (s.length() - i));
         for (; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -110,7 +110,7 @@ final class LogLineBuffer {
      * {@code s} as a JSON string literal, {@code null} for null: {@code "}, {@code \} and the
      * control characters escaped, the rest in UTF-8.
      */
-    LogLineBuffer json(@Nullable String s) {
+    LogLineBuffer json(@Nullable CharSequence s) {
         if (s == null) {
             return ascii("null");
         }
@@ -182,7 +182,7 @@ final class LogLineBuffer {
      * client cannot end the field or the line and write fields or lines of its own. Other characters go in
      * UTF-8 (nginx escapes non-ASCII bytes too; a log reader decoding UTF-8 gets them readable here).
      */
-    LogLineBuffer quotedField(String s) {
+    LogLineBuffer quotedField(CharSequence s) {
         int n = s.length();
         for (int i = 0; i < n; i++) {
             if (needsQuotedEscape(s.charAt(i))) {
@@ -218,7 +218,7 @@ final class LogLineBuffer {
      * Writes {@code c} = {@code s.charAt(i)}, at least 0x80, in UTF-8 (room for three bytes is
      * there; a pair needs four, for two chars) and returns the index of the last char used.
      */
-    private int nonAscii(String s, int i, char c) {
+    private int nonAscii(CharSequence s, int i, char c) {
         byte[] b = bytes;
         if (c < 0x800) {
             b[length++] = (byte) (0xc0 | (c >> 6));

@@ -355,9 +355,8 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                     e.status = status;
                     e.requestBytes = session.requestBodyBytesRead();
                     e.responseBytes = session.responseBodyBytesSent();
-                    e.referer = request.headers().get("Referer");
-                    e.userAgent = request.headers().get("User-Agent");
-                    e.host = request.headers().get("Host");
+                    // Copied into the entry's own bytes: no String per field and request.
+                    e.copyRequestFields(request.headers());
                     e.route = route == null ? null : route.name();
                     e.upstream = route == null ? null : route.upstream().name();
                     e.peer = ctx == null ? null : ctx.peer;

@@ -41,7 +41,10 @@ class HotPathAllocationTest {
     void claimingAndPublishingAnAccessLogLineAllocatesNothing() throws Exception {
         try (AccessLog log = new AccessLog(dev.relay.server.internal.config.ProxyConfig.AccessLogFormat.COMBINED,
                 dev.relay.server.internal.config.ProxyConfig.AccessLogDestination.file(java.nio.file.Path.of("/dev/null")),
-                1 << 16, null)) {
+                1 << 10, null)) {
+            // A request's Host and User-Agent, copied into each slot's own bytes (grown on the slot's first use).
+            dev.relay.core.HttpHeaders request = dev.relay.core.HttpHeaders.create()
+                    .add("Host", "api.test").add("User-Agent", "curl/8.0");
             com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long id = Thread.currentThread().getId();
             Runnable line = () -> {
@@ -52,6 +55,7 @@ class HotPathAllocationTest {
                         e.uri = "/";
                         e.protocol = "HTTP/1.1";
                         e.status = 200;
+                        e.copyRequestFields(request);
                         e.publish();
                     }
                 }

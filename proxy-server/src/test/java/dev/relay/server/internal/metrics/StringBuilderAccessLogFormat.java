@@ -46,9 +46,9 @@ final class StringBuilderAccessLogFormat {
         sb.append(clientAddress(e)).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(e.epochMillis)))
                 .append("] \"").append(quoted(e.method)).append(' ').append(quoted(e.uri)).append(' ')
                 .append(quoted(e.protocol)).append("\" ")
-                .append(e.status).append(' ').append(e.responseBytes).append(" \"").append(quoted(orDash(e.referer)))
-                .append("\" \"").append(quoted(orDash(e.userAgent))).append('"')
-                .append(" host=").append(orDash(e.host))
+                .append(e.status).append(' ').append(e.responseBytes).append(" \"").append(quoted(orDash(string(e.referer))))
+                .append("\" \"").append(quoted(orDash(string(e.userAgent)))).append('"')
+                .append(" host=").append(orDash(string(e.host)))
                 .append(" route=").append(orDash(e.route))
                 .append(" upstream=").append(orDash(e.upstream))
                 .append(" peer=").append(e.peer == null ? "-" : e.peer.hostAndPort())
@@ -99,9 +99,9 @@ final class StringBuilderAccessLogFormat {
         sb.append(",\"status\":").append(e.status);
         sb.append(",\"request_bytes\":").append(e.requestBytes);
         sb.append(",\"response_bytes\":").append(e.responseBytes);
-        JsonText.string(sb.append(",\"referer\":"), e.referer);
-        JsonText.string(sb.append(",\"user_agent\":"), e.userAgent);
-        JsonText.string(sb.append(",\"host\":"), e.host);
+        JsonText.string(sb.append(",\"referer\":"), string(e.referer));
+        JsonText.string(sb.append(",\"user_agent\":"), string(e.userAgent));
+        JsonText.string(sb.append(",\"host\":"), string(e.host));
         JsonText.string(sb.append(",\"route\":"), e.route);
         JsonText.string(sb.append(",\"upstream\":"), e.upstream);
         JsonText.string(sb.append(",\"peer\":"), e.peer == null ? null : e.peer.hostAndPort());
@@ -129,6 +129,11 @@ final class StringBuilderAccessLogFormat {
             return "unix";
         }
         return e.client == null ? "-" : e.client.toString();
+    }
+
+    /** The entry keeps request fields as text over its own bytes: this reference format reads them as Strings. */
+    private static String string(CharSequence text) {
+        return text == null ? null : text.toString();
     }
 
     private static String orDash(String s) {
