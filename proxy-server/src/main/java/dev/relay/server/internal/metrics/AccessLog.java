@@ -449,6 +449,13 @@ public final class AccessLog implements AutoCloseable {
          * copies its fields into them rather than making three Strings.
          */
         private byte[] fieldBytes = NO_BYTES;
+        /**
+         * The most bytes a slot keeps for its next line once the writer is done with one (the usual
+         * Referer, User-Agent and Host fit): a slot that held a longer line lets it go, else each of the
+         * ring's slots would keep the longest line it ever saw (up to the header limit: 32 KiB x 16384
+         * slots, some 500 MB a client could pin with long User-Agents).
+         */
+        static final int FIELD_BYTES_KEPT = 512;
         private @Nullable FieldValueText refererText;
         private @Nullable FieldValueText userAgentText;
         private @Nullable FieldValueText hostText;
@@ -509,10 +516,20 @@ public final class AccessLog implements AutoCloseable {
             }
         }
 
+        /** How many bytes the slot holds for its fields (for tests). */
+        int fieldBytesHeld() {
+            return fieldBytes.length;
+        }
+
         void clear() {
             client = null;
             method = uri = protocol = route = upstream = null;
             referer = userAgent = host = null;
+            if (fieldBytes.length > FIELD_BYTES_KEPT) {
+                // A long line's bytes go (its views point at them too); the next line gets bytes its size.
+                fieldBytes = NO_BYTES;
+                refererText = userAgentText = hostText = null;
+            }
             peer = null;
             error = null;
             cache = null;

@@ -87,4 +87,34 @@ class AccessLogEntryFieldsTest {
         assertEquals(combined(strings), line);
         assertTrue(line.contains("\"-\" \"a\\x22b\\x5cc\u00e9 d\" host=h.test "), line);
     }
+
+    @Test
+    void aSlotDoesNotKeepTheBytesOfAVeryLongLineOnceItIsWritten() {
+        // Every slot of the ring (16384 of them) would otherwise keep the largest line it ever held for
+        // good: clients sending 30 KB User-Agents would pin some 500 MB of heap.
+        AccessLog.Entry e = new AccessLog.Entry(null, 0);
+        String agent = "x".repeat(30_000);
+        e.copyRequestFields(HttpHeaders.create().add("User-Agent", agent).add("Host", "h.test"));
+        assertEquals(agent, e.userAgent.toString());
+        assertTrue(e.fieldBytesHeld() >= 30_000);
+
+        e.clear();
+        assertTrue(e.fieldBytesHeld() <= AccessLog.Entry.FIELD_BYTES_KEPT, "held: " + e.fieldBytesHeld());
+        e.copyRequestFields(HttpHeaders.create().add("User-Agent", "curl/8").add("Host", "h.test"));
+        assertEquals("curl/8", e.userAgent.toString());
+        assertEquals("h.test", e.host.toString());
+    }
+
+    @Test
+    void aSlotKeepsItsBytesAndViewsForUsualLinesAcrossWrites() {
+        AccessLog.Entry e = new AccessLog.Entry(null, 0);
+        e.copyRequestFields(HttpHeaders.create().add("User-Agent", "Mozilla/5.0 ".repeat(10)).add("Host", "a.test"));
+        CharSequence host = e.host;
+        int held = e.fieldBytesHeld();
+        e.clear();
+        e.copyRequestFields(HttpHeaders.create().add("Host", "b.test"));
+        assertSame(host, e.host, "the same view, over the same bytes");
+        assertEquals(held, e.fieldBytesHeld());
+        assertEquals("b.test", e.host.toString());
+    }
 }
