@@ -1,6 +1,5 @@
 package dev.relay.transport.internal;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpResponse;
@@ -9,7 +8,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import org.junit.jupiter.api.Test;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -42,14 +40,9 @@ class CompactHttpHeadersCopiesRandomTest {
     private static String encode(HttpHeaders h) {
         EmbeddedChannel ch = new EmbeddedChannel(new Http1Encoder());
         ch.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK, h));
-        StringBuilder sb = new StringBuilder();
-        ByteBuf b;
-        while ((b = ch.readOutbound()) != null) {
-            sb.append(b.toString(StandardCharsets.ISO_8859_1));
-            b.release();
-        }
+        String text = OutboundText.drain(ch);
         ch.finishAndReleaseAll();
-        return sb.toString();
+        return text;
     }
 
     @Test

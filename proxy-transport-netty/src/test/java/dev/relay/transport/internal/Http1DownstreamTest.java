@@ -7,7 +7,6 @@ import dev.relay.core.ResponseHeader;
 import dev.relay.core.Session;
 import dev.relay.core.Stages;
 import dev.relay.transport.ProxyOptions;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
@@ -72,14 +71,7 @@ class Http1DownstreamTest {
 
     private String sent() {
         channel.runPendingTasks();
-        StringBuilder out = new StringBuilder();
-        Object o;
-        while ((o = channel.readOutbound()) != null) {
-            ByteBuf buf = (ByteBuf) o;
-            out.append(buf.toString(StandardCharsets.ISO_8859_1));
-            buf.release();
-        }
-        return out.toString();
+        return OutboundText.drain(channel);
     }
 
     @Test

@@ -66,13 +66,7 @@ class Http1ServerCodecTest {
     }
 
     private String sent() {
-        StringBuilder out = new StringBuilder();
-        ByteBuf buf;
-        while ((buf = channel.readOutbound()) != null) {
-            out.append(buf.toString(StandardCharsets.ISO_8859_1));
-            buf.release();
-        }
-        return out.toString();
+        return OutboundText.drain(channel);
     }
 
     private static FullHttpResponse ok(String body) {

@@ -80,13 +80,7 @@ class Http1UpstreamStreamTest {
     }
 
     private String written() {
-        StringBuilder out = new StringBuilder();
-        ByteBuf buf;
-        while ((buf = channel.readOutbound()) != null) {
-            out.append(buf.toString(StandardCharsets.ISO_8859_1));
-            buf.release();
-        }
-        return out.toString();
+        return OutboundText.drain(channel);
     }
 
     private void receive(String response) {
