@@ -80,8 +80,6 @@ if event == 'alloc':
     table('class', classes)
     table('site (class ← first frames outside the JDK)', sites)
 else:
-    kernel = sum(n for f, n in incl.items() if f in ('syscall', 'epoll_wait', '__GI_write', '__GI_read')
-                 or f.startswith('[k]') or f.endswith('_[k]'))
     entry = max((incl[f] for f in ('io/netty/channel/uring/Native.ioUringEnter',
                                    'io/netty/channel/epoll/Native.epollWait')), default=0)
     print()

@@ -20,6 +20,9 @@ import java.nio.file.StandardOpenOption;
  * hands the sink over.
  */
 abstract class AccessLogSink implements AutoCloseable {
+    /** The most bytes of one write to a regular file (the file sink's, and standard output's when it is one). */
+    static final int FILE_WRITE = 64 * 1024;
+
     /** Opens {@code destination}: a file for append, created when missing. */
     static AccessLogSink open(AccessLogDestination destination) throws IOException {
         return switch (destination.kind()) {
@@ -53,7 +56,6 @@ abstract class AccessLogSink implements AutoCloseable {
      */
     static final class Stdout extends AccessLogSink {
         static final int PIPE_BUF = 4096;
-        static final int FILE_WRITE = 64 * 1024;
         private static final Path STANDARD_OUTPUT = Path.of("/proc/self/fd/1");
         private final FileOutputStream out = new FileOutputStream(FileDescriptor.out);
         private final int maxWrite = maxWriteFor(STANDARD_OUTPUT);
@@ -85,7 +87,6 @@ abstract class AccessLogSink implements AutoCloseable {
      */
     private static final class AppendFile extends AccessLogSink {
         private static final Logger LOG = LoggerFactory.getLogger(AccessLog.class);
-        private static final int MAX_WRITE = 64 * 1024;
         private final Path path;
         private final FileChannel channel;
         private ByteBuffer view = ByteBuffer.allocate(0);
@@ -97,7 +98,7 @@ abstract class AccessLogSink implements AutoCloseable {
 
         @Override
         int maxWriteBytes() {
-            return MAX_WRITE;
+            return FILE_WRITE;
         }
 
         @Override

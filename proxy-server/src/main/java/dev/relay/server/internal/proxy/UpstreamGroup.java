@@ -201,11 +201,6 @@ public final class UpstreamGroup implements AutoCloseable {
         return peers.computeIfAbsent(backend, this::newPeer);
     }
 
-    /** The peers made so far. */
-    public java.util.Collection<HttpPeer> peers() {
-        return peers.values().stream().map(p -> p.toCompletableFuture().getNow(null)).toList();
-    }
-
     /** Whether {@link #start()} was called. */
     public boolean isStarted() {
         return started.get();
