@@ -77,11 +77,6 @@ public final class CompactHttpHeaders extends HttpHeaders {
         spans = NO_SPANS;
     }
 
-    /** Empty headers with room for {@code fields} fields. */
-    public CompactHttpHeaders(int fields) {
-        this(null, fields);
-    }
-
     /** Empty headers for fields of {@code block} (which must not change), with room for {@code fields} of them. */
     CompactHttpHeaders(byte @Nullable [] block, int fields) {
         this.block = block;
