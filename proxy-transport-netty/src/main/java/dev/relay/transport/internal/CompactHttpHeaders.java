@@ -77,11 +77,6 @@ public final class CompactHttpHeaders extends HttpHeaders {
         spans = NO_SPANS;
     }
 
-    /** Empty headers with room for {@code fields} fields. */
-    public CompactHttpHeaders(int fields) {
-        this(null, fields);
-    }
-
     /** Empty headers for fields of {@code block} (which must not change), with room for {@code fields} of them. */
     CompactHttpHeaders(byte @Nullable [] block, int fields) {
         this.block = block;
@@ -467,7 +462,10 @@ public final class CompactHttpHeaders extends HttpHeaders {
         int length = valueLength(i);
         for (int start = 0; start <= length; ) {
             int end = elementEnd(i, start, length);
-            if (!isEmptyElement(i, start, end) && !elementIsOneOf(i, start, end, words)) {
+            // Trimmed once, then compared with each word.
+            int from = skipOws(i, start, end);
+            int to = trimOwsEnd(i, from, end);
+            if (to > from && !regionIsOneOf(i, from, to, words)) {
                 return false;
             }
             start = end + 1;
@@ -475,9 +473,9 @@ public final class CompactHttpHeaders extends HttpHeaders {
         return true;
     }
 
-    private boolean elementIsOneOf(int i, int start, int end, AsciiString[] words) {
+    private boolean regionIsOneOf(int i, int start, int end, AsciiString[] words) {
         for (AsciiString word : words) {
-            if (elementEquals(i, start, end, word, true)) {
+            if (valueRegionEquals(i, start, end, word, true)) {
                 return true;
             }
         }
@@ -493,22 +491,26 @@ public final class CompactHttpHeaders extends HttpHeaders {
         return k;
     }
 
-    private boolean isEmptyElement(int i, int start, int end) {
+    /** Where {@code value[start, end)} of field {@code i} starts without the whitespace before it. */
+    private int skipOws(int i, int start, int end) {
         while (start < end && isOws(valueChar(i, start))) {
             start++;
         }
-        return start == end;
+        return start;
+    }
+
+    /** Where {@code value[start, end)} of field {@code i} ends without the whitespace after it. */
+    private int trimOwsEnd(int i, int start, int end) {
+        while (end > start && isOws(valueChar(i, end - 1))) {
+            end--;
+        }
+        return end;
     }
 
     /** Whether {@code value[start, end)} of field {@code i}, without the whitespace around it, is {@code value}. */
     private boolean elementEquals(int i, int start, int end, CharSequence value, boolean ignoreCase) {
-        while (start < end && isOws(valueChar(i, start))) {
-            start++;
-        }
-        while (end > start && isOws(valueChar(i, end - 1))) {
-            end--;
-        }
-        return valueRegionEquals(i, start, end, value, ignoreCase);
+        int from = skipOws(i, start, end);
+        return valueRegionEquals(i, from, trimOwsEnd(i, from, end), value, ignoreCase);
     }
 
     private boolean valueRegionEquals(int i, int start, int end, CharSequence value, boolean ignoreCase) {

@@ -454,7 +454,7 @@ abstract class Http1MessageDecoder extends ByteToMessageDecoder {
                 hostEnd = end;
             }
             default -> {
-                // Upgrade and Trailer: recognised for their shared names only.
+                // Upgrade and Trailer: nothing to note in a head (a trailer section drops Trailer, above).
             }
         }
     }

@@ -68,10 +68,7 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
      */
     boolean onRawRead(ChannelHandlerContext ctx, Object msg) {
         if (idle) {
-            ReferenceCountUtil.release(msg);
-            broken = true;
-            pool.evict(this);
-            ctx.close();
+            dropUnaskedBytes(ctx, msg);
             return false;
         }
         readInThisBatch = true;
@@ -148,7 +145,11 @@ final class UpstreamConnection extends ChannelInboundHandlerAdapter {
             l.onMessage(msg);
             return;
         }
-        // Bytes on an idle connection: the origin said something we did not ask for. Unusable.
+        dropUnaskedBytes(ctx, msg);
+    }
+
+    /** Bytes on an idle connection: the origin said something we did not ask for. Unusable. */
+    private void dropUnaskedBytes(ChannelHandlerContext ctx, Object msg) {
         ReferenceCountUtil.release(msg);
         broken = true;
         pool.evict(this);
