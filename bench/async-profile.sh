@@ -15,7 +15,8 @@
 # Settings (env): EVENT=alloc|itimer|cpu (default alloc; itimer needs no perf_events) INTERVAL=
 #   (alloc: bytes between samples, default 2048; itimer/cpu: ns, default 1000000) DURATION=20
 #   WARMUP=5 CONNS=50 PATH_=/small RELAY_CONF_EXTRA='' ORIGIN_PORT=28390 RELAY_PORT=28393
-#   WRK_CPU=0 SERVER_CPU=1 TOP=30 ASYNC_PROFILER_VERSION=3.0
+#   WRK_CPU=0 SERVER_CPU=1 TOP=30 ASYNC_PROFILER_VERSION=3.0 RELAY_JVM_FLAGS= (extra JVM flags, for
+#   an experiment: -Dsome.property=value; the shipped way is none)
 #   RESULTS_DIR=<dir> (default $TMPDIR or /tmp, async-profile-results/<timestamp>)
 set -Eeuo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -52,7 +53,7 @@ start_origin
 write_relay_conf relay "$RELAY_PORT" "" "$RELAY_CONF_EXTRA"
 collapsed=$RESULTS_DIR/$EVENT.collapsed
 # "threads" puts each stack under its thread's name, so the summary can keep the event loops apart.
-start_server relay java "-agentpath:$agent=start,event=$EVENT,interval=$INTERVAL,threads,total,collapsed,file=$collapsed" \
+start_server relay java ${RELAY_JVM_FLAGS:-} "-agentpath:$agent=start,event=$EVENT,interval=$INTERVAL,threads,total,collapsed,file=$collapsed" \
   -jar "$RELAY_JAR" -c "$T/relay.conf"
 RELAY_PID=$LAST_PID
 wait_http "http://$HOST:$RELAY_PORT$PATH_" 60 "$RELAY_PID"

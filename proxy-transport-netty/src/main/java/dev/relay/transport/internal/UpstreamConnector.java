@@ -190,11 +190,13 @@ final class UpstreamConnector {
     /**
      * Sets the channel of {@code bootstrap} for {@code peer} and returns the address to connect to:
      * a Unix-socket peer's path as it is, on the transport's domain-socket channel (no resolver, no
-     * TCP options); else TCP through {@code resolver}, without Nagle, with the peer's keep-alive.
+     * TCP options); else TCP through {@code resolver}, without Nagle, with the peer's keep-alive. Either
+     * way, reads are sized by {@link UpstreamReadSizes}.
      * Shared by the HTTP and the stream connectors.
      */
     static SocketAddress transport(Bootstrap bootstrap, HttpPeer peer, Class<? extends SocketChannel> channelType,
                                    DomainSockets domainSockets, AddressResolverGroup<InetSocketAddress> resolver) {
+        bootstrap.option(ChannelOption.RCVBUF_ALLOCATOR, UpstreamReadSizes.INSTANCE);
         if (peer.isUnix()) {
             bootstrap.channel(domainSockets.channelType());
             return domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());

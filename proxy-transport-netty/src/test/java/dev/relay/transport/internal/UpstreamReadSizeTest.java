@@ -1,0 +1,143 @@
+package dev.relay.transport.internal;
+
+import dev.relay.core.HttpPeer;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.resolver.DefaultAddressResolverGroup;
+import org.junit.jupiter.api.Test;
+
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * An upstream connection reads what the origin has sent in reads of up to {@link UpstreamReadSizes#MAX_READ},
+ * not Netty's default 64 KiB (a response a little over 64 KiB then reaches the client in one write), and
+ * the first read of a loop, the one an idle connection parks, takes at most {@link UpstreamReadSizes#FIRST_READ}.
+ */
+class UpstreamReadSizeTest {
+
+    @Test
+    void readsOfAnUpstreamConnectionGrowPastNettysDefaultCap() throws Exception {
+        int total = 200 * 1024;
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try (ServerSocket origin = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            List<Integer> reads = new CopyOnWriteArrayList<>();
+            CountDownLatch all = new CountDownLatch(1);
+            Bootstrap bootstrap = new Bootstrap().group(group).handler(new ChannelInboundHandlerAdapter() {
+                private int received;
+
+                @Override
+                public void channelActive(ChannelHandlerContext ctx) throws Exception {
+                    // Read only once the whole burst sits in the socket, as a response does when the event loop is busy.
+                    ctx.channel().config().setAutoRead(false);
+                    super.channelActive(ctx);
+                }
+
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf buf = (ByteBuf) msg;
+                    reads.add(buf.readableBytes());
+                    received += buf.readableBytes();
+                    buf.release();
+                    if (received == total) {
+                        all.countDown();
+                    }
+                }
+
+            });
+            HttpPeer peer = HttpPeer.of("127.0.0.1:" + origin.getLocalPort(), false, "");
+            SocketAddress address = UpstreamConnector.transport(bootstrap, peer, NioSocketChannel.class,
+                    DomainSockets.NIO, DefaultAddressResolverGroup.INSTANCE);
+            Channel channel = bootstrap.connect(address).sync().channel();
+            try (Socket accepted = origin.accept()) {
+                OutputStream out = accepted.getOutputStream();
+                out.write(new byte[total]);
+                out.flush();
+                Thread.sleep(200); // loopback delivers at once; give the kernel a moment to queue it all
+                channel.config().setAutoRead(true);
+                assertTrue(all.await(10, TimeUnit.SECONDS), "received all, reads " + reads);
+            } finally {
+                channel.close().sync();
+            }
+            int largest = reads.stream().mapToInt(Integer::intValue).max().orElseThrow();
+            assertTrue(largest > 64 * 1024, "read sizes " + reads);
+        } finally {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void theFirstReadOfEachLoopIsCappedAndTheRestTakeTheGrownSize() {
+        RecvByteBufAllocator.ExtendedHandle handle =
+                (RecvByteBufAllocator.ExtendedHandle) UpstreamReadSizes.INSTANCE.newHandle();
+        EmbeddedChannel channel = new EmbeddedChannel();
+        try {
+            // Loops whose reads keep filling their buffers grow the size to the maximum.
+            for (int i = 0; i < 4; i++) {
+                loop(handle, channel, UpstreamReadSizes.MAX_READ, 3);
+            }
+            handle.reset(channel.config());
+            ByteBuf parked = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
+            ByteBuf next = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
+            try {
+                assertEquals(UpstreamReadSizes.FIRST_READ, parked.capacity());
+                assertEquals(UpstreamReadSizes.MAX_READ, next.capacity());
+            } finally {
+                parked.release();
+                next.release();
+            }
+        } finally {
+            channel.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void theSizeShrinksAfterLoopsThatReadLittle() {
+        RecvByteBufAllocator.ExtendedHandle handle =
+                (RecvByteBufAllocator.ExtendedHandle) UpstreamReadSizes.INSTANCE.newHandle();
+        EmbeddedChannel channel = new EmbeddedChannel();
+        try {
+            loop(handle, channel, UpstreamReadSizes.MAX_READ, 6); // full reads: grown to the maximum
+            handle.reset(channel.config());
+            assertEquals(UpstreamReadSizes.FIRST_READ, handle.guess());
+            for (int i = 0; i < 40; i++) {
+                loop(handle, channel, 200, 1); // small responses, one read each
+            }
+            handle.reset(channel.config());
+            assertEquals(UpstreamReadSizes.MIN_READ, handle.guess());
+        } finally {
+            channel.finishAndReleaseAll();
+        }
+    }
+
+    /** One read loop of {@code reads} reads, each taking at most {@code bytes}. */
+    private static void loop(RecvByteBufAllocator.ExtendedHandle handle, EmbeddedChannel channel, int bytes, int reads) {
+        handle.reset(channel.config());
+        for (int read = 0; read < reads; read++) {
+            ByteBuf buf = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
+            handle.attemptedBytesRead(buf.writableBytes());
+            handle.lastBytesRead(Math.min(bytes, buf.writableBytes()));
+            buf.release();
+        }
+        handle.readComplete();
+    }
+}
