@@ -14,7 +14,7 @@
 #            same run), started with those JVM flags (for example the launcher flags of src/dist)
 # For each path, each target: wrk -t$THREADS -c$CONNS -d$DURATION --latency, RUNS rounds with the
 # target order rotated every round, after a warm-up (WARMUP s per target and path, CANDIDATE_WARMUP
-# s for Relay: the JIT). Reported, medians over the rounds: req/s and its ratio to nginx's, p50/p99,
+# s for Relay: the JIT, in parts of WARMUP_PART s on new connections, see run_rounds). Reported, medians over the rounds: req/s and its ratio to nginx's, p50/p99,
 # the proxy's CPU µs per request (utime+stime of its process tree from /proc), the origin's, RSS of
 # the proxy's process tree idle and after, PSS, wrk's CPU, per-core busy and steal, and the foreign
 # CPU: what the machine spent in processes this script did not start during the measurement
@@ -34,7 +34,7 @@
 # Usage: mvn -q -B package -DskipTests && bench/proxy-bench.sh
 #   RELAY_ALT_CONF='server.access-log = false' bench/proxy-bench.sh     # access log on and off, one run
 #   MODE=tls-origin bench/proxy-bench.sh
-# Settings (env): MODE=http DURATION=10 CONNS=50 THREADS=1 RUNS=3 WARMUP=3 CANDIDATE_WARMUP=20
+# Settings (env): MODE=http DURATION=10 CONNS=50 THREADS=1 RUNS=3 WARMUP=3 CANDIDATE_WARMUP=20 WARMUP_PART=5
 #   PATHS="/small /64k" TARGETS="direct nginx haproxy relay" WRK_CPU=0 SERVER_CPU=1
 #   ORIGIN_PORT=28280 NGINX_PORT=28281 HAPROXY_PORT=28282 RELAY_PORT=28283 RELAY_ALT_PORT=28284
 #   RELAY_JAR=proxy-server/target/proxy-server.jar RELAY_CONF_EXTRA='' (HOCON lines inside proxy { })

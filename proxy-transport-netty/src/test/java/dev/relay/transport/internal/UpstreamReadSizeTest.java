@@ -26,12 +26,12 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * An upstream connection reads what the origin has sent in reads of up to {@link UpstreamReadSizes#MAX_READ},
- * not Netty's default 64 KiB (a response a little over 64 KiB then reaches the client in one write), and
- * the first read of a loop, the one an idle connection parks, takes at most {@link UpstreamReadSizes#FIRST_READ}.
+ * not Netty's default 64 KiB: a response a little over 64 KiB then reaches the client in one write.
  */
 class UpstreamReadSizeTest {
 
@@ -86,58 +86,57 @@ class UpstreamReadSizeTest {
     }
 
     @Test
-    void theFirstReadOfEachLoopIsCappedAndTheRestTakeTheGrownSize() {
+    void readsThatFillTheirBufferGrowTheSizeUpToTheMaximum() {
         RecvByteBufAllocator.ExtendedHandle handle =
                 (RecvByteBufAllocator.ExtendedHandle) UpstreamReadSizes.INSTANCE.newHandle();
         EmbeddedChannel channel = new EmbeddedChannel();
         try {
-            // Loops whose reads keep filling their buffers grow the size to the maximum.
-            for (int i = 0; i < 4; i++) {
-                loop(handle, channel, UpstreamReadSizes.MAX_READ, 3);
+            assertEquals(UpstreamReadSizes.INITIAL_READ, handle.guess());
+            int[] expected = {8192, 32768, UpstreamReadSizes.MAX_READ, UpstreamReadSizes.MAX_READ};
+            for (int size : expected) {
+                loop(handle, channel, Integer.MAX_VALUE); // fills whatever buffer it gets
+                assertEquals(size, handle.guess());
             }
-            handle.reset(channel.config());
-            ByteBuf parked = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
-            ByteBuf next = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
-            try {
-                assertEquals(UpstreamReadSizes.FIRST_READ, parked.capacity());
-                assertEquals(UpstreamReadSizes.MAX_READ, next.capacity());
-            } finally {
-                parked.release();
-                next.release();
-            }
+            loop(handle, channel, 65_000); // a 64 KiB response: more than a quarter, the size stays
+            loop(handle, channel, 65_000);
+            assertEquals(UpstreamReadSizes.MAX_READ, handle.guess());
         } finally {
             channel.finishAndReleaseAll();
         }
     }
 
     @Test
-    void theSizeShrinksAfterLoopsThatReadLittle() {
+    void theSizeShrinksAfterReadsThatTookLittle() {
         RecvByteBufAllocator.ExtendedHandle handle =
                 (RecvByteBufAllocator.ExtendedHandle) UpstreamReadSizes.INSTANCE.newHandle();
         EmbeddedChannel channel = new EmbeddedChannel();
         try {
-            loop(handle, channel, UpstreamReadSizes.MAX_READ, 6); // full reads: grown to the maximum
-            handle.reset(channel.config());
-            assertEquals(UpstreamReadSizes.FIRST_READ, handle.guess());
-            for (int i = 0; i < 40; i++) {
-                loop(handle, channel, 200, 1); // small responses, one read each
+            for (int i = 0; i < 4; i++) {
+                loop(handle, channel, Integer.MAX_VALUE); // full reads: grown to the maximum
             }
-            handle.reset(channel.config());
+            assertEquals(UpstreamReadSizes.MAX_READ, handle.guess());
+            loop(handle, channel, 200); // one small response: no change yet
+            assertEquals(UpstreamReadSizes.MAX_READ, handle.guess());
+            loop(handle, channel, 200);
+            assertEquals(UpstreamReadSizes.MAX_READ / 2, handle.guess(), "halved after two in a row");
+            for (int i = 0; i < 40; i++) {
+                loop(handle, channel, 200);
+            }
             assertEquals(UpstreamReadSizes.MIN_READ, handle.guess());
         } finally {
             channel.finishAndReleaseAll();
         }
     }
 
-    /** One read loop of {@code reads} reads, each taking at most {@code bytes}. */
-    private static void loop(RecvByteBufAllocator.ExtendedHandle handle, EmbeddedChannel channel, int bytes, int reads) {
+    /** One read loop, its one read taking at most {@code bytes}; the loop ends as a channel's does. */
+    private static void loop(RecvByteBufAllocator.ExtendedHandle handle, EmbeddedChannel channel, int bytes) {
         handle.reset(channel.config());
-        for (int read = 0; read < reads; read++) {
-            ByteBuf buf = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
-            handle.attemptedBytesRead(buf.writableBytes());
-            handle.lastBytesRead(Math.min(bytes, buf.writableBytes()));
-            buf.release();
-        }
+        ByteBuf buf = handle.allocate(UnpooledByteBufAllocator.DEFAULT);
+        handle.attemptedBytesRead(buf.writableBytes());
+        handle.lastBytesRead(Math.min(bytes, buf.writableBytes()));
+        buf.release();
+        handle.incMessagesRead(1);
+        assertFalse(handle.continueReading(), "one read per loop");
         handle.readComplete();
     }
 }
