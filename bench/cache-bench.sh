@@ -30,7 +30,8 @@
 #
 # The method of proxy-bench.sh: for each path, each target: wrk -t$THREADS -c$CONNS -d$DURATION
 # --latency, RUNS rounds with the target order rotated every round, after a warm-up (WARMUP s per
-# target and path, CANDIDATE_WARMUP s for Relay: the JIT). Reported, medians over the rounds: req/s
+# target and path, CANDIDATE_WARMUP s for Relay: the JIT, in parts of WARMUP_PART s on new connections,
+# see run_rounds in side-by-side.sh). Reported, medians over the rounds: req/s
 # and its ratio, p50/p99, the proxy's CPU µs per request (utime+stime of its process tree from
 # /proc) and its ratio, the origin's CPU µs per request, the requests that reached the origin, RSS of
 # the proxy's process tree idle and after (nginx-cache: plus its cache files on tmpfs, memory that is
@@ -42,7 +43,7 @@
 # $SERVER_CPU; compare ratios within one run and CPU per request, never req/s across runs.
 #
 # Usage: mvn -q -B package -DskipTests && bench/cache-bench.sh && MODE=miss bench/cache-bench.sh
-# Settings (env): MODE=hit DURATION=10 CONNS=50 THREADS=1 RUNS=3 WARMUP=3 CANDIDATE_WARMUP=20
+# Settings (env): MODE=hit DURATION=10 CONNS=50 THREADS=1 RUNS=3 WARMUP=3 CANDIDATE_WARMUP=20 WARMUP_PART=5
 #   PATHS="/small /64k" (miss: "/small") TARGETS="nginx-cache relay-cache nginx relay"
 #   WRK_CPU=0 SERVER_CPU=1 CACHE_TMPFS=/dev/shm ORIGIN_CACHE_CONTROL=max-age=3600
 #   ORIGIN_PORT=28330 NGINX_CACHE_PORT=28331 RELAY_CACHE_PORT=28332 NGINX_PORT=28333 RELAY_PORT=28334

@@ -100,7 +100,7 @@ done
   host_meta
   echo "versions: $(nginx -v 2>&1 | sed 's/.*: //'); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2); $(java -version 2>&1 | head -1)"
   echo "mode: $MODE; pinning: wrk -> cpu $WRK_CPU, origin and proxies -> cpu $SERVER_CPU (pin=$PIN)"
-  echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency$([[ "${CLOSE:-0}" == 1 ]] && echo ' -H "Connection: close"')${WRK_HEADER:+ -H \"$WRK_HEADER\"}; $RUNS rounds, order rotated; warm-up ${WARMUP}s per target and path, ${CANDIDATE_WARMUP}s for Relay"
+  echo "wrk -t$THREADS -c$CONNS -d${DURATION}s --latency$([[ "${CLOSE:-0}" == 1 ]] && echo ' -H "Connection: close"')${WRK_HEADER:+ -H \"$WRK_HEADER\"}; $RUNS rounds, order rotated; warm-up ${WARMUP}s per target and path, ${CANDIDATE_WARMUP}s for Relay in parts of ${WARMUP_PART:-5}s on new connections (0: one run)"
   echo "nginx access log: $NGINX_LOG_STATE; HAProxy: no log"
   for t in relay relay-alt; do
     has_target "$t" && echo "$t: java -jar $RELAY_JAR -c $t.conf: $(tr -s ' \n' ' ' < "$T/$t.conf")"

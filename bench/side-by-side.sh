@@ -397,7 +397,9 @@ run_rounds() {  # run_rounds <run function>: a warm-up per scenario and target, 
   # connection set-up or close they saw (unstable_if and class_check traps in -XX:+LogCompilation), on the
   # core the proxy shares with the origin. WARMUP_PART=0: one run, as the reference harness does.
   local s t r i w part n=${#TARGETS[@]}
-  log "warm-up (${WARMUP}s per target and scenario${LONG_WARMUP_TARGETS:+, ${CANDIDATE_WARMUP}s for $LONG_WARMUP_TARGETS in parts of ${WARMUP_PART:-5}s})"
+  local parts="in parts of ${WARMUP_PART:-5}s"
+  (( ${WARMUP_PART:-5} > 0 )) || parts="in one run"
+  log "warm-up (${WARMUP}s per target and scenario${LONG_WARMUP_TARGETS:+, ${CANDIDATE_WARMUP}s for $LONG_WARMUP_TARGETS $parts})"
   for s in $SCENARIOS; do
     for t in "${TARGETS[@]}"; do
       w=$WARMUP

@@ -146,6 +146,9 @@ final class UpstreamConnector {
                     }
                 });
         SocketAddress target = transport(bootstrap, peer, channelType, domainSockets, resolver);
+        // HTTP responses only: a stream proxy's tunnels are one per client, and an idle one would keep its
+        // grown read buffer (UpstreamReadSizes says why and what it costs).
+        bootstrap.option(ChannelOption.RCVBUF_ALLOCATOR, new UpstreamReadSizes());
         if (options.connectTimeout() != null) {
             bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
                     options.connectTimeout().toMillis()));
@@ -190,13 +193,11 @@ final class UpstreamConnector {
     /**
      * Sets the channel of {@code bootstrap} for {@code peer} and returns the address to connect to:
      * a Unix-socket peer's path as it is, on the transport's domain-socket channel (no resolver, no
-     * TCP options); else TCP through {@code resolver}, without Nagle, with the peer's keep-alive. Either
-     * way, reads are sized by {@link UpstreamReadSizes}.
+     * TCP options); else TCP through {@code resolver}, without Nagle, with the peer's keep-alive.
      * Shared by the HTTP and the stream connectors.
      */
     static SocketAddress transport(Bootstrap bootstrap, HttpPeer peer, Class<? extends SocketChannel> channelType,
                                    DomainSockets domainSockets, AddressResolverGroup<InetSocketAddress> resolver) {
-        bootstrap.option(ChannelOption.RCVBUF_ALLOCATOR, UpstreamReadSizes.INSTANCE);
         if (peer.isUnix()) {
             bootstrap.channel(domainSockets.channelType());
             return domainSockets.address().apply((UnixDomainSocketAddress) peer.socketAddress());

@@ -5,30 +5,31 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
 
 /**
- * How much an upstream connection reads at once: one read per read loop, of up to {@link #MAX_READ} bytes
- * (Netty's adaptive default stops at 64 KiB and reads up to 16 times per loop).
+ * How much an upstream HTTP connection reads at once: one read per read loop, of up to {@link #MAX_READ}
+ * bytes (Netty's adaptive default stops at 64 KiB and, on io_uring, reads up to 16 times per loop).
  *
  * <p>Why larger reads: a response a little over 64 KiB (a 64 KiB body and its header), all in the socket
  * by the time the event loop reads it, otherwise arrives in two reads and leaves for the client in two
  * writes, one TCP segment and two ACKs more than nginx, which reads it whole; on {@code /64k} Relay's CPU
- * per request drops from about 0.95x nginx's to about 0.8x (docs/benchmarks.md). Why one read per loop:
- * with Netty's 16, a loop whose read did not fill its buffer still asked for another, and that cost most
- * of the gain once the JIT had seen small responses first. Why not larger: on io_uring a read is
- * submitted with its buffer before any byte arrives, and it keeps it while the connection idles in the
- * pool; at up to 1,024 idle connections that lately carried large responses, the pool holds at most
- * 128 MiB that way (Netty's default: 64 MiB).
+ * per request drops from about 0.95x nginx's to about 0.8x (docs/benchmarks.md, issue 11 third pass).
+ * Why one read per loop: on io_uring, Netty keeps a loop going while its reads return bytes, so with 16
+ * a loop whose read had not filled its buffer still asked for another, and that cost most of the gain.
+ * Why not larger: on io_uring a read is submitted with its buffer before any byte arrives, and it keeps
+ * it while the connection idles; an idle pooled connection that lately carried large responses holds up
+ * to 128 KiB (128 MiB at the default 1,024 {@code max-idle-upstream-connections}; Netty's default holds
+ * up to 64 KiB). A WebSocket or other upgraded connection keeps its size too, until two small reads halve
+ * it. The stream proxy's connections (one per client) keep Netty's sizes, as client connections do.
  *
  * <p>The size grows fourfold after a read that filled its buffer and halves after two reads in a row that
- * took less than a quarter of it, between {@link #MIN_READ} and {@link #MAX_READ}.
+ * took less than a quarter of it, between {@link #MIN_READ} and {@link #MAX_READ}. One instance per
+ * connection attempt: a channel's configuration can change its allocator's reads per loop.
  */
 final class UpstreamReadSizes extends DefaultMaxMessagesRecvByteBufAllocator {
     /** The most one read takes, and what an idle connection holds at most. */
     static final int MAX_READ = 128 * 1024;
     static final int MIN_READ = 512;
     static final int INITIAL_READ = 2048;
-    static final UpstreamReadSizes INSTANCE = new UpstreamReadSizes();
-
-    private UpstreamReadSizes() {
+    UpstreamReadSizes() {
         super(1);
     }
 

@@ -7,6 +7,7 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -14,6 +15,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.resolver.DefaultAddressResolverGroup;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -30,19 +32,24 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * An upstream connection reads what the origin has sent in reads of up to {@link UpstreamReadSizes#MAX_READ},
+ * An upstream HTTP connection reads what the origin has sent in reads of up to {@link UpstreamReadSizes#MAX_READ},
  * not Netty's default 64 KiB: a response a little over 64 KiB then reaches the client in one write.
  */
 class UpstreamReadSizeTest {
 
     @Test
+    @Timeout(60)
     void readsOfAnUpstreamConnectionGrowPastNettysDefaultCap() throws Exception {
         int total = 200 * 1024;
         MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         try (ServerSocket origin = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             List<Integer> reads = new CopyOnWriteArrayList<>();
             CountDownLatch all = new CountDownLatch(1);
-            Bootstrap bootstrap = new Bootstrap().group(group).handler(new ChannelInboundHandlerAdapter() {
+            // A receive buffer that can hold the whole burst: the kernel's window, not the reads, would cap them.
+            Bootstrap bootstrap = new Bootstrap().group(group)
+                    .option(ChannelOption.RCVBUF_ALLOCATOR, new UpstreamReadSizes())
+                    .option(ChannelOption.SO_RCVBUF, 1024 * 1024)
+                    .handler(new ChannelInboundHandlerAdapter() {
                 private int received;
 
                 @Override
@@ -69,12 +76,22 @@ class UpstreamReadSizeTest {
                     DomainSockets.NIO, DefaultAddressResolverGroup.INSTANCE);
             Channel channel = bootstrap.connect(address).sync().channel();
             try (Socket accepted = origin.accept()) {
-                OutputStream out = accepted.getOutputStream();
-                out.write(new byte[total]);
-                out.flush();
-                Thread.sleep(200); // loopback delivers at once; give the kernel a moment to queue it all
+                // Written from another thread: should the kernel hold less than the burst, the write waits
+                // for the reads instead of blocking the test.
+                Thread writer = new Thread(() -> {
+                    try {
+                        OutputStream out = accepted.getOutputStream();
+                        out.write(new byte[total]);
+                        out.flush();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                }, "burst-writer");
+                writer.start();
+                Thread.sleep(200); // loopback delivers at once; give the kernel a moment to queue the burst
                 channel.config().setAutoRead(true);
-                assertTrue(all.await(10, TimeUnit.SECONDS), "received all, reads " + reads);
+                assertTrue(all.await(30, TimeUnit.SECONDS), "received all, reads " + reads);
+                writer.join();
             } finally {
                 channel.close().sync();
             }
@@ -88,7 +105,7 @@ class UpstreamReadSizeTest {
     @Test
     void readsThatFillTheirBufferGrowTheSizeUpToTheMaximum() {
         RecvByteBufAllocator.ExtendedHandle handle =
-                (RecvByteBufAllocator.ExtendedHandle) UpstreamReadSizes.INSTANCE.newHandle();
+                (RecvByteBufAllocator.ExtendedHandle) new UpstreamReadSizes().newHandle();
         EmbeddedChannel channel = new EmbeddedChannel();
         try {
             assertEquals(UpstreamReadSizes.INITIAL_READ, handle.guess());
@@ -108,7 +125,7 @@ class UpstreamReadSizeTest {
     @Test
     void theSizeShrinksAfterReadsThatTookLittle() {
         RecvByteBufAllocator.ExtendedHandle handle =
-                (RecvByteBufAllocator.ExtendedHandle) UpstreamReadSizes.INSTANCE.newHandle();
+                (RecvByteBufAllocator.ExtendedHandle) new UpstreamReadSizes().newHandle();
         EmbeddedChannel channel = new EmbeddedChannel();
         try {
             for (int i = 0; i < 4; i++) {

@@ -268,6 +268,10 @@ public final class RedisIoLoop implements Runnable {
                 connectionFailed("connect failed: " + e.getMessage());
                 return;
             }
+            if (connectedToItself(socket)) {
+                connectionFailed(SELF_CONNECTED);
+                return;
+            }
             startHandshake();
         }
         if (ready.isValid() && ready.isReadable()) {
@@ -294,10 +298,32 @@ public final class RedisIoLoop implements Runnable {
             }
             key = socket.register(selector, SelectionKey.OP_CONNECT);
             if (socket.connect(address)) {
+                if (connectedToItself(socket)) {
+                    connectionFailed(SELF_CONNECTED);
+                    return;
+                }
                 startHandshake();
             }
         } catch (IOException e) {
             connectionFailed("connect failed: " + e.getMessage());
+        }
+    }
+
+    private static final String SELF_CONNECTED = "connect failed: connected to itself (nothing listens on the port)";
+
+    /**
+     * Whether {@code socket} is connected to itself. With nothing listening on a loopback port in the
+     * ephemeral range, a connect can be given that very port as its source and "succeed" (TCP
+     * simultaneous open); the socket then echoes what the client writes, a PING comes back as an array,
+     * and the client took the echo for a server. Seen in a test whose Redis was killed: the client kept
+     * "deciding as if Redis were up" until the test gave up.
+     */
+    static boolean connectedToItself(SocketChannel socket) {
+        try {
+            java.net.SocketAddress local = socket.getLocalAddress();
+            return local != null && local.equals(socket.getRemoteAddress());
+        } catch (IOException e) {
+            return false;
         }
     }
 
