@@ -126,8 +126,7 @@ public final class RedisIoLoop implements Runnable {
             return failed(Kind.CLOSED, "the redis client of " + name + " is closed");
         }
         if (state == State.DISCONNECTED) {
-            return failed(Kind.DISCONNECTED, "not connected to " + name + " (reconnecting"
-                    + (lastFailure == null ? "" : "; last failure: " + lastFailure) + ")");
+            return failed(Kind.DISCONNECTED, notConnected());
         }
         if (outstanding.incrementAndGet() > options.maxPending()) {
             outstanding.decrementAndGet();
@@ -380,7 +379,9 @@ public final class RedisIoLoop implements Runnable {
                 case FIRST_CONNECT -> held.add(command);
                 default -> {
                     outstanding.decrementAndGet();
-                    fail(command, Kind.DISCONNECTED, "not connected to " + name + " (reconnecting)");
+                    // With the reason, as submit() gives it: a command submitted during the first connect
+                    // can be taken here just after that connect failed (a refused login, say).
+                    fail(command, Kind.DISCONNECTED, notConnected());
                 }
             }
         }
@@ -522,6 +523,11 @@ public final class RedisIoLoop implements Runnable {
             future.completeExceptionally(new RedisException(Kind.TIMEOUT, "no reply from " + name + " within "
                     + TimeUnit.NANOSECONDS.toMillis(options.commandTimeoutNanos()) + " ms"));
         }
+    }
+
+    private String notConnected() {
+        String last = lastFailure;
+        return "not connected to " + name + " (reconnecting" + (last == null ? "" : "; last failure: " + last) + ")";
     }
 
     /** A connect or login attempt failed: fail what waits, try again after the backoff. */
