@@ -1,7 +1,5 @@
 package dev.relay.transport.internal;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
 
 /**
@@ -29,6 +27,7 @@ final class UpstreamReadSizes extends DefaultMaxMessagesRecvByteBufAllocator {
     static final int MAX_READ = 128 * 1024;
     static final int MIN_READ = 512;
     static final int INITIAL_READ = 2048;
+
     UpstreamReadSizes() {
         super(1);
     }
@@ -38,6 +37,7 @@ final class UpstreamReadSizes extends DefaultMaxMessagesRecvByteBufAllocator {
         return new Sizes();
     }
 
+    /** Netty's handle allocates {@code guess()} bytes per read; this one sizes the guess. */
     private final class Sizes extends MaxMessageHandle {
         private int size = INITIAL_READ;
         private int smallReads;
@@ -45,11 +45,6 @@ final class UpstreamReadSizes extends DefaultMaxMessagesRecvByteBufAllocator {
         @Override
         public int guess() {
             return size;
-        }
-
-        @Override
-        public ByteBuf allocate(ByteBufAllocator alloc) {
-            return alloc.ioBuffer(size);
         }
 
         @Override
