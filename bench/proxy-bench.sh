@@ -14,7 +14,8 @@
 #            same run), started with those JVM flags (for example the launcher flags of src/dist)
 # For each path, each target: wrk -t$THREADS -c$CONNS -d$DURATION --latency, RUNS rounds with the
 # target order rotated every round, after a warm-up (WARMUP s per target and path, CANDIDATE_WARMUP
-# s for Relay: the JIT, in parts of WARMUP_PART s on new connections, see run_rounds). Reported, medians over the rounds: req/s and its ratio to nginx's, p50/p99,
+# s for Relay: the JIT, in parts of WARMUP_PART s on new connections, see run_rounds). Reported,
+# medians over the rounds: req/s and its ratio to nginx's, p50/p99,
 # the proxy's CPU µs per request (utime+stime of its process tree from /proc), the origin's, RSS of
 # the proxy's process tree idle and after, PSS, wrk's CPU, per-core busy and steal, and the foreign
 # CPU: what the machine spent in processes this script did not start during the measurement

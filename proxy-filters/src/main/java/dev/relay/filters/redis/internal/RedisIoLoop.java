@@ -8,6 +8,7 @@ import org.jspecify.annotations.Nullable;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SelectionKey;
@@ -319,7 +320,7 @@ public final class RedisIoLoop implements Runnable {
      */
     static boolean connectedToItself(SocketChannel socket) {
         try {
-            java.net.SocketAddress local = socket.getLocalAddress();
+            SocketAddress local = socket.getLocalAddress();
             return local != null && local.equals(socket.getRemoteAddress());
         } catch (IOException e) {
             return false;
