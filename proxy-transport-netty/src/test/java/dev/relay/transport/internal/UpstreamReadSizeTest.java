@@ -50,27 +50,26 @@ class UpstreamReadSizeTest {
                     .option(ChannelOption.RCVBUF_ALLOCATOR, new UpstreamReadSizes())
                     .option(ChannelOption.SO_RCVBUF, 1024 * 1024)
                     .handler(new ChannelInboundHandlerAdapter() {
-                private int received;
+                        private int received;
 
-                @Override
-                public void channelActive(ChannelHandlerContext ctx) throws Exception {
-                    // Read only once the whole burst sits in the socket, as a response does when the event loop is busy.
-                    ctx.channel().config().setAutoRead(false);
-                    super.channelActive(ctx);
-                }
+                        @Override
+                        public void channelActive(ChannelHandlerContext ctx) throws Exception {
+                            // Read only once the whole burst sits in the socket, as a response does when the event loop is busy.
+                            ctx.channel().config().setAutoRead(false);
+                            super.channelActive(ctx);
+                        }
 
-                @Override
-                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                    ByteBuf buf = (ByteBuf) msg;
-                    reads.add(buf.readableBytes());
-                    received += buf.readableBytes();
-                    buf.release();
-                    if (received == total) {
-                        all.countDown();
-                    }
-                }
-
-            });
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                            ByteBuf buf = (ByteBuf) msg;
+                            reads.add(buf.readableBytes());
+                            received += buf.readableBytes();
+                            buf.release();
+                            if (received == total) {
+                                all.countDown();
+                            }
+                        }
+                    });
             HttpPeer peer = HttpPeer.of("127.0.0.1:" + origin.getLocalPort(), false, "");
             SocketAddress address = UpstreamConnector.transport(bootstrap, peer, NioSocketChannel.class,
                     DomainSockets.NIO, DefaultAddressResolverGroup.INSTANCE);
