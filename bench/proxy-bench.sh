@@ -9,9 +9,10 @@
 #   relay    java -jar proxy-server/target/proxy-server.jar -c FILE as users run it: no JVM flags,
 #            FILE holds only the listener, the upstream group and the route, everything else is the
 #            shipped reference.conf (access log on, to a file; zero-downtime upgrades on)
-#   relay-alt  with RELAY_ALT_CONF or RELAY_ALT_JVM_FLAGS set: a second Relay, the same FILE plus
+#   relay-alt  with RELAY_ALT_CONF, RELAY_ALT_JVM_FLAGS or RELAY_ALT_JAR set: a second Relay, the same FILE plus
 #            those lines (for example 'server.access-log = false' for the "access log off" row in the
-#            same run), started with those JVM flags (for example the launcher flags of src/dist)
+#            same run), started with those JVM flags (for example the launcher flags of src/dist), from
+#            that jar (an earlier build, for a before/after in one run)
 # For each path, each target: wrk -t$THREADS -c$CONNS -d$DURATION --latency, RUNS rounds with the
 # target order rotated every round, after a warm-up (WARMUP s per target and path, CANDIDATE_WARMUP
 # s for Relay: the JIT, in parts of WARMUP_PART s on new connections, see run_rounds). Reported,
@@ -39,7 +40,7 @@
 #   PATHS="/small /64k" TARGETS="direct nginx haproxy relay" WRK_CPU=0 SERVER_CPU=1
 #   ORIGIN_PORT=28280 NGINX_PORT=28281 HAPROXY_PORT=28282 RELAY_PORT=28283 RELAY_ALT_PORT=28284
 #   RELAY_JAR=proxy-server/target/proxy-server.jar RELAY_CONF_EXTRA='' (HOCON lines inside proxy { })
-#   RELAY_ALT_CONF='' NGINX_ACCESS_LOG=0 (1: nginx writes its combined access log to a file, buffered)
+#   RELAY_ALT_CONF='' RELAY_ALT_JAR='' NGINX_ACCESS_LOG=0 (1: nginx writes its combined access log to a file, buffered)
 #   WRK_HEADER='' (one header line wrk adds to every request, e.g. 'Accept-Encoding: gzip')
 #   NGINX_LOCATION_EXTRA='' (directives for nginx's proxying location, e.g. 'gzip on; gzip_types text/html;')
 #   CLOSE=0 (1: wrk sends "Connection: close", a new client connection per request: accept and
@@ -60,7 +61,7 @@ bench_init proxy-bench
 require_tools "wrk nginx haproxy curl openssl util-linux iproute2" wrk nginx haproxy curl openssl java taskset setsid ss
 require_free_ports "$ORIGIN_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$RELAY_PORT" "$RELAY_ALT_PORT"
 
-[[ -n "$RELAY_ALT_CONF$RELAY_ALT_JVM_FLAGS" ]] && TARGETS="$TARGETS relay-alt"
+[[ -n "$RELAY_ALT_CONF$RELAY_ALT_JVM_FLAGS${RELAY_ALT_JAR:-}" ]] && TARGETS="$TARGETS relay-alt"
 read -r -a TARGETS <<<"$TARGETS"
 declare -A PORT=( [direct]=$ORIGIN_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [relay]=$RELAY_PORT [relay-alt]=$RELAY_ALT_PORT )
 declare -A SPID=() IDLE_RSS=()
@@ -162,7 +163,7 @@ SUM=$RESULTS_DIR/summary.md
     done
   done
   echo
-  echo "Mode $MODE; wrk -t$THREADS -c$CONNS -d${DURATION}s on cpu $WRK_CPU, origin and proxy on cpu $SERVER_CPU; medians of $RUNS rounds (order rotated); Relay: \`java -jar proxy-server.jar -c FILE\`, no JVM flags, shipped defaults${RELAY_CONF_EXTRA:+ plus \`$RELAY_CONF_EXTRA\`}${RELAY_ALT_CONF:+; relay-alt: plus \`$RELAY_ALT_CONF\`}${RELAY_ALT_JVM_FLAGS:+; relay-alt JVM flags \`$RELAY_ALT_JVM_FLAGS\`}; nginx access log $NGINX_LOG_STATE."
+  echo "Mode $MODE; wrk -t$THREADS -c$CONNS -d${DURATION}s on cpu $WRK_CPU, origin and proxy on cpu $SERVER_CPU; medians of $RUNS rounds (order rotated); Relay: \`java -jar proxy-server.jar -c FILE\`, no JVM flags, shipped defaults${RELAY_CONF_EXTRA:+ plus \`$RELAY_CONF_EXTRA\`}${RELAY_ALT_CONF:+; relay-alt: plus \`$RELAY_ALT_CONF\`}${RELAY_ALT_JVM_FLAGS:+; relay-alt JVM flags \`$RELAY_ALT_JVM_FLAGS\`}${RELAY_ALT_JAR:+; relay-alt jar \`$RELAY_ALT_JAR\`}; nginx access log $NGINX_LOG_STATE."
   echo
   echo "Details (the same run):"
   echo

@@ -305,12 +305,13 @@ EOF
 start_relay() {  # start_relay <name> <port> "<upstream group lines>" "<extra lines>": Relay as users run it
   # java -jar proxy-server.jar -c FILE, no JVM flags, FILE from write_relay_conf: access log on (to
   # stdout, which goes to $T/<name>.out), upgrades on.
-  # relay-alt may get JVM flags (RELAY_ALT_JVM_FLAGS: the launcher flags of proxy-server/src/dist, say).
-  local flags=
-  [[ "$1" == relay-alt ]] && flags=${RELAY_ALT_JVM_FLAGS:-}
+  # relay-alt may get JVM flags (RELAY_ALT_JVM_FLAGS: the launcher flags of proxy-server/src/dist, say)
+  # and another jar (RELAY_ALT_JAR: an earlier commit's, for a before/after in one run).
+  local flags= jar=$RELAY_JAR
+  [[ "$1" == relay-alt ]] && flags=${RELAY_ALT_JVM_FLAGS:-} && jar=${RELAY_ALT_JAR:-$RELAY_JAR}
   write_relay_conf "$@"
   # shellcheck disable=SC2086
-  start_server "$1" java $flags -jar "$RELAY_JAR" -c "$T/$1.conf"
+  start_server "$1" java $flags -jar "$jar" -c "$T/$1.conf"
 }
 
 start_targets() {  # start_targets: each proxy named in the TARGETS array, on its port in PORT; fills SPID

@@ -63,14 +63,14 @@ public final class Main {
 
     /**
      * Runs the server, or the test, and exits with the status of {@link #run}. As the process's entry
-     * point it also lets G1 return memory when the proxy is idle ({@code IdleMemoryReturn}).
+     * point it also keeps G1's heap near what the proxy keeps alive ({@code HeapGovernor}).
      */
     public static void main(String[] args) {
         sampleNoBuffersForLeaks();
-        // The process's own JVM only (not when embedded through run): give memory back when idle.
-        java.util.List<String> memory = dev.relay.server.internal.IdleMemoryReturn.apply();
+        // The process's own JVM only (not when embedded through run): a heap near the live set.
+        java.util.List<String> memory = dev.relay.server.internal.HeapGovernor.install();
         if (!memory.isEmpty()) {
-            LoggerFactory.getLogger(Main.class).debug("idle memory return: {}", memory);
+            LoggerFactory.getLogger(Main.class).debug("heap governor: {}", memory);
         }
         System.exit(run(args, System.out, System.err));
     }
