@@ -70,6 +70,27 @@ class MainTest {
     }
 
     @Test
+    void theServerProcessKeepsNettysAllocatorOutOfItsLowMemoryModeUnlessTheUserChose() {
+        // Read by Netty when its allocator class loads: restored all the same.
+        String before = System.getProperty(Main.ALLOCATOR_LOW_MEMORY);
+        try {
+            System.clearProperty(Main.ALLOCATOR_LOW_MEMORY);
+            Main.keepPerThreadBufferCaches();
+            assertEquals("false", System.getProperty(Main.ALLOCATOR_LOW_MEMORY));
+
+            System.setProperty(Main.ALLOCATOR_LOW_MEMORY, "true");
+            Main.keepPerThreadBufferCaches();
+            assertEquals("true", System.getProperty(Main.ALLOCATOR_LOW_MEMORY));
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.ALLOCATOR_LOW_MEMORY);
+            } else {
+                System.setProperty(Main.ALLOCATOR_LOW_MEMORY, before);
+            }
+        }
+    }
+
+    @Test
     void testOfAValidFileSucceeds() throws IOException {
         Path file = Files.writeString(dir.resolve("relay.conf"), GOOD);
 
