@@ -67,6 +67,7 @@ public final class Main {
      */
     public static void main(String[] args) {
         sampleNoBuffersForLeaks();
+        preferPooledBuffers();
         keepPerThreadBufferCaches();
         // The process's own JVM only (not when embedded through run): a heap near the live set.
         java.util.List<String> memory = dev.relay.server.internal.HeapGovernor.install();
@@ -94,17 +95,37 @@ public final class Main {
         }
     }
 
+    /** The system property that chooses Netty's default buffer allocator. */
+    static final String ALLOCATOR_TYPE = "io.netty.allocator.type";
+
+    /**
+     * Chooses Netty's pooled buffer allocator (jemalloc's design: per-thread caches over arenas of
+     * 4 MiB chunks) unless the user chose one. Netty 4.2's default, the adaptive allocator, costs a
+     * proxy that moves large responses dearly: in one run of the load harness Relay served
+     * {@code /64k} at 1.09 times nginx's req/s with 41.5 µs of CPU per request and a p99 of 7.7 ms
+     * (nginx 5.8) with it, and at 1.33 times with 31.7 µs and 5.2 ms with the pooled one, {@code /small}
+     * the same, for 20 MiB more RSS (docs/benchmarks.md, fourth pass). Part of the difference is the
+     * adaptive allocator zeroing each new chunk it takes for large buffers. Must run before Netty's
+     * allocator loads; {@code -Dio.netty.allocator.type=adaptive} still chooses the other.
+     */
+    static void preferPooledBuffers() {
+        if (System.getProperty(ALLOCATOR_TYPE) == null) {
+            System.setProperty(ALLOCATOR_TYPE, "pooled");
+        }
+    }
+
     /** The system property that puts Netty's adaptive buffer allocator in its low-memory mode. */
     static final String ALLOCATOR_LOW_MEMORY = "io.netty.allocator.lowMemory";
 
     /**
-     * Keeps Netty's buffer allocator in its normal mode on a small heap unless the user chose. With a
-     * maximum heap of 512 MiB or less (the launcher flags' {@code -Xmx512m}, or no flags on a machine
-     * or container of 2 GiB or less) Netty's adaptive allocator gives up its per-thread magazines and
-     * caps its chunks at 2 MiB: with {@code -Xmx512m} Relay served {@code /64k} at 0.6 times the
-     * req/s and twice the CPU per request (docs/benchmarks.md). The few MiB of chunks the mode saves do
-     * not pay for that in a proxy; {@code -Dio.netty.allocator.lowMemory=true} still chooses it. Must
-     * run before Netty's allocator class loads.
+     * Keeps Netty's adaptive allocator, when the user chooses it, in its normal mode on a small heap
+     * unless the user chose that too. With a maximum heap of 512 MiB or less (the launcher flags'
+     * {@code -Xmx512m}, or no flags on a machine or container of 2 GiB or less) the adaptive allocator
+     * gives up its per-thread magazines and caps its chunks at 2 MiB: with {@code -Xmx512m} Relay
+     * served {@code /64k} at 0.6 times the req/s and twice the CPU per request (docs/benchmarks.md).
+     * The few MiB of chunks the mode saves do not pay for that in a proxy;
+     * {@code -Dio.netty.allocator.lowMemory=true} still chooses it. Must run before Netty's allocator
+     * class loads.
      */
     static void keepPerThreadBufferCaches() {
         if (System.getProperty(ALLOCATOR_LOW_MEMORY) == null) {

@@ -70,6 +70,27 @@ class MainTest {
     }
 
     @Test
+    void theServerProcessChoosesNettysPooledAllocatorUnlessTheUserChoseOne() {
+        // Read by Netty when its allocator loads (the tests' choice is made by then): restored all the same.
+        String before = System.getProperty(Main.ALLOCATOR_TYPE);
+        try {
+            System.clearProperty(Main.ALLOCATOR_TYPE);
+            Main.preferPooledBuffers();
+            assertEquals("pooled", System.getProperty(Main.ALLOCATOR_TYPE));
+
+            System.setProperty(Main.ALLOCATOR_TYPE, "adaptive");
+            Main.preferPooledBuffers();
+            assertEquals("adaptive", System.getProperty(Main.ALLOCATOR_TYPE));
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.ALLOCATOR_TYPE);
+            } else {
+                System.setProperty(Main.ALLOCATOR_TYPE, before);
+            }
+        }
+    }
+
+    @Test
     void theServerProcessKeepsNettysAllocatorOutOfItsLowMemoryModeUnlessTheUserChose() {
         // Read by Netty when its allocator class loads: restored all the same.
         String before = System.getProperty(Main.ALLOCATOR_LOW_MEMORY);
