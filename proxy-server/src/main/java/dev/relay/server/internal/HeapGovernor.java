@@ -35,8 +35,8 @@ import java.util.function.LongSupplier;
  * below a quarter of its initial size, its next expansion takes it half way back (about 210 MiB on
  * a 24 GiB machine), and its young generation fills all of that, so every page of it is resident
  * (about 230 MiB of RSS after the load harness). With a heap near 48 MiB G1 keeps an 8 MiB young
- * generation, which fits the CPU's cache: the same req/s and CPU per request, a lower p99, and
- * 100 MiB less RSS (docs/benchmarks.md).
+ * generation, which fits the CPU's cache: the same req/s and CPU per request, a p99 no worse, and
+ * up to 100 MiB less RSS after load (docs/benchmarks.md, fourth pass).
  *
  * <p>A running process cannot set the heap bounds, but it can change the settings HotSpot calls
  * "manageable", and JEP 346 made two of them a way to shrink the heap: {@code G1PeriodicGCInterval}
