@@ -88,7 +88,6 @@ public final class HeapGovernor {
     private final List<Runnable> stops = new ArrayList<>();
     // Guarded by this: GC notifications and the idle check come on two threads.
     private boolean shrinkWanted;
-    private boolean shrunkBefore;
     private long lastShrinkNanos;
     private long lastCollectionNanos;
 
@@ -96,6 +95,8 @@ public final class HeapGovernor {
         this.vm = vm;
         this.nanoClock = nanoClock;
         this.lastCollectionNanos = nanoClock.getAsLong();
+        // As if the last shrink were long enough ago: the first request goes through.
+        this.lastShrinkNanos = lastCollectionNanos - NANOS_BETWEEN_SHRINKS;
     }
 
     /**
@@ -134,11 +135,10 @@ public final class HeapGovernor {
     }
 
     private void askForShrink(long now, long committed, long live) {
-        if (shrinkWanted || (shrunkBefore && now - lastShrinkNanos < NANOS_BETWEEN_SHRINKS)) {
+        if (shrinkWanted || now - lastShrinkNanos < NANOS_BETWEEN_SHRINKS) {
             return;
         }
         shrinkWanted = true;
-        shrunkBefore = true;
         lastShrinkNanos = now;
         log.debug("heap {} MiB committed, {} MiB in use: asking G1 for a shrinking cycle", committed >> 20, live >> 20);
         vm.periodicInterval(SHRINK_INTERVAL_MILLIS);
