@@ -109,9 +109,7 @@ public final class Main {
      * allocator loads; {@code -Dio.netty.allocator.type=adaptive} still chooses the other.
      */
     static void preferPooledBuffers() {
-        if (System.getProperty(ALLOCATOR_TYPE) == null) {
-            System.setProperty(ALLOCATOR_TYPE, "pooled");
-        }
+        setUnlessGiven(ALLOCATOR_TYPE, "pooled");
     }
 
     /** The system property that puts Netty's adaptive buffer allocator in its low-memory mode. */
@@ -128,8 +126,12 @@ public final class Main {
      * class loads.
      */
     static void keepPerThreadBufferCaches() {
-        if (System.getProperty(ALLOCATOR_LOW_MEMORY) == null) {
-            System.setProperty(ALLOCATOR_LOW_MEMORY, "false");
+        setUnlessGiven(ALLOCATOR_LOW_MEMORY, "false");
+    }
+
+    private static void setUnlessGiven(String property, String value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, value);
         }
     }
 
