@@ -51,62 +51,36 @@ class MainTest {
     void theServerProcessSamplesNoBuffersForLeaksUnlessTheUserChoseALevel() {
         // Netty read its level (PARANOID, from the build) when it loaded: changing the property here
         // changes nothing for the running tests; it is restored all the same.
-        String before = System.getProperty(Main.LEAK_DETECTION);
-        try {
-            System.clearProperty(Main.LEAK_DETECTION);
-            Main.sampleNoBuffersForLeaks();
-            assertEquals("disabled", System.getProperty(Main.LEAK_DETECTION));
-
-            System.setProperty(Main.LEAK_DETECTION, "simple");
-            Main.sampleNoBuffersForLeaks();
-            assertEquals("simple", System.getProperty(Main.LEAK_DETECTION));
-        } finally {
-            if (before == null) {
-                System.clearProperty(Main.LEAK_DETECTION);
-            } else {
-                System.setProperty(Main.LEAK_DETECTION, before);
-            }
-        }
+        assertSetUnlessTheUserChose(Main.LEAK_DETECTION, Main::sampleNoBuffersForLeaks, "disabled", "simple");
     }
 
     @Test
     void theServerProcessChoosesNettysPooledAllocatorUnlessTheUserChoseOne() {
         // Read by Netty when its allocator loads (the tests' choice is made by then): restored all the same.
-        String before = System.getProperty(Main.ALLOCATOR_TYPE);
-        try {
-            System.clearProperty(Main.ALLOCATOR_TYPE);
-            Main.preferPooledBuffers();
-            assertEquals("pooled", System.getProperty(Main.ALLOCATOR_TYPE));
-
-            System.setProperty(Main.ALLOCATOR_TYPE, "adaptive");
-            Main.preferPooledBuffers();
-            assertEquals("adaptive", System.getProperty(Main.ALLOCATOR_TYPE));
-        } finally {
-            if (before == null) {
-                System.clearProperty(Main.ALLOCATOR_TYPE);
-            } else {
-                System.setProperty(Main.ALLOCATOR_TYPE, before);
-            }
-        }
+        assertSetUnlessTheUserChose(Main.ALLOCATOR_TYPE, Main::preferPooledBuffers, "pooled", "adaptive");
     }
 
     @Test
     void theServerProcessKeepsNettysAllocatorOutOfItsLowMemoryModeUnlessTheUserChose() {
-        // Read by Netty when its allocator class loads: restored all the same.
-        String before = System.getProperty(Main.ALLOCATOR_LOW_MEMORY);
-        try {
-            System.clearProperty(Main.ALLOCATOR_LOW_MEMORY);
-            Main.keepPerThreadBufferCaches();
-            assertEquals("false", System.getProperty(Main.ALLOCATOR_LOW_MEMORY));
+        assertSetUnlessTheUserChose(Main.ALLOCATOR_LOW_MEMORY, Main::keepPerThreadBufferCaches, "false", "true");
+    }
 
-            System.setProperty(Main.ALLOCATOR_LOW_MEMORY, "true");
-            Main.keepPerThreadBufferCaches();
-            assertEquals("true", System.getProperty(Main.ALLOCATOR_LOW_MEMORY));
+    /** {@code setting} sets {@code property} to {@code ours} when unset and keeps {@code theirs}; the property is restored. */
+    private static void assertSetUnlessTheUserChose(String property, Runnable setting, String ours, String theirs) {
+        String before = System.getProperty(property);
+        try {
+            System.clearProperty(property);
+            setting.run();
+            assertEquals(ours, System.getProperty(property));
+
+            System.setProperty(property, theirs);
+            setting.run();
+            assertEquals(theirs, System.getProperty(property));
         } finally {
             if (before == null) {
-                System.clearProperty(Main.ALLOCATOR_LOW_MEMORY);
+                System.clearProperty(property);
             } else {
-                System.setProperty(Main.ALLOCATOR_LOW_MEMORY, before);
+                System.setProperty(property, before);
             }
         }
     }
