@@ -4,15 +4,16 @@ import dev.relay.core.HttpHeaders;
 import dev.relay.core.RequestHeader;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import org.jspecify.annotations.Nullable;
 
 /** The core request view over a Netty {@link HttpRequest}, without copying. */
 final class NettyRequestHeader implements RequestHeader {
     private final HttpRequest request;
-    private final NettyHttpHeaders headers;
+    /** Made on the first {@link #headers()}: a request whose fields no filter reads makes none (16 B). */
+    private @Nullable NettyHttpHeaders headers;
 
     NettyRequestHeader(HttpRequest request) {
         this.request = request;
-        this.headers = new NettyHttpHeaders(request.headers());
     }
 
     HttpRequest unwrap() {
@@ -46,7 +47,11 @@ final class NettyRequestHeader implements RequestHeader {
 
     @Override
     public HttpHeaders headers() {
-        return headers;
+        NettyHttpHeaders h = headers;
+        if (h == null) {
+            headers = h = new NettyHttpHeaders(request.headers());
+        }
+        return h;
     }
 
     @Override

@@ -4,15 +4,16 @@ import dev.relay.core.HttpHeaders;
 import dev.relay.core.ResponseHeader;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import org.jspecify.annotations.Nullable;
 
 /** The core response view over a Netty {@link HttpResponse}, without copying. */
 final class NettyResponseHeader implements ResponseHeader {
     private final HttpResponse response;
-    private final NettyHttpHeaders headers;
+    /** Made on the first {@link #headers()}: a request whose fields no filter reads makes none (16 B). */
+    private @Nullable NettyHttpHeaders headers;
 
     NettyResponseHeader(HttpResponse response) {
         this.response = response;
-        this.headers = new NettyHttpHeaders(response.headers());
     }
 
     HttpResponse unwrap() {
@@ -42,7 +43,11 @@ final class NettyResponseHeader implements ResponseHeader {
 
     @Override
     public HttpHeaders headers() {
-        return headers;
+        NettyHttpHeaders h = headers;
+        if (h == null) {
+            headers = h = new NettyHttpHeaders(response.headers());
+        }
+        return h;
     }
 
     @Override
