@@ -74,7 +74,7 @@ public final class Main {
         if (!memory.isEmpty()) {
             LoggerFactory.getLogger(Main.class).debug("heap governor: {}", memory);
         }
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, System.out, System.err, true));
     }
 
     /** The system property that sets Netty's buffer leak detection (and its older spelling). */
@@ -142,6 +142,14 @@ public final class Main {
      * @return the process exit status
      */
     public static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, false);
+    }
+
+    /**
+     * {@link #run(String[], PrintStream, PrintStream)}; {@code ownProcess}: the JVM is the server's own
+     * ({@link #main}), so its heap is settled once the server has started ({@link StartupHeap}).
+     */
+    static int run(String[] args, PrintStream out, PrintStream err, boolean ownProcess) {
         String conf = null;
         boolean test = false;
         boolean help = false;
@@ -237,6 +245,9 @@ public final class Main {
             }
             err.println(startFailure(config, e));
             return 1;
+        }
+        if (ownProcess) {
+            StartupHeap.settle(log);
         }
         if (handoff != null) {
             // systemd must follow this process before the old one exits.

@@ -61,7 +61,6 @@ public final class AccessLog implements AutoCloseable {
     private static final long IDLE_PARK_MILLIS = 1000;
     private static final long WARN_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(1);
     private static final long CLOSE_WAIT_MILLIS = 5000;
-    private static final byte[] NO_BYTES = {};
 
     private static final int RUNNING = 0;
     private static final int NAPPING = 1;
@@ -445,10 +444,10 @@ public final class AccessLog implements AutoCloseable {
 
         /**
          * The bytes of {@link #referer}, {@link #userAgent} and {@link #host} when {@link #copyRequestFields}
-         * set them: made on the slot's first use and grown to the largest line it held, so a request
-         * copies its fields into them rather than making three Strings.
+         * set them: grown to the largest line the slot held, so a request copies its fields into them
+         * rather than making three Strings.
          */
-        private byte[] fieldBytes = NO_BYTES;
+        private byte[] fieldBytes;
         /**
          * The most bytes a slot keeps for its next line once the writer is done with one (the usual
          * Referer, User-Agent and Host fit): a slot that held a longer line lets it go, else each of the
@@ -456,14 +455,27 @@ public final class AccessLog implements AutoCloseable {
          * slots, some 500 MB a client could pin with long User-Agents).
          */
         static final int FIELD_BYTES_KEPT = 512;
-        private @Nullable FieldValueText refererText;
-        private @Nullable FieldValueText userAgentText;
-        private @Nullable FieldValueText hostText;
+        /**
+         * What a slot starts with: a Host, a User-Agent and a short Referer fit. The bytes and the views
+         * over them are made with the slot, not on its first line: the ring lives as long as the process,
+         * and what it makes under load would be young objects that every young collection copies until
+         * they are old enough to be promoted (fifteen collections: young pauses of 6 to 9 ms instead of
+         * 1.4 through the first minute of load, docs/benchmarks.md, issue 11 fifth pass). Made at start,
+         * they are promoted by the collection that settles the heap ({@code StartupHeap}).
+         */
+        static final int FIELD_BYTES_INITIAL = 128;
+        private final FieldValueText refererText;
+        private final FieldValueText userAgentText;
+        private final FieldValueText hostText;
 
         /** A slot of {@code log}'s ring (a line's fields alone, for the formatter's tests, when null). */
         Entry(AccessLog log, long sequence) {
             this.log = log;
             this.sequence = sequence;
+            fieldBytes = new byte[FIELD_BYTES_INITIAL];
+            refererText = new FieldValueText(fieldBytes, 0, 0);
+            userAgentText = new FieldValueText(fieldBytes, 0, 0);
+            hostText = new FieldValueText(fieldBytes, 0, 0);
         }
 
         /** Sets {@link #referer}, {@link #userAgent} and {@link #host} from the request's {@code headers}. */
@@ -475,10 +487,9 @@ public final class AccessLog implements AutoCloseable {
             int hostEnd = copyField(headers, "Host", hostStart);
             // The views are set after the copies: they read the buffer the last copy may have grown.
             byte[] b = fieldBytes;
-            referer = refererEnd < 0 ? null : (refererText = text(refererText, b, 0, refererEnd));
-            userAgent = userAgentEnd < 0 ? null
-                    : (userAgentText = text(userAgentText, b, userAgentStart, userAgentEnd - userAgentStart));
-            host = hostEnd < 0 ? null : (hostText = text(hostText, b, hostStart, hostEnd - hostStart));
+            referer = refererEnd < 0 ? null : refererText.set(b, 0, refererEnd);
+            userAgent = userAgentEnd < 0 ? null : userAgentText.set(b, userAgentStart, userAgentEnd - userAgentStart);
+            host = hostEnd < 0 ? null : hostText.set(b, hostStart, hostEnd - hostStart);
         }
 
         /** Copies field {@code name} to {@link #fieldBytes} at {@code at}; returns where it ends there, or -1 when absent. */
@@ -493,14 +504,6 @@ public final class AccessLog implements AutoCloseable {
                 headers.copyValue(name, fieldBytes, at);
             }
             return at + length;
-        }
-
-        private static FieldValueText text(@Nullable FieldValueText reused, byte[] bytes, int start, int length) {
-            if (reused == null) {
-                return new FieldValueText(bytes, start, length);
-            }
-            reused.set(bytes, start, length);
-            return reused;
         }
 
         /**
@@ -527,8 +530,10 @@ public final class AccessLog implements AutoCloseable {
             referer = userAgent = host = null;
             if (fieldBytes.length > FIELD_BYTES_KEPT) {
                 // A long line's bytes go (its views point at them too); the next line gets bytes its size.
-                fieldBytes = NO_BYTES;
-                refererText = userAgentText = hostText = null;
+                fieldBytes = new byte[FIELD_BYTES_INITIAL];
+                refererText.set(fieldBytes, 0, 0);
+                userAgentText.set(fieldBytes, 0, 0);
+                hostText.set(fieldBytes, 0, 0);
             }
             peer = null;
             error = null;

@@ -18,10 +18,12 @@ final class FieldValueText implements CharSequence {
         set(bytes, start, length);
     }
 
-    void set(byte[] bytes, int start, int length) {
+    /** Points this view at {@code bytes[start, start + length)}; returns it. */
+    FieldValueText set(byte[] bytes, int start, int length) {
         this.bytes = bytes;
         this.start = start;
         this.length = length;
+        return this;
     }
 
     @Override

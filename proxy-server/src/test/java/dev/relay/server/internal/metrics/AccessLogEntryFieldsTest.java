@@ -89,6 +89,20 @@ class AccessLogEntryFieldsTest {
     }
 
     @Test
+    void aSlotHasItsFieldBytesAndViewsBeforeItsFirstLine() {
+        // Made with the ring, at start, so that the collection settling the heap promotes them: made
+        // under load, young collections would copy them until they were old enough.
+        AccessLog.Entry e = new AccessLog.Entry(null, 0);
+        assertEquals(AccessLog.Entry.FIELD_BYTES_INITIAL, e.fieldBytesHeld());
+        e.copyRequestFields(HttpHeaders.create().add("User-Agent", "curl/8").add("Host", "h.test"));
+        assertEquals(AccessLog.Entry.FIELD_BYTES_INITIAL, e.fieldBytesHeld(), "usual fields fit without growing");
+        CharSequence host = e.host;
+        e.clear();
+        e.copyRequestFields(HttpHeaders.create().add("Host", "b.test"));
+        assertSame(host, e.host);
+    }
+
+    @Test
     void aSlotDoesNotKeepTheBytesOfAVeryLongLineOnceItIsWritten() {
         // Every slot of the ring (16384 of them) would otherwise keep the largest line it ever held for
         // good: clients sending 30 KB User-Agents would pin some 500 MB of heap.
