@@ -2,9 +2,6 @@ package dev.relay.server;
 
 import org.slf4j.Logger;
 
-import java.lang.management.GarbageCollectorMXBean;
-import java.lang.management.ManagementFactory;
-
 /**
  * One full collection once the server has started, before it reports ready: what start-up made to
  * keep (the access log's ring and its field buffers, the event loops, the configuration, the filters)
@@ -23,20 +20,8 @@ final class StartupHeap {
     private StartupHeap() {}
 
     static void settle(Logger log) {
-        long before = collections();
         long start = System.nanoTime();
         System.gc();
-        if (log.isDebugEnabled()) {
-            log.debug("start-up heap settled in {} ms ({} collection(s))",
-                    (System.nanoTime() - start) / 1_000_000, collections() - before);
-        }
-    }
-
-    private static long collections() {
-        long n = 0;
-        for (GarbageCollectorMXBean gc : ManagementFactory.getGarbageCollectorMXBeans()) {
-            n += Math.max(0, gc.getCollectionCount());
-        }
-        return n;
+        log.debug("start-up heap settled in {} ms", (System.nanoTime() - start) / 1_000_000);
     }
 }
