@@ -15,7 +15,8 @@
 # Settings (env): EVENT=alloc|itimer|cpu (default alloc; itimer needs no perf_events) INTERVAL=
 #   (alloc: bytes between samples, default 2048; itimer/cpu: ns, default 1000000) DURATION=20
 #   WARMUP=5 CONNS=50 PATH_=/small RELAY_CONF_EXTRA='' ORIGIN_PORT=28390 RELAY_PORT=28393
-#   WRK_CPU=0 SERVER_CPU=1 TOP=30 ASYNC_PROFILER_VERSION=3.0 RELAY_JVM_FLAGS= (extra JVM flags, for
+#   WRK_CPU=0 SERVER_CPU=1 TOP=30 ASYNC_PROFILER_VERSION=3.0 CONNECTION=keep-alive (close: wrk sends
+#   Connection: close, so every request is a new client connection) RELAY_JVM_FLAGS= (extra JVM flags, for
 #   an experiment: -Dsome.property=value; the shipped way is none)
 #   RESULTS_DIR=<dir> (default $TMPDIR or /tmp, async-profile-results/<timestamp>)
 set -Eeuo pipefail
@@ -23,7 +24,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 : "${EVENT:=alloc}" "${DURATION:=20}" "${WARMUP:=5}" "${CONNS:=50}" "${PATH_:=/small}" "${RELAY_CONF_EXTRA:=}"
 : "${ORIGIN_PORT:=28390}" "${RELAY_PORT:=28393}" "${WRK_CPU:=0}" "${SERVER_CPU:=1}" "${TOP:=30}"
-: "${ASYNC_PROFILER_VERSION:=3.0}"
+: "${ASYNC_PROFILER_VERSION:=3.0}" "${CONNECTION:=keep-alive}"
 : "${RELAY_JAR:=$root/proxy-server/target/proxy-server.jar}"
 : "${RESULTS_DIR:=${TMPDIR:-/tmp}/async-profile-results/$(date +%Y%m%d-%H%M%S)}"
 if [[ -z "${INTERVAL:-}" ]]; then
@@ -57,8 +58,9 @@ start_server relay java ${RELAY_JVM_FLAGS:-} "-agentpath:$agent=start,event=$EVE
   -jar "$RELAY_JAR" -c "$T/relay.conf"
 RELAY_PID=$LAST_PID
 wait_http "http://$HOST:$RELAY_PORT$PATH_" 60 "$RELAY_PID"
-log "wrk -c$CONNS for $((WARMUP + DURATION)) s on $PATH_, $EVENT every $INTERVAL"
-taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$((WARMUP + DURATION))s" "http://$HOST:$RELAY_PORT$PATH_" > "$RESULTS_DIR/raw/wrk.txt"
+log "wrk -c$CONNS (Connection: $CONNECTION) for $((WARMUP + DURATION)) s on $PATH_, $EVENT every $INTERVAL"
+taskset -c "$WRK_CPU" wrk -t1 -c"$CONNS" -d"$((WARMUP + DURATION))s" -H "Connection: $CONNECTION" \
+  "http://$HOST:$RELAY_PORT$PATH_" > "$RESULTS_DIR/raw/wrk.txt"
 # The agent writes the profile when the JVM exits: a graceful stop, then wait for the file.
 kill -TERM "$RELAY_PID"
 for _ in $(seq 1 100); do [[ -s "$collapsed" ]] && ! kill -0 "$RELAY_PID" 2>/dev/null && break; sleep 0.2; done

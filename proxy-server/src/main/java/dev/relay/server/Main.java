@@ -63,7 +63,8 @@ public final class Main {
 
     /**
      * Runs the server, or the test, and exits with the status of {@link #run}. As the process's entry
-     * point it also keeps G1's heap near what the proxy keeps alive ({@code HeapGovernor}).
+     * point it also keeps G1's heap near what the proxy keeps alive ({@code HeapGovernor}) and gives
+     * back the native memory the JIT compilers freed ({@code NativeHeapTrimmer}).
      */
     public static void main(String[] args) {
         sampleNoBuffersForLeaks();
@@ -74,6 +75,7 @@ public final class Main {
         if (!memory.isEmpty()) {
             LoggerFactory.getLogger(Main.class).debug("heap governor: {}", memory);
         }
+        dev.relay.server.internal.NativeHeapTrimmer.install();
         System.exit(run(args, System.out, System.err, true));
     }
 

@@ -1,0 +1,104 @@
+package dev.relay.server.internal;
+
+import org.junit.jupiter.api.Test;
+
+import javax.management.JMException;
+import javax.management.ReflectionException;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The policy against a recorded JVM, then the command on this test JVM. */
+class NativeHeapTrimmerTest {
+    private final RecordedVm vm = new RecordedVm();
+    private final NativeHeapTrimmer trimmer = new NativeHeapTrimmer(vm);
+
+    @Test
+    void theFirstLookTrimsAndLaterOnesOnlyWhenTheCompilersWorkedSince() {
+        vm.compilationMillis = 1_200;
+        assertTrue(trimmer.check(), "start-up's compilations");
+        assertFalse(trimmer.check(), "nothing compiled since");
+        assertFalse(trimmer.check());
+
+        vm.compilationMillis = 1_450;
+        assertTrue(trimmer.check());
+        assertFalse(trimmer.check());
+        assertEquals(2, vm.trims);
+    }
+
+    @Test
+    void aJvmWithoutTheCommandIsAskedOnceAndNeverAgain() {
+        vm.failure = new ReflectionException(new NoSuchMethodException("systemTrimNativeHeap"));
+
+        assertFalse(trimmer.check());
+        assertTrue(trimmer.isStopped());
+        vm.compilationMillis = 5_000;
+        assertFalse(trimmer.check());
+        assertEquals(1, vm.trims, "asked once");
+    }
+
+    @Test
+    void aCLibraryWithoutTrimmingStopsTheTrimmer() {
+        vm.report = "Not available.";
+
+        assertFalse(trimmer.check());
+        assertTrue(trimmer.isStopped());
+    }
+
+    @Test
+    void thisJvmEitherTrimsAndReportsOrStopsTheTrimmer() {
+        NativeHeapTrimmer.HotSpotVm hotSpot =
+                new NativeHeapTrimmer.HotSpotVm(ManagementFactory.getCompilationMXBean()::getTotalCompilationTime);
+        hotSpot.prepare();
+        List<String> reports = new ArrayList<>();
+        NativeHeapTrimmer real = new NativeHeapTrimmer(new NativeHeapTrimmer.Vm() {
+            @Override
+            public long compilationMillis() {
+                return hotSpot.compilationMillis();
+            }
+
+            @Override
+            public String trim() throws JMException {
+                String report = hotSpot.trim();
+                reports.add(report);
+                return report;
+            }
+        });
+
+        boolean trimmed = real.check();
+
+        // JDK 17.0.9 and later on glibc have the command; an older JDK or another C library do not.
+        assertNotEquals(trimmed, real.isStopped());
+        if (trimmed) {
+            assertEquals(1, reports.size());
+            assertTrue(reports.get(0).contains("Trim native heap"), reports.get(0));
+        }
+    }
+
+    /** A JVM whose compilation time the test moves, counting the trims asked of it. */
+    private static final class RecordedVm implements NativeHeapTrimmer.Vm {
+        long compilationMillis;
+        int trims;
+        JMException failure;
+        String report = "Trim native heap: RSS+Swap: 231M->214M (-17188K)";
+
+        @Override
+        public long compilationMillis() {
+            return compilationMillis;
+        }
+
+        @Override
+        public String trim() throws JMException {
+            trims++;
+            if (failure != null) {
+                throw failure;
+            }
+            return report;
+        }
+    }
+}
