@@ -49,6 +49,10 @@ final class StreamConnector {
      *                            timeouts apply too)
      */
     Future<Channel> connect(HttpPeer peer, EventLoop loop, long connectTimeoutNanos) {
+        return tls.connectWhenReady(peer, loop, () -> connectNow(peer, loop, connectTimeoutNanos));
+    }
+
+    private Future<Channel> connectNow(HttpPeer peer, EventLoop loop, long connectTimeoutNanos) {
         Promise<Channel> promise = loop.newPromise();
         PeerOptions options = peer.options();
         long totalNanos = connectTimeoutNanos;

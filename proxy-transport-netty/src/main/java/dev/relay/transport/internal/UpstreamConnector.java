@@ -123,6 +123,10 @@ final class UpstreamConnector {
      * fails with a connect {@link ProxyError}. The total connection timeout bounds TCP and TLS.
      */
     Future<Channel> open(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop) {
+        return tls.connectWhenReady(peer, loop, () -> connect(peer, proxyHeader, loop));
+    }
+
+    private Future<Channel> connect(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop) {
         Promise<Channel> promise = loop.newPromise();
         PeerOptions options = peer.options();
         Bootstrap bootstrap = new Bootstrap()
@@ -218,7 +222,7 @@ final class UpstreamConnector {
         }
     }
 
-    private static void fail(Promise<Channel> promise, java.util.concurrent.Future<?> timer, Throwable cause,
+    private static void fail(Promise<Channel> promise, java.util.concurrent.@Nullable Future<?> timer, Throwable cause,
                              String context) {
         if (timer != null) {
             timer.cancel(false);
