@@ -150,8 +150,8 @@ final class UpstreamConnector {
                     }
                 });
         SocketAddress target = transport(bootstrap, peer, channelType, domainSockets, resolver);
-        // HTTP responses only: a stream proxy's tunnels are one per client, and an idle one would keep its
-        // grown read buffer (UpstreamReadSizes says why and what it costs).
+        // HTTP responses only (UpstreamReadSizes says why): a stream proxy's tunnels keep Netty's sizes, as
+        // client connections do.
         bootstrap.option(ChannelOption.RCVBUF_ALLOCATOR, new UpstreamReadSizes());
         if (options.connectTimeout() != null) {
             bootstrap.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,

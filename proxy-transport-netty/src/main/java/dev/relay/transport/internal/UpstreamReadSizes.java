@@ -12,18 +12,18 @@ import io.netty.channel.DefaultMaxMessagesRecvByteBufAllocator;
  * per request drops from about 0.95x nginx's to about 0.8x (docs/benchmarks.md, issue 11 third pass).
  * Why one read per loop: on io_uring, Netty keeps a loop going while its reads return bytes, so with 16
  * a loop whose read had not filled its buffer still asked for another, and that cost most of the gain.
- * Why not larger: on io_uring a read is submitted with its buffer before any byte arrives, and it keeps
- * it while the connection idles; an idle pooled connection that lately carried large responses holds up
- * to 128 KiB (128 MiB at the default 1,024 {@code max-idle-upstream-connections}; Netty's default holds
- * up to 64 KiB). A WebSocket or other upgraded connection keeps its size too, until two small reads halve
- * it. The stream proxy's connections (one per client) keep Netty's sizes, as client connections do.
+ * An idle connection holds no buffer whatever its size: Netty's io_uring and epoll transports wait for
+ * bytes with a poll and take a buffer only once they are there ({@code IdleReadBuffersTest}). Why not
+ * larger all the same: a read holds its buffer while its bytes go through the pipeline, and 128 KiB
+ * already takes a 64 KiB body and its header at once. The stream proxy's connections (one per client)
+ * keep Netty's sizes, as client connections do.
  *
  * <p>The size grows fourfold after a read that filled its buffer and halves after two reads in a row that
  * took less than a quarter of it, between {@link #MIN_READ} and {@link #MAX_READ}. One instance per
  * connection attempt: a channel's configuration can change its allocator's reads per loop.
  */
 final class UpstreamReadSizes extends DefaultMaxMessagesRecvByteBufAllocator {
-    /** The most one read takes, and what an idle connection holds at most. */
+    /** The most one read takes. */
     static final int MAX_READ = 128 * 1024;
     static final int MIN_READ = 512;
     static final int INITIAL_READ = 2048;
