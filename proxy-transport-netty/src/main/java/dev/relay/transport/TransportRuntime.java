@@ -1,9 +1,11 @@
 package dev.relay.transport;
 
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
@@ -41,6 +43,13 @@ import java.util.concurrent.TimeUnit;
 public final class TransportRuntime implements AutoCloseable {
     /** Netty's switch for io_uring's multishot accept, read once when its {@code IoUring} class loads. */
     static final String ACCEPT_MULTISHOT_PROPERTY = "io.netty.iouring.acceptMultiShotEnabled";
+    /**
+     * The read sizes of every client connection, one instance for all listeners: Netty's adaptive sizes
+     * and the 16 reads per loop its epoll and io_uring channels default to. What a connection has learnt
+     * is in its channel's own handle; Netty's default configuration also makes an allocator per channel,
+     * 32 bytes per connection for nothing.
+     */
+    static final RecvByteBufAllocator CLIENT_READS = new AdaptiveRecvByteBufAllocator().maxMessagesPerRead(16);
 
     static {
         // Netty 4.2.18 re-arms a multishot accept that ended in an error whatever auto-read says: out of
