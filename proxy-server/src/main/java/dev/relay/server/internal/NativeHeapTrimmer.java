@@ -22,8 +22,8 @@ import javax.management.ObjectName;
  * <p>HotSpot's compilers work in arenas they allocate with {@code malloc} and free after each
  * compilation. glibc keeps freed memory in its own arenas for the next {@code malloc} rather than
  * returning it, so after the JIT's busy first minutes under load the process keeps tens of MiB it no
- * longer uses: about 22 MiB of a proxy's 239 MiB after 30 s of {@code /small}, 12 MiB more after
- * the next burst of compilations (docs/benchmarks.md, issue 11 sixth pass). {@code malloc_trim}
+ * longer uses: 18 to 22 MiB of a proxy's 232 to 239 MiB after 30 s of {@code /small}, 9 to 18 MiB
+ * more after each later burst of compilations (docs/benchmarks.md, issue 11 sixth pass). {@code malloc_trim}
  * returns it; JDK 17 reaches it through the {@code System.trim_native_heap} diagnostic command (JDK 21
  * adds the {@code TrimNativeHeapInterval} flag for the same, which users of JDK 17 cannot set from
  * inside the process).

@@ -69,7 +69,8 @@ final class UpstreamTlsContexts {
             try {
                 contexts.computeIfAbsent(key, UpstreamTlsContexts::build0);
                 built.setSuccess(null);
-            } catch (RuntimeException e) {
+            } catch (Throwable e) {
+                // An Error too (a TLS library that cannot link): the connection must not wait for ever.
                 built.setFailure(e);
             }
         });
@@ -91,11 +92,17 @@ final class UpstreamTlsContexts {
         }
         Promise<Channel> promise = loop.newPromise();
         built.addListener(f -> {
-            if (f.isSuccess()) {
-                PromiseNotifier.cascade(connect.get(), promise);
-            } else {
-                promise.tryFailure(Errors.connectFailure(f.cause(), "connect " + peer));
+            Throwable failure = f.cause();
+            if (failure == null) {
+                try {
+                    PromiseNotifier.cascade(connect.get(), promise);
+                    return;
+                } catch (RuntimeException e) {
+                    // Thrown in a listener it would only be logged: the caller hears of it instead.
+                    failure = e;
+                }
             }
+            promise.tryFailure(Errors.connectFailure(failure, "connect " + peer));
         });
         return promise;
     }

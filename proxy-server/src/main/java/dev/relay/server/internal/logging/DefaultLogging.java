@@ -14,7 +14,7 @@ import ch.qos.logback.core.status.NopStatusListener;
 /**
  * The server's default logging, set up in code: what {@code proxy-server/src/dist/logback.xml} says,
  * without Logback's XML configurator. That configurator reads a file through the JDK's XML parser and
- * Logback's model, about 600 classes and a third of a second of start-up (of about two) for three
+ * Logback's model, about 600 classes and 0.1 to 0.3 s of start-up (of about two) for three
  * loggers and two appenders; start-up time is how long a zero-downtime upgrade takes.
  *
  * <p>Logback finds this class through {@code ServiceLoader} and asks it before its XML configurator
