@@ -9,7 +9,7 @@ import org.jspecify.annotations.Nullable;
 /** The core response view over a Netty {@link HttpResponse}, without copying. */
 final class NettyResponseHeader implements ResponseHeader {
     private final HttpResponse response;
-    /** Made on the first {@link #headers()}: a request whose fields no filter reads makes none (16 B). */
+    /** Made on the first {@link #headers()}: a response whose fields no filter reads makes none (16 B). */
     private @Nullable NettyHttpHeaders headers;
 
     NettyResponseHeader(HttpResponse response) {
