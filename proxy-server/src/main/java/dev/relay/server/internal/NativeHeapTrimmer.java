@@ -28,16 +28,23 @@ import javax.management.ObjectName;
  * adds the {@code TrimNativeHeapInterval} flag for the same, which users of JDK 17 cannot set from
  * inside the process).
  *
- * <p>The trimmer looks every {@link #CHECK_MILLIS} and trims when the compilers worked since its last
- * trim: then they have freed arenas, and otherwise there is little to give back (a trim with nothing
- * to return costs about 0.1 ms; one returning 20 MiB a few ms on its own daemon thread, while glibc
- * holds each arena's lock in turn; the event loops take their buffers from Netty's pools, not from
- * {@code malloc}). On another C library, or a JVM without the command, it stops after the first try.
+ * <p>The trimmer looks every {@link #CHECK_MILLIS} at the compilers' total time and trims once they
+ * worked since its last trim and then stopped: a burst of compilations (start-up, the first load,
+ * clients that reconnect) is given back within about two looks of its end, rather than held until a
+ * slow period comes round (5,000 new client connections made the JIT keep 14 MiB of glibc's arenas;
+ * docs/benchmarks.md, issue 11 seventh pass). While the compilers keep working it trims at most once
+ * every {@link #BUSY_LOOKS_PER_TRIM} looks. With nothing compiled nothing is tried: a trim with
+ * nothing to return costs about 0.1 ms, one returning 20 MiB a few ms on its own daemon thread, while
+ * glibc holds each arena's lock in turn (the event loops take their buffers from Netty's pools, not
+ * from {@code malloc}). On another C library, or a JVM without the command, it stops after the first
+ * try.
  */
 public final class NativeHeapTrimmer {
     private static final Logger log = LoggerFactory.getLogger(NativeHeapTrimmer.class);
 
-    static final long CHECK_MILLIS = 10_000;
+    static final long CHECK_MILLIS = 1_000;
+    /** While the compilers never stop, a trim every this many looks. */
+    static final int BUSY_LOOKS_PER_TRIM = 10;
     static final String DIAGNOSTIC_COMMANDS = "com.sun.management:type=DiagnosticCommand";
     static final String TRIM_OPERATION = "systemTrimNativeHeap";
     static final String NOT_AVAILABLE = "Not available";
@@ -58,6 +65,8 @@ public final class NativeHeapTrimmer {
 
     private final Vm vm;
     private long compilationAtLastTrim = -1;
+    private long compilationAtLastLook = -1;
+    private int looksSinceTrim;
     private boolean stopped;
 
     NativeHeapTrimmer(Vm vm) {
@@ -65,7 +74,8 @@ public final class NativeHeapTrimmer {
     }
 
     /**
-     * One look: trims when the compilers worked since the last trim (the first look always does).
+     * One look: trims when the compilers worked since the last trim and not since the last look, or
+     * kept working for {@link #BUSY_LOOKS_PER_TRIM} looks.
      *
      * @return whether it trimmed
      */
@@ -74,10 +84,14 @@ public final class NativeHeapTrimmer {
             return false;
         }
         long compilation = vm.compilationMillis();
-        if (compilation == compilationAtLastTrim) {
+        boolean settled = compilation == compilationAtLastLook;
+        compilationAtLastLook = compilation;
+        looksSinceTrim++;
+        if (compilation == compilationAtLastTrim || !settled && looksSinceTrim < BUSY_LOOKS_PER_TRIM) {
             return false;
         }
         compilationAtLastTrim = compilation;
+        looksSinceTrim = 0;
         long start = System.nanoTime();
         try {
             String report = vm.trim().strip();
