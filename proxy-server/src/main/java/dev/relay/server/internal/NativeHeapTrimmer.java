@@ -29,22 +29,26 @@ import javax.management.ObjectName;
  * inside the process).
  *
  * <p>The trimmer looks every {@link #CHECK_MILLIS} at the compilers' total time and trims once they
- * worked since its last trim and then stopped: a burst of compilations (start-up, the first load,
- * clients that reconnect) is given back within about two looks of its end, rather than held until a
- * slow period comes round (5,000 new client connections made the JIT keep 14 MiB of glibc's arenas;
- * docs/benchmarks.md, issue 11 seventh pass). While the compilers keep working it trims at most once
- * every {@link #BUSY_LOOKS_PER_TRIM} looks. With nothing compiled nothing is tried: a trim with
- * nothing to return costs about 0.1 ms, one returning 20 MiB a few ms on its own daemon thread, while
- * glibc holds each arena's lock in turn (the event loops take their buffers from Netty's pools, not
- * from {@code malloc}). On another C library, or a JVM without the command, it stops after the first
- * try.
+ * worked since its last trim and then stopped for a look: a burst of compilations after a quiet time
+ * (start-up, the first load, clients that reconnect to an idle proxy) is given back within about two
+ * looks of its end (5,000 new client connections made the JIT keep 14 MiB of glibc's arenas;
+ * docs/benchmarks.md, issue 11 seventh pass). While bursts keep coming, each trim waits twice as many
+ * looks as the one before, up to {@link #MAX_LOOKS_BETWEEN_TRIMS}: the JIT's first minutes under load
+ * would otherwise be trimmed every 2 to 5 s, mostly for 1 to 3 MiB that the compilers take back at
+ * once, on a CPU the event loops need. After {@link #QUIET_LOOKS} looks without a compilation the wait
+ * is one look again. A trim with nothing to return costs about 0.1 ms, one returning 20 MiB a few
+ * ms on its own daemon thread, while glibc holds each arena's lock in turn (the event loops take their
+ * buffers from Netty's pools, not from {@code malloc}). On another C library, or a JVM without the
+ * command, it stops after the first try.
  */
 public final class NativeHeapTrimmer {
     private static final Logger log = LoggerFactory.getLogger(NativeHeapTrimmer.class);
 
     static final long CHECK_MILLIS = 1_000;
-    /** While the compilers never stop, a trim every this many looks. */
-    static final int BUSY_LOOKS_PER_TRIM = 10;
+    /** The longest wait between two trims while the compilers keep working, in looks. */
+    static final int MAX_LOOKS_BETWEEN_TRIMS = 16;
+    /** This many looks without a compilation, and the next burst is trimmed as soon as it ends. */
+    static final int QUIET_LOOKS = 30;
     static final String DIAGNOSTIC_COMMANDS = "com.sun.management:type=DiagnosticCommand";
     static final String TRIM_OPERATION = "systemTrimNativeHeap";
     static final String NOT_AVAILABLE = "Not available";
@@ -67,6 +71,9 @@ public final class NativeHeapTrimmer {
     private long compilationAtLastTrim = -1;
     private long compilationAtLastLook = -1;
     private int looksSinceTrim;
+    private int looksBetweenTrims = 1;
+    private int quietLooks;
+    private int busyLooks;
     private boolean stopped;
 
     NativeHeapTrimmer(Vm vm) {
@@ -74,8 +81,8 @@ public final class NativeHeapTrimmer {
     }
 
     /**
-     * One look: trims when the compilers worked since the last trim and not since the last look, or
-     * kept working for {@link #BUSY_LOOKS_PER_TRIM} looks.
+     * One look: trims when the compilers worked since the last trim and not since the last look, once
+     * the current wait is over; or, when they never stop, every {@link #MAX_LOOKS_BETWEEN_TRIMS} looks.
      *
      * @return whether it trimmed
      */
@@ -87,11 +94,19 @@ public final class NativeHeapTrimmer {
         boolean settled = compilation == compilationAtLastLook;
         compilationAtLastLook = compilation;
         looksSinceTrim++;
-        if (compilation == compilationAtLastTrim || !settled && looksSinceTrim < BUSY_LOOKS_PER_TRIM) {
+        quietLooks = settled ? quietLooks + 1 : 0;
+        busyLooks = settled ? 0 : busyLooks + 1;
+        if (quietLooks >= QUIET_LOOKS) {
+            looksBetweenTrims = 1;
+        }
+        if (compilation == compilationAtLastTrim || looksSinceTrim < looksBetweenTrims
+                || !settled && busyLooks < MAX_LOOKS_BETWEEN_TRIMS) {
             return false;
         }
         compilationAtLastTrim = compilation;
         looksSinceTrim = 0;
+        busyLooks = 0;
+        looksBetweenTrims = Math.min(looksBetweenTrims * 2, MAX_LOOKS_BETWEEN_TRIMS);
         long start = System.nanoTime();
         try {
             String report = vm.trim().strip();

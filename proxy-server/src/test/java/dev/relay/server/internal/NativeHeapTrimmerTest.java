@@ -19,38 +19,70 @@ class NativeHeapTrimmerTest {
     private final NativeHeapTrimmer trimmer = new NativeHeapTrimmer(vm);
 
     @Test
-    void aBurstOfCompilationsIsTrimmedOnceAtTheFirstLookAfterItEnds() {
+    void aBurstOfCompilationsAfterAQuietTimeIsTrimmedAtTheFirstLookAfterItEnds() {
         vm.compilationMillis = 1_200;
         assertFalse(trimmer.check(), "start-up still compiling");
         vm.compilationMillis = 1_300;
         assertFalse(trimmer.check(), "still compiling");
         assertTrue(trimmer.check(), "the burst ended");
         assertFalse(trimmer.check(), "nothing compiled since");
-        assertFalse(trimmer.check());
+        lookWithoutCompiling(NativeHeapTrimmer.QUIET_LOOKS);
+        assertEquals(1, vm.trims);
 
         vm.compilationMillis = 1_450;
         assertFalse(trimmer.check(), "a new burst");
         assertTrue(trimmer.check(), "it ended");
-        assertFalse(trimmer.check());
+        assertFalse(trimmer.check(), "nothing compiled since");
         assertEquals(2, vm.trims);
     }
 
     @Test
-    void compilersThatNeverStopAreTrimmedAfterTenLooks() {
-        for (int look = 1; look < NativeHeapTrimmer.BUSY_LOOKS_PER_TRIM; look++) {
-            vm.compilationMillis += 10;
-            assertFalse(trimmer.check(), "look " + look);
+    void burstsThatKeepComingAreTrimmedAtLongerAndLongerIntervals() {
+        List<Integer> trimmedAtLook = new ArrayList<>();
+        for (int look = 1; look <= 80; look++) {
+            if (look % 2 == 1) {
+                vm.compilationMillis += 10; // a burst every other look: each ends at the next look
+            }
+            if (trimmer.check()) {
+                trimmedAtLook.add(look);
+            }
         }
-        vm.compilationMillis += 10;
-        assertTrue(trimmer.check());
+        // Waits of 1, 2, 4, 8 and 16 looks, rounded up to the next end of a burst, then 16 each.
+        assertEquals(List.of(2, 4, 8, 16, 32, 48, 64, 80), trimmedAtLook);
+    }
 
-        for (int look = 1; look < NativeHeapTrimmer.BUSY_LOOKS_PER_TRIM; look++) {
-            vm.compilationMillis += 10;
-            assertFalse(trimmer.check(), "look " + look + " after the trim");
+    @Test
+    void aQuietTimeMakesTheNextBurstTrimmedAsSoonAsItEnds() {
+        for (int look = 1; look <= 40; look++) {
+            vm.compilationMillis += look % 2;
+            trimmer.check();
         }
+        lookWithoutCompiling(NativeHeapTrimmer.QUIET_LOOKS);
+        int trims = vm.trims;
+
         vm.compilationMillis += 10;
-        assertTrue(trimmer.check());
-        assertEquals(2, vm.trims);
+        assertFalse(trimmer.check());
+        assertTrue(trimmer.check(), "a wait of one look again");
+        assertEquals(trims + 1, vm.trims);
+    }
+
+    @Test
+    void compilersThatNeverStopAreTrimmedEverySixteenLooksAtMost() {
+        List<Integer> trimmedAtLook = new ArrayList<>();
+        for (int look = 1; look <= 48; look++) {
+            vm.compilationMillis += 10;
+            if (trimmer.check()) {
+                trimmedAtLook.add(look);
+            }
+        }
+        assertEquals(List.of(NativeHeapTrimmer.MAX_LOOKS_BETWEEN_TRIMS, 2 * NativeHeapTrimmer.MAX_LOOKS_BETWEEN_TRIMS,
+                3 * NativeHeapTrimmer.MAX_LOOKS_BETWEEN_TRIMS), trimmedAtLook);
+    }
+
+    private void lookWithoutCompiling(int looks) {
+        for (int look = 0; look < looks; look++) {
+            trimmer.check();
+        }
     }
 
     @Test
@@ -94,9 +126,9 @@ class NativeHeapTrimmerTest {
             }
         });
 
-        // However busy this JVM's compilers are, the tenth look trims.
+        // However busy this JVM's compilers are, the sixteenth look trims.
         boolean trimmed = false;
-        for (int look = 0; look < NativeHeapTrimmer.BUSY_LOOKS_PER_TRIM && !trimmed && !real.isStopped(); look++) {
+        for (int look = 0; look < NativeHeapTrimmer.MAX_LOOKS_BETWEEN_TRIMS && !trimmed && !real.isStopped(); look++) {
             trimmed = real.check();
         }
 
