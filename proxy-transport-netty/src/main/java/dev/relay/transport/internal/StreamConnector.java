@@ -30,15 +30,13 @@ final class StreamConnector {
     private final Class<? extends SocketChannel> channelType;
     private final DomainSockets domainSockets;
     private final AddressResolverGroup<InetSocketAddress> resolver;
-    private final UpstreamTlsContexts tls;
     private final EngineClock clock;
 
     StreamConnector(Class<? extends SocketChannel> channelType, DomainSockets domainSockets,
-                    AddressResolverGroup<InetSocketAddress> resolver, UpstreamTlsContexts tls, EngineClock clock) {
+                    AddressResolverGroup<InetSocketAddress> resolver, EngineClock clock) {
         this.channelType = channelType;
         this.domainSockets = domainSockets;
         this.resolver = resolver;
-        this.tls = tls;
         this.clock = clock;
     }
 
@@ -49,7 +47,7 @@ final class StreamConnector {
      *                            timeouts apply too)
      */
     Future<Channel> connect(HttpPeer peer, EventLoop loop, long connectTimeoutNanos) {
-        return tls.connectWhenReady(peer, loop, () -> connectNow(peer, loop, connectTimeoutNanos));
+        return UpstreamTlsContexts.connectWhenReady(peer, loop, () -> connectNow(peer, loop, connectTimeoutNanos));
     }
 
     private Future<Channel> connectNow(HttpPeer peer, EventLoop loop, long connectTimeoutNanos) {
@@ -70,7 +68,7 @@ final class StreamConnector {
                     @Override
                     protected void initChannel(Channel ch) {
                         if (peer.isTls()) {
-                            ch.pipeline().addLast("tls", tls.newHandler(peer, ch));
+                            ch.pipeline().addLast("tls", UpstreamTlsContexts.newHandler(peer, ch));
                         }
                         ch.pipeline().addLast(ByteRelay.HANDLER, ByteRelay.holdingHandler());
                     }

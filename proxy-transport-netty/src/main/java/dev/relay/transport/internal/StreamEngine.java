@@ -30,7 +30,7 @@ public final class StreamEngine {
         this.proxy = proxy;
         this.options = options;
         this.clock = clock;
-        this.connector = new StreamConnector(channelType, domainSockets, resolver, new UpstreamTlsContexts(), clock);
+        this.connector = new StreamConnector(channelType, domainSockets, resolver, clock);
     }
 
     /** The handler that drives one accepted client connection (named {@value StreamCall#HANDLER}). */

@@ -43,7 +43,6 @@ final class UpstreamConnector {
     private final Class<? extends SocketChannel> channelType;
     private final DomainSockets domainSockets;
     private final AddressResolverGroup<InetSocketAddress> resolver;
-    private final UpstreamTlsContexts tls = new UpstreamTlsContexts();
     private final UpstreamConnectionPool pool;
     private final int maxResponseHeaderBytes;
 
@@ -123,7 +122,7 @@ final class UpstreamConnector {
      * fails with a connect {@link ProxyError}. The total connection timeout bounds TCP and TLS.
      */
     Future<Channel> open(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop) {
-        return tls.connectWhenReady(peer, loop, () -> connect(peer, proxyHeader, loop));
+        return UpstreamTlsContexts.connectWhenReady(peer, loop, () -> connect(peer, proxyHeader, loop));
     }
 
     private Future<Channel> connect(HttpPeer peer, @Nullable ClientAddresses proxyHeader, EventLoop loop) {
@@ -141,7 +140,7 @@ final class UpstreamConnector {
                                     proxyHeader.server()).install(p);
                         }
                         if (peer.isTls()) {
-                            p.addLast("tls", tls.newHandler(peer, ch));
+                            p.addLast("tls", UpstreamTlsContexts.newHandler(peer, ch));
                         }
                         // Until the connection is ready, failures are reported through the connect
                         // and handshake futures; this placeholder keeps them out of Netty's

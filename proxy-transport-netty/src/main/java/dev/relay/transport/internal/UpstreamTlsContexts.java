@@ -23,6 +23,7 @@ import javax.net.ssl.SSLException;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -31,20 +32,23 @@ import java.util.function.Supplier;
 
 /**
  * Client TLS contexts, one per distinct verification set-up (roots, hostname check, alternative
- * name, client certificate, ALPN), built once and shared: BoringSSL (netty-tcnative) when it loads,
- * the JDK's TLS otherwise. Used by the HTTP upstream connector and the stream connector alike.
+ * name, client certificate, ALPN), built once per process and shared: BoringSSL (netty-tcnative) when
+ * it loads, the JDK's TLS otherwise. Used by the HTTP upstream connectors (proxy and client) and the
+ * stream connector alike; a set-up is a handful of contexts in a process, kept for its life.
  *
  * <p>A context is built off the event loops ({@link #ready}): the first one loads the TLS provider
  * (BoringSSL's library, the JDK's security providers: 0.6 to 1 s), and one that trusts the JDK's roots
  * reads them, which an event loop must not wait for. Nothing is loaded before the first TLS peer, so a
- * proxy of plain-HTTP peers never loads any of it (about 14 MiB of RSS and 560 classes).
+ * proxy of plain-HTTP peers never loads any of it (about 14 MiB of RSS and 560 classes). A server that
+ * knows its TLS peers ahead builds their contexts while it starts ({@link #prepare}), so that its first
+ * requests to them do not wait.
  */
-final class UpstreamTlsContexts {
+public final class UpstreamTlsContexts {
     private record Key(boolean verifyCert, boolean verifyHostname, Alpn alpn, List<X509Certificate> roots,
                        List<X509Certificate> clientChain, @Nullable PrivateKey clientKey,
                        @Nullable String alternativeName) {}
 
-    private final ConcurrentHashMap<Key, SslContext> contexts = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<Key, SslContext> CONTEXTS = new ConcurrentHashMap<>();
 
     /** Builds contexts one at a time (a second request for the one being built finds it done); no thread while idle. */
     static final ThreadPoolExecutor BUILDER = new ThreadPoolExecutor(0, 1, 30, TimeUnit.SECONDS,
@@ -54,24 +58,51 @@ final class UpstreamTlsContexts {
                 return thread;
             });
 
+    private UpstreamTlsContexts() {}
+
+    /**
+     * Builds the context for {@code options} on the background thread, unless it was built.
+     *
+     * @return completes when it is built, or with the reason it cannot be
+     */
+    public static CompletableFuture<Void> prepare(PeerOptions options) {
+        Key key = keyOf(options);
+        if (CONTEXTS.containsKey(key)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<Void> built = new CompletableFuture<>();
+        BUILDER.execute(() -> {
+            try {
+                CONTEXTS.computeIfAbsent(key, UpstreamTlsContexts::build0);
+                built.complete(null);
+            } catch (Throwable e) {
+                // An Error too (a TLS library that cannot link): whoever waits must hear of it.
+                built.completeExceptionally(e);
+            }
+        });
+        return built;
+    }
+
+    /** Whether the context for {@code options} is built (for tests and diagnostics). */
+    public static boolean isBuilt(PeerOptions options) {
+        return CONTEXTS.containsKey(keyOf(options));
+    }
+
     /**
      * Completes on {@code loop} once the context for {@code options} is built: at once when it was,
      * else after a background thread built it (failed with the reason when it cannot be built).
      * {@link #newHandler} then takes it without waiting.
      */
-    Future<Void> ready(PeerOptions options, EventExecutor loop) {
-        Key key = keyOf(options);
-        if (contexts.containsKey(key)) {
+    static Future<Void> ready(PeerOptions options, EventExecutor loop) {
+        if (CONTEXTS.containsKey(keyOf(options))) {
             return loop.newSucceededFuture(null);
         }
         Promise<Void> built = loop.newPromise();
-        BUILDER.execute(() -> {
-            try {
-                contexts.computeIfAbsent(key, UpstreamTlsContexts::build0);
+        prepare(options).whenComplete((ignored, failure) -> {
+            if (failure == null) {
                 built.setSuccess(null);
-            } catch (Throwable e) {
-                // An Error too (a TLS library that cannot link): the connection must not wait for ever.
-                built.setFailure(e);
+            } else {
+                built.setFailure(failure);
             }
         });
         return built;
@@ -82,7 +113,7 @@ final class UpstreamTlsContexts {
      * or a set-up built before; a context that cannot be built fails the connection with its cause.
      * The caller's timeouts start when {@code connect} runs.
      */
-    Future<Channel> connectWhenReady(HttpPeer peer, EventLoop loop, Supplier<Future<Channel>> connect) {
+    static Future<Channel> connectWhenReady(HttpPeer peer, EventLoop loop, Supplier<Future<Channel>> connect) {
         if (!peer.isTls()) {
             return connect.get();
         }
@@ -107,11 +138,11 @@ final class UpstreamTlsContexts {
         return promise;
     }
 
-    SslContext forOptions(PeerOptions options) {
+    static SslContext forOptions(PeerOptions options) {
         Key key = keyOf(options);
-        SslContext context = contexts.get(key);
+        SslContext context = CONTEXTS.get(key);
         if (context == null) {
-            context = contexts.computeIfAbsent(key, UpstreamTlsContexts::build0);
+            context = CONTEXTS.computeIfAbsent(key, UpstreamTlsContexts::build0);
         }
         return context;
     }
@@ -126,7 +157,7 @@ final class UpstreamTlsContexts {
      * (else its address's host) is both the server name sent and the name verified; the peer's total
      * connection timeout bounds the handshake.
      */
-    SslHandler newHandler(HttpPeer peer, Channel channel) {
+    static SslHandler newHandler(HttpPeer peer, Channel channel) {
         SslContext context = forOptions(peer.options());
         SslHandler ssl;
         if (!peer.sni().isEmpty()) {

@@ -9,6 +9,7 @@ import dev.relay.lb.HashKey;
 import dev.relay.lb.Ketama;
 import dev.relay.lb.LoadBalancer;
 import dev.relay.server.internal.config.ProxyConfig.UpstreamConfig;
+import dev.relay.transport.UpstreamTls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -125,6 +126,16 @@ public final class UpstreamGroup implements AutoCloseable {
     public CompletionStage<Void> start() {
         if (started.compareAndSet(false, true)) {
             firstDiscovery = loadBalancer.start();
+            if (config.tls()) {
+                // Built now, off the event loops: the first requests (after a start or an upgrade)
+                // then do not wait for the TLS provider to load, and a set-up that cannot be built
+                // is named at once rather than at the first request.
+                UpstreamTls.prepare(config.options()).whenComplete((built, failure) -> {
+                    if (failure != null) {
+                        LOG.warn("upstream group '{}': its TLS context cannot be built: {}", name, failure.toString());
+                    }
+                });
+            }
         }
         return firstDiscovery;
     }

@@ -3,14 +3,19 @@ package dev.relay.server.internal.proxy;
 import dev.relay.core.AttemptOutcome;
 import dev.relay.core.Backend;
 import dev.relay.core.HttpPeer;
+import dev.relay.core.PeerOptions;
 import dev.relay.server.internal.FilterRegistry;
 import dev.relay.server.internal.config.ConfigLoader;
 import dev.relay.server.internal.config.ProxyConfig;
+import dev.relay.transport.internal.UpstreamTlsContexts;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.util.concurrent.TimeUnit;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -50,6 +55,26 @@ class UpstreamGroupLifecycleTest {
         // A closed load balancer refuses to start; a started one says it already is.
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> group.loadBalancer().start());
         return e.getMessage().contains("closed");
+    }
+
+    @Test
+    void aTlsGroupHasItsContextBuiltWhenItStartsBeforeAnyRequest() throws Exception {
+        // A set-up no other test of this JVM has (TLS contexts are per process).
+        String alternative = "warm-" + System.nanoTime() + ".test";
+        proxy = ConfiguredProxy.of(config("""
+                a { backends = [ "127.0.0.1:9001" ] }
+                tls-group { backends = [ "127.0.0.1:9443" ], tls = true, verify-name-alternative = "%s" }
+                """.formatted(alternative)));
+        PeerOptions options = proxy.groups().get("tls-group").config().options();
+        assertEquals(alternative, options.alternativeName());
+
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(25);
+        while (!UpstreamTlsContexts.isBuilt(options) && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        assertTrue(UpstreamTlsContexts.isBuilt(options), "built in the background, no connection made");
+        assertFalse(UpstreamTlsContexts.isBuilt(proxy.groups().get("a").config().options().toBuilder()
+                .alternativeName("plain-" + alternative).build()), "a plain group builds none");
     }
 
     @Test
