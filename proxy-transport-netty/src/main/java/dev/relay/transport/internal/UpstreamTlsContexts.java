@@ -34,7 +34,7 @@ import java.util.function.Supplier;
  * Client TLS contexts, one per distinct verification set-up (roots, hostname check, alternative
  * name, client certificate, ALPN), built once per process and shared: BoringSSL (netty-tcnative) when
  * it loads, the JDK's TLS otherwise. Used by the HTTP upstream connectors (proxy and client) and the
- * stream connector alike; a set-up is a handful of contexts in a process, kept for its life.
+ * stream connector alike; a process has a handful of set-ups, and keeps their contexts for its life.
  *
  * <p>A context is built off the event loops ({@link #ready}): the first one loads the TLS provider
  * (BoringSSL's library, the JDK's security providers: 0.6 to 1 s), and one that trusts the JDK's roots
