@@ -70,6 +70,7 @@ public final class Main {
         sampleNoBuffersForLeaks();
         preferPooledBuffers();
         keepPerThreadBufferCaches();
+        leaveBufferEventsOutOfFlightRecorder();
         // The process's own JVM only (not when embedded through run): a heap near the live set.
         java.util.List<String> memory = dev.relay.server.internal.HeapGovernor.install();
         if (!memory.isEmpty()) {
@@ -129,6 +130,24 @@ public final class Main {
      */
     static void keepPerThreadBufferCaches() {
         setUnlessGiven(ALLOCATOR_LOW_MEMORY, "false");
+    }
+
+    /** The system property that lets Netty's buffer allocators declare Flight Recorder events. */
+    static final String NETTY_JFR = "io.netty.jfr.enabled";
+
+    /**
+     * Keeps Netty's buffer allocators from declaring their Flight Recorder events unless the user
+     * asked for them. Netty checks whether its chunk event is enabled when the pooled allocator takes
+     * its first chunk, which is during the first request, and declaring that event class starts the
+     * Flight Recorder's metadata for every event type of the JDK: about 125 classes and 1 MiB of
+     * objects that the young collections of the first minute copy again and again until they are old
+     * enough to be promoted. The first request through a fresh server took 0.56 to 0.77 s with it and
+     * 0.31 to 0.42 s without (docs/benchmarks.md, eighth pass). The JDK's own events still record as
+     * before; {@code -Dio.netty.jfr.enabled=true} brings Netty's back. Must run before Netty's
+     * {@code PlatformDependent} loads.
+     */
+    static void leaveBufferEventsOutOfFlightRecorder() {
+        setUnlessGiven(NETTY_JFR, "false");
     }
 
     private static void setUnlessGiven(String property, String value) {

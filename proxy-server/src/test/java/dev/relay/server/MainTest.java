@@ -65,6 +65,11 @@ class MainTest {
         assertSetUnlessTheUserChose(Main.ALLOCATOR_LOW_MEMORY, Main::keepPerThreadBufferCaches, "false", "true");
     }
 
+    @Test
+    void theServerProcessLeavesNettysBufferEventsOutOfFlightRecorderUnlessTheUserAskedForThem() {
+        assertSetUnlessTheUserChose(Main.NETTY_JFR, Main::leaveBufferEventsOutOfFlightRecorder, "false", "true");
+    }
+
     /** {@code setting} sets {@code property} to {@code ours} when unset and keeps {@code theirs}; the property is restored. */
     private static void assertSetUnlessTheUserChose(String property, Runnable setting, String ours, String theirs) {
         String before = System.getProperty(property);
