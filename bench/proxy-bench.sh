@@ -61,7 +61,8 @@ bench_init proxy-bench
 require_tools "wrk nginx haproxy curl openssl util-linux iproute2" wrk nginx haproxy curl openssl java taskset setsid ss
 require_free_ports "$ORIGIN_PORT" "$NGINX_PORT" "$HAPROXY_PORT" "$RELAY_PORT" "$RELAY_ALT_PORT"
 
-[[ -n "$RELAY_ALT_CONF$RELAY_ALT_JVM_FLAGS${RELAY_ALT_JAR:-}" ]] && TARGETS="$TARGETS relay-alt"
+# The second Relay joins the targets once, whether or not TARGETS already names it.
+[[ -n "$RELAY_ALT_CONF$RELAY_ALT_JVM_FLAGS${RELAY_ALT_JAR:-}" && " $TARGETS " != *" relay-alt "* ]] && TARGETS="$TARGETS relay-alt"
 read -r -a TARGETS <<<"$TARGETS"
 declare -A PORT=( [direct]=$ORIGIN_PORT [nginx]=$NGINX_PORT [haproxy]=$HAPROXY_PORT [relay]=$RELAY_PORT [relay-alt]=$RELAY_ALT_PORT )
 declare -A SPID=() IDLE_RSS=()
