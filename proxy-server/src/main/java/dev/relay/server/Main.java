@@ -139,7 +139,7 @@ public final class Main {
      * Keeps Netty's buffer allocators from declaring their Flight Recorder events unless the user
      * asked for them. Netty checks whether its chunk event is enabled when the pooled allocator takes
      * its first chunk, which is during the first request, and declaring that event class starts the
-     * Flight Recorder's metadata for every event type of the JDK: about 125 classes and 1 MiB of
+     * Flight Recorder's metadata for every event type of the JDK: about 125 classes and 600 KB of
      * objects that the young collections of the first minute copy again and again until they are old
      * enough to be promoted. The first request through a fresh server took 0.56 to 0.77 s with it and
      * 0.31 to 0.42 s without (docs/benchmarks.md, eighth pass). The JDK's own events still record as

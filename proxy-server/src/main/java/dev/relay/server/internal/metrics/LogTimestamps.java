@@ -34,7 +34,7 @@ final class LogTimestamps {
         combined = DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ROOT).withZone(zone);
         iso = DateTimeFormatter.ISO_OFFSET_DATE_TIME.withZone(zone);
         // The first format loads the locale data (month names, the zone's rules): about 50 classes and
-        // most of a megabyte of objects kept for good. Made here, with the server, they are promoted
+        // a quarter of a megabyte of objects kept for good. Made here, with the server, they are promoted
         // with what start-up keeps (StartupHeap) instead of being made for the first request's line
         // and copied by every young collection of the first minute.
         combined.format(Instant.EPOCH);
