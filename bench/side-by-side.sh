@@ -433,7 +433,8 @@ col() { awk -F'\t' -v s="$1" -v t="$2" -v c="$3" 'NR>1 && $2==s && $3==t {print 
 median() { sort -g | awk '{a[NR]=$1} END{ if (NR==0) print "NA"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2 }'; }
 maxv() { sort -g | tail -1; }
 sumv() { awk '{s+=$1} END{print s+0}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0 ? a/b : 0)}'; }
+# a/b to two places; "-" when there is no b (no nginx row in the run: its median is NA).
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 > 0) printf "%.2f", a / b; else printf "-" }'; }
 mib() { awk '{printf "%.0f", $1/1024}'; }
 
 details_table() {  # the "Details" table for PATHS x TARGETS from a runs.tsv laid out as proxy-bench.sh's
