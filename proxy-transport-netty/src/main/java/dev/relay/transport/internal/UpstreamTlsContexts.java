@@ -70,6 +70,11 @@ public final class UpstreamTlsContexts {
         if (CONTEXTS.containsKey(key)) {
             return CompletableFuture.completedFuture(null);
         }
+        return build(key);
+    }
+
+    /** Builds the context of {@code key} on the background thread (a second build finds it done). */
+    private static CompletableFuture<Void> build(Key key) {
         CompletableFuture<Void> built = new CompletableFuture<>();
         BUILDER.execute(() -> {
             try {
@@ -94,11 +99,12 @@ public final class UpstreamTlsContexts {
      * {@link #newHandler} then takes it without waiting.
      */
     static Future<Void> ready(PeerOptions options, EventExecutor loop) {
-        if (CONTEXTS.containsKey(keyOf(options))) {
+        Key key = keyOf(options);
+        if (CONTEXTS.containsKey(key)) {
             return loop.newSucceededFuture(null);
         }
         Promise<Void> built = loop.newPromise();
-        prepare(options).whenComplete((ignored, failure) -> {
+        build(key).whenComplete((ignored, failure) -> {
             if (failure == null) {
                 built.setSuccess(null);
             } else {
