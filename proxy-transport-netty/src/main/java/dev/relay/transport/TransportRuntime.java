@@ -43,6 +43,8 @@ import java.util.concurrent.TimeUnit;
 public final class TransportRuntime implements AutoCloseable {
     /** Netty's switch for io_uring's multishot accept, read once when its {@code IoUring} class loads. */
     static final String ACCEPT_MULTISHOT_PROPERTY = "io.netty.iouring.acceptMultiShotEnabled";
+    /** Netty's switch for {@code IORING_ENTER_NO_IOWAIT}, read once when its {@code IoUring} class loads. */
+    static final String ENTER_NO_IOWAIT_PROPERTY = "io.netty.iouring.enterNoIoWaitEnabled";
     /**
      * The read sizes of every client connection, one instance for all listeners: Netty's adaptive sizes
      * and the 16 reads per loop its epoll and io_uring channels default to. What a connection has learnt
@@ -57,11 +59,24 @@ public final class TransportRuntime implements AutoCloseable {
         // second (DescriptorExhaustionIT). One accept at a time honours the pause of AcceptBackoff; it
         // costs one submission per accepted connection, which keep-alive makes rare. Set before any io_uring
         // class loads (this class is where the transport is chosen); a value given on the command line wins.
-        if (System.getProperty(ACCEPT_MULTISHOT_PROPERTY) == null) {
-            System.setProperty(ACCEPT_MULTISHOT_PROPERTY, "false");
-        }
+        setUnlessGiven(ACCEPT_MULTISHOT_PROPERTY, "false");
+        // An io_uring event loop waiting for completions counts as waiting for I/O (Linux accounts
+        // io_uring_enter's wait as iowait while submissions are in flight, and an idle keep-alive
+        // connection always has its poll in flight): an idle proxy showed each of its event loops as a
+        // blocked task, in the load average, in vmstat's "b" and iowait (50 % of a 2-CPU machine), and as
+        // 78 % "some" I/O pressure in /proc/pressure/io, which disk alarms read (docs/benchmarks.md, issue
+        // 11 ninth pass). Waiting for network completions is not waiting for a disk: on kernels with
+        // IORING_FEAT_NO_IOWAIT (6.15 and later) the wait is left out; older kernels ignore the switch.
+        // What it gives up is the CPU-frequency boost some governors give a task that wakes from iowait,
+        // which epoll's waits (nginx's) never had either.
+        setUnlessGiven(ENTER_NO_IOWAIT_PROPERTY, "true");
     }
 
+    private static void setUnlessGiven(String property, String value) {
+        if (System.getProperty(property) == null) {
+            System.setProperty(property, value);
+        }
+    }
 
     /** Which socket implementation to use. */
     public enum Kind {
