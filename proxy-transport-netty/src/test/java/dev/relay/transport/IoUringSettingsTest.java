@@ -12,7 +12,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The io_uring switches {@link TransportRuntime} sets before Netty's {@code IoUring} class reads them,
@@ -48,9 +47,13 @@ class IoUringSettingsTest {
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of(jvmOptions));
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Probe.class.getName()));
+        // Its few lines fit the pipe: waited for first, so that a probe that hangs fails the test.
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("the probe did not end within 60 s");
+        }
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "the probe did not end");
         assertEquals(0, process.exitValue(), output);
         String[] last = output.lines().reduce((a, b) -> b).orElse("").split(" ");
         assertEquals(4, last.length, output);
