@@ -46,19 +46,13 @@ HAPROXY_MAXCONN=$((N + 100)) start_targets
 cat "$RESULTS_DIR/meta.txt" >&2
 
 hold_connections() {  # hold_connections <target> <pass>: N idle connections open; sets R0 R1 P0 P1 (KiB)
-  local t=$1 line
+  local t=$1
   sleep 1
   R0=$(tree_kb "${SPID[$t]}" VmRSS); P0=$(tree_kb "${SPID[$t]}" Pss)
-  if (( PIN )); then coproc CLIENTS { taskset -c "$CLIENT_CPU" python3 "$ROOT/bench/idle-clients.py" "${PORT[$t]}" "$N" 2>&1; }
-  else coproc CLIENTS { python3 "$ROOT/bench/idle-clients.py" "${PORT[$t]}" "$N" 2>&1; }; fi
-  CLIENT_PID=$CLIENTS_PID
-  read -r -t 180 line <&"${CLIENTS[0]}" || line="no answer within 180 s"
-  [[ "$line" == "READY $N" ]] || die "$t, pass $2: the client says: $line"
+  open_idle_clients "${PORT[$t]}" "$N" "$CLIENT_CPU" "$t, pass $2"
   sleep 2
   R1=$(tree_kb "${SPID[$t]}" VmRSS); P1=$(tree_kb "${SPID[$t]}" Pss)
-  echo >&"${CLIENTS[1]}"
-  wait "$CLIENT_PID" 2>/dev/null || true
-  CLIENT_PID=
+  close_idle_clients
   log "$t pass $2: RSS $R0 -> $R1 KiB, PSS $P0 -> $P1 KiB for $N connections"
 }
 per_conn() { awk -v a="$1" -v b="$2" -v n="$N" 'BEGIN{printf "%.0f", (b-a)*1024/n}'; }

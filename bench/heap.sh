@@ -63,7 +63,7 @@ young_collections() {  # the young collector's invocation count (HotSpot's perfo
 }
 
 measure() {  # measure <name> <jar>: both figures for one jar, in its own process
-  local name=$1 jar=$2 pid requests y0 y1 line
+  local name=$1 jar=$2 pid requests y0 y1
   start_server "$name" java -jar "$jar" -c "$T/relay.conf"
   pid=$LAST_PID
   wait_http "http://$HOST:$RELAY_PORT$PATH_" 60 "$pid"
@@ -82,15 +82,10 @@ measure() {  # measure <name> <jar>: both figures for one jar, in its own proces
   # Idle: the connections of the warm-up and the burst are closed; the live heap settles first.
   sleep 1
   histogram "$pid" "$RESULTS_DIR/raw/$name-idle-before.tsv"
-  coproc CLIENTS { taskset -c "$WRK_CPU" python3 "$ROOT/bench/idle-clients.py" "$RELAY_PORT" "$N" 2>&1; }
-  CLIENT_PID=$CLIENTS_PID
-  read -r -t 180 line <&"${CLIENTS[0]}" || line="no answer within 180 s"
-  [[ "$line" == "READY $N" ]] || die "$name: the idle client says: $line"
+  open_idle_clients "$RELAY_PORT" "$N" "$WRK_CPU" "$name"
   sleep 2
   histogram "$pid" "$RESULTS_DIR/raw/$name-idle-after.tsv"
-  echo >&"${CLIENTS[1]}"
-  wait "$CLIENT_PID" 2>/dev/null || true
-  CLIENT_PID=
+  close_idle_clients
   echo "$name idle $N 0" >> "$RESULTS_DIR/raw/counts.txt"
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
   for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done

@@ -424,6 +424,21 @@ run_rounds() {  # run_rounds <run function>: a warm-up per scenario and target, 
   done
 }
 
+open_idle_clients() {  # open_idle_clients <port> <n> <cpu> <what>: bench/idle-clients.py opens n connections,
+  # one GET /small each, and holds them idle until close_idle_clients; dies unless all n are open within 180 s
+  local line
+  if (( PIN )); then coproc CLIENTS { taskset -c "$3" python3 "$BENCH_REPO/bench/idle-clients.py" "$1" "$2" 2>&1; }
+  else coproc CLIENTS { python3 "$BENCH_REPO/bench/idle-clients.py" "$1" "$2" 2>&1; }; fi
+  CLIENT_PID=$CLIENTS_PID
+  read -r -t 180 line <&"${CLIENTS[0]}" || line="no answer within 180 s"
+  [[ "$line" == "READY $2" ]] || die "$4: the idle client says: $line"
+}
+close_idle_clients() {  # close_idle_clients: the connections of open_idle_clients close, the client exits
+  echo >&"${CLIENTS[1]}"
+  wait "$CLIENT_PID" 2>/dev/null || true
+  CLIENT_PID=
+}
+
 host_meta() {  # the first lines of meta.txt: date, host and CPUs
   echo "date: $(date -Is)"
   echo "host: $(uname -srm); cpus: $(nproc) x $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo); mem: $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
