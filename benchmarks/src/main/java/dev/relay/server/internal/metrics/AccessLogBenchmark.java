@@ -87,19 +87,19 @@ public class AccessLogBenchmark {
 
     private void fill(AccessLog.Entry e) {
         e.epochMillis = System.currentTimeMillis();
-        e.client = client;
-        e.method = "GET";
-        e.uri = "/api/v1/items?page=2&sort=name";
-        e.protocol = "HTTP/1.1";
+        e.client(client);
+        e.method("GET");
+        e.uri("/api/v1/items?page=2&sort=name");
+        e.protocol("HTTP/1.1");
         e.status = 200;
         e.requestBytes = 0;
         e.responseBytes = 1234;
-        e.referer = "https://www.example.com/start";
-        e.userAgent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36";
-        e.host = "api.example.com";
-        e.route = "api";
-        e.upstream = "web";
-        e.peer = peer;
+        e.referer("https://www.example.com/start");
+        e.userAgent("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36");
+        e.host("api.example.com");
+        e.route("api");
+        e.upstream("web");
+        e.peer(peer);
         e.attempts = 1;
         e.upstreamReused = true;
         e.upstreamConnectNanos = 0;

@@ -15,6 +15,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.ZoneId;
 import java.util.concurrent.TimeUnit;
@@ -404,106 +406,292 @@ public final class AccessLog implements AutoCloseable {
         }
     }
 
-    /** One line's fields, filled on the event loop. Strings are references, formatted by the writer. */
+    /**
+     * One line's fields, filled on the event loop and formatted by the writer.
+     *
+     * <p>A slot is an old object (the ring lives as long as the process), so a reference written into
+     * it dirties its card, and every young collection then scans the dirty cards of the whole ring:
+     * about 0.8 ms more per young pause with 16,384 slots (docs/benchmarks.md, issue 11 ninth pass).
+     * So a line of a plain request writes no reference. The request's texts (target, Referer,
+     * User-Agent, Host) are copied into the slot's own bytes, an IPv4 client is kept as its address's
+     * number, and the other references (method, protocol, route and upstream names, peer, error, cache
+     * result) are written only when they differ from what the slot holds, which for a proxy's usual
+     * traffic they rarely do: each setter below compares before it stores, and the writer leaves them
+     * in place. Per-request objects that can only be kept by reference (a client that is not IPv4, a
+     * request id, a stream line's fields) are let go by the writer.
+     */
     public static final class Entry {
-        private final AccessLog log;
-        private volatile long sequence;
-        private long claimedAt;
-        public long epochMillis;
-        public SocketAddress client;
-        public String method;
-        public String uri;
-        public String protocol;
-        public int status;
-        public long requestBytes;
-        public long responseBytes;
-        public CharSequence referer;
-        public CharSequence userAgent;
-        public CharSequence host;
-        public String route;
-        public String upstream;
-        public HttpPeer peer;
-        public int attempts;
-        public boolean upstreamReused;
-        public long upstreamConnectNanos;
-        public long upstreamNanos;
-        public long totalNanos;
-        public ErrorType error;
-        /** What the cache did for the request ({@code cache=}); null when no cache was enabled for it. */
-        public CacheResult cache;
-        /** Whether the line has the {@code request_id} field: a request-id filter is configured for the request. */
-        public boolean requestIdField;
-        /** The request's id (nginx's {@code $request_id}) when it has the field; null when it has none. */
-        public String requestId;
-        /** The stream service of a stream connection's line; null for an HTTP request's. */
-        public String stream;
-        /** How a stream connection ended ({@code completed}, {@code idle_timeout} ...); streams only. */
-        public String end;
-        /** What a stream connection's TLS handshake settled; null on a plain listener. Streams only. */
-        public TlsInfo tls;
-
-        /**
-         * The bytes of {@link #referer}, {@link #userAgent} and {@link #host} when {@link #copyRequestFields}
-         * set them: grown to the largest line the slot held, so a request copies its fields into them
-         * rather than making three Strings.
-         */
-        private byte[] fieldBytes;
+        /** The texts a line copies into the slot's bytes (their spans in {@link #textSpans}). */
+        static final int URI = 0;
+        static final int REFERER = 1;
+        static final int USER_AGENT = 2;
+        static final int HOST = 3;
+        private static final int TEXTS = 4;
+        /** The length of a text the line does not have. */
+        private static final int ABSENT = -1;
+        /** The length of a text with a char above U+00FF, which bytes cannot hold: it is in {@link #unusualTexts}. */
+        private static final int UNUSUAL = -2;
         /**
          * The most bytes a slot keeps for its next line once the writer is done with one (the usual
-         * Referer, User-Agent and Host fit): a slot that held a longer line lets it go, else each of the
-         * ring's slots would keep the longest line it ever saw (up to the header limit: 32 KiB x 16384
-         * slots, some 500 MB a client could pin with long User-Agents).
+         * target, Referer, User-Agent and Host fit): a slot that held a longer line lets it go, else
+         * each of the ring's slots would keep the longest line it ever saw (up to the header limit:
+         * 32 KiB x 16384 slots, some 500 MB a client could pin with long User-Agents).
          */
         static final int FIELD_BYTES_KEPT = 512;
         /**
-         * What a slot starts with: a Host, a User-Agent and a short Referer fit. The bytes and the views
-         * over them are made with the slot, not on its first line: the ring lives as long as the process,
+         * What a slot starts with: a short target, a Host, a User-Agent and a short Referer fit. The
+         * bytes are made with the slot, not on its first line: the ring lives as long as the process,
          * and what it makes under load would be young objects that every young collection copies until
          * they are old enough to be promoted (fifteen collections: young pauses of 6 to 9 ms instead of
          * 1.4 through the first minute of load, docs/benchmarks.md, issue 11 fifth pass). Made at start,
          * they are promoted by the collection that settles the heap ({@code StartupHeap}).
          */
         static final int FIELD_BYTES_INITIAL = 128;
-        private final FieldValueText refererText;
-        private final FieldValueText userAgentText;
-        private final FieldValueText hostText;
+
+        private final AccessLog log;
+        private volatile long sequence;
+        private long claimedAt;
+        public long epochMillis;
+        public int status;
+        public long requestBytes;
+        public long responseBytes;
+        public int attempts;
+        public boolean upstreamReused;
+        public long upstreamConnectNanos;
+        public long upstreamNanos;
+        public long totalNanos;
+        /** Whether the line has the {@code request_id} field: a request-id filter is configured for the request. */
+        public boolean requestIdField;
+
+        /** The client's IPv4 address as a number, when {@link #clientIsIpv4}. */
+        int clientIpv4;
+        boolean clientIsIpv4;
+        /** The client when it is not an IPv4 address (IPv6, a unix socket, unknown: null). */
+        @Nullable SocketAddress client;
+        @Nullable String method;
+        @Nullable String protocol;
+        @Nullable String route;
+        @Nullable String upstream;
+        @Nullable HttpPeer peer;
+        @Nullable ErrorType error;
+        /** What the cache did for the request ({@code cache=}); null when no cache was enabled for it. */
+        @Nullable CacheResult cache;
+        /** The request's id (nginx's {@code $request_id}) when it has the field; null when it has none. */
+        @Nullable String requestId;
+        /** The stream service of a stream connection's line; null for an HTTP request's. */
+        @Nullable String stream;
+        /** How a stream connection ended ({@code completed}, {@code idle_timeout} ...); streams only. */
+        @Nullable String end;
+        /** What a stream connection's TLS handshake settled; null on a plain listener. Streams only. */
+        @Nullable TlsInfo tls;
+
+        /** The texts' bytes: grown for a long line, given back by {@link #clear()} after one. */
+        private byte[] textBytes;
+        /** Where the next text goes in {@link #textBytes}. */
+        private int textEnd;
+        /** Each text's start and length in {@link #textBytes} ({@link #ABSENT}, {@link #UNUSUAL}). */
+        private final int[] textSpans = new int[2 * TEXTS];
+        /** The texts that bytes could not hold; made on the first such text. */
+        private CharSequence @Nullable [] unusualTexts;
 
         /** A slot of {@code log}'s ring (a line's fields alone, for the formatter's tests, when null). */
         Entry(AccessLog log, long sequence) {
             this.log = log;
             this.sequence = sequence;
-            fieldBytes = new byte[FIELD_BYTES_INITIAL];
-            refererText = new FieldValueText(fieldBytes, 0, 0);
-            userAgentText = new FieldValueText(fieldBytes, 0, 0);
-            hostText = new FieldValueText(fieldBytes, 0, 0);
+            textBytes = new byte[FIELD_BYTES_INITIAL];
+            java.util.Arrays.fill(textSpans, ABSENT);
         }
 
-        /** Sets {@link #referer}, {@link #userAgent} and {@link #host} from the request's {@code headers}. */
+        /** The client: an IPv4 address is kept as its number, anything else by reference. */
+        public void client(@Nullable SocketAddress client) {
+            if (AccessLogFormatter.INET4_HASH_IS_ADDRESS && client instanceof InetSocketAddress inet
+                    && inet.getAddress() instanceof Inet4Address address) {
+                clientIpv4 = address.hashCode();
+                clientIsIpv4 = true;
+            } else {
+                clientIsIpv4 = false;
+                if (this.client != client) {
+                    this.client = client;
+                }
+            }
+        }
+
+        /** The request's method. */
+        public void method(@Nullable String method) {
+            if (this.method != method) {
+                this.method = method;
+            }
+        }
+
+        /** The request's target, copied. */
+        public void uri(@Nullable CharSequence uri) {
+            copyText(URI, uri);
+        }
+
+        /** The request's protocol version ({@code HTTP/1.1}). */
+        public void protocol(@Nullable String protocol) {
+            if (this.protocol != protocol) {
+                this.protocol = protocol;
+            }
+        }
+
+        /** The Referer, copied (as {@link #copyRequestFields} does from the request's headers). */
+        public void referer(@Nullable CharSequence referer) {
+            copyText(REFERER, referer);
+        }
+
+        /** The User-Agent, copied. */
+        public void userAgent(@Nullable CharSequence userAgent) {
+            copyText(USER_AGENT, userAgent);
+        }
+
+        /** The Host, copied. */
+        public void host(@Nullable CharSequence host) {
+            copyText(HOST, host);
+        }
+
+        /** The route's name. */
+        public void route(@Nullable String route) {
+            if (this.route != route) {
+                this.route = route;
+            }
+        }
+
+        /** The upstream group's name. */
+        public void upstream(@Nullable String upstream) {
+            if (this.upstream != upstream) {
+                this.upstream = upstream;
+            }
+        }
+
+        /** The backend of the last attempt. */
+        public void peer(@Nullable HttpPeer peer) {
+            if (this.peer != peer) {
+                this.peer = peer;
+            }
+        }
+
+        /** Why the request or connection failed; null when it did not. */
+        public void error(@Nullable ErrorType error) {
+            if (this.error != error) {
+                this.error = error;
+            }
+        }
+
+        /** What the cache did; null when no cache was enabled for the request. */
+        public void cache(@Nullable CacheResult cache) {
+            if (this.cache != cache) {
+                this.cache = cache;
+            }
+        }
+
+        /** The request's id, when it has the field ({@link #requestIdField}). */
+        public void requestId(@Nullable String requestId) {
+            if (this.requestId != requestId) {
+                this.requestId = requestId;
+            }
+        }
+
+        /** A stream connection's line: its service's name. */
+        public void stream(@Nullable String stream) {
+            this.stream = stream;
+        }
+
+        /** How a stream connection ended. */
+        public void end(@Nullable String end) {
+            this.end = end;
+        }
+
+        /** A stream connection's TLS. */
+        public void tls(@Nullable TlsInfo tls) {
+            this.tls = tls;
+        }
+
+        /** Sets Referer, User-Agent and Host from the request's {@code headers}, copied into the slot's bytes. */
         public void copyRequestFields(HttpHeaders headers) {
-            int refererEnd = copyField(headers, "Referer", 0);
-            int userAgentStart = Math.max(0, refererEnd);
-            int userAgentEnd = copyField(headers, "User-Agent", userAgentStart);
-            int hostStart = Math.max(userAgentStart, userAgentEnd);
-            int hostEnd = copyField(headers, "Host", hostStart);
-            // The views are set after the copies: they read the buffer the last copy may have grown.
-            byte[] b = fieldBytes;
-            referer = refererEnd < 0 ? null : refererText.set(b, 0, refererEnd);
-            userAgent = userAgentEnd < 0 ? null : userAgentText.set(b, userAgentStart, userAgentEnd - userAgentStart);
-            host = hostEnd < 0 ? null : hostText.set(b, hostStart, hostEnd - hostStart);
+            copyField(REFERER, headers, "Referer");
+            copyField(USER_AGENT, headers, "User-Agent");
+            copyField(HOST, headers, "Host");
         }
 
-        /** Copies field {@code name} to {@link #fieldBytes} at {@code at}; returns where it ends there, or -1 when absent. */
-        private int copyField(HttpHeaders headers, String name, int at) {
-            int length = headers.copyValue(name, fieldBytes, at);
-            if (length < 0) {
-                return -1;
-            }
-            if (length > fieldBytes.length - at) {
+        /** Copies field {@code name} to the next bytes as text {@code which}, or marks it absent. */
+        private void copyField(int which, HttpHeaders headers, String name) {
+            int at = textEnd;
+            int length = headers.copyValue(name, textBytes, at);
+            if (length > textBytes.length - at) {
                 // It did not fit: what is copied so far moves to a larger buffer, and the field is copied again.
-                fieldBytes = java.util.Arrays.copyOf(fieldBytes, (at + length + 63) & ~63);
-                headers.copyValue(name, fieldBytes, at);
+                grow(at + length);
+                headers.copyValue(name, textBytes, at);
             }
-            return at + length;
+            span(which, at, length < 0 ? ABSENT : length);
+        }
+
+        private void copyText(int which, @Nullable CharSequence text) {
+            int at = textEnd;
+            if (text == null) {
+                span(which, at, ABSENT);
+                return;
+            }
+            int length = text.length();
+            if (length > textBytes.length - at) {
+                grow(at + length);
+            }
+            byte[] b = textBytes;
+            for (int i = 0; i < length; i++) {
+                char c = text.charAt(i);
+                if (c > 0xff) {
+                    // Only a filter's own text can hold such a char: a request's arrive as bytes.
+                    if (unusualTexts == null) {
+                        unusualTexts = new CharSequence[TEXTS];
+                    }
+                    unusualTexts[which] = text;
+                    span(which, at, UNUSUAL);
+                    return;
+                }
+                b[at + i] = (byte) c;
+            }
+            span(which, at, length);
+        }
+
+        private void span(int which, int start, int length) {
+            textSpans[2 * which] = start;
+            textSpans[2 * which + 1] = length;
+            if (length > 0) {
+                textEnd = start + length;
+            }
+        }
+
+        private void grow(int needed) {
+            textBytes = java.util.Arrays.copyOf(textBytes, (needed + 63) & ~63);
+        }
+
+        /** Text {@code which} through {@code view} (the writer's), or null when the line has none. */
+        @Nullable CharSequence text(int which, FieldValueText view) {
+            int length = textSpans[2 * which + 1];
+            if (length >= 0) {
+                return view.set(textBytes, textSpans[2 * which], length);
+            }
+            return length == UNUSUAL ? unusualTexts[which] : null;
+        }
+
+        /** The client as an address (an IPv4 client's port is not kept: 0), for tests. */
+        @Nullable SocketAddress clientAddress() {
+            if (!clientIsIpv4) {
+                return client;
+            }
+            int a = clientIpv4;
+            byte[] address = {(byte) (a >>> 24), (byte) (a >>> 16), (byte) (a >>> 8), (byte) a};
+            try {
+                return new InetSocketAddress(java.net.InetAddress.getByAddress(address), 0);
+            } catch (java.net.UnknownHostException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        /** Text {@code which} as a String, or null (for tests). */
+        @Nullable String text(int which) {
+            CharSequence text = text(which, new FieldValueText(textBytes, 0, 0));
+            return text == null ? null : text.toString();
         }
 
         /**
@@ -519,29 +707,36 @@ public final class AccessLog implements AutoCloseable {
             }
         }
 
-        /** How many bytes the slot holds for its fields (for tests). */
+        /** How many bytes the slot holds for its texts (for tests). */
         int fieldBytesHeld() {
-            return fieldBytes.length;
+            return textBytes.length;
         }
 
+        /**
+         * Readies the slot for its next line, on the writer: the texts are gone; what only this line
+         * had by reference is let go; the references lines share stay, for the next line's setters to
+         * find in place (a store of null is one the collectors do not track).
+         */
         void clear() {
-            client = null;
-            method = uri = protocol = route = upstream = null;
-            referer = userAgent = host = null;
-            if (fieldBytes.length > FIELD_BYTES_KEPT) {
-                // A long line's bytes go (its views point at them too); the next line gets bytes its size.
-                fieldBytes = new byte[FIELD_BYTES_INITIAL];
-                refererText.set(fieldBytes, 0, 0);
-                userAgentText.set(fieldBytes, 0, 0);
-                hostText.set(fieldBytes, 0, 0);
+            textEnd = 0;
+            java.util.Arrays.fill(textSpans, ABSENT);
+            if (textBytes.length > FIELD_BYTES_KEPT) {
+                textBytes = new byte[FIELD_BYTES_INITIAL];
             }
-            peer = null;
-            error = null;
-            cache = null;
-            requestIdField = false;
-            requestId = null;
-            stream = end = null;
-            tls = null;
+            if (unusualTexts != null) {
+                java.util.Arrays.fill(unusualTexts, null);
+            }
+            if (client != null) {
+                client = null;
+            }
+            if (requestId != null) {
+                requestId = null;
+            }
+            if (stream != null) {
+                stream = null;
+                end = null;
+                tls = null;
+            }
         }
     }
 }

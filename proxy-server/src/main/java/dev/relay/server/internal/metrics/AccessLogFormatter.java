@@ -32,9 +32,14 @@ final class AccessLogFormatter {
      * it: the client's IPv4 address is then printed without the {@code String} that
      * {@code getHostAddress()} builds. Checked, not assumed; otherwise the client is printed the slow way.
      */
-    private static final boolean INET4_HASH_IS_ADDRESS = inet4HashIsAddress();
+    static final boolean INET4_HASH_IS_ADDRESS = inet4HashIsAddress();
 
     private final LogTimestamps time;
+    /** The views the texts of the line being formatted are read through (the writer's own). */
+    private final FieldValueText uri = new FieldValueText(new byte[0], 0, 0);
+    private final FieldValueText referer = new FieldValueText(new byte[0], 0, 0);
+    private final FieldValueText userAgent = new FieldValueText(new byte[0], 0, 0);
+    private final FieldValueText host = new FieldValueText(new byte[0], 0, 0);
 
     AccessLogFormatter(LogTimestamps time) {
         this.time = requireNonNull(time, "time");
@@ -59,12 +64,12 @@ final class AccessLogFormatter {
     private void combined(AccessLog.Entry e, LogLineBuffer out) {
         clientAndTime(e, out);
         // The quoted fields come from the client: escaped, so that none can end its field or the line.
-        out.ascii("] \"").quotedField(String.valueOf(e.method)).ascii(' ').quotedField(String.valueOf(e.uri)).ascii(' ')
+        out.ascii("] \"").quotedField(String.valueOf(e.method)).ascii(' ').quotedField(orNull(e.text(AccessLog.Entry.URI, uri))).ascii(' ')
                 .quotedField(String.valueOf(e.protocol)).ascii("\" ").decimal(e.status).ascii(' ').decimal(e.responseBytes)
                 .ascii(" \"");
-        quotedOrDash(e.referer, out).ascii("\" \"");
-        quotedOrDash(e.userAgent, out).ascii('"').ascii(" host=");
-        orDash(e.host, out).ascii(" route=");
+        quotedOrDash(e.text(AccessLog.Entry.REFERER, referer), out).ascii("\" \"");
+        quotedOrDash(e.text(AccessLog.Entry.USER_AGENT, userAgent), out).ascii('"').ascii(" host=");
+        orDash(e.text(AccessLog.Entry.HOST, host), out).ascii(" route=");
         orDash(e.route, out).ascii(" upstream=");
         orDash(e.upstream, out).ascii(" peer=");
         orDash(e.peer == null ? null : e.peer.hostAndPort(), out).ascii(" attempts=").decimal(e.attempts)
@@ -123,7 +128,7 @@ final class AccessLogFormatter {
 
     /** {@code 127.0.0.1 - - [25/Nov/2026:15:07:05 +0000}: who, no identity, no user, when. */
     private void clientAndTime(AccessLog.Entry e, LogLineBuffer out) {
-        client(e.client, out);
+        client(e, out);
         out.ascii(" - - [");
         time.combined(e.epochMillis, out);
     }
@@ -138,16 +143,16 @@ final class AccessLogFormatter {
         out.ascii("{\"time\":\"");
         time.iso(e.epochMillis, out);
         out.ascii("\",\"client\":");
-        jsonClient(e.client, out);
+        jsonClient(e, out);
         out.ascii(",\"method\":").json(e.method)
-                .ascii(",\"uri\":").json(e.uri)
+                .ascii(",\"uri\":").json(e.text(AccessLog.Entry.URI, uri))
                 .ascii(",\"protocol\":").json(e.protocol)
                 .ascii(",\"status\":").decimal(e.status)
                 .ascii(",\"request_bytes\":").decimal(e.requestBytes)
                 .ascii(",\"response_bytes\":").decimal(e.responseBytes)
-                .ascii(",\"referer\":").json(e.referer)
-                .ascii(",\"user_agent\":").json(e.userAgent)
-                .ascii(",\"host\":").json(e.host)
+                .ascii(",\"referer\":").json(e.text(AccessLog.Entry.REFERER, referer))
+                .ascii(",\"user_agent\":").json(e.text(AccessLog.Entry.USER_AGENT, userAgent))
+                .ascii(",\"host\":").json(e.text(AccessLog.Entry.HOST, host))
                 .ascii(",\"route\":").json(e.route)
                 .ascii(",\"upstream\":").json(e.upstream)
                 .ascii(",\"peer\":").json(e.peer == null ? null : e.peer.hostAndPort())
@@ -177,7 +182,7 @@ final class AccessLogFormatter {
         out.ascii("{\"time\":\"");
         time.iso(e.epochMillis, out);
         out.ascii("\",\"stream\":").json(e.stream).ascii(",\"client\":");
-        jsonClient(e.client, out);
+        jsonClient(e, out);
         out.ascii(",\"upstream\":").json(e.upstream)
                 .ascii(",\"peer\":").json(e.peer == null ? null : e.peer.hostAndPort())
                 .ascii(",\"attempts\":").decimal(e.attempts)
@@ -196,16 +201,16 @@ final class AccessLogFormatter {
     }
 
     /** The client's IP address, {@code unix} for a client of a unix listener, {@code -} when unknown. */
-    private static void client(SocketAddress client, LogLineBuffer out) {
+    private static void client(AccessLog.Entry e, LogLineBuffer out) {
+        if (e.clientIsIpv4) {
+            int a = e.clientIpv4;
+            out.decimal(a >>> 24).ascii('.').decimal((a >>> 16) & 0xff).ascii('.')
+                    .decimal((a >>> 8) & 0xff).ascii('.').decimal(a & 0xff);
+            return;
+        }
+        SocketAddress client = e.client;
         if (client instanceof InetSocketAddress inet && inet.getAddress() != null) {
-            InetAddress address = inet.getAddress();
-            if (INET4_HASH_IS_ADDRESS && address instanceof Inet4Address) {
-                int a = address.hashCode();
-                out.decimal(a >>> 24).ascii('.').decimal((a >>> 16) & 0xff).ascii('.')
-                        .decimal((a >>> 8) & 0xff).ascii('.').decimal(a & 0xff);
-            } else {
-                out.utf8(address.getHostAddress());
-            }
+            out.utf8(inet.getAddress().getHostAddress());
         } else if (client instanceof UnixDomainSocketAddress) {
             // A client of a unix listener: its own socket is unnamed, so the kind is all there is to say.
             out.ascii("unix");
@@ -214,15 +219,22 @@ final class AccessLogFormatter {
         }
     }
 
-    private static void jsonClient(SocketAddress client, LogLineBuffer out) {
-        if (client instanceof InetSocketAddress inet && inet.getAddress() != null || client instanceof UnixDomainSocketAddress) {
+    private static void jsonClient(AccessLog.Entry e, LogLineBuffer out) {
+        SocketAddress client = e.client;
+        if (e.clientIsIpv4 || client instanceof InetSocketAddress inet && inet.getAddress() != null
+                || client instanceof UnixDomainSocketAddress) {
             // An address or "unix": nothing to escape.
             out.ascii('"');
-            client(client, out);
+            client(e, out);
             out.ascii('"');
         } else {
             out.json(client == null ? "-" : client.toString());
         }
+    }
+
+    /** {@code s}, or {@code "null"} as {@code String.valueOf} writes a missing request-line part. */
+    private static CharSequence orNull(@Nullable CharSequence s) {
+        return s == null ? "null" : s;
     }
 
     private static LogLineBuffer quotedOrDash(@Nullable CharSequence s, LogLineBuffer out) {

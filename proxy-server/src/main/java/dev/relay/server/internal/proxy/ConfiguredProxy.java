@@ -348,30 +348,31 @@ public final class ConfiguredProxy implements ProxyHttp<ConfiguredProxy.Context>
                 try {
                     RequestHeader request = session.requestHeader();
                     e.epochMillis = System.currentTimeMillis();
-                    e.client = session.clientAddress();
-                    e.method = request.method();
-                    e.uri = request.uri();
-                    e.protocol = request.version();
+                    // The slot is old: its setters copy or compare rather than store references (AccessLog.Entry).
+                    e.client(session.clientAddress());
+                    e.method(request.method());
+                    e.uri(request.uri());
+                    e.protocol(request.version());
                     e.status = status;
                     e.requestBytes = session.requestBodyBytesRead();
                     e.responseBytes = session.responseBodyBytesSent();
                     // Copied into the entry's own bytes: no String per field and request.
                     e.copyRequestFields(request.headers());
-                    e.route = route == null ? null : route.name();
-                    e.upstream = route == null ? null : route.upstream().name();
-                    e.peer = ctx == null ? null : ctx.peer;
+                    e.route(route == null ? null : route.name());
+                    e.upstream(route == null ? null : route.upstream().name());
+                    e.peer(ctx == null ? null : ctx.peer);
                     e.attempts = attempts;
                     e.upstreamReused = session.isUpstreamConnectionReused();
                     e.upstreamConnectNanos = session.upstreamConnectNanos();
                     e.upstreamNanos = ctx == null || ctx.firstAttemptNanos == 0 ? 0 : now - ctx.firstAttemptNanos;
                     e.totalNanos = total;
-                    e.error = error == null ? null : error.type();
+                    e.error(error == null ? null : error.type());
                     // session.cache() makes the request's cache state: asked only where a cache is configured.
-                    e.cache = rt.caches().isEmpty() ? null : enabledResult(session.cache().result());
+                    e.cache(rt.caches().isEmpty() ? null : enabledResult(session.cache().result()));
                     // The id the request-id module chose, not the field: when an earlier filter answered, the
                     // module never ran and the field is whatever the client wrote.
                     e.requestIdField = rt.requestIdHeader(route) != null;
-                    e.requestId = e.requestIdField && ctx != null ? ctx.requestId() : null;
+                    e.requestId(e.requestIdField && ctx != null ? ctx.requestId() : null);
                 } finally {
                     e.publish();
                 }

@@ -117,17 +117,17 @@ public final class ConfiguredStreamProxy implements StreamProxy<ConfiguredStream
                 // Published whatever happens: a claimed slot never published would hold up every later line.
                 try {
                     e.epochMillis = System.currentTimeMillis();
-                    e.stream = config.name();
-                    e.client = summary.clientAddress();
-                    e.upstream = config.upstream();
-                    e.peer = summary.peer();
+                    e.stream(config.name());
+                    e.client(summary.clientAddress());
+                    e.upstream(config.upstream());
+                    e.peer(summary.peer());
                     e.attempts = summary.attempts();
                     e.requestBytes = summary.bytesFromClient();
                     e.responseBytes = summary.bytesToClient();
                     e.totalNanos = summary.duration().toNanos();
-                    e.end = end;
-                    e.tls = session.downstreamTls();
-                    e.error = summary.error() == null ? null : summary.error().type();
+                    e.end(end);
+                    e.tls(session.downstreamTls());
+                    e.error(summary.error() == null ? null : summary.error().type());
                 } finally {
                     e.publish();
                 }

@@ -43,17 +43,17 @@ class AccessLogFormatterTest {
     private static AccessLog.Entry proxiedRequest() {
         AccessLog.Entry e = new AccessLog.Entry(null, 0);
         e.epochMillis = NOV_25_2026_15_07_05_297;
-        e.client = new InetSocketAddress("127.0.0.1", 50123);
-        e.method = "GET";
-        e.uri = "/x?q=1";
-        e.protocol = "HTTP/1.1";
+        e.client(new InetSocketAddress("127.0.0.1", 50123));
+        e.method("GET");
+        e.uri("/x?q=1");
+        e.protocol("HTTP/1.1");
         e.status = 200;
         e.responseBytes = 9;
-        e.userAgent = "curl/8.0";
-        e.host = "api.test";
-        e.route = "api";
-        e.upstream = "web";
-        e.peer = HttpPeer.plain("10.0.0.11:8080");
+        e.userAgent("curl/8.0");
+        e.host("api.test");
+        e.route("api");
+        e.upstream("web");
+        e.peer(HttpPeer.plain("10.0.0.11:8080"));
         e.attempts = 1;
         e.upstreamReused = true;
         e.upstreamNanos = 2_400_000;
@@ -77,8 +77,8 @@ class AccessLogFormatterTest {
     @Test
     void aRequestThatEnabledACacheSaysWhatItDidBeforeTheError() {
         AccessLog.Entry e = proxiedRequest();
-        e.cache = CacheResult.STALE;
-        e.error = ErrorType.CONNECT_REFUSED;
+        e.cache(CacheResult.STALE);
+        e.error(ErrorType.CONNECT_REFUSED);
 
         assertTrue(format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC).endsWith(" time=0.003 cache=stale error=CONNECT_REFUSED\n"));
         assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).endsWith(
@@ -89,16 +89,16 @@ class AccessLogFormatterTest {
     void aRequestOfAConfigurationWithARequestIdFilterHasItsIdBeforeTheCacheField() {
         AccessLog.Entry e = proxiedRequest();
         e.requestIdField = true;
-        e.requestId = "3b241101-e2bb-4255-8caf-4136c566a962";
-        e.cache = CacheResult.HIT;
+        e.requestId("3b241101-e2bb-4255-8caf-4136c566a962");
+        e.cache(CacheResult.HIT);
 
         assertTrue(format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC).endsWith(
                 " time=0.003 request_id=3b241101-e2bb-4255-8caf-4136c566a962 cache=hit\n"));
         assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).endsWith(
                 ",\"time_total\":0.003,\"request_id\":\"3b241101-e2bb-4255-8caf-4136c566a962\",\"cache\":\"hit\",\"error\":null}\n"));
 
-        e.requestId = null;
-        e.cache = null;
+        e.requestId(null);
+        e.cache(null);
         assertTrue(format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC).endsWith(" time=0.003 request_id=-\n"));
         assertTrue(format(e, AccessLogFormat.JSON, ZoneOffset.UTC).endsWith(",\"time_total\":0.003,\"request_id\":null,\"error\":null}\n"));
     }
@@ -107,7 +107,7 @@ class AccessLogFormatterTest {
     void aRequestIdIsEscapedAsNginxEscapesSoItCannotWriteFieldsOfItsOwn() {
         AccessLog.Entry e = proxiedRequest();
         e.requestIdField = true;
-        e.requestId = "x\" error=CONNECT_REFUSED\\cache=hit\n\u00e9";
+        e.requestId("x\" error=CONNECT_REFUSED\\cache=hit\n\u00e9");
 
         String combined = format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC);
         assertTrue(combined.endsWith(" time=0.003 request_id=x\\x22\\x20error=CONNECT_REFUSED\\x5ccache=hit\\x0a\\xc3\\xa9\n"),
@@ -130,9 +130,9 @@ class AccessLogFormatterTest {
         AccessLog.Entry e = proxiedRequest();
         // A URI as the HTTP/1.1 decoder gives it (one char per byte: "é" sent in UTF-8 is two chars),
         // a route name from the configuration (real Unicode), and an emoji beside a lone surrogate.
-        e.uri = "/caf\u00c3\u00a9?x=\u00ff";
-        e.route = "caf\u00e9-\u4e2d";
-        e.userAgent = "Mozilla \uD83D\uDE00 \uD800!";
+        e.uri("/caf\u00c3\u00a9?x=\u00ff");
+        e.route("caf\u00e9-\u4e2d");
+        e.userAgent("Mozilla \uD83D\uDE00 \uD800!");
         for (AccessLogFormat format : AccessLogFormat.values()) {
             String oracle = format == AccessLogFormat.JSON ? StringBuilderAccessLogFormat.json(e) : StringBuilderAccessLogFormat.combined(e);
             assertArrayEquals((oracle + "\n").getBytes(StandardCharsets.UTF_8), bytes(e, format), format.name());
@@ -151,15 +151,15 @@ class AccessLogFormatterTest {
     @Test
     void escapesQuotesBackslashesAndControlCharactersInJson() {
         AccessLog.Entry e = proxiedRequest();
-        e.userAgent = "a\"b\\c\n\r\t\u0001\u001f\u007f\u00e9";
-        e.referer = "";
+        e.userAgent("a\"b\\c\n\r\t\u0001\u001f\u007f\u00e9");
+        e.referer("");
         String json = format(e, AccessLogFormat.JSON, ZoneOffset.UTC);
         assertTrue(json.contains(",\"referer\":\"\",\"user_agent\":\"a\\\"b\\\\c\\n\\r\\t\\u0001\\u001f\u007f\u00e9\","), json);
         // combined escapes as nginx does (a quote, a backslash or a line break from the client cannot end
         // the field or the line), keeps other text in UTF-8, and writes an empty referer as "-".
         String combined = format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC);
         assertTrue(combined.contains(" \"-\" \"a\\x22b\\x5cc\\x0a\\x0d\\x09\\x01\\x1f\\x7f\u00e9\" host="), combined);
-        e.uri = "/a\" 200 0 \"-\" \"forged\"\n1.2.3.4 - - [x] \"GET /";
+        e.uri("/a\" 200 0 \"-\" \"forged\"\n1.2.3.4 - - [x] \"GET /");
         String forged = format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC);
         assertEquals(1, forged.split("\n", -1).length - 1, forged);
         assertTrue(forged.contains("\"GET /a\\x22 200 0 \\x22-\\x22 \\x22forged\\x22\\x0a1.2.3.4 - - [x] \\x22GET / HTTP/1.1\""), forged);
@@ -169,18 +169,18 @@ class AccessLogFormatterTest {
     void writesStreamLinesWithTheirTlsFields() {
         AccessLog.Entry e = new AccessLog.Entry(null, 0);
         e.epochMillis = NOV_25_2026_15_07_05_297 - 297;
-        e.stream = "tls-db";
-        e.client = UnixDomainSocketAddress.of("/run/x.sock");
-        e.upstream = "db";
-        e.peer = HttpPeer.plain("10.0.0.12:5432");
+        e.stream("tls-db");
+        e.client(UnixDomainSocketAddress.of("/run/x.sock"));
+        e.upstream("db");
+        e.peer(HttpPeer.plain("10.0.0.12:5432"));
         e.attempts = 2;
         e.requestBytes = 46;
         e.responseBytes = 144;
         e.totalNanos = 1_234_000_000;
-        e.end = "completed";
-        e.error = ErrorType.CONNECT_REFUSED;
-        e.tls = new TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", "db.test", null, new ClientCertificate("CN=alice",
-                "CN=ca", List.of(), "ab", "01", Instant.EPOCH, Instant.EPOCH, ClientCertificate.Verification.FAILED, "expired"));
+        e.end("completed");
+        e.error(ErrorType.CONNECT_REFUSED);
+        e.tls(new TlsInfo("TLSv1.3", "TLS_AES_128_GCM_SHA256", "db.test", null, new ClientCertificate("CN=alice",
+                "CN=ca", List.of(), "ab", "01", Instant.EPOCH, Instant.EPOCH, ClientCertificate.Verification.FAILED, "expired")));
         assertEquals("unix - - [25/Nov/2026:15:07:05 +0000] stream=tls-db upstream=db peer=10.0.0.12:5432 attempts=2 "
                 + "request_bytes=46 response_bytes=144 time=1.234 end=completed error=CONNECT_REFUSED tls=TLSv1.3 "
                 + "sni=db.test client_verify=FAILED:expired\n", format(e, AccessLogFormat.COMBINED, ZoneOffset.UTC));
@@ -232,31 +232,31 @@ class AccessLogFormatterTest {
         if (random.nextInt(3) == 0) {
             e.epochMillis -= Math.floorMod(e.epochMillis, 1000) - random.nextInt(10) * 100L;
         }
-        e.client = client(random);
-        e.method = text(random);
-        e.uri = text(random);
-        e.protocol = random.nextBoolean() ? "HTTP/1.1" : text(random);
+        e.client(client(random));
+        e.method(text(random));
+        e.uri(text(random));
+        e.protocol(random.nextBoolean() ? "HTTP/1.1" : text(random));
         e.status = random.nextInt(600);
         e.requestBytes = random.nextInt(3) == 0 ? random.nextLong() & Long.MAX_VALUE : random.nextInt(100_000);
         e.responseBytes = random.nextInt(3) == 0 ? -1 : random.nextInt(1 << 20);
-        e.referer = text(random);
-        e.userAgent = text(random);
-        e.host = text(random);
-        e.route = text(random);
-        e.upstream = text(random);
-        e.peer = random.nextBoolean() ? null : random.nextBoolean() ? HttpPeer.plain("10.0.0." + random.nextInt(256) + ":8080")
-                : HttpPeer.unix(Path.of("/run/origin.sock"));
+        e.referer(text(random));
+        e.userAgent(text(random));
+        e.host(text(random));
+        e.route(text(random));
+        e.upstream(text(random));
+        e.peer(random.nextBoolean() ? null : random.nextBoolean() ? HttpPeer.plain("10.0.0." + random.nextInt(256) + ":8080")
+                : HttpPeer.unix(Path.of("/run/origin.sock")));
         e.attempts = random.nextInt(4);
         e.upstreamReused = random.nextBoolean();
         e.upstreamConnectNanos = random.nextInt(5) == 0 ? -5 : random.nextInt(2_000_000_000);
         e.upstreamNanos = random.nextInt(2_000_000_000);
         e.totalNanos = random.nextInt(4) == 0 ? random.nextLong() & Long.MAX_VALUE : random.nextInt(2_000_000_000);
-        e.error = random.nextBoolean() ? null : ErrorType.values()[random.nextInt(ErrorType.values().length)];
+        e.error(random.nextBoolean() ? null : ErrorType.values()[random.nextInt(ErrorType.values().length)]);
         if (random.nextInt(4) == 0) {
-            e.stream = random.nextBoolean() ? "db" : "str\"eam\u00e9";
-            e.end = random.nextBoolean() ? null : text(random);
-            e.tls = random.nextBoolean() ? null : new TlsInfo(random.nextBoolean() ? "TLSv1.3" : "TLSv1.2",
-                    "TLS_AES_128_GCM_SHA256", text(random), null, null);
+            e.stream(random.nextBoolean() ? "db" : "str\"eam\u00e9");
+            e.end(random.nextBoolean() ? null : text(random));
+            e.tls(random.nextBoolean() ? null : new TlsInfo(random.nextBoolean() ? "TLSv1.3" : "TLSv1.2",
+                    "TLS_AES_128_GCM_SHA256", text(random), null, null));
         }
         return e;
     }

@@ -65,10 +65,10 @@ class AccessLogWriterTest {
             return false;
         }
         e.epochMillis = System.currentTimeMillis();
-        e.client = new InetSocketAddress("192.0.2.1", 4000);
-        e.method = "GET";
-        e.uri = "/r/" + i + (uriLength > 0 ? "?pad=" + "x".repeat(uriLength) : "");
-        e.protocol = "HTTP/1.1";
+        e.client(new InetSocketAddress("192.0.2.1", 4000));
+        e.method("GET");
+        e.uri("/r/" + i + (uriLength > 0 ? "?pad=" + "x".repeat(uriLength) : ""));
+        e.protocol("HTTP/1.1");
         e.status = 200;
         e.publish();
         return true;

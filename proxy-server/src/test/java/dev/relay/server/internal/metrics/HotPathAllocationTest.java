@@ -42,18 +42,22 @@ class HotPathAllocationTest {
         try (AccessLog log = new AccessLog(dev.relay.server.internal.config.ProxyConfig.AccessLogFormat.COMBINED,
                 dev.relay.server.internal.config.ProxyConfig.AccessLogDestination.file(java.nio.file.Path.of("/dev/null")),
                 1 << 10, null)) {
-            // A request's Host and User-Agent, copied into each slot's own bytes (grown on the slot's first use).
+            // A request's client, target, Host and User-Agent: an IPv4 client kept as a number, the texts copied into
+            // each slot's own bytes.
             dev.relay.core.HttpHeaders request = dev.relay.core.HttpHeaders.create()
                     .add("Host", "api.test").add("User-Agent", "curl/8.0");
+            java.net.InetSocketAddress client = new java.net.InetSocketAddress("192.0.2.7", 40000);
+            String target = "/api/items?page=2";
             com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long id = Thread.currentThread().getId();
             Runnable line = () -> {
                 for (int i = 0; i < 1000; i++) {
                     AccessLog.Entry e = log.claim();
                     if (e != null) {
-                        e.method = "GET";
-                        e.uri = "/";
-                        e.protocol = "HTTP/1.1";
+                        e.client(client);
+                        e.method("GET");
+                        e.uri(target);
+                        e.protocol("HTTP/1.1");
                         e.status = 200;
                         e.copyRequestFields(request);
                         e.publish();

@@ -44,11 +44,11 @@ final class StringBuilderAccessLogFormat {
             return sb.toString();
         }
         sb.append(clientAddress(e)).append(" - - [").append(COMBINED_TIME.format(Instant.ofEpochMilli(e.epochMillis)))
-                .append("] \"").append(quoted(e.method)).append(' ').append(quoted(e.uri)).append(' ')
+                .append("] \"").append(quoted(e.method)).append(' ').append(quoted(String.valueOf(e.text(AccessLog.Entry.URI)))).append(' ')
                 .append(quoted(e.protocol)).append("\" ")
-                .append(e.status).append(' ').append(e.responseBytes).append(" \"").append(quoted(orDash(string(e.referer))))
-                .append("\" \"").append(quoted(orDash(string(e.userAgent)))).append('"')
-                .append(" host=").append(orDash(string(e.host)))
+                .append(e.status).append(' ').append(e.responseBytes).append(" \"").append(quoted(orDash(e.text(AccessLog.Entry.REFERER))))
+                .append("\" \"").append(quoted(orDash(e.text(AccessLog.Entry.USER_AGENT)))).append('"')
+                .append(" host=").append(orDash(e.text(AccessLog.Entry.HOST)))
                 .append(" route=").append(orDash(e.route))
                 .append(" upstream=").append(orDash(e.upstream))
                 .append(" peer=").append(e.peer == null ? "-" : e.peer.hostAndPort())
@@ -94,14 +94,14 @@ final class StringBuilderAccessLogFormat {
         }
         JsonText.string(sb.append(",\"client\":"), clientAddress(e));
         JsonText.string(sb.append(",\"method\":"), e.method);
-        JsonText.string(sb.append(",\"uri\":"), e.uri);
+        JsonText.string(sb.append(",\"uri\":"), e.text(AccessLog.Entry.URI));
         JsonText.string(sb.append(",\"protocol\":"), e.protocol);
         sb.append(",\"status\":").append(e.status);
         sb.append(",\"request_bytes\":").append(e.requestBytes);
         sb.append(",\"response_bytes\":").append(e.responseBytes);
-        JsonText.string(sb.append(",\"referer\":"), string(e.referer));
-        JsonText.string(sb.append(",\"user_agent\":"), string(e.userAgent));
-        JsonText.string(sb.append(",\"host\":"), string(e.host));
+        JsonText.string(sb.append(",\"referer\":"), e.text(AccessLog.Entry.REFERER));
+        JsonText.string(sb.append(",\"user_agent\":"), e.text(AccessLog.Entry.USER_AGENT));
+        JsonText.string(sb.append(",\"host\":"), e.text(AccessLog.Entry.HOST));
         JsonText.string(sb.append(",\"route\":"), e.route);
         JsonText.string(sb.append(",\"upstream\":"), e.upstream);
         JsonText.string(sb.append(",\"peer\":"), e.peer == null ? null : e.peer.hostAndPort());
@@ -122,13 +122,13 @@ final class StringBuilderAccessLogFormat {
     }
 
     private static String clientAddress(AccessLog.Entry e) {
-        if (e.client instanceof InetSocketAddress inet && inet.getAddress() != null) {
+        if (e.clientAddress() instanceof InetSocketAddress inet && inet.getAddress() != null) {
             return inet.getAddress().getHostAddress();
         }
-        if (e.client instanceof UnixDomainSocketAddress) {
+        if (e.clientAddress() instanceof UnixDomainSocketAddress) {
             return "unix";
         }
-        return e.client == null ? "-" : e.client.toString();
+        return e.clientAddress() == null ? "-" : e.clientAddress().toString();
     }
 
     /** The entry keeps request fields as text over its own bytes: this reference format reads them as Strings. */
