@@ -15,6 +15,7 @@
 #   bench/run.sh reuse        upstream connection reuse, 50/200 keep-alive and closing clients (conn-reuse.sh)
 #   bench/run.sh mem          memory per idle keep-alive client connection             (conn-mem.sh)
 #   bench/run.sh heap         the Java heap by class: bytes per request, live bytes per idle connection (heap.sh)
+#   bench/run.sh warmup       a fresh Relay step by step beside nginx: req/s, tail, compiler and GC CPU (warmup.sh)
 #   bench/run.sh tls          TLS termination, keep-alive and handshakes               (tls-bench.sh)
 #   bench/run.sh h2           HTTP/2 over TLS and h2c                                   (h2-bench.sh)
 #   bench/run.sh grpc         gRPC unary calls, direct and through Relay                (grpc-bench.sh)
@@ -85,6 +86,7 @@ case $table in
   slow)       exec "$here/slow-attacks.sh" "$@" ;;
   async-profile) exec "$here/async-profile.sh" "$@" ;;
   heap)       exec "$here/heap.sh" "$@" ;;
+  warmup)     exec "$here/warmup.sh" "$@" ;;
   jmh)
     jar=$root/benchmarks/target/benchmarks.jar
     [[ -f "$jar" ]] || (cd "$root" && mvn -q -B package -DskipTests -pl benchmarks -am)
