@@ -29,8 +29,9 @@ import static java.util.Objects.requireNonNull;
 final class AccessLogFormatter {
     /**
      * Whether an {@link Inet4Address}'s {@code hashCode} is its address, as OpenJDK has always had
-     * it: the client's IPv4 address is then printed without the {@code String} that
-     * {@code getHostAddress()} builds. Checked, not assumed; otherwise the client is printed the slow way.
+     * it: an access-log slot then keeps an IPv4 client as that number rather than a reference
+     * ({@link AccessLog.Entry}), printed without the {@code String} that {@code getHostAddress()}
+     * builds. Checked, not assumed; otherwise the client is kept and printed the slow way.
      */
     static final boolean INET4_HASH_IS_ADDRESS = inet4HashIsAddress();
 
@@ -64,7 +65,8 @@ final class AccessLogFormatter {
     private void combined(AccessLog.Entry e, LogLineBuffer out) {
         clientAndTime(e, out);
         // The quoted fields come from the client: escaped, so that none can end its field or the line.
-        out.ascii("] \"").quotedField(String.valueOf(e.method)).ascii(' ').quotedField(orNull(e.text(AccessLog.Entry.URI, uri))).ascii(' ')
+        out.ascii("] \"").quotedField(String.valueOf(e.method)).ascii(' ')
+                .quotedField(orNull(e.text(AccessLog.Entry.URI, uri))).ascii(' ')
                 .quotedField(String.valueOf(e.protocol)).ascii("\" ").decimal(e.status).ascii(' ').decimal(e.responseBytes)
                 .ascii(" \"");
         quotedOrDash(e.text(AccessLog.Entry.REFERER, referer), out).ascii("\" \"");

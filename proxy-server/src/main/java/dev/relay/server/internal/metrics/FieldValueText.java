@@ -3,11 +3,11 @@ package dev.relay.server.internal.metrics;
 import java.nio.charset.StandardCharsets;
 
 /**
- * A request field's value as an access-log entry keeps it: a span of the entry's own byte buffer,
- * read as ISO-8859-1 text (one char per byte, as the value's String would read). The event loop
- * fills it before the entry is published and the writer reads it after; the entry's next request
- * fills it again. Kept instead of a String: the value's String and its byte array (some 60 B per
- * field) are not made per request.
+ * A text of an access-log line as its slot keeps it (the target, Referer, User-Agent, Host): a span
+ * of the slot's own bytes, read as ISO-8859-1 text (one char per byte, as the value's String would
+ * read). The writer points its own views at each line's spans as it formats the line
+ * ({@link AccessLogFormatter}); the slot holds only the bytes and the spans' numbers, so a line
+ * neither makes a String per field (some 60 B each) nor writes a reference into the old slot.
  */
 final class FieldValueText implements CharSequence {
     private byte[] bytes;
