@@ -411,7 +411,8 @@ public final class AccessLog implements AutoCloseable {
      *
      * <p>A slot is an old object (the ring lives as long as the process), so a reference written into
      * it dirties its card, and every young collection then scans the dirty cards of the whole ring:
-     * about 0.8 ms more per young pause with 16,384 slots (docs/benchmarks.md, issue 11 ninth pass).
+     * under load, once the first minute's survivors were old, young pauses took 1.4-1.8 ms with a
+     * line's references stored and take 0.6-0.8 ms without (docs/benchmarks.md, issue 11 tenth pass).
      * So a line of a plain request writes no reference. The request's texts (target, Referer,
      * User-Agent, Host) are copied into the slot's own bytes, an IPv4 client is kept as its address's
      * number, and the other references (method, protocol, route and upstream names, peer, error, cache
