@@ -178,12 +178,20 @@ class GrpcEndToEndTest {
     void deadlineExceededReachesTheClientAndTheOriginCallIsCancelled(Hops hops) {
         GrpcTestClient client = client(hops);
         int before = origin(hops).cancellations(GrpcTestService.SLEEP);
+        // The origin's side gets a deadline of its own far beyond the client's: with the client's, the
+        // origin's deadline passed at the same moment, and when its reset (RST_STREAM CANCEL) reached
+        // the proxy before the client's timer fired, the client saw the proxy's 502 (UNAVAILABLE). Now
+        // only the client's cancellation, carried by the proxy, can end the origin's call.
+        Metadata fields = new Metadata();
+        fields.put(ORIGIN_TIMEOUT, "60S");
+        Channel channel = ClientInterceptors.intercept(client.channel(), MetadataUtils.newAttachHeadersInterceptor(fields));
 
         // A deadline long enough for the call to reach the origin on a loaded machine (with 300 ms
         // it sometimes expired before the origin started the call, which then had nothing to
         // cancel), and far below the origin's 20 s sleep.
         StatusRuntimeException e = assertThrows(StatusRuntimeException.class,
-                () -> client.unary(GrpcTestService.SLEEP, utf8("20000"), Duration.ofSeconds(2)));
+                () -> ClientCalls.blockingUnaryCall(channel, GrpcTestService.SLEEP,
+                        CallOptions.DEFAULT.withDeadlineAfter(2, TimeUnit.SECONDS), utf8("20000")));
 
         assertEquals(Status.Code.DEADLINE_EXCEEDED, e.getStatus().getCode());
         origin(hops).awaitCancellations(GrpcTestService.SLEEP, before + 1, WAIT);
