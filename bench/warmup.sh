@@ -40,7 +40,7 @@ thread_ms() {  # thread_ms <pid>: "<kind> <CPU ms>" per kind of thread, summed o
   done | awk -F'\t' -v hz="$CLK_TCK" '
     $2 == "" { next }
     { k = $1 ~ /^C2 Compiler/ ? "c2" : $1 ~ /^C1 Compiler/ ? "c1" : $1 == "VM Thread" ? "vm" \
-        : $1 ~ /^relay-access-lo/ ? "log" : $1 ~ /^relay-(accept|io|worker)/ ? "loop" : "other"; ms[k] += $2 * 1000 / hz }
+        : $1 ~ /^relay-access-lo/ ? "log" : $1 ~ /^relay-(accept|worker)/ ? "loop" : "other"; ms[k] += $2 * 1000 / hz }
     END { for (k in ms) print k, ms[k] }'
 }
 jvm_counters() {  # jvm_counters <pid>: "compiles <n>", "ygc <n>", "ygc_ms <ms>" from the JVM's perf counters
@@ -50,6 +50,9 @@ jvm_counters() {  # jvm_counters <pid>: "compiles <n>", "ygc <n>", "ygc_ms <ms>"
     END { print "compiles", c; print "ygc", n; print "ygc_ms", (hz > 0 ? t * 1000 / hz : 0) }'
 }
 field() { awk -v k="$2" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }' "$1"; }
+d() {  # d <threads|jvm> <key>: the step's growth of <key>, from $T/<kind>0 (before) to $T/<kind>1 (after)
+  awk -v a="$(field "$T/$1"0 "$2")" -v b="$(field "$T/$1"1 "$2")" 'BEGIN { printf "%.0f", b - a }'
+}
 
 {
   host_meta
@@ -78,7 +81,6 @@ for target in nginx relay; do
     row="$target\t$s\t$(( $(date +%s) - start ))\t$rps\t$p50\t$p99\t$max\t$errors"
     if [[ $target == relay ]]; then
       thread_ms "$pid" > "$T/threads1"; jvm_counters "$pid" > "$T/jvm1"
-      d() { awk -v a="$(field "$T/$1"0 "$2")" -v b="$(field "$T/$1"1 "$2")" 'BEGIN { printf "%.0f", b - a }'; }
       row+="\t$(d jvm compiles)\t$(d threads c2)\t$(d threads c1)\t$(d threads vm)\t$(d jvm ygc)\t$(d jvm ygc_ms)\t$(d threads loop)\t$(d threads log)\t$(d threads other)"
       mv "$T/threads1" "$T/threads0"; mv "$T/jvm1" "$T/jvm0"
     else
